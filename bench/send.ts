@@ -1,0 +1,155 @@
+/**
+ * Send benchmark: end-to-end messages per second (schedule → render → SMTP to a local smtp-server
+ * sink in its own process) for the embedded backend on SQLite and for BullMQ on PostgreSQL with 1
+ * and 2 worker processes, beside the raw ceiling: the same pre-rendered mails pushed to the same
+ * sink without the engine (nodemailer's pooled transport with its defaults, tuned, and the engine's
+ * own SMTP transport alone). The ratio is against the fastest raw sender measured in the run.
+ *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq]
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import nodemailer from 'nodemailer';
+import pino from 'pino';
+import { createEngine } from '../src/app.js';
+import { appendConsents } from '../src/consent/ledger.js';
+import { toNodemailer } from '../src/delivery/compose.js';
+import { MemoryTransport } from '../src/delivery/memory.js';
+import { SmtpTransport } from '../src/delivery/smtp.js';
+import type { OutgoingMail } from '../src/delivery/types.js';
+import type { Engine } from '../src/engine/engine.js';
+import { enrollCustomers, type EnrollResult } from '../src/engine/enroll.js';
+import { runPool } from '../src/queue/embedded.js';
+import { report } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '../..');
+const SEQUENCE = `id: blast\nname: Benchmark\nversion: 1\naudience:\n  trigger: bench\nconsent: [double_opt_in]\nsteps:\n  - id: hello\n    template: winback/miss-you\n    subject: "{{first_name}}, we miss you"\n`;
+const silent = pino({ level: 'silent' });
+
+/** `n` customers with consent; enrolled in one statement so all of them come due at once. */
+async function seed(engine: Engine, n: number, tag: string): Promise<void> {
+  const input = Array.from({ length: n }, (_, i) => ({ externalId: `${tag}${i}`, email: `${tag}${i}@example.com`, firstName: `Kim ${i}`, locale: i % 2 ? 'de' : 'en', acquiredVia: 'newsletter' as const }));
+  const ids: number[] = [];
+  for (let i = 0; i < n; i += 1000) ids.push(...(await engine.customers.upsert(input.slice(i, i + 1000))).values());
+  const now = engine.ctx.clock.now();
+  for (let i = 0; i < n; i += 1000) {
+    await appendConsents(engine.ctx.k, ids.slice(i, i + 1000).map((customerId) => ({ customerId, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'bench', recordedAt: now })));
+  }
+  const result: EnrollResult = { sequenceId: 'blast', considered: 0, enrolled: 0, holdout: 0, skipped: {} };
+  await enrollCustomers(engine.ctx, engine.ctx.sequences.get('blast'), ids, result);
+}
+
+function startSink(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(join(here, '_sink.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((res) => child.once('message', (m) => res({ child, port: (m as { port: number }).port })));
+}
+
+async function timed(n: number, fn: () => Promise<unknown>): Promise<{ perSecond: number; seconds: number }> {
+  const t0 = performance.now();
+  await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  return { perSecond: n / seconds, seconds };
+}
+
+/** The raw senders: the same pre-rendered mails, no database, no templates. */
+async function rawCeilings(mails: OutgoingMail[], port: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const viaNodemailer = async (options: Record<string, unknown>) => {
+    const t = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, ...options });
+    const r = await timed(mails.length, () => Promise.all(mails.map((m) => t.sendMail(toNodemailer(m)))));
+    t.close();
+    return r.perSecond;
+  };
+  out.nodemailer_pool_default = await viaNodemailer({});
+  out.nodemailer_pool_tuned = await viaNodemailer({ maxConnections: 8, maxMessages: Infinity });
+  const transport = new SmtpTransport({ type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 8, timeoutMs: 60_000 });
+  out.transport_alone = (await timed(mails.length, () => runPool(mails, 32, (m) => transport.send(m)))).perSecond;
+  await transport.close();
+  return out;
+}
+
+function spawnWorker(configFile: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  return new Promise((res, rej) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('worker started')) res(child);
+    });
+    child.once('exit', (code) => rej(new Error(`worker exited with ${code}: ${err.slice(-2000)}`)));
+  });
+}
+
+/** End to end through `comeback worker` processes: from the moment the enrolments are due until every message is sent. */
+async function endToEnd(n: number, config: Record<string, unknown>, workers: number, tag: string): Promise<{ perSecond: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-send-'));
+  writeFileSync(join(dir, 'blast.yaml'), SEQUENCE);
+  const full = { ...config, sequencesDir: dir, templatesDir: join(ROOT, 'templates') };
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(full));
+  const engine = await createEngine({ ...full, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: silent });
+  const children = await Promise.all(Array.from({ length: workers }, () => spawnWorker(configFile)));
+  try {
+    const sent = async () => Number((await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
+    await seed(engine, n, tag);
+    return await timed(n, async () => {
+      while ((await sent()) < n) await new Promise((r) => setTimeout(r, 50));
+    });
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await engine.close();
+  }
+}
+
+/** Runs the benchmark. */
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      messages: { type: 'string', default: '2000' },
+      json: { type: 'boolean', default: false },
+      pg: { type: 'string', default: process.env.COMEBACK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test' },
+      redis: { type: 'string', default: process.env.COMEBACK_TEST_REDIS ?? 'redis://127.0.0.1:6379' },
+      'no-bullmq': { type: 'boolean', default: false },
+    },
+  });
+  const n = Number(values.messages);
+  const { child: sink, port } = await startSink();
+  const smtp = { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 8 };
+  const worker = { pollIntervalMs: 100, concurrency: 32, batchSize: 1000 };
+  try {
+    // The mails of the raw ceiling, rendered once by the engine exactly as it sends them.
+    const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-mails-'));
+    writeFileSync(join(dir, 'blast.yaml'), SEQUENCE);
+    const memory = new MemoryTransport();
+    const renderer = await createEngine({ database: join(dir, 'render.db'), sequencesDir: dir, templatesDir: join(ROOT, 'templates') }, { transport: memory, logger: silent });
+    await seed(renderer, n, 'r');
+    await renderer.runDue();
+    await renderer.close();
+    const mails = memory.sent;
+    const kib = mails.reduce((s, m) => s + m.html.length + m.text.length, 0) / mails.length / 1024;
+
+    const before = await rawCeilings(mails, port);
+    const engines: [string, { perSecond: number; seconds: number }][] = [];
+    const stamp = Date.now().toString(36);
+    engines.push(['send_embedded_sqlite', await endToEnd(n, { database: join(mkdtempSync(join(tmpdir(), 'comeback-bench-db-')), 'send.db'), transport: smtp, worker }, 1, 'e')]);
+    if (!values['no-bullmq']) {
+      for (const workers of [1, 2]) {
+        const database = `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=bench_send_${stamp}_${workers}`;
+        engines.push([`send_bullmq_postgres_${workers}_worker${workers > 1 ? 's' : ''}`, await endToEnd(n, { database, redisUrl: values.redis, transport: smtp, worker: { ...worker, queueName: `bench-${stamp}-${workers}` } }, workers, `b${workers}`)]);
+      }
+    }
+    const after = await rawCeilings(mails, port);
+    const raw = Object.fromEntries(Object.keys(before).map((k) => [k, (before[k]! + after[k]!) / 2]));
+    const ceiling = Math.max(...Object.values(raw));
+    const round = (x: number) => Math.round(x);
+    for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
+    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
+  } finally {
+    sink.kill();
+  }
+}

@@ -1,0 +1,17 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_initial.js';
+import * as m002 from './002_consent_requests.js';
+import * as m003 from './003_customer_scores.js';
+import * as m004 from './004_delivery.js';
+
+/**
+ * Every migration, in order. A static list (not a directory scan) so the same files run from
+ * TypeScript sources in tests and from the compiled build, on SQLite and PostgreSQL alike.
+ * Add a new file as `NNN_name.ts` and list it here.
+ */
+export const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+  '002_consent_requests': m002,
+  '003_customer_scores': m003,
+  '004_delivery': m004,
+};

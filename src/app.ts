@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
+import { parseConfig, type EngineConfigInput } from './config/index.js';
+import { migrateToLatest, openDatabase } from './db/index.js';
+import { createTransport } from './delivery/factory.js';
+import type { Transport } from './delivery/types.js';
+import { Engine } from './engine/engine.js';
+import { SequenceRegistry } from './engine/registry.js';
+import { createLogger } from './logger.js';
+import { setRateLimiter } from './engine/deliver.js';
+import { createBackend, sharedRateLimiter } from './queue/factory.js';
+import type { JobBackend } from './queue/types.js';
+import { loadSequences, type LoadedSequence } from './sequences/loader.js';
+import { TemplateStore } from './templates/store.js';
+import { TokenSigner } from './tracking/tokens.js';
+import { TrackingUrls } from './tracking/urls.js';
+import { existsSync } from 'node:fs';
+
+/** Things that are objects, not configuration: injected by tests, the demo and embedding apps. */
+export interface EngineOptions {
+  clock?: Clock;
+  /** Overrides the configured transport (e.g. a MemoryTransport in tests). */
+  transport?: Transport;
+  backend?: JobBackend;
+  logger?: Logger;
+  /** Sequences to use instead of loading `sequencesDir`. */
+  sequences?: LoadedSequence[];
+  /** Run migrations on start (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * Builds an engine from configuration: validates the config (a wrong field is named with its
+ * fix), opens and migrates the database, loads the sequences and templates, and wires the
+ * transport and job backend.
+ *
+ * ```ts
+ * const engine = await createEngine({ database: 'shop.db' });
+ * await engine.customers.upsert({ externalId: 'c-1', email: 'anna@example.com' });
+ * await engine.runDue();
+ * ```
+ */
+export async function createEngine(input: EngineConfigInput = {}, options: EngineOptions = {}): Promise<Engine> {
+  const config = parseConfig(input);
+  const db = await openDatabase(config.database);
+  try {
+    if (options.migrate !== false) await migrateToLatest(db);
+    const clock = options.clock ?? systemClock;
+    const sequences = new SequenceRegistry(db.kysely);
+    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir]) : []);
+    await sequences.sync(loaded, clock.now());
+    const signer = new TokenSigner(config.secret);
+    const ctx = {
+      config,
+      db,
+      k: db.kysely,
+      clock,
+      transport: options.transport ?? (await createTransport(config.transport)),
+      templates: new TemplateStore(config.templatesDir, config.defaults.locale),
+      sequences,
+      signer,
+      urls: new TrackingUrls(config.publicUrl, signer),
+      log: options.logger ?? createLogger(),
+    };
+    const backend = options.backend ?? (await createBackend(config, ctx.log));
+    const shared = sharedRateLimiter(backend, config, ctx.transport.name);
+    if (shared) setRateLimiter(ctx, shared);
+    const engine = new Engine(ctx, backend);
+    await engine.init();
+    return engine;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

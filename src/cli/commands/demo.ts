@@ -1,0 +1,32 @@
+import { Command, Option } from 'commander';
+import { runDemo } from '../../demo/run.js';
+import { statsTable } from './stats.js';
+
+const int = (v: string) => {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive whole number, got "${v}"`);
+  return n;
+};
+
+/** `comeback demo` — the main job of `npm start`. */
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run a synthetic shop through the example sequences on an accelerated clock and print what happened')
+    .addOption(new Option('--customers <n>', 'synthetic customers').default(500).argParser(int))
+    .addOption(new Option('--days <n>', 'simulated days').default(60).argParser(int))
+    .option('--out <dir>', 'where the .eml files go', 'outbox')
+    .option('--db <file>', 'SQLite file (recreated)', '.comeback/demo.db')
+    .addOption(new Option('--seed <n>', 'random seed (same seed, same run)').default(42).argParser(int))
+    .option('--no-serve', 'exit after the summary instead of serving the dashboard')
+    .action(async (opts: { customers: number; days: number; out: string; db: string; seed: number; serve: boolean }) => {
+      const started = performance.now();
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
+      const result = await runDemo({ ...opts, progress: log });
+      process.stdout.write(`\n${statsTable(result.stats)}\n\n`);
+      process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
+      process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats\n`);
+      process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+}

@@ -1,0 +1,39 @@
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { withEngine } from '../context.js';
+import type { ImportKind } from '../../shop/import/run.js';
+
+/** `comeback import customers|orders FILE [--strict]` */
+export function register(program: Command): void {
+  program
+    .command('import')
+    .description('import customers or orders from CSV or JSON Lines (upsert by the shop\'s id; bad rows are skipped and listed, or with --strict the whole import rolls back)')
+    .addArgument(new Command().createArgument('kind', 'what the file holds').choices(['customers', 'orders']))
+    .argument('<file>', 'a .csv (with header row) or .jsonl file')
+    .option('--strict', 'roll back everything at the first bad row')
+    .addOption(new Option('--batch-size <n>', 'rows per transaction').default('1000').argParser((v) => Number.parseInt(v, 10)))
+    .action(async (kind: ImportKind, file: string, opts: { strict?: boolean; batchSize: number }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const bar = process.stderr.isTTY
+          ? new cliProgress.SingleBar({ format: `importing ${kind} [{bar}] {percentage}% | {rows} rows | {rejected} rejected | {eta_formatted} left`, stream: process.stderr }, cliProgress.Presets.shades_classic)
+          : undefined;
+        bar?.start(100, 0, { rows: 0, rejected: 0 });
+        const result = await engine.import(kind, file, {
+          strict: opts.strict,
+          batchSize: opts.batchSize,
+          onProgress: (p) => bar?.update(Math.floor((p.bytes / Math.max(1, p.totalBytes)) * 100), { rows: p.rows, rejected: p.rejected }),
+        });
+        bar?.stop();
+        for (const r of result.rejected.slice(0, 50)) process.stderr.write(`${file}:${r.line}: ${r.reason}\n`);
+        if (result.rejected.length > 50) process.stderr.write(`... and ${result.rejected.length - 50} more rejected rows\n`);
+        const rate = Math.round(result.imported / Math.max(result.seconds, 1e-9));
+        if (result.rolledBack) {
+          process.stderr.write(`import rolled back (--strict): nothing was stored\n`);
+          process.exitCode = 1;
+        } else {
+          process.stdout.write(`imported ${result.imported} ${kind} in ${result.seconds.toFixed(1)} s (${rate}/s), ${result.rejected.length} rejected\n`);
+          if (result.rejected.length > 0) process.exitCode = 1;
+        }
+      });
+    });
+}

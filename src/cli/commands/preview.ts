@@ -1,0 +1,146 @@
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Command } from 'commander';
+import type { Engine } from '../../engine/engine.js';
+import { personalization } from '../../engine/personalize.js';
+import { NotFoundError, TemplateError } from '../../errors.js';
+import { parseDuration } from '../../sequences/duration.js';
+import { NO_FACTS, resolveMail } from '../../sequences/machine.js';
+import type { LocalizedText } from '../../sequences/schema.js';
+import { renderBody, renderHeaderText } from '../../templates/render.js';
+import { MailRenderer, SCREENSHOT_WIDTHS } from '../../templates/screenshot.js';
+import { closest } from '../../util/did-you-mean.js';
+import { withEngine } from '../context.js';
+
+/** What `comeback preview` shows: the message exactly as the customer would get it. */
+export interface Preview {
+  from: string;
+  to: string | null;
+  subject: string;
+  preheader: string;
+  template: string;
+  locale: string;
+  html: string;
+  text: string;
+  links: string[];
+  warnings: string[];
+}
+
+/** Options of a preview. */
+export interface PreviewOptions {
+  customer: string;
+  variant?: string;
+  locale?: string;
+}
+
+/** Message id used for the links of a preview (no message row exists; the links do not resolve). */
+const PREVIEW_MESSAGE_ID = 0;
+
+function pick(text: LocalizedText | undefined, locale: string, fallback: string): string | undefined {
+  if (text === undefined || typeof text === 'string') return text;
+  return text[locale] ?? text[locale.split('-')[0]!] ?? text[fallback] ?? Object.values(text)[0];
+}
+
+/**
+ * Renders a step of a sequence for one customer as the sender would: same branch and variant
+ * resolution, same personalisation from purchase history, same templates and link rewriting. The
+ * coupon is shown with a placeholder code and is not recorded; nothing is sent or stored.
+ */
+export async function renderPreview(engine: Engine, sequenceId: string, stepId: string, o: PreviewOptions): Promise<Preview> {
+  const ctx = engine.ctx;
+  const seq = ctx.sequences.get(sequenceId);
+  const step = seq.steps.find((s) => s.id === stepId);
+  if (!step) {
+    const ids = seq.steps.map((s) => s.id);
+    const hint = closest(stepId, ids);
+    throw new NotFoundError(`step of ${sequenceId}`, stepId, hint ? `Did you mean "${hint}"?` : `Steps: ${ids.join(', ')}`);
+  }
+  if (o.variant && !step.variants?.some((v) => v.id === o.variant)) {
+    throw new NotFoundError(`variant of step ${stepId}`, o.variant, `Variants: ${(step.variants ?? []).map((v) => v.id).join(', ') || 'none'}`);
+  }
+  const customer = await engine.customers.get(o.customer);
+  if (!customer) throw new NotFoundError('customer', o.customer, 'Give the external id (or the numeric id) of an imported customer');
+  const mail = resolveMail(step, { ...NO_FACTS, churnReason: customer.churn_reason }, o.variant ?? null);
+  const locale = o.locale ?? customer.locale;
+  const template = await ctx.templates.get(mail.template, locale);
+  const now = ctx.clock.now();
+  const coupon = mail.coupon
+    ? { code: 'CB-PREVIEW00', percent: mail.coupon.percent ?? null, amount: mail.coupon.amount ?? null, expires_at: now + parseDuration(mail.coupon.valid) }
+    : null;
+  const data = await personalization(ctx.k, ctx.config, ctx.urls, { ...customer, locale }, PREVIEW_MESSAGE_ID, now, {
+    coupon,
+    style: seq.salutation ?? (locale.startsWith('de') ? 'formal' : 'informal'),
+    locale: template.locale,
+    message: { sequence: seq.id, step: step.id, variant: mail.variantId, template: mail.template },
+    uses: template.uses,
+  });
+  const fallback = ctx.config.defaults.locale;
+  const subjectTemplate = pick(mail.subject, template.locale, fallback);
+  if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
+  const subject = renderHeaderText(ctx.templates.hb, subjectTemplate, data);
+  const preheaderTemplate = pick(mail.preheader, template.locale, fallback);
+  data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
+  const body = renderBody(template, data, (_t, i) => ctx.urls.click(PREVIEW_MESSAGE_ID, i), ctx.urls.open(PREVIEW_MESSAGE_ID));
+  return {
+    from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
+    to: customer.email,
+    subject,
+    preheader: data.preheader as string,
+    template: relative(process.cwd(), join(ctx.templates.dir, template.file)),
+    locale: template.locale,
+    html: body.html,
+    text: body.text,
+    links: body.links,
+    warnings: template.warnings.map((w) => `${w.file}:${w.line}:${w.column} ${w.path}: ${w.message}`),
+  };
+}
+
+/** `FILE.png` → `FILE-375.png`, `FILE-800.png`. */
+export function screenshotFiles(file: string): string[] {
+  const base = file.replace(/\.png$/i, '');
+  return SCREENSHOT_WIDTHS.map((w) => `${base}-${w}.png`);
+}
+
+/** `comeback preview SEQUENCE STEP --customer ID [--variant V] [--locale L] [--html FILE] [--text] [--screenshot FILE.png]` */
+export function register(program: Command): void {
+  program
+    .command('preview')
+    .description('render a step exactly as one customer would get it (nothing is sent or recorded)')
+    .argument('<sequence>', 'sequence id')
+    .argument('<step>', 'step id')
+    .requiredOption('--customer <id>', 'customer external id (or numeric id)')
+    .option('--variant <id>', 'a variant of the step (default: the step itself)')
+    .option('--locale <locale>', "render in this locale instead of the customer's")
+    .option('--html <file>', 'write the HTML part to FILE ("-" for stdout)')
+    .option('--text', 'print only the plain-text part')
+    .option('--screenshot <file>', `render in headless Chromium at ${SCREENSHOT_WIDTHS.join(' and ')} px: FILE-375.png, FILE-800.png`)
+    .action(async (sequence: string, step: string, opts: PreviewOptions & { html?: string; text?: boolean; screenshot?: string }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const p = await renderPreview(engine, sequence, step, opts);
+        const out = process.stdout;
+        if (opts.html === '-') out.write(`${p.html}\n`);
+        else if (opts.html) writeFileSync(opts.html, p.html);
+        if (opts.screenshot) {
+          const renderer = await MailRenderer.launch();
+          try {
+            const shots = await renderer.shoot(p.html);
+            const files = screenshotFiles(opts.screenshot);
+            shots.forEach((s, i) => {
+              writeFileSync(files[i]!, s.png);
+              const scroll = s.scrollWidth > s.width ? ` (scrolls horizontally: ${s.scrollWidth} px wide)` : '';
+              process.stderr.write(`screenshot ${s.width} px: ${files[i]}${scroll}\n`);
+            });
+          } finally {
+            await renderer.close();
+          }
+        }
+        if (opts.text) out.write(`${p.text}\n`);
+        else if (opts.html !== '-') {
+          out.write(`From: ${p.from}\nTo: ${p.to ?? '(no address)'}\nSubject: ${p.subject}\nPreheader: ${p.preheader}\nTemplate: ${p.template} (${p.locale})\n`);
+          p.links.forEach((l, i) => out.write(`Link ${i}: ${l}\n`));
+          out.write(`\n${p.text}\n`);
+        }
+        for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
+      });
+    });
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { createEngine } from '../../app.js';
+import { DEVELOPMENT_SECRET } from '../../config/schema.js';
+import { ConfigError } from '../../errors.js';
+import { buildServer, closeOnSignal, listen } from '../../server/index.js';
+import { loadCliConfig } from '../config-file.js';
+import type { GlobalOptions } from '../context.js';
+
+interface ServeOptions {
+  host?: string;
+  port?: string;
+  publicUrl?: string;
+  dev?: boolean;
+}
+
+/**
+ * `comeback serve [--host H] [--port P] [--public-url URL] [--dev]`: the tracking server (open
+ * pixel, clicks, reason survey, unsubscribe, web view, orders and trigger API, SendGrid webhook,
+ * /healthz, /metrics). The secret comes from the config file or COMEBACK_SECRET; the default
+ * development secret is refused unless `--dev`. SIGTERM/SIGINT close gracefully: in-flight
+ * requests finish and every accepted event is written before the process exits.
+ */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the tracking server: opens, clicks, survey answers, unsubscribes, orders API, provider webhooks')
+    .option('--host <host>', 'address to listen on (default: config server.host, 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default: config server.port, 8080)')
+    .option('--public-url <url>', 'base URL the links in mails point at (default: config publicUrl)')
+    .option('--dev', 'allow the built-in development secret (never in production)')
+    .action(async (opts: ServeOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const config = loadCliConfig(g.config);
+      if (g.db) config.database = g.db;
+      if (opts.publicUrl) config.publicUrl = opts.publicUrl;
+      const server = { ...(config.server ?? {}) };
+      if (opts.host) server.host = opts.host;
+      if (opts.port !== undefined) {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: expected a port number 0-65535, got "${opts.port}"`);
+        server.port = port;
+      }
+      config.server = server;
+      const secrets = config.secret === undefined ? [DEVELOPMENT_SECRET] : Array.isArray(config.secret) ? config.secret : [config.secret];
+      if (!opts.dev && secrets.includes(DEVELOPMENT_SECRET)) {
+        throw new ConfigError(
+          'refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ' +
+            'Set a long random `secret` in the config file or COMEBACK_SECRET (e.g. `openssl rand -base64 32`), or pass --dev on a laptop.',
+        );
+      }
+      const engine = await createEngine(config);
+      try {
+        const app = await buildServer({ engine });
+        const { host, port } = engine.ctx.config.server;
+        const { url } = await listen(app, { host, port });
+        process.stderr.write(`comeback serve: listening on ${url} (links point at ${engine.ctx.config.publicUrl}); Ctrl-C to stop\n`);
+        await closeOnSignal(app, {
+          onClosing: (signal) => process.stderr.write(`${signal}: finishing requests in flight and writing accepted events (signal again to force)\n`),
+          onForce: () => process.exit(130),
+        });
+        process.stderr.write('comeback serve: stopped, all accepted events written\n');
+      } finally {
+        await engine.close();
+      }
+    });
+}

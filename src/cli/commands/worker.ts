@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../logger.js';
+import { runWorker } from '../../worker/run.js';
+import { engineFor } from '../context.js';
+
+/** `comeback worker [--once] [--until-idle]` */
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('schedule and send due mails; runs until SIGTERM/SIGINT (finishes sends in flight within 10 s; a second signal forces exit)')
+    .option('--once', 'one pass, then exit')
+    .option('--until-idle', 'repeat passes until nothing is due or in flight, then exit')
+    .option('--no-status', 'no live status line even on a terminal')
+    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean }, cmd: Command) => {
+      // Structured logs on stderr; the worker logs its passes at info unless COMEBACK_LOG says otherwise.
+      const engine = await engineFor(cmd, { logger: createLogger(process.env.COMEBACK_LOG ?? 'info') });
+      const stop = new AbortController();
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (++signals > 1) {
+          process.stderr.write(`\n${sig} again: exiting now; claims in flight are recovered by the next worker\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`\n${sig}: stopping, finishing sends in flight (send the signal again to force)\n`);
+        stop.abort();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        const summary = await runWorker(engine, {
+          once: opts.once,
+          untilIdle: opts.untilIdle,
+          signal: stop.signal,
+          statusStream: opts.status && process.stdout.isTTY ? process.stdout : undefined,
+        });
+        if (opts.once || opts.untilIdle) {
+          process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n`);
+        }
+        if (summary.timedOut) process.exitCode = 1;
+      } finally {
+        await engine.close();
+      }
+    });
+}

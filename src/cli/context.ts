@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { createEngine, type EngineOptions } from '../app.js';
+import type { Engine } from '../engine/engine.js';
+import { loadCliConfig } from './config-file.js';
+
+/** Global options every command understands. */
+export interface GlobalOptions {
+  config?: string;
+  db?: string;
+}
+
+/** Builds the engine for a command from the global options (`--config`, `--db`). */
+export async function engineFor(cmd: Command, options: EngineOptions = {}): Promise<Engine> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const config = loadCliConfig(g.config);
+  if (g.db) config.database = g.db;
+  return createEngine(config, options);
+}
+
+/** Runs `fn` with an engine and always closes it. */
+export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>, options: EngineOptions = {}): Promise<T> {
+  const engine = await engineFor(cmd, options);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}

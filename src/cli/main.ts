@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { ComebackError, ValidationError, formatProblem } from '../errors.js';
+import * as audience from './commands/audience.js';
+import * as audit from './commands/audit.js';
+import * as customer from './commands/customer.js';
+import * as demo from './commands/demo.js';
+import * as exportCmd from './commands/export.js';
+import * as forget from './commands/forget.js';
+import * as importCmd from './commands/import.js';
+import * as migrate from './commands/migrate.js';
+import * as preview from './commands/preview.js';
+import * as serve from './commands/serve.js';
+import * as schema from './commands/schema.js';
+import * as score from './commands/score.js';
+import * as simulate from './commands/simulate.js';
+import * as stats from './commands/stats.js';
+import * as validate from './commands/validate.js';
+import * as worker from './commands/worker.js';
+
+/** Every command module registers itself here; the order is the order of `comeback --help`. */
+const COMMANDS = [demo, importCmd, migrate, worker, serve, stats, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+
+/** The `comeback` program. */
+export function buildProgram(): Command {
+  const program = new Command('comeback')
+    .description('Comeback: win back customers who stopped buying, with consent-safe email sequences written in YAML')
+    .option('-c, --config <file>', 'config file (JSON or YAML; default comeback.config.json/.yaml if present)')
+    .option('--db <url>', 'SQLite file or postgres:// URL (overrides the config)')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const c of COMMANDS) c.register(program);
+  return program;
+}
+
+/** CLI entry point: the only place that decides exit codes. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exit(err.exitCode);
+    }
+    if (err instanceof ValidationError) {
+      for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.exit(1);
+    }
+    if (err instanceof ComebackError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  }
+  // Pools (pg, pino) may keep the loop alive; a finished command exits with its code.
+  process.exit(process.exitCode ?? 0);
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+/** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
+export const TransportConfig = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('outbox'), dir: z.string().default('outbox'), rateLimit: z.number().positive().optional() }),
+  z.strictObject({ type: z.literal('memory'), rateLimit: z.number().positive().optional() }),
+  z.strictObject({
+    type: z.literal('smtp'),
+    url: z.string().describe('smtp://user:pass@host:port'),
+    /** Persistent connections per worker process. */
+    pool: z.number().int().positive().default(5),
+    /** Socket timeout in milliseconds: a reply that takes longer fails the send (unknown outcome after the final dot). */
+    timeoutMs: z.number().int().positive().default(60_000),
+    /** Most messages per second through this transport, shared by all workers (through Redis on BullMQ). */
+    rateLimit: z.number().positive().optional(),
+    dkim: z
+      .strictObject({ domainName: z.string(), keySelector: z.string(), privateKey: z.string() })
+      .optional(),
+  }),
+  z.strictObject({
+    type: z.literal('sendgrid'),
+    apiKey: z.string().min(1),
+    baseUrl: z.string().url().optional(),
+    /** Most messages per second through this transport, shared by all workers (through Redis on BullMQ). */
+    rateLimit: z.number().positive().optional(),
+  }),
+]);
+export type TransportConfig = z.infer<typeof TransportConfig>;
+
+/** The identity every mail is sent under; the postal address is legally required in every mail. */
+export const SenderConfig = z.strictObject({
+  name: z.string().default('Comeback Demo Shop'),
+  from: z.string().default('shop@example.com'),
+  replyTo: z.string().optional(),
+  postalAddress: z.string().default('Comeback Demo Shop GmbH, Musterstraße 1, 10115 Berlin, Germany'),
+  unsubscribeMailto: z.string().optional(),
+});
+export type SenderConfig = z.infer<typeof SenderConfig>;
+
+/** The default tracking secret: fine on a laptop, refused by `comeback serve` unless `--dev`. */
+export const DEVELOPMENT_SECRET = 'comeback-development-secret-change-me';
+
+/** `comeback serve`: where it listens, how events are written, provider webhooks. */
+export const ServerConfig = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Trust X-Forwarded-For (behind a reverse proxy), so the client address is the visitor's. */
+  trustProxy: z.boolean().default(false),
+  /** Events are written in batches of at most this many rows... */
+  eventBatchSize: z.number().int().min(1).max(2000).default(500),
+  /** ...at least this often (milliseconds). */
+  eventFlushMs: z.number().int().min(1).default(50),
+  /** SendGrid Event Webhook verification key (base64 DER or PEM); the webhook is refused without it. */
+  sendgridWebhookPublicKey: z.string().min(1).optional(),
+});
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
+/** Thresholds of the human-or-machine rules (docs/TRACKING.md). */
+export const TrackingConfig = z.strictObject({
+  /** An open this soon after sending is a prefetch. */
+  machineOpenWithinMs: z.number().int().min(0).default(5_000),
+  /** A click this soon after sending is a link scanner. */
+  botClickWithinMs: z.number().int().min(0).default(10_000),
+  /** Clicks on two different links of one message within this window are a scanner. */
+  burstWindowMs: z.number().int().min(0).default(2_000),
+});
+export type TrackingConfig = z.infer<typeof TrackingConfig>;
+
+/** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
+export const EngineConfig = z.strictObject({
+  /** A SQLite file path (embedded default) or a `postgres://` URL (scale-out). `?schema=NAME` selects a PostgreSQL schema. */
+  database: z.string().min(1).default('comeback.db'),
+  sequencesDir: z.string().default('sequences'),
+  templatesDir: z.string().default('templates'),
+  transport: TransportConfig.default({ type: 'outbox', dir: 'outbox' }),
+  sender: SenderConfig.default(SenderConfig.parse({})),
+  /** Base URL of `comeback serve`, used in tracking and unsubscribe links. */
+  publicUrl: z.string().url().default('http://localhost:8080'),
+  /** The shop's own site, offered to templates as `shop_url`. */
+  shopUrl: z.string().url().default('https://shop.example.com'),
+  /** HMAC key(s) for tracking tokens; the first signs, all verify (key rotation). */
+  secret: z.union([z.string().min(16), z.array(z.string().min(16)).min(1)]).default(DEVELOPMENT_SECRET),
+  /** Bearer key for the shop-facing HTTP API (orders, trigger). */
+  apiKey: z.string().min(16).optional(),
+  server: ServerConfig.default(ServerConfig.parse({})),
+  tracking: TrackingConfig.default(TrackingConfig.parse({})),
+  /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
+  redisUrl: z.string().optional(),
+  defaults: z
+    .strictObject({
+      locale: z.string().default('en'),
+      timeZone: z.string().default('Europe/Berlin'),
+      currency: z.string().length(3).default('EUR'),
+    })
+    .default({ locale: 'en', timeZone: 'Europe/Berlin', currency: 'EUR' }),
+  worker: z
+    .strictObject({
+      /** Enrolments claimed per scheduler transaction. */
+      batchSize: z.number().int().positive().default(500),
+      /** Parallel sends per worker process. */
+      concurrency: z.number().int().positive().default(8),
+      /** A message stuck in `sending` this long becomes `uncertain` (never resent blindly). */
+      sendingTimeoutMs: z.number().int().positive().default(10 * 60_000),
+      /** Milliseconds between passes of `startWorker()`. */
+      pollIntervalMs: z.number().int().positive().default(1000),
+      /** A message claimed but not yet handed to the provider this long (its worker died) is sent again. */
+      claimTimeoutMs: z.number().int().positive().default(120_000),
+      /** Most messages per worker process past the point of no return at once: what a crash can leave `uncertain`. */
+      maxInDoubt: z.number().int().positive().default(1),
+      /** BullMQ: a reserved message handed to the queue this long ago and still not sent is handed over again. */
+      redispatchAfterMs: z.number().int().positive().default(300_000),
+      /** First retry delay after a transient failure; doubles per attempt, with jitter. */
+      retryBaseMs: z.number().int().positive().default(30_000),
+      /** Attempts before a message that keeps failing transiently ends `failed`. */
+      maxAttempts: z.number().int().positive().default(8),
+      /** How long an SMTP policy block (5.7.x) pauses the sender. */
+      policyPauseMs: z.number().int().positive().default(3_600_000),
+      /** Human opens needed before a follow-up waits for the customer's usual opening hour (0: never). */
+      preferredHourMinOpens: z.number().int().min(0).default(3),
+      /** BullMQ queue name (and Redis key prefix): workers of one installation share it. */
+      queueName: z.string().regex(/^[\w.-]+$/).default('comeback-send'),
+      /** On SIGTERM/SIGINT, sends in flight get this long to finish before the process exits anyway. */
+      shutdownTimeoutMs: z.number().int().positive().default(8_000),
+    })
+    .default({
+      batchSize: 500,
+      concurrency: 8,
+      sendingTimeoutMs: 600_000,
+      pollIntervalMs: 1000,
+      claimTimeoutMs: 120_000,
+      maxInDoubt: 1,
+      redispatchAfterMs: 300_000,
+      retryBaseMs: 30_000,
+      maxAttempts: 8,
+      policyPauseMs: 3_600_000,
+      preferredHourMinOpens: 3,
+      queueName: 'comeback-send',
+      shutdownTimeoutMs: 8_000,
+    }),
+});
+export type EngineConfig = z.infer<typeof EngineConfig>;
+/** What a caller may pass: every field optional. */
+export type EngineConfigInput = z.input<typeof EngineConfig>;

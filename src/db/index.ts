@@ -1,0 +1,3 @@
+export { openDatabase, isPostgresUrl, type Db, type DialectName } from './connect.js';
+export { migrateToLatest } from './migrate.js';
+export type * from './schema.js';

@@ -1,0 +1,260 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Table types. Conventions, the same on SQLite and PostgreSQL:
+ * - timestamps are UTC epoch milliseconds (`*_at`, bigint), so arithmetic is plain integer math;
+ * - money is integer minor units (`*_minor`) plus an ISO 4217 `currency`;
+ * - booleans are 0/1 integers; structured extras are JSON text.
+ */
+export interface CustomersTable {
+  id: Generated<number>;
+  external_id: string;
+  email: string | null;
+  email_hash: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  /** `f`, `m`, `d` (diverse) or null when unknown: drives the salutation. */
+  gender: string | null;
+  title: string | null;
+  locale: string;
+  time_zone: string;
+  /** How the address was obtained: `sale` qualifies for the existing-customer exception. */
+  acquired_via: Generated<string>;
+  churn_reason: string | null;
+  churn_reason_source: string | null;
+  late_payments: Generated<number>;
+  tags: Generated<string>;
+  attributes: Generated<string>;
+  created_at: number;
+  updated_at: number;
+  erased_at: number | null;
+}
+
+export interface ProductsTable {
+  id: Generated<number>;
+  external_id: string;
+  name: string;
+  category: string | null;
+  price_minor: Generated<number>;
+  currency: string;
+  url: string | null;
+  image_url: string | null;
+  in_stock: Generated<number>;
+}
+
+export interface OrdersTable {
+  id: Generated<number>;
+  external_id: string;
+  customer_id: number;
+  ordered_at: number;
+  total_minor: number;
+  discount_minor: Generated<number>;
+  currency: string;
+  /** `paid`, `returned`, `cancelled`. */
+  status: Generated<string>;
+  paid_late: Generated<number>;
+  returned_minor: Generated<number>;
+  coupon_code: string | null;
+  created_at: number;
+}
+
+export interface OrderItemsTable {
+  id: Generated<number>;
+  order_id: number;
+  product_id: number | null;
+  sku: string;
+  name: string;
+  category: string | null;
+  quantity: Generated<number>;
+  unit_price_minor: Generated<number>;
+}
+
+/** Append-only consent ledger: the current state is derived, history is never rewritten. */
+export interface ConsentsTable {
+  id: Generated<number>;
+  customer_id: number;
+  channel: Generated<string>;
+  /** `grant` or `withdraw`. */
+  action: string;
+  /** `double_opt_in`, `opt_in`, `existing_customer`; null on a withdrawal of all bases. */
+  basis: string | null;
+  source: string;
+  text_version: string | null;
+  evidence: Generated<string>;
+  recorded_at: number;
+}
+
+/** Addresses that are never mailed again, keyed by a hash so they survive erasure. */
+export interface SuppressionsTable {
+  id: Generated<number>;
+  email_hash: string;
+  /** `all` or a sequence id. */
+  scope: Generated<string>;
+  reason: string;
+  created_at: number;
+}
+
+/** Double opt-in requests waiting for the confirm click; unconfirmed ones expire. */
+export interface ConsentRequestsTable {
+  id: Generated<number>;
+  /** The address to confirm; cleared once the request is confirmed or expired. */
+  email: string | null;
+  email_hash: string;
+  /** The customer the request was made for, or the one created on confirmation. */
+  customer_id: number | null;
+  /** `pending`, `confirmed`, `expired`. */
+  status: Generated<string>;
+  source: string;
+  text_version: string | null;
+  locale: string;
+  /** Proof of the request: IP, user agent. */
+  evidence: Generated<string>;
+  requested_at: number;
+  expires_at: number;
+  confirmed_at: number | null;
+  /** The ledger entry written on confirmation. */
+  consent_id: number | null;
+}
+
+export interface SequencesTable {
+  id: string;
+  version: number;
+  hash: string;
+  definition: string;
+  status: string;
+  paused_reason: string | null;
+  loaded_at: number;
+}
+
+export interface EnrollmentsTable {
+  id: Generated<number>;
+  customer_id: number;
+  sequence_id: string;
+  sequence_version: number;
+  /** `active`, `completed`, `converted`, `exited`. */
+  status: string;
+  holdout: Generated<number>;
+  current_step: Generated<number>;
+  next_due_at: number | null;
+  enrolled_at: number;
+  ended_at: number | null;
+  exit_reason: string | null;
+  variant_choices: Generated<string>;
+  trigger_data: Generated<string>;
+  consent_id: number | null;
+  legal_basis: string | null;
+}
+
+/** The send ledger: one row per (enrollment, step), guarded by a unique key. */
+export interface MessagesTable {
+  id: Generated<number>;
+  enrollment_id: number;
+  customer_id: number;
+  sequence_id: string;
+  step_id: string;
+  variant_id: string | null;
+  template: string;
+  /**
+   * `reserved` → `claimed` (a worker prepares it; nothing sent yet) → `sending` (handed to the
+   * provider) → `sent` | `failed` | `cancelled` | `uncertain` (the worker died while sending).
+   */
+  status: string;
+  legal_basis: string | null;
+  consent_id: number | null;
+  transport: string | null;
+  provider_id: string | null;
+  subject: string | null;
+  links: Generated<string>;
+  error: string | null;
+  attempts: Generated<number>;
+  due_at: number;
+  reserved_at: number;
+  claimed_at: number | null;
+  sent_at: number | null;
+  updated_at: number;
+  /** When the message was last handed to the job queue (re-dispatched if the queue lost it). */
+  dispatched_at: number | null;
+}
+
+/** Per-transport state every worker sees: a policy block (SMTP 5.7.x) pauses the sender. */
+export interface DeliveryStateTable {
+  transport: string;
+  paused_until: number | null;
+  reason: string | null;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  message_id: number | null;
+  customer_id: number | null;
+  enrollment_id: number | null;
+  /** `delivered`, `open`, `click`, `unsubscribe`, `complaint`, `bounce`, `reason`. */
+  type: string;
+  link_index: number | null;
+  /** 1 when an open looks like a prefetch (Apple MPP, proxies) or a click like a scanner. */
+  machine: Generated<number>;
+  machine_reason: string | null;
+  source: string;
+  provider_event_id: string | null;
+  user_agent: string | null;
+  detail: Generated<string>;
+  occurred_at: number;
+}
+
+export interface ConversionsTable {
+  id: Generated<number>;
+  enrollment_id: number;
+  order_id: number;
+  customer_id: number;
+  sequence_id: string;
+  step_id: string | null;
+  variant_id: string | null;
+  holdout: Generated<number>;
+  revenue_minor: number;
+  discount_minor: Generated<number>;
+  currency: string;
+  /** `goal_window`, `coupon`. */
+  attributed_by: string;
+  converted_at: number;
+}
+
+export interface CouponsTable {
+  id: Generated<number>;
+  code: string;
+  customer_id: number;
+  enrollment_id: number | null;
+  message_id: number | null;
+  percent: number | null;
+  amount_minor: number | null;
+  currency: string | null;
+  expires_at: number;
+  redeemed_order_id: number | null;
+  created_at: number;
+}
+
+/** The database as kysely sees it. */
+export interface Database {
+  customers: CustomersTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  consents: ConsentsTable;
+  suppressions: SuppressionsTable;
+  consent_requests: ConsentRequestsTable;
+  sequences: SequencesTable;
+  enrollments: EnrollmentsTable;
+  messages: MessagesTable;
+  events: EventsTable;
+  conversions: ConversionsTable;
+  coupons: CouponsTable;
+  delivery_state: DeliveryStateTable;
+}
+
+export type Customer = Selectable<CustomersTable>;
+export type NewCustomer = Insertable<CustomersTable>;
+export type CustomerUpdate = Updateable<CustomersTable>;
+export type Order = Selectable<OrdersTable>;
+export type Enrollment = Selectable<EnrollmentsTable>;
+export type Message = Selectable<MessagesTable>;
+export type Consent = Selectable<ConsentsTable>;

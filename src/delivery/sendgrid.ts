@@ -1,0 +1,47 @@
+import sgMail from '@sendgrid/mail';
+import { Client } from '@sendgrid/client';
+import type { TransportConfig } from '../config/schema.js';
+import { DeliveryUnknownError, PermanentSendError, TransientSendError } from '../errors.js';
+import { assertHeaderSafe } from './headers.js';
+import { commitPoint, type OutgoingMail, type SendHooks, type SendReceipt, type Transport } from './types.js';
+
+type SendgridConfig = Extract<TransportConfig, { type: 'sendgrid' }>;
+
+/** SendGrid's v3 mail-send API. `custom_args.comeback_message_id` maps webhook events back to the message. */
+export class SendgridTransport implements Transport {
+  readonly name = 'sendgrid';
+  private readonly mail: typeof sgMail;
+  constructor(config: SendgridConfig) {
+    const client = new Client();
+    client.setApiKey(config.apiKey);
+    if (config.baseUrl) client.setDefaultRequest('baseUrl', config.baseUrl);
+    this.mail = new (sgMail as any).MailService();
+    (this.mail as any).setClient(client);
+  }
+  async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
+    for (const [k, v] of Object.entries({ Subject: mail.subject, ...mail.headers })) assertHeaderSafe(k, v);
+    await commitPoint(hooks);
+    try {
+      const [response] = await this.mail.send({
+        from: mail.from,
+        to: mail.to,
+        replyTo: mail.replyTo,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
+        headers: mail.headers,
+        customArgs: { comeback_message_id: String(mail.messageId) },
+        trackingSettings: { clickTracking: { enable: false }, openTracking: { enable: false } },
+      });
+      return { providerId: String(response.headers['x-message-id'] ?? `sendgrid-${mail.messageId}`) };
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const message = (err as Error).message;
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new TransientSendError(`SendGrid unreachable: ${message}`, { cause: err });
+      // No HTTP status: the request may have reached SendGrid (connection lost, timeout).
+      if (typeof code !== 'number') throw new DeliveryUnknownError(`SendGrid: ${message}`, { cause: err });
+      if (code >= 400 && code < 500 && code !== 429) throw new PermanentSendError(`SendGrid ${code}: ${message}`, 'other', { cause: err });
+      throw new TransientSendError(`SendGrid ${code}: ${message}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { deriveConsentState } from '../consent/ledger.js';
+import { amountOrZero, invalidOrderReason, summarizeHistory, type OrderFacts } from './rhythm.js';
+import type { ConsentCells, PageSource, RawPage } from './source.js';
+import { SummaryStore } from './store.js';
+
+/** What one pass over the shop data found. */
+export interface Collected {
+  store: SummaryStore;
+  /** Orders used. */
+  orders: number;
+  /** Orders left out: not a timestamp, negative or non-numeric total. */
+  invalidOrders: number;
+  /** The first few left-out orders with the reason, for the log and the run result. */
+  invalidSamples: string[];
+  /** Highest order id when the pass started. */
+  ordersMaxId: number;
+}
+
+/** Progress callback: customers read so far of the total. */
+export type ProgressFn = (done: number, total: number) => void;
+
+/**
+ * Streams over every customer in id order, `pageSize` customers at a time (their orders and
+ * consent entries in two range queries per page, the next page fetched while this one is
+ * summarised), and keeps one summary row per customer that is not erased. Invalid orders are
+ * counted and left out, never turned into NaN; orders after the scoring time are not there yet.
+ */
+export async function collectSummaries(source: PageSource, now: number, pageSize: number, onProgress?: ProgressFn): Promise<Collected> {
+  const { customers: total, ordersMaxId } = await source.totals();
+  const out: Collected = { store: new SummaryStore(total + 16), orders: 0, invalidOrders: 0, invalidSamples: [], ordersMaxId };
+  let done = 0;
+  let next = source.page(0, pageSize, now);
+  for (;;) {
+    const page = await next;
+    if (!page) break;
+    next = source.page(page.customers[page.customers.length - 1]![0], pageSize, now);
+    summarisePage(page, now, out);
+    done += page.customers.length;
+    onProgress?.(done, Math.max(total, done));
+  }
+  return out;
+}
+
+const SAME_ROW = { id: 0, action: '', basis: null as string | null, recorded_at: 0, channel: '' };
+
+function isObjected(rows: ConsentCells[]): boolean {
+  return deriveConsentState(rows.map((c) => ({ ...SAME_ROW, id: c[0], action: c[2], basis: c[3], recorded_at: c[4], channel: c[5] }))).objected;
+}
+
+// Order facts are reused from customer to customer (summaries keep no reference to them).
+const POOL: OrderFacts[] = [];
+const FACTS: OrderFacts[] = [];
+
+function summarisePage(page: RawPage, now: number, out: Collected): void {
+  const consentsBy = new Map<number, ConsentCells[]>();
+  for (const c of page.consents) {
+    const list = consentsBy.get(c[1]);
+    if (list) list.push(c);
+    else consentsBy.set(c[1], [c]);
+  }
+  const orders = page.orders;
+  let oi = 0;
+  const facts = FACTS;
+  for (const [id, latePayments, erasedAt] of page.customers) {
+    facts.length = 0;
+    while (oi < orders.length && orders[oi]![1] < id) oi++;
+    for (; oi < orders.length && orders[oi]![1] === id; oi++) {
+      const [orderId, , orderedAt, total, discount, returned, paidLate] = orders[oi]!;
+      const reason = invalidOrderReason(orderedAt, total, now);
+      if (reason) {
+        // Orders dated after the scoring time simply do not exist yet for this run.
+        if (reason !== 'ordered after the scoring time') {
+          out.invalidOrders++;
+          if (out.invalidSamples.length < 5) out.invalidSamples.push(`order ${orderId} of customer ${id}: ${reason}`);
+        }
+        continue;
+      }
+      const f = POOL[facts.length] ?? (POOL[facts.length] = { orderedAt: 0, totalMinor: 0, discountMinor: 0, returnedMinor: 0, paidLate: false });
+      f.orderedAt = orderedAt as number;
+      f.totalMinor = total as number;
+      f.discountMinor = amountOrZero(discount);
+      f.returnedMinor = amountOrZero(returned);
+      f.paidLate = paidLate === 1 || paidLate === true;
+      facts.push(f);
+    }
+    if (erasedAt !== null && erasedAt !== undefined) continue;
+    out.orders += facts.length;
+    const h = summarizeHistory(facts, now);
+    const consents = consentsBy.get(id);
+    out.store.push({
+      customerId: id,
+      ordersCount: h?.ordersCount ?? 0,
+      firstOrderAt: h?.firstOrderAt ?? NaN,
+      lastOrderAt: h?.lastOrderAt ?? NaN,
+      netMinor: h?.netMinor ?? 0,
+      grossMinor: h?.grossMinor ?? 0,
+      returnedMinor: h?.returnedMinor ?? 0,
+      discountedOrders: h?.discountedOrders ?? 0,
+      latePayments: Math.max(Math.floor(amountOrZero(latePayments)), h?.paidLateOrders ?? 0),
+      purchaseDays: h?.purchaseDays ?? 0,
+      ownMedian: h?.ownMedianIntervalDays ?? NaN,
+      frequency: h?.frequency ?? 0,
+      recency: h?.recency ?? 0,
+      T: h?.T ?? 0,
+      monetaryMinor: h?.monetaryMinor ?? 0,
+      objected: consents && isObjected(consents) ? 1 : 0,
+    });
+  }
+}

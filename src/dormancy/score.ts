@@ -1,0 +1,165 @@
+import { DAY } from '../clock.js';
+import type { ScoringSettings } from './config.js';
+import { SPEND_SCALE, type FittedModels } from './fit.js';
+import { bgNbdExpectedPurchases, bgNbdPAlive, customerLifetimeValue, gammaGammaExpectedSpend } from './model/index.js';
+import { scoreHigh, scoreLow, type RfmCuts } from './rfm.js';
+import { isEarlyWarning, overdueRatio, rhythmOf } from './rhythm.js';
+import type { CustomerScoresTable } from './schema.js';
+import type { SummaryRow } from './store.js';
+import { exclusionReasons, isWorthWinningBack, recoveryCostMinor, type ExclusionReason } from './value.js';
+
+/** Everything a run knows once it has read the whole shop: the context of each customer's score. */
+export interface ScoringContext {
+  settings: ScoringSettings;
+  now: number;
+  runId: number;
+  priorIntervalDays: number;
+  cuts: RfmCuts;
+  models: FittedModels;
+  /** Model values shared by customers with the same (frequency, recency, T); optional. */
+  cache?: ModelCache;
+}
+
+/** A score row as written, plus the exclusion reasons behind `worth_winning_back`. */
+export interface ComputedScore {
+  row: CustomerScoresTable;
+  exclusions: ExclusionReason[];
+}
+
+const POW10 = [1, 10, 100, 1000, 1e4, 1e5, 1e6];
+const round = (x: number, digits: number): number => Math.round(x * POW10[digits]!) / POW10[digits]!;
+
+/** "111".."555": one string per combination instead of a new one per customer. */
+const RFM_TEXT = new Map<number, string>();
+for (let r = 1; r <= 5; r++) for (let f = 1; f <= 5; f++) for (let m = 1; m <= 5; m++) RFM_TEXT.set(r * 100 + f * 10 + m, `${r}${f}${m}`);
+
+/** The purchase-model values that depend only on (frequency, recency, T). */
+export interface ModelValues {
+  pAlive: number;
+  purchases90: number;
+  /** Discounted expected purchases over the horizon: the expected value per unit of spend. */
+  discountedPurchases: number;
+}
+
+/** Gamma-Gamma parameters whose expected spend is exactly 1 for every frequency (with mean spend 1). */
+const UNIT_SPEND = { p: 1, q: 2, v: 1 };
+
+/** A cache of model values per (frequency, recency, T); customers share them in a run. */
+export type ModelCache = Map<number, ModelValues>;
+
+const MAX_CACHE = 2_000_000;
+
+/**
+ * P(alive), expected purchases in 90 days, and the discounted expected purchases over the
+ * horizon in steps of `valueStepDays`, each step discounted at its end: `customerLifetimeValue`
+ * of the model (the reference implementations' method) with a unit spend, so that the expected
+ * value is this times the customer's expected spend. Cached per (frequency, recency, T).
+ */
+export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache }, h: { frequency: number; recency: number; T: number }): ModelValues | null {
+  const bg = ctx.models.bg;
+  if (!bg) return null;
+  const key = h.frequency < 8192 && h.recency < 8192 && h.T < 8192 ? (h.frequency * 8192 + h.recency) * 8192 + h.T : -1;
+  const hit = key >= 0 ? ctx.cache?.get(key) : undefined;
+  if (hit) return hit;
+  const s = ctx.settings;
+  const options = { horizon: s.horizonDays, step: s.valueStepDays, discountRatePerPeriod: Math.pow(1 + s.annualDiscountRate, s.valueStepDays / 365) - 1 };
+  const values: ModelValues = {
+    pAlive: bgNbdPAlive(bg, h),
+    purchases90: bgNbdExpectedPurchases(bg, 90, h),
+    discountedPurchases: customerLifetimeValue(bg, UNIT_SPEND, { ...h, monetaryValue: 1 }, options),
+  };
+  if (key >= 0 && ctx.cache) {
+    if (ctx.cache.size >= MAX_CACHE) ctx.cache.clear();
+    ctx.cache.set(key, values);
+  }
+  return values;
+}
+
+function finiteOrNull(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? x : null;
+}
+
+/**
+ * Scores one customer from their summary. Pure: the same summary and context give the same row.
+ * Values that are undefined for the customer (no orders, no model) are null; no value is NaN.
+ */
+export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore {
+  const s = ctx.settings;
+  const n = c.ordersCount;
+  const has = n > 0;
+  const avgOrder = has ? c.netMinor / n : 0;
+  const discountShare = has ? c.discountedOrders / n : 0;
+  const returnRate = c.grossMinor > 0 ? c.returnedMinor / c.grossMinor : 0;
+  const objected = c.objected === 1;
+  const history = { frequency: c.frequency, recency: c.recency, T: c.T };
+
+  let intervalDays: number | null = null;
+  let source: 'own' | 'prior' | null = null;
+  let daysSince: number | null = null;
+  let ratio: number | null = null;
+  let r: number | null = null;
+  let f: number | null = null;
+  let m: number | null = null;
+  let pAlive: number | null = null;
+  let purchases90: number | null = null;
+  let spend: number | null = null;
+  let value: number | null = null;
+  if (has) {
+    const rhythm = rhythmOf(Number.isNaN(c.ownMedian) ? null : c.ownMedian, c.purchaseDays - 1, ctx.priorIntervalDays, s);
+    intervalDays = rhythm.intervalDays;
+    source = rhythm.source;
+    const exactDays = Math.max(0, (ctx.now - c.lastOrderAt) / DAY);
+    daysSince = Math.floor(exactDays);
+    ratio = overdueRatio(exactDays, intervalDays);
+    r = scoreLow(exactDays, ctx.cuts.recency);
+    f = scoreHigh(n, ctx.cuts.frequency);
+    m = scoreHigh(c.netMinor, ctx.cuts.monetary);
+    const mv = modelValues(ctx, history);
+    if (mv) {
+      pAlive = finiteOrNull(mv.pAlive);
+      purchases90 = finiteOrNull(mv.purchases90);
+    }
+    spend = avgOrder;
+    if (ctx.models.gg) {
+      const e = gammaGammaExpectedSpend(ctx.models.gg, { frequency: c.frequency, monetaryValue: c.monetaryMinor / SPEND_SCALE }) * SPEND_SCALE;
+      if (Number.isFinite(e) && e >= 0) spend = e;
+    }
+    if (mv && pAlive !== null && purchases90 !== null) value = finiteOrNull(mv.discountedPurchases * spend);
+  }
+  const cost = recoveryCostMinor(avgOrder, s);
+  const exclusions = exclusionReasons({ ordersCount: n, discountShare, returnRate, latePayments: c.latePayments, objected }, s);
+  const valueMinor = value === null ? null : Math.round(value);
+  const row: CustomerScoresTable = {
+    customer_id: c.customerId,
+    run_id: ctx.runId,
+    orders_count: n,
+    first_order_at: has ? c.firstOrderAt : null,
+    last_order_at: has ? c.lastOrderAt : null,
+    total_spent_minor: Math.round(c.netMinor),
+    avg_order_minor: Math.round(avgOrder),
+    median_interval_days: intervalDays === null ? null : round(intervalDays, 2),
+    interval_source: source,
+    days_since_last_order: daysSince,
+    overdue_ratio: ratio === null ? null : round(ratio, 3),
+    early_warning: ratio !== null && isEarlyWarning(ratio, pAlive, s) ? 1 : 0,
+    r_score: r,
+    f_score: f,
+    m_score: m,
+    rfm: r === null ? null : RFM_TEXT.get(r * 100 + f! * 10 + m!)!,
+    frequency: c.frequency,
+    recency: c.recency,
+    t: c.T,
+    p_alive: pAlive === null ? null : round(pAlive, 6),
+    expected_purchases_90d: purchases90 === null ? null : round(purchases90, 6),
+    expected_spend_minor: spend === null ? null : Math.round(spend),
+    expected_value_minor: valueMinor,
+    recovery_cost_minor: cost,
+    worth_winning_back: isWorthWinningBack(n, valueMinor, cost, exclusions, s) ? 1 : 0,
+    discount_share: round(discountShare, 4),
+    return_rate: round(returnRate, 4),
+    late_payments: c.latePayments,
+    objected: objected ? 1 : 0,
+    scored_at: ctx.now,
+  };
+  return { row, exclusions };
+}

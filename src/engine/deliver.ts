@@ -1,0 +1,132 @@
+/**
+ * Hands a rendered message to the transport and records what happened: the point of no return
+ * goes through the in-doubt gate (at most `worker.maxInDoubt` messages per process between
+ * `sending` and their recorded outcome), the rate limit is taken first, and every failure is
+ * classified into retry, permanent failure, hard bounce (suppressed), policy block (sender
+ * paused, customer not blamed) or unknown outcome (`uncertain`, never resent).
+ */
+import { suppress } from '../consent/suppressions.js';
+import type { Message } from '../db/schema.js';
+import { InDoubtGate } from '../delivery/in-doubt.js';
+import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
+import type { OutgoingMail } from '../delivery/types.js';
+import { ComebackError, DeliveryUnknownError, PermanentSendError, TemplateError } from '../errors.js';
+import type { EngineContext } from './context.js';
+import { recordEvent } from './events.js';
+import { markSending, pauseTransport, pausedUntil, record } from './ledger.js';
+
+/** Outcome of sending one reserved message. */
+export type SendOutcome = 'sent' | 'cancelled' | 'failed' | 'retry' | 'uncertain' | 'paused' | 'lost_claim';
+
+/** Raised inside the commit hook when this worker's claim was taken back. */
+class ClaimLostError extends ComebackError {
+  constructor(id: number) {
+    super('E_CLAIM_LOST', `message ${id} was claimed again elsewhere; not sent here`);
+  }
+}
+
+interface SendState {
+  /** Outcomes of the jobs this process handled, for status lines and logs. */
+  counts: Record<SendOutcome, number>;
+  gate: InDoubtGate;
+  limiter: RateLimiter;
+  pause: { checkedAt: number; until: number; reason: string | null };
+}
+
+const states = new WeakMap<EngineContext, SendState>();
+
+/** Per-engine sending state: the in-doubt gate, the rate limiter, the cached pause state. */
+export function sendState(ctx: EngineContext): SendState {
+  let s = states.get(ctx);
+  if (!s) {
+    const rate = ctx.config.transport.rateLimit;
+    const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
+    s = { counts, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null } };
+    states.set(ctx, s);
+  }
+  return s;
+}
+
+/** Replaces the rate limiter (the BullMQ backend shares one through Redis). */
+export function setRateLimiter(ctx: EngineContext, limiter: RateLimiter): void {
+  sendState(ctx).limiter = limiter;
+}
+
+/** Until when the transport is paused, checked at most once a second per process; 0 when not paused. */
+export async function transportPausedUntil(ctx: EngineContext): Promise<number> {
+  const s = sendState(ctx).pause;
+  const now = ctx.clock.now();
+  if (now - s.checkedAt >= 1000 || now < s.checkedAt) {
+    const p = await pausedUntil(ctx);
+    Object.assign(s, { checkedAt: now, until: p?.until ?? 0, reason: p?.reason ?? null });
+  }
+  return s.until > now ? s.until : 0;
+}
+
+/** Sends a rendered, claimed message and records the outcome. */
+export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, onSent: { subject: string; links: string }, emailHash: string | null): Promise<SendOutcome> {
+  const state = sendState(ctx);
+  await state.limiter.take();
+  let leave: (() => void) | undefined;
+  try {
+    const receipt = await ctx.transport.send(mail, {
+      commit: async () => {
+        leave = await state.gate.enter();
+        if (!(await markSending(ctx, m))) throw new ClaimLostError(m.id);
+      },
+    });
+    await record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
+    return 'sent';
+  } catch (err) {
+    if (err instanceof ClaimLostError) return 'lost_claim';
+    return await handleFailure(ctx, m, emailHash, err);
+  } finally {
+    leave?.();
+  }
+}
+
+/** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */
+export async function handleFailure(ctx: EngineContext, m: Message, emailHash: string | null, err: unknown): Promise<SendOutcome> {
+  const message = (err as Error).message ?? String(err);
+  const w = ctx.config.worker;
+  const now = ctx.clock.now();
+  if (err instanceof DeliveryUnknownError) {
+    await record(ctx, m, { status: 'uncertain', error: message, transport: ctx.transport.name });
+    ctx.log.warn({ messageId: m.id, err: message }, 'delivery unknown: recorded as uncertain, not resent');
+    return 'uncertain';
+  }
+  if (err instanceof TemplateError) {
+    await record(ctx, m, { status: 'failed', error: `template: ${message}` });
+    ctx.log.error({ messageId: m.id, err: message }, 'message failed: template');
+    return 'failed';
+  }
+  if (err instanceof PermanentSendError && err.kind === 'policy') {
+    // The provider refuses our mail (spam/policy block): stop sending for a while and alert;
+    // the customer did nothing wrong, so nothing is suppressed and the message waits.
+    const until = now + w.policyPauseMs;
+    await pauseTransport(ctx, until, message);
+    sendState(ctx).pause.checkedAt = -Infinity;
+    await record(ctx, m, { status: 'reserved', error: `policy block, sender paused: ${message}`, due_at: until });
+    ctx.log.error({ alert: 'sender_paused', transport: ctx.transport.name, messageId: m.id, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: provider policy block (5.7.x); sending paused, check the sender reputation and authentication');
+    return 'paused';
+  }
+  if (err instanceof PermanentSendError) {
+    await record(ctx, m, { status: 'failed', error: `${err.kind}: ${message}` });
+    if (err.kind === 'hard_bounce') {
+      if (emailHash) await suppress(ctx.k, emailHash, 'hard_bounce', now);
+      await recordEvent(ctx, { messageId: m.id, type: 'bounce', source: ctx.transport.name, detail: { reason: message } });
+    }
+    ctx.log.warn({ messageId: m.id, kind: err.kind, err: message }, 'message failed permanently');
+    return 'failed';
+  }
+  if (m.attempts >= w.maxAttempts) {
+    await record(ctx, m, { status: 'failed', error: `gave up after ${m.attempts} attempts: ${message}` });
+    ctx.log.warn({ messageId: m.id, attempts: m.attempts, err: message }, 'message failed: too many transient failures');
+    return 'failed';
+  }
+  // Exponential backoff with jitter (50–100 % of base·2^(n-1)) so retries don't stampede.
+  const delay = w.retryBaseMs * 2 ** (m.attempts - 1) * (0.5 + Math.random() * 0.5);
+  await record(ctx, m, { status: 'reserved', error: message, due_at: now + Math.round(delay) });
+  ctx.log.info({ messageId: m.id, attempt: m.attempts, err: message }, 'transient send failure, will retry');
+  return 'retry';
+}

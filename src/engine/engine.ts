@@ -1,0 +1,220 @@
+import { enforceConsent, type EnforceResult } from '../consent/enforce.js';
+import { appendConsents, consentHistory, consentStates, type ConsentRecord } from '../consent/ledger.js';
+import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
+import type { ConsentEntry } from '../consent/types.js';
+import type { Customer } from '../db/schema.js';
+import { refreshScoresIfStale, scoreCustomers, type ScoreOptions, type ScoreRunResult } from '../dormancy/index.js';
+import { NotFoundError } from '../errors.js';
+import type { JobBackend } from '../queue/types.js';
+import { findCustomer, toCustomerRow, upsertCustomerRows } from '../shop/customers.js';
+import { importFile, type ImportKind, type ImportOptions, type ImportResult } from '../shop/import/run.js';
+import { recordOrder } from '../shop/orders.js';
+import { upsertProducts } from '../shop/products.js';
+import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
+import { attributeOrder, type Attribution } from './attribution.js';
+import type { EngineContext } from './context.js';
+import { enrollAudience, trigger, type EnrollResult } from './enroll.js';
+import { recordEvent, type EventInput } from './events.js';
+import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type ForgetResult, type MailUnsubscribeResult, type PersonAudit, type PersonExport } from './privacy.js';
+import { runPass, type PassResult } from './pass.js';
+import { sendOne, type SendOutcome } from './sender.js';
+import { sequenceStats, type SequenceStats } from './stats.js';
+import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
+
+/** A consent entry that names the customer by internal or external id. */
+export type ConsentInput = Omit<ConsentEntry, 'customerId' | 'recordedAt'> & { customer: number | string; recordedAt?: number };
+
+/** The engine a shop embeds. Create it with `createEngine(config)`. */
+export class Engine {
+  /** Shared parts, for servers and tools built on the engine. */
+  readonly ctx: EngineContext;
+  /** The job backend (embedded or BullMQ); the worker stops it first on shutdown. */
+  readonly backend: JobBackend;
+
+  constructor(ctx: EngineContext, backend: JobBackend) {
+    this.ctx = ctx;
+    this.backend = backend;
+  }
+
+  /** Starts the job backend's consumer; called by `createEngine`. */
+  async init(): Promise<void> {
+    await this.backend.start((id) => this.sendMessage(id));
+  }
+
+  private now(): number {
+    return this.ctx.clock.now();
+  }
+
+  private async customerOrThrow(ref: number | string): Promise<Customer> {
+    const c = await findCustomer(this.ctx.k, ref);
+    if (!c) throw new NotFoundError('customer', String(ref));
+    return c;
+  }
+
+  /** Customers: upsert by the shop's external id, look up by id or external id. */
+  readonly customers = {
+    /** Inserts or updates customers; returns their internal ids by external id. */
+    upsert: async (input: CustomerInput | CustomerInput[]): Promise<Map<string, number>> => {
+      const rows = (Array.isArray(input) ? input : [input]).map((c) => toCustomerRow(c, this.ctx.config.defaults, this.now()));
+      return upsertCustomerRows(this.ctx.k, rows);
+    },
+    /** A customer by internal or external id, or undefined. */
+    get: (ref: number | string) => findCustomer(this.ctx.k, ref),
+  };
+
+  /** Orders: recorded idempotently by external id, then attributed to enrolments whose goal they meet. */
+  readonly orders = {
+    record: async (input: OrderInput): Promise<{ id: number; conversions: Attribution[] }> => {
+      const { id } = await recordOrder(this.ctx.k, input, this.ctx.config.defaults.currency, this.now());
+      const conversions = await attributeOrder(this.ctx, id);
+      for (const c of conversions) await this.onSuccess(c);
+      return { id, conversions };
+    },
+  };
+
+  /** The product catalogue (for recommendations). */
+  readonly products = {
+    upsert: (input: ProductInput | ProductInput[]) => upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
+  };
+
+  /** The consent ledger: append grants and withdrawals, read the derived state, run double opt-in. */
+  readonly consents = {
+    /**
+     * Appends a grant or withdrawal (never rewrites one). A withdrawal takes effect at once:
+     * reserved messages the policy no longer allows are cancelled and their enrolments end.
+     */
+    record: async (input: ConsentInput): Promise<number> => {
+      const customer = await this.customerOrThrow(input.customer);
+      const { customer: _ref, ...entry } = input;
+      const [id] = await appendConsents(this.ctx.k, [{ ...entry, customerId: customer.id, recordedAt: input.recordedAt ?? this.now() }]);
+      if (input.action === 'withdraw') await enforceConsent(this.ctx.k, customer.id, this.ctx.sequences, this.now());
+      return id!;
+    },
+    /** Withdraws one basis, or (without `basis`) objects to all marketing mail. */
+    withdraw: async (
+      customer: number | string,
+      options: { basis?: ConsentInput['basis']; source?: string; evidence?: Record<string, unknown> } = {},
+    ): Promise<{ consentId: number } & EnforceResult> => {
+      const c = await this.customerOrThrow(customer);
+      const [consentId] = await appendConsents(this.ctx.k, [
+        { customerId: c.id, action: 'withdraw', basis: options.basis ?? null, source: options.source ?? 'objection', evidence: options.evidence ?? {}, recordedAt: this.now() },
+      ]);
+      return { consentId: consentId!, ...(await enforceConsent(this.ctx.k, c.id, this.ctx.sequences, this.now())) };
+    },
+    /** The current state derived from the ledger: bases in force, objection. */
+    state: async (ref: number | string) => {
+      const customer = await this.customerOrThrow(ref);
+      return (await consentStates(this.ctx.k, [customer.id])).get(customer.id)!;
+    },
+    /** The customer's whole ledger, oldest first. */
+    history: async (ref: number | string): Promise<ConsentRecord[]> => consentHistory(this.ctx.k, (await this.customerOrThrow(ref)).id),
+    /**
+     * Double opt-in, step 1: stores the request with its evidence and sends the confirmation mail
+     * through the engine's transport. Nothing is granted until the link is confirmed.
+     */
+    requestOptIn: (input: OptInRequest): Promise<OptInRequestResult> => requestOptIn(this.optInDeps(), input),
+    /** Double opt-in, step 2 (the confirm link): records the grant with the full evidence. */
+    confirm: (token: string, proof: { ip?: string; userAgent?: string } = {}): Promise<ConfirmResult> => confirmOptIn(this.optInDeps(), token, proof),
+    /** Expires unconfirmed requests past their time and clears their addresses; returns how many. */
+    expireRequests: (): Promise<number> => expireOptInRequests(this.ctx.k, this.now()),
+    /** A mail to the List-Unsubscribe `mailto:` address: unsubscribes when its sender is the recipient. */
+    unsubscribeByMail: (mail: { from: string; subject: string }): Promise<MailUnsubscribeResult> => unsubscribeByMail(this.ctx, mail),
+  };
+
+  private optInDeps(): OptInDeps {
+    const { config } = this.ctx;
+    return { k: this.ctx.k, transport: this.ctx.transport, signer: this.ctx.signer, now: () => this.now(), publicUrl: config.publicUrl, sender: config.sender, defaults: config.defaults };
+  }
+
+  /** Data subject rights: export (Art. 15/20), erasure (Art. 17) and the audit of each mail's legal basis. */
+  readonly privacy = {
+    /** Everything stored about the person with this address, as plain JSON. */
+    export: (email: string): Promise<PersonExport> => exportPerson(this.ctx, email),
+    /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
+    forget: (email: string): Promise<ForgetResult> => forgetPerson(this.ctx, email),
+    /** Why each mail to this address was allowed, and what the policy says now. */
+    audit: (email: string): Promise<PersonAudit> => auditPerson(this.ctx, email),
+  };
+
+  /** Feedback from tracking and providers (opens, clicks, unsubscribes, bounces, survey answers). */
+  readonly events = {
+    record: (e: EventInput) => recordEvent(this.ctx, e),
+  };
+
+  /** Streams a CSV or JSON Lines file of customers or orders into the database. */
+  import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
+    return importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, now: () => this.now() });
+  }
+
+  /** Starts a trigger-based sequence for one customer, e.g. on subscription cancellation. */
+  trigger(sequenceId: string, customer: number | string, data?: Record<string, unknown>) {
+    return trigger(this.ctx, sequenceId, customer, data);
+  }
+
+  /** Evaluates one sequence's audience and enrols who qualifies; re-scores first when the scores are stale. */
+  async enrollAudience(sequenceId: string): Promise<EnrollResult> {
+    await refreshScoresIfStale(this.ctx);
+    return enrollAudience(this.ctx, sequenceId);
+  }
+
+  /** Computes and stores every customer's rhythm, RFM, purchase-model and exclusion scores (docs/SCORING.md). */
+  score(options: ScoreOptions = {}): Promise<ScoreRunResult> {
+    return scoreCustomers(this.ctx, options);
+  }
+
+  /** Evaluates the audience of every scheduled (not trigger-based) sequence. */
+  async enrollAll(): Promise<EnrollResult[]> {
+    const out: EnrollResult[] = [];
+    for (const id of this.ctx.sequences.ids()) {
+      if (!this.ctx.sequences.get(id).audience.trigger) out.push(await this.enrollAudience(id));
+    }
+    return out;
+  }
+
+  /**
+   * One scheduler and send pass: everything due now is reserved and sent. Unconfirmed double
+   * opt-in requests past their time expire first (their addresses are cleared).
+   */
+  async runDue(): Promise<PassResult> {
+    await expireOptInRequests(this.ctx.k, this.now());
+    return runPass(this.ctx, this.backend);
+  }
+
+  /** Claims and sends one reserved message (the job handler of every backend). */
+  sendMessage(messageId: number): Promise<SendOutcome> {
+    return sendOne(this.ctx, messageId);
+  }
+
+  /** Runs passes in the background until `stop()` is called. */
+  startWorker(options: { intervalMs?: number; onPass?: (r: PassResult) => void } = {}): WorkerHandle {
+    return startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log });
+  }
+
+  /** Headline numbers per sequence. */
+  stats(sequenceId?: string): Promise<SequenceStats[]> {
+    if (sequenceId) this.ctx.sequences.get(sequenceId);
+    return sequenceStats(this.ctx, sequenceId);
+  }
+
+  /** Tags a returning customer and starts the `on_success` sequence. */
+  private async onSuccess(c: Attribution): Promise<void> {
+    const e = await this.ctx.k.selectFrom('enrollments').select(['customer_id', 'sequence_version']).where('id', '=', c.enrollmentId).executeTakeFirstOrThrow();
+    const seq = await this.ctx.sequences.version(c.sequenceId, e.sequence_version);
+    const customer = await this.customerOrThrow(e.customer_id);
+    const tag = seq.on_success?.tag ?? 'returning';
+    const tags = new Set<string>(JSON.parse(customer.tags) as string[]);
+    if (!tags.has(tag)) {
+      tags.add(tag);
+      await this.ctx.k.updateTable('customers').set({ tags: JSON.stringify([...tags]), updated_at: this.now() }).where('id', '=', customer.id).execute();
+    }
+    const start = seq.on_success?.start;
+    if (start && this.ctx.sequences.ids().includes(start)) await this.trigger(start, customer.id, { after: c.sequenceId });
+  }
+
+  /** Stops the backend and closes the database. */
+  async close(): Promise<void> {
+    await this.backend.stop();
+    await this.ctx.transport.close?.();
+    await this.ctx.db.close();
+  }
+}

@@ -1,0 +1,116 @@
+import { sql } from 'kysely';
+import { consentStates } from '../consent/ledger.js';
+import { canSend } from '../consent/policy.js';
+import { suppressedHashes } from '../consent/suppressions.js';
+import type { DenyReason } from '../consent/types.js';
+import { DAY } from '../clock.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { firstDueAt } from '../sequences/machine.js';
+import { parseDuration } from '../sequences/duration.js';
+import type { Sequence } from '../sequences/schema.js';
+import { findCustomer } from '../shop/customers.js';
+import { unitDraw } from '../util/hash.js';
+import { dormantCandidates } from './audience.js';
+import type { EngineContext } from './context.js';
+
+/** Outcome of an audience run: who entered, and why the others did not. */
+export interface EnrollResult {
+  sequenceId: string;
+  considered: number;
+  enrolled: number;
+  holdout: number;
+  skipped: Partial<Record<DenyReason | 'already_enrolled' | 'paused', number>>;
+}
+
+/** How long a holdout enrolment stays open to collect conversions: the goal window, else 30 days. */
+function holdoutWindow(seq: Sequence): number {
+  return seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY;
+}
+
+/**
+ * Enrols the given customers into a sequence when the consent policy allows it. Holdout
+ * membership is a deterministic draw per (customer, sequence, version), so it is reproducible.
+ */
+export async function enrollCustomers(
+  ctx: EngineContext,
+  seq: Sequence,
+  customerIds: number[],
+  result: EnrollResult,
+  triggerData: Record<string, unknown> = {},
+): Promise<number[]> {
+  const now = ctx.clock.now();
+  const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
+  const states = await consentStates(ctx.k, customerIds);
+  const suppressed = await suppressedHashes(ctx.k, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])), seq.id);
+  const rows = [];
+  for (const c of customers) {
+    result.considered++;
+    const decision = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    if (!decision.allowed) {
+      result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
+      continue;
+    }
+    const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+    rows.push({
+      customer_id: c.id,
+      sequence_id: seq.id,
+      sequence_version: seq.version,
+      status: 'active',
+      holdout: holdout ? 1 : 0,
+      current_step: 0,
+      next_due_at: holdout ? now + holdoutWindow(seq) : firstDueAt(seq, now),
+      enrolled_at: now,
+      trigger_data: JSON.stringify(triggerData),
+      consent_id: decision.consentId,
+      legal_basis: decision.basis,
+    });
+  }
+  if (rows.length === 0) return [];
+  // The partial unique index refuses a second active enrolment; count those as already enrolled.
+  const inserted = await ctx.k
+    .insertInto('enrollments')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['customer_id', 'sequence_id']).where(sql<boolean>`status = 'active'`).doNothing())
+    .returning(['id', 'holdout'])
+    .execute();
+  result.enrolled += inserted.length;
+  result.holdout += inserted.filter((r) => r.holdout === 1).length;
+  const dup = rows.length - inserted.length;
+  if (dup > 0) result.skipped.already_enrolled = (result.skipped.already_enrolled ?? 0) + dup;
+  return inserted.map((r) => r.id);
+}
+
+/** Evaluates a sequence's audience and enrols everyone who qualifies, page by page. */
+export async function enrollAudience(ctx: EngineContext, sequenceId: string): Promise<EnrollResult> {
+  const seq = ctx.sequences.get(sequenceId);
+  const result: EnrollResult = { sequenceId, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
+  if (seq.audience.trigger) {
+    throw new ValidationError([{ file: sequenceId, line: 1, column: 1, path: 'audience.trigger', message: `sequence "${sequenceId}" is started by engine.trigger(), not by audience evaluation` }]);
+  }
+  if ((await ctx.sequences.status(sequenceId)).status === 'paused') {
+    result.skipped.paused = 1;
+    return result;
+  }
+  for await (const page of dormantCandidates(ctx.k, seq.id, seq.audience, ctx.clock.now(), ctx.config.worker.batchSize)) {
+    await enrollCustomers(ctx, seq, page.map((p) => p.customer_id), result);
+  }
+  return result;
+}
+
+/**
+ * Starts a trigger-based sequence for one customer (e.g. on subscription cancellation).
+ * Returns the enrolment id, or null with the reason when policy or an active enrolment prevents it.
+ */
+export async function trigger(
+  ctx: EngineContext,
+  sequenceId: string,
+  customerRef: number | string,
+  data: Record<string, unknown> = {},
+): Promise<{ enrollmentId: number | null; reason?: string }> {
+  const seq = ctx.sequences.get(sequenceId);
+  const customer = await findCustomer(ctx.k, customerRef);
+  if (!customer) throw new NotFoundError('customer', String(customerRef), 'Record the customer with engine.customers.upsert() first.');
+  const result: EnrollResult = { sequenceId, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
+  const [id] = await enrollCustomers(ctx, seq, [customer.id], result, data);
+  return id !== undefined ? { enrollmentId: id } : { enrollmentId: null, reason: Object.keys(result.skipped)[0] };
+}

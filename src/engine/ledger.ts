@@ -1,0 +1,118 @@
+/**
+ * State changes of the send ledger (`messages`). Every change after the claim is fenced by the
+ * attempt number the claim produced, so a worker whose claim was taken back (it stalled past the
+ * claim timeout) can no longer move the row.
+ *
+ *   reserved ──claim──▶ claimed ──commit──▶ sending ──▶ sent | failed | reserved (retry)
+ *      ▲                   │                   │
+ *      └── stale claim ────┘                   └── stale or connection lost ──▶ uncertain
+ */
+import type { Message } from '../db/schema.js';
+import type { EngineContext } from './context.js';
+
+/** Columns a worker may write when it records an outcome. */
+export type Outcome = Partial<Pick<Message, 'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at'>>;
+
+/** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
+export async function claim(ctx: EngineContext, id: number): Promise<Message | undefined> {
+  const now = ctx.clock.now();
+  return ctx.k
+    .updateTable('messages')
+    .set((eb) => ({ status: 'claimed', claimed_at: now, updated_at: now, attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '<=', now)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The point of no return: claimed → sending, only if this claim still holds. */
+export async function markSending(ctx: EngineContext, m: Message): Promise<boolean> {
+  const r = await ctx.k
+    .updateTable('messages')
+    .set({ status: 'sending', updated_at: ctx.clock.now() })
+    .where('id', '=', m.id)
+    .where('attempts', '=', m.attempts)
+    .where('status', '=', 'claimed')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Records the outcome of this claim. Ignored when the claim was taken back; a late `sent` still
+ * overwrites `uncertain`, because it is the truth.
+ */
+export async function record(ctx: EngineContext, m: Message, fields: Outcome): Promise<boolean> {
+  const r = await ctx.k
+    .updateTable('messages')
+    .set({ ...fields, updated_at: ctx.clock.now() })
+    .where('id', '=', m.id)
+    .where('attempts', '=', m.attempts)
+    .where('status', 'in', ['claimed', 'sending', 'uncertain'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** What a sweep changed. */
+export interface SweepResult {
+  /** Claimed by a worker that stopped before sending: back to `reserved`, sent again. */
+  released: number;
+  /** Left in `sending` by a worker that stopped: the provider may have them. */
+  uncertain: number;
+}
+
+/**
+ * Recovers from stopped workers: a claim that never reached the point of no return is released
+ * (nothing was sent); a message left in `sending` becomes `uncertain`, counted and never resent.
+ */
+export async function sweep(ctx: EngineContext): Promise<SweepResult> {
+  const now = ctx.clock.now();
+  const w = ctx.config.worker;
+  const released = await ctx.k
+    .updateTable('messages')
+    .set({ status: 'reserved', updated_at: now, error: 'claimed by a worker that stopped before sending; sent again' })
+    .where('status', '=', 'claimed')
+    .where('claimed_at', '<', now - w.claimTimeoutMs)
+    .executeTakeFirst();
+  const uncertain = await ctx.k
+    .updateTable('messages')
+    .set({ status: 'uncertain', updated_at: now, error: 'worker stopped while sending; delivery unknown' })
+    .where('status', '=', 'sending')
+    .where('updated_at', '<', now - w.sendingTimeoutMs)
+    .executeTakeFirst();
+  return { released: Number(released.numUpdatedRows), uncertain: Number(uncertain.numUpdatedRows) };
+}
+
+/**
+ * Ids of reserved messages whose time has come, oldest first. With `redispatchAfterMs`, only those
+ * never handed to the queue or handed over that long ago (the queue may have lost them), marked
+ * as handed over now.
+ */
+export async function dueMessageIds(ctx: EngineContext, limit: number, redispatchAfterMs?: number): Promise<number[]> {
+  const now = ctx.clock.now();
+  let q = ctx.k.selectFrom('messages').select('id').where('status', '=', 'reserved').where('due_at', '<=', now);
+  if (redispatchAfterMs !== undefined) {
+    q = q.where((eb) => eb.or([eb('dispatched_at', 'is', null), eb('dispatched_at', '<', now - redispatchAfterMs)]));
+  }
+  const ids = (await q.orderBy('due_at').orderBy('id').limit(limit).execute()).map((r) => r.id);
+  if (redispatchAfterMs !== undefined && ids.length) {
+    await ctx.k.updateTable('messages').set({ dispatched_at: now }).where('id', 'in', ids).execute();
+  }
+  return ids;
+}
+
+/** Until when the transport is paused (a policy block), or undefined. */
+export async function pausedUntil(ctx: EngineContext): Promise<{ until: number; reason: string | null } | undefined> {
+  const row = await ctx.k.selectFrom('delivery_state').select(['paused_until', 'reason']).where('transport', '=', ctx.transport.name).executeTakeFirst();
+  return row?.paused_until && row.paused_until > ctx.clock.now() ? { until: row.paused_until, reason: row.reason } : undefined;
+}
+
+/** Pauses the transport for every worker until `until`. */
+export async function pauseTransport(ctx: EngineContext, until: number, reason: string): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.k
+    .insertInto('delivery_state')
+    .values({ transport: ctx.transport.name, paused_until: until, reason, updated_at: now })
+    .onConflict((oc) => oc.column('transport').doUpdateSet({ paused_until: until, reason, updated_at: now }))
+    .execute();
+}

@@ -1,0 +1,298 @@
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { enforceConsent } from '../consent/enforce.js';
+import { appendConsents, consentHistory, consentStates, deriveConsentState } from '../consent/ledger.js';
+import { canSend } from '../consent/policy.js';
+import { suppress, suppressedHashes, suppressionsOf, type SuppressionRecord } from '../consent/suppressions.js';
+import type { ConsentState } from '../consent/types.js';
+import type { Customer } from '../db/schema.js';
+import { hashEmail, normalizeEmail } from '../util/email.js';
+import type { EngineContext } from './context.js';
+import { recordEvent } from './events.js';
+
+const json = (s: string) => JSON.parse(s) as unknown;
+
+/** Customers stored under an address (several when the shop keeps duplicate accounts). */
+async function customersByEmail(ctx: EngineContext, emailHash: string): Promise<Customer[]> {
+  return ctx.k.selectFrom('customers').selectAll().where('email_hash', '=', emailHash).orderBy('id').execute();
+}
+
+/** Everything Comeback stores about one person (GDPR Art. 15 / 20), as plain JSON. */
+export interface PersonExport {
+  email: string;
+  emailHash: string;
+  exportedAt: string;
+  customers: Record<string, unknown>[];
+  suppressions: SuppressionRecord[];
+  consentRequests: Record<string, unknown>[];
+}
+
+/**
+ * Collects every row about the person with this address: customer records with their orders and
+ * items, the consent ledger and current state, enrolments, messages, events, conversions and
+ * coupons, plus suppressions and double opt-in requests of the address.
+ */
+export async function exportPerson(ctx: EngineContext, email: string): Promise<PersonExport> {
+  const emailHash = hashEmail(email);
+  const k = ctx.k;
+  const customers = [];
+  for (const c of await customersByEmail(ctx, emailHash)) {
+    const orders = await k.selectFrom('orders').selectAll().where('customer_id', '=', c.id).orderBy('ordered_at').execute();
+    const items = orders.length ? await k.selectFrom('order_items').selectAll().where('order_id', 'in', orders.map((o) => o.id)).orderBy('id').execute() : [];
+    const messages = await k.selectFrom('messages').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
+    customers.push({
+      ...c,
+      tags: json(c.tags),
+      attributes: json(c.attributes),
+      consentState: (await consentStates(k, [c.id])).get(c.id),
+      consents: await consentHistory(k, c.id),
+      orders: orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id) })),
+      enrollments: (await k.selectFrom('enrollments').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()).map((e) => ({
+        ...e,
+        variant_choices: json(e.variant_choices),
+        trigger_data: json(e.trigger_data),
+      })),
+      messages: messages.map((m) => ({ ...m, links: json(m.links) })),
+      events: (await k.selectFrom('events').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()).map((e) => ({ ...e, detail: json(e.detail) })),
+      conversions: await k.selectFrom('conversions').selectAll().where('customer_id', '=', c.id).orderBy('id').execute(),
+      coupons: await k.selectFrom('coupons').selectAll().where('customer_id', '=', c.id).orderBy('id').execute(),
+    });
+  }
+  const requests = await k.selectFrom('consent_requests').selectAll().where('email_hash', '=', emailHash).orderBy('id').execute();
+  return {
+    email: normalizeEmail(email),
+    emailHash,
+    exportedAt: new Date(ctx.clock.now()).toISOString(),
+    customers,
+    suppressions: await suppressionsOf(k, emailHash),
+    consentRequests: requests.map((r) => ({ ...r, evidence: json(r.evidence) })),
+  };
+}
+
+/** What `forget` did. */
+export interface ForgetResult {
+  emailHash: string;
+  /** Customer records anonymised. */
+  customers: number;
+  ordersDeleted: number;
+  /** Orders kept without their external id and items, because a conversion (a statistic) counts them. */
+  ordersKeptAnonymised: number;
+  messagesScrubbed: number;
+  messagesCancelled: number;
+  consentRequestsDeleted: number;
+  /** `.eml` files of the outbox transport removed. */
+  outboxFilesDeleted: number;
+  /** The hash stays on the suppression list: the address is never mailed again. */
+  suppressed: true;
+}
+
+/** Evidence keys that name no person (ids, times, channels); everything else is removed on erasure. */
+const KEPT_EVIDENCE = ['messageId', 'requestId', 'requestedAt', 'confirmedAt', 'via', 'imported', 'orderId', 'liftedSuppressions', 'erasedAt'];
+
+/**
+ * Erases a person (GDPR Art. 17). Personal data goes: address, names, attributes, tags, churn
+ * reason, order numbers and items, rendered subjects, links, provider ids, user agents, event
+ * details, IPs and user agents in the consent evidence, pending opt-in requests and the outbox
+ * files. What stays is anonymous and keeps statistics right: the customer row as an `erased-<id>`
+ * stub, enrolments, message statuses with their legal basis, events by type, conversions and the
+ * orders they count, and the consent ledger rows (basis, source, wording, time) with a SHA-256 of
+ * the removed evidence, so a backup copy of it can still be verified. The address hash goes on the
+ * suppression list first, so a re-imported or re-created customer is never mailed again (a later
+ * confirmed double opt-in by the person is the only way back).
+ */
+export async function forgetPerson(ctx: EngineContext, email: string): Promise<ForgetResult> {
+  const now = ctx.clock.now();
+  const emailHash = hashEmail(email);
+  const k = ctx.k;
+  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, suppressed: true };
+  await suppress(k, emailHash, 'erasure', now);
+  const customers = await customersByEmail(ctx, emailHash);
+  const ids = customers.map((c) => c.id);
+  const requests = await k
+    .deleteFrom('consent_requests')
+    .where((eb) => eb.or([eb('email_hash', '=', emailHash), ...(ids.length ? [eb('customer_id', 'in', ids)] : [])]))
+    .executeTakeFirst();
+  result.consentRequestsDeleted = Number(requests.numDeletedRows);
+  for (const c of customers) {
+    await appendConsents(k, [{ customerId: c.id, action: 'withdraw', basis: null, source: 'erasure', recordedAt: now, evidence: { erasedAt: now } }]);
+    await k.updateTable('customers').set({ erased_at: now, updated_at: now }).where('id', '=', c.id).execute();
+    result.messagesCancelled += (await enforceConsent(k, c.id, ctx.sequences, now)).cancelled;
+    result.outboxFilesDeleted += await deleteOutboxFiles(ctx, c.id);
+    await k.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('customers')
+        .set({
+          external_id: `erased-${c.id}`,
+          email: null,
+          email_hash: null,
+          first_name: null,
+          last_name: null,
+          gender: null,
+          title: null,
+          churn_reason: null,
+          churn_reason_source: null,
+          late_payments: 0,
+          tags: '[]',
+          attributes: '{}',
+        })
+        .where('id', '=', c.id)
+        .execute();
+      const orders = await trx.selectFrom('orders').select('id').where('customer_id', '=', c.id).execute();
+      const counted = new Set((await trx.selectFrom('conversions').select('order_id').where('customer_id', '=', c.id).execute()).map((r) => r.order_id));
+      if (orders.length) await trx.deleteFrom('order_items').where('order_id', 'in', orders.map((o) => o.id)).execute();
+      for (const o of orders) {
+        if (counted.has(o.id)) {
+          await trx.updateTable('orders').set({ external_id: `erased-${o.id}`, coupon_code: null }).where('id', '=', o.id).execute();
+          result.ordersKeptAnonymised++;
+        } else {
+          await trx.deleteFrom('orders').where('id', '=', o.id).execute();
+          result.ordersDeleted++;
+        }
+      }
+      await trx.updateTable('enrollments').set({ trigger_data: '{}' }).where('customer_id', '=', c.id).execute();
+      const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
+      result.messagesScrubbed += Number(scrubbed.numUpdatedRows);
+      await trx.updateTable('events').set({ user_agent: null, detail: '{}' }).where('customer_id', '=', c.id).execute();
+      for (const r of await trx.selectFrom('consents').select(['id', 'evidence']).where('customer_id', '=', c.id).execute()) {
+        await trx.updateTable('consents').set({ evidence: redactEvidence(r.evidence) }).where('id', '=', r.id).execute();
+      }
+    });
+    result.customers++;
+  }
+  ctx.log.info(result, 'person erased');
+  return result;
+}
+
+/** Keeps the evidence keys that name no person; records a SHA-256 of the original for verification. */
+export function redactEvidence(evidence: string): string {
+  const parsed = JSON.parse(evidence) as Record<string, unknown>;
+  if (parsed.redacted === true) return evidence;
+  const kept = Object.fromEntries(Object.entries(parsed).filter(([key]) => KEPT_EVIDENCE.includes(key)));
+  return JSON.stringify({ ...kept, redacted: true, sha256: createHash('sha256').update(evidence).digest('hex') });
+}
+
+/** Removes the outbox `.eml` files of a customer's messages (only inside the configured outbox folder). */
+async function deleteOutboxFiles(ctx: EngineContext, customerId: number): Promise<number> {
+  if (ctx.config.transport.type !== 'outbox') return 0;
+  const dir = resolve(ctx.config.transport.dir);
+  const rows = await ctx.k.selectFrom('messages').select('provider_id').where('customer_id', '=', customerId).where('transport', '=', 'outbox').execute();
+  let deleted = 0;
+  for (const r of rows) {
+    if (!r.provider_id) continue;
+    const file = resolve(r.provider_id);
+    const rel = relative(dir, file);
+    if (rel.startsWith('..') || isAbsolute(rel) || !file.endsWith('.eml')) continue;
+    await rm(file, { force: true });
+    deleted++;
+  }
+  return deleted;
+}
+
+/** Why one message was (or was not) allowed, for `comeback audit`. */
+export interface MessageAudit {
+  messageId: number;
+  sequenceId: string;
+  stepId: string;
+  variantId: string | null;
+  status: string;
+  reservedAt: number;
+  sentAt: number | null;
+  legalBasis: string | null;
+  consentId: number | null;
+  /** The ledger entry the message was sent under. */
+  consent: { action: string; basis: string | null; source: string; textVersion: string | null; recordedAt: number; evidence: Record<string, unknown> } | null;
+  /** Recomputed from the ledger as it stood at sending: was that entry in force then? */
+  inForceAtSend: boolean | null;
+  error: string | null;
+}
+
+/** The audit of one customer record. */
+export interface CustomerAudit {
+  customerId: number;
+  externalId: string;
+  acquiredVia: string;
+  state: ConsentState;
+  /** Whether each current sequence may mail the customer now, and why not. */
+  now: { sequenceId: string; allowed: boolean; basis?: string; reason?: string; detail?: string }[];
+  messages: MessageAudit[];
+}
+
+/** The audit of an address. */
+export interface PersonAudit {
+  email: string;
+  emailHash: string;
+  suppressions: SuppressionRecord[];
+  customers: CustomerAudit[];
+}
+
+/**
+ * Shows why each mail to an address was allowed: the legal basis and ledger entry stored with the
+ * message, that entry's evidence, and whether it was in force when the mail went out (the ledger
+ * replayed up to that moment); plus what the policy says now for every current sequence.
+ */
+export async function auditPerson(ctx: EngineContext, email: string): Promise<PersonAudit> {
+  const emailHash = hashEmail(email);
+  const out: PersonAudit = { email: normalizeEmail(email), emailHash, suppressions: await suppressionsOf(ctx.k, emailHash), customers: [] };
+  for (const c of await customersByEmail(ctx, emailHash)) {
+    const ledger = await ctx.k.selectFrom('consents').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
+    const state = deriveConsentState(ledger);
+    const audit: CustomerAudit = { customerId: c.id, externalId: c.external_id, acquiredVia: c.acquired_via, state, now: [], messages: [] };
+    for (const id of ctx.sequences.ids()) {
+      const seq = ctx.sequences.get(id);
+      const suppressed = (await suppressedHashes(ctx.k, [emailHash], id)).size > 0;
+      const d = canSend(c, state, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+      audit.now.push(d.allowed ? { sequenceId: id, allowed: true, basis: d.basis } : { sequenceId: id, allowed: false, reason: d.reason, ...(d.detail ? { detail: d.detail } : {}) });
+    }
+    for (const m of await ctx.k.selectFrom('messages').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()) {
+      const entry = ledger.find((l) => l.id === m.consent_id);
+      const at = m.sent_at ?? m.claimed_at;
+      const then = at === null ? null : deriveConsentState(ledger.filter((l) => l.recorded_at <= at));
+      audit.messages.push({
+        messageId: m.id,
+        sequenceId: m.sequence_id,
+        stepId: m.step_id,
+        variantId: m.variant_id,
+        status: m.status,
+        reservedAt: m.reserved_at,
+        sentAt: m.sent_at,
+        legalBasis: m.legal_basis,
+        consentId: m.consent_id,
+        consent: entry
+          ? { action: entry.action, basis: entry.basis, source: entry.source, textVersion: entry.text_version, recordedAt: entry.recorded_at, evidence: JSON.parse(entry.evidence) as Record<string, unknown> }
+          : null,
+        inForceAtSend: then === null || m.status !== 'sent' ? null : then.active.some((a) => a.consentId === m.consent_id),
+        error: m.error,
+      });
+    }
+    out.customers.push(audit);
+  }
+  return out;
+}
+
+/** What a mailto unsubscribe did. */
+export type MailUnsubscribeResult = { status: 'unsubscribed'; messageId: number } | { status: 'ignored'; reason: 'no_message_reference' | 'unknown_message' | 'sender_mismatch' };
+
+/**
+ * Handles a mail to the `mailto:` address of the List-Unsubscribe header (subject
+ * `unsubscribe-<message id>`, or a signed unsubscribe token). The sender of that mail must be the
+ * recipient of the message (compared by address hash), so nobody can unsubscribe someone else by
+ * guessing an id. Applies the same consequences as the one-click link: withdrawal, suppression of
+ * all marketing, pending messages cancelled. Call it from the shop's inbound mail processing.
+ */
+export async function unsubscribeByMail(ctx: EngineContext, mail: { from: string; subject: string }): Promise<MailUnsubscribeResult> {
+  const token = /\b(u[0-9a-z]{1,11}\.[A-Za-z0-9_-]{22})\b/.exec(mail.subject)?.[1];
+  const id = token ? ctx.signer.verify(token, 'unsubscribe')?.id : Number(/unsubscribe-(\d{1,15})\b/i.exec(mail.subject)?.[1] ?? NaN);
+  if (id === undefined || !Number.isSafeInteger(id)) return { status: 'ignored', reason: 'no_message_reference' };
+  const m = await ctx.k
+    .selectFrom('messages')
+    .innerJoin('customers', 'customers.id', 'messages.customer_id')
+    .select(['messages.id', 'customers.email_hash'])
+    .where('messages.id', '=', id)
+    .executeTakeFirst();
+  if (!m) return { status: 'ignored', reason: 'unknown_message' };
+  const address = /<([^<>\s]+@[^<>\s]+)>/.exec(mail.from)?.[1] ?? mail.from;
+  if (!m.email_hash || m.email_hash !== hashEmail(address)) return { status: 'ignored', reason: 'sender_mismatch' };
+  await recordEvent(ctx, { messageId: m.id, type: 'unsubscribe', source: 'mailto', detail: { scope: 'all' } });
+  return { status: 'unsubscribed', messageId: m.id };
+}

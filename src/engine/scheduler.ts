@@ -1,0 +1,187 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, Enrollment } from '../db/schema.js';
+import { decide, type Decision } from '../sequences/machine.js';
+import { parseDuration } from '../sequences/duration.js';
+import type { Sequence } from '../sequences/schema.js';
+import { unitDraw } from '../util/hash.js';
+import type { EngineContext } from './context.js';
+import { factsFor } from './facts.js';
+import { nextAtHour, nextInWindow, preferredHour } from './timing.js';
+
+/** What one scheduler pass did. */
+export interface ScheduleResult {
+  processed: number;
+  reserved: number;
+  skipped: number;
+  deferred: number;
+  completed: number;
+  exited: number;
+}
+
+/** Variant weights per (sequence, step), supplied by the optimiser; absent means equal shares. */
+export type VariantWeights = (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
+
+/** How many mails a customer got (or will get) since `since`, across all sequences. */
+async function recentMailCounts(trx: Kysely<Database>, customerIds: number[], since: number): Promise<Map<number, number[]>> {
+  const rows = await trx
+    .selectFrom('messages')
+    .select(['customer_id', 'reserved_at'])
+    .where('customer_id', 'in', customerIds)
+    .where('reserved_at', '>', since)
+    .where('status', 'in', ['reserved', 'sending', 'sent', 'uncertain'])
+    .execute();
+  const times = new Map<number, number[]>();
+  for (const r of rows) times.set(r.customer_id, [...(times.get(r.customer_id) ?? []), r.reserved_at]);
+  return times;
+}
+
+/** Times of human (not machine) opens per customer in the last 180 days, when preferred hours are on. */
+async function humanOpenTimes(ctx: EngineContext, trx: Kysely<Database>, customerIds: number[], now: number): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>();
+  if (ctx.config.worker.preferredHourMinOpens <= 0 || customerIds.length === 0) return out;
+  // Through the customer's messages (both joins indexed), not a scan of the events table.
+  const rows = await trx
+    .selectFrom('messages')
+    .innerJoin('events', 'events.message_id', 'messages.id')
+    .select(['messages.customer_id', 'events.occurred_at'])
+    .where('messages.customer_id', 'in', customerIds)
+    .where('events.type', '=', 'open')
+    .where('events.machine', '=', 0)
+    .where('events.occurred_at', '>', now - 180 * 86_400_000)
+    .execute();
+  for (const r of rows) out.set(r.customer_id, [...(out.get(r.customer_id) ?? []), r.occurred_at]);
+  return out;
+}
+
+/**
+ * One scheduler transaction: claims up to `batchSize` due enrolments, lets the pure step machine
+ * decide each, and in the same transaction reserves the message (unique per enrolment and step)
+ * and moves the enrolment on. Send windows and frequency caps defer, never drop.
+ */
+export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights): Promise<ScheduleResult> {
+  const now = ctx.clock.now();
+  const result: ScheduleResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0 };
+  await ctx.k.transaction().execute(async (trx) => {
+    let q = trx
+      .selectFrom('enrollments')
+      .selectAll()
+      .where('status', '=', 'active')
+      .where('next_due_at', '<=', now)
+      .orderBy('next_due_at')
+      .limit(ctx.config.worker.batchSize);
+    if (ctx.db.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    const due = await q.execute();
+    if (due.length === 0) return;
+    result.processed = due.length;
+    const facts = await factsFor(trx, due, now);
+    const customers = await trx.selectFrom('customers').select(['id', 'time_zone']).where('id', 'in', [...new Set(due.map((e) => e.customer_id))]).execute();
+    const tz = new Map(customers.map((c) => [c.id, c.time_zone]));
+    const capWindow = Math.max(0, ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
+    const recent = capWindow > 0 ? await recentMailCounts(trx, [...tz.keys()], now - capWindow) : new Map<number, number[]>();
+    const opens = await humanOpenTimes(ctx, trx, [...tz.keys()], now);
+    for (const e of due) {
+      const seq = await ctx.sequences.version(e.sequence_id, e.sequence_version);
+      if (e.holdout === 1) {
+        // Holdout enrolments are never mailed; they close when their conversion window ends.
+        await finish(trx, e.id, 'completed', now, null);
+        result.completed++;
+        continue;
+      }
+      const stepId = seq.steps[e.current_step]?.id ?? '';
+      const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
+      const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
+      const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
+      await apply(ctx, trx, e, seq, decision, zone, recent, now, result, hour);
+    }
+  });
+  return result;
+}
+
+function capOf(seq: Sequence): { max: number; per: number } | undefined {
+  return seq.frequency_cap ? { max: seq.frequency_cap.max, per: parseDuration(seq.frequency_cap.per) } : undefined;
+}
+
+async function finish(trx: Transaction<Database>, id: number, status: string, now: number, reason: string | null): Promise<void> {
+  await trx.updateTable('enrollments').set({ status, ended_at: now, next_due_at: null, exit_reason: reason }).where('id', '=', id).execute();
+}
+
+async function apply(
+  ctx: EngineContext,
+  trx: Transaction<Database>,
+  e: Enrollment,
+  seq: Sequence,
+  d: Decision,
+  timeZone: string,
+  recent: Map<number, number[]>,
+  now: number,
+  result: ScheduleResult,
+  hour?: number,
+): Promise<void> {
+  if (d.kind === 'exit') {
+    await finish(trx, e.id, d.reason === 'purchased' ? 'converted' : 'exited', now, d.reason);
+    result.exited++;
+    return;
+  }
+  if (d.kind === 'complete') {
+    await finish(trx, e.id, 'completed', now, null);
+    result.completed++;
+    return;
+  }
+  const advance = async () => {
+    if (d.next) await trx.updateTable('enrollments').set({ current_step: d.next.stepIndex, next_due_at: d.next.dueAt }).where('id', '=', e.id).execute();
+    else await trx.updateTable('enrollments').set({ current_step: e.current_step + 1, next_due_at: null, status: 'completed', ended_at: now }).where('id', '=', e.id).execute();
+  };
+  if (d.kind === 'skip') {
+    await advance();
+    result.skipped++;
+    return;
+  }
+  // Send window in the customer's time zone, then the cross-sequence frequency cap: both defer.
+  let sendAt = nextInWindow(now, seq.send_window, timeZone);
+  // A follow-up waits (at most a day) for the hour the customer usually opens mail, if that
+  // hour lies inside the send window; the first mail of a sequence never waits for it.
+  if (hour !== undefined && parseDuration(d.step.wait) > 0) {
+    const at = nextAtHour(sendAt, hour, timeZone);
+    if (nextInWindow(at, seq.send_window, timeZone) === at) sendAt = at;
+  }
+  const cap = capOf(seq);
+  const sentTimes = recent.get(e.customer_id) ?? [];
+  if (cap && sentTimes.filter((t) => t > now - cap.per).length >= cap.max) {
+    const oldest = Math.min(...sentTimes.filter((t) => t > now - cap.per));
+    sendAt = Math.max(sendAt, oldest + cap.per);
+  }
+  if (sendAt > now) {
+    await trx.updateTable('enrollments').set({ next_due_at: sendAt }).where('id', '=', e.id).execute();
+    result.deferred++;
+    return;
+  }
+  const inserted = await trx
+    .insertInto('messages')
+    .values({
+      enrollment_id: e.id,
+      customer_id: e.customer_id,
+      sequence_id: seq.id,
+      step_id: d.step.id,
+      variant_id: d.mail.variantId,
+      template: d.mail.template,
+      status: 'reserved',
+      legal_basis: e.legal_basis,
+      consent_id: e.consent_id,
+      due_at: now,
+      reserved_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['enrollment_id', 'step_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) {
+    result.reserved++;
+    recent.set(e.customer_id, [...sentTimes, now]);
+    // The branch case is decided now; the sender renders this case even if a fact changes meanwhile.
+    if (d.mail.branchCase !== null) {
+      const choices = { ...(JSON.parse(e.variant_choices || '{}') as object), [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase } };
+      await trx.updateTable('enrollments').set({ variant_choices: JSON.stringify(choices) }).where('id', '=', e.id).execute();
+    }
+  }
+  await advance();
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { consentStates } from '../consent/ledger.js';
+import { canSend } from '../consent/policy.js';
+import { suppressedHashes } from '../consent/suppressions.js';
+import type { Message } from '../db/schema.js';
+import { TemplateError } from '../errors.js';
+import { parseDuration } from '../sequences/duration.js';
+import { resolveMail } from '../sequences/machine.js';
+import type { LocalizedText } from '../sequences/schema.js';
+import { renderBody, renderHeaderText } from '../templates/render.js';
+import type { EngineContext } from './context.js';
+import { personalization, type CouponData } from './personalize.js';
+import { deliver, handleFailure, sendState, transportPausedUntil, type SendOutcome } from './deliver.js';
+import { claim, record } from './ledger.js';
+
+export type { SendOutcome } from './deliver.js';
+export { claim } from './ledger.js';
+
+function pick(text: LocalizedText | undefined, locale: string, fallback: string): string | undefined {
+  if (text === undefined || typeof text === 'string') return text;
+  return text[locale] ?? text[locale.split('-')[0]!] ?? text[fallback] ?? Object.values(text)[0];
+}
+
+/**
+ * The job handler of every backend: claims the message (unless the sender is paused) and sends
+ * it. `lost_claim` when it is not claimable (sent already, claimed elsewhere, or not yet due).
+ */
+export async function sendOne(ctx: EngineContext, id: number): Promise<SendOutcome> {
+  const outcome = await claimAndSend(ctx, id);
+  sendState(ctx).counts[outcome]++;
+  return outcome;
+}
+
+async function claimAndSend(ctx: EngineContext, id: number): Promise<SendOutcome> {
+  if (await transportPausedUntil(ctx)) {
+    await ctx.k.updateTable('messages').set({ dispatched_at: null }).where('id', '=', id).execute();
+    return 'paused';
+  }
+  const m = await claim(ctx, id);
+  if (!m) return 'lost_claim';
+  return sendClaimed(ctx, m);
+}
+
+/**
+ * Sends one claimed message: re-checks consent and suppression now (an opt-out that arrived
+ * after reservation wins), renders, sends, and records the outcome. Transient failures go back to
+ * `reserved` with exponential backoff and jitter; permanent ones end as `failed` with the reason.
+ */
+export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendOutcome> {
+  const now = ctx.clock.now();
+  const customer = await ctx.k.selectFrom('customers').selectAll().where('id', '=', m.customer_id).executeTakeFirstOrThrow();
+  const enrollment = await ctx.k.selectFrom('enrollments').selectAll().where('id', '=', m.enrollment_id).executeTakeFirstOrThrow();
+  const seq = await ctx.sequences.version(enrollment.sequence_id, enrollment.sequence_version);
+  const states = await consentStates(ctx.k, [customer.id]);
+  const suppressed = customer.email_hash ? (await suppressedHashes(ctx.k, [customer.email_hash], seq.id)).size > 0 : false;
+  const decision = canSend(customer, states.get(customer.id)!, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+  if (!decision.allowed || enrollment.status !== 'active' && enrollment.status !== 'completed') {
+    const reason = decision.allowed ? `enrolment ${enrollment.status}` : decision.reason;
+    await record(ctx, m, { status: 'cancelled', error: reason });
+    return 'cancelled';
+  }
+  const step = seq.steps.find((s) => s.id === m.step_id)!;
+  const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
+  const mail = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
+  try {
+    const template = await ctx.templates.get(m.template, customer.locale);
+    const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now) : null;
+    const data = await personalization(ctx.k, ctx.config, ctx.urls, customer, m.id, now, {
+      coupon,
+      style: seq.salutation ?? (customer.locale.startsWith('de') ? 'formal' : 'informal'),
+      locale: template.locale,
+      message: { sequence: seq.id, step: step.id, variant: m.variant_id, template: m.template },
+      uses: template.uses,
+    });
+    const subjectTemplate = pick(mail.subject, template.locale, ctx.config.defaults.locale);
+    if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
+    const subject = renderHeaderText(ctx.templates.hb, subjectTemplate, data);
+    const preheaderTemplate = pick(mail.preheader, template.locale, ctx.config.defaults.locale);
+    data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
+    const body = renderBody(template, data, (_target, i) => ctx.urls.click(m.id, i), ctx.urls.open(m.id));
+    const unsubscribe = data.unsubscribe_url as string;
+    const mailto = ctx.config.sender.unsubscribeMailto ?? ctx.config.sender.from;
+    const outgoing = {
+      messageId: m.id,
+      from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
+      to: customer.email!,
+      replyTo: ctx.config.sender.replyTo,
+      subject,
+      date: new Date(now),
+      html: body.html,
+      text: body.text,
+      headers: {
+        'List-Unsubscribe': `<${unsubscribe}>, <mailto:${mailto}?subject=unsubscribe-${m.id}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        'X-Comeback-Message': String(m.id),
+      },
+    };
+    return await deliver(ctx, m, outgoing, { subject, links: JSON.stringify(body.links) }, customer.email_hash);
+  } catch (err) {
+    return handleFailure(ctx, m, customer.email_hash, err);
+  }
+}
+
+const emptyFacts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };
+
+/** Creates the personal coupon of a message (idempotent per message). */
+async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: number; amount?: number; valid: string }, now: number): Promise<CouponData> {
+  const existing = await ctx.k.selectFrom('coupons').selectAll().where('message_id', '=', m.id).executeTakeFirst();
+  const row =
+    existing ??
+    (await ctx.k
+      .insertInto('coupons')
+      .values({
+        code: `CB-${randomBytes(5).toString('hex').toUpperCase()}`,
+        customer_id: m.customer_id,
+        enrollment_id: m.enrollment_id,
+        message_id: m.id,
+        percent: spec.percent ?? null,
+        amount_minor: spec.amount ?? null,
+        currency: spec.amount ? ctx.config.defaults.currency : null,
+        expires_at: now + parseDuration(spec.valid),
+        created_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow());
+  return { code: row.code, percent: row.percent, amount: row.amount_minor, expires_at: row.expires_at };
+}

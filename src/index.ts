@@ -1,0 +1,43 @@
+/**
+ * Comeback: an email win-back engine. The public library API.
+ * @packageDocumentation
+ */
+export { createEngine, type EngineOptions } from './app.js';
+export { Engine, type ConsentInput } from './engine/engine.js';
+export type { EngineContext } from './engine/context.js';
+export type { EnrollResult } from './engine/enroll.js';
+export type { PassResult } from './engine/pass.js';
+export type { SequenceStats } from './engine/stats.js';
+export type { WorkerHandle } from './engine/worker-loop.js';
+export type { Attribution } from './engine/attribution.js';
+export type { EventInput } from './engine/events.js';
+export { ManualClock, systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';
+export { EngineConfig, parseConfig, type EngineConfigInput } from './config/index.js';
+export * from './errors.js';
+export { CustomerInput, OrderInput, ProductInput, CHURN_REASONS, type ChurnReason } from './shop/types.js';
+export type { ImportResult, RejectedRow, ImportKind } from './shop/import/run.js';
+export { Sequence, parseSequence, loadSequences, decide, parseDuration } from './sequences/index.js';
+export { validatePaths, type ValidateOptions, type ValidateResult } from './sequences/validate.js';
+export { sequenceJsonSchema } from './sequences/json-schema.js';
+export { checkExpression, evaluate, CUSTOMER_FIELDS, ENGAGEMENT_FACTS, type CustomerValues } from './sequences/index.js';
+export { simulate, DEFAULT_ASSUMPTIONS, NO_ENGAGEMENT, type SimulationOptions, type SimulationResult, type Assumptions } from './sequences/simulate/index.js';
+export { explainAudience, type AudienceExplanation } from './engine/audience.js';
+export {
+  canSend,
+  CONSENT_BASES,
+  OptInRequest,
+  type ConsentBasis,
+  type ConsentState,
+  type SendDecision,
+  type ConsentRecord,
+  type OptInRequestResult,
+  type ConfirmResult,
+  type SuppressionRecord,
+  type EnforceResult,
+} from './consent/index.js';
+export type { PersonExport, ForgetResult, PersonAudit, CustomerAudit, MessageAudit } from './engine/privacy.js';
+export { MemoryTransport, OutboxTransport, type Transport, type OutgoingMail, type SendReceipt } from './delivery/index.js';
+export type { JobBackend, JobHandler } from './queue/index.js';
+export { TokenSigner } from './tracking/tokens.js';
+export { buildServer, listen, closeOnSignal, type BuildServerOptions, type ServerPlugin, type ServerContext } from './server/index.js';
+export { classifyOpen, classifyClick, MACHINE_REASONS, type RequestShape, type Verdict } from './tracking/classify.js';

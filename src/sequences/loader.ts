@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import { ValidationError, type Problem } from '../errors.js';
+import { closest } from '../util/did-you-mean.js';
+import { issueProblems } from './issues.js';
+import { Locator } from './positions.js';
+import { Sequence } from './schema.js';
+import { checkSemantics } from './semantics.js';
+
+/** A validated sequence together with where it came from. */
+export interface LoadedSequence {
+  definition: Sequence;
+  file: string;
+  /** SHA-256 of the file content: a changed file with the same version is detected. */
+  hash: string;
+}
+
+/** The outcome of parsing one file: the sequence when valid, and every problem found. */
+export interface ParsedSequence {
+  sequence?: Sequence;
+  problems: Problem[];
+  /** Positions of paths in this file, for checks that need other files (ids, on_success). */
+  locator?: Locator;
+}
+
+function yamlMessage(e: YAMLError, text: string): string {
+  switch (e.code) {
+    case 'DUPLICATE_KEY': {
+      const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0]?.trim();
+      return `duplicate key${key ? ` "${key}"` : ''}: each key may appear once in a mapping`;
+    }
+    case 'TAB_AS_INDENT':
+      return 'tab used for indentation: indent with spaces';
+    case 'MULTIPLE_DOCS':
+      return 'more than one document (---) in the file: write one sequence per file';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'a value contains ": " or a key is indented differently from the keys beside it: check the indentation, or put the value in quotes';
+    case 'MISSING_CHAR':
+      if (/quote/.test(e.message)) return 'a quoted text is not closed: add the closing quote';
+      return `YAML: ${e.message.split('\n')[0]!.toLowerCase()}`;
+    default: {
+      const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return `YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+    }
+  }
+}
+
+/** Where to point for a YAML error: an unclosed quote at its opening quote, not at the end of the file. */
+function errorOffset(e: YAMLError, text: string): number {
+  if (e.code === 'MISSING_CHAR' && /quote/.test(e.message)) {
+    const quote = /"/.test(e.message) ? '"' : "'";
+    for (let i = Math.min(e.pos[0], text.length) - 1; i >= 0; i--) {
+      if (text[i] === quote && /[:\-[{,]\s*$/.test(text.slice(Math.max(0, i - 4), i))) return i;
+    }
+  }
+  return e.pos[0];
+}
+
+/** Parses and validates one sequence text. Every problem is collected, positions 1-based. */
+export function parseSequence(text: string, file: string): ParsedSequence {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = new Locator(file, doc, lines, text);
+  const problems: Problem[] = [];
+  for (const e of doc.errors) {
+    // One problem per line: a YAML mistake often makes the parser complain twice about it.
+    const where = at.position(errorOffset(e, text));
+    if (!problems.some((p) => p.line === where.line)) problems.push({ file, ...where, path: '', message: yamlMessage(e, text) });
+  }
+  if (problems.length > 0) return { problems };
+  if (doc.contents === null) return { problems: [{ file, line: 1, column: 1, path: '', message: 'the file is empty: a sequence needs id, name, audience, consent and steps' }] };
+  if (!isMap(doc.contents)) {
+    const what = isSeq(doc.contents) ? 'a list' : 'a single value';
+    return { problems: [at.problem([], `a sequence is a mapping of keys (id, name, audience, consent, steps), got ${what}`)] };
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Unresolved aliases and alias bombs: point at the first alias.
+    const first = findAlias(doc);
+    const text0 = (err as Error).message;
+    const name = /Unresolved alias.*: (\S+)$/.exec(text0)?.[1];
+    const message = /Excessive alias/.test(text0)
+      ? 'too many aliases (*name): expanding them would take too much memory'
+      : name
+        ? `unknown alias "*${name}": define the anchor (&${name}) before using it`
+        : `YAML: ${text0}`;
+    return { problems: [{ file, ...at.position(first), path: '', message }] };
+  }
+  const result = Sequence.safeParse(raw, { reportInput: true });
+  if (!result.success) for (const issue of result.error.issues) problems.push(...issueProblems(issue, at));
+  for (const p of checkSemantics(raw)) problems.push(at.problem(p.path, p.message, { atKey: p.atKey, offset: p.offset }));
+  return finish(problems, result.success ? result.data : undefined, at);
+}
+
+function findAlias(doc: ReturnType<typeof parseDocument>): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset ??= node.range?.[0];
+    },
+  });
+  return offset;
+}
+
+function finish(found: Problem[], sequence: Sequence | undefined, locator: Locator): ParsedSequence {
+  const seen = new Set<string>();
+  const problems = found
+    .filter((p) => {
+      const key = `${p.line}:${p.column}:${p.path}:${p.message}`;
+      return !seen.has(key) && seen.add(key);
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+  return problems.length > 0 ? { problems, locator } : { sequence, problems, locator };
+}
+
+/**
+ * A parsed file for the checks across files. Only the positions those checks need are kept (not
+ * the whole YAML document), so a folder of thousands of files stays small in memory.
+ */
+export interface FileResult {
+  file: string;
+  hash: string;
+  sequence?: Sequence;
+  problems: Problem[];
+  /** Where the id and `on_success.start` are written, for problems found across files. */
+  anchors: { id?: Problem; start?: Problem };
+}
+
+/** Reduces a parsed file to what the checks across files need. */
+export function fileResult(parsed: ParsedSequence, file: string, hash: string): FileResult {
+  const at = parsed.locator;
+  const anchors = parsed.sequence && at ? { id: at.problem(['id'], ''), start: parsed.sequence.on_success?.start ? at.problem(['on_success', 'start'], '') : undefined } : {};
+  return { file, hash, sequence: parsed.sequence, problems: parsed.problems, anchors };
+}
+
+/**
+ * Checks that need every file: ids are unique, and `on_success.start` names a trigger-based
+ * sequence (otherwise the audience evaluation would start it for everyone, too).
+ */
+export function crossCheck(files: FileResult[]): Problem[] {
+  const problems: Problem[] = [];
+  const byId = new Map<string, FileResult>();
+  for (const f of files) {
+    const id = f.sequence?.id;
+    if (!id) continue;
+    const other = byId.get(id);
+    if (other) problems.push({ ...f.anchors.id!, message: `id "${id}" is also used by ${other.file}` });
+    else byId.set(id, f);
+  }
+  for (const f of files) {
+    const start = f.sequence?.on_success?.start;
+    if (!start || start === f.sequence!.id) continue;
+    const target = byId.get(start)?.sequence;
+    if (!target) {
+      const hint = closest(start, [...byId.keys()]);
+      problems.push({ ...f.anchors.start!, message: `no sequence with id "${start}"${hint ? ` (did you mean "${hint}"?)` : ' among the files validated'}` });
+    } else if (!target.audience.trigger) {
+      problems.push({ ...f.anchors.start!, message: `"${start}" is not trigger-based: give it audience.trigger so that only on_success starts it` });
+    }
+  }
+  return problems;
+}
+
+/** Every `*.yaml`/`*.yml` under the given files or folders (folders one level deep, sorted). */
+export function collectFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+/** Reads and parses files, with the checks across them. */
+export function parseFiles(paths: string[], cwd = process.cwd()): { files: FileResult[]; problems: Problem[] } {
+  const files: FileResult[] = [];
+  const problems: Problem[] = [];
+  for (const path of paths.flatMap((p) => collectFiles(p))) {
+    const text = readFileSync(path, 'utf8');
+    const shown = relative(cwd, path) || path;
+    const parsed = parseSequence(text, shown);
+    problems.push(...parsed.problems);
+    files.push(fileResult(parsed, shown, createHash('sha256').update(text).digest('hex')));
+  }
+  problems.push(...crossCheck(files));
+  return { files, problems };
+}
+
+/** Loads every sequence under the given files or folders; throws ValidationError listing all problems. */
+export function loadSequences(paths: string[], cwd = process.cwd()): LoadedSequence[] {
+  const { files, problems } = parseFiles(paths, cwd);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return files.map((f) => ({ definition: f.sequence!, file: f.file, hash: f.hash }));
+}

@@ -1,0 +1,182 @@
+/**
+ * The win-back sequence language as a zod schema: the one source for validation, the TypeScript
+ * types and the JSON Schema that editors use (`comeback schema`). Rules that span several keys
+ * (unique step ids, a template for every customer, expressions) live in `semantics.ts`.
+ */
+import { z } from 'zod';
+import { CONSENT_BASES } from '../consent/types.js';
+import { CHURN_REASONS } from '../shop/types.js';
+import { isDuration } from './duration.js';
+
+const ID = /^[a-z0-9][a-z0-9_-]*$/;
+const idMessage = 'use lower-case letters, digits, - and _ (e.g. "miss-you")';
+
+/** `5d`, `36h`, `30m`, `2w`. */
+export const Duration = z
+  .string({ error: 'expected a duration like 5d or 36h' })
+  .refine(isDuration, { message: 'expected a duration like 5d or 36h' })
+  .describe('a duration: a number and a unit, m (minutes), h (hours), d (days) or w (weeks), e.g. 5d, 36h');
+
+/** A text, or one text per locale (`{ de: ..., en: ... }`). */
+export const LocalizedText = z
+  .union([z.string().min(1), z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]+)*$/, 'expected a language like en or de-AT'), z.string().min(1))])
+  .describe('a text with {{variables}}, or one text per language: { en: ..., de: ... }');
+export type LocalizedText = z.infer<typeof LocalizedText>;
+
+/** A condition over customer fields and engagement facts, e.g. `clicked` or `orders_count >= 3 and not opened`. */
+export const Condition = z
+  .string({ error: 'expected a condition like clicked or "orders_count >= 2" (in quotes when it contains special characters)' })
+  .min(1)
+  .describe('a condition over customer fields and engagement facts (opened, clicked, purchased, survey_answered, churn_reason_known), e.g. "clicked" or "total_spent > 200 and not opened"');
+export type Condition = z.infer<typeof Condition>;
+
+/** A personal coupon: percent or fixed amount (minor units), valid for a duration from sending. */
+export const Coupon = z
+  .strictObject({
+    percent: z.number().min(1).max(100).optional().describe('percent off, 1..100'),
+    amount: z.number().int().positive().optional().describe('amount off in minor units of the shop currency (500 = 5.00)'),
+    valid: Duration.describe('how long the code is valid after sending, e.g. 14d'),
+  })
+  .describe('a personal, single-use coupon code issued when the mail is sent');
+export type Coupon = z.infer<typeof Coupon>;
+
+const mailFields = {
+  template: z.string().min(1).optional().describe('template name under templates/, without language and .mjml, e.g. winback/offer'),
+  subject: LocalizedText.optional(),
+  preheader: LocalizedText.optional(),
+  coupon: Coupon.optional(),
+};
+
+/** What a step (or a branch case, or a variant) sends. */
+export const MailAction = z.strictObject(mailFields);
+export type MailAction = z.infer<typeof MailAction>;
+
+/** An A/B(/n) alternative of a step: overrides template, subject, preheader or coupon. */
+export const Variant = z.strictObject({ id: z.string().regex(ID, idMessage).describe('variant id, unique in the step'), ...mailFields });
+export type Variant = z.infer<typeof Variant>;
+
+/** One case of a fact-based branch: the first case whose condition holds is taken. */
+export const WhenCase = z.strictObject({ if: Condition, ...mailFields });
+export type WhenCase = z.infer<typeof WhenCase>;
+
+/** A branch: on the churn reason (one case per reason) or on facts (the first `when` that holds). */
+export const Branch = z
+  .strictObject({
+    on: z.enum(['churn_reason']).optional().describe('branch on the churn reason: give cases per reason'),
+    cases: z.partialRecord(z.enum(CHURN_REASONS), MailAction).optional().describe(`one case per churn reason: ${CHURN_REASONS.join(', ')}`),
+    when: z.array(WhenCase).min(1).optional().describe('ordered cases with a condition each; the first that holds is taken'),
+    default: MailAction.optional().describe('what customers get when no case applies (also an unknown churn reason)'),
+  })
+  .describe('send something different depending on the churn reason or on facts');
+export type Branch = z.infer<typeof Branch>;
+
+/** One mail of the sequence. */
+export const Step = z.strictObject({
+  id: z.string().regex(ID, idMessage).describe('step id, unique in the sequence; messages and statistics are keyed by it'),
+  wait: Duration.default('0d').describe('time after the previous step (after enrolment for the first step), e.g. 5d or 36h'),
+  unless: Condition.optional().describe('skip the step when this holds, e.g. clicked'),
+  only_if: Condition.optional().describe('send the step only when this holds, e.g. "not opened"'),
+  ...mailFields,
+  branch: Branch.optional(),
+  variants: z.array(Variant).min(1).optional().describe('alternatives tested against the step itself; better ones get more traffic'),
+});
+export type Step = z.infer<typeof Step>;
+
+/** Who enters: by dormancy and model thresholds and a filter, or by an event (`trigger`). */
+export const Audience = z
+  .strictObject({
+    trigger: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'use a lower-case event name like subscription_cancelled')
+      .optional()
+      .describe('started by engine.trigger(sequence, customer) from the shop, e.g. on subscription_cancelled; no other rule applies'),
+    dormant: z
+      .strictObject({
+        overdue_factor: z.number().positive().optional().describe("days since the last order > this × the customer's usual interval (needs 2 orders)"),
+        min_days: z.number().int().min(0).optional().describe('at least this many days since the last order'),
+        max_days: z.number().int().positive().optional().describe('at most this many days since the last order (do not wait too long)'),
+      })
+      .optional()
+      .describe('lapsed by their own purchase rhythm'),
+    min_orders: z.number().int().min(1).optional().describe('at least this many orders'),
+    p_alive_below: z.number().gt(0).max(1).optional().describe('purchase model: probability of still being active below this (needs comeback score)'),
+    min_expected_value: z.number().min(0).optional().describe('purchase model: expected future value at least this, in the shop currency (needs comeback score)'),
+    where: Condition.optional().describe('a filter over customer fields, e.g. "orders_count >= 2 and discount_share < 0.6 and late_payments == 0"'),
+  })
+  .describe('who enters the sequence');
+export type Audience = z.infer<typeof Audience>;
+
+/** SMART success, decided up front: reaching it ends the enrolment as a success. */
+export const Goal = z
+  .strictObject({
+    purchase: z
+      .strictObject({
+        within: Duration.describe('the purchase counts within this time after enrolment, e.g. 30d'),
+        min_amount_ratio: z.number().positive().optional().describe('at least this share of the former average order, e.g. 0.5'),
+        new_category: z.boolean().optional().describe('only a purchase in a category the customer never bought before counts'),
+      })
+      .optional(),
+    survey_answered: z.boolean().optional().describe('answering the reason survey reaches the goal'),
+  })
+  .describe('what success means for this sequence');
+export type Goal = z.infer<typeof Goal>;
+
+const Percent = z
+  .union([
+    z.number().min(0).max(0.5),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/, 'expected a share like 10%')
+      .transform((s) => Number(s.slice(0, -1)) / 100)
+      .refine((n) => n <= 0.5, 'a holdout above 50% leaves too few mailed customers'),
+  ])
+  .describe('a share like 10% (or 0.1) of entrants that is never mailed: the baseline for uplift');
+
+/** Weekdays of a send window. */
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** When mails may go out, in the customer's (or a fixed) time zone. Outside it, mails wait. */
+export const SendWindow = z
+  .strictObject({
+    days: z.array(z.enum(WEEKDAYS)).min(1).optional().describe('weekdays, e.g. [tue, wed, thu]'),
+    hours: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected hours like "09:00-18:00"')
+      .optional()
+      .describe('local hours, e.g. "09:00-18:00"'),
+    timezone: z.string().default('customer').describe('"customer" (their own time zone) or an IANA zone like Europe/Berlin'),
+  })
+  .describe('mails wait for the window; they are never dropped');
+export type SendWindow = z.infer<typeof SendWindow>;
+
+/** Reasons an enrolment ends early. */
+export const EXIT_REASONS = ['purchased', 'unsubscribed', 'complained', 'hard_bounced', 'clicked', 'survey_answered'] as const;
+
+/** A win-back sequence as marketers write it in YAML. */
+export const Sequence = z.strictObject({
+  id: z.string().regex(ID, idMessage).describe('sequence id, unique across files'),
+  name: z.string().min(1).describe('a readable name'),
+  description: z.string().optional(),
+  version: z.number().int().positive().default(1).describe('raise it on every change: running enrolments finish on the version they started with'),
+  audience: Audience,
+  consent: z.array(z.enum(CONSENT_BASES)).min(1).describe(`legal bases accepted for this sequence: ${CONSENT_BASES.join(', ')}`),
+  own_similar_goods: z.boolean().default(false).describe("the mails advertise the shop's own similar goods (§7(3) UWG; needed for existing_customer)"),
+  goal: Goal.optional(),
+  exit_on: z.array(z.enum(EXIT_REASONS)).default(['purchased', 'unsubscribed', 'complained', 'hard_bounced']).describe('events that end an enrolment early'),
+  holdout: Percent.default(0),
+  send_window: SendWindow.optional(),
+  frequency_cap: z
+    .strictObject({ max: z.number().int().positive().describe('mails at most'), per: Duration.describe('per this time, e.g. 7d') })
+    .optional()
+    .describe('across all sequences: a mail over the cap waits; it is never dropped'),
+  salutation: z.enum(['formal', 'informal']).optional().describe('Sie/du style of the greeting (default by language)'),
+  steps: z.array(Step).min(1).describe('the mails, in order'),
+  on_success: z
+    .strictObject({
+      tag: z.string().min(1).optional().describe('tag given to the customer (default returning)'),
+      start: z.string().regex(ID, idMessage).optional().describe('a trigger-based sequence to start, e.g. welcome-back'),
+    })
+    .optional()
+    .describe('what happens when the goal is reached'),
+});
+export type Sequence = z.infer<typeof Sequence>;

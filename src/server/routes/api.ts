@@ -1,0 +1,76 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ComebackError, InputError, NotFoundError } from '../../errors.js';
+import { OrderInput } from '../../shop/types.js';
+
+/** The body of `POST /api/trigger`. */
+export const TriggerBody = z.strictObject({
+  sequence: z.string().min(1),
+  /** The customer's external id (string) or internal id (number). */
+  customer: z.union([z.string().min(1), z.number().int().positive()]),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function problem(reply: FastifyReply, status: number, error: string, issues?: string[]): FastifyReply {
+  return reply.code(status).send(issues ? { error, issues } : { error });
+}
+
+function issuesOf(err: z.ZodError): string[] {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+}
+
+/**
+ * The shop-facing API, behind `Authorization: Bearer <apiKey>` (compared in constant time; the API
+ * answers 503 while no `apiKey` is configured):
+ * - `POST /api/orders`: one order (`OrderInput`, zod-validated; 400 names each wrong field).
+ *   Idempotent by `externalId`: recording it again updates it and attributes nothing twice.
+ *   Attributes conversions to active enrolments whose goal it meets and matches coupon codes.
+ *   201 when new, 200 when it was known, 404 for an unknown customer.
+ * - `POST /api/trigger`: `{ sequence, customer, data? }` → `engine.trigger`; 200 with the
+ *   enrolment id, or `enrollmentId: null` and the reason the customer was not enrolled.
+ */
+export const apiRoutes: FastifyPluginAsync = async (app) => {
+  const { engine, ctx } = app.comeback;
+  const key = ctx.config.apiKey ? digest(ctx.config.apiKey) : undefined;
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!key) return problem(reply, 503, 'the API is disabled: configure apiKey (or COMEBACK_API_KEY)');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    if (!m || !timingSafeEqual(digest(m[1]!), key)) {
+      return problem(reply.header('www-authenticate', 'Bearer realm="comeback"'), 401, 'missing or wrong bearer token');
+    }
+  });
+
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof NotFoundError) return problem(reply, 404, err.message);
+    if (err instanceof InputError) return problem(reply, 400, err.message);
+    if (err instanceof ComebackError) return problem(reply, 422, err.message);
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return problem(reply, status, (err as Error).message);
+    reply.log.error({ err }, 'API request failed');
+    return problem(reply, 500, 'internal error');
+  });
+
+  app.post('/api/orders', async (request, reply) => {
+    const parsed = OrderInput.safeParse(request.body);
+    if (!parsed.success) return problem(reply, 400, 'invalid order', issuesOf(parsed.error));
+    const order = parsed.data;
+    const known = await ctx.k.selectFrom('orders').select('id').where('external_id', '=', order.externalId).executeTakeFirst();
+    const customer = await engine.customers.get(order.customerExternalId);
+    if (!customer) return problem(reply, 404, `customer "${order.customerExternalId}" not found: record the customer first`);
+    const result = await engine.orders.record(order);
+    return reply.code(known ? 200 : 201).send({ id: result.id, created: !known, conversions: result.conversions });
+  });
+
+  app.post('/api/trigger', async (request, reply) => {
+    const parsed = TriggerBody.safeParse(request.body);
+    if (!parsed.success) return problem(reply, 400, 'invalid trigger', issuesOf(parsed.error));
+    const { sequence, customer, data } = parsed.data;
+    if (!ctx.sequences.ids().includes(sequence)) return problem(reply, 404, `sequence "${sequence}" not found`);
+    const result = await engine.trigger(sequence, customer, data);
+    return reply.code(200).send(result);
+  });
+};

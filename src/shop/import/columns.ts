@@ -1,0 +1,120 @@
+import { ImportRowError } from '../../errors.js';
+import { parseMajorAmount } from '../../util/money.js';
+import type { CustomerInput, OrderInput } from '../types.js';
+
+/** Columns of a customers file (CSV header or JSON Lines keys). */
+export const CUSTOMER_COLUMNS = [
+  'external_id', 'email', 'first_name', 'last_name', 'gender', 'title', 'locale', 'time_zone',
+  'acquired_via', 'churn_reason', 'late_payments', 'tags', 'created_at',
+  'consent', 'consent_at', 'consent_text_version', 'objected_at',
+] as const;
+
+/** Columns of an orders file. Item columns make a row one line of its order. */
+export const ORDER_COLUMNS = [
+  'order_id', 'customer_id', 'ordered_at', 'total', 'currency', 'discount', 'status', 'paid_late',
+  'returned', 'coupon_code', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'items',
+] as const;
+
+/** A consent column's meaning: the basis granted at import, and an objection if any. */
+export interface ImportedConsent {
+  basis?: 'double_opt_in' | 'opt_in' | 'existing_customer';
+  at?: number;
+  textVersion?: string;
+  objectedAt?: number;
+}
+
+const text = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
+
+function time(line: number, column: string, v: unknown): number | undefined {
+  const s = text(v);
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  if (!Number.isFinite(t)) throw new ImportRowError(line, `${column}: expected a date like 2026-03-01 or 2026-03-01T12:00:00Z, got "${s}"`);
+  return t;
+}
+
+function int(line: number, column: string, v: unknown): number | undefined {
+  const s = text(v);
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s)) throw new ImportRowError(line, `${column}: expected a whole number ≥ 0, got "${s}"`);
+  return Number(s);
+}
+
+function bool(line: number, column: string, v: unknown): boolean | undefined {
+  const s = text(v)?.toLowerCase();
+  if (s === undefined) return undefined;
+  if (['1', 'true', 'yes', 'y'].includes(s)) return true;
+  if (['0', 'false', 'no', 'n'].includes(s)) return false;
+  throw new ImportRowError(line, `${column}: expected true or false, got "${s}"`);
+}
+
+function money(line: number, column: string, v: unknown, currency: string): number | undefined {
+  const s = text(v);
+  if (s === undefined) return undefined;
+  const minor = parseMajorAmount(s, currency);
+  if (minor === undefined || minor < 0) throw new ImportRowError(line, `${column}: expected an amount like 49.90, got "${s}"`);
+  return minor;
+}
+
+/** Maps one customers-file record to library input plus its consent columns. */
+export function customerFromRecord(line: number, r: Record<string, unknown>): { customer: CustomerInput; consent: ImportedConsent } {
+  const basis = text(r.consent);
+  if (basis !== undefined && !['double_opt_in', 'opt_in', 'existing_customer'].includes(basis)) {
+    throw new ImportRowError(line, `consent: expected double_opt_in, opt_in or existing_customer, got "${basis}"`);
+  }
+  const tags = text(r.tags);
+  return {
+    customer: {
+      externalId: text(r.external_id) ?? '',
+      email: text(r.email) ?? null,
+      firstName: text(r.first_name) ?? null,
+      lastName: text(r.last_name) ?? null,
+      gender: (text(r.gender) as 'f' | 'm' | 'd' | undefined) ?? null,
+      title: text(r.title) ?? null,
+      locale: text(r.locale),
+      timeZone: text(r.time_zone),
+      acquiredVia: text(r.acquired_via) as CustomerInput['acquiredVia'],
+      churnReason: (text(r.churn_reason) as CustomerInput['churnReason']) ?? null,
+      latePayments: int(line, 'late_payments', r.late_payments),
+      tags: tags ? tags.split(/[;|]/).map((t) => t.trim()).filter(Boolean) : undefined,
+      createdAt: time(line, 'created_at', r.created_at),
+    },
+    consent: {
+      basis: basis as ImportedConsent['basis'],
+      at: time(line, 'consent_at', r.consent_at),
+      textVersion: text(r.consent_text_version),
+      objectedAt: time(line, 'objected_at', r.objected_at),
+    },
+  };
+}
+
+/** Maps one orders-file record to an order (with at most one item from the item columns, or `items`). */
+export function orderFromRecord(line: number, r: Record<string, unknown>, defaultCurrency: string): OrderInput {
+  const currency = text(r.currency)?.toUpperCase() ?? defaultCurrency;
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ImportRowError(line, `currency: expected a 3-letter code like EUR, got "${currency}"`);
+  const itemOf = (it: Record<string, unknown>) => ({
+    sku: text(it.sku) ?? '',
+    name: text(it.product_name) ?? text(it.sku) ?? '',
+    category: text(it.category) ?? null,
+    quantity: int(line, 'quantity', it.quantity) ?? 1,
+    unitPriceMinor: money(line, 'unit_price', it.unit_price, currency) ?? 0,
+  });
+  let items: ReturnType<typeof itemOf>[] = [];
+  if (Array.isArray(r.items)) items = (r.items as Record<string, unknown>[]).map(itemOf);
+  else if (text(r.sku)) items = [itemOf(r)];
+  const total = money(line, 'total', r.total, currency);
+  if (total === undefined) throw new ImportRowError(line, 'total: required (the order total, e.g. 49.90)');
+  return {
+    externalId: text(r.order_id) ?? '',
+    customerExternalId: text(r.customer_id) ?? '',
+    orderedAt: time(line, 'ordered_at', r.ordered_at) ?? NaN,
+    totalMinor: total,
+    currency,
+    discountMinor: money(line, 'discount', r.discount, currency) ?? 0,
+    status: (text(r.status) ?? 'paid') as 'paid',
+    paidLate: bool(line, 'paid_late', r.paid_late) ?? false,
+    returnedMinor: money(line, 'returned', r.returned, currency) ?? 0,
+    couponCode: text(r.coupon_code) ?? null,
+    items,
+  };
+}

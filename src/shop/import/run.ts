@@ -1,0 +1,202 @@
+import type { Kysely, Transaction } from 'kysely';
+import { ZodError } from 'zod';
+import { appendConsents } from '../../consent/ledger.js';
+import type { ConsentEntry } from '../../consent/types.js';
+import type { Database } from '../../db/schema.js';
+import { ImportRowError } from '../../errors.js';
+import { didYouMean } from '../../util/did-you-mean.js';
+import { toCustomerRow, upsertCustomerRows, type CustomerDefaults } from '../customers.js';
+import { recordOrderBatch } from '../orders.js';
+import { OrderInput, type ParsedOrder } from '../types.js';
+import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, type ImportedConsent } from './columns.js';
+import { readRecords, type ReadProgress } from './records.js';
+
+/** What is imported. */
+export type ImportKind = 'customers' | 'orders';
+
+/** Options of an import run. */
+export interface ImportOptions {
+  /** Roll the whole import back at the first bad row (default: skip bad rows and go on). */
+  strict?: boolean;
+  batchSize?: number;
+  defaults: CustomerDefaults & { currency: string };
+  now: () => number;
+  onProgress?: (p: ReadProgress & { rows: number; rejected: number }) => void;
+}
+
+/** A rejected row: its line in the file and why. */
+export interface RejectedRow {
+  line: number;
+  reason: string;
+}
+
+/** Outcome of an import. */
+export interface ImportResult {
+  kind: ImportKind;
+  imported: number;
+  rejected: RejectedRow[];
+  /** True when `strict` aborted the import and nothing was stored. */
+  rolledBack: boolean;
+  seconds: number;
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof ZodError) {
+    return err.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`).join('; ');
+  }
+  if (err instanceof ImportRowError) return err.message.replace(/^line \d+: /, '');
+  return (err as Error).message;
+}
+
+/**
+ * Streams a CSV or JSON Lines file into the database in batches (constant memory).
+ * Idempotent: rows are upserted by the shop's external id. By default a bad row is reported with
+ * its line and skipped, and every good row is stored; with `strict` the first bad row rolls the
+ * whole import back. An unknown CSV column stops the import before anything is stored.
+ */
+export async function importFile(db: Kysely<Database>, kind: ImportKind, file: string, options: ImportOptions): Promise<ImportResult> {
+  const started = performance.now();
+  const strict = options.strict ?? false;
+  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0 };
+  const run = async (trx: Transaction<Database> | null): Promise<void> => {
+    const sink = kind === 'customers' ? customerSink(options) : orderSink(options);
+    let rows = 0;
+    const allowed: readonly string[] = kind === 'customers' ? CUSTOMER_COLUMNS : ORDER_COLUMNS;
+    const records = readRecords(file, {
+      onProgress: (p) => options.onProgress?.({ ...p, rows, rejected: result.rejected.length }),
+      onHeader: (columns) => {
+        const unknown = columns.filter((c) => !allowed.includes(c));
+        if (unknown.length > 0) {
+          throw new ImportRowError(1, unknown.map((c) => `unknown column "${c}"${didYouMean(c, allowed)}`).join('; ') + `. Known columns: ${allowed.join(', ')}`);
+        }
+        if (!columns.includes(kind === 'customers' ? 'external_id' : 'order_id')) {
+          throw new ImportRowError(1, `missing column "${kind === 'customers' ? 'external_id' : 'order_id'}"`);
+        }
+      },
+    });
+    const flush = async () => {
+      const write = (t: Kysely<Database>) => sink.flush(t, result);
+      if (trx) await write(trx);
+      else await db.transaction().execute(write);
+    };
+    for await (const rec of records) {
+      rows++;
+      const problem = 'error' in rec ? rec.error : unknownKeys(rec.record, allowed);
+      try {
+        if (problem) throw new ImportRowError(rec.line, problem);
+        sink.add(rec.line, (rec as { record: Record<string, unknown> }).record);
+      } catch (err) {
+        if (strict) throw new ImportRowError(rec.line, reasonOf(err));
+        result.rejected.push({ line: rec.line, reason: reasonOf(err) });
+      }
+      if (sink.pending() >= (options.batchSize ?? 1000)) await flush();
+    }
+    sink.end();
+    await flush();
+  };
+  try {
+    if (strict) await db.transaction().execute((trx) => run(trx));
+    else await run(null);
+  } catch (err) {
+    if (strict && err instanceof ImportRowError) {
+      result.rolledBack = true;
+      result.imported = 0;
+      result.rejected.push({ line: err.line, reason: reasonOf(err) });
+    } else throw err;
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+/** JSON Lines records can carry any key; report the unknown ones like a CSV header would. */
+function unknownKeys(record: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  const unknown = Object.keys(record).filter((k) => !allowed.includes(k));
+  return unknown.length ? unknown.map((k) => `unknown column "${k}"${didYouMean(k, allowed)}`).join('; ') : undefined;
+}
+
+interface Sink {
+  add(line: number, record: Record<string, unknown>): void;
+  pending(): number;
+  end(): void;
+  flush(db: Kysely<Database>, result: ImportResult): Promise<void>;
+}
+
+function customerSink(options: ImportOptions): Sink {
+  let batch: { row: ReturnType<typeof toCustomerRow>; consent: ImportedConsent; line: number }[] = [];
+  return {
+    add(line, record) {
+      const { customer, consent } = customerFromRecord(line, record);
+      batch.push({ row: toCustomerRow(customer, options.defaults, options.now()), consent, line });
+    },
+    pending: () => batch.length,
+    end() {},
+    async flush(db, result) {
+      if (batch.length === 0) return;
+      // Later rows with the same id win; one statement cannot upsert the same key twice.
+      const byId = new Map(batch.map((b) => [b.row.external_id, b]));
+      const items = [...byId.values()];
+      batch = [];
+      const ids = await upsertCustomerRows(db, items.map((b) => b.row));
+      await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.row.external_id)!, consent: b.consent })));
+      result.imported += items.length;
+    },
+  };
+}
+
+/** Ledger entries for consent columns, skipping entries an earlier import of the same file already made. */
+async function recordImportedConsents(db: Kysely<Database>, items: { customerId: number; consent: ImportedConsent }[]): Promise<void> {
+  const wanted: ConsentEntry[] = [];
+  for (const { customerId, consent } of items) {
+    if (consent.basis) {
+      wanted.push({ customerId, action: 'grant', basis: consent.basis, source: 'import', textVersion: consent.textVersion ?? null, recordedAt: consent.at ?? 0, evidence: { imported: true } });
+    }
+    if (consent.objectedAt !== undefined) {
+      wanted.push({ customerId, action: 'withdraw', basis: null, source: 'import', recordedAt: consent.objectedAt, evidence: { imported: true } });
+    }
+  }
+  if (wanted.length === 0) return;
+  const existing = await db
+    .selectFrom('consents')
+    .select(['customer_id', 'action', 'basis', 'recorded_at'])
+    .where('source', '=', 'import')
+    .where('customer_id', 'in', [...new Set(wanted.map((w) => w.customerId))])
+    .execute();
+  const seen = new Set(existing.map((e) => `${e.customer_id}|${e.action}|${e.basis}|${e.recorded_at}`));
+  await appendConsents(db, wanted.filter((w) => !seen.has(`${w.customerId}|${w.action}|${w.basis ?? null}|${w.recordedAt}`)));
+}
+
+function orderSink(options: ImportOptions): Sink {
+  let done: { order: ParsedOrder; line: number }[] = [];
+  let current: { order: ParsedOrder; line: number } | undefined;
+  const close = () => {
+    if (current) done.push(current);
+    current = undefined;
+  };
+  return {
+    add(line, record) {
+      const order = OrderInput.parse(orderFromRecord(line, record, options.defaults.currency));
+      // Consecutive rows of the same order are its lines.
+      if (current && current.order.externalId === order.externalId && order.items.length > 0) {
+        current.order.items.push(...order.items);
+        return;
+      }
+      close();
+      current = { order, line };
+    },
+    pending: () => done.length,
+    end: close,
+    async flush(db, result) {
+      if (done.length === 0) return;
+      const byId = new Map(done.map((d) => [d.order.externalId, d]));
+      const items = [...byId.values()];
+      done = [];
+      const { unknownCustomer } = await recordOrderBatch(db, items.map((d) => d.order), options.defaults.currency, options.now());
+      const unknownIds = new Set(unknownCustomer.map((o) => o.externalId));
+      const unknown = items.filter((d) => unknownIds.has(d.order.externalId));
+      const reason = (d: (typeof items)[number]) => `customer_id: no customer "${d.order.customerExternalId}" (import customers first)`;
+      if (options.strict && unknown.length > 0) throw new ImportRowError(unknown[0]!.line, reason(unknown[0]!));
+      for (const d of unknown) result.rejected.push({ line: d.line, reason: reason(d) });
+      result.imported += items.length - unknownIds.size;
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export * from './types.js';
+export { toCustomerRow, upsertCustomerRows, customerIdsByExternalId, findCustomer, type CustomerDefaults } from './customers.js';
+export { recordOrder, recordOrderBatch, parseOrder } from './orders.js';
+export { upsertProducts } from './products.js';
+export { importFile, type ImportKind, type ImportOptions, type ImportResult, type RejectedRow } from './import/run.js';
+export { CUSTOMER_COLUMNS, ORDER_COLUMNS } from './import/columns.js';

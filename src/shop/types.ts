@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+const isoTime = z.union([z.number().int(), z.date(), z.string()]).transform((v, ctx) => {
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : v.getTime();
+  if (!Number.isFinite(t)) {
+    ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 time like 2026-03-01T12:00:00Z, got "${String(v)}"` });
+    return z.NEVER;
+  }
+  return t;
+});
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone like Europe/Berlin' },
+);
+
+/** The churn reasons of the source material; sequences branch on them. */
+export const CHURN_REASONS = [
+  'moved',
+  'financial',
+  'variety',
+  'life_phase',
+  'price',
+  'quality',
+  'service',
+  'image',
+  'location',
+  'new_contact',
+  'competitor',
+] as const;
+export const ChurnReason = z.enum(CHURN_REASONS);
+export type ChurnReason = z.infer<typeof ChurnReason>;
+
+/** A customer as the shop records it. `externalId` is the shop's own id and the upsert key. */
+export const CustomerInput = z.strictObject({
+  externalId: z.string().min(1),
+  email: z.email().nullish(),
+  firstName: z.string().nullish(),
+  lastName: z.string().nullish(),
+  gender: z.enum(['f', 'm', 'd']).nullish(),
+  title: z.string().nullish(),
+  locale: z.string().min(2).optional(),
+  timeZone: timeZone.optional(),
+  /** `sale` when the address came from a purchase (needed for the existing-customer basis). */
+  acquiredVia: z.enum(['sale', 'newsletter', 'import', 'api', 'unknown']).optional(),
+  churnReason: ChurnReason.nullish(),
+  latePayments: z.number().int().min(0).optional(),
+  tags: z.array(z.string()).optional(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  createdAt: isoTime.optional(),
+});
+export type CustomerInput = z.input<typeof CustomerInput>;
+
+/** One line of an order. Prices in minor units. */
+export const OrderItemInput = z.strictObject({
+  sku: z.string().min(1),
+  name: z.string().min(1),
+  category: z.string().nullish(),
+  quantity: z.number().int().positive().default(1),
+  unitPriceMinor: z.number().int().min(0),
+});
+export type OrderItemInput = z.input<typeof OrderItemInput>;
+
+/** An order. `externalId` is the shop's order id and makes recording idempotent. */
+export const OrderInput = z.strictObject({
+  externalId: z.string().min(1),
+  customerExternalId: z.string().min(1),
+  orderedAt: isoTime,
+  totalMinor: z.number().int().min(0),
+  currency: z.string().length(3).optional(),
+  discountMinor: z.number().int().min(0).default(0),
+  status: z.enum(['paid', 'returned', 'cancelled']).default('paid'),
+  paidLate: z.boolean().default(false),
+  returnedMinor: z.number().int().min(0).default(0),
+  couponCode: z.string().nullish(),
+  items: z.array(OrderItemInput).default([]),
+});
+export type OrderInput = z.input<typeof OrderInput>;
+export type ParsedOrder = z.output<typeof OrderInput>;
+
+/** A product of the catalogue (used for recommendations). */
+export const ProductInput = z.strictObject({
+  externalId: z.string().min(1),
+  name: z.string().min(1),
+  category: z.string().nullish(),
+  priceMinor: z.number().int().min(0),
+  currency: z.string().length(3).optional(),
+  url: z.url().nullish(),
+  imageUrl: z.url().nullish(),
+  inStock: z.boolean().default(true),
+});
+export type ProductInput = z.input<typeof ProductInput>;

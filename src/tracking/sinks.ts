@@ -1,0 +1,94 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, EventsTable } from '../db/schema.js';
+
+/** One row of the `events` table as the writer takes it. */
+export type EventRow = Insertable<EventsTable>;
+
+/** Stored clicks of one message from `since` on, to be flagged as machine clicks. */
+export interface Reflag {
+  since: number;
+  reason: string;
+}
+
+/** Where the event writer puts a batch: one transaction per call. */
+export interface EventSink {
+  /**
+   * Inserts the rows (a row whose `provider_event_id` is already stored is skipped) and applies
+   * the flags, in one transaction. Returns the number of rows inserted.
+   */
+  write(rows: EventRow[], flags: [number, Reflag][]): Promise<number>;
+}
+
+/** Any database kysely speaks: one multi-row INSERT per batch, one UPDATE for the flags. */
+export function kyselySink(k: Kysely<Database>): EventSink {
+  return {
+    write: (rows, flags) =>
+      k.transaction().execute(async (trx) => {
+        let n = 0;
+        if (rows.length > 0) {
+          const r = await trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').doNothing()).executeTakeFirst();
+          n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
+        }
+        for (let i = 0; i < flags.length; i += 100) {
+          const chunk = flags.slice(i, i + 100);
+          for (const reason of new Set(chunk.map(([, f]) => f.reason))) {
+            const mine = chunk.filter(([, f]) => f.reason === reason);
+            await trx
+              .updateTable('events')
+              .set({ machine: 1, machine_reason: reason })
+              .where('type', '=', 'click')
+              .where('machine', '=', 0)
+              .where((eb) => eb.or(mine.map(([id, f]) => eb.and([eb('message_id', '=', id), eb('occurred_at', '>=', f.since)]))))
+              .execute();
+          }
+        }
+        return n;
+      }),
+  };
+}
+
+const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
+
+/**
+ * SQLite through its own better-sqlite3 handle: one prepared single-row INSERT run per row inside
+ * a synchronous transaction. SQLite runs this several times faster than a multi-row INSERT with
+ * thousands of parameters, and kysely would prepare the statement anew for every call. The
+ * transaction is synchronous, so nothing else runs on the connection meanwhile; while kysely has a
+ * transaction open on it (between its awaits), the sink waits for it to end.
+ */
+export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000): EventSink {
+  const insert = db.prepare(`INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) DO NOTHING`);
+  const flag = db.prepare("UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?");
+  const run = db.transaction((rows: EventRow[], flags: [number, Reflag][]) => {
+    let n = 0;
+    for (const r of rows) {
+      n += insert.run(
+        r.message_id ?? null,
+        r.customer_id ?? null,
+        r.enrollment_id ?? null,
+        r.type,
+        r.link_index ?? null,
+        r.machine ?? 0,
+        r.machine_reason ?? null,
+        r.source,
+        r.provider_event_id ?? null,
+        r.user_agent ?? null,
+        r.detail ?? '{}',
+        r.occurred_at,
+      ).changes;
+    }
+    for (const [id, f] of flags) flag.run(f.reason, id, f.since);
+    return n;
+  });
+  return {
+    async write(rows, flags) {
+      const started = Date.now();
+      while (db.inTransaction) {
+        if (Date.now() - started > maxWaitMs) throw new Error(`the database connection stayed in a transaction for ${maxWaitMs} ms`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return run(rows, flags);
+    },
+  };
+}

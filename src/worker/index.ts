@@ -1,0 +1,2 @@
+export { runWorker, type RunWorkerOptions, type WorkerSummary } from './run.js';
+export { formatStatus, StatusSampler, type WorkerStatus } from './status.js';

@@ -1,0 +1,122 @@
+import type { Engine } from '../engine/engine.js';
+import { sendState } from '../engine/deliver.js';
+import type { PassResult } from '../engine/pass.js';
+import { formatStatus, StatusSampler } from './status.js';
+
+/** How `runWorker` runs. */
+export interface RunWorkerOptions {
+  /** One pass, then return. */
+  once?: boolean;
+  /** Passes until nothing is due and nothing is in flight, then return. */
+  untilIdle?: boolean;
+  /** Redraw a one-line status on this stream (a TTY) every second. */
+  statusStream?: NodeJS.WriteStream;
+  /** Stop gracefully when this signal fires (the CLI wires SIGTERM/SIGINT to it). */
+  signal?: AbortSignal;
+}
+
+/** What a worker run did. */
+export interface WorkerSummary {
+  passes: number;
+  sent: number;
+  failed: number;
+  retried: number;
+  uncertain: number;
+  /** True when the shutdown grace time ran out with sends still in flight. */
+  timedOut: boolean;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/**
+ * The worker: schedules and sends in passes until stopped. On `signal` it stops claiming at once
+ * (the backend hands out no new jobs), lets sends in flight finish for at most
+ * `worker.shutdownTimeoutMs`, and returns; the caller closes the engine and exits.
+ */
+export async function runWorker(engine: Engine, options: RunWorkerOptions = {}): Promise<WorkerSummary> {
+  const ctx = engine.ctx;
+  const log = ctx.log;
+  const summary: WorkerSummary = { passes: 0, sent: 0, failed: 0, retried: 0, uncertain: 0, timedOut: false };
+  const sampler = new StatusSampler(engine);
+  const tty = options.statusStream;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let lastLine = '';
+  const draw = async () => {
+    try {
+      const line = formatStatus(await sampler.sample(), engine.backend.name);
+      const width = tty?.columns ?? 120;
+      lastLine = line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line;
+      tty?.write(`\r\x1b[2K${lastLine}`);
+    } catch {
+      // the database is closing; the next draw or the final line will do
+    }
+  };
+  if (tty) statusTimer = setInterval(draw, 1000);
+  log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid }, 'worker started');
+
+  let stopping = false;
+  let backendStopped: Promise<void> | undefined;
+  const onStop = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ graceMs: ctx.config.worker.shutdownTimeoutMs }, 'stopping: no new claims, finishing sends in flight');
+    backendStopped = engine.backend.stop(); // no new claims from now on; jobs in flight finish
+  };
+  options.signal?.addEventListener('abort', onStop, { once: true });
+  if (options.signal?.aborted) onStop();
+
+  let passInFlight: Promise<PassResult | undefined> = Promise.resolve(undefined);
+  try {
+    while (!stopping) {
+      passInFlight = engine.runDue().catch((err: unknown) => {
+        log.error({ err }, 'worker pass failed; retrying after the interval');
+        return undefined;
+      });
+      const r = await passInFlight;
+      summary.passes++;
+      if (r) {
+        summary.uncertain += r.uncertain;
+        if (r.dispatched || r.reserved || r.uncertain || r.released) log.info(r, 'pass');
+        if (r.uncertain) log.warn({ uncertain: r.uncertain }, 'messages left in sending by a stopped worker are now uncertain (not resent)');
+      }
+      if (options.once) break;
+      if (options.untilIdle && r && (await idle(engine))) break;
+      await sleep(ctx.config.worker.pollIntervalMs, options.signal);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onStop);
+  }
+  // Stop the backend first: nothing new is claimed, the jobs in flight finish.
+  const grace = ctx.config.worker.shutdownTimeoutMs;
+  const drained = Promise.all([backendStopped ?? engine.backend.stop(), passInFlight]).then(() => true);
+  summary.timedOut = !(await Promise.race([drained, sleep(grace).then(() => false)]));
+  if (summary.timedOut) log.error({ graceMs: grace }, 'sends still in flight after the grace time; they will be recovered by the next worker');
+  if (statusTimer) {
+    clearInterval(statusTimer);
+    await draw();
+    tty?.write('\n');
+  }
+  const counts = sendState(ctx).counts;
+  Object.assign(summary, { sent: counts.sent, failed: counts.failed, retried: counts.retry, uncertain: summary.uncertain + counts.uncertain });
+  log.info(summary, 'worker stopped');
+  return summary;
+}
+
+/** Nothing due now, nothing claimed or sending (retries waiting for their time don't count). */
+async function idle(engine: Engine): Promise<boolean> {
+  const ctx = engine.ctx;
+  const now = ctx.clock.now();
+  const busy = await ctx.k
+    .selectFrom('messages')
+    .select('id')
+    .where((eb) => eb.or([eb.and([eb('status', '=', 'reserved'), eb('due_at', '<=', now)]), eb('status', 'in', ['claimed', 'sending'])]))
+    .limit(1)
+    .executeTakeFirst();
+  if (busy) return false;
+  const due = await ctx.k.selectFrom('enrollments').select('id').where('status', '=', 'active').where('next_due_at', '<=', now).limit(1).executeTakeFirst();
+  return !due;
+}

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
+import { dialects } from './helpers/backends.js';
+
+describe.each(dialects)('database on $name', ({ url }) => {
+  let db: Db | undefined;
+  afterEach(async () => {
+    await db?.close();
+    db = undefined;
+  });
+
+  it('migrates and refuses a second message for the same (enrollment, step)', async () => {
+    db = await openDatabase(await url());
+    const applied = await migrateToLatest(db);
+    expect(applied).toContain('001_initial');
+    expect(await migrateToLatest(db)).toEqual([]); // idempotent
+    const k = db.kysely;
+    const now = Date.now();
+    const c = await k
+      .insertInto('customers')
+      .values({ external_id: 'c1', email: 'a@example.com', locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const e = await k
+      .insertInto('enrollments')
+      .values({ customer_id: c.id, sequence_id: 's', sequence_version: 1, status: 'active', enrolled_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const message = {
+      enrollment_id: e.id,
+      customer_id: c.id,
+      sequence_id: 's',
+      step_id: 'first',
+      template: 't',
+      status: 'reserved',
+      due_at: now,
+      reserved_at: now,
+      updated_at: now,
+    };
+    await k.insertInto('messages').values(message).execute();
+    await expect(k.insertInto('messages').values(message).execute()).rejects.toThrow(/unique|UNIQUE/);
+    const count = await k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(1);
+    // bigint timestamps come back as numbers on both dialects
+    const row = await k.selectFrom('messages').selectAll().executeTakeFirstOrThrow();
+    expect(row.due_at).toBe(now);
+  });
+
+  it('allows only one active enrolment per customer and sequence', async () => {
+    db = await openDatabase(await url());
+    await migrateToLatest(db);
+    const k = db.kysely;
+    const now = Date.now();
+    const c = await k
+      .insertInto('customers')
+      .values({ external_id: 'c1', locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const e = { customer_id: c.id, sequence_id: 's', sequence_version: 1, status: 'active', enrolled_at: now };
+    await k.insertInto('enrollments').values(e).execute();
+    await expect(k.insertInto('enrollments').values(e).execute()).rejects.toThrow(/unique|UNIQUE/);
+    await k.updateTable('enrollments').set({ status: 'completed' }).execute();
+    await k.insertInto('enrollments').values(e).execute();
+  });
+});

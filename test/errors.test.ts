@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, createEngine, MemoryTransport, NotFoundError, parseConfig } from '../src/index.js';
+import { sqliteUrl } from './helpers/backends.js';
+
+describe('clear errors for bad input', () => {
+  it('names a mistyped config field and suggests the right one', () => {
+    expect(() => parseConfig({ databse: 'x.db' } as never)).toThrow(ConfigError);
+    expect(() => parseConfig({ databse: 'x.db' } as never)).toThrow(/config\.databse: unknown field \(did you mean "database"\?\)/);
+    expect(() => parseConfig({ worker: { batchSze: 10 } } as never)).toThrow(/config\.worker\.batchSze: unknown field \(did you mean "batchSize"\?\)/);
+    expect(() => parseConfig({ publicUrl: 'not a url' })).toThrow(/config\.publicUrl/);
+  });
+
+  it('a trigger for an unknown sequence names it and the closest known one; nothing is stored', async () => {
+    const engine = await createEngine({ database: sqliteUrl(), sequencesDir: join(import.meta.dirname, '..', 'sequences') }, { transport: new MemoryTransport() });
+    try {
+      await engine.customers.upsert({ externalId: 'c1', email: 'a@example.com' });
+      const attempt = engine.trigger('winback-lapsd', 'c1');
+      await expect(attempt).rejects.toThrow(NotFoundError);
+      await expect(engine.trigger('winback-lapsd', 'c1')).rejects.toThrow(/sequence "winback-lapsd" not found\. Did you mean "winback-lapsed"\?/);
+      await expect(engine.trigger('winback-lapsed', 'nobody')).rejects.toThrow(/customer "nobody" not found/);
+      const n = await engine.ctx.k.selectFrom('enrollments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBe(0);
+      expect((await engine.customers.get('c1'))?.email).toBe('a@example.com');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('library input is validated with the field named', async () => {
+    const engine = await createEngine({ database: sqliteUrl(), sequencesDir: '/nonexistent' }, { transport: new MemoryTransport() });
+    try {
+      await expect(engine.customers.upsert({ externalId: 'c1', email: 'nope' })).rejects.toThrow(/invalid customer c1: email/);
+      await expect(engine.orders.record({ externalId: 'o1', customerExternalId: 'c1', orderedAt: 'soon', totalMinor: 1 })).rejects.toThrow(/invalid order o1: orderedAt/);
+    } finally {
+      await engine.close();
+    }
+  });
+});

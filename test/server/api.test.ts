@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEY, seedMessage, startServer, type TestServer } from './helpers.js';
+
+function call(s: TestServer, path: string, body: unknown, key: string | null = API_KEY): Promise<Response> {
+  return fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+describe('orders and trigger API over HTTP', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(() => s.close());
+
+  async function customerOf(customerId: number): Promise<string> {
+    const c = await s.engine.ctx.k.selectFrom('customers').select('external_id').where('id', '=', customerId).executeTakeFirstOrThrow();
+    return c.external_id;
+  }
+
+  it('refuses requests without the right bearer key', async () => {
+    const order = { externalId: 'o-auth', customerExternalId: 'x', orderedAt: s.clock.now(), totalMinor: 100 };
+    for (const key of [null, 'wrong-key-0123456789', `${API_KEY}x`]) {
+      const res = await call(s, '/api/orders', order, key);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('Bearer');
+    }
+    expect((await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'x' }, null)).status).toBe(401);
+    expect(await s.engine.ctx.k.selectFrom('orders').select('id').execute()).toHaveLength(0);
+  });
+
+  it('names every wrong field of an invalid order', async () => {
+    const res = await call(s, '/api/orders', { externalId: '', customerExternalId: 'c', orderedAt: 'yesterday', totalMinor: -5, colour: 'red' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { issues: string[] };
+    const text = body.issues.join('\n');
+    for (const field of ['externalId', 'orderedAt', 'totalMinor', 'colour']) expect(text).toContain(field);
+    expect((await call(s, '/api/orders', '{not json')).status).toBe(400);
+  });
+
+  it('records an order once by its id and attributes the conversion once', async () => {
+    const { customerId, enrollmentId } = await seedMessage(s);
+    const order = { externalId: 'o-1001', customerExternalId: await customerOf(customerId), orderedAt: s.clock.now(), totalMinor: 5990, items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 5990 }] };
+    const first = await call(s, '/api/orders', order);
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as { id: number; created: boolean; conversions: { enrollmentId: number; attributedBy: string }[] };
+    expect(created.created).toBe(true);
+    expect(created.conversions).toEqual([expect.objectContaining({ enrollmentId, attributedBy: 'goal_window' })]);
+    const again = await call(s, '/api/orders', order);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ id: created.id, created: false, conversions: [] });
+    const k = s.engine.ctx.k;
+    expect(await k.selectFrom('orders').select('id').where('external_id', '=', 'o-1001').execute()).toHaveLength(1);
+    expect(await k.selectFrom('conversions').select('id').where('enrollment_id', '=', enrollmentId).execute()).toHaveLength(1);
+    expect((await k.selectFrom('enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirstOrThrow()).status).toBe('converted');
+  });
+
+  it('matches a personal coupon code to its enrolment', async () => {
+    const { customerId, enrollmentId, messageId } = await seedMessage(s);
+    const k = s.engine.ctx.k;
+    await k
+      .insertInto('coupons')
+      .values({ code: 'CB-API0000001', customer_id: customerId, enrollment_id: enrollmentId, message_id: messageId, percent: 10, amount_minor: null, currency: null, expires_at: s.clock.now() + 86_400_000, created_at: s.clock.now() })
+      .execute();
+    const res = await call(s, '/api/orders', { externalId: 'o-coupon', customerExternalId: await customerOf(customerId), orderedAt: s.clock.now(), totalMinor: 4500, discountMinor: 500, couponCode: 'CB-API0000001' });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { conversions: unknown[] }).conversions).toEqual([expect.objectContaining({ enrollmentId, attributedBy: 'coupon' })]);
+    const coupon = await k.selectFrom('coupons').select('redeemed_order_id').where('code', '=', 'CB-API0000001').executeTakeFirstOrThrow();
+    expect(coupon.redeemed_order_id).not.toBeNull();
+  });
+
+  it('answers 404 for an order of an unknown customer, storing nothing', async () => {
+    const res = await call(s, '/api/orders', { externalId: 'o-ghost', customerExternalId: 'nobody', orderedAt: s.clock.now(), totalMinor: 100 });
+    expect(res.status).toBe(404);
+    expect(await s.engine.ctx.k.selectFrom('orders').select('id').where('external_id', '=', 'o-ghost').execute()).toHaveLength(0);
+  });
+
+  it('triggers a sequence for a customer, and says why when it does not enrol', async () => {
+    await s.engine.customers.upsert([
+      { externalId: 'trig-yes', email: 'yes@example.com', locale: 'en', acquiredVia: 'sale' },
+      { externalId: 'trig-no', email: 'no@example.com', locale: 'en', acquiredVia: 'newsletter' },
+    ]);
+    await s.engine.consents.record({ customer: 'trig-yes', action: 'grant', basis: 'double_opt_in', source: 'test', evidence: {} });
+    const yes = await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'trig-yes', data: { reason: 'subscription_cancelled' } });
+    expect(yes.status).toBe(200);
+    const enrolled = (await yes.json()) as { enrollmentId: number | null };
+    expect(enrolled.enrollmentId).toEqual(expect.any(Number));
+    const no = await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'trig-no' });
+    expect(no.status).toBe(200);
+    expect(await no.json()).toMatchObject({ enrollmentId: null, reason: expect.any(String) });
+    expect((await call(s, '/api/trigger', { sequence: 'no-such-sequence', customer: 'trig-yes' })).status).toBe(404);
+    expect((await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'nobody' })).status).toBe(404);
+    expect((await call(s, '/api/trigger', { customer: 'trig-yes' })).status).toBe(400);
+  });
+
+  it('is disabled (503) while no API key is configured', async () => {
+    const off = await startServer({ config: { apiKey: undefined } });
+    try {
+      expect((await call(off, '/api/orders', {})).status).toBe(503);
+    } finally {
+      await off.close();
+    }
+  });
+});

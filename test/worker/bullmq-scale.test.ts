@@ -1,0 +1,144 @@
+/**
+ * BullMQ at scale: two `comeback worker` processes on PostgreSQL sharing one queue, and a Redis
+ * restart in the middle of a run (a Redis of its own, started by the test with AOF).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { createEngine } from '../../src/app.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { runWorker } from '../../src/worker/run.js';
+import { postgresUrl, REDIS_URL } from '../helpers/backends.js';
+import { SmtpSink } from '../delivery/sink.js';
+import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+
+let sink: SmtpSink;
+let engine: Engine | undefined;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  sink = new SmtpSink();
+  await sink.start();
+}, 120_000);
+
+beforeEach(() => sink.reset());
+
+afterEach(async () => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  await engine?.close();
+  engine = undefined;
+});
+
+afterAll(async () => {
+  await sink?.stop();
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function ping(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => {}); // connection refused while the server is down: the caller polls
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A redis-server of this test's own, with AOF in a temp folder; fails clearly when it cannot start. */
+function startRedis(port: number, dir: string): ChildProcess {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  child.on('error', (err) => {
+    throw new Error(`redis-server could not be started (${err.message}); install Redis (redis-server on PATH) to run this test`);
+  });
+  return child;
+}
+
+it('two BullMQ workers on PostgreSQL send every message once, and both do work', async () => {
+  if (!(await ping(REDIS_URL))) throw new Error(`Redis is required for this test but is not reachable at ${REDIS_URL}`);
+  const database = await postgresUrl();
+  const seqDir = sequencesDir();
+  const queueName = `cbtest-two-${process.pid}-${Date.now().toString(36)}`;
+  const config = {
+    database,
+    sequencesDir: seqDir,
+    templatesDir: join(ROOT, 'templates'),
+    redisUrl: REDIS_URL,
+    transport: { type: 'smtp', url: sink.url, pool: 4 },
+    worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 200, queueName },
+  };
+  engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+  const configFile = writeConfig(config);
+  const workers = [spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }), spawnWorker(configFile, [], { COMEBACK_LOG: 'info' })];
+  children.push(...workers);
+  const stderr = (c: ChildProcess) => (c as ChildProcess & { stderrText: () => string }).stderrText();
+  await waitFor(() => workers.every((w) => stderr(w).includes('worker started')), 60_000, 'both workers to start');
+  const before = sink.accepted.length;
+  const N = 600;
+  await seedDue(engine, N, (i) => `two${i}@example.com`);
+  await waitFor(async () => (await statusCounts(engine!)).sent === N, 120_000, 'all messages sent', 250);
+  for (const w of workers) w.kill('SIGTERM');
+  expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
+  const stoppedLine = (w: ChildProcess) => stderr(w).split('\n').find((l) => l.includes('"worker stopped"'));
+  const sentBy = workers.map((w) => Number((JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number }).sent ?? NaN));
+  console.log(`two BullMQ workers: ${N} messages, sent by each: ${sentBy.join(' + ')}`);
+  expect(sink.duplicates()).toEqual([]);
+  expect(sink.accepted.length - before).toBe(N);
+  expect(sentBy[0]! + sentBy[1]!).toBe(N);
+  expect(Math.min(...sentBy)).toBeGreaterThan(0);
+  expect(await statusCounts(engine)).toEqual({ sent: N });
+}, 240_000);
+
+it('a Redis restart in the middle of a BullMQ run: the run completes with no duplicate', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'comeback-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let redis = startRedis(port, dir);
+  children.push(redis);
+  await waitFor(() => ping(url), 20_000, `redis-server on port ${port}`);
+  const N = 800;
+  engine = await createEngine(
+    {
+      database: await postgresUrl(),
+      sequencesDir: sequencesDir(),
+      templatesDir: join(ROOT, 'templates'),
+      redisUrl: url,
+      transport: { type: 'smtp', url: sink.url, pool: 4 },
+      worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 300, redispatchAfterMs: 3000, queueName: `cbtest-restart-${Date.now().toString(36)}` },
+    },
+    { logger: pino({ level: 'silent' }) },
+  );
+  await seedDue(engine, N, (i) => `restart${i}@example.com`);
+  const before = sink.accepted.length;
+  const run = runWorker(engine, { untilIdle: true });
+  await waitFor(() => sink.accepted.length - before > N / 4, 60_000, 'a quarter of the run');
+  redis.kill('SIGKILL');
+  await exited(redis);
+  const sentAtKill = sink.accepted.length - before;
+  await new Promise((r) => setTimeout(r, 1500));
+  redis = startRedis(port, dir);
+  children.push(redis);
+  await waitFor(() => ping(url), 20_000, 'redis-server to come back');
+  const summary = await run;
+  const counts = await statusCounts(engine);
+  console.log(`Redis restart: killed after ${sentAtKill} of ${N}; after the run ${JSON.stringify(counts)}, ${summary.passes} passes`);
+  expect(sentAtKill).toBeLessThan(N);
+  expect(sink.duplicates()).toEqual([]);
+  expect(counts).toEqual({ sent: N });
+  expect(sink.accepted.length - before).toBe(N);
+}, 240_000);
