@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../app.js';
+import { InputError } from '../errors.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { SequenceStats } from '../engine/stats.js';
@@ -64,6 +65,8 @@ async function loadShop(engine: Engine, shop: SyntheticCustomer[]): Promise<void
  * clicks, survey answers, unsubscribes and purchases go through the real tracking code.
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  // The demo recreates its database; it never wipes a server database it was pointed at.
+  if (/^postgres(ql)?:/i.test(o.db)) throw new InputError('demo database', [`the demo runs on a SQLite file it recreates, not on ${o.db.replace(/\/\/[^@/]*@/, '//…@')}; pass a file path`]);
   for (const f of [o.db, `${o.db}-wal`, `${o.db}-shm`]) if (existsSync(f)) rmSync(f);
   if (existsSync(o.out)) for (const f of readdirSync(o.out)) if (f.endsWith('.eml')) rmSync(join(o.out, f));
   const rand = seededRandom(o.seed);

@@ -8,6 +8,9 @@ const int = (v: string) => {
   return n;
 };
 
+/** Where the demo keeps its SQLite file unless `--db` says otherwise. */
+export const DEMO_DB = '.comeback/demo.db';
+
 /** `comeback demo` — the main job of `npm start`. */
 export function register(program: Command): void {
   program
@@ -16,10 +19,11 @@ export function register(program: Command): void {
     .addOption(new Option('--customers <n>', 'synthetic customers').default(500).argParser(int))
     .addOption(new Option('--days <n>', 'simulated days').default(60).argParser(int))
     .option('--out <dir>', 'where the .eml files go', 'outbox')
-    .option('--db <file>', 'SQLite file (recreated)', '.comeback/demo.db')
     .addOption(new Option('--seed <n>', 'random seed (same seed, same run)').default(42).argParser(int))
     .option('--no-serve', 'exit after the summary instead of serving the dashboard')
-    .action(async (opts: { customers: number; days: number; out: string; db: string; seed: number; serve: boolean }) => {
+    .action(async (cmdOpts: { customers: number; days: number; out: string; seed: number; serve: boolean }, cmd: Command) => {
+      // The global --db names the demo's SQLite file (recreated on every run).
+      const opts = { ...cmdOpts, db: cmd.optsWithGlobals<{ db?: string }>().db ?? DEMO_DB };
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`${line}\n`);
       log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
