@@ -60,4 +60,15 @@ describe.each(dialects)('end-to-end pipeline on $name', ({ url }) => {
     const customer = await engine.customers.get('anna');
     expect(JSON.parse(customer!.tags)).toContain('returning');
   });
+  it('upserts thousands of customers and products in one call (statements split under the parameter limit)', async () => {
+    engine = await createEngine({ database: await url() }, { clock: new ManualClock(Date.UTC(2026, 5, 1)), transport: new MemoryTransport() });
+    const many = Array.from({ length: 5000 }, (_, i) => ({ externalId: `bulk-${i}`, email: `bulk-${i}@example.com`, locale: 'de' }));
+    const ids = await engine.customers.upsert(many);
+    expect(ids.size).toBe(5000);
+    expect(new Set(ids.values()).size).toBe(5000);
+    expect((await engine.customers.upsert(many)).get('bulk-4999')).toBe(ids.get('bulk-4999')); // idempotent
+    await engine.products.upsert(Array.from({ length: 5000 }, (_, i) => ({ externalId: `SKU-${i}`, name: `Product ${i}`, priceMinor: 100 + i })));
+    const count = await engine.ctx.k.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(5000);
+  });
 });

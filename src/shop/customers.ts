@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { statementChunks } from '../db/chunks.js';
 import type { Customer, Database, NewCustomer } from '../db/schema.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
 import { parseInput } from '../util/parse-input.js';
@@ -43,32 +44,33 @@ export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, 
  */
 export async function upsertCustomerRows(db: Kysely<Database>, rows: NewCustomer[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
-  if (rows.length === 0) return ids;
-  const result = await db
-    .insertInto('customers')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.column('external_id').doUpdateSet((eb) => ({
-        email: eb.ref('excluded.email'),
-        email_hash: eb.ref('excluded.email_hash'),
-        first_name: eb.ref('excluded.first_name'),
-        last_name: eb.ref('excluded.last_name'),
-        gender: eb.ref('excluded.gender'),
-        title: eb.ref('excluded.title'),
-        locale: eb.ref('excluded.locale'),
-        time_zone: eb.ref('excluded.time_zone'),
-        acquired_via: eb.ref('excluded.acquired_via'),
-        churn_reason: eb.fn.coalesce('excluded.churn_reason', 'customers.churn_reason'),
-        churn_reason_source: eb.fn.coalesce('excluded.churn_reason_source', 'customers.churn_reason_source'),
-        late_payments: eb.ref('excluded.late_payments'),
-        tags: eb.ref('excluded.tags'),
-        attributes: eb.ref('excluded.attributes'),
-        updated_at: eb.ref('excluded.updated_at'),
-      })),
-    )
-    .returning(['id', 'external_id'])
-    .execute();
-  for (const r of result) ids.set(r.external_id, r.id);
+  for (const chunk of statementChunks(rows, Object.keys(rows[0] ?? {}).length)) {
+    const result = await db
+      .insertInto('customers')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('external_id').doUpdateSet((eb) => ({
+          email: eb.ref('excluded.email'),
+          email_hash: eb.ref('excluded.email_hash'),
+          first_name: eb.ref('excluded.first_name'),
+          last_name: eb.ref('excluded.last_name'),
+          gender: eb.ref('excluded.gender'),
+          title: eb.ref('excluded.title'),
+          locale: eb.ref('excluded.locale'),
+          time_zone: eb.ref('excluded.time_zone'),
+          acquired_via: eb.ref('excluded.acquired_via'),
+          churn_reason: eb.fn.coalesce('excluded.churn_reason', 'customers.churn_reason'),
+          churn_reason_source: eb.fn.coalesce('excluded.churn_reason_source', 'customers.churn_reason_source'),
+          late_payments: eb.ref('excluded.late_payments'),
+          tags: eb.ref('excluded.tags'),
+          attributes: eb.ref('excluded.attributes'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .returning(['id', 'external_id'])
+      .execute();
+    for (const r of result) ids.set(r.external_id, r.id);
+  }
   return ids;
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { statementChunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { customerIdsByExternalId } from './customers.js';
@@ -47,30 +48,32 @@ export async function recordOrderBatch(
     coupon_code: o.couponCode ?? null,
     created_at: now,
   }));
-  const stored = await db
-    .insertInto('orders')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.column('external_id').doUpdateSet((eb) => ({
-        customer_id: eb.ref('excluded.customer_id'),
-        ordered_at: eb.ref('excluded.ordered_at'),
-        total_minor: eb.ref('excluded.total_minor'),
-        discount_minor: eb.ref('excluded.discount_minor'),
-        currency: eb.ref('excluded.currency'),
-        status: eb.ref('excluded.status'),
-        paid_late: eb.ref('excluded.paid_late'),
-        returned_minor: eb.ref('excluded.returned_minor'),
-        coupon_code: eb.ref('excluded.coupon_code'),
-      })),
-    )
-    .returning(['id', 'external_id', 'customer_id'])
-    .execute();
-  for (const r of stored) ids.set(r.external_id, { id: r.id, customerId: r.customer_id });
+  for (const chunk of statementChunks(rows, Object.keys(rows[0]!).length)) {
+    const stored = await db
+      .insertInto('orders')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('external_id').doUpdateSet((eb) => ({
+          customer_id: eb.ref('excluded.customer_id'),
+          ordered_at: eb.ref('excluded.ordered_at'),
+          total_minor: eb.ref('excluded.total_minor'),
+          discount_minor: eb.ref('excluded.discount_minor'),
+          currency: eb.ref('excluded.currency'),
+          status: eb.ref('excluded.status'),
+          paid_late: eb.ref('excluded.paid_late'),
+          returned_minor: eb.ref('excluded.returned_minor'),
+          coupon_code: eb.ref('excluded.coupon_code'),
+        })),
+      )
+      .returning(['id', 'external_id', 'customer_id'])
+      .execute();
+    for (const r of stored) ids.set(r.external_id, { id: r.id, customerId: r.customer_id });
+  }
 
   const withItems = known.filter((o) => o.items.length > 0);
   if (withItems.length > 0) {
     const orderIds = withItems.map((o) => ids.get(o.externalId)!.id);
-    await db.deleteFrom('order_items').where('order_id', 'in', orderIds).execute();
+    for (const chunk of statementChunks(orderIds, 1)) await db.deleteFrom('order_items').where('order_id', 'in', chunk).execute();
     const skus = [...new Set(withItems.flatMap((o) => o.items.map((i) => i.sku)))];
     const products = new Map<string, number>();
     for (let i = 0; i < skus.length; i += 500) {

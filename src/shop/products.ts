@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { statementChunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { parseInput } from '../util/parse-input.js';
 import { ProductInput } from './types.js';
@@ -19,19 +20,21 @@ export async function upsertProducts(db: Kysely<Database>, inputs: ProductInput[
       in_stock: p.inStock ? 1 : 0,
     };
   });
-  await db
-    .insertInto('products')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.column('external_id').doUpdateSet((eb) => ({
-        name: eb.ref('excluded.name'),
-        category: eb.ref('excluded.category'),
-        price_minor: eb.ref('excluded.price_minor'),
-        currency: eb.ref('excluded.currency'),
-        url: eb.ref('excluded.url'),
-        image_url: eb.ref('excluded.image_url'),
-        in_stock: eb.ref('excluded.in_stock'),
-      })),
-    )
-    .execute();
+  for (const chunk of statementChunks(rows, Object.keys(rows[0]!).length)) {
+    await db
+      .insertInto('products')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('external_id').doUpdateSet((eb) => ({
+          name: eb.ref('excluded.name'),
+          category: eb.ref('excluded.category'),
+          price_minor: eb.ref('excluded.price_minor'),
+          currency: eb.ref('excluded.currency'),
+          url: eb.ref('excluded.url'),
+          image_url: eb.ref('excluded.image_url'),
+          in_stock: eb.ref('excluded.in_stock'),
+        })),
+      )
+      .execute();
+  }
 }
