@@ -8,6 +8,7 @@ export type { EngineContext } from './engine/context.js';
 export type { EnrollResult } from './engine/enroll.js';
 export type { PassResult } from './engine/pass.js';
 export type { SequenceStats } from './engine/stats.js';
+export type * from './metrics/types.js';
 export type { WorkerHandle } from './engine/worker-loop.js';
 export type { Attribution } from './engine/attribution.js';
 export type { EventInput } from './engine/events.js';

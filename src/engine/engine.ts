@@ -19,6 +19,7 @@ import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type Forget
 import { runPass, type PassResult } from './pass.js';
 import { sendOne, type SendOutcome } from './sender.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
+import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -194,6 +195,14 @@ export class Engine {
   stats(sequenceId?: string): Promise<SequenceStats[]> {
     if (sequenceId) this.ctx.sequences.get(sequenceId);
     return sequenceStats(this.ctx, sequenceId);
+  }
+
+  /**
+   * The success report (docs/METRICS.md): funnels per sequence, version, step, variant and churn
+   * reason, uplift against the holdout, variant posteriors and allocation, deliverability health.
+   */
+  report(options: StatsReportOptions = {}): Promise<StatsReport> {
+    return buildStatsReport(this.ctx, options);
   }
 
   /** Tags a returning customer and starts the `on_success` sequence. */

@@ -164,6 +164,10 @@ export const Sequence = z.strictObject({
   goal: Goal.optional(),
   exit_on: z.array(z.enum(EXIT_REASONS)).default(['purchased', 'unsubscribed', 'complained', 'hard_bounced']).describe('events that end an enrolment early'),
   holdout: Percent.default(0),
+  optimize: z
+    .enum(['conversion', 'net_revenue'])
+    .optional()
+    .describe('what the variant test optimises: conversion (default) or net_revenue (order value minus discount per send, so a discount that only gives margin away loses)'),
   send_window: SendWindow.optional(),
   frequency_cap: z
     .strictObject({ max: z.number().int().positive().describe('mails at most'), per: Duration.describe('per this time, e.g. 7d') })

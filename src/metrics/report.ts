@@ -1,0 +1,149 @@
+/**
+ * The success report of every sequence: funnels (per sequence, version, step, variant, churn
+ * reason), uplift against the holdout, the variant bandit's posteriors and allocation,
+ * deliverability health and recently returned customers. `comeback stats --json` prints it and
+ * the dashboard renders it; the types (with every field explained) are in `types.ts`.
+ */
+import type { EngineContext } from '../engine/context.js';
+import type { Sequence } from '../sequences/schema.js';
+import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
+import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
+import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
+import { recentlyReturned } from './returned.js';
+import { upliftReport } from './uplift-report.js';
+import { armRows, decideStep, optimizeMetric, stepOptions, type ArmRow } from './variants.js';
+import type { SequenceReport, StatsReport, StatsReportOptions, StepReport, VariantReport } from './types.js';
+
+export type * from './types.js';
+
+/** Everything the queries returned, shared by the per-sequence assembly. */
+interface Data {
+  messages: MessageRow[];
+  enrollments: EnrollmentRow[];
+  stepConv: StepConversionRow[];
+  credited: CreditedRow[];
+  arms: ArmRow[];
+  delivery: DeliveryRow[];
+  currencies: Map<string, string>;
+  windowStart: number;
+}
+
+/**
+ * Builds the report for one sequence or all (current files plus any with enrolments). A handful
+ * of grouped queries regardless of the number of customers; everything else is arithmetic.
+ */
+export async function buildStatsReport(ctx: EngineContext, options: StatsReportOptions = {}): Promise<StatsReport> {
+  const now = ctx.clock.now();
+  if (options.sequence !== undefined) ctx.sequences.get(options.sequence);
+  const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
+  const f = { sequence: options.sequence, since };
+  const start = windowStart(now);
+  const [messages, enrollments, stepConv, credited, arms, delivery, currencies] = [
+    await messageCounts(ctx.k, f),
+    await enrollmentCounts(ctx.k, f),
+    await stepConversions(ctx.k, f),
+    await creditedConversions(ctx.k, f),
+    await armRows(ctx.k, options.sequence),
+    await deliveryRows(ctx.k, start, options.sequence),
+    await conversionCurrencies(ctx.k, f),
+  ];
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start };
+  const ids = new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)]);
+  const sequences: SequenceReport[] = [];
+  for (const id of [...ids].sort()) sequences.push(await sequenceReport(ctx, id, data));
+  return {
+    generatedAt: new Date(now).toISOString(),
+    since: since === undefined ? null : new Date(since).toISOString(),
+    sequences,
+    recentlyReturned: await recentlyReturned(ctx.k, f, 20),
+  };
+}
+
+async function definition(ctx: EngineContext, id: string, versions: number[]): Promise<Sequence | undefined> {
+  if (ctx.sequences.ids().includes(id)) return ctx.sequences.get(id);
+  const latest = Math.max(0, ...versions);
+  return latest > 0 ? ctx.sequences.version(id, latest).catch(() => undefined) : undefined;
+}
+
+async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<SequenceReport> {
+  const enr = d.enrollments.filter((r) => r.sequence_id === id);
+  const msgs = d.messages.filter((r) => r.sequence_id === id);
+  const conv = d.stepConv.filter((r) => r.sequence_id === id);
+  const seq = await definition(ctx, id, enr.map((r) => r.version));
+  const status = await ctx.sequences.status(id);
+  const metric = seq ? optimizeMetric(seq) : 'conversion';
+
+  // Sequence, version and churn-reason funnels: enrolments and their conversions plus messages.
+  const total = emptyFunnel();
+  const byVersion = new Map<number, FunnelSums>();
+  const byReason = new Map<string, FunnelSums>();
+  const at = <K>(m: Map<K, FunnelSums>, key: K) => m.get(key) ?? m.set(key, emptyFunnel()).get(key)!;
+  for (const r of enr) {
+    for (const target of [total, at(byVersion, r.version), at(byReason, r.churn_reason)]) {
+      if (r.holdout) target.holdout += r.enrolled;
+      else addFunnel(target, { enrolled: r.enrolled, conversions: r.conversions, revenueMinor: r.revenue, discountMinor: r.discount });
+    }
+  }
+  for (const m of msgs) for (const target of [total, at(byVersion, m.version), at(byReason, m.churn_reason)]) addFunnel(target, messageSums(m));
+
+  // Step and variant funnels: the step's sends are its enrolments, conversions are those after the send.
+  const stepIds = [...new Set([...(seq?.steps.map((s) => s.id) ?? []), ...msgs.map((m) => m.step_id)])];
+  const steps: StepReport[] = stepIds.map((stepId) => {
+    const index = seq ? seq.steps.findIndex((s) => s.id === stepId) : -1;
+    const step = index >= 0 ? seq!.steps[index] : undefined;
+    const funnelOf = (variant?: string | null) => {
+      const sums = emptyFunnel();
+      const pick = <T extends { step_id: string; variant_id: string | null }>(rows: T[]) => rows.filter((r) => r.step_id === stepId && (variant === undefined || r.variant_id === variant));
+      for (const m of pick(msgs)) addFunnel(sums, { ...messageSums(m), enrolled: m.sent });
+      for (const c of pick(conv)) addFunnel(sums, { conversions: c.conversions, revenueMinor: c.revenue, discountMinor: c.discount });
+      return finishFunnel(sums);
+    };
+    const options = step ? stepOptions(step) : [];
+    const variants: VariantReport[] = options.length
+      ? decideStep(id, stepId, options, d.arms, metric).map((s) => ({
+          variantId: s.variantId,
+          label: s.variantId ?? 'control',
+          funnel: funnelOf(s.variantId),
+          creditedConversions: d.credited.filter((c) => c.sequence_id === id && c.step_id === stepId && c.variant_id === s.variantId).reduce((a, c) => a + c.conversions, 0),
+          trials: s.arm.trials,
+          successes: s.arm.successes,
+          conversionPosterior: s.posterior.conversion,
+          netRevenuePerSendPosterior: s.posterior.netRevenuePerSend,
+          probabilityBest: s.allocation.probabilityBest,
+          allocation: s.allocation.share,
+        }))
+      : [];
+    return { stepId, index: index >= 0 ? index : null, funnel: funnelOf(), variants };
+  });
+
+  return {
+    sequenceId: id,
+    name: seq?.name ?? id,
+    version: seq?.version ?? Math.max(0, ...enr.map((r) => r.version)),
+    status: status.status,
+    pausedReason: status.reason,
+    currency: d.currencies.get(id) ?? ctx.config.defaults.currency,
+    optimize: metric,
+    active: enr.reduce((s, r) => s + r.active, 0),
+    funnel: finishFunnel(total),
+    byVersion: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, sums]) => ({ version, ...finishFunnel(sums) })),
+    steps,
+    byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
+    uplift: upliftReport(enr, seq?.holdout ?? 0),
+    deliverability: deliverabilityReport(id, d.delivery, d.windowStart),
+  };
+}
+
+function messageSums(m: MessageRow): Partial<FunnelSums> {
+  return {
+    sent: m.sent,
+    delivered: m.delivered,
+    bounced: m.bounced,
+    humanOpens: m.human_opens,
+    machineOpens: m.machine_opens,
+    humanClicks: m.human_clicks,
+    botClicks: m.bot_clicks,
+    unsubscribes: m.unsubscribes,
+    complaints: m.complaints,
+  };
+}

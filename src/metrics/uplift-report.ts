@@ -1,0 +1,69 @@
+/** The uplift section: mailed against holdout enrolments, with the intervals of `stats/uplift.ts`. */
+import type { EnrollmentRow } from './queries.js';
+import { conversionUplift, revenueUplift } from './stats/index.js';
+import type { UpliftGroup, UpliftReport } from './types.js';
+
+interface GroupSums {
+  n: number;
+  conversions: number;
+  sum: number;
+  sumSq: number;
+}
+
+function group(rows: readonly EnrollmentRow[], holdout: boolean): GroupSums {
+  const g: GroupSums = { n: 0, conversions: 0, sum: 0, sumSq: 0 };
+  for (const r of rows) {
+    if (Boolean(r.holdout) !== holdout) continue;
+    g.n += r.enrolled;
+    g.conversions += r.conversions;
+    g.sum += r.revenue;
+    g.sumSq += r.revenue_sq;
+  }
+  return g;
+}
+
+function summary(g: GroupSums): UpliftGroup {
+  return { enrolled: g.n, conversions: g.conversions, conversionRate: g.n > 0 ? g.conversions / g.n : null, revenueMinor: g.sum, revenuePerEnrolledMinor: g.n > 0 ? g.sum / g.n : null };
+}
+
+/**
+ * Uplift of the mailed enrolments over the holdout of one sequence (all its rows). Without a
+ * configured holdout and without holdout enrolments the report says `no holdout` and claims nothing.
+ */
+export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: number): UpliftReport {
+  const mailed = group(rows, false);
+  const holdout = group(rows, true);
+  const base: UpliftReport = {
+    available: false,
+    reason: null,
+    holdoutShare,
+    mailed: summary(mailed),
+    holdout: summary(holdout),
+    absolute: null,
+    absoluteCi95: null,
+    relative: null,
+    relativeCi95: null,
+    pValue: null,
+    significant: false,
+    revenuePerEnrolledDifferenceMinor: null,
+    revenuePerEnrolledDifferenceCi95: null,
+    revenueSignificant: false,
+    incrementalRevenueMinor: null,
+    incrementalRevenueCi95: null,
+  };
+  if (holdout.n === 0) return { ...base, reason: holdoutShare > 0 ? 'no holdout enrolments yet' : 'no holdout' };
+  if (mailed.n === 0) return { ...base, reason: 'no mailed enrolments yet' };
+  const conv = conversionUplift({ treated: { n: mailed.n, conversions: mailed.conversions }, holdout: { n: holdout.n, conversions: holdout.conversions } });
+  if (!conv.available) return { ...base, reason: conv.reason };
+  const rev = revenueUplift({ treated: mailed, holdout });
+  const withConv: UpliftReport = { ...base, available: true, absolute: conv.absolute, absoluteCi95: conv.ci95, relative: conv.relative, relativeCi95: conv.relativeCi95, pValue: conv.pValue, significant: conv.significant };
+  if (!rev.available) return withConv;
+  return {
+    ...withConv,
+    revenuePerEnrolledDifferenceMinor: rev.difference,
+    revenuePerEnrolledDifferenceCi95: rev.ci95,
+    revenueSignificant: rev.significant,
+    incrementalRevenueMinor: rev.incrementalRevenue,
+    incrementalRevenueCi95: rev.incrementalCi95,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The variant bandit's data and decision: per step, every option (the step's own content and
+ * each variant) with its sends, conversions after the send and their net revenue, and the
+ * Thompson-sampling shares the scheduler uses. Shares are drawn with a seed derived from the
+ * step, so the worker and `comeback stats` compute the same allocation from the same data.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Sequence } from '../sequences/schema.js';
+import { mulberry32, posteriorSummary, thompsonAllocation, type BanditVariant, type VariantAllocation, type VariantPosterior } from './stats/index.js';
+import { num } from './queries.js';
+
+/** Smallest traffic share any option of a step keeps, so an unlucky variant can still recover. */
+export const MIN_EXPLORATION_SHARE = 0.05;
+
+/** The metric a sequence optimises its variants on. */
+export type OptimizeMetric = 'conversion' | 'net_revenue';
+
+/** The sequence's metric (`optimize:` in the YAML; conversion when absent). */
+export function optimizeMetric(seq: Pick<Sequence, 'optimize'>): OptimizeMetric {
+  return seq.optimize ?? 'conversion';
+}
+
+/** Observed results of one option of one step, over all versions. */
+export interface ArmRow {
+  sequenceId: string;
+  stepId: string;
+  variantId: string | null;
+  /** Mailed enrolments sent this option. */
+  trials: number;
+  /** Those that converted after the send. */
+  successes: number;
+  /** Net revenue (order minus discount, each conversion floored at 0) of those conversions, minor units. */
+  netRevenue: number;
+}
+
+/** Bandit data of every step option that was sent, optionally for one sequence. */
+export async function armRows(k: Kysely<Database>, sequence?: string): Promise<ArmRow[]> {
+  const filter = sequence === undefined ? sql`1 = 1` : sql`m.sequence_id = ${sequence}`;
+  const r = await sql<{ sequence_id: string; step_id: string; variant_id: string | null; trials: unknown; successes: unknown; net: unknown }>`
+    select m.sequence_id, m.step_id, m.variant_id, count(*) as trials, count(c.enrollment_id) as successes, sum(coalesce(c.net, 0)) as net
+    from messages m
+    join enrollments en on en.id = m.enrollment_id
+    left join (
+      select enrollment_id, min(converted_at) as first_at,
+        sum(case when revenue_minor > discount_minor then revenue_minor - discount_minor else 0 end) as net
+      from conversions group by enrollment_id
+    ) c on c.enrollment_id = m.enrollment_id and c.first_at >= m.sent_at
+    where m.status = 'sent' and en.holdout = 0 and ${filter}
+    group by m.sequence_id, m.step_id, m.variant_id`.execute(k);
+  return r.rows.map((row) => ({ sequenceId: row.sequence_id, stepId: row.step_id, variantId: row.variant_id, trials: num(row.trials), successes: num(row.successes), netRevenue: num(row.net) }));
+}
+
+/** Key of a step option in bandit input (the step's own content is `control`). */
+const armId = (variantId: string | null) => (variantId === null ? '\u0000control' : variantId);
+
+/** One option's posterior and share, by variant id (null: the step's own content). */
+export interface StepDecision {
+  variantId: string | null;
+  arm: BanditVariant;
+  allocation: VariantAllocation;
+  posterior: VariantPosterior;
+}
+
+/**
+ * Thompson shares and posteriors for the options of one step. Options never sent count as
+ * zero trials. The seed depends on the step only, so repeated computations on the same data agree.
+ */
+export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric, draws = 10_000): StepDecision[] {
+  const arms: BanditVariant[] = variantIds.map((v) => {
+    const row = rows.find((r) => r.sequenceId === sequenceId && r.stepId === stepId && r.variantId === v);
+    const base = { id: armId(v), trials: row?.trials ?? 0, successes: row?.successes ?? 0 };
+    return metric === 'net_revenue' ? { ...base, rewardSum: base.successes > 0 ? (row?.netRevenue ?? 0) : 0 } : base;
+  });
+  const seed = seedOf(`${sequenceId}|${stepId}`);
+  const allocation = thompsonAllocation(arms, { rng: mulberry32(seed), draws, minExplorationShare: MIN_EXPLORATION_SHARE });
+  const posterior = posteriorSummary(arms, { rng: mulberry32(seed ^ 0x9e3779b9), draws: Math.min(draws, 4000) });
+  return variantIds.map((variantId, i) => ({ variantId, arm: arms[i]!, allocation: allocation[i]!, posterior: posterior[i]! }));
+}
+
+/** The options of a step: the step's own content (null) and its variants; empty without variants. */
+export function stepOptions(step: { variants?: { id: string }[] | undefined }): (string | null)[] {
+  return step.variants?.length ? [null, ...step.variants.map((v) => v.id)] : [];
+}
+
+/** FNV-1a of a string, as a 32-bit seed. */
+function seedOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
