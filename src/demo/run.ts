@@ -79,7 +79,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   o.progress?.(`generated ${shop.length} customers with ${shop.reduce((s, c) => s + c.orders.length, 0)} orders`);
   await loadShop(engine, shop);
   const byId = new Map(shop.map((c) => [c.input.externalId, c]));
-  const triggerSequences = engine.ctx.sequences.ids().filter((id) => engine.ctx.sequences.get(id).audience.trigger);
+  // Sequences the shop starts when a subscription is cancelled (others, like `returned`, start from on_success).
+  const cancellationSequences = engine.ctx.sequences.ids().filter((id) => engine.ctx.sequences.get(id).audience.trigger === 'subscription_cancelled');
 
   const pending: PlannedAction[] = [];
   const boostedUntil = new Map<number, number>(); // customer id → a human click makes a purchase likelier until then
@@ -146,11 +147,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       if (s.segment !== 'loyal' || rand() >= 1 / s.intervalDays) continue;
       pending.push({ at: day + 12 * HOUR, run: () => engine.orders.record({ externalId: `${s.input.externalId}-D${++orderNo}`, customerExternalId: s.input.externalId, orderedAt: clock.now(), totalMinor: s.basket }) });
     }
-    // A few subscription cancellations start the trigger-based sequences.
-    for (const seq of triggerSequences) {
-      for (let i = 0; i < Math.max(1, Math.round(shop.length * 0.002)); i++) {
+    // A few subscription cancellations start the sequences triggered by them.
+    for (const seq of cancellationSequences) {
+      const cancellations = Math.floor(shop.length * 0.001 + rand()); // about one customer in a thousand a day
+      for (let i = 0; i < cancellations; i++) {
         const s = shop[Math.floor(rand() * shop.length)]!;
-        await engine.trigger(seq, s.input.externalId, { reason: 'subscription_cancelled' });
+        await engine.trigger(seq, s.input.externalId, { plan: 'coffee-monthly' });
       }
     }
   };
