@@ -74,7 +74,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     trustProxy: options.trustProxy ?? cfg.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // Longer than any token (46 characters), so an overlong forged pixel token still gets the GIF.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
   const comeback: ServerContext = { engine, ctx, tracker, writer, metrics };
   app.decorate('comeback', comeback);

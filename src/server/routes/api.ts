@@ -42,6 +42,11 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     if (!m || !timingSafeEqual(digest(m[1]!), key)) {
       return problem(reply.header('www-authenticate', 'Bearer realm="comeback"'), 401, 'missing or wrong bearer token');
     }
+    // Only JSON is an order or a trigger: a form or text body would otherwise reach zod as a string.
+    const type = request.headers['content-type'];
+    if (request.method === 'POST' && type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      return problem(reply, 415, 'expected content-type application/json');
+    }
   });
 
   app.setErrorHandler((err, _request, reply) => {
