@@ -8,7 +8,8 @@ const DEFAULT_FILES = ['comeback.config.json', 'comeback.config.yaml', 'comeback
 /**
  * The engine config for a CLI run: the config file (`--config FILE`, else the first of
  * comeback.config.{json,yaml,yml} that exists), then environment overrides:
- * COMEBACK_DATABASE, COMEBACK_REDIS_URL, COMEBACK_SECRET, COMEBACK_API_KEY, COMEBACK_PUBLIC_URL.
+ * COMEBACK_DATABASE, COMEBACK_REDIS_URL, COMEBACK_SECRET, COMEBACK_API_KEY, COMEBACK_PUBLIC_URL,
+ * COMEBACK_DASHBOARD_TOKEN.
  */
 export function loadCliConfig(file?: string): EngineConfigInput {
   const path = file ?? DEFAULT_FILES.find((f) => existsSync(f));
@@ -28,5 +29,6 @@ export function loadCliConfig(file?: string): EngineConfigInput {
   if (env.COMEBACK_SECRET) config.secret = env.COMEBACK_SECRET;
   if (env.COMEBACK_API_KEY) config.apiKey = env.COMEBACK_API_KEY;
   if (env.COMEBACK_PUBLIC_URL) config.publicUrl = env.COMEBACK_PUBLIC_URL;
+  if (env.COMEBACK_DASHBOARD_TOKEN) config.dashboard = { ...((config.dashboard as object | undefined) ?? {}), token: env.COMEBACK_DASHBOARD_TOKEN };
   return config as EngineConfigInput;
 }

@@ -55,6 +55,20 @@ export const ServerConfig = z.strictObject({
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
+/**
+ * The dashboard at `/dashboard` on `comeback serve`. Without a token or basic-auth credentials it
+ * is refused (it shows customer names and revenue); `comeback demo` generates a random token.
+ */
+export const DashboardConfig = z.strictObject({
+  /** Serve the dashboard at all (credentials are still required). */
+  enabled: z.boolean().default(true),
+  /** Bearer token: `Authorization: Bearer TOKEN`, or `/dashboard?token=TOKEN` once (a session cookie follows). */
+  token: z.string().min(16).optional(),
+  /** Basic auth for browsers: the username and password the login prompt asks for. */
+  basicAuth: z.strictObject({ username: z.string().min(1), password: z.string().min(12) }).optional(),
+});
+export type DashboardConfig = z.infer<typeof DashboardConfig>;
+
 /** Thresholds of the human-or-machine rules (docs/TRACKING.md). */
 export const TrackingConfig = z.strictObject({
   /** An open this soon after sending is a prefetch. */
@@ -84,6 +98,7 @@ export const EngineConfig = z.strictObject({
   apiKey: z.string().min(16).optional(),
   server: ServerConfig.default(ServerConfig.parse({})),
   tracking: TrackingConfig.default(TrackingConfig.parse({})),
+  dashboard: DashboardConfig.default(DashboardConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { serveDemoDashboard } from '../../dashboard/demo-server.js';
 import { runDemo } from '../../demo/run.js';
 import { statsTable } from './stats.js';
 
@@ -27,10 +28,18 @@ export function register(program: Command): void {
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`${line}\n`);
       log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
-      const result = await runDemo({ ...opts, progress: log });
+      const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
       process.stdout.write(`\n${statsTable(result.stats)}\n\n`);
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
       process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats\n`);
       process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      if (result.engine) {
+        // The demo's engine stays open so the dashboard shows this very run.
+        try {
+          await serveDemoDashboard(result.engine, { log });
+        } finally {
+          await result.engine.close();
+        }
+      }
     });
 }

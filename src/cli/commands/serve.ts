@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createEngine } from '../../app.js';
 import { DEVELOPMENT_SECRET } from '../../config/schema.js';
+import { dashboardPlugin, isConfigured } from '../../dashboard/index.js';
 import { ConfigError } from '../../errors.js';
 import { buildServer, closeOnSignal, listen } from '../../server/index.js';
 import { loadCliConfig } from '../config-file.js';
@@ -16,7 +17,7 @@ interface ServeOptions {
 /**
  * `comeback serve [--host H] [--port P] [--public-url URL] [--dev]`: the tracking server (open
  * pixel, clicks, reason survey, unsubscribe, web view, orders and trigger API, SendGrid webhook,
- * /healthz, /metrics). The secret comes from the config file or COMEBACK_SECRET; the default
+ * /healthz, /metrics) and the dashboard at /dashboard. The secret comes from the config file or COMEBACK_SECRET; the default
  * development secret is refused unless `--dev`. SIGTERM/SIGINT close gracefully: in-flight
  * requests finish and every accepted event is written before the process exits.
  */
@@ -50,10 +51,18 @@ export function register(program: Command): void {
       }
       const engine = await createEngine(config);
       try {
-        const app = await buildServer({ engine });
+        const app = await buildServer({ engine, plugins: [dashboardPlugin()] });
         const { host, port } = engine.ctx.config.server;
         const { url } = await listen(app, { host, port });
         process.stderr.write(`comeback serve: listening on ${url} (links point at ${engine.ctx.config.publicUrl}); Ctrl-C to stop\n`);
+        const dash = engine.ctx.config.dashboard;
+        process.stderr.write(
+          !dash.enabled
+            ? 'comeback serve: dashboard disabled (dashboard.enabled: false)\n'
+            : isConfigured(dash)
+              ? `comeback serve: dashboard at ${url}/dashboard (${dash.token ? 'token' : 'basic auth'})\n`
+              : 'comeback serve: dashboard refused until dashboard.token or dashboard.basicAuth is configured (or COMEBACK_DASHBOARD_TOKEN)\n',
+        );
         await closeOnSignal(app, {
           onClosing: (signal) => process.stderr.write(`${signal}: finishing requests in flight and writing accepted events (signal again to force)\n`),
           onForce: () => process.exit(130),
