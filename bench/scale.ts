@@ -10,7 +10,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,9 @@ async function runStage(stage: string, url: string, dir: string, values: Record<
   else if (stage === 'enroll') r = await stageEnroll(url, dir, Number(values.baseline));
   else if (stage === 'schedule') r = await stageSchedule(url, dir);
   else throw new Error(`unknown stage ${stage}`);
-  process.stdout.write(`${JSON.stringify(r)}\n`);
+  // CPU seconds of the whole stage process: unlike wall time, not inflated by other load on the machine.
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ ...r, cpu_s: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)) })}\n`);
 }
 
 /** Runs a stage in a child process and returns what it printed. */
@@ -79,6 +81,12 @@ function vmHwmMiB(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
+/** CPU seconds (user + system) a live process used so far, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
 /** Stage 5: `workers` worker processes render and send every due message to the sink. */
 async function sendThroughWorkers(config: Record<string, unknown>, dir: string, due: number, workers: number): Promise<StageResult> {
   const sink = await startSink();
@@ -99,7 +107,8 @@ async function sendThroughWorkers(config: Record<string, unknown>, dir: string, 
     }
     const seconds = (performance.now() - t0) / 1000;
     const rss = procs.map((p) => vmHwmMiB(p.proc.pid!));
-    return { stage: 'send', items: due, unit: 'messages', seconds, peak_rss_mib: Math.max(...rss), workers, worker_rss_mib: rss.join('/') };
+    const cpu = procs.reduce((s, p) => s + cpuSeconds(p.proc.pid!), 0);
+    return { stage: 'send', items: due, unit: 'messages', seconds, peak_rss_mib: Math.max(...rss), cpu_s: Number(cpu.toFixed(1)), workers, worker_rss_mib: rss.join('/') };
   } finally {
     await Promise.all(procs.map((p) => new Promise((res) => (p.proc.exitCode !== null ? res(null) : (p.proc.once('exit', res), p.proc.kill('SIGTERM'))))));
     sink.proc.kill();
@@ -136,11 +145,11 @@ async function redisUsedMiB(url: string): Promise<number> {
 
 function printTable(name: string, rows: StageResult[], counts: ScaleCounts): void {
   const pad = (s: string, n: number) => s.padStart(n);
-  process.stdout.write(`\n${name}\n${'stage'.padEnd(10)}${pad('items', 12)} unit        ${pad('seconds', 9)}${pad('items/s', 11)}${pad('peak RSS MiB', 14)}  baseline/s  ratio\n`);
+  process.stdout.write(`\n${name}\n${'stage'.padEnd(10)}${pad('items', 12)} unit        ${pad('seconds', 9)}${pad('items/s', 11)}${pad('cpu s', 8)}${pad('peak RSS MiB', 14)}  baseline/s  ratio\n`);
   for (const r of rows) {
     const rate = r.items / r.seconds;
     const base = r.baseline_per_s ? `${pad(Math.round(r.baseline_per_s).toLocaleString('en'), 10)}  ${(rate / r.baseline_per_s).toFixed(1)}×` : '';
-    process.stdout.write(`${r.stage.padEnd(10)}${pad(r.items.toLocaleString('en'), 12)} ${r.unit.padEnd(11)} ${pad(r.seconds.toFixed(1), 9)}${pad(Math.round(rate).toLocaleString('en'), 11)}${pad(String(r.peak_rss_mib), 14)}  ${base}\n`);
+    process.stdout.write(`${r.stage.padEnd(10)}${pad(r.items.toLocaleString('en'), 12)} ${r.unit.padEnd(11)} ${pad(r.seconds.toFixed(1), 9)}${pad(Math.round(rate).toLocaleString('en'), 11)}${pad(String(r.cpu_s), 8)}${pad(String(r.peak_rss_mib), 14)}  ${base}\n`);
   }
   process.stdout.write(`checks: ${JSON.stringify(counts)}\n`);
 }
@@ -179,7 +188,7 @@ export async function run(argv: string[]): Promise<void> {
   const queueName = `bench-scale-${stamp}`;
   const args = ['--db', url, '--dir', seqDir, '--customers', String(customers), '--orders-per-customer', values['orders-per-customer'], '--baseline', values.baseline];
   const rows: StageResult[] = [];
-  const log = (r: StageResult) => process.stderr.write(`${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s, peak RSS ${r.peak_rss_mib} MiB\n`);
+  const log = (r: StageResult) => process.stderr.write(`${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s (cpu ${r.cpu_s} s), peak RSS ${r.peak_rss_mib} MiB, load ${loadavg()[0]!.toFixed(1)}\n`);
   try {
     for (const stage of ['import', 'score', 'enroll', 'schedule']) {
       rows.push(await child(stage, args));
