@@ -137,8 +137,14 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
     if (models.note) deps.log?.[models.note.startsWith('model not fitted') ? 'info' : 'warn']({ note: models.note }, 'scoring: purchase model');
     const t2 = performance.now();
 
-    const ctx: ScoringContext = { settings, now, runId, priorIntervalDays: prior, cuts, models, cache: new Map() };
+    const modelErrors = { count: 0, first: null as string | null };
+    const ctx: ScoringContext = { settings, now, runId, priorIntervalDays: prior, cuts, models, cache: new Map(), modelErrors };
     const counts = await writeScores(direct?.writer ?? kyselyWriter(k, deps.db.dialect), store, ctx, onProgress);
+    if (modelErrors.count > 0) {
+      const note = `model values not computable for ${modelErrors.count} customers (rhythm-only score, model fields null); first: ${modelErrors.first}`;
+      models.note = models.note ? `${models.note}; ${note}` : note;
+      deps.log?.warn({ customers: modelErrors.count, first: modelErrors.first }, 'scoring: purchase model failed for some customers');
+    }
     await k.deleteFrom('customer_scores').where('run_id', '!=', runId).execute();
     const t3 = performance.now();
     const cpu = process.cpuUsage(cpu0);

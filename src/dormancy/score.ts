@@ -18,6 +18,14 @@ export interface ScoringContext {
   models: FittedModels;
   /** Model values shared by customers with the same (frequency, recency, T); optional. */
   cache?: ModelCache;
+  /** Customers whose model values could not be computed (they get the rhythm-only score); optional. */
+  modelErrors?: ModelErrors;
+}
+
+/** Counts customers whose model values failed, with the first error for the run's note. */
+export interface ModelErrors {
+  count: number;
+  first: string | null;
 }
 
 /** A score row as written, plus the exclusion reasons behind `worth_winning_back`. */
@@ -44,6 +52,9 @@ export interface ModelValues {
 /** Gamma-Gamma parameters whose expected spend is exactly 1 for every frequency (with mean spend 1). */
 const UNIT_SPEND = { p: 1, q: 2, v: 1 };
 
+/** Model values of a history the model functions failed on: every field becomes null in the row. */
+const NOT_COMPUTABLE: ModelValues = Object.freeze({ pAlive: NaN, purchases90: NaN, discountedPurchases: NaN });
+
 /** A cache of model values per (frequency, recency, T); customers share them in a run. */
 export type ModelCache = Map<number, ModelValues>;
 
@@ -54,20 +65,36 @@ const MAX_CACHE = 2_000_000;
  * horizon in steps of `valueStepDays`, each step discounted at its end: `customerLifetimeValue`
  * of the model (the reference implementations' method) with a unit spend, so that the expected
  * value is this times the customer's expected spend. Cached per (frequency, recency, T).
+ * Never throws: where the model functions fail, the values are NaN (written as null) and the
+ * failure is counted in `ctx.modelErrors`.
  */
-export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache }, h: { frequency: number; recency: number; T: number }): ModelValues | null {
+export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache; modelErrors?: ModelErrors }, h: { frequency: number; recency: number; T: number }): ModelValues | null {
   const bg = ctx.models.bg;
   if (!bg) return null;
   const key = h.frequency < 8192 && h.recency < 8192 && h.T < 8192 ? (h.frequency * 8192 + h.recency) * 8192 + h.T : -1;
   const hit = key >= 0 ? ctx.cache?.get(key) : undefined;
-  if (hit) return hit;
+  if (hit) {
+    if (hit === NOT_COMPUTABLE && ctx.modelErrors) ctx.modelErrors.count++; // counted per customer
+    return hit;
+  }
   const s = ctx.settings;
   const options = { horizon: s.horizonDays, step: s.valueStepDays, discountRatePerPeriod: Math.pow(1 + s.annualDiscountRate, s.valueStepDays / 365) - 1 };
-  const values: ModelValues = {
-    pAlive: bgNbdPAlive(bg, h),
-    purchases90: bgNbdExpectedPurchases(bg, 90, h),
-    discountedPurchases: customerLifetimeValue(bg, UNIT_SPEND, { ...h, monetaryValue: 1 }, options),
-  };
+  let values: ModelValues;
+  try {
+    values = {
+      pAlive: bgNbdPAlive(bg, h),
+      purchases90: bgNbdExpectedPurchases(bg, 90, h),
+      discountedPurchases: customerLifetimeValue(bg, UNIT_SPEND, { ...h, monetaryValue: 1 }, options),
+    };
+  } catch (err) {
+    // One history the numerics cannot handle must not stop the run: that customer keeps the
+    // rhythm-only score (model fields null), and the run counts and notes it.
+    values = NOT_COMPUTABLE;
+    if (ctx.modelErrors) {
+      ctx.modelErrors.count++;
+      ctx.modelErrors.first ??= `frequency ${h.frequency}, recency ${h.recency}, T ${h.T}: ${(err as Error).message}`;
+    }
+  }
   if (key >= 0 && ctx.cache) {
     if (ctx.cache.size >= MAX_CACHE) ctx.cache.clear();
     ctx.cache.set(key, values);

@@ -8,6 +8,7 @@
 import { systematicSample } from './aggregate.js';
 import { aggregateBgNbd, buildData, toColumns, type BgNbdData } from './bgnbd-data.js';
 import { bfgs, minimizeRobust } from './optimize.js';
+import { betaExpectationBracket, concentratedBracket } from './bgnbd-beta.js';
 import { betaln, digamma, gammaln, hyp2f1LogPositive, hyp2f1Minus1 } from './special.js';
 import { checkHistory, checkNumber, checkParams, type CustomerHistory } from './validate.js';
 
@@ -240,17 +241,29 @@ function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: numbe
   }
   const z = t / (alpha + T + t);
   const lnOneMinusZ = -Math.log1p(t / (alpha + T));
+  const concentrated = concentratedBracket(r + x, a, b + x, t / (alpha + T));
+  if (concentrated !== null) return finiteExpectation((c / (a - 1)) * concentrated * sigmoidNeg(logOddsDead(p, x, tx, T)), t, x, tx, T);
   // 1 - (1-z)^(r+x) 2F1(r+x, b+x; c; z) through logs and expm1: no overflow when 2F1 is huge
   // (many purchases), and full precision for small t where both terms are near 1.
   let bracket: number;
   if (c > 0) {
-    bracket = -Math.expm1((r + x) * lnOneMinusZ + hyp2f1LogPositive(r + x, b + x, c, z));
+    try {
+      bracket = -Math.expm1((r + x) * lnOneMinusZ + hyp2f1LogPositive(r + x, b + x, c, z));
+    } catch (err) {
+      // Large a + b near z = 1: the series and its transformations fail; integrate instead.
+      const q = betaExpectationBracket(r + x, a, b + x, t / (alpha + T));
+      if (q === null) throw err;
+      bracket = q;
+    }
   } else {
     // c < 0 only for x = 0 with a + b < 1; terms then change sign, so use the general 2F1.
     const fm1 = hyp2f1Minus1(r + x, b + x, c, z);
     bracket = fm1 > -1 ? -Math.expm1((r + x) * lnOneMinusZ + Math.log1p(fm1)) : 1 - Math.exp((r + x) * lnOneMinusZ) * (1 + fm1);
   }
-  const value = (c / (a - 1)) * bracket * sigmoidNeg(logOddsDead(p, x, tx, T));
+  return finiteExpectation((c / (a - 1)) * bracket * sigmoidNeg(logOddsDead(p, x, tx, T)), t, x, tx, T);
+}
+
+function finiteExpectation(value: number, t: number, x: number, tx: number, T: number): number {
   if (!Number.isFinite(value)) throw new RangeError(`BG/NBD expected purchases not finite for t=${t}, x=${x}, t_x=${tx}, T=${T}`);
   return Math.max(0, value);
 }
