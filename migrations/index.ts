@@ -3,6 +3,7 @@ import * as m001 from './001_initial.js';
 import * as m002 from './002_consent_requests.js';
 import * as m003 from './003_customer_scores.js';
 import * as m004 from './004_delivery.js';
+import * as m006 from './006_enrollment_lookup.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '002_consent_requests': m002,
   '003_customer_scores': m003,
   '004_delivery': m004,
+  '006_enrollment_lookup': m006,
 };
