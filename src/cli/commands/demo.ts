@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
       process.stdout.write(`\n${statsTable(result.stats)}\n\n`);
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
-      process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats\n`);
+      process.stdout.write(`database: ${opts.db} — try: npx comeback --db ${opts.db} stats\n`);
       process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       if (result.engine) {
         // The demo's engine stays open so the dashboard shows this very run.
