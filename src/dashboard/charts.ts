@@ -62,30 +62,27 @@ export function upliftChart(sequenceId: string, uplift: UpliftReport): ChartSpec
   };
 }
 
-/** Traffic share of each variant per week (stacked), from the send timeline. */
+/** Traffic share of each variant per week as stacked bars, from the send timeline. */
 export function variantTimelineChart(t: VariantTimeline): ChartSpec {
   const labels = Object.keys(t.sends).sort();
   const totals = t.weeks.map((_, i) => labels.reduce((s, l) => s + t.sends[l]![i]!, 0));
   return {
     canvas: domId('variants', t.sequenceId, t.stepId),
     config: {
-      type: 'line',
+      type: 'bar',
       data: {
         labels: t.weeks,
         datasets: labels.map((label, i) => ({
           label,
-          // A week without sends has no share: a gap, not 0%.
+          // A week without sends has no share: an empty column, not 0%.
           data: t.sends[label]!.map((n, w) => (totals[w] ? n / totals[w]! : null)),
-          spanGaps: true,
-          backgroundColor: `${COLORS[i % COLORS.length]}99`,
-          borderColor: COLORS[i % COLORS.length],
-          fill: true,
+          backgroundColor: COLORS[i % COLORS.length],
         })),
       },
       options: {
         percentAxis: 'y',
-        plugins: { title: { display: true, text: `Traffic share per week, step ${t.stepId}` } },
-        scales: { y: { stacked: true, min: 0, max: 1 } },
+        plugins: { title: { display: true, text: `Traffic share per week (by first day), step ${t.stepId}` } },
+        scales: { x: { stacked: true }, y: { stacked: true, min: 0, max: 1 } },
       },
     },
   };
