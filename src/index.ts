@@ -41,4 +41,5 @@ export { MemoryTransport, OutboxTransport, type Transport, type OutgoingMail, ty
 export type { JobBackend, JobHandler } from './queue/index.js';
 export { TokenSigner } from './tracking/tokens.js';
 export { buildServer, listen, closeOnSignal, type BuildServerOptions, type ServerPlugin, type ServerContext } from './server/index.js';
+export { dashboardPlugin, DASHBOARD_PATH } from './dashboard/index.js';
 export { classifyOpen, classifyClick, MACHINE_REASONS, type RequestShape, type Verdict } from './tracking/classify.js';
