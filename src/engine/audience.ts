@@ -28,6 +28,7 @@ const MODEL_COLUMNS = {
   worth_winning_back: 'worth_winning_back',
   early_warning: 'early_warning',
   rfm: 'rfm',
+  objected: 'objected',
 } as const;
 type ModelField = keyof typeof MODEL_COLUMNS;
 
@@ -145,6 +146,7 @@ export async function customerValues(db: Kysely<Database>, customerIds: number[]
         expected_purchases_90d: model('expected_purchases_90d'),
         worth_winning_back: model('worth_winning_back'),
         early_warning: model('early_warning'),
+        objected: model('objected'),
         rfm: s?.rfm === null || s?.rfm === undefined ? null : String(s.rfm),
       },
     });

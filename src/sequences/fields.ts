@@ -41,6 +41,7 @@ export const CUSTOMER_FIELDS = {
   worth_winning_back: { type: 'number', doc: '1 when the expected value covers the recovery cost and no exclusion applies (scoring), else 0', nullable: true, model: true },
   early_warning: { type: 'number', doc: '1 when drifting past their rhythm but not yet lost (scoring), else 0', nullable: true, model: true },
   rfm: { type: 'string', doc: 'RFM scores as text, e.g. "545" (scoring)', nullable: true, model: true },
+  objected: { type: 'number', doc: '1 when the customer objected to marketing (consent ledger as of the last scoring run), else 0', nullable: true, model: true },
 } as const satisfies Record<string, FieldDoc>;
 
 /** Name of a customer field. */
@@ -96,4 +97,5 @@ export const SAMPLE_CUSTOMER: CustomerValues = {
   worth_winning_back: 1,
   early_warning: 0,
   rfm: '345',
+  objected: 0,
 };

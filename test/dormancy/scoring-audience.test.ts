@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it, vi } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
+import { scoreDb } from '../../src/dormancy/schema.js';
+import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
+import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+
+async function cli(args: string[]): Promise<string> {
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  try {
+    await buildProgram().parseAsync(['node', 'comeback', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join('');
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const SEQUENCE = `id: model-winback
+name: Win back by the purchase model
+version: 1
+audience:
+  dormant: { min_days: 30 }
+  p_alive_below: 0.95
+  where: "early_warning == 1 or (worth_winning_back == 1 and discount_share < 0.6 and late_payments < 2 and return_rate < 0.5 and objected == 0)"
+consent: [double_opt_in]
+steps:
+  - id: miss-you
+    template: winback/miss-you
+    subject: { en: "We miss you", de: "Wir vermissen Sie" }
+`;
+
+it('exclusion signals are configurable in the scoring and usable with the model fields in an audience; --explain and comeback customer show them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'comeback-score-audience-'));
+  const db = join(dir, 'shop.db');
+  const seqFile = join(dir, 'model-winback.yaml');
+  writeFileSync(seqFile, SEQUENCE);
+  const now = Date.now();
+  const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
+  try {
+    await loadSyntheticShop(engine.ctx.db, { seed: 5, customers: 600, now: now - DAY });
+    const strict = await engine.score();
+    // The thresholds of the exclusions are settings: a looser bargain-hunter threshold excludes fewer.
+    const loose = await engine.score({ maxDiscountShare: 1, maxLatePayments: 10 });
+    expect(strict.counts.excluded.bargain_hunter).toBeGreaterThan(0);
+    expect(strict.counts.excluded.late_payer).toBeGreaterThan(0);
+    expect(loose.counts.excluded.bargain_hunter ?? 0).toBeLessThan(strict.counts.excluded.bargain_hunter!);
+    expect(loose.counts.excluded.late_payer ?? 0).toBe(0);
+    expect(loose.counts.worthWinningBack).toBeGreaterThan(strict.counts.worthWinningBack);
+    await engine.score(); // back to the defaults
+    const objector = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select('customer_id').where('objected', '=', 1).executeTakeFirst();
+    expect(objector).toBeDefined();
+  } finally {
+    await engine.close();
+  }
+
+  const text = await cli(['--db', db, 'audience', seqFile, '--explain', '--sample', '50']);
+  expect(text).toMatch(/p_alive/);
+  expect(text).toMatch(/where/);
+  // Excluded customers are shown with the values of the fields the rule used.
+  expect(text).toMatch(/early_warning=0/);
+  expect(text).toMatch(/worth_winning_back=[01]/);
+  expect(text).toMatch(/objected=1/);
+  const json = JSON.parse(await cli(['--db', db, 'audience', seqFile, '--explain', '--json']));
+  const where = json.steps.find((s: { key: string }) => s.key === 'where');
+  expect(where.excluded).toBeGreaterThan(0);
+  expect(json.steps.find((s: { key: string }) => s.key === 'p_alive_below').excluded).toBeGreaterThan(0);
+
+  const shown = await cli(['--db', db, 'customer', 'S1']);
+  expect(shown).toMatch(/status\s+(active|due|drifting|lost)/);
+  expect(shown).toMatch(/next 90 days\s+[\d.]+ expected purchases/);
+  expect(shown).toMatch(/exclusion signals\n\s+discount share \d+ %, return rate \d+ %, late payments \d+, objected (yes|no)/);
+});
