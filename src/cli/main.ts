@@ -9,6 +9,7 @@ import * as forget from './commands/forget.js';
 import * as importCmd from './commands/import.js';
 import * as migrate from './commands/migrate.js';
 import * as preview from './commands/preview.js';
+import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
 import * as schema from './commands/schema.js';
 import * as score from './commands/score.js';
@@ -18,7 +19,7 @@ import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, importCmd, migrate, worker, serve, stats, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, importCmd, migrate, worker, serve, stats, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

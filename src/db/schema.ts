@@ -121,9 +121,14 @@ export interface SequencesTable {
   version: number;
   hash: string;
   definition: string;
+  /** `active` or `paused` (paused sequences neither enrol nor send). */
   status: string;
   paused_reason: string | null;
   loaded_at: number;
+  /** When the sequence was paused. */
+  paused_at: number | null;
+  /** The deliverability guard counts only messages sent from here on (set by resume). */
+  guard_since: number | null;
 }
 
 export interface EnrollmentsTable {

@@ -19,7 +19,10 @@ import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type Forget
 import { runPass, type PassResult } from './pass.js';
 import { sendOne, type SendOutcome } from './sender.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
+import { FeedbackLoop } from '../metrics/feedback.js';
+import type { GuardFinding } from '../metrics/guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
+import { resumeSequence } from './sequence-state.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -31,10 +34,13 @@ export class Engine {
   readonly ctx: EngineContext;
   /** The job backend (embedded or BullMQ); the worker stops it first on shutdown. */
   readonly backend: JobBackend;
+  /** The deliverability guard and the variant optimiser, run before each pass. */
+  private readonly feedback: FeedbackLoop;
 
   constructor(ctx: EngineContext, backend: JobBackend) {
     this.ctx = ctx;
     this.backend = backend;
+    this.feedback = new FeedbackLoop(ctx);
   }
 
   /** Starts the job backend's consumer; called by `createEngine`. */
@@ -174,11 +180,28 @@ export class Engine {
 
   /**
    * One scheduler and send pass: everything due now is reserved and sent. Unconfirmed double
-   * opt-in requests past their time expire first (their addresses are cleared).
+   * opt-in requests past their time expire first (their addresses are cleared). Before it, on
+   * their intervals, the deliverability guard may pause sequences and the variant shares are
+   * refreshed from the results so far (docs/METRICS.md).
    */
   async runDue(): Promise<PassResult> {
     await expireOptInRequests(this.ctx.k, this.now());
-    return runPass(this.ctx, this.backend);
+    await this.feedback.beforePass();
+    return runPass(this.ctx, this.backend, this.feedback.weights);
+  }
+
+  /** Runs the deliverability guard now: pauses every sequence over a pause threshold and says why. */
+  checkDeliverability(): Promise<GuardFinding[]> {
+    return this.feedback.guard();
+  }
+
+  /**
+   * Resumes a paused sequence: it enrols and sends again, parked mails become due, and the guard
+   * counts from now on. Returns the reason it had been paused for, or null when it was not paused.
+   */
+  resume(sequenceId: string): Promise<string | null> {
+    this.ctx.sequences.get(sequenceId);
+    return resumeSequence(this.ctx, sequenceId);
   }
 
   /** Claims and sends one reserved message (the job handler of every backend). */

@@ -110,6 +110,7 @@ export async function trigger(
   const seq = ctx.sequences.get(sequenceId);
   const customer = await findCustomer(ctx.k, customerRef);
   if (!customer) throw new NotFoundError('customer', String(customerRef), 'Record the customer with engine.customers.upsert() first.');
+  if ((await ctx.sequences.status(sequenceId)).status === 'paused') return { enrollmentId: null, reason: 'paused' };
   const result: EnrollResult = { sequenceId, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
   const [id] = await enrollCustomers(ctx, seq, [customer.id], result, data);
   return id !== undefined ? { enrollmentId: id } : { enrollmentId: null, reason: Object.keys(result.skipped)[0] };

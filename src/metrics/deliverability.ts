@@ -22,7 +22,10 @@ export interface DeliveryRow {
   hardBounces: number;
 }
 
-/** Counts of messages sent since `windowStart`, per sequence and transport. */
+/**
+ * Counts of messages sent since `windowStart`, per sequence and transport. A resumed sequence
+ * counts only from its resume (`guard_since`), so the complaints that paused it do not again.
+ */
 export async function deliveryRows(k: Kysely<Database>, windowStart: number, sequence?: string): Promise<DeliveryRow[]> {
   const filter = sequence === undefined ? sql`1 = 1` : sql`m.sequence_id = ${sequence}`;
   const r = await sql<{ sequence_id: string; sender: string; sent: unknown; complaints: unknown; bounces: unknown }>`
@@ -32,7 +35,10 @@ export async function deliveryRows(k: Kysely<Database>, windowStart: number, seq
         max(case when ev.type = 'bounce' then 1 else 0 end) as bounce
       from messages m
       left join events ev on ev.message_id = m.id and ev.type in ('complaint', 'bounce')
-      where m.status in ('sent', 'failed') and coalesce(m.sent_at, m.updated_at) >= ${windowStart} and ${filter}
+      left join (select id, max(guard_since) as guard_since from sequences group by id) g on g.id = m.sequence_id
+      where m.status in ('sent', 'failed') and ${filter}
+        and coalesce(m.sent_at, m.updated_at) >= ${windowStart}
+        and coalesce(m.sent_at, m.updated_at) >= coalesce(g.guard_since, 0)
       group by m.id, m.sequence_id, m.transport, m.status
     )
     select sequence_id, sender, count(*) as sent, sum(complaint) as complaints, sum(bounce) as bounces
@@ -47,7 +53,7 @@ export function health(counts: { sent: number; complaints: number; hardBounces: 
   return { ...counts, complaintRate: v.rates.complaint, hardBounceRate: v.rates.hardBounce, level: v.level, reasons: v.reasons };
 }
 
-/** The deliverability section of one sequence from the window's rows. */
+/** The deliverability section of one sequence from the window's rows (`windowStart` is for display). */
 export function deliverabilityReport(sequenceId: string, rows: readonly DeliveryRow[], windowStart: number, thresholds?: Partial<GuardThresholds>): DeliverabilityReport {
   const own = rows.filter((r) => r.sequenceId === sequenceId);
   const total = own.reduce((s, r) => ({ sent: s.sent + r.sent, complaints: s.complaints + r.complaints, hardBounces: s.hardBounces + r.hardBounces }), { sent: 0, complaints: 0, hardBounces: 0 });

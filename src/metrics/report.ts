@@ -5,6 +5,7 @@
  * the dashboard renders it; the types (with every field explained) are in `types.ts`.
  */
 import type { EngineContext } from '../engine/context.js';
+import { guardSince } from '../engine/sequence-state.js';
 import type { Sequence } from '../sequences/schema.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
@@ -26,6 +27,7 @@ interface Data {
   delivery: DeliveryRow[];
   currencies: Map<string, string>;
   windowStart: number;
+  guardSince: Map<string, number>;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
     await deliveryRows(ctx.k, start, options.sequence),
     await conversionCurrencies(ctx.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start };
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k) };
   const ids = new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)]);
   const sequences: SequenceReport[] = [];
   for (const id of [...ids].sort()) sequences.push(await sequenceReport(ctx, id, data));
@@ -130,7 +132,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0),
-    deliverability: deliverabilityReport(id, d.delivery, d.windowStart),
+    deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0)),
   };
 }
 

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import type { SequenceStats } from '../../engine/stats.js';
+import { isDuration, parseDuration } from '../../sequences/duration.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
-import type { SequenceStats } from '../../engine/stats.js';
 import { withEngine } from '../context.js';
+import { reportText } from '../format/report.js';
 
-/** The per-sequence summary table used by `stats` and `demo`. */
+/** The short per-sequence summary table (the demo prints it after a run). */
 export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   return formatTable(
     ['sequence', 'status', 'enrolled', 'holdout', 'sent', 'opened', 'machine opens', 'clicked', 'unsub', 'converted', 'holdout conv.', 'uncertain', 'revenue'],
@@ -26,17 +29,27 @@ export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   );
 }
 
-/** `comeback stats [SEQUENCE] [--json]` */
+/** `--since`: a date (2026-03-01, or a full ISO time) or a duration back from now (30d). */
+export function parseSince(text: string, now: number): number {
+  if (isDuration(text)) return now - parseDuration(text);
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(t)) throw new InputError('--since', [`expected a date like 2026-03-01 or a duration like 30d, got "${text}"`]);
+  return t;
+}
+
+/** `comeback stats [SEQUENCE] [--json] [--since D]` */
 export function register(program: Command): void {
   program
     .command('stats')
-    .description('what each sequence did: enrolled, sent, human opens and clicks, conversions, revenue')
+    .description('what each sequence achieved: funnels per step and variant, uplift against the holdout, variant allocation, deliverability (docs/METRICS.md)')
     .argument('[sequence]', 'one sequence id (default: all)')
-    .option('--json', 'print JSON for scripts')
-    .action(async (sequence: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+    .option('--json', 'print the report as one JSON document for scripts')
+    .option('--since <date>', 'count only enrolments from this date (2026-03-01) or this long ago (30d)')
+    .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const stats = await engine.stats(sequence);
-        process.stdout.write(opts.json ? `${JSON.stringify(stats, null, 2)}\n` : `${statsTable(stats)}\n`);
+        const since = opts.since === undefined ? undefined : parseSince(opts.since, engine.ctx.clock.now());
+        const report = await engine.report({ sequence, since });
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
       });
     });
 }

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { withEngine } from '../context.js';
+
+/** `comeback resume SEQUENCE`: lifts a pause (e.g. by the deliverability guard). */
+export function register(program: Command): void {
+  program
+    .command('resume')
+    .description('resume a paused sequence (the deliverability guard pauses one above 0.3% complaints or 5% hard bounces); it enrols and sends again')
+    .argument('<sequence>', 'sequence id')
+    .action(async (sequence: string, _opts: unknown, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const reason = await engine.resume(sequence);
+        process.stdout.write(
+          reason === null
+            ? `${sequence} is not paused; nothing to do\n`
+            : `${sequence} resumed (it was paused: ${reason}). Parked mails are due now; the guard counts from now on.\n`,
+        );
+      });
+    });
+}

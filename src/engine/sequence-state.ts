@@ -1,0 +1,58 @@
+/**
+ * Pausing and resuming sequences. The state lives on every stored version of the sequence, so
+ * it holds whichever version an enrolment runs on. Paused sequences neither enrol nor send:
+ * enrolment checks the status, and pausing parks the sequence's due work (mailed enrolments'
+ * next step, reserved messages) at a far-future time that no scheduler or sender query reaches.
+ * Resuming makes the parked work due at once; send windows and frequency caps still apply.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { EngineContext } from './context.js';
+
+/** The due time of parked work: 9999-12-31, never reached. */
+export const PARKED_UNTIL = 253_402_300_799_000;
+
+/** Ids of the sequences that are paused now. */
+export async function pausedSequenceIds(k: Kysely<Database>): Promise<string[]> {
+  const rows = await k.selectFrom('sequences').select('id').distinct().where('status', '=', 'paused').execute();
+  return rows.map((r) => r.id);
+}
+
+/** When the guard starts counting for each sequence that was resumed (epoch ms). */
+export async function guardSince(k: Kysely<Database>): Promise<Map<string, number>> {
+  const rows = await k.selectFrom('sequences').select(['id', (eb) => eb.fn.max('guard_since').as('since')]).groupBy('id').execute();
+  return new Map(rows.filter((r) => r.since !== null).map((r) => [r.id, Number(r.since)]));
+}
+
+/** Pauses a sequence with a reason; returns false when it was paused already (the first reason stays). */
+export async function pauseSequence(ctx: EngineContext, id: string, reason: string): Promise<boolean> {
+  const r = await ctx.k
+    .updateTable('sequences')
+    .set({ status: 'paused', paused_reason: reason, paused_at: ctx.clock.now() })
+    .where('id', '=', id)
+    .where('status', '!=', 'paused')
+    .executeTakeFirst();
+  await park(ctx.k, id);
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Resumes a paused sequence: it enrols and sends again, and the deliverability guard counts only
+ * messages sent from now on. Returns the reason it was paused for, or null when it was not paused.
+ */
+export async function resumeSequence(ctx: EngineContext, id: string): Promise<string | null> {
+  const before = await ctx.sequences.status(id);
+  if (before.status !== 'paused') return null;
+  const now = ctx.clock.now();
+  await ctx.k.updateTable('sequences').set({ status: 'active', paused_reason: null, paused_at: null, guard_since: now }).where('id', '=', id).execute();
+  await ctx.k.updateTable('enrollments').set({ next_due_at: now }).where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '=', PARKED_UNTIL).execute();
+  await ctx.k.updateTable('messages').set({ due_at: now, updated_at: now }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '=', PARKED_UNTIL).execute();
+  return before.reason ?? 'paused';
+}
+
+/** Parks the due work of a paused sequence (idempotent; also catches work scheduled meanwhile). */
+export async function park(k: Kysely<Database>, id: string): Promise<void> {
+  // Holdout enrolments only wait for their window to close; they are never mailed, so they go on.
+  await k.updateTable('enrollments').set({ next_due_at: PARKED_UNTIL }).where('sequence_id', '=', id).where('status', '=', 'active').where('holdout', '=', 0).where('next_due_at', 'is not', null).execute();
+  await k.updateTable('messages').set({ due_at: PARKED_UNTIL }).where('sequence_id', '=', id).where('status', '=', 'reserved').execute();
+}
