@@ -148,9 +148,12 @@ export class Engine {
     record: (e: EventInput) => recordEvent(this.ctx, e),
   };
 
-  /** Streams a CSV or JSON Lines file of customers or orders into the database. */
-  import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
-    return importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, now: () => this.now() });
+  /** Streams a CSV or JSON Lines file of customers or orders into the database; imported objections are enforced at once. */
+  async import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
+    const result = await importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, now: () => this.now() });
+    // An imported objection stops pending mail at once, as one recorded through the API does.
+    for (const customerId of new Set(result.objected)) await enforceConsent(this.ctx.k, customerId, this.ctx.sequences, this.now());
+    return result;
   }
 
   /** Starts a trigger-based sequence for one customer, e.g. on subscription cancellation. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/index.js';
 import { hashEmail } from '../../src/util/email.js';
@@ -49,6 +52,24 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     expect(await messagesOf(t.engine, id)).toHaveLength(1);
     // The ledger keeps both entries: history is never rewritten.
     expect((await t.engine.consents.history('anna')).map((h) => `${h.action}:${h.basis}`)).toEqual(['grant:double_opt_in', 'withdraw:double_opt_in']);
+  });
+
+  it('an objection imported from CSV cancels reserved messages at once; importing the file again changes nothing', async () => {
+    t = await testEngine(await url(), { hold: true });
+    const id = await addCustomer(t, 'olga', 'olga@example.com');
+    await grant(t, 'olga', 'double_opt_in');
+    await t.engine.trigger('doi-only', 'olga');
+    await t.engine.runDue();
+    expect((await messagesOf(t.engine, id)).map((m) => m.status)).toEqual(['reserved']);
+    const dir = mkdtempSync(join(tmpdir(), 'comeback-objection-'));
+    const file = join(dir, 'customers.csv');
+    writeFileSync(file, 'external_id,email,objected_at\nolga,olga@example.com,2026-06-01T10:30:00Z\n');
+    const first = await t.engine.import('customers', file);
+    expect(first.objected).toEqual([id]);
+    expect(await messagesOf(t.engine, id)).toMatchObject([{ status: 'cancelled', error: 'consent: objected' }]);
+    expect((await t.engine.import('customers', file)).objected).toEqual([]);
+    expect(await t.engine.sendMessage((await messagesOf(t.engine, id))[0]!.id)).toBe('lost_claim');
+    expect(t.transport.sent).toHaveLength(0);
   });
 
   it('withdrawal through engine.consents.record also cancels; a remaining basis the sequence accepts keeps the mail', async () => {

@@ -32,6 +32,7 @@ export function register(program: Command): void {
           process.exitCode = 1;
         } else {
           process.stdout.write(`imported ${result.imported} ${kind} in ${result.seconds.toFixed(1)} s (${rate}/s), ${result.rejected.length} rejected\n`);
+          if (result.objected.length > 0) process.stdout.write(`${result.objected.length} new objections recorded; their pending mail was stopped\n`);
           if (result.rejected.length > 0) process.exitCode = 1;
         }
       });

@@ -38,6 +38,8 @@ export interface ImportResult {
   /** True when `strict` aborted the import and nothing was stored. */
   rolledBack: boolean;
   seconds: number;
+  /** Customers with an objection (`objected_at`) new to the ledger: their pending mail must stop at once. */
+  objected: number[];
 }
 
 function reasonOf(err: unknown): string {
@@ -57,7 +59,7 @@ function reasonOf(err: unknown): string {
 export async function importFile(db: Kysely<Database>, kind: ImportKind, file: string, options: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
   const strict = options.strict ?? false;
-  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0 };
+  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0, objected: [] };
   const run = async (trx: Transaction<Database> | null): Promise<void> => {
     const sink = kind === 'customers' ? customerSink(options) : orderSink(options);
     let rows = 0;
@@ -101,6 +103,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
     if (strict && err instanceof ImportRowError) {
       result.rolledBack = true;
       result.imported = 0;
+      result.objected = [];
       result.rejected.push({ line: err.line, reason: reasonOf(err) });
     } else throw err;
   }
@@ -137,14 +140,17 @@ function customerSink(options: ImportOptions): Sink {
       const items = [...byId.values()];
       batch = [];
       const ids = await upsertCustomerRows(db, items.map((b) => b.row));
-      await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.row.external_id)!, consent: b.consent })));
+      result.objected.push(...(await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.row.external_id)!, consent: b.consent })))));
       result.imported += items.length;
     },
   };
 }
 
-/** Ledger entries for consent columns, skipping entries an earlier import of the same file already made. */
-async function recordImportedConsents(db: Kysely<Database>, items: { customerId: number; consent: ImportedConsent }[]): Promise<void> {
+/**
+ * Ledger entries for consent columns, skipping entries an earlier import of the same file already
+ * made. Returns the customers whose objection is new.
+ */
+async function recordImportedConsents(db: Kysely<Database>, items: { customerId: number; consent: ImportedConsent }[]): Promise<number[]> {
   const wanted: ConsentEntry[] = [];
   for (const { customerId, consent } of items) {
     if (consent.basis) {
@@ -154,7 +160,7 @@ async function recordImportedConsents(db: Kysely<Database>, items: { customerId:
       wanted.push({ customerId, action: 'withdraw', basis: null, source: 'import', recordedAt: consent.objectedAt, evidence: { imported: true } });
     }
   }
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return [];
   const existing = await db
     .selectFrom('consents')
     .select(['customer_id', 'action', 'basis', 'recorded_at'])
@@ -162,7 +168,9 @@ async function recordImportedConsents(db: Kysely<Database>, items: { customerId:
     .where('customer_id', 'in', [...new Set(wanted.map((w) => w.customerId))])
     .execute();
   const seen = new Set(existing.map((e) => `${e.customer_id}|${e.action}|${e.basis}|${e.recorded_at}`));
-  await appendConsents(db, wanted.filter((w) => !seen.has(`${w.customerId}|${w.action}|${w.basis ?? null}|${w.recordedAt}`)));
+  const fresh = wanted.filter((w) => !seen.has(`${w.customerId}|${w.action}|${w.basis ?? null}|${w.recordedAt}`));
+  await appendConsents(db, fresh);
+  return fresh.filter((w) => w.action === 'withdraw').map((w) => w.customerId);
 }
 
 function orderSink(options: ImportOptions): Sink {
