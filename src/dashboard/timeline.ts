@@ -12,6 +12,8 @@ export interface VariantTimeline {
 }
 
 const WEEK = 7 * 86_400_000;
+// Inlined, not a parameter: PostgreSQL only matches the GROUP BY expression to the selected one when both are the same text.
+const WEEK_OF = sql.raw(`messages.sent_at / ${WEEK}`);
 
 /**
  * Weekly sends per variant for the steps that have variants. Not part of the stats report (it
@@ -28,14 +30,14 @@ export async function variantTimelines(ctx: EngineContext, steps: { sequenceId: 
       'messages.step_id',
       'messages.variant_id',
       // Integer division buckets by week on SQLite and PostgreSQL alike (sent_at is epoch ms).
-      sql<number>`messages.sent_at / ${WEEK}`.as('week'),
+      sql<number>`${WEEK_OF}`.as('week'),
       sql<number>`count(*)`.as('n'),
     ])
     .where('messages.status', '=', 'sent')
     .where('messages.sent_at', 'is not', null)
     .where('messages.sequence_id', 'in', sequenceIds);
   if (since !== undefined) q = q.where('enrollments.enrolled_at', '>=', since);
-  const rows = await q.groupBy(['messages.sequence_id', 'messages.step_id', 'messages.variant_id', sql`messages.sent_at / ${WEEK}`]).execute();
+  const rows = await q.groupBy(['messages.sequence_id', 'messages.step_id', 'messages.variant_id', WEEK_OF]).execute();
   const out: VariantTimeline[] = [];
   for (const { sequenceId, stepId } of steps) {
     const mine = rows.filter((r) => r.sequence_id === sequenceId && r.step_id === stepId);
