@@ -5,6 +5,7 @@ import * as m003 from './003_customer_scores.js';
 import * as m004 from './004_delivery.js';
 import * as m005 from './005_sequence_guard.js';
 import * as m006 from './006_enrollment_lookup.js';
+import * as m007 from './007_events_provider_partial.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '004_delivery': m004,
   '005_sequence_guard': m005,
   '006_enrollment_lookup': m006,
+  '007_events_provider_partial': m007,
 };

@@ -50,7 +50,7 @@ export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<bo
       detail: JSON.stringify(e.detail ?? {}),
       occurred_at: now,
     })
-    .onConflict((oc) => oc.column('provider_event_id').doNothing())
+    .onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing())
     .returning('id')
     .executeTakeFirst();
   if (!inserted) return false;

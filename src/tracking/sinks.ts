@@ -27,7 +27,7 @@ export function kyselySink(k: Kysely<Database>): EventSink {
       k.transaction().execute(async (trx) => {
         let n = 0;
         if (rows.length > 0) {
-          const r = await trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').doNothing()).executeTakeFirst();
+          const r = await trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing()).executeTakeFirst();
           n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
         }
         for (let i = 0; i < flags.length; i += 100) {
@@ -58,7 +58,7 @@ const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_ind
  * transaction open on it (between its awaits), the sink waits for it to end.
  */
 export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000): EventSink {
-  const insert = db.prepare(`INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) DO NOTHING`);
+  const insert = db.prepare(`INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING`);
   const flag = db.prepare("UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?");
   const run = db.transaction((rows: EventRow[], flags: [number, Reflag][]) => {
     let n = 0;
