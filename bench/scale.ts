@@ -90,6 +90,7 @@ function cpuSeconds(pid: number): number {
 /** Stage 5: `workers` worker processes render and send every due message to the sink. */
 async function sendThroughWorkers(config: Record<string, unknown>, dir: string, due: number, workers: number): Promise<StageResult> {
   const sink = await startSink();
+  const redis = config.redisUrl ? await redisMemory(config.redisUrl as string) : undefined;
   const configFile = join(dir, 'worker.json');
   writeFileSync(configFile, JSON.stringify({ ...config, transport: { type: 'smtp', url: `smtp://127.0.0.1:${sink.port}`, pool: 8 } }));
   const procs: Awaited<ReturnType<typeof spawnWorker>>[] = [];
@@ -108,7 +109,9 @@ async function sendThroughWorkers(config: Record<string, unknown>, dir: string, 
     const seconds = (performance.now() - t0) / 1000;
     const rss = procs.map((p) => vmHwmMiB(p.proc.pid!));
     const cpu = procs.reduce((s, p) => s + cpuSeconds(p.proc.pid!), 0);
-    return { stage: 'send', items: due, unit: 'messages', seconds, peak_rss_mib: Math.max(...rss), cpu_s: Number(cpu.toFixed(1)), workers, worker_rss_mib: rss.join('/') };
+    const mem = await redis?.stop();
+    const queue = mem ? { redis_mib_before: mem.before, redis_mib_peak: mem.peak } : {};
+    return { stage: 'send', items: due, unit: 'messages', seconds, peak_rss_mib: Math.max(...rss), cpu_s: Number(cpu.toFixed(1)), workers, worker_rss_mib: rss.join('/'), ...queue };
   } finally {
     await Promise.all(procs.map((p) => new Promise((res) => (p.proc.exitCode !== null ? res(null) : (p.proc.once('exit', res), p.proc.kill('SIGTERM'))))));
     sink.proc.kill();
@@ -131,16 +134,22 @@ async function cleanRedis(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Redis memory in use, in MiB (the queue holds at most one job per due message). */
-async function redisUsedMiB(url: string): Promise<number> {
+/** Samples Redis `used_memory` once a second; `stop()` gives the baseline and the peak, in MiB. */
+async function redisMemory(url: string): Promise<{ stop: () => Promise<{ before: number; peak: number }> }> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, { maxRetriesPerRequest: 2 });
-  try {
-    const m = /used_memory:(\d+)/.exec(await redis.info('memory'));
-    return m ? Math.round(Number(m[1]) / 1048576) : NaN;
-  } finally {
-    redis.disconnect();
-  }
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN) / 1048576;
+  const before = await used();
+  let peak = before;
+  const timer = setInterval(() => void used().then((m) => (peak = Math.max(peak, m)), () => {}), 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, await used());
+      redis.disconnect();
+      return { before: Math.round(before), peak: Math.round(peak) };
+    },
+  };
 }
 
 function printTable(name: string, rows: StageResult[], counts: ScaleCounts): void {
@@ -197,7 +206,6 @@ export async function run(argv: string[]): Promise<void> {
     const due = await limitDue(url, Number(values.mails));
     const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, queueName } };
     const send = await sendThroughWorkers(config, dir, due, workers);
-    if (backend === 'postgres') send.redis_used_mib = await redisUsedMiB(values.redis);
     rows.push(send);
     log(send);
     const counts = await scaleCounts(url);
