@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DashboardConfig } from '../config/schema.js';
+import { ComebackError, NotFoundError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { buildStatsReport, type StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
@@ -42,6 +43,13 @@ function parseFilter(query: unknown): Filter | { error: string } {
     out.sinceMs = ms;
   }
   return out;
+}
+
+/** The status for a report that could not be built from the filter; other errors are the server's (500). */
+function filterStatus(err: unknown): number {
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ComebackError) return 400;
+  throw err;
 }
 
 async function report(engine: Engine, f: Filter): Promise<StatsReport> {
@@ -97,11 +105,11 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       try {
         r = await report(engine, f);
       } catch (err) {
-        return reply.code(400).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc((err as Error).message)}</p><p><a href="${DASHBOARD_PATH}">all sequences</a></p>`);
+        return reply.code(filterStatus(err)).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc((err as Error).message)}</p><p><a href="${DASHBOARD_PATH}">all sequences</a></p>`);
       }
       const steps = r.sequences.flatMap((s) => (s.steps ?? []).filter((st) => st.variants?.length).map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })));
       const timelines = await variantTimelines(engine.ctx, steps, f.sinceMs);
-      return renderPage({ report: r, timelines, sequenceIds: engine.ctx.sequences.ids(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH });
+      return renderPage({ report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH });
     });
 
     app.get(`${DASHBOARD_PATH}/api/stats`, { preHandler: guard(true) }, async (request, reply) => {
@@ -111,7 +119,8 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       try {
         return await report(engine, f);
       } catch (err) {
-        return reply.code(400).send({ error: 'invalid_filter', message: (err as Error).message });
+        const status = filterStatus(err);
+        return reply.code(status).send({ error: status === 404 ? 'not_found' : 'invalid_filter', message: (err as Error).message });
       }
     });
 

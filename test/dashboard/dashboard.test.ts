@@ -122,6 +122,7 @@ describe('dashboard in a headless browser', () => {
     const filtered = (await (await fetch(`${url}/dashboard/api/stats?sequence=${one}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as StatsReport;
     expect(filtered.sequences.map((s) => s.sequenceId)).toEqual([one]);
     expect((await fetch(`${url}/dashboard/api/stats?since=yesterday`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
+    expect((await fetch(`${url}/dashboard/api/stats?sequence=no-such-sequence`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
   });
 
   it('escapes customer names', async () => {
