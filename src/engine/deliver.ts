@@ -75,7 +75,12 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
         if (!(await markSending(ctx, m))) throw new ClaimLostError(m.id);
       },
     });
-    await record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
+    const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
+    // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
+    // the same transaction as this `sent` or after it, never before, so no more than the gate's
+    // limit are ever durably in doubt, and the two writes share one commit.
+    leave?.();
+    await recorded;
     return 'sent';
   } catch (err) {
     if (err instanceof ClaimLostError) return 'lost_claim';

@@ -7,50 +7,78 @@
  *      ▲                   │                   │
  *      └── stale claim ────┘                   └── stale or connection lost ──▶ uncertain
  */
+import { GroupCommit } from '../db/group-commit.js';
+import { prepared, type PreparedQuery } from '../db/prepared.js';
 import type { Message } from '../db/schema.js';
 import type { EngineContext } from './context.js';
 
 /** Columns a worker may write when it records an outcome. */
 export type Outcome = Partial<Pick<Message, 'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at'>>;
 
+// The three writes every message goes through, compiled once (src/db/prepared.ts).
+const claimQuery = prepared(['id', 'now'], (k, p) =>
+  k
+    .updateTable('messages')
+    .set((eb) => ({ status: 'claimed', claimed_at: p.now, updated_at: p.now, attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', p.id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '<=', p.now)
+    .returningAll(),
+);
+const markSendingQuery = prepared(['id', 'attempts', 'now'], (k, p) =>
+  k.updateTable('messages').set({ status: 'sending', updated_at: p.now }).where('id', '=', p.id).where('attempts', '=', p.attempts).where('status', '=', 'claimed'),
+);
+/** One prepared update per set of outcome columns (a handful: sent, retry, failed, ...). */
+const recordQueries = new Map<string, PreparedQuery<string, unknown>>();
+
+const committers = new WeakMap<EngineContext, GroupCommit>();
+
+/** The per-engine group commit the ledger's state changes share (src/db/group-commit.ts). */
+function committer(ctx: EngineContext): GroupCommit {
+  let c = committers.get(ctx);
+  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k)));
+  return c;
+}
+
 /** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
 export async function claim(ctx: EngineContext, id: number): Promise<Message | undefined> {
   const now = ctx.clock.now();
-  return ctx.k
-    .updateTable('messages')
-    .set((eb) => ({ status: 'claimed', claimed_at: now, updated_at: now, attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id)
-    .where('status', '=', 'reserved')
-    .where('due_at', '<=', now)
-    .returningAll()
-    .executeTakeFirst();
+  const r = await committer(ctx).run((k) => claimQuery.run(k, { id, now }));
+  return r.rows[0] as Message | undefined;
 }
 
 /** The point of no return: claimed → sending, only if this claim still holds. */
 export async function markSending(ctx: EngineContext, m: Message): Promise<boolean> {
-  const r = await ctx.k
-    .updateTable('messages')
-    .set({ status: 'sending', updated_at: ctx.clock.now() })
-    .where('id', '=', m.id)
-    .where('attempts', '=', m.attempts)
-    .where('status', '=', 'claimed')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now() };
+  const r = await committer(ctx).run((k) => markSendingQuery.run(k, values));
+  return Number(r.numAffectedRows) === 1;
 }
 
 /**
  * Records the outcome of this claim. Ignored when the claim was taken back; a late `sent` still
- * overwrites `uncertain`, because it is the truth.
+ * overwrites `uncertain`, because it is the truth. The write is queued for the group commit
+ * before this returns.
  */
-export async function record(ctx: EngineContext, m: Message, fields: Outcome): Promise<boolean> {
-  const r = await ctx.k
-    .updateTable('messages')
-    .set({ ...fields, updated_at: ctx.clock.now() })
-    .where('id', '=', m.id)
-    .where('attempts', '=', m.attempts)
-    .where('status', 'in', ['claimed', 'sending', 'uncertain'])
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+export function record(ctx: EngineContext, m: Message, fields: Outcome): Promise<boolean> {
+  // Undefined values are left out, as kysely's own `set` does.
+  const columns = (Object.keys(fields) as (keyof Outcome)[]).filter((c) => fields[c] !== undefined).sort();
+  const key = columns.join(',');
+  let found = recordQueries.get(key);
+  if (!found) {
+    found = prepared([...columns, 'id', 'attempts', 'now'], (k, p) =>
+      k
+        .updateTable('messages')
+        .set({ ...Object.fromEntries(columns.map((c) => [c, p[c]])), updated_at: p.now })
+        .where('id', '=', p.id)
+        .where('attempts', '=', p.attempts)
+        .where('status', 'in', ['claimed', 'sending', 'uncertain']),
+    );
+    recordQueries.set(key, found);
+  }
+  const query = found;
+  const values = { ...fields, id: m.id, attempts: m.attempts, now: ctx.clock.now() };
+  // Queued synchronously: a write issued after this call commits with it or later (see deliver.ts).
+  return committer(ctx).run(async (k) => Number((await query.run(k, values)).numAffectedRows) === 1);
 }
 
 /** What a sweep changed. */

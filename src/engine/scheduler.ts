@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, Enrollment } from '../db/schema.js';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import { statementChunks } from '../db/chunks.js';
+import type { Database, Enrollment, MessagesTable } from '../db/schema.js';
 import { decide, type Decision } from '../sequences/machine.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
@@ -53,6 +54,50 @@ async function humanOpenTimes(ctx: EngineContext, trx: Kysely<Database>, custome
   return out;
 }
 
+/** Writes one scheduler batch collects and issues together: a handful of statements per batch, not two per enrolment. */
+class BatchWrites {
+  /** Enrolment updates grouped by the values they set. */
+  private readonly updates = new Map<string, { set: Partial<Enrollment>; ids: number[] }>();
+  private readonly reservations: { row: Insertable<MessagesTable>; choices: string | null }[] = [];
+
+  update(id: number, set: Partial<Enrollment>): void {
+    const key = JSON.stringify(set);
+    const group = this.updates.get(key);
+    if (group) group.ids.push(id);
+    else this.updates.set(key, { set, ids: [id] });
+  }
+
+  /** A message to reserve; `choices` is the enrolment's new `variant_choices` when a branch case was decided. */
+  reserve(row: Insertable<MessagesTable>, choices: string | null): void {
+    this.reservations.push({ row, choices });
+  }
+
+  /** Issues everything; returns how many messages were reserved (an existing one for the same step is kept). */
+  async flush(trx: Transaction<Database>): Promise<number> {
+    const inserted = new Set<number>();
+    const rows = this.reservations.map((r) => r.row);
+    for (const chunk of statementChunks(rows, Object.keys(rows[0] ?? {}).length)) {
+      const ids = await trx
+        .insertInto('messages')
+        .values(chunk)
+        .onConflict((oc) => oc.columns(['enrollment_id', 'step_id']).doNothing())
+        .returning('enrollment_id')
+        .execute();
+      for (const r of ids) inserted.add(r.enrollment_id);
+    }
+    // The branch case is decided now; the sender renders this case even if a fact changes meanwhile.
+    for (const r of this.reservations) {
+      if (r.choices !== null && inserted.has(r.row.enrollment_id)) {
+        await trx.updateTable('enrollments').set({ variant_choices: r.choices }).where('id', '=', r.row.enrollment_id).execute();
+      }
+    }
+    for (const { set, ids } of this.updates.values()) {
+      for (const chunk of statementChunks(ids, 1)) await trx.updateTable('enrollments').set(set).where('id', 'in', chunk).execute();
+    }
+    return inserted.size;
+  }
+}
+
 /**
  * One scheduler transaction: claims up to `batchSize` due enrolments, lets the pure step machine
  * decide each, and in the same transaction reserves the message (unique per enrolment and step)
@@ -79,11 +124,12 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
     const capWindow = Math.max(0, ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
     const recent = capWindow > 0 ? await recentMailCounts(trx, [...tz.keys()], now - capWindow) : new Map<number, number[]>();
     const opens = await humanOpenTimes(ctx, trx, [...tz.keys()], now);
+    const writes = new BatchWrites();
     for (const e of due) {
       const seq = await ctx.sequences.version(e.sequence_id, e.sequence_version);
       if (e.holdout === 1) {
         // Holdout enrolments are never mailed; they close when their conversion window ends.
-        await finish(trx, e.id, 'completed', now, null);
+        writes.update(e.id, ended('completed', now, null));
         result.completed++;
         continue;
       }
@@ -91,8 +137,9 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
       const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
-      await apply(ctx, trx, e, seq, decision, zone, recent, now, result, hour);
+      apply(writes, e, seq, decision, zone, recent, now, result, hour);
     }
+    result.reserved = await writes.flush(trx);
   });
   return result;
 }
@@ -101,13 +148,12 @@ function capOf(seq: Sequence): { max: number; per: number } | undefined {
   return seq.frequency_cap ? { max: seq.frequency_cap.max, per: parseDuration(seq.frequency_cap.per) } : undefined;
 }
 
-async function finish(trx: Transaction<Database>, id: number, status: string, now: number, reason: string | null): Promise<void> {
-  await trx.updateTable('enrollments').set({ status, ended_at: now, next_due_at: null, exit_reason: reason }).where('id', '=', id).execute();
+function ended(status: string, now: number, reason: string | null): Partial<Enrollment> {
+  return { status, ended_at: now, next_due_at: null, exit_reason: reason };
 }
 
-async function apply(
-  ctx: EngineContext,
-  trx: Transaction<Database>,
+function apply(
+  writes: BatchWrites,
   e: Enrollment,
   seq: Sequence,
   d: Decision,
@@ -116,23 +162,23 @@ async function apply(
   now: number,
   result: ScheduleResult,
   hour?: number,
-): Promise<void> {
+): void {
   if (d.kind === 'exit') {
-    await finish(trx, e.id, d.reason === 'purchased' ? 'converted' : 'exited', now, d.reason);
+    writes.update(e.id, ended(d.reason === 'purchased' ? 'converted' : 'exited', now, d.reason));
     result.exited++;
     return;
   }
   if (d.kind === 'complete') {
-    await finish(trx, e.id, 'completed', now, null);
+    writes.update(e.id, ended('completed', now, null));
     result.completed++;
     return;
   }
-  const advance = async () => {
-    if (d.next) await trx.updateTable('enrollments').set({ current_step: d.next.stepIndex, next_due_at: d.next.dueAt }).where('id', '=', e.id).execute();
-    else await trx.updateTable('enrollments').set({ current_step: e.current_step + 1, next_due_at: null, status: 'completed', ended_at: now }).where('id', '=', e.id).execute();
+  const advance = () => {
+    if (d.next) writes.update(e.id, { current_step: d.next.stepIndex, next_due_at: d.next.dueAt });
+    else writes.update(e.id, { current_step: e.current_step + 1, next_due_at: null, status: 'completed', ended_at: now });
   };
   if (d.kind === 'skip') {
-    await advance();
+    advance();
     result.skipped++;
     return;
   }
@@ -151,13 +197,12 @@ async function apply(
     sendAt = Math.max(sendAt, oldest + cap.per);
   }
   if (sendAt > now) {
-    await trx.updateTable('enrollments').set({ next_due_at: sendAt }).where('id', '=', e.id).execute();
+    writes.update(e.id, { next_due_at: sendAt });
     result.deferred++;
     return;
   }
-  const inserted = await trx
-    .insertInto('messages')
-    .values({
+  writes.reserve(
+    {
       enrollment_id: e.id,
       customer_id: e.customer_id,
       sequence_id: seq.id,
@@ -170,18 +215,10 @@ async function apply(
       due_at: now,
       reserved_at: now,
       updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['enrollment_id', 'step_id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) {
-    result.reserved++;
-    recent.set(e.customer_id, [...sentTimes, now]);
-    // The branch case is decided now; the sender renders this case even if a fact changes meanwhile.
-    if (d.mail.branchCase !== null) {
-      const choices = { ...(JSON.parse(e.variant_choices || '{}') as object), [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase } };
-      await trx.updateTable('enrollments').set({ variant_choices: JSON.stringify(choices) }).where('id', '=', e.id).execute();
-    }
-  }
-  await advance();
+    },
+    d.mail.branchCase === null ? null : JSON.stringify({ ...(JSON.parse(e.variant_choices || '{}') as object), [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase } }),
+  );
+  // Counts for the frequency cap of later enrolments of the same customer in this batch.
+  recent.set(e.customer_id, [...sentTimes, now]);
+  advance();
 }
