@@ -14,8 +14,8 @@ export interface Attribution {
  * Attributes an order to the customer's enrolments whose goal it meets: bought within the goal
  * window after enrolment, at least `min_amount_ratio` of the former average basket. A personal
  * coupon of the enrolment attributes directly. Holdout enrolments convert the same way: they
- * are the baseline. The enrolment ends as `converted`; the last human-clicked message names the
- * step and variant credited.
+ * are the baseline. The enrolment ends as `converted`; the last human-clicked message (before
+ * the order) names the step and variant credited, else the mail whose coupon was redeemed.
  */
 export async function attributeOrder(ctx: EngineContext, orderId: number): Promise<Attribution[]> {
   const order = await ctx.k.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
@@ -33,7 +33,7 @@ export async function attributeOrder(ctx: EngineContext, orderId: number): Promi
     const goal = seq.goal?.purchase;
     const window = goal ? parseDuration(goal.within) : 30 * DAY;
     const coupon = order.coupon_code
-      ? await ctx.k.selectFrom('coupons').select(['id']).where('code', '=', order.coupon_code).where('enrollment_id', '=', e.id).executeTakeFirst()
+      ? await ctx.k.selectFrom('coupons').select(['id', 'message_id']).where('code', '=', order.coupon_code).where('enrollment_id', '=', e.id).executeTakeFirst()
       : undefined;
     let by: string | undefined = coupon ? 'coupon' : undefined;
     if (!by && order.ordered_at <= e.enrolled_at + window) {
@@ -53,15 +53,19 @@ export async function attributeOrder(ctx: EngineContext, orderId: number): Promi
     }
     if (!by) continue;
     if (coupon) await ctx.k.updateTable('coupons').set({ redeemed_order_id: order.id }).where('id', '=', coupon.id).execute();
-    const credited = await ctx.k
+    // Credit: the last human click before the order; without one, the mail whose coupon was redeemed.
+    const clicked = await ctx.k
       .selectFrom('events')
       .innerJoin('messages', 'messages.id', 'events.message_id')
       .select(['messages.step_id', 'messages.variant_id'])
       .where('events.enrollment_id', '=', e.id)
       .where('events.type', '=', 'click')
       .where('events.machine', '=', 0)
+      .where('events.occurred_at', '<=', order.ordered_at)
       .orderBy('events.occurred_at', 'desc')
       .executeTakeFirst();
+    const credited =
+      clicked ?? (coupon?.message_id ? await ctx.k.selectFrom('messages').select(['step_id', 'variant_id']).where('id', '=', coupon.message_id).executeTakeFirst() : undefined);
     const inserted = await ctx.k
       .insertInto('conversions')
       .values({

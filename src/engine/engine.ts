@@ -22,7 +22,7 @@ import { sequenceStats, type SequenceStats } from './stats.js';
 import { FeedbackLoop } from '../metrics/feedback.js';
 import type { GuardFinding } from '../metrics/guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
-import { resumeSequence } from './sequence-state.js';
+import { assertKnownSequence, resumeSequence } from './sequence-state.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -202,8 +202,8 @@ export class Engine {
    * Resumes a paused sequence: it enrols and sends again, parked mails become due, and the guard
    * counts from now on. Returns the reason it had been paused for, or null when it was not paused.
    */
-  resume(sequenceId: string): Promise<string | null> {
-    this.ctx.sequences.get(sequenceId);
+  async resume(sequenceId: string): Promise<string | null> {
+    await assertKnownSequence(this.ctx, sequenceId);
     return resumeSequence(this.ctx, sequenceId);
   }
 

@@ -12,6 +12,13 @@ import type { EngineContext } from './context.js';
 /** The due time of parked work: 9999-12-31, never reached. */
 export const PARKED_UNTIL = 253_402_300_799_000;
 
+/** Throws NotFoundError (with a "did you mean") unless the sequence is a current file or stored. */
+export async function assertKnownSequence(ctx: EngineContext, id: string): Promise<void> {
+  if (ctx.sequences.ids().includes(id)) return;
+  const stored = await ctx.k.selectFrom('sequences').select('id').where('id', '=', id).executeTakeFirst();
+  if (!stored) ctx.sequences.get(id);
+}
+
 /** Ids of the sequences that are paused now. */
 export async function pausedSequenceIds(k: Kysely<Database>): Promise<string[]> {
   const rows = await k.selectFrom('sequences').select('id').distinct().where('status', '=', 'paused').execute();

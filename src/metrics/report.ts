@@ -5,7 +5,7 @@
  * the dashboard renders it; the types (with every field explained) are in `types.ts`.
  */
 import type { EngineContext } from '../engine/context.js';
-import { guardSince } from '../engine/sequence-state.js';
+import { assertKnownSequence, guardSince } from '../engine/sequence-state.js';
 import type { Sequence } from '../sequences/schema.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
@@ -36,7 +36,7 @@ interface Data {
  */
 export async function buildStatsReport(ctx: EngineContext, options: StatsReportOptions = {}): Promise<StatsReport> {
   const now = ctx.clock.now();
-  if (options.sequence !== undefined) ctx.sequences.get(options.sequence);
+  if (options.sequence !== undefined) await assertKnownSequence(ctx, options.sequence);
   const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
   const f = { sequence: options.sequence, since };
   const start = windowStart(now);

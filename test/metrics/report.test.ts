@@ -135,7 +135,7 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
     expect(s.deliverability.bySender).toEqual([expect.objectContaining({ sender: 'memory', sent: 2, complaints: 0 })]);
 
     expect(report.recentlyReturned.map((r) => [r.externalId, r.stepId, r.variantId, r.attributedBy, r.revenueMinor, r.discountMinor, r.netRevenueMinor])).toEqual([
-      ['c2', null, null, 'coupon', 800, 200, 600],
+      ['c2', 'offer', null, 'coupon', 800, 200, 600],
       ['c1', 'hello', null, 'goal_window', 3000, 0, 3000],
     ]);
     expect(report.since).toBeNull();
