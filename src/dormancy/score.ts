@@ -1,7 +1,7 @@
 import { DAY } from '../clock.js';
 import type { ScoringSettings } from './config.js';
 import { SPEND_SCALE, type FittedModels } from './fit.js';
-import { bgNbdExpectedPurchases, bgNbdPAlive, customerLifetimeValue, gammaGammaExpectedSpend } from './model/index.js';
+import { bgNbdExpectedPurchasesIfAlive, bgNbdPAlive, gammaGammaExpectedSpend } from './model/index.js';
 import { scoreHigh, scoreLow, type RfmCuts } from './rfm.js';
 import { isEarlyWarning, overdueRatio, rhythmOf } from './rhythm.js';
 import type { CustomerScoresTable } from './schema.js';
@@ -49,57 +49,95 @@ export interface ModelValues {
   discountedPurchases: number;
 }
 
-/** Gamma-Gamma parameters whose expected spend is exactly 1 for every frequency (with mean spend 1). */
-const UNIT_SPEND = { p: 1, q: 2, v: 1 };
-
 /** Model values of a history the model functions failed on: every field becomes null in the row. */
 const NOT_COMPUTABLE: ModelValues = Object.freeze({ pAlive: NaN, purchases90: NaN, discountedPurchases: NaN });
 
-/** A cache of model values per (frequency, recency, T); customers share them in a run. */
-export type ModelCache = Map<number, ModelValues>;
+/** The expectations given alive, shared by every customer with the same frequency and T. */
+export interface AliveValues {
+  purchases90: number;
+  discountedPurchases: number;
+}
+
+const FAILED: AliveValues = Object.freeze({ purchases90: NaN, discountedPurchases: NaN });
+
+/**
+ * A cache of the expectations given alive per (frequency, T); customers share them in a run.
+ * (Keyed without the recency: a million customers have about as many distinct (frequency,
+ * recency, T) but only tens of thousands of (frequency, T).)
+ */
+export type ModelCache = Map<number, AliveValues>;
 
 const MAX_CACHE = 2_000_000;
+
+/**
+ * Expected purchases in 90 days and the discounted expected purchases over the horizon, given
+ * alive: the steps of `customerLifetimeValue` (cumulative expectation at every `valueStepDays` up
+ * to `horizonDays`, each increment discounted at the step's end) with a unit spend. Throws where
+ * the model functions do.
+ */
+function aliveValues(bg: NonNullable<FittedModels['bg']>, h: { frequency: number; T: number }, s: ScoringSettings): AliveValues {
+  const rate = Math.pow(1 + s.annualDiscountRate, s.valueStepDays / 365) - 1;
+  const steps = Math.max(1, Math.ceil(s.horizonDays / s.valueStepDays - 1e-9));
+  let value = 0;
+  let previous = 0;
+  let purchases90 = NaN;
+  for (let k = 1; k <= steps; k++) {
+    const t = Math.min(k * s.valueStepDays, s.horizonDays);
+    const cumulative = bgNbdExpectedPurchasesIfAlive(bg, t, h);
+    value += (cumulative - previous) / Math.pow(1 + rate, t / s.valueStepDays);
+    previous = cumulative;
+    if (t === 90) purchases90 = cumulative;
+  }
+  if (Number.isNaN(purchases90)) purchases90 = bgNbdExpectedPurchasesIfAlive(bg, 90, h);
+  if (!Number.isFinite(value) || !Number.isFinite(purchases90)) throw new RangeError(`expected purchases not finite (${purchases90}, ${value})`);
+  return { purchases90, discountedPurchases: value };
+}
 
 /**
  * P(alive), expected purchases in 90 days, and the discounted expected purchases over the
  * horizon in steps of `valueStepDays`, each step discounted at its end: `customerLifetimeValue`
  * of the model (the reference implementations' method) with a unit spend, so that the expected
- * value is this times the customer's expected spend. Cached per (frequency, recency, T).
+ * value is this times the customer's expected spend. The expectations are P(alive) times the
+ * expectations given alive, which are cached per (frequency, T).
  * Never throws: where the model functions fail, the values are NaN (written as null) and the
- * failure is counted in `ctx.modelErrors`.
+ * failure is counted, per customer, in `ctx.modelErrors`.
  */
 export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache; modelErrors?: ModelErrors }, h: { frequency: number; recency: number; T: number }): ModelValues | null {
   const bg = ctx.models.bg;
   if (!bg) return null;
-  const key = h.frequency < 8192 && h.recency < 8192 && h.T < 8192 ? (h.frequency * 8192 + h.recency) * 8192 + h.T : -1;
-  const hit = key >= 0 ? ctx.cache?.get(key) : undefined;
-  if (hit) {
-    if (hit === NOT_COMPUTABLE && ctx.modelErrors) ctx.modelErrors.count++; // counted per customer
-    return hit;
-  }
-  const s = ctx.settings;
-  const options = { horizon: s.horizonDays, step: s.valueStepDays, discountRatePerPeriod: Math.pow(1 + s.annualDiscountRate, s.valueStepDays / 365) - 1 };
-  let values: ModelValues;
-  try {
-    values = {
-      pAlive: bgNbdPAlive(bg, h),
-      purchases90: bgNbdExpectedPurchases(bg, 90, h),
-      discountedPurchases: customerLifetimeValue(bg, UNIT_SPEND, { ...h, monetaryValue: 1 }, options),
-    };
-  } catch (err) {
-    // One history the numerics cannot handle must not stop the run: that customer keeps the
-    // rhythm-only score (model fields null), and the run counts and notes it.
-    values = NOT_COMPUTABLE;
+  const fail = (err: unknown): ModelValues => {
     if (ctx.modelErrors) {
       ctx.modelErrors.count++;
-      ctx.modelErrors.first ??= `frequency ${h.frequency}, recency ${h.recency}, T ${h.T}: ${(err as Error).message}`;
+      if (err) ctx.modelErrors.first ??= `frequency ${h.frequency}, recency ${h.recency}, T ${h.T}: ${(err as Error).message}`;
     }
+    return NOT_COMPUTABLE;
+  };
+  const key = Number.isInteger(h.frequency) && Number.isInteger(h.T) && h.frequency >= 0 && h.frequency < 1e6 && h.T >= 0 && h.T < 1e6 ? h.frequency * 1e6 + h.T : -1;
+  let alive = key >= 0 ? ctx.cache?.get(key) : undefined;
+  if (!alive) {
+    let error: unknown = null;
+    try {
+      alive = aliveValues(bg, h, ctx.settings);
+    } catch (err) {
+      // One history the numerics cannot handle must not stop the run: that customer keeps the
+      // rhythm-only score (model fields null), and the run counts and notes it.
+      alive = FAILED;
+      error = err;
+    }
+    if (key >= 0 && ctx.cache) {
+      if (ctx.cache.size >= MAX_CACHE) ctx.cache.clear();
+      ctx.cache.set(key, alive);
+    }
+    if (error) return fail(error);
   }
-  if (key >= 0 && ctx.cache) {
-    if (ctx.cache.size >= MAX_CACHE) ctx.cache.clear();
-    ctx.cache.set(key, values);
+  if (alive === FAILED) return fail(null);
+  let pAlive: number;
+  try {
+    pAlive = bgNbdPAlive(bg, h);
+  } catch (err) {
+    return fail(err);
   }
-  return values;
+  return { pAlive, purchases90: pAlive * alive.purchases90, discountedPurchases: pAlive * alive.discountedPurchases };
 }
 
 function finiteOrNull(x: number | null): number | null {

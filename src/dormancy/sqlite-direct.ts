@@ -11,12 +11,15 @@ export interface SqliteDirect {
   close(): void;
 }
 
+/** Score rows per upsert statement (30 columns each: 1,920 parameters, well below SQLite's limit). */
+const GROUP = 64;
+
 /**
  * For a SQLite file, opens a second connection of its own for the scoring run. Kysely's driver
- * prepares every statement anew and returns objects; here the page queries and a single-row
- * upsert are prepared once, rows come back as arrays, and each batch of upserts is one
- * transaction. In WAL mode this connection reads while others write, and writes its short
- * batches between theirs. Returns null for an in-memory database (only the engine's own
+ * prepares every statement anew and returns objects; here the page queries and the upserts
+ * (64 rows per statement, plus a single-row one for the rest) are prepared once, rows come back
+ * as arrays, and each batch of upserts is one transaction. In WAL mode this connection reads
+ * while others write, and writes its short batches between theirs. Returns null for an in-memory database (only the engine's own
  * connection sees it); scoring then goes through kysely.
  */
 export async function openSqliteDirect(k: Kysely<Database>): Promise<SqliteDirect | null> {
@@ -31,9 +34,20 @@ export async function openSqliteDirect(k: Kysely<Database>): Promise<SqliteDirec
   const orders = conn.prepare(PAGE_SQL.orders).raw();
   const consents = conn.prepare(PAGE_SQL.consents).raw();
   const totals = conn.prepare(PAGE_SQL.totals);
-  const upsert = conn.prepare(`insert into customer_scores (${SCORE_NAMES.join(', ')}) values (${SCORE_NAMES.map(() => '?').join(', ')}) on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`);
+  // Rows go in groups of GROUP per statement run: one native call per group instead of per row.
+  const upsertSql = (n: number) =>
+    `insert into customer_scores (${SCORE_NAMES.join(', ')}) values ${Array.from({ length: n }, () => `(${SCORE_NAMES.map(() => '?').join(',')})`).join(',')} on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`;
+  const upsertGroup = conn.prepare(upsertSql(GROUP));
+  const upsertOne = conn.prepare(upsertSql(1));
+  const params: unknown[] = [];
   const writeAll = conn.transaction((rows: CustomerScoresTable[]) => {
-    for (const r of rows) upsert.run(scoreRowValues(r));
+    let i = 0;
+    for (; i + GROUP <= rows.length; i += GROUP) {
+      params.length = 0;
+      for (let k = i; k < i + GROUP; k++) for (const v of scoreRowValues(rows[k]!)) params.push(v);
+      upsertGroup.run(params);
+    }
+    for (; i < rows.length; i++) upsertOne.run(scoreRowValues(rows[i]!));
   });
   return {
     source: {

@@ -86,10 +86,27 @@ function sqliteStatements(rows: CustomerScoresTable[]): CompiledQuery[] {
   return out;
 }
 
+/**
+ * A column as a PostgreSQL array literal, `{1,2.5,NULL}`. The driver would escape and quote every
+ * element of a JS array (a third of the write's CPU); the values here are finite numbers (checked
+ * by `scoreRowValues`), null, or short texts, quoted.
+ */
+function arrayLiteral(values: unknown[][], j: number): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]![j];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += `"${v.replace(/["\\]/g, '\\$&')}"`;
+    else out += String(v);
+  }
+  return `${out}}`;
+}
+
 /** PostgreSQL: one upsert per batch from column arrays (`unnest`), a fixed 30 parameters whatever the batch size. */
 function postgresStatement(rows: CustomerScoresTable[]): CompiledQuery {
   const values = rows.map(scoreRowValues);
-  const arrays = NAMES.map((_, j) => values.map((v) => v[j]));
+  const arrays = NAMES.map((_, j) => arrayLiteral(values, j));
   const unnest = SCORE_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
   return CompiledQuery.raw(
     `insert into customer_scores (${NAMES.join(', ')}) select * from unnest(${unnest}) on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`,

@@ -18,9 +18,9 @@ vi.mock('../../src/dormancy/model/index.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/dormancy/model/index.js')>();
   return {
     ...real,
-    bgNbdExpectedPurchases: (params: Parameters<typeof real.bgNbdExpectedPurchases>[0], t: number, c: { frequency: number; recency: number; T: number }) => {
+    bgNbdExpectedPurchasesIfAlive: (params: Parameters<typeof real.bgNbdExpectedPurchasesIfAlive>[0], t: number, c: { frequency: number; T: number }) => {
       if (c.frequency >= failWhen.frequency) throw new RangeError('hyp2f1(…): series did not converge');
-      return real.bgNbdExpectedPurchases(params, t, c);
+      return real.bgNbdExpectedPurchasesIfAlive(params, t, c);
     },
   };
 });

@@ -220,29 +220,34 @@ export function bgNbdPAlive(params: BgNbdParams, customer: CustomerHistory): num
 /** Half-width of the parameter bracket used to step over the removable singularities a = 1 and c = 0. */
 const SINGULAR_GAP = 1e-4;
 
-/** FHL 2005 eq. 10 (eq. 7 is the case x = t_x = T = 0), for validated input. */
-function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+/**
+ * FHL 2005 eq. 10 (eq. 7 is the case x = t_x = T = 0), for validated input. Eq. 10 is P(alive)
+ * times the expectation given alive, which depends on x and T only; `alive = false` leaves the
+ * P(alive) factor out (t_x is then unused), so callers can share that part across customers.
+ */
+function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: number, withPAlive = true): number {
   if (t === 0) return 0;
   const { r, alpha, a, b } = p;
   // The formula is 0/0 at a = 1 (and at a + b + x - 1 = 0) but the expectation is smooth there:
   // interpolate linearly between parameter values on either side.
   if (Math.abs(a - 1) < SINGULAR_GAP / 2) {
-    const lo = expectedCore({ ...p, a: 1 - SINGULAR_GAP }, t, x, tx, T);
-    const hi = expectedCore({ ...p, a: 1 + SINGULAR_GAP }, t, x, tx, T);
+    const lo = expectedCore({ ...p, a: 1 - SINGULAR_GAP }, t, x, tx, T, withPAlive);
+    const hi = expectedCore({ ...p, a: 1 + SINGULAR_GAP }, t, x, tx, T, withPAlive);
     return lo + ((hi - lo) * (a - 1 + SINGULAR_GAP)) / (2 * SINGULAR_GAP);
   }
   const c = a + b + x - 1;
   if (Math.abs(c) < SINGULAR_GAP / 2) {
     const b0 = Math.max(b - c - SINGULAR_GAP, b / 2);
     const b1 = b - c + SINGULAR_GAP;
-    const lo = expectedCore({ ...p, b: b0 }, t, x, tx, T);
-    const hi = expectedCore({ ...p, b: b1 }, t, x, tx, T);
+    const lo = expectedCore({ ...p, b: b0 }, t, x, tx, T, withPAlive);
+    const hi = expectedCore({ ...p, b: b1 }, t, x, tx, T, withPAlive);
     return lo + ((hi - lo) * (b - b0)) / (b1 - b0);
   }
+  const alive = withPAlive ? sigmoidNeg(logOddsDead(p, x, tx, T)) : 1;
   const z = t / (alpha + T + t);
   const lnOneMinusZ = -Math.log1p(t / (alpha + T));
   const concentrated = concentratedBracket(r + x, a, b + x, t / (alpha + T));
-  if (concentrated !== null) return finiteExpectation((c / (a - 1)) * concentrated * sigmoidNeg(logOddsDead(p, x, tx, T)), t, x, tx, T);
+  if (concentrated !== null) return finiteExpectation((c / (a - 1)) * concentrated * alive, t, x, tx, T);
   // 1 - (1-z)^(r+x) 2F1(r+x, b+x; c; z) through logs and expm1: no overflow when 2F1 is huge
   // (many purchases), and full precision for small t where both terms are near 1.
   let bracket: number;
@@ -260,7 +265,7 @@ function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: numbe
     const fm1 = hyp2f1Minus1(r + x, b + x, c, z);
     bracket = fm1 > -1 ? -Math.expm1((r + x) * lnOneMinusZ + Math.log1p(fm1)) : 1 - Math.exp((r + x) * lnOneMinusZ) * (1 + fm1);
   }
-  return finiteExpectation((c / (a - 1)) * bracket * sigmoidNeg(logOddsDead(p, x, tx, T)), t, x, tx, T);
+  return finiteExpectation((c / (a - 1)) * bracket * alive, t, x, tx, T);
 }
 
 function finiteExpectation(value: number, t: number, x: number, tx: number, T: number): number {
@@ -280,6 +285,21 @@ export function bgNbdExpectedPurchases(params: BgNbdParams, t: number, customer:
   checkNumber(t, 't', undefined);
   const c = checkHistory(customer, undefined);
   return expectedCore(p, t, c.frequency, c.recency, c.T);
+}
+
+/**
+ * Expected purchases in the next t time units of a customer with this frequency and T, given that
+ * they are still alive: `bgNbdExpectedPurchases` = `bgNbdPAlive` × this. It does not depend on the
+ * recency, so customers with the same frequency and T share it (scoring computes it once per pair).
+ * @param params fitted parameters
+ * @param t prediction horizon, >= 0, in the data's time unit
+ * @param customer the customer's frequency and T
+ */
+export function bgNbdExpectedPurchasesIfAlive(params: BgNbdParams, t: number, customer: { frequency: number; T: number }): number {
+  const p = checkParams(params, PARAM_NAMES, 'BG/NBD');
+  checkNumber(t, 't', undefined);
+  const c = checkHistory({ frequency: customer?.frequency, recency: 0, T: customer?.T }, undefined);
+  return expectedCore(p, t, c.frequency, 0, c.T, false);
 }
 
 /**

@@ -6,6 +6,7 @@
 
 export {
   bgNbdExpectedPurchases,
+  bgNbdExpectedPurchasesIfAlive,
   bgNbdExpectedPurchasesNew,
   bgNbdLogLikelihood,
   bgNbdPAlive,
