@@ -47,16 +47,16 @@ export function upliftChart(sequenceId: string, uplift: UpliftReport): ChartSpec
     config: {
       type: 'bar',
       data: {
-        labels: ['conversion uplift (pp)'],
+        labels: ['uplift'],
         datasets: [
           { type: 'bar', label: '95% interval', data: [[pp(uplift.absoluteCi95[0]), pp(uplift.absoluteCi95[1])]], backgroundColor: uplift.significant ? '#5b8e7d88' : '#81a4cd88', borderColor: '#1f3a5f', borderWidth: 1 },
-          { type: 'scatter', label: 'estimate', data: [{ x: pp(uplift.absolute), y: 'conversion uplift (pp)' }], backgroundColor: '#bc4b51', pointRadius: 6 },
+          { type: 'scatter', label: 'estimate', data: [{ x: pp(uplift.absolute), y: 'uplift' }], backgroundColor: '#bc4b51', pointRadius: 6 },
         ],
       },
       options: {
         indexAxis: 'y',
         plugins: { title: { display: true, text: 'Absolute uplift vs holdout, percentage points (0 = no effect)' } },
-        scales: { x: { suggestedMin: Math.min(0, pp(uplift.absoluteCi95[0])), suggestedMax: Math.max(0, pp(uplift.absoluteCi95[1])), grid: { color: '#ccc' } } },
+        scales: { y: { display: false }, x: { suggestedMin: Math.min(0, pp(uplift.absoluteCi95[0])), suggestedMax: Math.max(0, pp(uplift.absoluteCi95[1])), grid: { color: '#ccc' } } },
       },
     },
   };

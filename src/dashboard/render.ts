@@ -24,7 +24,7 @@ header h1{font-size:1.2rem;margin:0;flex:1}header a{color:#fff}header form{displ
 header input,header select,header button{font:inherit;padding:.25rem .5rem;border-radius:3px;border:1px solid #ccd}
 main{padding:1rem 1.5rem;max-width:1400px;margin:0 auto}section{background:#fff;border-radius:6px;padding:1rem 1.2rem;margin:0 0 1rem;box-shadow:0 1px 2px #0001}
 h2{font-size:1.15rem;margin:.2rem 0 .8rem}h3{font-size:1rem;margin:1rem 0 .4rem}h4{margin:.8rem 0 .3rem}
-table{border-collapse:collapse;width:100%;margin:.3rem 0 .8rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #e4e7eb;text-align:right;vertical-align:top}
+.table{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.3rem 0 .8rem}.metric{white-space:nowrap}th,td{padding:.3rem .5rem;border-bottom:1px solid #e4e7eb;text-align:right;vertical-align:top}
 th:first-child,td:first-child{text-align:left}th{font-weight:600;color:#52606d;font-size:.85rem}
 .grid{display:grid;grid-template-columns:minmax(0,1.2fr) minmax(0,1fr);gap:1.5rem}.charts{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 .chart{position:relative;height:240px}.chart.short{height:120px}.small{font-size:.8rem}.muted{color:#7b8794}

@@ -42,8 +42,8 @@ export function overview(seqs: SequenceReport[]): string {
     );
   });
   return (
-    `<table class="overview"><thead><tr><th>Sequence</th><th>Status</th><th>Enrolled</th><th>Holdout</th><th>Sent</th><th>Human opens</th><th>Human clicks</th>` +
-    `<th>Unsubs</th><th>Complaints</th><th>Conversions</th><th>Revenue</th><th>Net revenue</th><th>Uplift</th><th>Health</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `<div class="table"><table class="overview"><thead><tr><th>Sequence</th><th>Status</th><th>Enrolled</th><th>Holdout</th><th>Sent</th><th>Human opens</th><th>Human clicks</th>` +
+    `<th>Unsubs</th><th>Complaints</th><th>Conversions</th><th>Revenue</th><th>Net revenue</th><th>Uplift</th><th>Health</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
   );
 }
 
@@ -63,8 +63,8 @@ function stepsTable(s: SequenceReport, p: Path): string {
     );
   });
   return (
-    `<table><thead><tr><th>Step</th><th>Sent</th><th>Delivered</th><th>Human opens</th><th>Machine opens</th><th>Human clicks</th><th>Bot clicks</th><th>Unsubs</th><th>Conversions</th><th>Net revenue</th></tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table>`
+    `<div class="table"><table><thead><tr><th>Step</th><th>Sent</th><th>Delivered</th><th>Human opens</th><th>Machine opens</th><th>Human clicks</th><th>Bot clicks</th><th>Unsubs</th><th>Conversions</th><th>Net revenue</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }
 
@@ -75,7 +75,7 @@ function upliftBlock(s: SequenceReport, p: Path): string {
   const up: Path = [...p, 'uplift'];
   const id = `${s.sequenceId}.uplift`;
   const groups =
-    `<table><thead><tr><th></th><th>Enrolled</th><th>Conversions</th><th>Conversion rate</th><th>Revenue / enrolee</th></tr></thead><tbody>` +
+    `<div class="table"><table><thead><tr><th></th><th>Enrolled</th><th>Conversions</th><th>Conversion rate</th><th>Revenue / enrolee</th></tr></thead><tbody>` +
     (['mailed', 'holdout'] as const)
       .map(
         (g) =>
@@ -83,7 +83,7 @@ function upliftBlock(s: SequenceReport, p: Path): string {
           `<td>${metric(`${id}.${g}.conversionRate`, [...up, g, 'conversionRate'], u[g].conversionRate, 'pct')}</td><td>${metric(`${id}.${g}.revenuePerEnrolledMinor`, [...up, g, 'revenuePerEnrolledMinor'], u[g].revenuePerEnrolledMinor, 'money', s.currency)}</td></tr>`,
       )
       .join('') +
-    `</tbody></table>`;
+    `</tbody></table></div>`;
   if (!u.available) return `${groups}<p class="notice">No uplift claimed: ${esc(u.reason ?? 'not available')}.</p>`;
   return (
     groups +
@@ -110,7 +110,7 @@ function variantsBlock(s: SequenceReport, st: StepReport, j: number, p: Path, ha
   });
   return (
     `<h4>Step ${esc(st.stepId)} <span class="small muted">optimising ${esc(s.optimize ?? 'conversion')}</span></h4>` +
-    `<table><thead><tr><th>Variant</th><th>Trials</th><th>Successes</th><th>Conversion (posterior, 95%)</th><th>Net revenue</th><th>P(best)</th><th>Allocation</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `<div class="table"><table><thead><tr><th>Variant</th><th>Trials</th><th>Successes</th><th>Conversion (posterior, 95%)</th><th>Net revenue</th><th>P(best)</th><th>Allocation</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>` +
     `<div class="charts"><div class="chart"><canvas id="${esc(domId('allocation', s.sequenceId, st.stepId))}"></canvas></div>` +
     (hasTimeline ? `<div class="chart"><canvas id="${esc(domId('variants', s.sequenceId, st.stepId))}"></canvas></div>` : `<p class="muted">No sends of this step yet.</p>`) +
     `</div>`
@@ -135,7 +135,7 @@ function healthBlock(s: SequenceReport, p: Path): string {
     `${metric(`${id}.complaints`, [...dp, 'complaints'], d.complaints, 'int')} complaints (${metric(`${id}.complaintRate`, [...dp, 'complaintRate'], d.complaintRate, 'pct')}; warn at 0.1%, pause at 0.3%), ` +
     `${metric(`${id}.hardBounces`, [...dp, 'hardBounces'], d.hardBounces, 'int')} hard bounces (${metric(`${id}.hardBounceRate`, [...dp, 'hardBounceRate'], d.hardBounceRate, 'pct')}; pause at 5%)</p>` +
     `<ul class="reasons">${(d.reasons ?? []).map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` +
-    (senders ? `<table><thead><tr><th>Sender</th><th>Sent</th><th>Complaint rate</th><th>Hard-bounce rate</th><th>Verdict</th></tr></thead><tbody>${senders}</tbody></table>` : '')
+    (senders ? `<div class="table"><table><thead><tr><th>Sender</th><th>Sent</th><th>Complaint rate</th><th>Hard-bounce rate</th><th>Verdict</th></tr></thead><tbody>${senders}</tbody></table></div>` : '')
   );
 }
 
@@ -145,8 +145,9 @@ export function sequenceSection(s: SequenceReport, i: number, timelines: Set<str
   const variantSteps = (s.steps ?? []).map((st, j) => [st, j] as const).filter(([st]) => st.variants?.length > 0);
   return (
     `<section class="sequence" id="${esc(domId('seq', s.sequenceId))}"><h2>${esc(s.name ?? s.sequenceId)} <span class="small muted">${esc(s.sequenceId)}</span></h2>` +
-    `<div class="grid"><div><h3>Funnel per step</h3><div class="chart"><canvas id="${esc(domId('funnel', s.sequenceId))}"></canvas></div>${stepsTable(s, p)}</div>` +
-    `<div><h3>Uplift against the holdout</h3>${upliftBlock(s, p)}<h3>Deliverability health</h3>${healthBlock(s, p)}</div></div>` +
+    `<div class="grid"><div><h3>Funnel per step</h3><div class="chart"><canvas id="${esc(domId('funnel', s.sequenceId))}"></canvas></div></div>` +
+    `<div><h3>Uplift against the holdout</h3>${upliftBlock(s, p)}</div></div>${stepsTable(s, p)}` +
+    `<h3>Deliverability health</h3>${healthBlock(s, p)}` +
     `<h3>Variants over time</h3>` +
     (variantSteps.length
       ? variantSteps.map(([st, j]) => variantsBlock(s, st, j, p, timelines.has(`${s.sequenceId}\u0000${st.stepId}`))).join('')
@@ -169,7 +170,7 @@ export function returnedTable(list: ReturnedCustomer[] | undefined): string {
     );
   });
   return (
-    `<table class="returned"><thead><tr><th>Customer</th><th>Id</th><th>Sequence</th><th>Credited step / variant</th><th>Attributed by</th><th>When (UTC)</th><th>Revenue</th><th>Net revenue</th></tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table>`
+    `<div class="table"><table class="returned"><thead><tr><th>Customer</th><th>Id</th><th>Sequence</th><th>Credited step / variant</th><th>Attributed by</th><th>When (UTC)</th><th>Revenue</th><th>Net revenue</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }
