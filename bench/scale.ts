@@ -6,7 +6,7 @@
  * process of its own, so its peak RSS is its own; the workers' peak RSS is read from
  * /proc/PID/status (VmHWM). Enrolment is compared with the naive row-by-row way on a sample.
  *   npm run bench -- scale --customers N [--orders-per-customer 5] [--mails 100000]
- *     [--backend sqlite|postgres] [--workers 1|2] [--baseline 1000] [--json] [--keep]
+ *     [--backend sqlite|postgres] [--workers 1|2] [--baseline 1000] [--max-in-doubt N] [--json] [--keep]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -174,6 +174,7 @@ export async function run(argv: string[]): Promise<void> {
       backend: { type: 'string', default: 'sqlite' },
       workers: { type: 'string', default: '1' },
       baseline: { type: 'string', default: '1000' },
+      'max-in-doubt': { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       pg: { type: 'string', default: process.env.COMEBACK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test' },
@@ -204,7 +205,7 @@ export async function run(argv: string[]): Promise<void> {
       log(rows.at(-1)!);
     }
     const due = await limitDue(url, Number(values.mails));
-    const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, queueName } };
+    const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, queueName, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) } };
     const send = await sendThroughWorkers(config, dir, due, workers);
     rows.push(send);
     log(send);
