@@ -1,6 +1,7 @@
 /**
- * BullMQ at scale: two `comeback worker` processes on PostgreSQL sharing one queue, and a Redis
- * restart in the middle of a run (a Redis of its own, started by the test with AOF).
+ * BullMQ at scale: two `comeback worker` processes on PostgreSQL sharing one queue, a Redis
+ * restart in the middle of a run (a Redis of its own, started by the test with AOF), and the
+ * start-up warning about a Redis that may lose jobs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -60,9 +61,12 @@ async function ping(url: string): Promise<boolean> {
   }
 }
 
-/** A redis-server of this test's own, with AOF in a temp folder; fails clearly when it cannot start. */
-function startRedis(port: number, dir: string): ChildProcess {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+/**
+ * A redis-server of this test's own in a temp folder, by default with AOF and `noeviction` (as
+ * production should run it); fails clearly when it cannot start.
+ */
+function startRedis(port: number, dir: string, durability = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']): ChildProcess {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...durability], { stdio: 'ignore' });
   child.on('error', (err) => {
     throw new Error(`redis-server could not be started (${err.message}); install Redis (redis-server on PATH) to run this test`);
   });
@@ -142,3 +146,31 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
   expect(counts).toEqual({ sent: N });
   expect(sink.accepted.length - before).toBe(N);
 }, 240_000);
+
+it('warns at start when Redis runs without AOF or with an eviction policy, and not when it is durable', async () => {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const redis = startRedis(port, mkdtempSync(join(tmpdir(), 'comeback-redis-')), ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']);
+  children.push(redis);
+  await waitFor(() => ping(url), 20_000, `redis-server on port ${port}`);
+  const warningsAtStart = async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const e = await createEngine(
+      { database: ':memory:', sequencesDir: sequencesDir(), redisUrl: url, transport: { type: 'memory' }, worker: { queueName: `cbtest-warn-${Date.now().toString(36)}` } },
+      { logger: log },
+    );
+    await e.close();
+    return lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  };
+  const risky = await warningsAtStart();
+  expect(risky.some((m) => m.includes('without AOF'))).toBe(true);
+  expect(risky.some((m) => m.includes('maxmemory-policy is allkeys-lru'))).toBe(true);
+
+  const admin = new Redis(url);
+  await admin.config('SET', 'appendonly', 'yes');
+  await admin.config('SET', 'maxmemory-policy', 'noeviction');
+  await admin.quit();
+  const durable = await warningsAtStart();
+  expect(durable.filter((m) => /AOF|maxmemory-policy|Redis configuration/.test(m))).toEqual([]);
+}, 60_000);
