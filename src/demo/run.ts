@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { SequenceStats } from '../engine/stats.js';
+import type { StatsReport } from '../metrics/types.js';
 import { seededRandom } from '../util/random.js';
 import { DEFAULT_BEHAVIOUR, planRecipient, type PlannedAction } from './recipients.js';
 import { syntheticProducts, syntheticShop, type SyntheticCustomer } from './synthetic.js';
@@ -27,6 +28,8 @@ export interface DemoOptions {
 /** What the demo produced. */
 export interface DemoResult {
   stats: SequenceStats[];
+  /** The success report of the run (what `comeback stats --json` prints). */
+  report: StatsReport;
   emlFiles: number;
   engine?: Engine;
 }
@@ -174,8 +177,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
   await runPendingUntil(end);
   const stats = await engine.stats();
+  const report = await engine.report();
   const emlFiles = existsSync(o.out) ? readdirSync(o.out).filter((f) => f.endsWith('.eml')).length : 0;
-  if (o.keepOpen) return { stats, emlFiles, engine };
+  if (o.keepOpen) return { stats, report, emlFiles, engine };
   await engine.close();
-  return { stats, emlFiles };
+  return { stats, report, emlFiles };
 }

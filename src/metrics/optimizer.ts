@@ -5,11 +5,13 @@
  */
 import type { EngineContext } from '../engine/context.js';
 import type { VariantWeights } from '../engine/scheduler.js';
-import { armRows, decideStep, optimizeMetric, stepOptions } from './variants.js';
+import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions } from './variants.js';
 
 /** Holds the current shares and refreshes them when they are older than `refreshMs` (engine clock). */
 export class VariantOptimizer {
   private shares = new Map<string, Map<string | null, number>>();
+  /** The arms each step's shares were computed from: unchanged data gives the same (seeded) shares. */
+  private inputs = new Map<string, string>();
   private refreshedAt = -Infinity;
 
   constructor(
@@ -37,8 +39,17 @@ export class VariantOptimizer {
       for (const step of seq.steps) {
         const options = stepOptions(step);
         if (options.length < 2) continue;
-        const decision = decideStep(id, step.id, options, rows, optimizeMetric(seq));
-        next.set(`${id}\u0000${step.id}`, new Map(decision.map((d) => [d.variantId, d.allocation.share])));
+        const key = `${id}\u0000${step.id}`;
+        const arms = stepArms(id, step.id, options, rows, optimizeMetric(seq));
+        const input = JSON.stringify(arms);
+        const known = this.shares.get(key);
+        if (known && this.inputs.get(key) === input) {
+          next.set(key, known);
+          continue;
+        }
+        const allocation = stepAllocation(id, step.id, arms);
+        next.set(key, new Map(options.map((v, i) => [v, allocation[i]!.share])));
+        this.inputs.set(key, input);
       }
     }
     this.shares = next;

@@ -66,16 +66,25 @@ export interface StepDecision {
  * Thompson shares and posteriors for the options of one step. Options never sent count as
  * zero trials. The seed depends on the step only, so repeated computations on the same data agree.
  */
-export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric, draws = 10_000): StepDecision[] {
-  const arms: BanditVariant[] = variantIds.map((v) => {
+export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric): StepDecision[] {
+  const arms = stepArms(sequenceId, stepId, variantIds, rows, metric);
+  const allocation = stepAllocation(sequenceId, stepId, arms);
+  const posterior = posteriorSummary(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`) ^ 0x9e3779b9), draws: 4000 });
+  return variantIds.map((variantId, i) => ({ variantId, arm: arms[i]!, allocation: allocation[i]!, posterior: posterior[i]! }));
+}
+
+/** The bandit input of one step's options (never-sent options have zero trials). */
+export function stepArms(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric): BanditVariant[] {
+  return variantIds.map((v) => {
     const row = rows.find((r) => r.sequenceId === sequenceId && r.stepId === stepId && r.variantId === v);
     const base = { id: armId(v), trials: row?.trials ?? 0, successes: row?.successes ?? 0 };
     return metric === 'net_revenue' ? { ...base, rewardSum: base.successes > 0 ? (row?.netRevenue ?? 0) : 0 } : base;
   });
-  const seed = seedOf(`${sequenceId}|${stepId}`);
-  const allocation = thompsonAllocation(arms, { rng: mulberry32(seed), draws, minExplorationShare: MIN_EXPLORATION_SHARE });
-  const posterior = posteriorSummary(arms, { rng: mulberry32(seed ^ 0x9e3779b9), draws: Math.min(draws, 4000) });
-  return variantIds.map((variantId, i) => ({ variantId, arm: arms[i]!, allocation: allocation[i]!, posterior: posterior[i]! }));
+}
+
+/** Thompson shares of a step's arms: seeded by the step, so the same data always gives the same shares. */
+export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[]): VariantAllocation[] {
+  return thompsonAllocation(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`)), draws: 10_000, minExplorationShare: MIN_EXPLORATION_SHARE });
 }
 
 /** The options of a step: the step's own content (null) and its variants; empty without variants. */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { serveDemoDashboard } from '../../dashboard/demo-server.js';
 import { runDemo } from '../../demo/run.js';
-import { statsTable } from './stats.js';
+import { overviewTable } from '../format/report.js';
 
 const int = (v: string) => {
   const n = Number.parseInt(v, 10);
@@ -29,7 +29,7 @@ export function register(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
       const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
-      process.stdout.write(`\n${statsTable(result.stats)}\n\n`);
+      process.stdout.write(`\n${overviewTable(result.report)}\n\n`);
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
       process.stdout.write(`database: ${opts.db} — try: npx comeback --db ${opts.db} stats\n`);
       process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
