@@ -1,4 +1,4 @@
-import type { DeliverabilityReport, ReturnedCustomer, SequenceReport, StepReport, UpliftReport } from '../metrics/report.js';
+import type { DeliverabilityReport, Funnel, ReturnedCustomer, SequenceReport, StepReport, UpliftReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import { domId } from './charts.js';
 import { interval, metric } from './format.js';
@@ -139,6 +139,25 @@ function healthBlock(s: SequenceReport, p: Path): string {
   );
 }
 
+/** Funnels per stored version and per churn reason, folded away under the step table. */
+function breakdowns(s: SequenceReport, p: Path): string {
+  const table = <F extends Funnel>(title: string, key: 'byVersion' | 'byChurnReason', list: F[] | undefined, label: (f: F) => string) => {
+    if (!list?.length) return '';
+    const rows = list.map((f, j) => {
+      const fp: Path = [...p, key, j];
+      const n = `${s.sequenceId}.${key}.${label(f)}`;
+      return (
+        `<tr><td>${esc(label(f))}</td><td>${metric(`${n}.enrolled`, [...fp, 'enrolled'], f.enrolled, 'int')}</td><td>${metric(`${n}.sent`, [...fp, 'sent'], f.sent, 'int')}</td>` +
+        `<td>${metric(`${n}.humanClicks`, [...fp, 'humanClicks'], f.humanClicks, 'int')}</td><td>${metric(`${n}.conversions`, [...fp, 'conversions'], f.conversions, 'int')}</td>` +
+        `<td>${metric(`${n}.rates.conversion`, [...fp, 'rates', 'conversion'], f.rates?.conversion, 'pct')}</td><td>${metric(`${n}.netRevenueMinor`, [...fp, 'netRevenueMinor'], f.netRevenueMinor, 'money', s.currency)}</td></tr>`
+      );
+    });
+    return `<div class="table"><table><thead><tr><th>${title}</th><th>Enrolled</th><th>Sent</th><th>Human clicks</th><th>Conversions</th><th>Conversion rate</th><th>Net revenue</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  };
+  const body = table('Version', 'byVersion', s.byVersion, (f) => `v${f.version}`) + table('Churn reason', 'byChurnReason', s.byChurnReason, (f) => f.churnReason);
+  return body ? `<details><summary>By version and churn reason</summary>${body}</details>` : '';
+}
+
 /** Everything about one sequence: funnel per step, uplift, variants and health. */
 export function sequenceSection(s: SequenceReport, i: number, timelines: Set<string>): string {
   const p: Path = ['sequences', i];
@@ -146,7 +165,7 @@ export function sequenceSection(s: SequenceReport, i: number, timelines: Set<str
   return (
     `<section class="sequence" id="${esc(domId('seq', s.sequenceId))}"><h2>${esc(s.name ?? s.sequenceId)} <span class="small muted">${esc(s.sequenceId)}</span></h2>` +
     `<div class="grid"><div><h3>Funnel per step</h3><div class="chart"><canvas id="${esc(domId('funnel', s.sequenceId))}"></canvas></div></div>` +
-    `<div><h3>Uplift against the holdout</h3>${upliftBlock(s, p)}</div></div>${stepsTable(s, p)}` +
+    `<div><h3>Uplift against the holdout</h3>${upliftBlock(s, p)}</div></div>${stepsTable(s, p)}${breakdowns(s, p)}` +
     `<h3>Deliverability health</h3>${healthBlock(s, p)}` +
     `<h3>Variants over time</h3>` +
     (variantSteps.length
