@@ -31,7 +31,7 @@ export function prepared<P extends string, R>(names: readonly P[], build: (k: Ky
     return { template, slots };
   };
   return {
-    run(k, values) {
+    async run(k, values) {
       const key = k.getExecutor().adapter;
       let entry = cache.get(key);
       if (!entry) cache.set(key, (entry = compile(k)));

@@ -42,8 +42,9 @@ function committer(ctx: EngineContext): GroupCommit {
 
 /** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
 export async function claim(ctx: EngineContext, id: number): Promise<Message | undefined> {
-  const now = ctx.clock.now();
-  const r = await committer(ctx).run((k) => claimQuery.run(k, { id, now }));
+  const values = { id, now: ctx.clock.now() };
+  // SQLite has one connection anyway: claims share commits. PostgreSQL claims in parallel on its pool.
+  const r = ctx.db.dialect === 'sqlite' ? await committer(ctx).run((k) => claimQuery.run(k, values)) : await claimQuery.run(ctx.k, values);
   return r.rows[0] as Message | undefined;
 }
 
