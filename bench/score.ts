@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -121,7 +121,10 @@ export async function run(argv: string[]): Promise<void> {
 
   const db = await openDatabase(url);
   try {
+    const loadBefore = loadavg()[0]!;
     const result = await scoreCustomers({ db, clock: { now: () => NOW } }, {});
+    // Other processes on the machine slow the wall clock, not the CPU seconds: report both.
+    const loadAfter = loadavg()[0]!;
     const rss = peakRssMiB();
     process.stderr.write(
       `scored in ${result.seconds.total.toFixed(1)} s (read ${result.seconds.read.toFixed(1)}, fit ${result.seconds.fit.toFixed(1)}, write ${result.seconds.write.toFixed(1)}); ` +
@@ -142,6 +145,7 @@ export async function run(argv: string[]): Promise<void> {
         write_s: Number(result.seconds.write.toFixed(1)),
         load_s: Number(loaded.seconds.toFixed(1)),
         peak_rss_mib: rss,
+        load_avg_1m: [Number(loadBefore.toFixed(1)), Number(loadAfter.toFixed(1))],
       },
       values.json!,
     );
