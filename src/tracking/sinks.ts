@@ -18,6 +18,8 @@ export interface EventSink {
    * the flags, in one transaction. Returns the number of rows inserted.
    */
   write(rows: EventRow[], flags: [number, Reflag][]): Promise<number>;
+  /** Releases what the sink holds (a worker thread); called once, after the last write. */
+  close?(): Promise<void>;
 }
 
 /** Any database kysely speaks: one multi-row INSERT per batch, one UPDATE for the flags. */
@@ -50,34 +52,31 @@ export function kyselySink(k: Kysely<Database>): EventSink {
 
 const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
 
+/** SQLite's statements for a batch: one row's INSERT (anonymous parameters in `rowValues` order), one message's flags. */
+export const SQLITE_SQL = {
+  insert: `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING`,
+  flag: "UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?",
+};
+
+/** A row as the anonymous parameters of `SQLITE_SQL.insert`. */
+export function rowValues(r: EventRow): unknown[] {
+  return [r.message_id ?? null, r.customer_id ?? null, r.enrollment_id ?? null, r.type, r.link_index ?? null, r.machine ?? 0, r.machine_reason ?? null, r.source, r.provider_event_id ?? null, r.user_agent ?? null, r.detail ?? '{}', r.occurred_at];
+}
+
 /**
  * SQLite through its own better-sqlite3 handle: one prepared single-row INSERT run per row inside
  * a synchronous transaction. SQLite runs this several times faster than a multi-row INSERT with
  * thousands of parameters, and kysely would prepare the statement anew for every call. The
  * transaction is synchronous, so nothing else runs on the connection meanwhile; while kysely has a
- * transaction open on it (between its awaits), the sink waits for it to end.
+ * transaction open on it (between its awaits), the sink waits for it to end. Used for in-memory
+ * databases; a database file gets `workerSink`, which writes off the event loop.
  */
 export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000): EventSink {
-  const insert = db.prepare(`INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING`);
-  const flag = db.prepare("UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?");
+  const insert = db.prepare(SQLITE_SQL.insert);
+  const flag = db.prepare(SQLITE_SQL.flag);
   const run = db.transaction((rows: EventRow[], flags: [number, Reflag][]) => {
     let n = 0;
-    for (const r of rows) {
-      n += insert.run(
-        r.message_id ?? null,
-        r.customer_id ?? null,
-        r.enrollment_id ?? null,
-        r.type,
-        r.link_index ?? null,
-        r.machine ?? 0,
-        r.machine_reason ?? null,
-        r.source,
-        r.provider_event_id ?? null,
-        r.user_agent ?? null,
-        r.detail ?? '{}',
-        r.occurred_at,
-      ).changes;
-    }
+    for (const r of rows) n += insert.run(rowValues(r)).changes;
     for (const [id, f] of flags) flag.run(f.reason, id, f.since);
     return n;
   });

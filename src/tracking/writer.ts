@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import { kyselySink, sqliteSink, type EventRow, type EventSink, type Reflag } from './sinks.js';
+import { workerSink } from './worker-sink.js';
 
 export type { EventRow } from './sinks.js';
 
@@ -25,9 +26,13 @@ export interface EventWriterOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The fastest sink for a database: SQLite's own handle when there is one, kysely otherwise. */
+/**
+ * The sink for a database: a SQLite file is written from a worker thread (off the event loop), an
+ * in-memory SQLite database through its own handle, PostgreSQL with multi-row INSERTs.
+ */
 export function sinkFor(db: Db): EventSink {
-  return db.sqlite ? sqliteSink(db.sqlite) : kyselySink(db.kysely);
+  if (!db.sqlite) return kyselySink(db.kysely);
+  return db.sqlite.memory ? sqliteSink(db.sqlite) : workerSink(db.sqlite.name);
 }
 
 /**
@@ -169,12 +174,14 @@ export class EventWriter {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.flush();
+        await this.sink.close?.();
         return;
       } catch (err) {
         last = err;
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
+    await this.sink.close?.().catch(() => undefined);
     if (this.pending.length === 0) return;
     const dir = this.options.spillDir ?? '.comeback/spilled-events';
     mkdirSync(dir, { recursive: true });
