@@ -37,5 +37,8 @@ export async function serveDemoDashboard(engine: Engine, options: DemoServeOptio
   const url = `${bound.url}${DASHBOARD_PATH}?token=${token}`;
   log(`\nDashboard: ${url}\n(tracking server on ${bound.url}; Ctrl-C to stop)`);
   options.onListening?.(url);
-  await closeOnSignal(app, { ...(options.source ? { source: options.source } : {}), onClosing: () => log('stopping the demo server…') });
+  await closeOnSignal(app, {
+    ...(options.source ? { source: options.source } : { onForce: () => process.exit(130) }),
+    onClosing: () => log('stopping the demo server… (Ctrl-C again to quit at once)'),
+  });
 }

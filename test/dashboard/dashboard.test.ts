@@ -11,7 +11,7 @@ import { serveDemoDashboard } from '../../src/dashboard/demo-server.js';
 import { runDemo } from '../../src/demo/run.js';
 import type { StatsReport } from '../../src/metrics/report.js';
 import { buildServer, listen } from '../../src/server/index.js';
-import { CHROMIUM_ARGS, mismatch, requireChromium, resolvePointer, runCli, withoutTimes, type ShownMetric } from './helpers.js';
+import { CHROMIUM_ARGS, exited, mismatch, requireChromium, resolvePointer, runCli, startCli, withoutTimes, type ShownMetric } from './helpers.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const EVIL = '<script>window.__pwned=1</script>Eve';
@@ -143,6 +143,35 @@ describe('dashboard in a headless browser', () => {
     expect(wrong).toEqual([]);
     const base = demoUrl.slice(0, demoUrl.indexOf('/dashboard'));
     expect((await fetch(`${base}/dashboard`)).status).toBe(401);
+  });
+});
+
+describe('comeback serve', () => {
+  it('serves the dashboard with the configured token and stops cleanly on Ctrl-C', async () => {
+    const env = { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: TOKEN };
+    const { child, match, stderr } = await startCli(['--db', db, 'serve', '--port', '0'], env, /dashboard at (http:\/\/\S+\/dashboard) \(token\)/);
+    try {
+      const page = await fetch(match[1]!, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain(`data-metric="${cliReport.sequences[0]!.sequenceId}.sent"`);
+      expect((await fetch(match[1]!)).status).toBe(401);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited(child)).toBe(0);
+    expect(stderr()).toMatch(/stopped, all accepted events written/);
+  });
+
+  it('says how to turn the dashboard on when nothing is configured', async () => {
+    const { child, match } = await startCli(['--db', db, 'serve', '--port', '0'], { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: '' }, /listening on (\S+)[^]*dashboard refused until dashboard\.token/);
+    try {
+      const res = await fetch(`${match[1]}/dashboard`);
+      expect(res.status).toBe(403);
+      expect(await res.text()).toMatch(/dashboard\.token/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited(child)).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -97,4 +97,34 @@ export function mismatch(m: ShownMetric, expected: unknown): string | null {
 /** Drops what legitimately differs between two reports computed moments apart. */
 export function withoutTimes(report: unknown): unknown {
   return JSON.parse(JSON.stringify(report), (key, value) => (key === 'generatedAt' || key === 'windowStart' ? undefined : value));
+}
+
+/** Starts `comeback ARGS` in the background and resolves once stderr matched `ready` (with the match). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string }> {
+  const bin = join(process.cwd(), 'bin', 'comeback.js');
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`comeback ${args.join(' ')} did not get ready: ${err}`));
+    }, timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = err.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, stderr: () => err });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`comeback ${args.join(' ')} exited ${code}: ${err}`));
+    });
+  });
+}
+
+/** Resolves with the exit code once the child has exited. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
 }
