@@ -29,21 +29,18 @@ export interface DeliveryRow {
 export async function deliveryRows(k: Kysely<Database>, windowStart: number, sequence?: string): Promise<DeliveryRow[]> {
   const filter = sequence === undefined ? sql`1 = 1` : sql`m.sequence_id = ${sequence}`;
   const r = await sql<{ sequence_id: string; sender: string; sent: unknown; complaints: unknown; bounces: unknown }>`
-    with flags as (
-      select m.id, m.sequence_id, coalesce(m.transport, 'unknown') as sender, m.status,
-        max(case when ev.type = 'complaint' then 1 else 0 end) as complaint,
-        max(case when ev.type = 'bounce' then 1 else 0 end) as bounce
-      from messages m
-      left join events ev on ev.message_id = m.id and ev.type in ('complaint', 'bounce')
-      left join (select id, max(guard_since) as guard_since from sequences group by id) g on g.id = m.sequence_id
-      where m.status in ('sent', 'failed') and ${filter}
-        and coalesce(m.sent_at, m.updated_at) >= ${windowStart}
-        and coalesce(m.sent_at, m.updated_at) >= coalesce(g.guard_since, 0)
-      group by m.id, m.sequence_id, m.transport, m.status
-    )
-    select sequence_id, sender, count(*) as sent, sum(complaint) as complaints, sum(bounce) as bounces
-    from flags where status = 'sent' or bounce = 1
-    group by sequence_id, sender`.execute(k);
+    select m.sequence_id, coalesce(m.transport, 'unknown') as sender, count(*) as sent,
+      sum(coalesce(fl.complaint, 0)) as complaints, sum(coalesce(fl.bounce, 0)) as bounces
+    from messages m
+    left join (
+      select message_id, max(case when type = 'complaint' then 1 else 0 end) as complaint, max(case when type = 'bounce' then 1 else 0 end) as bounce
+      from events where type in ('complaint', 'bounce') and message_id is not null group by message_id
+    ) fl on fl.message_id = m.id
+    left join (select id, max(guard_since) as guard_since from sequences group by id) g on g.id = m.sequence_id
+    where (m.status = 'sent' or (m.status = 'failed' and fl.bounce = 1)) and ${filter}
+      and coalesce(m.sent_at, m.updated_at) >= ${windowStart}
+      and coalesce(m.sent_at, m.updated_at) >= coalesce(g.guard_since, 0)
+    group by m.sequence_id, m.transport`.execute(k);
   return r.rows.map((row) => ({ sequenceId: row.sequence_id, sender: row.sender, sent: num(row.sent), complaints: num(row.complaints), hardBounces: num(row.bounces) }));
 }
 

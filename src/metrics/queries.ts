@@ -49,33 +49,31 @@ export interface MessageRow {
  * message ends `failed` with a bounce event, and the bounce rate must see it).
  */
 export async function messageCounts(k: Kysely<Database>, f: QueryFilter): Promise<MessageRow[]> {
+  // Events are folded to one row of flags per message first (an index-ordered scan), so the
+  // outer query groups messages, not messages × events.
   const r = await sql<MessageRow>`
-    with flags as (
-      select m.id, m.sequence_id, en.sequence_version as version, m.step_id, m.variant_id,
-        coalesce(cu.churn_reason, 'unknown') as churn_reason, m.status,
-        max(case when ev.type = 'delivered' then 1 else 0 end) as delivered,
-        max(case when ev.type = 'bounce' then 1 else 0 end) as bounced,
-        max(case when ev.type = 'open' and ev.machine = 0 then 1 else 0 end) as hopen,
-        max(case when ev.type = 'open' and ev.machine = 1 then 1 else 0 end) as mopen,
-        max(case when ev.type = 'click' and ev.machine = 0 then 1 else 0 end) as hclick,
-        max(case when ev.type = 'click' and ev.machine = 1 then 1 else 0 end) as bclick,
-        max(case when ev.type = 'unsubscribe' then 1 else 0 end) as unsub,
-        max(case when ev.type = 'complaint' then 1 else 0 end) as complaint
-      from messages m
-      join enrollments en on en.id = m.enrollment_id
-      join customers cu on cu.id = m.customer_id
-      left join events ev on ev.message_id = m.id
-      where m.status in ('sent', 'failed') and en.holdout = 0 and ${where(f, 'en')}
-      group by m.id, m.sequence_id, en.sequence_version, m.step_id, m.variant_id, cu.churn_reason, m.status
-    )
-    select sequence_id, version, step_id, variant_id, churn_reason,
-      count(*) as sent, sum(delivered) as delivered, sum(bounced) as bounced,
-      sum(hopen) as human_opens, sum(case when mopen = 1 and hopen = 0 then 1 else 0 end) as machine_opens,
-      sum(hclick) as human_clicks, sum(case when bclick = 1 and hclick = 0 then 1 else 0 end) as bot_clicks,
-      sum(unsub) as unsubscribes, sum(complaint) as complaints
-    from flags
-    where status = 'sent' or bounced = 1
-    group by sequence_id, version, step_id, variant_id, churn_reason`.execute(k);
+    select m.sequence_id, en.sequence_version as version, m.step_id, m.variant_id, coalesce(cu.churn_reason, 'unknown') as churn_reason,
+      count(*) as sent, sum(coalesce(fl.delivered, 0)) as delivered, sum(coalesce(fl.bounced, 0)) as bounced,
+      sum(coalesce(fl.hopen, 0)) as human_opens, sum(case when fl.mopen = 1 and fl.hopen = 0 then 1 else 0 end) as machine_opens,
+      sum(coalesce(fl.hclick, 0)) as human_clicks, sum(case when fl.bclick = 1 and fl.hclick = 0 then 1 else 0 end) as bot_clicks,
+      sum(coalesce(fl.unsub, 0)) as unsubscribes, sum(coalesce(fl.complaint, 0)) as complaints
+    from messages m
+    join enrollments en on en.id = m.enrollment_id
+    join customers cu on cu.id = m.customer_id
+    left join (
+      select message_id,
+        max(case when type = 'delivered' then 1 else 0 end) as delivered,
+        max(case when type = 'bounce' then 1 else 0 end) as bounced,
+        max(case when type = 'open' and machine = 0 then 1 else 0 end) as hopen,
+        max(case when type = 'open' and machine = 1 then 1 else 0 end) as mopen,
+        max(case when type = 'click' and machine = 0 then 1 else 0 end) as hclick,
+        max(case when type = 'click' and machine = 1 then 1 else 0 end) as bclick,
+        max(case when type = 'unsubscribe' then 1 else 0 end) as unsub,
+        max(case when type = 'complaint' then 1 else 0 end) as complaint
+      from events where message_id is not null group by message_id
+    ) fl on fl.message_id = m.id
+    where (m.status = 'sent' or (m.status = 'failed' and fl.bounced = 1)) and en.holdout = 0 and ${where(f, 'en')}
+    group by m.sequence_id, en.sequence_version, m.step_id, m.variant_id, cu.churn_reason`.execute(k);
   return r.rows.map((row) => numeric(row, ['version', 'sent', 'delivered', 'bounced', 'human_opens', 'machine_opens', 'human_clicks', 'bot_clicks', 'unsubscribes', 'complaints']));
 }
 
