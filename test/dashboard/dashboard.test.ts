@@ -160,7 +160,7 @@ describe('comeback serve', () => {
     }
     expect(await exited(child)).toBe(0);
     expect(stderr()).toMatch(/stopped, all accepted events written/);
-  });
+  }, 120_000);
 
   it('says how to turn the dashboard on when nothing is configured', async () => {
     const { child, match } = await startCli(['--db', db, 'serve', '--port', '0'], { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: '' }, /listening on (\S+)[^]*dashboard refused until dashboard\.token/);
@@ -172,7 +172,7 @@ describe('comeback serve', () => {
       child.kill('SIGINT');
     }
     expect(await exited(child)).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('dashboard access', () => {

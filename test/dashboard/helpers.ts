@@ -100,7 +100,7 @@ export function withoutTimes(report: unknown): unknown {
 }
 
 /** Starts `comeback ARGS` in the background and resolves once stderr matched `ready` (with the match). */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string }> {
+export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 90_000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string }> {
   const bin = join(process.cwd(), 'bin', 'comeback.js');
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
