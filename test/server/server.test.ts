@@ -21,6 +21,18 @@ describe('server basics', () => {
     expect(await res.json()).toMatchObject({ status: 'ok' });
   });
 
+  it('answers /healthz with 503 when the database does not answer', async () => {
+    const down = await startServer();
+    try {
+      await down.engine.close(); // the connection is gone, the server still listens
+      const res = await get(down, '/healthz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'unavailable' });
+    } finally {
+      await down.app.close();
+    }
+  });
+
   it('serves Prometheus metrics with events by verdict and rejected tokens', async () => {
     const { messageId } = await seedMessage(s);
     await get(s, `/o/${s.engine.ctx.signer.sign({ purpose: 'open', id: messageId })}.gif`, { 'user-agent': 'Mozilla/5.0' });
