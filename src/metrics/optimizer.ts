@@ -5,7 +5,7 @@
  */
 import type { EngineContext } from '../engine/context.js';
 import type { VariantWeights } from '../engine/scheduler.js';
-import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions } from './variants.js';
+import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions, variantSteps } from './variants.js';
 
 /** Holds the current shares and refreshes them when they are older than `refreshMs` (engine clock). */
 export class VariantOptimizer {
@@ -32,7 +32,7 @@ export class VariantOptimizer {
 
   /** Recomputes every step's shares from all sends and conversions so far (one grouped query). */
   async refresh(): Promise<void> {
-    const rows = await armRows(this.ctx.k);
+    const rows = await armRows(this.ctx.k, variantSteps(this.ctx.sequences.ids().map((id) => this.ctx.sequences.get(id))));
     const next = new Map<string, Map<string | null, number>>();
     for (const id of this.ctx.sequences.ids()) {
       const seq = this.ctx.sequences.get(id);

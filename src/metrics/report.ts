@@ -12,7 +12,7 @@ import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
 import { recentlyReturned } from './returned.js';
 import { upliftReport } from './uplift-report.js';
-import { armRows, decideStep, optimizeMetric, stepOptions, type ArmRow } from './variants.js';
+import { armRows, decideStep, optimizeMetric, stepOptions, variantSteps, type ArmRow } from './variants.js';
 import type { SequenceReport, StatsReport, StatsReportOptions, StepReport, VariantReport } from './types.js';
 
 export type * from './types.js';
@@ -28,6 +28,7 @@ interface Data {
   currencies: Map<string, string>;
   windowStart: number;
   guardSince: Map<string, number>;
+  definitions: Map<string, Sequence | undefined>;
 }
 
 /**
@@ -40,19 +41,21 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
   const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
   const f = { sequence: options.sequence, since };
   const start = windowStart(now);
-  const [messages, enrollments, stepConv, credited, arms, delivery, currencies] = [
+  const enrollments = await enrollmentCounts(ctx.k, f);
+  const ids = [...new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)])].sort();
+  const definitions = new Map<string, Sequence | undefined>();
+  for (const id of ids) definitions.set(id, await definition(ctx, id));
+  const [messages, stepConv, credited, arms, delivery, currencies] = [
     await messageCounts(ctx.k, f),
-    await enrollmentCounts(ctx.k, f),
     await stepConversions(ctx.k, f),
     await creditedConversions(ctx.k, f),
-    await armRows(ctx.k, options.sequence),
+    await armRows(ctx.k, variantSteps([...definitions.values()].filter((d): d is Sequence => d !== undefined))),
     await deliveryRows(ctx.k, start, options.sequence),
     await conversionCurrencies(ctx.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k) };
-  const ids = new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)]);
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k), definitions };
   const sequences: SequenceReport[] = [];
-  for (const id of [...ids].sort()) sequences.push(await sequenceReport(ctx, id, data));
+  for (const id of ids) sequences.push(await sequenceReport(ctx, id, data));
   return {
     generatedAt: new Date(now).toISOString(),
     since: since === undefined ? null : new Date(since).toISOString(),
@@ -61,17 +64,18 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
   };
 }
 
-async function definition(ctx: EngineContext, id: string, versions: number[]): Promise<Sequence | undefined> {
+/** The current file's definition, else the latest stored version (a sequence whose file is gone). */
+async function definition(ctx: EngineContext, id: string): Promise<Sequence | undefined> {
   if (ctx.sequences.ids().includes(id)) return ctx.sequences.get(id);
-  const latest = Math.max(0, ...versions);
-  return latest > 0 ? ctx.sequences.version(id, latest).catch(() => undefined) : undefined;
+  const latest = await ctx.k.selectFrom('sequences').select('version').where('id', '=', id).orderBy('version', 'desc').executeTakeFirst();
+  return latest ? ctx.sequences.version(id, latest.version).catch(() => undefined) : undefined;
 }
 
 async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<SequenceReport> {
   const enr = d.enrollments.filter((r) => r.sequence_id === id);
   const msgs = d.messages.filter((r) => r.sequence_id === id);
   const conv = d.stepConv.filter((r) => r.sequence_id === id);
-  const seq = await definition(ctx, id, enr.map((r) => r.version));
+  const seq = d.definitions.get(id);
   const status = await ctx.sequences.status(id);
   const metric = seq ? optimizeMetric(seq) : 'conversion';
 

@@ -34,9 +34,10 @@ export interface ArmRow {
   netRevenue: number;
 }
 
-/** Bandit data of every step option that was sent, optionally for one sequence. */
-export async function armRows(k: Kysely<Database>, sequence?: string): Promise<ArmRow[]> {
-  const filter = sequence === undefined ? sql`1 = 1` : sql`m.sequence_id = ${sequence}`;
+/** Bandit data of the options of the given steps (sequence id, step id) that were sent. */
+export async function armRows(k: Kysely<Database>, steps: readonly (readonly [string, string])[]): Promise<ArmRow[]> {
+  if (steps.length === 0) return [];
+  const filter = sql.join(steps.map(([seq, step]) => sql`(m.sequence_id = ${seq} and m.step_id = ${step})`), sql` or `);
   const r = await sql<{ sequence_id: string; step_id: string; variant_id: string | null; trials: unknown; successes: unknown; net: unknown }>`
     select m.sequence_id, m.step_id, m.variant_id, count(*) as trials, count(c.enrollment_id) as successes, sum(coalesce(c.net, 0)) as net
     from messages m
@@ -46,7 +47,7 @@ export async function armRows(k: Kysely<Database>, sequence?: string): Promise<A
         sum(case when revenue_minor > discount_minor then revenue_minor - discount_minor else 0 end) as net
       from conversions group by enrollment_id
     ) c on c.enrollment_id = m.enrollment_id and c.first_at >= m.sent_at
-    where m.status = 'sent' and en.holdout = 0 and ${filter}
+    where m.status = 'sent' and en.holdout = 0 and (${filter})
     group by m.sequence_id, m.step_id, m.variant_id`.execute(k);
   return r.rows.map((row) => ({ sequenceId: row.sequence_id, stepId: row.step_id, variantId: row.variant_id, trials: num(row.trials), successes: num(row.successes), netRevenue: num(row.net) }));
 }
@@ -85,6 +86,11 @@ export function stepArms(sequenceId: string, stepId: string, variantIds: (string
 /** Thompson shares of a step's arms: seeded by the step, so the same data always gives the same shares. */
 export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[]): VariantAllocation[] {
   return thompsonAllocation(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`)), draws: 10_000, minExplorationShare: MIN_EXPLORATION_SHARE });
+}
+
+/** The steps with variants of the given sequences, as (sequence id, step id) pairs. */
+export function variantSteps(sequences: readonly Sequence[]): [string, string][] {
+  return sequences.flatMap((seq) => seq.steps.filter((st) => st.variants?.length).map((st) => [seq.id, st.id] as [string, string]));
 }
 
 /** The options of a step: the step's own content (null) and its variants; empty without variants. */
