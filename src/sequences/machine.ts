@@ -53,7 +53,9 @@ export type Decision =
 export function pickVariant(step: Step, u: number, weights?: Map<string | null, number>): string | null {
   const options: (string | null)[] = [null, ...(step.variants ?? []).map((v) => v.id)];
   if (options.length === 1) return null;
-  const w = options.map((o) => Math.max(0, weights?.get(o) ?? 1));
+  // An option the optimiser has no share for (e.g. a variant of an older version) gets the mean share.
+  const fallback = weights?.size ? [...weights.values()].reduce((a, b) => a + b, 0) / weights.size : 1;
+  const w = options.map((o) => Math.max(0, weights?.get(o) ?? fallback));
   const total = w.reduce((a, b) => a + b, 0) || options.length;
   let acc = 0;
   for (let i = 0; i < options.length; i++) {
