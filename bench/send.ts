@@ -9,7 +9,7 @@
  *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq] [--max-in-doubt N]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,16 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<{ perSecond
   return { perSecond: n / seconds, seconds };
 }
 
+/** CPU time (user + system) of a process in ms from /proc (Linux, 10 ms ticks); undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The raw senders: the same pre-rendered mails, no database, no templates. */
 async function rawCeilings(mails: OutgoingMail[], port: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -103,7 +113,7 @@ function spawnWorker(configFile: string): Promise<ChildProcess> {
 }
 
 /** End to end through `comeback worker` processes: from the moment the enrolments are due until every message is sent. */
-async function endToEnd(n: number, config: Record<string, unknown>, workers: number, tag: string): Promise<{ perSecond: number; seconds: number }> {
+async function endToEnd(n: number, config: Record<string, unknown>, workers: number, tag: string): Promise<{ perSecond: number; seconds: number; cpuMsPerMsg?: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-send-'));
   writeFileSync(join(dir, 'blast.yaml'), SEQUENCE);
   const full = { ...config, sequencesDir: dir, templatesDir: join(ROOT, 'templates') };
@@ -114,9 +124,17 @@ async function endToEnd(n: number, config: Record<string, unknown>, workers: num
   try {
     const sent = async () => Number((await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
     await seed(engine, n, tag);
-    return await timed(n, async () => {
+    // The workers' CPU time per message: what the figure would be with a core to themselves.
+    const cpu = () => {
+      const each = children.map((c) => cpuMsOf(c.pid));
+      return each.every((v) => v !== undefined) ? each.reduce<number>((a, b) => a + b!, 0) : undefined;
+    };
+    const cpuBefore = cpu();
+    const r = await timed(n, async () => {
       while ((await sent()) < n) await new Promise((r) => setTimeout(r, 50));
     });
+    const cpuAfter = cpu();
+    return { ...r, ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerMsg: (cpuAfter - cpuBefore) / n } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await engine.close();
@@ -155,7 +173,7 @@ export async function run(argv: string[]): Promise<void> {
 
     const mime = await mimeBuild(mails);
     const before = await rawCeilings(mails, port);
-    const engines: [string, { perSecond: number; seconds: number }][] = [];
+    const engines: [string, { perSecond: number; seconds: number; cpuMsPerMsg?: number }][] = [];
     const stamp = Date.now().toString(36);
     engines.push(['send_embedded_sqlite', await endToEnd(n, { database: join(mkdtempSync(join(tmpdir(), 'comeback-bench-db-')), 'send.db'), transport: smtp, worker }, 1, 'e')]);
     if (!values['no-bullmq']) {
@@ -171,7 +189,7 @@ export async function run(argv: string[]): Promise<void> {
     report({ name: 'send_mime_build', ops_per_s: round(mime.engine), baseline_ops_per_s: round(mime.nodemailer), us_per_msg: Number((1e6 / mime.engine).toFixed(1)), baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
     for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
     const inDoubt = worker.maxInDoubt ?? 1;
-    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), max_in_doubt: inDoubt, avg_kib: Number(kib.toFixed(1)) }, values.json);
+    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), max_in_doubt: inDoubt, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
   } finally {
     sink.kill();
   }

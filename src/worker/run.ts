@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import { sendState } from '../engine/deliver.js';
 import type { PassResult } from '../engine/pass.js';
 import { formatStatus, StatusSampler } from './status.js';
+import { warmTemplates } from './warm.js';
 
 /** How `runWorker` runs. */
 export interface RunWorkerOptions {
@@ -56,7 +57,8 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
     }
   };
   if (tty) statusTimer = setInterval(draw, 1000);
-  log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid }, 'worker started');
+  const templates = await warmTemplates(ctx);
+  log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid, templates }, 'worker started');
 
   let stopping = false;
   let backendStopped: Promise<void> | undefined;
