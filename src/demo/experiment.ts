@@ -110,6 +110,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       .leftJoin('coupons as k', 'k.message_id', 'm.id')
       .select(['c.external_id', 'e.holdout', 'm.variant_id', 'm.sent_at', 'k.code', 'k.percent'])
       .where('c.external_id', 'in', wave)
+      .orderBy('e.id')
       .execute();
     for (const e of enrolled) {
       const at = (e.sent_at ?? clock.now()) + DAY + Math.floor(rand() * 5 * DAY);
