@@ -7,6 +7,7 @@
  * /proc/PID/status (VmHWM). Enrolment is compared with the naive row-by-row way on a sample.
  *   npm run bench -- scale --customers N [--orders-per-customer 5] [--mails 100000]
  *     [--backend sqlite|postgres] [--workers 1|2] [--baseline 1000] [--max-in-doubt N] [--json] [--keep]
+ * `--keep` leaves the database; `--resume DIR [--db URL] --mails N` then runs only the send stage on it.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -180,6 +181,7 @@ export async function run(argv: string[]): Promise<void> {
       pg: { type: 'string', default: process.env.COMEBACK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test' },
       redis: { type: 'string', default: process.env.COMEBACK_TEST_REDIS ?? 'redis://127.0.0.1:6379' },
       stage: { type: 'string' },
+      resume: { type: 'string' },
       db: { type: 'string' },
       dir: { type: 'string' },
     },
@@ -190,27 +192,29 @@ export async function run(argv: string[]): Promise<void> {
   const workers = Number(values.workers);
   if (backend === 'sqlite' && workers !== 1) throw new Error('SQLite has one writer: --workers 2 needs --backend postgres');
   const customers = Number(values.customers);
-  const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-scale-'));
+  // --resume DIR: only the send stage, on the database a run with --keep left in DIR (SQLite) or --db.
+  const dir = values.resume ?? mkdtempSync(join(tmpdir(), 'comeback-bench-scale-'));
   const seqDir = writeScaleSequences(join(dir, 'sequences'));
   const stamp = `${process.pid}_${Date.now().toString(36)}`;
   const schema = `bench_scale_${stamp}`;
-  const url = backend === 'postgres' ? `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=${schema}` : join(dir, 'scale.db');
+  const url = values.resume && values.db ? values.db : backend === 'postgres' ? `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=${schema}` : join(dir, 'scale.db');
   const queueName = `bench-scale-${stamp}`;
   const args = ['--db', url, '--dir', seqDir, '--customers', String(customers), '--orders-per-customer', values['orders-per-customer'], '--baseline', values.baseline];
   const rows: StageResult[] = [];
-  const log = (r: StageResult) => process.stderr.write(`${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s (cpu ${r.cpu_s} s), peak RSS ${r.peak_rss_mib} MiB, load ${loadavg()[0]!.toFixed(1)}\n`);
+  const log = (r: StageResult) => process.stderr.write(`${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s (cpu ${r.cpu_s} s), peak RSS ${r.peak_rss_mib} MiB, load ${loadavg()[0]!.toFixed(1)}${r.baseline_per_s ? `, naive ${Math.round(r.baseline_per_s)}/s` : ''}\n`);
   try {
-    for (const stage of ['import', 'score', 'enroll', 'schedule']) {
+    for (const stage of values.resume ? [] : ['import', 'score', 'enroll', 'schedule']) {
       rows.push(await child(stage, args));
       log(rows.at(-1)!);
     }
+    const sentBefore = values.resume ? (await scaleCounts(url)).sent : 0;
     const due = await limitDue(url, Number(values.mails));
     const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, queueName, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) } };
     const send = await sendThroughWorkers(config, dir, due, workers);
     rows.push(send);
     log(send);
     const counts = await scaleCounts(url);
-    if (counts.duplicate_messages || counts.duplicate_enrolments || counts.sent !== due) throw new Error(`invariant broken: ${JSON.stringify(counts)}`);
+    if (counts.duplicate_messages || counts.duplicate_enrolments || counts.sent - sentBefore !== due) throw new Error(`invariant broken: ${JSON.stringify(counts)}`);
     const name = `scale_${backend}${backend === 'postgres' ? `_bullmq_${workers}w` : ''}`;
     if (!values.json) printTable(`${name}: ${customers.toLocaleString('en')} customers`, rows, counts);
     else {
