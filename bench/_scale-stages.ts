@@ -184,6 +184,7 @@ export async function limitDue(url: string, mails: number): Promise<number> {
   const db = await openDatabase(url);
   try {
     const k = db.kysely;
+    await k.updateTable('messages').set({ due_at: NOW }).where('status', '=', 'reserved').where('due_at', '=', PARKED_AT).execute();
     const cut = await k.selectFrom('messages').select('id').where('status', '=', 'reserved').orderBy('id').offset(mails).limit(1).executeTakeFirst();
     if (cut) await k.updateTable('messages').set({ due_at: PARKED_AT }).where('status', '=', 'reserved').where('id', '>=', cut.id).execute();
     return Number((await k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'reserved').where('due_at', '<', PARKED_AT).executeTakeFirstOrThrow()).n);
