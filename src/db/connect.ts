@@ -20,6 +20,11 @@ export interface Db {
    * transaction on it while `inTransaction` is true: that is kysely's.
    */
   sqlite?: import('better-sqlite3').Database;
+  /**
+   * The pg pool kysely runs on (PostgreSQL only), for bulk reads that want rows as arrays and
+   * named prepared statements (the scoring run). Release every client taken from it.
+   */
+  pool?: import('pg').Pool;
   close(): Promise<void>;
 }
 
@@ -99,5 +104,5 @@ async function openPostgres(url: string): Promise<Db> {
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', schema, close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', schema, pool, close: () => kysely.destroy() };
 }

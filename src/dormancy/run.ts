@@ -11,6 +11,7 @@ import { scoreDb, type CustomerScoresTable } from './schema.js';
 import type { SummaryStore } from './store.js';
 import { scoreCustomer, type ScoringContext } from './score.js';
 import { kyselyWriter, type ScoreWriter } from './write.js';
+import { openPostgresDirect } from './pg-direct.js';
 import { openSqliteDirect } from './sqlite-direct.js';
 import { kyselySource } from './source.js';
 
@@ -118,8 +119,11 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
   const cpu0 = process.cpuUsage();
   const runId = await startRun(deps, now, settings);
   const direct = deps.db.dialect === 'sqlite' ? await openSqliteDirect(deps.db.kysely) : null;
+  const pgDirect = deps.db.dialect === 'postgres' && deps.db.pool ? await openPostgresDirect(deps.db.pool) : null;
   try {
-    const collected = await collectSummaries(direct?.source ?? kyselySource(deps.db.kysely), now, settings.pageSize, (d, t) => onProgress?.('read', d, t));
+    const source = direct?.source ?? pgDirect?.source ?? kyselySource(deps.db.kysely);
+    const collected = await collectSummaries(source, now, settings.pageSize, (d, t) => onProgress?.('read', d, t));
+    pgDirect?.close();
     const t1 = performance.now();
     if (collected.invalidOrders > 0) deps.log?.warn({ invalid: collected.invalidOrders, samples: collected.invalidSamples }, 'scoring: orders left out');
     const store = collected.store;
@@ -183,5 +187,6 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
     throw err;
   } finally {
     direct?.close();
+    pgDirect?.close();
   }
 }
