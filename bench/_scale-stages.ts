@@ -184,6 +184,8 @@ export async function limitDue(url: string, mails: number): Promise<number> {
   const db = await openDatabase(url);
   try {
     const k = db.kysely;
+    // A kept database may hold claims of an interrupted run: nothing reached the sink for them that counts here.
+    await k.updateTable('messages').set({ status: 'reserved' }).where('status', 'in', ['claimed', 'sending']).execute();
     await k.updateTable('messages').set({ due_at: NOW }).where('status', '=', 'reserved').where('due_at', '=', PARKED_AT).execute();
     const cut = await k.selectFrom('messages').select('id').where('status', '=', 'reserved').orderBy('id').offset(mails).limit(1).executeTakeFirst();
     if (cut) await k.updateTable('messages').set({ due_at: PARKED_AT }).where('status', '=', 'reserved').where('id', '>=', cut.id).execute();
