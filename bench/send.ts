@@ -6,7 +6,7 @@
  * own SMTP transport alone). The ratio is against the fastest raw sender measured in the run.
  * `send_mime_build` compares building the messages with the engine's MIME writer against
  * nodemailer's MailComposer (no network).
- *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq] [--max-in-doubt N]
+ *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq] [--max-in-doubt N] [--concurrency N]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -151,14 +151,21 @@ export async function run(argv: string[]): Promise<void> {
       pg: { type: 'string', default: process.env.COMEBACK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test' },
       redis: { type: 'string', default: process.env.COMEBACK_TEST_REDIS ?? 'redis://127.0.0.1:6379' },
       'no-bullmq': { type: 'boolean', default: false },
-      // Messages per worker past the point of no return at once (worker.maxInDoubt); default: the product default.
+      // Messages per worker past the point of no return at once (worker.maxInDoubt) and jobs per
+      // worker at once (worker.concurrency); default: the product defaults (1 and 8).
       'max-in-doubt': { type: 'string' },
+      concurrency: { type: 'string' },
     },
   });
   const n = Number(values.messages);
   const { child: sink, port } = await startSink();
   const smtp = { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 8 };
-  const worker = { pollIntervalMs: 100, concurrency: 32, batchSize: 1000, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) };
+  const worker = {
+    pollIntervalMs: 100,
+    batchSize: 1000,
+    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}),
+  };
   try {
     // The mails of the raw ceiling, rendered once by the engine exactly as it sends them.
     const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-mails-'));
@@ -188,8 +195,7 @@ export async function run(argv: string[]): Promise<void> {
     const round = (x: number) => Math.round(x);
     report({ name: 'send_mime_build', ops_per_s: round(mime.engine), baseline_ops_per_s: round(mime.nodemailer), us_per_msg: Number((1e6 / mime.engine).toFixed(1)), baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
     for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
-    const inDoubt = worker.maxInDoubt ?? 1;
-    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), max_in_doubt: inDoubt, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
+    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 8, max_in_doubt: worker.maxInDoubt ?? 1, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
   } finally {
     sink.kill();
   }
