@@ -33,7 +33,12 @@ export class FeedbackLoop {
   /** Runs the guard and refreshes the shares when their interval has passed. */
   async beforePass(): Promise<void> {
     if (this.ctx.clock.now() - this.guardedAt >= GUARD_INTERVAL_MS) await this.guard();
-    await this.optimizer.refreshIfStale();
+    try {
+      await this.optimizer.refreshIfStale();
+    } catch (err) {
+      // Stale shares are harmless; a failed refresh must not stop sending.
+      this.ctx.log.error({ err }, 'variant shares not refreshed; keeping the previous ones');
+    }
   }
 
   /** Checks deliverability now (pausing what must pause) and parks the work of paused sequences. */
