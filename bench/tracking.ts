@@ -248,6 +248,8 @@ export async function run(args: string[]): Promise<void> {
       runs.open.push(await measure({ ...common, database, mode: 'tracking', paths: openPaths, acceptedStatus: 200 }));
     }
     const atRate = await measure({ ...common, database, mode: 'tracking', paths: clickPaths, acceptedStatus: 307, rate });
+    // The same offered rate against the bare route: the floor this machine's scheduling leaves.
+    const bareAtRate = await measure({ ...common, database, mode: 'bare', paths: ['/bare'], acceptedStatus: 200, rate });
     const sigterm = await measure({ ...common, database, mode: 'tracking', paths: clickPaths, acceptedStatus: 307, sigtermMidway: true });
 
     const avg = (xs: Measured[], f: (l: Measured) => number) => xs.reduce((s, x) => s + f(x), 0) / xs.length;
@@ -275,6 +277,7 @@ export async function run(args: string[]): Promise<void> {
                 paced_rate: rate,
                 paced_ops_per_s: Math.round(atRate.rps),
                 paced_p99_ms: atRate.p99,
+                paced_baseline_p99_ms: bareAtRate.p99,
                 paced_lost: lost([atRate]),
                 sigterm_accepted: sigterm.accepted,
                 sigterm_stored: sigterm.stored,
