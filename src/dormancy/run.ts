@@ -123,7 +123,6 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
   try {
     const source = direct?.source ?? pgDirect?.source ?? kyselySource(deps.db.kysely);
     const collected = await collectSummaries(source, now, settings.pageSize, (d, t) => onProgress?.('read', d, t));
-    pgDirect?.close();
     const t1 = performance.now();
     if (collected.invalidOrders > 0) deps.log?.warn({ invalid: collected.invalidOrders, samples: collected.invalidSamples }, 'scoring: orders left out');
     const store = collected.store;
@@ -143,7 +142,7 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
 
     const modelErrors = { count: 0, first: null as string | null };
     const ctx: ScoringContext = { settings, now, runId, priorIntervalDays: prior, cuts, models, cache: new Map(), modelErrors };
-    const counts = await writeScores(direct?.writer ?? kyselyWriter(k, deps.db.dialect), store, ctx, onProgress);
+    const counts = await writeScores(direct?.writer ?? pgDirect?.writer ?? kyselyWriter(k, deps.db.dialect), store, ctx, onProgress);
     if (modelErrors.count > 0) {
       const note = `model values not computable for ${modelErrors.count} customers (rhythm-only score, model fields null); first: ${modelErrors.first}`;
       models.note = models.note ? `${models.note}; ${note}` : note;
@@ -187,6 +186,6 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
     throw err;
   } finally {
     direct?.close();
-    pgDirect?.close();
+    await pgDirect?.close();
   }
 }

@@ -103,15 +103,17 @@ function arrayLiteral(values: unknown[][], j: number): string {
   return `${out}}`;
 }
 
-/** PostgreSQL: one upsert per batch from column arrays (`unnest`), a fixed 30 parameters whatever the batch size. */
-function postgresStatement(rows: CustomerScoresTable[]): CompiledQuery {
+/** The PostgreSQL upsert of a batch: `insert ... select * from unnest($1..$30) on conflict do update`. */
+export const POSTGRES_UPSERT = `insert into customer_scores (${NAMES.join(', ')}) select * from unnest(${SCORE_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`;
+
+/** The 30 parameters of {@link POSTGRES_UPSERT} for a batch: one array literal per column, whatever the batch size. */
+export function postgresUpsertParams(rows: CustomerScoresTable[]): string[] {
   const values = rows.map(scoreRowValues);
-  const arrays = NAMES.map((_, j) => arrayLiteral(values, j));
-  const unnest = SCORE_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-  return CompiledQuery.raw(
-    `insert into customer_scores (${NAMES.join(', ')}) select * from unnest(${unnest}) on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`,
-    arrays,
-  );
+  return NAMES.map((_, j) => arrayLiteral(values, j));
+}
+
+function postgresStatement(rows: CustomerScoresTable[]): CompiledQuery {
+  return CompiledQuery.raw(POSTGRES_UPSERT, postgresUpsertParams(rows));
 }
 
 /** Writes batches of score rows with upserts (insert, or replace the customer's previous row). */
