@@ -33,7 +33,12 @@ const STATEMENTS = {
  */
 export async function openPostgresDirect(pool: Pool): Promise<PostgresDirect> {
   const client = await pool.connect();
-  await client.query('set synchronous_commit = off');
+  try {
+    await client.query('set synchronous_commit = off');
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
+  }
   const run = async <T>(s: { name: string; text: string }, values: unknown[]): Promise<T[]> =>
     (await client.query<T extends unknown[] ? T : never>({ name: s.name, text: s.text, values, rowMode: 'array' })).rows as T[];
   let released = false;
