@@ -238,6 +238,7 @@ export async function run(args: string[]): Promise<void> {
   const openPaths = ids.map((id) => `/o/${signer.sign({ purpose: 'open', id })}.gif`);
   const common = { seconds, connections, messages, cpu };
 
+  const failures: string[] = [];
   for (const backend of backends) {
     const database = databaseFor(backend, values.pg);
     await seed(database, messages, Number(values.history));
@@ -290,7 +291,11 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     if (backend === 'postgres') await dropSchema(database);
+    const lostHere = lost([...runs.click, ...runs.open, atRate, sigterm]);
+    if (lostHere > 0) failures.push(`${backend}: ${lostHere} accepted events are not in the database`);
   }
+  // A lost event fails the benchmark (exit code 1), whatever the figures.
+  if (failures.length > 0) throw new Error(`tracking benchmark: ${failures.join('; ')}`);
 }
 
 /** Removes the benchmark's PostgreSQL schema. */
