@@ -89,7 +89,8 @@ function aggregates(db: Kysely<Database>) {
 export async function customerValues(db: Kysely<Database>, customerIds: number[], now: number, options: AudienceQueryOptions & { aggregates?: Map<number, Aggregate>; scores?: ScoreColumns | null } = {}): Promise<Map<number, { values: CustomerValues; externalId: string; scored: boolean; agg?: Aggregate }>> {
   const out = new Map<number, { values: CustomerValues; externalId: string; scored: boolean; agg?: Aggregate }>();
   if (customerIds.length === 0) return out;
-  const aggs = options.aggregates ?? new Map((await aggregates(db).where('o.customer_id', 'in', customerIds).execute()).map((a) => [a.customer_id, a as Aggregate]));
+  // The ids bound both sides of the join (PostgreSQL otherwise merge-joins over every customer).
+  const aggs = options.aggregates ?? new Map((await aggregates(db).where('o.customer_id', 'in', customerIds).where('c.id', 'in', customerIds).execute()).map((a) => [a.customer_id, a as Aggregate]));
   const customers = await db.selectFrom('customers').select(['id', 'external_id', 'locale', 'tags', 'churn_reason', 'acquired_via', 'late_payments']).where('id', 'in', customerIds).execute();
   const categories = new Map<number, string[]>();
   const cats = await db
