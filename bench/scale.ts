@@ -161,6 +161,7 @@ function printTable(name: string, rows: StageResult[], counts: ScaleCounts): voi
     const base = r.baseline_per_s ? `${pad(Math.round(r.baseline_per_s).toLocaleString('en'), 10)}  ${(rate / r.baseline_per_s).toFixed(1)}×` : '';
     process.stdout.write(`${r.stage.padEnd(10)}${pad(r.items.toLocaleString('en'), 12)} ${r.unit.padEnd(11)} ${pad(r.seconds.toFixed(1), 9)}${pad(Math.round(rate).toLocaleString('en'), 11)}${pad(String(r.cpu_s), 8)}${pad(String(r.peak_rss_mib), 14)}  ${base}\n`);
   }
+  for (const { stage, items: _i, unit: _u, seconds: _s, peak_rss_mib: _p, cpu_s: _c, baseline_per_s: _b, ...extras } of rows) process.stdout.write(`${stage}: ${JSON.stringify(extras)}\n`);
   process.stdout.write(`checks: ${JSON.stringify(counts)}\n`);
 }
 
