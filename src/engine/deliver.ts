@@ -9,7 +9,7 @@ import { suppress } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
 import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
-import type { OutgoingMail } from '../delivery/types.js';
+import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
 import { ComebackError, DeliveryUnknownError, PermanentSendError, TemplateError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
@@ -66,28 +66,33 @@ export async function transportPausedUntil(ctx: EngineContext): Promise<number> 
 /** Sends a rendered, claimed message and records the outcome. */
 export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, onSent: { subject: string; links: string }, emailHash: string | null): Promise<SendOutcome> {
   const state = sendState(ctx);
-  await state.limiter.take();
   let leave: (() => void) | undefined;
+  let receipt: SendReceipt;
   try {
-    const receipt = await ctx.transport.send(mail, {
+    await state.limiter.take();
+    receipt = await ctx.transport.send(mail, {
       commit: async () => {
         leave = await state.gate.enter();
         if (!(await markSending(ctx, m))) throw new ClaimLostError(m.id);
       },
     });
-    const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
-    // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
-    // the same transaction as this `sent` or after it, never before, so no more than the gate's
-    // limit are ever durably in doubt, and the two writes share one commit.
-    leave?.();
-    await recorded;
-    return 'sent';
   } catch (err) {
-    if (err instanceof ClaimLostError) return 'lost_claim';
-    return await handleFailure(ctx, m, emailHash, err);
-  } finally {
-    leave?.();
+    try {
+      if (err instanceof ClaimLostError) return 'lost_claim';
+      return await handleFailure(ctx, m, emailHash, err);
+    } finally {
+      leave?.();
+    }
   }
+  // Outside the try: the provider has the mail, so a failure to record it must not count as a
+  // send failure (that would retry it); it propagates and the row ends `uncertain`.
+  const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
+  // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
+  // the same transaction as this `sent` or after it, never before, so no more than the gate's
+  // limit are ever durably in doubt, and the two writes share one commit.
+  leave?.();
+  await recorded;
+  return 'sent';
 }
 
 /** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */

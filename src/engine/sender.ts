@@ -3,6 +3,7 @@ import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
 import { suppressedHashes } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
+import type { OutgoingMail } from '../delivery/types.js';
 import { TemplateError } from '../errors.js';
 import { parseDuration } from '../sequences/duration.js';
 import { resolveMail } from '../sequences/machine.js';
@@ -62,6 +63,8 @@ export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendO
   const step = seq.steps.find((s) => s.id === m.step_id)!;
   const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
   const mail = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
+  let outgoing: OutgoingMail;
+  let onSent: { subject: string; links: string };
   try {
     const template = await ctx.templates.get(m.template, customer.locale);
     const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now) : null;
@@ -80,7 +83,7 @@ export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendO
     const body = renderBody(template, data, (_target, i) => ctx.urls.click(m.id, i), ctx.urls.open(m.id));
     const unsubscribe = data.unsubscribe_url as string;
     const mailto = ctx.config.sender.unsubscribeMailto ?? ctx.config.sender.from;
-    const outgoing = {
+    outgoing = {
       messageId: m.id,
       from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
       to: customer.email!,
@@ -95,10 +98,13 @@ export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendO
         'X-Comeback-Message': String(m.id),
       },
     };
-    return await deliver(ctx, m, outgoing, { subject, links: JSON.stringify(body.links) }, customer.email_hash);
+    onSent = { subject, links: JSON.stringify(body.links) };
   } catch (err) {
     return handleFailure(ctx, m, customer.email_hash, err);
   }
+  // Outside the try above: deliver() records its own failures; an error it lets through happened
+  // after the provider took the mail and must not be treated as a failed send.
+  return deliver(ctx, m, outgoing, onSent, customer.email_hash);
 }
 
 const emptyFacts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };

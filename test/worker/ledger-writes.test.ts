@@ -3,15 +3,17 @@
  * with new values (src/db/prepared.ts), and the group commit that lets many messages' state
  * changes share one transaction without reordering them (src/db/group-commit.ts).
  */
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
+import { ManualClock } from '../../src/clock.js';
 import { GroupCommit } from '../../src/db/group-commit.js';
 import { prepared } from '../../src/db/prepared.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { dialects } from '../helpers/backends.js';
-import { seedDue, sequencesDir } from './fixture.js';
+import { dialects, sqliteUrl } from '../helpers/backends.js';
+import { seedDue, sequencesDir, statusCounts } from './fixture.js';
 
 const byEmail = prepared(['email'], (k, p) => k.selectFrom('customers').select(['id', 'email']).where('email', '=', p.email));
 const rename = prepared(['id', 'name'], (k, p) => k.updateTable('customers').set({ first_name: p.name }).where('id', '=', p.id));
@@ -76,4 +78,26 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
     await gc.run((k) => rename.run(k, { id: ids[5], name: 'kept' })); // the next batch works
     expect((await names(e))[5]).toBe('kept');
   });
+});
+
+it('a mail the provider took is never sent again when recording it fails; it ends uncertain', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
+  const transport = new MemoryTransport();
+  const e = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 60_000 } }, { transport, clock, logger: pino({ level: 'silent' }) });
+  try {
+    await seedDue(e, 1);
+    // The database refuses the `sent` update (a full disk, a lost connection).
+    await sql`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON messages WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'disk full'); END`.execute(e.ctx.k);
+    await expect(e.runDue()).rejects.toThrow('disk full');
+    expect(transport.sent).toHaveLength(1);
+    expect(await statusCounts(e)).toEqual({ sending: 1 }); // not back to `reserved` for a retry
+    await sql`DROP TRIGGER refuse_sent`.execute(e.ctx.k);
+    await e.runDue();
+    clock.advance(61_000);
+    await e.runDue();
+    expect(await statusCounts(e)).toEqual({ uncertain: 1 });
+    expect(transport.sent).toHaveLength(1);
+  } finally {
+    await e.close();
+  }
 });
