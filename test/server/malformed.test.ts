@@ -136,6 +136,25 @@ describe('malformed requests get a 4xx, never a crash, and write nothing', () =>
     expect((await events(s)).filter((e) => e.type === 'unsubscribe')).toHaveLength(0);
   });
 
+  it('survey answers and opt-in confirmations: forged tokens and odd bodies are 4xx', async () => {
+    const forged = 'A'.repeat(22);
+    const cases: [string, string, Record<string, string>, string | undefined][] = [
+      ['GET', `/confirm/k1.${forged}`, {}, undefined],
+      ['POST', `/confirm/k1.${forged}`, json, '{"confirm":'],
+      ['POST', '/confirm/%ZZ', { 'content-type': 'application/x-www-form-urlencoded' }, 'confirm=1'],
+      ['POST', `/r/r1-1.${forged}`, json, '{"confirm":'],
+      ['POST', `/r/${s.engine.ctx.signer.sign({ purpose: 'reason', id: messageId, index: 1 })}`, json, '{"confirm":'],
+      ['POST', `/r/${s.engine.ctx.signer.sign({ purpose: 'reason', id: messageId, index: 1 })}`, { 'content-type': 'application/xml' }, '<x/>'],
+    ];
+    for (const [method, path, headers, body] of cases) {
+      const res = await raw(s, method, path, { 'user-agent': UA.chromeMac, ...headers }, body);
+      expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    await s.flush();
+    expect((await events(s)).filter((e) => e.type === 'reason')).toHaveLength(0);
+  });
+
   it('is still healthy after all of it', async () => {
     const res = await get(s, '/healthz');
     expect(res.status).toBe(200);
