@@ -12,7 +12,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -291,6 +291,7 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     if (backend === 'postgres') await dropSchema(database);
+    else rmSync(dirname(database), { recursive: true, force: true });
     const lostHere = lost([...runs.click, ...runs.open, atRate, sigterm]);
     if (lostHere > 0) failures.push(`${backend}: ${lostHere} accepted events are not in the database`);
   }
