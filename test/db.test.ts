@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
-import { dialects } from './helpers/backends.js';
+import pg from 'pg';
+import { dialects, PG_URL, postgresUrl } from './helpers/backends.js';
 
 describe.each(dialects)('database on $name', ({ url }) => {
   let db: Db | undefined;
@@ -62,4 +63,38 @@ describe.each(dialects)('database on $name', ({ url }) => {
     await k.updateTable('enrollments').set({ status: 'completed' }).execute();
     await k.insertInto('enrollments').values(e).execute();
   });
+});
+
+// Several tenants share one PostgreSQL database (tests, benchmarks, shops on one server): creating
+// one's tables must not depend on the others' schemas staying put.
+it('migrates on PostgreSQL while another tenant keeps creating and dropping its schema', async () => {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  const churnSchema = `churn_${process.pid}`;
+  let stop = false;
+  const churn = (async () => {
+    while (!stop) {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${churnSchema}; CREATE TABLE IF NOT EXISTS ${churnSchema}.t (id serial primary key)`);
+      await admin.query(`DROP SCHEMA ${churnSchema} CASCADE`);
+    }
+  })();
+  const failures: string[] = [];
+  try {
+    for (let n = 0; n < 10; n++) {
+      const db = await openDatabase(await postgresUrl());
+      try {
+        expect(await migrateToLatest(db)).toContain('001_initial');
+      } catch (err) {
+        failures.push((err as Error).message);
+      } finally {
+        await db.kysely.schema.dropSchema(db.schema!).cascade().execute();
+        await db.close();
+      }
+    }
+  } finally {
+    stop = true;
+    await churn;
+    await admin.end();
+  }
+  expect(failures).toEqual([]);
 });
