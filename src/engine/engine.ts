@@ -190,7 +190,10 @@ export class Engine {
   async runDue(): Promise<PassResult> {
     await expireOptInRequests(this.ctx.k, this.now());
     await this.feedback.beforePass();
-    return runPass(this.ctx, this.backend, this.feedback.weights);
+    const result = await runPass(this.ctx, this.backend, this.feedback.weights);
+    // A survey goal is reached when the scheduler sees the answer; it succeeds like a purchase.
+    for (const g of result.goalsReached) await this.onSuccess(g, null);
+    return result;
   }
 
   /** Runs the deliverability guard now: pauses every sequence over a pause threshold and says why. */
@@ -231,14 +234,17 @@ export class Engine {
     return buildStatsReport(this.ctx, options);
   }
 
-  /** Tags a returning customer and starts the `on_success` sequence. */
-  private async onSuccess(c: Attribution): Promise<void> {
+  /**
+   * Tags the customer and starts the `on_success` sequence. A purchase tags `returning` unless the
+   * sequence names another tag; a goal without a purchase (a survey answer) tags only when it names one.
+   */
+  private async onSuccess(c: Pick<Attribution, 'enrollmentId' | 'sequenceId'>, defaultTag: string | null = 'returning'): Promise<void> {
     const e = await this.ctx.k.selectFrom('enrollments').select(['customer_id', 'sequence_version']).where('id', '=', c.enrollmentId).executeTakeFirstOrThrow();
     const seq = await this.ctx.sequences.version(c.sequenceId, e.sequence_version);
     const customer = await this.customerOrThrow(e.customer_id);
-    const tag = seq.on_success?.tag ?? 'returning';
+    const tag = seq.on_success?.tag ?? defaultTag;
     const tags = new Set<string>(JSON.parse(customer.tags) as string[]);
-    if (!tags.has(tag)) {
+    if (tag && !tags.has(tag)) {
       tags.add(tag);
       await this.ctx.k.updateTable('customers').set({ tags: JSON.stringify([...tags]), updated_at: this.now() }).where('id', '=', customer.id).execute();
     }

@@ -23,14 +23,15 @@ export interface PassResult extends ScheduleResult {
  * again only after `worker.redispatchAfterMs` if it has still not been sent (the queue lost it).
  */
 export async function runPass(ctx: EngineContext, backend: JobBackend, weights?: VariantWeights): Promise<PassResult> {
-  const total: PassResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, dispatched: 0, uncertain: 0, released: 0, paused: false };
+  const total: PassResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [], dispatched: 0, uncertain: 0, released: 0, paused: false };
   const swept = await sweep(ctx);
   total.uncertain = swept.uncertain;
   total.released = swept.released;
   const batch = ctx.config.worker.batchSize;
   for (;;) {
     const r = await scheduleBatch(ctx, weights);
-    for (const key of Object.keys(r) as (keyof ScheduleResult)[]) total[key] += r[key];
+    for (const key of ['processed', 'reserved', 'skipped', 'deferred', 'completed', 'exited'] as const) total[key] += r[key];
+    total.goalsReached.push(...r.goalsReached);
     if (r.processed < batch) break;
   }
   let previous = '';

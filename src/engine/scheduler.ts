@@ -17,6 +17,8 @@ export interface ScheduleResult {
   deferred: number;
   completed: number;
   exited: number;
+  /** Enrolments that ended because they reached a goal other than a purchase (a purchase is attributed when the order arrives). */
+  goalsReached: { enrollmentId: number; sequenceId: string }[];
 }
 
 /** Variant weights per (sequence, step), supplied by the optimiser; absent means equal shares. */
@@ -105,7 +107,7 @@ class BatchWrites {
  */
 export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights): Promise<ScheduleResult> {
   const now = ctx.clock.now();
-  const result: ScheduleResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0 };
+  const result: ScheduleResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [] };
   await ctx.k.transaction().execute(async (trx) => {
     let q = trx
       .selectFrom('enrollments')
@@ -166,6 +168,7 @@ function apply(
   if (d.kind === 'exit') {
     writes.update(e.id, ended(d.reason === 'purchased' ? 'converted' : 'exited', now, d.reason));
     result.exited++;
+    if (d.goal) result.goalsReached.push({ enrollmentId: e.id, sequenceId: e.sequence_id });
     return;
   }
   if (d.kind === 'complete') {

@@ -142,7 +142,7 @@ ${STEP('first')}  - id: second
   });
 
   it('ends on a survey goal, counts a purchase only in a new category, and starts welcome-back on success', async () => {
-    const survey = loaded(`${head('survey')}audience: { dormant: { min_days: 45 } }\ngoal: { survey_answered: true }\nsteps:\n${STEP('ask', '0d', 'winback/reason-survey')}${STEP('more', '3d')}`);
+    const survey = loaded(`${head('survey')}audience: { dormant: { min_days: 45 } }\ngoal: { survey_answered: true }\nsteps:\n${STEP('ask', '0d', 'winback/reason-survey')}${STEP('more', '3d')}on_success: { tag: answered, start: welcome }\n`);
     const cancelled = loaded(`${head('cancelled')}audience: { trigger: subscription_cancelled }
 goal: { purchase: { within: 30d, new_category: true } }
 steps:
@@ -164,6 +164,10 @@ ${STEP('come-back', '1d')}on_success: { tag: returning, start: welcome }
     const anna = await engine.ctx.k.selectFrom('enrollments').selectAll().where('sequence_id', '=', 'survey').executeTakeFirstOrThrow();
     expect([anna.status, anna.exit_reason]).toEqual(['exited', 'survey_answered']);
     expect((await engine.customers.get('anna'))!.churn_reason).toBe('price');
+    // The survey goal succeeds like a purchase: its own tag (no `returning`, nobody bought) and the on_success sequence.
+    expect(JSON.parse((await engine.customers.get('anna'))!.tags)).toEqual(['answered']);
+    const annaWelcome = await engine.ctx.k.selectFrom('enrollments').select('status').where('sequence_id', '=', 'welcome').where('customer_id', '=', anna.customer_id).execute();
+    expect(annaWelcome).toEqual([{ status: 'active' }]);
 
     expect((await engine.trigger('cancelled', 'ben')).enrollmentId).not.toBeNull();
     const order = (id: string, category: string) =>
