@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { serveDemoDashboard } from '../../dashboard/demo-server.js';
-import { runDemo } from '../../demo/run.js';
+import { DAY } from '../../clock.js';
+import { DEMO_START, runDemo } from '../../demo/run.js';
 import { overviewTable } from '../format/report.js';
 
 const int = (v: string) => {
@@ -31,7 +32,9 @@ export function register(program: Command): void {
       const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
       process.stdout.write(`\n${overviewTable(result.report)}\n\n`);
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
-      process.stdout.write(`database: ${opts.db} — try: npx comeback --db ${opts.db} stats\n`);
+      // The demo ran on a simulated clock; its rolling windows end on the last simulated day, not today.
+      const end = new Date(DEMO_START + opts.days * DAY).toISOString();
+      process.stdout.write(`database: ${opts.db} — try: npx comeback --db ${opts.db} stats --at ${end}\n`);
       process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       if (result.engine) {
         // The demo's engine stays open so the dashboard shows this very run.

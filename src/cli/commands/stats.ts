@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ManualClock } from '../../clock.js';
 import { InputError } from '../../errors.js';
 import type { SequenceStats } from '../../engine/stats.js';
 import { isDuration, parseDuration } from '../../sequences/duration.js';
@@ -37,7 +38,7 @@ export function parseSince(text: string, now: number): number {
   return t;
 }
 
-/** `comeback stats [SEQUENCE] [--json] [--since D]` */
+/** `comeback stats [SEQUENCE] [--json] [--since D] [--at T]` */
 export function register(program: Command): void {
   program
     .command('stats')
@@ -45,11 +46,19 @@ export function register(program: Command): void {
     .argument('[sequence]', 'one sequence id (default: all)')
     .option('--json', 'print the report as one JSON document for scripts')
     .option('--since <date>', 'count only enrolments from this date (2026-03-01) or this long ago (30d)')
-    .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string }, cmd: Command) => {
-      await withEngine(cmd, async (engine) => {
-        const since = opts.since === undefined ? undefined : parseSince(opts.since, engine.ctx.clock.now());
-        const report = await engine.report({ sequence, since });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
-      });
+    .option('--at <time>', 'report as of this time (ISO 8601) instead of now: where rolling windows such as deliverability end')
+    .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string; at?: string }, cmd: Command) => {
+      const at = opts.at === undefined ? undefined : parseSince(opts.at, Date.now());
+      if (opts.at !== undefined && isDuration(opts.at)) throw new InputError('--at', [`expected a date or ISO 8601 time, got "${opts.at}"`]);
+      const options = at === undefined ? {} : { clock: new ManualClock(at) };
+      await withEngine(
+        cmd,
+        async (engine) => {
+          const since = opts.since === undefined ? undefined : parseSince(opts.since, engine.ctx.clock.now());
+          const report = await engine.report({ sequence, since });
+          process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
+        },
+        options,
+      );
     });
 }
