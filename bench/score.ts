@@ -22,6 +22,7 @@ import { scoreCustomer, type ScoringContext } from '../src/dormancy/score.js';
 import { loadSyntheticShop } from '../src/dormancy/synthetic-load.js';
 import { kyselyWriter } from '../src/dormancy/write.js';
 import { scoreDb } from '../src/dormancy/schema.js';
+import { summaryRow } from '../src/dormancy/store.js';
 import { peakRssMiB, report } from './report.js';
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -62,27 +63,7 @@ async function naiveBaseline(db: Db, run: ScoreRunResult, sample: number): Promi
       .filter((o) => invalidOrderReason(o.ordered_at, o.total_minor, NOW) === null)
       .map((o) => ({ orderedAt: o.ordered_at, totalMinor: o.total_minor, discountMinor: amountOrZero(o.discount_minor), returnedMinor: amountOrZero(o.returned_minor), paidLate: o.paid_late === 1 }));
     const h = summarizeHistory(facts, NOW);
-    const { row } = scoreCustomer(
-      {
-        customerId: id,
-        ordersCount: h?.ordersCount ?? 0,
-        firstOrderAt: h?.firstOrderAt ?? NaN,
-        lastOrderAt: h?.lastOrderAt ?? NaN,
-        netMinor: h?.netMinor ?? 0,
-        grossMinor: h?.grossMinor ?? 0,
-        returnedMinor: h?.returnedMinor ?? 0,
-        discountedOrders: h?.discountedOrders ?? 0,
-        latePayments: Math.max(customer.late_payments, h?.paidLateOrders ?? 0),
-        purchaseDays: h?.purchaseDays ?? 0,
-        ownMedian: h?.ownMedianIntervalDays ?? NaN,
-        frequency: h?.frequency ?? 0,
-        recency: h?.recency ?? 0,
-        T: h?.T ?? 0,
-        monetaryMinor: h?.monetaryMinor ?? 0,
-        objected: deriveConsentState(consents).objected ? 1 : 0,
-      },
-      ctx,
-    );
+    const { row } = scoreCustomer(summaryRow(id, h, { latePayments: customer.late_payments, objected: deriveConsentState(consents).objected }), ctx);
     await writer.write([row]);
   }
   const seconds = (performance.now() - started) / 1000;

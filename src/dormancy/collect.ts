@@ -1,7 +1,7 @@
 import { deriveConsentState } from '../consent/ledger.js';
 import { amountOrZero, invalidOrderReason, summarizeHistory, type OrderFacts } from './rhythm.js';
 import type { ConsentCells, PageSource, RawPage } from './source.js';
-import { SummaryStore } from './store.js';
+import { SummaryStore, summaryRow } from './store.js';
 
 /** What one pass over the shop data found. */
 export interface Collected {
@@ -87,23 +87,6 @@ function summarisePage(page: RawPage, now: number, out: Collected): void {
     out.orders += facts.length;
     const h = summarizeHistory(facts, now);
     const consents = consentsBy.get(id);
-    out.store.push({
-      customerId: id,
-      ordersCount: h?.ordersCount ?? 0,
-      firstOrderAt: h?.firstOrderAt ?? NaN,
-      lastOrderAt: h?.lastOrderAt ?? NaN,
-      netMinor: h?.netMinor ?? 0,
-      grossMinor: h?.grossMinor ?? 0,
-      returnedMinor: h?.returnedMinor ?? 0,
-      discountedOrders: h?.discountedOrders ?? 0,
-      latePayments: Math.max(Math.floor(amountOrZero(latePayments)), h?.paidLateOrders ?? 0),
-      purchaseDays: h?.purchaseDays ?? 0,
-      ownMedian: h?.ownMedianIntervalDays ?? NaN,
-      frequency: h?.frequency ?? 0,
-      recency: h?.recency ?? 0,
-      T: h?.T ?? 0,
-      monetaryMinor: h?.monetaryMinor ?? 0,
-      objected: consents && isObjected(consents) ? 1 : 0,
-    });
+    out.store.push(summaryRow(id, h, { latePayments: Math.floor(amountOrZero(latePayments)), objected: consents !== undefined && isObjected(consents) }));
   }
 }

@@ -4,6 +4,8 @@
  * history and writing the scores. Nothing else of the history is kept.
  */
 
+import type { HistorySummary } from './rhythm.js';
+
 /** The columns of a summary. */
 export const SUMMARY_COLUMNS = [
   'customerId',
@@ -30,6 +32,31 @@ export type SummaryColumn = (typeof SUMMARY_COLUMNS)[number];
 
 /** A summary row as plain numbers. */
 export type SummaryRow = Record<SummaryColumn, number>;
+
+/**
+ * The summary row of one customer from their order history (`null`: no valid order) and the
+ * signals kept on the customer: dunning cases recorded there, and whether they objected.
+ */
+export function summaryRow(customerId: number, h: HistorySummary | null, signals: { latePayments: number; objected: boolean }): SummaryRow {
+  return {
+    customerId,
+    ordersCount: h?.ordersCount ?? 0,
+    firstOrderAt: h?.firstOrderAt ?? NaN,
+    lastOrderAt: h?.lastOrderAt ?? NaN,
+    netMinor: h?.netMinor ?? 0,
+    grossMinor: h?.grossMinor ?? 0,
+    returnedMinor: h?.returnedMinor ?? 0,
+    discountedOrders: h?.discountedOrders ?? 0,
+    latePayments: Math.max(signals.latePayments, h?.paidLateOrders ?? 0),
+    purchaseDays: h?.purchaseDays ?? 0,
+    ownMedian: h?.ownMedianIntervalDays ?? NaN,
+    frequency: h?.frequency ?? 0,
+    recency: h?.recency ?? 0,
+    T: h?.T ?? 0,
+    monetaryMinor: h?.monetaryMinor ?? 0,
+    objected: signals.objected ? 1 : 0,
+  };
+}
 
 /** Growable column store of summaries. */
 export class SummaryStore {

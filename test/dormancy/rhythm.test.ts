@@ -4,7 +4,7 @@ import { DEFAULT_SCORING_SETTINGS as S, parseScoringSettings } from '../../src/d
 import { quintileCuts, scoreHigh, scoreLow } from '../../src/dormancy/rfm.js';
 import { invalidOrderReason, isEarlyWarning, median, overdueRatio, priorInterval, rhythmOf, summarizeHistory, type OrderFacts } from '../../src/dormancy/rhythm.js';
 import { scoreCustomer, type ScoringContext } from '../../src/dormancy/score.js';
-import type { SummaryRow } from '../../src/dormancy/store.js';
+import { summaryRow, type SummaryRow } from '../../src/dormancy/store.js';
 import { exclusionReasons, isWorthWinningBack, recoveryCostMinor } from '../../src/dormancy/value.js';
 import { ConfigError } from '../../src/errors.js';
 import type { CustomerScoresTable } from '../../src/dormancy/schema.js';
@@ -150,25 +150,7 @@ describe('one customer score', () => {
     models,
   });
   const summary = (o: OrderFacts[], id = 7): SummaryRow => {
-    const h = summarizeHistory(o, NOW);
-    return {
-      customerId: id,
-      ordersCount: h?.ordersCount ?? 0,
-      firstOrderAt: h?.firstOrderAt ?? NaN,
-      lastOrderAt: h?.lastOrderAt ?? NaN,
-      netMinor: h?.netMinor ?? 0,
-      grossMinor: h?.grossMinor ?? 0,
-      returnedMinor: h?.returnedMinor ?? 0,
-      discountedOrders: h?.discountedOrders ?? 0,
-      latePayments: h?.paidLateOrders ?? 0,
-      purchaseDays: h?.purchaseDays ?? 0,
-      ownMedian: h?.ownMedianIntervalDays ?? NaN,
-      frequency: h?.frequency ?? 0,
-      recency: h?.recency ?? 0,
-      T: h?.T ?? 0,
-      monetaryMinor: h?.monetaryMinor ?? 0,
-      objected: 0,
-    };
+    return summaryRow(id, summarizeHistory(o, NOW), { latePayments: 0, objected: false });
   };
   const noNaN = (row: object) => {
     for (const [k, v] of Object.entries(row)) if (typeof v === 'number') expect(Number.isFinite(v), k).toBe(true);

@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from '../../../src/util/random.js';
 
 /** One CDNOW customer: BG/NBD summary plus mean repeat-purchase value. */
 export interface CdnowRow {
@@ -28,17 +29,8 @@ export function loadCdnow(): CdnowRow[] {
     });
 }
 
-/** mulberry32: small, fast, seeded PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, seeded PRNG with uniform output in [0, 1) (the product's own). */
+export const mulberry32 = seededRandom;
 
 /** Gamma, beta, exponential samplers on top of a uniform PRNG. */
 export function samplers(rand: () => number) {
