@@ -210,7 +210,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     const sentBefore = values.resume ? (await scaleCounts(url)).sent : 0;
     const due = await limitDue(url, Number(values.mails));
-    const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, queueName, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) } };
+    const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, audienceIntervalMs: 0, queueName, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) } };
     const send = await sendThroughWorkers(config, dir, due, workers);
     rows.push(send);
     log(send);

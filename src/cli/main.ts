@@ -4,6 +4,7 @@ import * as audience from './commands/audience.js';
 import * as audit from './commands/audit.js';
 import * as customer from './commands/customer.js';
 import * as demo from './commands/demo.js';
+import * as enroll from './commands/enroll.js';
 import * as experiment from './commands/experiment.js';
 import * as exportCmd from './commands/export.js';
 import * as forget from './commands/forget.js';
@@ -20,7 +21,7 @@ import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, experiment, importCmd, migrate, worker, serve, stats, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, experiment, importCmd, migrate, enroll, worker, serve, stats, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -136,6 +136,8 @@ export const EngineConfig = z.strictObject({
       queueName: z.string().regex(/^[\w.-]+$/).default('comeback-send'),
       /** On SIGTERM/SIGINT, sends in flight get this long to finish before the process exits anyway. */
       shutdownTimeoutMs: z.number().int().positive().default(8_000),
+      /** How often `comeback worker` evaluates the audiences of all sequences and enrols who qualifies (0: never; use `comeback enroll` from cron). */
+      audienceIntervalMs: z.number().int().min(0).default(3_600_000),
     })
     .default({
       batchSize: 500,
@@ -151,6 +153,7 @@ export const EngineConfig = z.strictObject({
       preferredHourMinOpens: 3,
       queueName: 'comeback-send',
       shutdownTimeoutMs: 8_000,
+      audienceIntervalMs: 3_600_000,
     }),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;

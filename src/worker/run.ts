@@ -72,8 +72,14 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   if (options.signal?.aborted) onStop();
 
   let passInFlight: Promise<PassResult | undefined> = Promise.resolve(undefined);
+  const audienceEvery = ctx.config.worker.audienceIntervalMs;
+  let audienceDueAt = 0; // at start, then on the interval
   try {
     while (!stopping) {
+      if (audienceEvery > 0 && ctx.clock.now() >= audienceDueAt) {
+        audienceDueAt = ctx.clock.now() + audienceEvery;
+        await enrollAudiences(engine);
+      }
       passInFlight = engine.runDue().catch((err: unknown) => {
         log.error({ err }, 'worker pass failed; retrying after the interval');
         return undefined;
@@ -106,6 +112,22 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   Object.assign(summary, { sent: counts.sent, failed: counts.failed, retried: counts.retry, uncertain: summary.uncertain + counts.uncertain });
   log.info(summary, 'worker stopped');
   return summary;
+}
+
+/**
+ * Evaluates the audience of every sequence that is not trigger-started and enrols who qualifies.
+ * Several workers may do this at once: one active enrolment per customer and sequence is a
+ * database constraint, so a customer is never enrolled twice.
+ */
+async function enrollAudiences(engine: Engine): Promise<void> {
+  try {
+    const results = await engine.enrollAll();
+    const enrolled = results.reduce((n, r) => n + r.enrolled, 0);
+    const holdout = results.reduce((n, r) => n + r.holdout, 0);
+    engine.ctx.log.info({ sequences: results.length, enrolled, holdout }, 'audiences evaluated');
+  } catch (err) {
+    engine.ctx.log.error({ err }, 'audience evaluation failed; sending goes on, the next evaluation retries');
+  }
 }
 
 /** Nothing due now, nothing claimed or sending (retries waiting for their time don't count). */

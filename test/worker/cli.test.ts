@@ -2,6 +2,7 @@
  * `comeback worker` as an operator runs it: --once, --until-idle, SIGTERM finishing the sends in
  * flight within 10 s, a second signal forcing the exit; the ledger's recovery rules.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -50,6 +51,30 @@ describe('comeback worker', () => {
     expect(out()).toContain('sent 40, retrying 0, failed 0, uncertain 0');
     expect(await statusCounts(e)).toEqual({ sent: 40 });
     expect(sink.duplicates()).toEqual([]);
+  }, 60_000);
+
+  it('evaluates the audiences at start: lapsed customers with consent are enrolled and mailed; `comeback enroll` finds nobody new', async () => {
+    const lapsed = `id: lapsed\nname: Lapsed\nversion: 1\naudience: { dormant: { min_days: 45 } }\nconsent: [double_opt_in]\nsteps:\n  - { id: hello, template: winback/miss-you, subject: "Hello {{first_name}}" }\n`;
+    const config = { database: sqliteUrl(), sequencesDir: sequencesDir(lapsed), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: sink.url, pool: 2 }, worker: { pollIntervalMs: 100 } };
+    engine = await createEngine({ ...config, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+    const now = engine.ctx.clock.now();
+    await engine.customers.upsert(['gone', 'recent', 'no-consent'].map((id) => ({ externalId: id, email: `${id}@example.com`, firstName: id, locale: 'en' })));
+    for (const [id, daysAgo] of [['gone', 120], ['recent', 5], ['no-consent', 120]] as const) {
+      await engine.orders.record({ externalId: `${id}-1`, customerExternalId: id, orderedAt: now - daysAgo * 86_400_000, totalMinor: 2500 });
+    }
+    for (const id of ['gone', 'recent']) await engine.consents.record({ customer: id, action: 'grant', basis: 'double_opt_in', source: 'newsletter_form' });
+    const configFile = writeConfig(config);
+    const child = spawnWorker(configFile, ['--until-idle']);
+    const out = output(child);
+    expect(await exited(child)).toBe(0);
+    expect(out()).toContain('sent 1, retrying 0, failed 0, uncertain 0');
+    expect(sink.accepted.map((m) => m.to)).toEqual(['gone@example.com']);
+
+    const again = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'enroll', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const json = output(again);
+    expect(await exited(again)).toBe(0);
+    expect(JSON.parse(json())).toMatchObject([{ sequenceId: 'lapsed', enrolled: 0, holdout: 0, skipped: { no_consent: 1 } }]);
+    expect(await statusCounts(engine)).toEqual({ sent: 1 });
   }, 60_000);
 
   it('SIGTERM stops claiming, finishes the sends in flight and exits within 10 s; a second signal forces', async () => {
