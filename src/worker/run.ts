@@ -70,6 +70,10 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   };
   options.signal?.addEventListener('abort', onStop, { once: true });
   if (options.signal?.aborted) onStop();
+  const stopRequested = new Promise<undefined>((resolve) => {
+    if (stopping) resolve(undefined);
+    else options.signal?.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
 
   let passInFlight: Promise<PassResult | undefined> = Promise.resolve(undefined);
   const audienceEvery = ctx.config.worker.audienceIntervalMs;
@@ -84,7 +88,8 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
         log.error({ err }, 'worker pass failed; retrying after the interval');
         return undefined;
       });
-      const r = await passInFlight;
+      // A pass stuck on an unreachable provider must not hold up a stop: the grace time below applies.
+      const r = await Promise.race([passInFlight, stopRequested]);
       summary.passes++;
       if (r) {
         summary.uncertain += r.uncertain;
@@ -93,6 +98,7 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
       }
       if (options.once) break;
       if (options.untilIdle && r && (await idle(engine))) break;
+      if (stopping) break;
       await sleep(ctx.config.worker.pollIntervalMs, options.signal);
     }
   } finally {

@@ -3,6 +3,7 @@
  * flight within 10 s, a second signal forcing the exit; the ledger's recovery rules.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -75,6 +76,29 @@ describe('comeback worker', () => {
     expect(await exited(again)).toBe(0);
     expect(JSON.parse(json())).toMatchObject([{ sequenceId: 'lapsed', enrolled: 0, holdout: 0, skipped: { no_consent: 1 } }]);
     expect(await statusCounts(engine)).toEqual({ sent: 1 });
+  }, 60_000);
+
+  it('SIGTERM while the mail server accepts connections but never answers: exits after the grace time, nothing sent twice', async () => {
+    const silent = createServer((socket) => socket.on('error', () => {})); // accepts, says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { configFile, e } = await setup(20, { shutdownTimeoutMs: 1000 });
+    const cfg = JSON.parse(readFileSync(configFile, 'utf8'));
+    cfg.transport.url = `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    writeFileSync(configFile, JSON.stringify(cfg));
+    const child = spawnWorker(configFile);
+    try {
+      await waitFor(async () => ((await statusCounts(e)).claimed ?? 0) > 0, 30_000, 'a claim');
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(1); // the grace time ran out with sends in flight
+      expect(Date.now() - t0).toBeLessThan(6_000);
+      const counts = await statusCounts(e);
+      expect(counts.sent ?? 0).toBe(0);
+      expect(counts.sending ?? 0).toBe(0); // never reached the point of no return: the next worker sends them
+    } finally {
+      child.kill('SIGKILL');
+      silent.close();
+    }
   }, 60_000);
 
   it('SIGTERM stops claiming, finishes the sends in flight and exits within 10 s; a second signal forces', async () => {

@@ -26,6 +26,7 @@ export function register(program: Command): void {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      let timedOut = false;
       try {
         const summary = await runWorker(engine, {
           once: opts.once,
@@ -36,9 +37,13 @@ export function register(program: Command): void {
         if (opts.once || opts.untilIdle) {
           process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n`);
         }
-        if (summary.timedOut) process.exitCode = 1;
+        timedOut = summary.timedOut;
+        if (timedOut) process.exitCode = 1;
       } finally {
-        await engine.close();
+        // After the grace time, sends still hang on the provider and closing would wait for them; their
+        // claims never reached the point of no return, so the next worker sends them.
+        const closed = engine.close();
+        await (timedOut ? Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]) : closed);
       }
     });
 }
