@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.js';
 import { createEngine, DAY, MemoryTransport, type Engine } from '../../src/index.js';
 import { sequenceYaml } from './fixtures.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 let dir: string;
 let config: string;
@@ -30,20 +30,7 @@ beforeAll(async () => {
 
 afterEach(() => vi.restoreAllMocks());
 
-async function cli(...args: string[]): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  await buildProgram().parseAsync(['node', 'comeback', '--config', config, ...args]);
-  return { out, err };
-}
+const cli = (...args: string[]) => runCliInProcess(['--config', config, ...args]);
 
 async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   const e = await createEngine(engineConfig(), { transport: new MemoryTransport() });

@@ -2,24 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.js';
 import { scoreDb } from '../../src/dormancy/schema.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
-async function cli(args: string[]): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram().parseAsync(['node', 'comeback', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('');
-}
+/** Runs a CLI command and returns what it printed on stdout. */
+const cli = async (args: string[]) => (await runCliInProcess(args)).out;
 
 afterEach(() => vi.restoreAllMocks());
 

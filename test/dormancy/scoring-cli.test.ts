@@ -1,24 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatRun, parseSettingPairs } from '../../src/cli/commands/score.js';
-import { buildProgram } from '../../src/cli/main.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 /** Runs a CLI command and returns what it printed on stdout. */
-async function cli(args: string[]): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram().parseAsync(['node', 'comeback', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('');
-}
+const cli = async (args: string[]) => (await runCliInProcess(args)).out;
 
 describe('comeback score and comeback customer', () => {
   afterEach(() => vi.restoreAllMocks());

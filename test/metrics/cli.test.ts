@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.js';
 import { experimentSequence, runExperiment, type ExperimentResult } from '../../src/demo/experiment.js';
 import type { StatsReport } from '../../src/index.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 const TRUTHS = { control: { conversion: 0.05 }, gift: { conversion: 0.15 }, 'half-off': { conversion: 0.2, couponPercent: 50 } };
 let dir: string;
@@ -22,20 +22,7 @@ beforeAll(async () => {
 
 afterEach(() => vi.restoreAllMocks());
 
-async function cli(...args: string[]): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  await buildProgram().parseAsync(['node', 'comeback', '--config', config, ...args]);
-  return { out, err };
-}
+const cli = (...args: string[]) => runCliInProcess(['--config', config, ...args]);
 
 describe('comeback stats and comeback resume', () => {
   it('prints the report as one JSON document with the same numbers the engine computed', async () => {
