@@ -76,15 +76,23 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 }, 240_000);
 
+/** A teardown step that may not hold up the suite: after `ms` it is reported and left behind. */
+async function bounded(what: string, step: Promise<unknown> | undefined, ms = 15_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  if ((await Promise.race([step?.catch(() => undefined), late])) === 'late') console.warn(`teardown: ${what} did not finish within ${ms} ms`);
+  clearTimeout(timer);
+}
+
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await engine?.close();
+  await bounded('closing the browser', browser?.close());
+  await bounded('closing the dashboard server', app?.close());
+  await bounded('closing the engine', engine?.close());
   demoStop.emit('SIGINT');
-  await demoServed?.catch(() => {});
-  await demoEngine?.close();
+  await bounded('stopping the demo server', demoServed);
+  await bounded('closing the demo engine', demoEngine?.close());
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('dashboard in a headless browser', () => {
   it('shows exactly the numbers of `comeback stats --json`, draws its charts, and saves a screenshot', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 /** Flags for Debian's chromium in a container: no sandbox, no GPU, no phoning home. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = process.env.COMEBACK_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Waits for the system chromium (it may still be being installed); fails clearly, never downloads one. */
 export async function requireChromium(waitMs = 120_000): Promise<string> {
