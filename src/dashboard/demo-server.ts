@@ -15,6 +15,8 @@ export interface DemoServeOptions {
   source?: SignalSource;
   /** Called once listening, with the dashboard URL including the token. */
   onListening?: (dashboardUrl: string) => void;
+  /** A second signal while closing (the CLI exits at once). */
+  onForce?: () => void;
 }
 
 /**
@@ -38,7 +40,8 @@ export async function serveDemoDashboard(engine: Engine, options: DemoServeOptio
   log(`\nDashboard: ${url}\n(tracking server on ${bound.url}; Ctrl-C to stop)`);
   options.onListening?.(url);
   await closeOnSignal(app, {
-    ...(options.source ? { source: options.source } : { onForce: () => process.exit(130) }),
+    ...(options.source ? { source: options.source } : {}),
+    onForce: options.onForce,
     onClosing: () => log('stopping the demo server… (Ctrl-C again to quit at once)'),
   });
 }

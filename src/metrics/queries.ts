@@ -24,13 +24,17 @@ function where(f: QueryFilter, alias: string): RawBuilder<unknown> {
   return sql.join(parts, sql` and `);
 }
 
-/** Message counts of sent, mailed messages per (sequence, version, step, variant, churn reason). */
-export interface MessageRow {
+/** The grouping of the per-step funnel rows: (sequence, version, step, variant, churn reason). */
+export interface StepGroup {
   sequence_id: string;
   version: number;
   step_id: string;
   variant_id: string | null;
   churn_reason: string;
+}
+
+/** Message counts of sent, mailed messages per step group. */
+export interface MessageRow extends StepGroup {
   sent: number;
   delivered: number;
   bounced: number;
@@ -114,12 +118,7 @@ export async function enrollmentCounts(k: Kysely<Database>, f: QueryFilter): Pro
 }
 
 /** Conversions after a step's send, per (sequence, version, step, variant, churn reason). */
-export interface StepConversionRow {
-  sequence_id: string;
-  version: number;
-  step_id: string;
-  variant_id: string | null;
-  churn_reason: string;
+export interface StepConversionRow extends StepGroup {
   conversions: number;
   revenue: number;
   discount: number;

@@ -62,18 +62,17 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
 
   let stopping = false;
   let backendStopped: Promise<void> | undefined;
+  let stopRequestedNow: (value: undefined) => void = () => {};
+  const stopRequested = new Promise<undefined>((resolve) => (stopRequestedNow = resolve));
   const onStop = () => {
     if (stopping) return;
     stopping = true;
+    stopRequestedNow(undefined);
     log.info({ graceMs: ctx.config.worker.shutdownTimeoutMs }, 'stopping: no new claims, finishing sends in flight');
     backendStopped = engine.backend.stop(); // no new claims from now on; jobs in flight finish
   };
   options.signal?.addEventListener('abort', onStop, { once: true });
   if (options.signal?.aborted) onStop();
-  const stopRequested = new Promise<undefined>((resolve) => {
-    if (stopping) resolve(undefined);
-    else options.signal?.addEventListener('abort', () => resolve(undefined), { once: true });
-  });
 
   let passInFlight: Promise<PassResult | undefined> = Promise.resolve(undefined);
   const audienceEvery = ctx.config.worker.audienceIntervalMs;

@@ -39,7 +39,7 @@ export function register(program: Command): void {
       if (result.engine) {
         // The demo's engine stays open so the dashboard shows this very run.
         try {
-          await serveDemoDashboard(result.engine, { log });
+          await serveDemoDashboard(result.engine, { log, onForce: () => process.exit(130) });
         } finally {
           await result.engine.close();
         }

@@ -48,8 +48,8 @@ export function register(program: Command): void {
     .option('--since <date>', 'count only enrolments from this date (2026-03-01) or this long ago (30d)')
     .option('--at <time>', 'report as of this time (ISO 8601) instead of now: where rolling windows such as deliverability end')
     .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string; at?: string }, cmd: Command) => {
-      const at = opts.at === undefined ? undefined : parseSince(opts.at, Date.now());
       if (opts.at !== undefined && isDuration(opts.at)) throw new InputError('--at', [`expected a date or ISO 8601 time, got "${opts.at}"`]);
+      const at = opts.at === undefined ? undefined : parseSince(opts.at, Date.now());
       const options = at === undefined ? {} : { clock: new ManualClock(at) };
       await withEngine(
         cmd,
