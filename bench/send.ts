@@ -6,7 +6,7 @@
  * own SMTP transport alone). The ratio is against the fastest raw sender measured in the run.
  * `send_mime_build` compares building the messages with the engine's MIME writer against
  * nodemailer's MailComposer (no network).
- *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq] [--max-in-doubt N] [--concurrency N]
+ *   npm run bench -- send [--messages 2000] [--json] [--pg URL] [--redis URL] [--no-bullmq] [--max-in-doubt N] [--concurrency N] [--profile DIR]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,8 +100,11 @@ async function mimeBuild(mails: OutgoingMail[]): Promise<{ engine: number; nodem
   return { engine, nodemailer: viaNodemailer };
 }
 
+/** Node flags for the worker processes (`--profile DIR` writes a V8 CPU profile of each). */
+let workerNodeArgs: string[] = [];
+
 function spawnWorker(configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   return new Promise((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -155,8 +158,10 @@ export async function run(argv: string[]): Promise<void> {
       // worker at once (worker.concurrency); default: the product defaults (1 and 8).
       'max-in-doubt': { type: 'string' },
       concurrency: { type: 'string' },
+      profile: { type: 'string' },
     },
   });
+  if (values.profile) workerNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`];
   const n = Number(values.messages);
   const { child: sink, port } = await startSink();
   const smtp = { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 8 };

@@ -114,6 +114,8 @@ export const EngineConfig = z.strictObject({
       batchSize: z.number().int().positive().default(500),
       /** Parallel sends per worker process. */
       concurrency: z.number().int().positive().default(8),
+      /** How long a send job waits for others to claim and read their rows in one batch (queries per batch, not per mail). */
+      claimLingerMs: z.number().int().min(0).default(5),
       /** A message stuck in `sending` this long becomes `uncertain` (never resent blindly). */
       sendingTimeoutMs: z.number().int().positive().default(10 * 60_000),
       /** Milliseconds between passes of `startWorker()`. */
@@ -142,6 +144,7 @@ export const EngineConfig = z.strictObject({
     .default({
       batchSize: 500,
       concurrency: 8,
+      claimLingerMs: 5,
       sendingTimeoutMs: 600_000,
       pollIntervalMs: 1000,
       claimTimeoutMs: 120_000,

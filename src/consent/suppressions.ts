@@ -65,3 +65,18 @@ export async function liftSuppressions(db: Kysely<Database>, emailHash: string, 
     .execute();
   return rows.map((r) => ({ scope: r.scope, reason: r.reason, createdAt: r.created_at }));
 }
+
+/**
+ * For many recipients of many sequences at once: the scopes (`all` or sequence ids, of those given)
+ * under which each of these hashes is suppressed. Hashes with no suppression are absent.
+ */
+export async function suppressionScopes(db: Kysely<Database>, hashes: string[], sequenceIds: string[]): Promise<Map<string, Set<string>>> {
+  const found = new Map<string, Set<string>>();
+  const scopes = ['all', ...new Set(sequenceIds)];
+  const unique = [...new Set(hashes)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db.selectFrom('suppressions').select(['email_hash', 'scope']).where('email_hash', 'in', unique.slice(i, i + 500)).where('scope', 'in', scopes).execute();
+    for (const r of rows) found.set(r.email_hash, (found.get(r.email_hash) ?? new Set()).add(r.scope));
+  }
+  return found;
+}

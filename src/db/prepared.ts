@@ -10,6 +10,8 @@ type Slot = { name: string } | { value: unknown };
 export interface PreparedQuery<P extends string, R> {
   /** Runs the query on `k` (a Kysely instance or a transaction) with these parameter values. */
   run(k: Kysely<Database>, values: Record<P, unknown>): Promise<QueryResult<R>>;
+  /** The query as compiled for `k`'s dialect with these values, not run. */
+  compile(k: Kysely<Database>, values: Record<P, unknown>): CompiledQuery<R>;
 }
 
 /**
@@ -30,13 +32,15 @@ export function prepared<P extends string, R>(names: readonly P[], build: (k: Ky
     if (missing.length || template.sql.includes(MARK)) throw new Error(`prepared query: parameters ${missing.join(', ') || '(inlined)'} are not bound parameters in: ${template.sql}`);
     return { template, slots };
   };
+  const withValues = (k: Kysely<Database>, values: Record<P, unknown>): CompiledQuery<R> => {
+    const key = k.getExecutor().adapter;
+    let entry = cache.get(key);
+    if (!entry) cache.set(key, (entry = compile(k)));
+    const parameters = entry.slots.map((s) => ('name' in s ? values[s.name as P] : s.value));
+    return { ...entry.template, parameters };
+  };
   return {
-    async run(k, values) {
-      const key = k.getExecutor().adapter;
-      let entry = cache.get(key);
-      if (!entry) cache.set(key, (entry = compile(k)));
-      const parameters = entry.slots.map((s) => ('name' in s ? values[s.name as P] : s.value));
-      return k.executeQuery<R>({ ...entry.template, parameters });
-    },
+    compile: withValues,
+    run: async (k, values) => k.executeQuery<R>(withValues(k, values)),
   };
 }

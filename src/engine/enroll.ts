@@ -27,9 +27,13 @@ function holdoutWindow(seq: Sequence): number {
   return seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY;
 }
 
+/** Customers looked up and enrolled per statement: keeps every statement below the dialects' parameter limits. */
+const ENROLL_SLICE = 1000;
+
 /**
  * Enrols the given customers into a sequence when the consent policy allows it. Holdout
  * membership is a deterministic draw per (customer, sequence, version), so it is reproducible.
+ * Any number of customers: they are enrolled in slices of a thousand.
  */
 export async function enrollCustomers(
   ctx: EngineContext,
@@ -38,6 +42,14 @@ export async function enrollCustomers(
   result: EnrollResult,
   triggerData: Record<string, unknown> = {},
 ): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < customerIds.length; i += ENROLL_SLICE) {
+    ids.push(...(await enrollSlice(ctx, seq, customerIds.slice(i, i + ENROLL_SLICE), result, triggerData)));
+  }
+  return ids;
+}
+
+async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: number[], result: EnrollResult, triggerData: Record<string, unknown>): Promise<number[]> {
   const now = ctx.clock.now();
   const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
   const states = await consentStates(ctx.k, customerIds);

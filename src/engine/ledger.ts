@@ -36,7 +36,7 @@ const committers = new WeakMap<EngineContext, GroupCommit>();
 /** The per-engine group commit the ledger's state changes share (src/db/group-commit.ts). */
 function committer(ctx: EngineContext): GroupCommit {
   let c = committers.get(ctx);
-  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k)));
+  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k, ctx.db.dialect)));
   return c;
 }
 
@@ -48,11 +48,32 @@ export async function claim(ctx: EngineContext, id: number): Promise<Message | u
   return r.rows[0] as Message | undefined;
 }
 
+/**
+ * Claims many due reserved messages in one statement (one commit); returns those it claimed.
+ * Ids not (or no longer) claimable are simply absent.
+ */
+export async function claimMany(ctx: EngineContext, ids: number[]): Promise<Message[]> {
+  if (ids.length === 1) {
+    const m = await claim(ctx, ids[0]!);
+    return m ? [m] : [];
+  }
+  const now = ctx.clock.now();
+  const write = (k: EngineContext['k']) =>
+    k
+      .updateTable('messages')
+      .set((eb) => ({ status: 'claimed', claimed_at: now, updated_at: now, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', ids)
+      .where('status', '=', 'reserved')
+      .where('due_at', '<=', now)
+      .returningAll()
+      .execute();
+  return ctx.db.dialect === 'sqlite' ? committer(ctx).run(write) : write(ctx.k);
+}
+
 /** The point of no return: claimed → sending, only if this claim still holds. */
 export async function markSending(ctx: EngineContext, m: Message): Promise<boolean> {
   const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now() };
-  const r = await committer(ctx).run((k) => markSendingQuery.run(k, values));
-  return Number(r.numAffectedRows) === 1;
+  return (await committer(ctx).update(markSendingQuery.compile(ctx.k, values), `message ${m.id}`)) === 1;
 }
 
 /**
@@ -79,7 +100,9 @@ export function record(ctx: EngineContext, m: Message, fields: Outcome): Promise
   const query = found;
   const values = { ...fields, id: m.id, attempts: m.attempts, now: ctx.clock.now() };
   // Queued synchronously: a write issued after this call commits with it or later (see deliver.ts).
-  return committer(ctx).run(async (k) => Number((await query.run(k, values)).numAffectedRows) === 1);
+  return committer(ctx)
+    .update(query.compile(ctx.k, values), `message ${m.id}`)
+    .then((n) => n === 1);
 }
 
 /** What a sweep changed. */

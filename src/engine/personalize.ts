@@ -33,6 +33,51 @@ export interface PersonalizeExtra {
   message?: MessageInfo;
   /** Top-level keys the template uses (`CompiledTemplate.uses`): unused expensive keys are left empty. */
   uses?: ReadonlySet<string>;
+  /** The customer's order history when it was read already (`orderHistories`, for a batch of recipients). */
+  orders?: OrderRow[];
+}
+
+/** One row of a customer's order history: an order joined with one of its items (item columns null for an order without items). */
+export interface OrderRow {
+  id: number;
+  external_id: string;
+  ordered_at: number;
+  total_minor: number;
+  currency: string;
+  sku: string | null;
+  name: string | null;
+  category: string | null;
+  quantity: number | null;
+  unit_price_minor: number | null;
+  url: string | null;
+  image_url: string | null;
+}
+
+/**
+ * The order histories of these customers in one statement: every order that was not cancelled,
+ * with its items and their product links, newest order first. Customers without orders are absent.
+ */
+export async function orderHistories(db: Kysely<Database>, customerIds: number[]): Promise<Map<number, OrderRow[]>> {
+  const out = new Map<number, OrderRow[]>();
+  if (customerIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('orders as o')
+    .leftJoin('order_items as oi', 'oi.order_id', 'o.id')
+    .leftJoin('products as p', 'p.external_id', 'oi.sku')
+    .select(['o.customer_id', 'o.id', 'o.external_id', 'o.ordered_at', 'o.total_minor', 'o.currency', 'oi.sku', 'oi.name', 'oi.category', 'oi.quantity', 'oi.unit_price_minor', 'p.url', 'p.image_url'])
+    .where('o.customer_id', 'in', customerIds)
+    .where('o.status', '!=', 'cancelled')
+    .orderBy('o.customer_id')
+    .orderBy('o.ordered_at', 'desc')
+    .orderBy('o.id', 'desc')
+    .orderBy('oi.id')
+    .execute();
+  for (const { customer_id, ...row } of rows) {
+    const list = out.get(customer_id);
+    if (list) list.push(row as OrderRow);
+    else out.set(customer_id, [row as OrderRow]);
+  }
+  return out;
 }
 
 const RECOMMEND_KEYS = ['recommendations'];
@@ -61,7 +106,8 @@ function parseAttributes(json: string): Record<string, unknown> {
 
 /**
  * The data model (DATA_MODEL in src/templates/model.ts) for one recipient, from purchase history:
- * one query per recipient (orders with their items and product links), plus shared per-shop data
+ * one query per recipient unless `extra.orders` brings it (orders with their items and product
+ * links, see `orderHistories`), plus shared per-shop data
  * for recommendations (cached for minutes, see `shopData`). Every documented key is present (null
  * when unknown), so strict rendering fails only on a real gap.
  */
@@ -75,20 +121,9 @@ export async function personalization(
   extra: PersonalizeExtra,
 ): Promise<Record<string, unknown>> {
   const wants = (keys: string[]) => !extra.uses || keys.some((k) => extra.uses!.has(k));
-  // One statement per recipient: every order with its items and their product links.
-  const rows = await db
-    .selectFrom('orders as o')
-    .leftJoin('order_items as oi', 'oi.order_id', 'o.id')
-    .leftJoin('products as p', 'p.external_id', 'oi.sku')
-    .select(['o.id', 'o.external_id', 'o.ordered_at', 'o.total_minor', 'o.currency', 'oi.sku', 'oi.name', 'oi.category', 'oi.quantity', 'oi.unit_price_minor', 'p.url', 'p.image_url'])
-    .where('o.customer_id', '=', customer.id)
-    .where('o.status', '!=', 'cancelled')
-    .orderBy('o.ordered_at', 'desc')
-    .orderBy('o.id', 'desc')
-    .orderBy('oi.id')
-    .execute();
-  const orders: typeof rows = [];
-  const items: (Omit<(typeof rows)[number], 'sku' | 'name'> & { order_id: number; sku: string; name: string })[] = [];
+  const rows = extra.orders ?? (await orderHistories(db, [customer.id])).get(customer.id) ?? [];
+  const orders: OrderRow[] = [];
+  const items: (Omit<OrderRow, 'sku' | 'name'> & { order_id: number; sku: string; name: string })[] = [];
   for (const r of rows) {
     if (orders[orders.length - 1]?.id !== r.id) orders.push(r);
     if (r.sku !== null && r.name !== null) items.push({ ...r, order_id: r.id, sku: r.sku, name: r.name });

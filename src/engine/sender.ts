@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
-import { suppressedHashes } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
 import type { OutgoingMail } from '../delivery/types.js';
 import { TemplateError } from '../errors.js';
@@ -12,7 +10,8 @@ import { renderBody, renderHeaderText } from '../templates/render.js';
 import type { EngineContext } from './context.js';
 import { personalization, type CouponData } from './personalize.js';
 import { deliver, handleFailure, sendState, transportPausedUntil, type SendOutcome } from './deliver.js';
-import { claim, record } from './ledger.js';
+import { record } from './ledger.js';
+import { claimWithInputs, loadSendInputs, type SendInputs } from './send-inputs.js';
 
 export type { SendOutcome } from './deliver.js';
 export { claim } from './ledger.js';
@@ -37,9 +36,10 @@ async function claimAndSend(ctx: EngineContext, id: number): Promise<SendOutcome
     await ctx.k.updateTable('messages').set({ dispatched_at: null }).where('id', '=', id).execute();
     return 'paused';
   }
-  const m = await claim(ctx, id);
-  if (!m) return 'lost_claim';
-  return sendClaimed(ctx, m);
+  // Claimed and read together with the messages of the other jobs in flight (send-inputs.ts).
+  const inputs = await claimWithInputs(ctx, id);
+  if (!inputs) return 'lost_claim';
+  return sendWithInputs(ctx, inputs);
 }
 
 /**
@@ -48,13 +48,15 @@ async function claimAndSend(ctx: EngineContext, id: number): Promise<SendOutcome
  * `reserved` with exponential backoff and jitter; permanent ones end as `failed` with the reason.
  */
 export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendOutcome> {
+  return sendWithInputs(ctx, (await loadSendInputs(ctx, [m])).get(m.id)!);
+}
+
+async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<SendOutcome> {
+  const { message: m, customer, enrollment } = inputs;
   const now = ctx.clock.now();
-  const customer = await ctx.k.selectFrom('customers').selectAll().where('id', '=', m.customer_id).executeTakeFirstOrThrow();
-  const enrollment = await ctx.k.selectFrom('enrollments').selectAll().where('id', '=', m.enrollment_id).executeTakeFirstOrThrow();
   const seq = await ctx.sequences.version(enrollment.sequence_id, enrollment.sequence_version);
-  const states = await consentStates(ctx.k, [customer.id]);
-  const suppressed = customer.email_hash ? (await suppressedHashes(ctx.k, [customer.email_hash], seq.id)).size > 0 : false;
-  const decision = canSend(customer, states.get(customer.id)!, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+  const suppressed = inputs.suppressedScopes.has('all') || inputs.suppressedScopes.has(seq.id);
+  const decision = canSend(customer, inputs.consent, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
   if (!decision.allowed || enrollment.status !== 'active' && enrollment.status !== 'completed') {
     const reason = decision.allowed ? `enrolment ${enrollment.status}` : decision.reason;
     await record(ctx, m, { status: 'cancelled', error: reason });
@@ -74,6 +76,7 @@ export async function sendClaimed(ctx: EngineContext, m: Message): Promise<SendO
       locale: template.locale,
       message: { sequence: seq.id, step: step.id, variant: m.variant_id, template: m.template },
       uses: template.uses,
+      orders: inputs.orders,
     });
     const subjectTemplate = pick(mail.subject, template.locale, ctx.config.defaults.locale);
     if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);

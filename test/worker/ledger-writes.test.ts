@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { GroupCommit } from '../../src/db/group-commit.js';
@@ -77,6 +77,26 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
     expect((await names(e))[5]).toBe('Kim5'); // rolled back with its batch
     await gc.run((k) => rename.run(k, { id: ids[5], name: 'kept' })); // the next batch works
     expect((await names(e))[5]).toBe('kept');
+  });
+
+  it('group commit on PostgreSQL: updates of distinct rows go as one statement; two updates of one row keep a transaction', async () => {
+    const { e, ids } = await start(4);
+    const gc = new GroupCommit(e.ctx.k, e.ctx.db.dialect);
+    const spy = vi.spyOn(e.ctx.k, 'executeQuery');
+    const renames = [0, 1, 2].map((i) => gc.update(rename.compile(e.ctx.k, { id: ids[i], name: `m${i}` }), `customer ${ids[i]}`));
+    const missing = gc.update(rename.compile(e.ctx.k, { id: -1, name: 'nobody' }), 'customer -1');
+    expect(await Promise.all([...renames, missing])).toEqual([1, 1, 1, 0]);
+    expect((await names(e)).slice(0, 3)).toEqual(['m0', 'm1', 'm2']);
+    const statements = spy.mock.calls.map(([q]) => q.sql);
+    if (e.ctx.db.dialect === 'postgres') expect(statements).toEqual([expect.stringMatching(/^with w0 as \(update .* w3 as \(update .*\$8 .*returning 1\) select/)]);
+    else expect(statements).toEqual([]); // SQLite: the usual transaction on the connection
+    spy.mockClear();
+    // The same row twice: never merged (a statement may apply only one of two updates of a row).
+    const twice = [gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'first' }), 'row'), gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'second' }), 'row')];
+    expect(await Promise.all(twice)).toEqual([1, 1]);
+    expect((await names(e))[3]).toBe('second');
+    expect(spy.mock.calls.map(([q]) => q.sql).filter((q) => q.startsWith('with w0'))).toEqual([]);
+    spy.mockRestore();
   });
 });
 
