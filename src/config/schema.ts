@@ -112,8 +112,11 @@ export const EngineConfig = z.strictObject({
     .strictObject({
       /** Enrolments claimed per scheduler transaction. */
       batchSize: z.number().int().positive().default(500),
-      /** Parallel sends per worker process. */
-      concurrency: z.number().int().positive().default(8),
+      /**
+       * Send jobs per worker process at once. Only one at a time passes the point of no return
+       * (`maxInDoubt`); the others claim, read and render meanwhile, in batches (`claimLingerMs`).
+       */
+      concurrency: z.number().int().positive().default(32),
       /** How long a send job waits for others to claim and read their rows in one batch (queries per batch, not per mail). */
       claimLingerMs: z.number().int().min(0).default(5),
       /** A message stuck in `sending` this long becomes `uncertain` (never resent blindly). */
@@ -143,7 +146,7 @@ export const EngineConfig = z.strictObject({
     })
     .default({
       batchSize: 500,
-      concurrency: 8,
+      concurrency: 32,
       claimLingerMs: 5,
       sendingTimeoutMs: 600_000,
       pollIntervalMs: 1000,
