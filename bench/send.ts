@@ -103,27 +103,54 @@ async function mimeBuild(mails: OutgoingMail[]): Promise<{ engine: number; nodem
 /** Node flags for the worker processes (`--profile DIR` writes a V8 CPU profile of each). */
 let workerNodeArgs: string[] = [];
 
-function spawnWorker(configFile: string): Promise<ChildProcess> {
+interface Worker {
+  child: ChildProcess;
+  /** Everything the worker logged so far (pino JSON lines). */
+  log: () => string;
+}
+
+function spawnWorker(configFile: string): Promise<Worker> {
   const child = spawn(process.execPath, [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   return new Promise((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      if (err.includes('worker started')) res(child);
+      if (err.includes('worker started')) res({ child, log: () => err });
     });
     child.once('exit', (code) => rej(new Error(`worker exited with ${code}: ${err.slice(-2000)}`)));
   });
 }
 
+/** Stops a worker and returns its mean serial-path timings from the `worker stopped` log line. */
+async function stopWorker(w: Worker): Promise<SerialPath | undefined> {
+  const exited = new Promise((r) => w.child.once('exit', r));
+  w.child.kill('SIGTERM');
+  await exited;
+  const line = w.log().split('\n').find((l) => l.includes('"worker stopped"'));
+  return line ? (JSON.parse(line) as { serialPath?: SerialPath }).serialPath : undefined;
+}
+
+type SerialPath = { mails: number; waitMs: number | null; commitMs: number | null; replyMs: number | null };
+
 /** End to end through `comeback worker` processes: from the moment the enrolments are due until every message is sent. */
-async function endToEnd(n: number, config: Record<string, unknown>, workers: number, tag: string): Promise<{ perSecond: number; seconds: number; cpuMsPerMsg?: number }> {
+interface EndToEnd {
+  perSecond: number;
+  seconds: number;
+  cpuMsPerMsg?: number;
+  /** Serial path per mail, averaged over the workers: gate wait, `sending` commit, final reply. */
+  serial?: { commitMs: number; replyMs: number; waitMs: number };
+}
+
+async function endToEnd(n: number, config: Record<string, unknown>, workers: number, tag: string): Promise<EndToEnd> {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-send-'));
   writeFileSync(join(dir, 'blast.yaml'), SEQUENCE);
   const full = { ...config, sequencesDir: dir, templatesDir: join(ROOT, 'templates') };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(full));
   const engine = await createEngine({ ...full, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: silent });
-  const children = await Promise.all(Array.from({ length: workers }, () => spawnWorker(configFile)));
+  const running = await Promise.all(Array.from({ length: workers }, () => spawnWorker(configFile)));
+  const children = running.map((w) => w.child);
+  let stopped = false;
   try {
     const sent = async () => Number((await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
     await seed(engine, n, tag);
@@ -137,9 +164,16 @@ async function endToEnd(n: number, config: Record<string, unknown>, workers: num
       while ((await sent()) < n) await new Promise((r) => setTimeout(r, 50));
     });
     const cpuAfter = cpu();
-    return { ...r, ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerMsg: (cpuAfter - cpuBefore) / n } : {}) };
+    const paths = (await Promise.all(running.map(stopWorker))).filter((p): p is SerialPath => !!p && p.mails > 0);
+    stopped = true;
+    const avg = (key: 'commitMs' | 'replyMs' | 'waitMs') => paths.reduce((s, p) => s + (p[key] ?? 0) * p.mails, 0) / paths.reduce((s, p) => s + p.mails, 0);
+    return {
+      ...r,
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerMsg: (cpuAfter - cpuBefore) / n } : {}),
+      ...(paths.length ? { serial: { commitMs: avg('commitMs'), replyMs: avg('replyMs'), waitMs: avg('waitMs') } } : {}),
+    };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    if (!stopped) for (const c of children) c.kill('SIGTERM');
     await engine.close();
   }
 }
@@ -185,7 +219,7 @@ export async function run(argv: string[]): Promise<void> {
 
     const mime = await mimeBuild(mails);
     const before = await rawCeilings(mails, port);
-    const engines: [string, { perSecond: number; seconds: number; cpuMsPerMsg?: number }][] = [];
+    const engines: [string, EndToEnd][] = [];
     const stamp = Date.now().toString(36);
     engines.push(['send_embedded_sqlite', await endToEnd(n, { database: join(mkdtempSync(join(tmpdir(), 'comeback-bench-db-')), 'send.db'), transport: smtp, worker }, 1, 'e')]);
     if (!values['no-bullmq']) {
@@ -200,7 +234,7 @@ export async function run(argv: string[]): Promise<void> {
     const round = (x: number) => Math.round(x);
     report({ name: 'send_mime_build', ops_per_s: round(mime.engine), baseline_ops_per_s: round(mime.nodemailer), us_per_msg: Number((1e6 / mime.engine).toFixed(1)), baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
     for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
-    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 32, max_in_doubt: worker.maxInDoubt ?? 1, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
+    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 32, max_in_doubt: worker.maxInDoubt ?? 1, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), ...(r.serial ? { serial_commit_ms: Number(r.serial.commitMs.toFixed(2)), serial_reply_ms: Number(r.serial.replyMs.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
   } finally {
     sink.kill();
   }

@@ -25,9 +25,23 @@ class ClaimLostError extends ComebackError {
   }
 }
 
+/** Where the serial path past the point of no return spent its time, summed over the mails that took it. */
+export interface GateTimings {
+  /** Mails that reached the provider's reply. */
+  mails: number;
+  /** Waiting for the in-doubt gate (another mail was past the point of no return). */
+  waitMs: number;
+  /** Committing `sending` (with the previous mail's outcome, in one group commit). */
+  commitMs: number;
+  /** From that commit to the provider's reply: the final `.` and its answer. */
+  replyMs: number;
+}
+
 interface SendState {
   /** Outcomes of the jobs this process handled, for status lines and logs. */
   counts: Record<SendOutcome, number>;
+  /** With `maxInDoubt` 1 a worker sends at most 1 / (commit + reply) mails per second. */
+  gateTimings: GateTimings;
   gate: InDoubtGate;
   limiter: RateLimiter;
   pause: { checkedAt: number; until: number; reason: string | null };
@@ -41,7 +55,7 @@ export function sendState(ctx: EngineContext): SendState {
   if (!s) {
     const rate = ctx.config.transport.rateLimit;
     const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
-    s = { counts, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null } };
+    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null } };
     states.set(ctx, s);
   }
   return s;
@@ -68,14 +82,25 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   const state = sendState(ctx);
   let leave: (() => void) | undefined;
   let receipt: SendReceipt;
+  const t = state.gateTimings;
+  let committedAt = 0;
   try {
     await state.limiter.take();
     receipt = await ctx.transport.send(mail, {
       commit: async () => {
+        const asked = performance.now();
         leave = await state.gate.enter();
+        const entered = performance.now();
         if (!(await markSending(ctx, m))) throw new ClaimLostError(m.id);
+        committedAt = performance.now();
+        t.waitMs += entered - asked;
+        t.commitMs += committedAt - entered;
       },
     });
+    if (committedAt) {
+      t.mails++;
+      t.replyMs += performance.now() - committedAt;
+    }
   } catch (err) {
     try {
       if (err instanceof ClaimLostError) return 'lost_claim';

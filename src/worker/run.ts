@@ -25,6 +25,11 @@ export interface WorkerSummary {
   uncertain: number;
   /** True when the shutdown grace time ran out with sends still in flight. */
   timedOut: boolean;
+  /**
+   * Mean milliseconds per mail on the serial path past the point of no return (null before the
+   * first mail): waiting for the in-doubt gate, committing `sending`, the provider's final reply.
+   */
+  serialPath?: { mails: number; waitMs: number | null; commitMs: number | null; replyMs: number | null };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -113,8 +118,11 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
     await draw();
     tty?.write('\n');
   }
-  const counts = sendState(ctx).counts;
+  const { counts, gateTimings: g } = sendState(ctx);
   Object.assign(summary, { sent: counts.sent, failed: counts.failed, retried: counts.retry, uncertain: summary.uncertain + counts.uncertain });
+  // Mean milliseconds per mail on the serial path: what bounds one worker's rate (docs/PERFORMANCE.md).
+  const mean = (ms: number) => (g.mails ? Number((ms / g.mails).toFixed(3)) : null);
+  summary.serialPath = { mails: g.mails, waitMs: mean(g.waitMs), commitMs: mean(g.commitMs), replyMs: mean(g.replyMs) };
   log.info(summary, 'worker stopped');
   return summary;
 }

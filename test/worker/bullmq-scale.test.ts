@@ -99,7 +99,13 @@ it('two BullMQ workers on PostgreSQL send every message once, and both do work',
   for (const w of workers) w.kill('SIGTERM');
   expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
   const stoppedLine = (w: ChildProcess) => stderr(w).split('\n').find((l) => l.includes('"worker stopped"'));
-  const sentBy = workers.map((w) => Number((JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number }).sent ?? NaN));
+  const summaries = workers.map((w) => JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number; serialPath?: { mails: number; commitMs: number; replyMs: number } });
+  const sentBy = summaries.map((s) => Number(s.sent ?? NaN));
+  // Each worker reports where its serial path (past the point of no return) spent the time.
+  for (const s of summaries) {
+    expect(s.serialPath).toMatchObject({ mails: s.sent, commitMs: expect.any(Number), replyMs: expect.any(Number) });
+    expect(s.serialPath!.commitMs).toBeGreaterThan(0);
+  }
   console.log(`two BullMQ workers: ${N} messages, sent by each: ${sentBy.join(' + ')}`);
   expect(sink.duplicates()).toEqual([]);
   expect(sink.accepted.length - before).toBe(N);
