@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import pino from 'pino';
@@ -174,6 +175,8 @@ async function endToEnd(n: number, config: Record<string, unknown>, workers: num
     };
   } finally {
     if (!stopped) for (const c of children) c.kill('SIGTERM');
+    // Leave no benchmark data behind in a shared PostgreSQL database.
+    if (engine.ctx.db.schema) await sql`drop schema if exists ${sql.id(engine.ctx.db.schema)} cascade`.execute(engine.ctx.k);
     await engine.close();
   }
 }
