@@ -127,6 +127,8 @@ export const EngineConfig = z.strictObject({
       claimTimeoutMs: z.number().int().positive().default(120_000),
       /** Most messages per worker process past the point of no return at once: what a crash can leave `uncertain`. */
       maxInDoubt: z.number().int().positive().default(1),
+      /** BullMQ: jobs waiting in the queue (all workers) above which a pass hands over no more; the rest follow in later passes. */
+      maxQueued: z.number().int().positive().default(50_000),
       /** BullMQ: a reserved message handed to the queue this long ago and still not sent is handed over again. */
       redispatchAfterMs: z.number().int().positive().default(300_000),
       /** First retry delay after a transient failure; doubles per attempt, with jitter. */
@@ -152,6 +154,7 @@ export const EngineConfig = z.strictObject({
       pollIntervalMs: 1000,
       claimTimeoutMs: 120_000,
       maxInDoubt: 1,
+      maxQueued: 50_000,
       redispatchAfterMs: 300_000,
       retryBaseMs: 30_000,
       maxAttempts: 8,

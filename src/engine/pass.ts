@@ -20,7 +20,8 @@ export interface PassResult extends ScheduleResult {
  * One pass of the worker: recover what stopped workers left behind, schedule every due
  * enrolment in batches (each batch one transaction), then hand every due reserved message to the
  * job backend: an inline backend sends them before this returns; a queue gets each id once, and
- * again only after `worker.redispatchAfterMs` if it has still not been sent (the queue lost it).
+ * again only after `worker.redispatchAfterMs` if it has still not been sent (the queue lost it),
+ * and no more than fill it to `worker.maxQueued` jobs.
  */
 export async function runPass(ctx: EngineContext, backend: JobBackend, weights?: VariantWeights): Promise<PassResult> {
   const total: PassResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [], dispatched: 0, uncertain: 0, released: 0, paused: false };
@@ -40,13 +41,16 @@ export async function runPass(ctx: EngineContext, backend: JobBackend, weights?:
       total.paused = true;
       break;
     }
-    const ids = await dueMessageIds(ctx, batch, backend.runsInline ? undefined : ctx.config.worker.redispatchAfterMs);
+    // A queue holds at most `maxQueued` jobs: a large backlog goes over in later passes, not into Redis at once.
+    const room = backend.runsInline || !backend.pending ? batch : Math.min(batch, ctx.config.worker.maxQueued - (await backend.pending()));
+    if (room <= 0) break;
+    const ids = await dueMessageIds(ctx, room, backend.runsInline ? undefined : ctx.config.worker.redispatchAfterMs);
     const key = ids.join(',');
     if (ids.length === 0 || key === previous) break; // nothing due, or nothing claimable moved
     previous = key;
     await backend.dispatch(ids);
     total.dispatched += ids.length;
-    if (ids.length < batch) break;
+    if (ids.length < room) break;
   }
   if (!total.paused && (await transportPausedUntil(ctx))) total.paused = true; // paused during this pass
   return total;

@@ -120,3 +120,28 @@ describe.each(backends)('JobBackend conformance: $name', ({ make }) => {
     expect(await statusCounts(engine)).toEqual({ sent: 200 });
   });
 });
+
+it('BullMQ: a pass fills the queue only up to worker.maxQueued; the backlog follows as the queue drains', async () => {
+  await requireRedis();
+  const queue = new BullmqBackend({ url: REDIS_URL, queueName: `cbtest-cap-${process.pid}-${Date.now().toString(36)}`, concurrency: 4, log: silent });
+  // Takes jobs but never consumes them, so the queue only grows by what the passes hand over.
+  const idle: JobBackend = { name: 'bullmq', runsInline: false, dispatch: (ids) => queue.dispatch(ids), start: async () => {}, pending: () => queue.pending(), stop: async () => {} };
+  const e = await createEngine({ database: await postgresUrl(), sequencesDir: sequencesDir(), worker: { batchSize: 20, maxQueued: 50 } }, { transport: new MemoryTransport(), backend: idle, logger: silent });
+  try {
+    await seedDue(e, 300);
+    const handed = async () => Number((await e.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('dispatched_at', 'is not', null).executeTakeFirstOrThrow()).n);
+    const first = await e.runDue();
+    expect(first.reserved).toBe(300);
+    expect(first.dispatched).toBe(50);
+    expect(await queue.pending()).toBe(50);
+    expect(await handed()).toBe(50);
+    expect((await e.runDue()).dispatched).toBe(0); // full: nothing more until it drains
+    await queue.obliterate(); // the workers took them
+    expect((await e.runDue()).dispatched).toBe(50);
+    expect(await handed()).toBe(100);
+  } finally {
+    await e.close();
+    await queue.obliterate();
+    await queue.stop();
+  }
+});
