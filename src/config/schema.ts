@@ -80,6 +80,28 @@ export const TrackingConfig = z.strictObject({
 });
 export type TrackingConfig = z.infer<typeof TrackingConfig>;
 
+/**
+ * The deliverability guard and the variant optimiser (docs/METRICS.md). Rates are fractions of
+ * the mails sent in the rolling window (0.001 = 0.1 %).
+ */
+export const GuardConfig = z
+  .strictObject({
+    /** Length of the rolling window the guard judges, in days. */
+    windowDays: z.number().int().positive().default(30),
+    /** Complaint rate at which to warn (mailbox providers want spam rates under 0.1 %). */
+    complaintWarn: z.number().gt(0).lt(1).default(0.001),
+    /** Complaint rate at which a sequence pauses itself (Gmail's and Yahoo's bulk-sender limit is 0.3 %). */
+    complaintPause: z.number().gt(0).lt(1).default(0.003),
+    /** Hard-bounce rate at which a sequence pauses itself (above ~5 % the list itself is stale). */
+    hardBouncePause: z.number().gt(0).lt(1).default(0.05),
+    /** Mails in the window below which a rate only warns, never pauses. */
+    minVolume: z.number().int().min(1).default(200),
+    /** Traffic share every variant keeps however badly it does, so the optimiser can still learn it is better. */
+    minExplorationShare: z.number().min(0).max(0.5).default(0.05),
+  })
+  .refine((g) => g.complaintWarn <= g.complaintPause, { message: 'complaintWarn must not be above complaintPause', path: ['complaintWarn'] });
+export type GuardConfig = z.infer<typeof GuardConfig>;
+
 /** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
 export const EngineConfig = z.strictObject({
   /** A SQLite file path (embedded default) or a `postgres://` URL (scale-out). `?schema=NAME` selects a PostgreSQL schema. */
@@ -99,6 +121,7 @@ export const EngineConfig = z.strictObject({
   server: ServerConfig.default(ServerConfig.parse({})),
   tracking: TrackingConfig.default(TrackingConfig.parse({})),
   dashboard: DashboardConfig.default(DashboardConfig.parse({})),
+  guard: GuardConfig.default(GuardConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

@@ -5,13 +5,11 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { DAY } from '../clock.js';
+import type { GuardConfig } from '../config/schema.js';
 import type { Database } from '../db/schema.js';
 import { num } from './queries.js';
 import { deliverabilityVerdict, type GuardThresholds } from './stats/index.js';
 import type { DeliverabilityHealth, DeliverabilityReport } from './types.js';
-
-/** Length of the rolling window the guard judges, in days. */
-export const GUARD_WINDOW_DAYS = 30;
 
 /** Delivery counts of one (sequence, sender) in the window. */
 export interface DeliveryRow {
@@ -50,8 +48,14 @@ export function health(counts: { sent: number; complaints: number; hardBounces: 
   return { ...counts, complaintRate: v.rates.complaint, hardBounceRate: v.rates.hardBounce, level: v.level, reasons: v.reasons };
 }
 
+/** The guard's thresholds from the configuration (`guard` in the engine config). */
+export function guardThresholds(guard: GuardConfig): GuardThresholds {
+  return { complaintWarn: guard.complaintWarn, complaintPause: guard.complaintPause, hardBouncePause: guard.hardBouncePause, minVolume: guard.minVolume };
+}
+
 /** The deliverability section of one sequence from the window's rows (`windowStart` is for display). */
-export function deliverabilityReport(sequenceId: string, rows: readonly DeliveryRow[], windowStart: number, thresholds?: Partial<GuardThresholds>): DeliverabilityReport {
+export function deliverabilityReport(sequenceId: string, rows: readonly DeliveryRow[], windowStart: number, guard: GuardConfig): DeliverabilityReport {
+  const thresholds = guardThresholds(guard);
   const own = rows.filter((r) => r.sequenceId === sequenceId);
   const total = own.reduce((s, r) => ({ sent: s.sent + r.sent, complaints: s.complaints + r.complaints, hardBounces: s.hardBounces + r.hardBounces }), { sent: 0, complaints: 0, hardBounces: 0 });
   const bySender = own
@@ -61,14 +65,14 @@ export function deliverabilityReport(sequenceId: string, rows: readonly Delivery
   // A sender over a threshold is reason enough even when the sequence's total looks fine.
   const worst = bySender.find((s) => s.level === 'pause') ?? (overall.level === 'ok' ? bySender.find((s) => s.level === 'warn') : undefined);
   const merged = worst && rank(worst.level) > rank(overall.level) ? { ...overall, level: worst.level, reasons: [...overall.reasons, `sender ${worst.sender}: ${worst.reasons.join('; ')}`] } : overall;
-  return { ...merged, windowDays: GUARD_WINDOW_DAYS, windowStart: new Date(windowStart).toISOString(), bySender };
+  return { ...merged, windowDays: guard.windowDays, windowStart: new Date(windowStart).toISOString(), bySender };
 }
 
 function rank(level: DeliverabilityHealth['level']): number {
   return level === 'pause' ? 2 : level === 'warn' ? 1 : 0;
 }
 
-/** Start of the rolling window ending at `now`. */
-export function windowStart(now: number): number {
-  return now - GUARD_WINDOW_DAYS * DAY;
+/** Start of the rolling window of `guard.windowDays` days ending at `now`. */
+export function windowStart(now: number, guard: GuardConfig): number {
+  return now - guard.windowDays * DAY;
 }

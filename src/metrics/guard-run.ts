@@ -20,11 +20,12 @@ export interface GuardFinding {
 /** Checks every sequence with recent sends; pauses those at `pause`. `lastLevels` remembers what was logged. */
 export async function checkDeliverability(ctx: EngineContext, lastLevels: Map<string, string> = new Map()): Promise<GuardFinding[]> {
   const now = ctx.clock.now();
-  const rows = await deliveryRows(ctx.k, windowStart(now));
+  const guard = ctx.config.guard;
+  const rows = await deliveryRows(ctx.k, windowStart(now, guard));
   const since = await guardSince(ctx.k);
   const findings: GuardFinding[] = [];
   for (const id of [...new Set(rows.map((r) => r.sequenceId))].sort()) {
-    const report = deliverabilityReport(id, rows, Math.max(windowStart(now), since.get(id) ?? 0));
+    const report = deliverabilityReport(id, rows, Math.max(windowStart(now, guard), since.get(id) ?? 0), guard);
     let paused = false;
     if (report.level === 'pause') {
       const reason = `deliverability guard: ${report.reasons.join('; ')}`;

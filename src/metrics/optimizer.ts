@@ -47,7 +47,7 @@ export class VariantOptimizer {
           next.set(key, known);
           continue;
         }
-        const allocation = stepAllocation(id, step.id, arms);
+        const allocation = stepAllocation(id, step.id, arms, this.ctx.config.guard.minExplorationShare);
         next.set(key, new Map(options.map((v, i) => [v, allocation[i]!.share])));
         this.inputs.set(key, input);
       }

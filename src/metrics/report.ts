@@ -40,7 +40,7 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
   if (options.sequence !== undefined) await assertKnownSequence(ctx, options.sequence);
   const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
   const f = { sequence: options.sequence, since };
-  const start = windowStart(now);
+  const start = windowStart(now, ctx.config.guard);
   const enrollments = await enrollmentCounts(ctx.k, f);
   const ids = [...new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)])].sort();
   const definitions = new Map<string, Sequence | undefined>();
@@ -106,7 +106,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     };
     const options = step ? stepOptions(step) : [];
     const variants: VariantReport[] = options.length
-      ? decideStep(id, stepId, options, d.arms, metric).map((s) => ({
+      ? decideStep(id, stepId, options, d.arms, metric, ctx.config.guard.minExplorationShare).map((s) => ({
           variantId: s.variantId,
           label: s.variantId ?? 'control',
           funnel: funnelOf(s.variantId),
@@ -136,7 +136,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0),
-    deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0)),
+    deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), ctx.config.guard),
   };
 }
 

@@ -10,7 +10,7 @@ import type { Sequence } from '../sequences/schema.js';
 import { mulberry32, posteriorSummary, thompsonAllocation, type BanditVariant, type VariantAllocation, type VariantPosterior } from './stats/index.js';
 import { num } from './queries.js';
 
-/** Smallest traffic share any option of a step keeps, so an unlucky variant can still recover. */
+/** Smallest traffic share any option of a step keeps by default, so an unlucky variant can still recover (`guard.minExplorationShare`). */
 export const MIN_EXPLORATION_SHARE = 0.05;
 
 /** The metric a sequence optimises its variants on. */
@@ -67,9 +67,9 @@ export interface StepDecision {
  * Thompson shares and posteriors for the options of one step. Options never sent count as
  * zero trials. The seed depends on the step only, so repeated computations on the same data agree.
  */
-export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric): StepDecision[] {
+export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric, minExplorationShare = MIN_EXPLORATION_SHARE): StepDecision[] {
   const arms = stepArms(sequenceId, stepId, variantIds, rows, metric);
-  const allocation = stepAllocation(sequenceId, stepId, arms);
+  const allocation = stepAllocation(sequenceId, stepId, arms, minExplorationShare);
   const posterior = posteriorSummary(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`) ^ 0x9e3779b9), draws: 4000 });
   return variantIds.map((variantId, i) => ({ variantId, arm: arms[i]!, allocation: allocation[i]!, posterior: posterior[i]! }));
 }
@@ -84,8 +84,8 @@ export function stepArms(sequenceId: string, stepId: string, variantIds: (string
 }
 
 /** Thompson shares of a step's arms: seeded by the step, so the same data always gives the same shares. */
-export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[]): VariantAllocation[] {
-  return thompsonAllocation(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`)), draws: 10_000, minExplorationShare: MIN_EXPLORATION_SHARE });
+export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[], minExplorationShare = MIN_EXPLORATION_SHARE): VariantAllocation[] {
+  return thompsonAllocation(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`)), draws: 10_000, minExplorationShare });
 }
 
 /** The steps with variants of the given sequences, as (sequence id, step id) pairs. */

@@ -99,4 +99,22 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     const s = (await engine.report()).sequences[0]!;
     expect(s.deliverability.bySender).toEqual([expect.objectContaining({ sender: 'memory', sent: 200, hardBounces: 10, level: 'pause' })]);
   });
+
+  it('takes its window and thresholds from the guard configuration', async () => {
+    ({ engine } = await engineWith(await url(), [loaded(SEQ)], undefined, { guard: { windowDays: 7, hardBouncePause: 0.1, complaintWarn: 0.01, complaintPause: 0.02 } }));
+    await shop(engine, [{ id: 'bulk', daysAgo: [1] }]);
+    const ids = await bulkSent(engine, 200);
+    // 5 % hard bounces and 0.5 % complaints: both would pause at the defaults.
+    for (const id of ids.slice(0, 10)) await engine.events.record({ messageId: id, type: 'bounce', source: 'test' });
+    await engine.events.record({ messageId: ids[20]!, type: 'complaint', source: 'test' });
+    const [finding] = await engine.checkDeliverability();
+    expect(finding).toMatchObject({ sequenceId: 'guarded', level: 'ok', paused: false });
+    const d = (await engine.report()).sequences[0]!.deliverability;
+    expect(d).toMatchObject({ windowDays: 7, level: 'ok', hardBounces: 10, complaints: 1 });
+    expect(new Date(d.windowStart).getTime()).toBe(engine.ctx.clock.now() - 7 * DAY);
+  });
+});
+
+it('refuses a guard configuration whose warning threshold is above its pause threshold', async () => {
+  await expect(engineWith(':memory:', [loaded(SEQ)], undefined, { guard: { complaintWarn: 0.01, complaintPause: 0.005 } })).rejects.toThrow(/complaintWarn must not be above complaintPause/);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createEngine, DAY, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, DAY, ManualClock, MemoryTransport, type Engine, type EngineConfigInput } from '../../src/index.js';
 import { formatProblem } from '../../src/errors.js';
 import { parseSequence, type LoadedSequence } from '../../src/sequences/loader.js';
 
@@ -11,10 +11,10 @@ export function loaded(yaml: string, file = 'test.yaml'): LoadedSequence {
 }
 
 /** An engine on a database with the given sequences, a manual clock and a memory transport. */
-export async function engineWith(url: string, sequences: LoadedSequence[], start = Date.UTC(2026, 5, 2, 10)): Promise<{ engine: Engine; clock: ManualClock; transport: MemoryTransport }> {
+export async function engineWith(url: string, sequences: LoadedSequence[], start = Date.UTC(2026, 5, 2, 10), config: EngineConfigInput = {}): Promise<{ engine: Engine; clock: ManualClock; transport: MemoryTransport }> {
   const clock = new ManualClock(start);
   const transport = new MemoryTransport();
-  const engine = await createEngine({ database: url }, { clock, transport, sequences });
+  const engine = await createEngine({ ...config, database: url }, { clock, transport, sequences });
   return { engine, clock, transport };
 }
 
