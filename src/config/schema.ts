@@ -102,6 +102,15 @@ export const GuardConfig = z
   .refine((g) => g.complaintWarn <= g.complaintPause, { message: 'complaintWarn must not be above complaintPause', path: ['complaintWarn'] });
 export type GuardConfig = z.infer<typeof GuardConfig>;
 
+/** Double opt-in limits (docs/CONSENT.md). */
+export const ConsentConfig = z.strictObject({
+  /** How long a confirmation link stays valid. */
+  optInTtlHours: z.number().positive().max(24 * 30).default(72),
+  /** Confirmation mails per address and 24 hours at most (abuse protection). */
+  optInRequestsPerDay: z.number().int().min(1).max(20).default(3),
+});
+export type ConsentConfig = z.infer<typeof ConsentConfig>;
+
 /** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
 export const EngineConfig = z.strictObject({
   /** A SQLite file path (embedded default) or a `postgres://` URL (scale-out). `?schema=NAME` selects a PostgreSQL schema. */
@@ -122,6 +131,7 @@ export const EngineConfig = z.strictObject({
   tracking: TrackingConfig.default(TrackingConfig.parse({})),
   dashboard: DashboardConfig.default(DashboardConfig.parse({})),
   guard: GuardConfig.default(GuardConfig.parse({})),
+  consent: ConsentConfig.default(ConsentConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

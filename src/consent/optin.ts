@@ -60,6 +60,8 @@ export interface OptInDeps {
   sender: { name: string; from: string; replyTo?: string; postalAddress: string };
   defaults: { locale: string; timeZone: string };
   ttlMs?: number;
+  /** Confirmation mails per address and 24 hours (default `MAX_REQUESTS_PER_DAY`). */
+  maxRequestsPerDay?: number;
 }
 
 /** The public confirm URL of a request. */
@@ -114,7 +116,7 @@ export async function requestOptIn(deps: OptInDeps, input: OptInRequest): Promis
     .where('email_hash', '=', emailHash)
     .where('requested_at', '>', now - 24 * 3_600_000)
     .executeTakeFirstOrThrow();
-  if (Number(recent.n) >= MAX_REQUESTS_PER_DAY) return { status: 'rate_limited' };
+  if (Number(recent.n) >= (deps.maxRequestsPerDay ?? MAX_REQUESTS_PER_DAY)) return { status: 'rate_limited' };
   const locale = req.locale ?? customer?.locale ?? deps.defaults.locale;
   const expiresAt = now + (deps.ttlMs ?? DEFAULT_OPT_IN_TTL_MS);
   const row = await deps.k

@@ -130,7 +130,17 @@ export class Engine {
 
   private optInDeps(): OptInDeps {
     const { config } = this.ctx;
-    return { k: this.ctx.k, transport: this.ctx.transport, signer: this.ctx.signer, now: () => this.now(), publicUrl: config.publicUrl, sender: config.sender, defaults: config.defaults };
+    return {
+      k: this.ctx.k,
+      transport: this.ctx.transport,
+      signer: this.ctx.signer,
+      now: () => this.now(),
+      publicUrl: config.publicUrl,
+      sender: config.sender,
+      defaults: config.defaults,
+      ttlMs: config.consent.optInTtlHours * 3_600_000,
+      maxRequestsPerDay: config.consent.optInRequestsPerDay,
+    };
   }
 
   /** Data subject rights: export (Art. 15/20), erasure (Art. 17) and the audit of each mail's legal basis. */

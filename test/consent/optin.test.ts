@@ -94,6 +94,15 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
     expect(await t.engine.ctx.k.selectFrom('consent_requests').select('email').where('email', 'is not', null).execute()).toEqual([]);
   });
 
+  it('takes the link lifetime and the daily limit from the consent configuration', async () => {
+    t = await testEngine(await url(), { config: { consent: { optInTtlHours: 2, optInRequestsPerDay: 1 } } });
+    const first = await t.engine.consents.requestOptIn({ email: 'config@example.com', ...form });
+    expect(first).toMatchObject({ status: 'sent', expiresAt: t.clock.now() + 2 * HOUR });
+    expect((await t.engine.consents.requestOptIn({ email: 'config@example.com', ...form })).status).toBe('rate_limited');
+    t.clock.advance(3 * HOUR);
+    expect(await t.engine.consents.confirm(tokenIn(t.transport.sent[0]!))).toMatchObject({ status: 'expired' });
+  });
+
   it('sends at most three confirmation mails per address and day, and none to an address that complained or bounced', async () => {
     t = await testEngine(await url());
     const results = [];
