@@ -124,9 +124,11 @@ function spawnWorker(configFile: string): Promise<Worker> {
 
 /** Stops a worker and returns its mean serial-path timings from the `worker stopped` log line. */
 async function stopWorker(w: Worker): Promise<SerialPath | undefined> {
-  const exited = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGTERM');
-  await exited;
+  if (w.child.exitCode === null) {
+    const exited = new Promise((r) => w.child.once('exit', r));
+    w.child.kill('SIGTERM');
+    await exited;
+  }
   const line = w.log().split('\n').find((l) => l.includes('"worker stopped"'));
   return line ? (JSON.parse(line) as { serialPath?: SerialPath }).serialPath : undefined;
 }
