@@ -45,6 +45,8 @@ export function sinkFor(db: Db): EventSink {
  */
 export class EventWriter {
   private pending: EventRow[] = [];
+  /** Rows handed to the sink whose write has not finished yet. */
+  private writing = 0;
   /** Flags for rows already handed to the database, merged per message, applied in the next flush. */
   private reflags = new Map<number, Reflag>();
   /** The newest `occurred_at` handed to the database so far. */
@@ -69,9 +71,9 @@ export class EventWriter {
     this.maxPending = options.maxPending ?? this.batchSize * 40;
   }
 
-  /** Rows accepted but not yet written. */
+  /** Rows accepted but not yet written: waiting, and handed to the sink but not yet committed. */
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pending.length + this.writing;
   }
 
   /**
@@ -137,6 +139,7 @@ export class EventWriter {
       const reflags = this.reflags;
       this.reflags = new Map();
       const started = performance.now();
+      this.writing = rows.length;
       try {
         const written = await this.sink.write(rows, [...reflags]);
         this.counts.written += written;
@@ -155,6 +158,8 @@ export class EventWriter {
         this.options.onError?.(err);
         if (!this.closed) this.kick(this.retryDelay);
         throw err;
+      } finally {
+        this.writing = 0;
       }
       // A batch is one synchronous transaction on SQLite: let requests in between batches.
       if (this.pending.length > 0) await new Promise((r) => setImmediate(r));
