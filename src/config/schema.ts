@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
+import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
 
 /** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
 export const TransportConfig = z.discriminatedUnion('type', [
@@ -89,13 +91,13 @@ export const GuardConfig = z
     /** Length of the rolling window the guard judges, in days. */
     windowDays: z.number().int().positive().default(30),
     /** Complaint rate at which to warn (mailbox providers want spam rates under 0.1 %). */
-    complaintWarn: z.number().gt(0).lt(1).default(0.001),
+    complaintWarn: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintWarn),
     /** Complaint rate at which a sequence pauses itself (Gmail's and Yahoo's bulk-sender limit is 0.3 %). */
-    complaintPause: z.number().gt(0).lt(1).default(0.003),
+    complaintPause: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintPause),
     /** Hard-bounce rate at which a sequence pauses itself (above ~5 % the list itself is stale). */
-    hardBouncePause: z.number().gt(0).lt(1).default(0.05),
+    hardBouncePause: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.hardBouncePause),
     /** Mails in the window below which a rate only warns, never pauses. */
-    minVolume: z.number().int().min(1).default(200),
+    minVolume: z.number().int().min(1).default(DEFAULT_GUARD_THRESHOLDS.minVolume),
     /** Traffic share every variant keeps however badly it does, so the optimiser can still learn it is better. */
     minExplorationShare: z.number().min(0).max(0.5).default(0.05),
   })
@@ -105,9 +107,9 @@ export type GuardConfig = z.infer<typeof GuardConfig>;
 /** Double opt-in limits (docs/CONSENT.md). */
 export const ConsentConfig = z.strictObject({
   /** How long a confirmation link stays valid. */
-  optInTtlHours: z.number().positive().max(24 * 30).default(72),
+  optInTtlHours: z.number().positive().max(24 * 30).default(DEFAULT_OPT_IN_TTL_HOURS),
   /** Confirmation mails per address and 24 hours at most (abuse protection). */
-  optInRequestsPerDay: z.number().int().min(1).max(20).default(3),
+  optInRequestsPerDay: z.number().int().min(1).max(20).default(MAX_REQUESTS_PER_DAY),
 });
 export type ConsentConfig = z.infer<typeof ConsentConfig>;
 

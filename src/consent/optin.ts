@@ -9,12 +9,12 @@ import { parseInput } from '../util/parse-input.js';
 import { confirmationMail } from './confirmation.js';
 import { appendConsents, consentStates } from './ledger.js';
 import { liftSuppressions, suppressionsOf } from './suppressions.js';
+import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from './limits.js';
 import { LIFTED_BY_CONFIRMED_OPT_IN } from './types.js';
 
 /** How long a confirmation link stays valid unless configured otherwise: 72 hours. */
-export const DEFAULT_OPT_IN_TTL_MS = 72 * 3_600_000;
-/** At most this many confirmation mails per address and 24 hours (a form must not become a mail cannon). */
-export const MAX_REQUESTS_PER_DAY = 3;
+export const DEFAULT_OPT_IN_TTL_MS = DEFAULT_OPT_IN_TTL_HOURS * 3_600_000;
+export { MAX_REQUESTS_PER_DAY };
 /** Suppressions that block even the confirmation mail: the address bounced or complained. */
 const BLOCKING = ['hard_bounce', 'complaint'];
 

@@ -22,19 +22,7 @@ export async function suppress(
 
 /** The set of hashes (of those given) suppressed for all mail or for this sequence. */
 export async function suppressedHashes(db: Kysely<Database>, hashes: string[], sequenceId?: string): Promise<Set<string>> {
-  const found = new Set<string>();
-  const scopes = sequenceId ? ['all', sequenceId] : ['all'];
-  const unique = [...new Set(hashes)];
-  for (let i = 0; i < unique.length; i += 500) {
-    const rows = await db
-      .selectFrom('suppressions')
-      .select('email_hash')
-      .where('email_hash', 'in', unique.slice(i, i + 500))
-      .where('scope', 'in', scopes)
-      .execute();
-    for (const r of rows) found.add(r.email_hash);
-  }
-  return found;
+  return new Set((await suppressionScopes(db, hashes, sequenceId ? [sequenceId] : [])).keys());
 }
 
 /** One suppression entry as the library returns it. */

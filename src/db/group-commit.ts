@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
 import type { Database } from './schema.js';
 
 interface Pending {
@@ -27,11 +27,12 @@ interface Pending {
 export class GroupCommit {
   private queue: Pending[] = [];
   private flushing = false;
+  /** Updates can be merged into one statement (PostgreSQL's data-modifying CTEs). */
+  private readonly merges: boolean;
 
-  constructor(
-    private readonly k: Kysely<Database>,
-    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
-  ) {}
+  constructor(private readonly k: Kysely<Database>) {
+    this.merges = k.getExecutor().adapter instanceof PostgresAdapter;
+  }
 
   /** Queues `write` (one or a few statements on the given connection) for the next commit. */
   run<T>(write: (k: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -65,7 +66,7 @@ export class GroupCommit {
       let results: unknown[] = [];
       try {
         if (batch.length === 1) results.push(await batch[0]!.write(this.k));
-        else if (this.dialect === 'postgres' && mergeable(batch)) results = await this.oneStatement(batch.map((p) => p.update!.query));
+        else if (this.merges && mergeable(batch)) results = await this.oneStatement(batch.map((p) => p.update!.query));
         else {
           await this.k.transaction().execute(async (trx) => {
             for (const p of batch) results.push(await p.write(trx));

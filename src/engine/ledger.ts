@@ -36,15 +36,19 @@ const committers = new WeakMap<EngineContext, GroupCommit>();
 /** The per-engine group commit the ledger's state changes share (src/db/group-commit.ts). */
 function committer(ctx: EngineContext): GroupCommit {
   let c = committers.get(ctx);
-  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k, ctx.db.dialect)));
+  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k)));
   return c;
+}
+
+/** Runs a claim: SQLite has one connection anyway, so claims share commits; PostgreSQL claims in parallel on its pool. */
+function runClaim<T>(ctx: EngineContext, write: (k: EngineContext['k']) => Promise<T>): Promise<T> {
+  return ctx.db.dialect === 'sqlite' ? committer(ctx).run(write) : write(ctx.k);
 }
 
 /** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
 export async function claim(ctx: EngineContext, id: number): Promise<Message | undefined> {
   const values = { id, now: ctx.clock.now() };
-  // SQLite has one connection anyway: claims share commits. PostgreSQL claims in parallel on its pool.
-  const r = ctx.db.dialect === 'sqlite' ? await committer(ctx).run((k) => claimQuery.run(k, values)) : await claimQuery.run(ctx.k, values);
+  const r = await runClaim(ctx, (k) => claimQuery.run(k, values));
   return r.rows[0] as Message | undefined;
 }
 
@@ -67,7 +71,7 @@ export async function claimMany(ctx: EngineContext, ids: number[]): Promise<Mess
       .where('due_at', '<=', now)
       .returningAll()
       .execute();
-  return ctx.db.dialect === 'sqlite' ? committer(ctx).run(write) : write(ctx.k);
+  return runClaim(ctx, write);
 }
 
 /** The point of no return: claimed → sending, only if this claim still holds. */

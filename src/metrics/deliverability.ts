@@ -48,14 +48,12 @@ export function health(counts: { sent: number; complaints: number; hardBounces: 
   return { ...counts, complaintRate: v.rates.complaint, hardBounceRate: v.rates.hardBounce, level: v.level, reasons: v.reasons };
 }
 
-/** The guard's thresholds from the configuration (`guard` in the engine config). */
-export function guardThresholds(guard: GuardConfig): GuardThresholds {
-  return { complaintWarn: guard.complaintWarn, complaintPause: guard.complaintPause, hardBouncePause: guard.hardBouncePause, minVolume: guard.minVolume };
-}
-
-/** The deliverability section of one sequence from the window's rows (`windowStart` is for display). */
+/**
+ * The deliverability section of one sequence from the window's rows (`windowStart` is for
+ * display), judged with the configured thresholds (the `guard` section carries their fields).
+ */
 export function deliverabilityReport(sequenceId: string, rows: readonly DeliveryRow[], windowStart: number, guard: GuardConfig): DeliverabilityReport {
-  const thresholds = guardThresholds(guard);
+  const thresholds: GuardThresholds = guard;
   const own = rows.filter((r) => r.sequenceId === sequenceId);
   const total = own.reduce((s, r) => ({ sent: s.sent + r.sent, complaints: s.complaints + r.complaints, hardBounces: s.hardBounces + r.hardBounces }), { sent: 0, complaints: 0, hardBounces: 0 });
   const bySender = own

@@ -10,9 +10,6 @@ import type { Sequence } from '../sequences/schema.js';
 import { mulberry32, posteriorSummary, thompsonAllocation, type BanditVariant, type VariantAllocation, type VariantPosterior } from './stats/index.js';
 import { num } from './queries.js';
 
-/** Smallest traffic share any option of a step keeps by default, so an unlucky variant can still recover (`guard.minExplorationShare`). */
-export const MIN_EXPLORATION_SHARE = 0.05;
-
 /** The metric a sequence optimises its variants on. */
 export type OptimizeMetric = 'conversion' | 'net_revenue';
 
@@ -67,7 +64,7 @@ export interface StepDecision {
  * Thompson shares and posteriors for the options of one step. Options never sent count as
  * zero trials. The seed depends on the step only, so repeated computations on the same data agree.
  */
-export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric, minExplorationShare = MIN_EXPLORATION_SHARE): StepDecision[] {
+export function decideStep(sequenceId: string, stepId: string, variantIds: (string | null)[], rows: readonly ArmRow[], metric: OptimizeMetric, minExplorationShare: number): StepDecision[] {
   const arms = stepArms(sequenceId, stepId, variantIds, rows, metric);
   const allocation = stepAllocation(sequenceId, stepId, arms, minExplorationShare);
   const posterior = posteriorSummary(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`) ^ 0x9e3779b9), draws: 4000 });
@@ -83,8 +80,8 @@ export function stepArms(sequenceId: string, stepId: string, variantIds: (string
   });
 }
 
-/** Thompson shares of a step's arms: seeded by the step, so the same data always gives the same shares. */
-export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[], minExplorationShare = MIN_EXPLORATION_SHARE): VariantAllocation[] {
+/** Thompson shares of a step's arms, each at least `minExplorationShare`: seeded by the step, so the same data always gives the same shares. */
+export function stepAllocation(sequenceId: string, stepId: string, arms: readonly BanditVariant[], minExplorationShare: number): VariantAllocation[] {
   return thompsonAllocation(arms, { rng: mulberry32(seedOf(`${sequenceId}|${stepId}`)), draws: 10_000, minExplorationShare });
 }
 

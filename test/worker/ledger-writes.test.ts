@@ -81,7 +81,7 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
 
   it('group commit on PostgreSQL: updates of distinct rows go as one statement; two updates of one row keep a transaction', async () => {
     const { e, ids } = await start(4);
-    const gc = new GroupCommit(e.ctx.k, e.ctx.db.dialect);
+    const gc = new GroupCommit(e.ctx.k);
     const spy = vi.spyOn(e.ctx.k, 'executeQuery');
     const renames = [0, 1, 2].map((i) => gc.update(rename.compile(e.ctx.k, { id: ids[i], name: `m${i}` }), `customer ${ids[i]}`));
     const missing = gc.update(rename.compile(e.ctx.k, { id: -1, name: 'nobody' }), 'customer -1');
