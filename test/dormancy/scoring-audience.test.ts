@@ -5,6 +5,7 @@ import { afterEach, expect, it, vi } from 'vitest';
 import { scoreDb } from '../../src/dormancy/schema.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { customerValues } from '../../src/engine/audience.js';
 import { runCliInProcess } from '../helpers/cli.js';
 
 /** Runs a CLI command and returns what it printed on stdout. */
@@ -66,4 +67,32 @@ it('exclusion signals are configurable in the scoring and usable with the model 
   expect(shown).toMatch(/status\s+(active|due|drifting|lost)/);
   expect(shown).toMatch(/next 90 days\s+[\d.]+ expected purchases/);
   expect(shown).toMatch(/exclusion signals\n\s+discount share \d+ %, return rate \d+ %, late payments \d+, objected (yes|no)/);
+});
+
+it("the scoring's rhythm is a where-field: median_interval_days is the stored score, and an audience can be overdue by it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'comeback-score-rhythm-'));
+  const db = join(dir, 'shop.db');
+  const seqFile = join(dir, 'rhythm.yaml');
+  writeFileSync(seqFile, SEQUENCE.replace('id: model-winback', 'id: rhythm').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '  where: "days_since_last_order > 2 * median_interval_days"\n'));
+  const now = Date.now();
+  const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
+  try {
+    await loadSyntheticShop(engine.ctx.db, { seed: 7, customers: 300, now: now - DAY });
+    await engine.score();
+    const stored = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select(['customer_id', 'median_interval_days']).execute();
+    const values = await customerValues(engine.ctx.k, stored.map((r) => r.customer_id), now);
+    for (const r of stored) expect(values.get(r.customer_id)!.values.median_interval_days).toBe(r.median_interval_days);
+    // Where the mean and the median of the intervals differ, the two fields say different things.
+    const differs = stored.filter((r) => {
+      const v = values.get(r.customer_id)!.values;
+      return v.interval_days !== null && r.median_interval_days !== null && Math.abs(v.interval_days - r.median_interval_days) > 1;
+    });
+    expect(differs.length).toBeGreaterThan(0);
+  } finally {
+    await engine.close();
+  }
+  const json = JSON.parse(await cli(['--db', db, 'audience', seqFile, '--explain', '--json']));
+  const where = json.steps.find((s: { key: string }) => s.key === 'where');
+  expect(where.excluded).toBeGreaterThan(0);
+  expect(where.remaining).toBeGreaterThan(0);
 });
