@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { sendState } from '../engine/deliver.js';
 import type { PassResult } from '../engine/pass.js';
@@ -64,6 +66,11 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   if (tty) statusTimer = setInterval(draw, 1000);
   const templates = await warmTemplates(ctx);
   log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid, templates }, 'worker started');
+  if (ctx.sequences.ids().length === 0) {
+    // Usually a worker started from the wrong folder: say so instead of idling quietly.
+    const dir = resolve(ctx.config.sequencesDir);
+    log.warn({ sequencesDir: dir }, `no sequences loaded: ${existsSync(dir) ? 'the folder holds no sequence files' : 'the folder does not exist'} (${dir}; set sequencesDir in the config or start the worker in the project folder); only messages already scheduled are sent`);
+  }
 
   let stopping = false;
   let backendStopped: Promise<void> | undefined;

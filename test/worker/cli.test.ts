@@ -130,6 +130,18 @@ describe('comeback worker', () => {
     await slow.stop();
   }, 120_000);
 
+  it('warns when no sequences are loaded because the sequence folder does not exist', async () => {
+    const { configFile } = await setup(1);
+    const missing = join(ROOT, 'no-such-sequences-folder');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(configFile, JSON.stringify({ ...config, sequencesDir: missing }));
+    const child = spawnWorker(configFile, ['--once']);
+    expect(await exited(child)).toBe(0);
+    const err = (child as typeof child & { stderrText: () => string }).stderrText();
+    expect(err).toContain('no sequences loaded: the folder does not exist');
+    expect(err).toContain(missing);
+  }, 60_000);
+
   it('--once runs one pass', async () => {
     const { configFile, e } = await setup(5);
     const child = spawnWorker(configFile, ['--once']);

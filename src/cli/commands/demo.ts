@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { serveDemoDashboard } from '../../dashboard/demo-server.js';
 import { DAY } from '../../clock.js';
+import { demoSources } from '../../demo/examples.js';
 import { DEMO_START, runDemo } from '../../demo/run.js';
 import { overviewTable } from '../format/report.js';
 
@@ -22,13 +23,17 @@ export function register(program: Command): void {
     .addOption(new Option('--days <n>', 'simulated days').default(60).argParser(int))
     .option('--out <dir>', 'where the .eml files go', 'outbox')
     .addOption(new Option('--seed <n>', 'random seed (same seed, same run)').default(42).argParser(int))
+    .option('--sequences <dir>', 'sequence folder (default: ./sequences, else the examples shipped with Comeback)')
+    .option('--templates <dir>', 'template folder (default: ./templates, else the examples shipped with Comeback)')
     .option('--no-serve', 'exit after the summary instead of serving the dashboard')
-    .action(async (cmdOpts: { customers: number; days: number; out: string; seed: number; serve: boolean }, cmd: Command) => {
+    .action(async (cmdOpts: { customers: number; days: number; out: string; seed: number; serve: boolean; sequences?: string; templates?: string }, cmd: Command) => {
       // The global --db names the demo's SQLite file (recreated on every run).
-      const opts = { ...cmdOpts, db: cmd.optsWithGlobals<{ db?: string }>().db ?? DEMO_DB };
+      const { sequences, templates, ...rest } = cmdOpts;
+      const opts = { ...rest, ...demoSources({ sequencesDir: sequences, templatesDir: templates }), db: cmd.optsWithGlobals<{ db?: string }>().db ?? DEMO_DB };
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`${line}\n`);
       log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
+      log(`sequences from ${opts.sequencesDir}, templates from ${opts.templatesDir}`);
       const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
       process.stdout.write(`\n${overviewTable(result.report)}\n\n`);
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);

@@ -1,0 +1,27 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package's own folder: the nearest one above this module whose package.json is Comeback's. */
+function packageRoot(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'comeback') return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Where the demo takes its sequences and templates from: the given folders; else `sequences/`
+ * and `templates/` of the current folder when they exist (a project of one's own); else the
+ * examples shipped with the package, so that `npx comeback demo` works from any folder.
+ */
+export function demoSources(given: { sequencesDir?: string; templatesDir?: string }, cwd = process.cwd()): { sequencesDir: string; templatesDir: string } {
+  const root = packageRoot();
+  const pick = (explicit: string | undefined, name: string) => {
+    if (explicit) return resolve(cwd, explicit);
+    const local = resolve(cwd, name);
+    return existsSync(local) || !root ? local : join(root, name);
+  };
+  return { sequencesDir: pick(given.sequencesDir, 'sequences'), templatesDir: pick(given.templatesDir, 'templates') };
+}
