@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
 import pg from 'pg';
@@ -97,4 +100,9 @@ it('migrates on PostgreSQL while another tenant keeps creating and dropping its 
     await admin.end();
   }
   expect(failures).toEqual([]);
+});
+
+it('a SQLite path that is a folder is a clear configuration error', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'comeback-db-folder-'));
+  await expect(openDatabase(folder)).rejects.toMatchObject({ code: 'E_CONFIG', message: `cannot open the SQLite database ${folder}: it is a folder; name a file in it, e.g. comeback.db` });
 });

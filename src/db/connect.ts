@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
@@ -67,7 +67,13 @@ function withStatementCache(db: import('better-sqlite3').Database) {
 async function openSqlite(file: string): Promise<Db> {
   const { default: SQLite } = await import('better-sqlite3');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SQLite(file);
+  let sqlite: import('better-sqlite3').Database;
+  try {
+    sqlite = new SQLite(file);
+  } catch (err) {
+    const what = file !== ':memory:' && existsSync(file) && statSync(file).isDirectory() ? 'it is a folder; name a file in it, e.g. comeback.db' : (err as Error).message;
+    throw new ConfigError(`cannot open the SQLite database ${file}: ${what}`);
+  }
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,16 @@ describe.each(dialects)('import on $name', ({ url }) => {
     const e = await open();
     const r = e.import('customers', file('typo.csv', 'external_id,emial\nc1,a@example.com\n'));
     await expect(r).rejects.toThrow(/line 1: unknown column "emial" \(did you mean "email"\?\)/);
+    expect(await count(e, 'customers')).toBe(0);
+  });
+
+  it('names a missing file, a folder and an unknown format instead of failing with a stack trace', async () => {
+    const e = await open();
+    await expect(e.import('customers', join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'E_INPUT', message: `${join(dir, 'missing.csv')}: no such file` });
+    const folder = join(mkdtempSync(join(dir, 'sub-')), 'orders.csv');
+    mkdirSync(folder);
+    await expect(e.import('orders', folder)).rejects.toThrow(/orders\.csv: not a file \(a folder or a device\)/);
+    await expect(e.import('customers', file('customers.txt', 'external_id,email\n'))).rejects.toThrow(/cannot tell the format of ".*customers\.txt": use a \.csv or \.jsonl file/);
     expect(await count(e, 'customers')).toBe(0);
   });
 

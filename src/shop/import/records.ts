@@ -1,7 +1,8 @@
-import { createReadStream, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { parse } from 'csv-parse';
+import { ComebackError } from '../../errors.js';
 
 /** One record read from an import file, or the reason it could not be read. */
 export type SourceRecord =
@@ -18,20 +19,39 @@ export interface ReadProgress {
 export function formatOf(file: string): 'csv' | 'jsonl' {
   if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
   if (/\.csv$/i.test(file)) return 'csv';
-  throw new Error(`cannot tell the format of "${file}": use a .csv or .jsonl file`);
+  throw new ComebackError('E_INPUT', `cannot tell the format of "${file}": use a .csv or .jsonl file`);
+}
+
+/** The size of a readable regular file; a clear error for a missing, unreadable or non-file path. */
+function readableSize(file: string): number {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new ComebackError('E_INPUT', `${file}: no such file`);
+  }
+  if (!stat.isFile()) throw new ComebackError('E_INPUT', `${file}: not a file (a folder or a device); name the .csv or .jsonl file to import`);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    throw new ComebackError('E_INPUT', `${file}: not readable (permission denied)`);
+  }
+  return stat.size;
 }
 
 function countingStream(file: string, onBytes: (n: number) => void) {
   let bytes = 0;
-  return createReadStream(file).pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
-        onBytes(bytes);
-        cb(null, chunk);
-      },
-    }),
-  );
+  const counting = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      onBytes(bytes);
+      cb(null, chunk);
+    },
+  });
+  // pipe() does not forward errors: a read error must reach the reader, not crash the process.
+  return createReadStream(file)
+    .on('error', (err) => counting.destroy(err))
+    .pipe(counting);
 }
 
 /**
@@ -43,9 +63,10 @@ export async function* readRecords(
   file: string,
   options: { onProgress?: (p: ReadProgress) => void; onHeader?: (columns: string[]) => void } = {},
 ): AsyncGenerator<SourceRecord> {
-  const totalBytes = statSync(file).size;
+  const format = formatOf(file);
+  const totalBytes = readableSize(file);
   const input = countingStream(file, (bytes) => options.onProgress?.({ bytes, totalBytes }));
-  if (formatOf(file) === 'jsonl') {
+  if (format === 'jsonl') {
     let line = 0;
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
       line++;
