@@ -36,6 +36,12 @@ describe('comeback stats and comeback resume', () => {
     expect(report.since).toBeNull();
   });
 
+  it('names the option whose time is not understood', async () => {
+    await expect(cli('stats', '--at', '30d')).rejects.toThrow('invalid --at: expected a date like 2026-03-01 or an ISO 8601 time like 2026-03-01T06:00:00Z, got "30d"');
+    await expect(cli('stats', '--at', 'tomorrow')).rejects.toThrow('invalid --at');
+    await expect(cli('stats', '--since', 'soon')).rejects.toThrow('invalid --since: expected a date like 2026-03-01 or a duration like 30d, got "soon"');
+  });
+
   it('prints tables with the uplift interval, each variant posterior and allocation', async () => {
     const { out } = await cli('stats', 'experiment');
     expect(out).toContain('uplift (conv.)');

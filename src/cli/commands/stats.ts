@@ -30,12 +30,16 @@ export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   );
 }
 
+/** A date (2026-03-01, midnight UTC) or a full ISO 8601 time, for the option named in errors. */
+function parseTime(text: string, option: string, expected: string): number {
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(t)) throw new InputError(option, [`expected ${expected}, got "${text}"`]);
+  return t;
+}
+
 /** `--since`: a date (2026-03-01, or a full ISO time) or a duration back from now (30d). */
 export function parseSince(text: string, now: number): number {
-  if (isDuration(text)) return now - parseDuration(text);
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (!Number.isFinite(t)) throw new InputError('--since', [`expected a date like 2026-03-01 or a duration like 30d, got "${text}"`]);
-  return t;
+  return isDuration(text) ? now - parseDuration(text) : parseTime(text, '--since', 'a date like 2026-03-01 or a duration like 30d');
 }
 
 /** `comeback stats [SEQUENCE] [--json] [--since D] [--at T]` */
@@ -48,8 +52,7 @@ export function register(program: Command): void {
     .option('--since <date>', 'count only enrolments from this date (2026-03-01) or this long ago (30d)')
     .option('--at <time>', 'report as of this time (ISO 8601) instead of now: where rolling windows such as deliverability end')
     .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string; at?: string }, cmd: Command) => {
-      if (opts.at !== undefined && isDuration(opts.at)) throw new InputError('--at', [`expected a date or ISO 8601 time, got "${opts.at}"`]);
-      const at = opts.at === undefined ? undefined : parseSince(opts.at, Date.now());
+      const at = opts.at === undefined ? undefined : parseTime(opts.at, '--at', 'a date like 2026-03-01 or an ISO 8601 time like 2026-03-01T06:00:00Z');
       const options = at === undefined ? {} : { clock: new ManualClock(at) };
       await withEngine(
         cmd,
