@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { enrollAudience } from '../../src/engine/enroll.js';
@@ -128,6 +131,14 @@ describe('the marketer commands', () => {
   it('schema: prints the JSON Schema', async () => {
     const { out } = await run('schema');
     expect(JSON.parse(out)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' });
+  });
+
+  it('simulate --customers: a missing file, a folder and broken JSON are named, not a stack trace', async () => {
+    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'no-such-customers.jsonl')).rejects.toThrow('invalid --customers: no-such-customers.jsonl: no such file');
+    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'sequences')).rejects.toThrow('invalid --customers: sequences: a folder, not a file');
+    const broken = join(mkdtempSync(join(tmpdir(), 'comeback-sim-customers-')), 'customers.jsonl');
+    writeFileSync(broken, '{"externalId":"a1","email":"a1@example.com","orders":[]}\n{"externalId": \n');
+    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', broken)).rejects.toThrow(`invalid ${broken}:2: `);
   });
 
   it('simulate: prints the day-by-day table with the reasons for skips', async () => {

@@ -69,8 +69,14 @@ export function syntheticCustomers(count: number, seed: number, now: number): Si
  * (orders without `customerExternalId`; it is filled in).
  */
 export function customersFromFile(file: string): SimCustomerInput[] {
-  const text = readFileSync(file, 'utf8').trim();
-  const items: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l, i) => parseLine(l, file, i + 1));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError('--customers', [`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : (err as Error).message}`]);
+  }
+  const items: unknown[] = text.startsWith('[') ? (parseLine(text, file, 1) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l, i) => parseLine(l, file, i + 1));
   return items.map((raw, i) => {
     const { consent = null, objected = false, orders = [], ...customer } = raw as Record<string, unknown>;
     if (typeof customer.externalId !== 'string') throw new InputError(`${file} customer ${i + 1}`, ['externalId: required']);
