@@ -63,6 +63,30 @@ describe.each(dialects)('import on $name', ({ url }) => {
     expect(await count(e, 'customers')).toBe(0);
   });
 
+  it('reads CSV as Excel saves it: semicolons or tabs, a byte order mark, CRLF, and Windows-1252 with --encoding', async () => {
+    const e = await open();
+    const semi = file('semicolon.csv', '\uFEFFexternal_id;email;first_name;tags\r\ns1;s1@example.com;Jörg;"a;b"\r\ns2;s2@example.com;Anne;\r\n');
+    expect((await e.import('customers', semi)).imported).toBe(2);
+    const tab = file('tab.csv', 'external_id\temail\tfirst_name\nt1\tt1@example.com\tTab\n');
+    expect((await e.import('customers', tab)).imported).toBe(1);
+    const name = async (id: string) => (await e.ctx.k.selectFrom('customers').select(['first_name', 'tags']).where('external_id', '=', id).executeTakeFirstOrThrow());
+    expect(await name('s1')).toEqual({ first_name: 'Jörg', tags: JSON.stringify(['a', 'b']) });
+    // "Jürgen Müller" in Windows-1252: ü is the single byte 0xFC, not valid UTF-8.
+    const latin = join(dir, 'latin.csv');
+    writeFileSync(latin, Buffer.concat([Buffer.from('external_id,email,first_name,last_name\r\nw1,w1@example.com,J'), Buffer.from([0xfc]), Buffer.from('rgen,M'), Buffer.from([0xfc]), Buffer.from('ller\r\nw2,w2@example.com,Ann,Lee\r\n')]));
+    const asUtf8 = await e.import('customers', latin);
+    expect(asUtf8.imported).toBe(1);
+    expect(asUtf8.rejected).toEqual([{ line: 2, reason: expect.stringMatching(/^not valid UTF-8 .*--encoding windows-1252/) }]);
+    expect((await e.import('customers', latin, { encoding: 'windows-1252' })).imported).toBe(2);
+    expect((await e.ctx.k.selectFrom('customers').select(['first_name', 'last_name']).where('external_id', '=', 'w1').executeTakeFirstOrThrow())).toEqual({ first_name: 'Jürgen', last_name: 'Müller' });
+    await expect(e.import('customers', latin, { encoding: 'klingon' })).rejects.toThrow('unknown encoding "klingon"');
+    const jsonl = join(dir, 'latin.jsonl');
+    writeFileSync(jsonl, Buffer.concat([Buffer.from('{"external_id":"j1","email":"j1@example.com","first_name":"J'), Buffer.from([0xfc]), Buffer.from('rgen"}\n{"external_id":"j2","email":"j2@example.com"}\n')]));
+    const lines = await e.import('customers', jsonl);
+    expect(lines.imported).toBe(1);
+    expect(lines.rejected.map((r) => r.line)).toEqual([1]);
+  });
+
   it('imports orders with line items from CSV and JSON Lines; --strict rolls back on the first bad row', async () => {
     const e = await open();
     await e.import('customers', file('c.csv', 'external_id,email\nc1,a@example.com\nc2,b@example.com\n'));

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { withEngine } from '../context.js';
 import type { ImportKind } from '../../shop/import/run.js';
 
-/** `comeback import customers|orders FILE [--strict]` */
+/** `comeback import customers|orders FILE [--strict] [--encoding NAME]` */
 export function register(program: Command): void {
   program
     .command('import')
@@ -11,8 +11,9 @@ export function register(program: Command): void {
     .addArgument(new Command().createArgument('kind', 'what the file holds').choices(['customers', 'orders']))
     .argument('<file>', 'a .csv (with header row) or .jsonl file')
     .option('--strict', 'roll back everything at the first bad row')
+    .option('--encoding <name>', 'text encoding of the file: utf-8 (default), or windows-1252 for CSV saved by Excel')
     .addOption(new Option('--batch-size <n>', 'rows per transaction').default('1000').argParser((v) => Number.parseInt(v, 10)))
-    .action(async (kind: ImportKind, file: string, opts: { strict?: boolean; batchSize: number }, cmd: Command) => {
+    .action(async (kind: ImportKind, file: string, opts: { strict?: boolean; batchSize: number; encoding?: string }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         const bar = process.stderr.isTTY
           ? new cliProgress.SingleBar({ format: `importing ${kind} [{bar}] {percentage}% | {rows} rows | {rejected} rejected | {eta_formatted} left`, stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -21,6 +22,7 @@ export function register(program: Command): void {
         const result = await engine.import(kind, file, {
           strict: opts.strict,
           batchSize: opts.batchSize,
+          encoding: opts.encoding,
           onProgress: (p) => bar?.update(Math.floor((p.bytes / Math.max(1, p.totalBytes)) * 100), { rows: p.rows, rejected: p.rejected }),
         });
         bar?.stop();

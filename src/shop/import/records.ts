@@ -1,4 +1,4 @@
-import { accessSync, constants, createReadStream, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { parse } from 'csv-parse';
@@ -39,13 +39,17 @@ function readableSize(file: string): number {
   return stat.size;
 }
 
-function countingStream(file: string, onBytes: (n: number) => void) {
+function countingStream(file: string, encoding: string, onBytes: (n: number) => void) {
   let bytes = 0;
+  // Files in another encoding (Excel saves Windows-1252) are decoded to text here.
+  const decoder = encoding === 'utf-8' ? undefined : new TextDecoder(encoding);
   const counting = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      // A UTF-8 byte order mark says nothing in another encoding but would garble the first column.
+      const body = decoder && bytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? chunk.subarray(3) : chunk;
       bytes += chunk.length;
       onBytes(bytes);
-      cb(null, chunk);
+      cb(null, decoder ? Buffer.from(decoder.decode(body, { stream: true })) : chunk);
     },
   });
   // pipe() does not forward errors: a read error must reach the reader, not crash the process.
@@ -54,23 +58,66 @@ function countingStream(file: string, onBytes: (n: number) => void) {
     .pipe(counting);
 }
 
+/** The text encoding, checked: a name TextDecoder knows (utf-8, windows-1252, latin1, ...). */
+function encodingOf(name: string | undefined): string {
+  if (name === undefined) return 'utf-8';
+  try {
+    return new TextDecoder(name).encoding;
+  } catch {
+    throw new ComebackError('E_INPUT', `unknown encoding "${name}": use utf-8, or windows-1252 for files saved by Excel`);
+  }
+}
+
+/**
+ * The CSV field delimiter, from the header line: comma, semicolon (Excel in German and other
+ * locales) or tab, whichever occurs most outside quotes; comma when none does.
+ */
+export function detectDelimiter(file: string): ',' | ';' | '\t' {
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(64 * 1024);
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const line = head.subarray(0, n).toString('latin1').split(/\r?\n/, 1)[0] ?? '';
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch in counts) counts[ch as keyof typeof counts]++;
+  }
+  return (Object.keys(counts) as (keyof typeof counts)[]).reduce((best, d) => (counts[d] > counts[best] ? d : best), ',');
+}
+
+/** Text decoded from bytes that are not UTF-8 holds U+FFFD: such a row would store garbled names. */
+const NOT_UTF8 = 'not valid UTF-8 (a file saved by Excel is usually Windows-1252: import it with --encoding windows-1252, or save it as CSV UTF-8)';
+const garbled = (record: Record<string, unknown>) => Object.values(record).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
+
 /**
  * Streams records from a CSV (with a header row) or JSON Lines file in constant memory.
- * Malformed lines are yielded as errors with their line number; reading goes on.
+ * Malformed lines, and lines that are not valid text in the file's encoding, are yielded as
+ * errors with their line number; reading goes on. CSV files may use `,`, `;` or tab.
  * `onHeader` receives the CSV column names before the first record.
  */
 export async function* readRecords(
   file: string,
-  options: { onProgress?: (p: ReadProgress) => void; onHeader?: (columns: string[]) => void } = {},
+  options: { encoding?: string; onProgress?: (p: ReadProgress) => void; onHeader?: (columns: string[]) => void } = {},
 ): AsyncGenerator<SourceRecord> {
   const format = formatOf(file);
+  const encoding = encodingOf(options.encoding);
   const totalBytes = readableSize(file);
-  const input = countingStream(file, (bytes) => options.onProgress?.({ bytes, totalBytes }));
+  const input = countingStream(file, encoding, (bytes) => options.onProgress?.({ bytes, totalBytes }));
   if (format === 'jsonl') {
     let line = 0;
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
       line++;
       if (text.trim() === '') continue;
+      if (text.includes('\uFFFD')) {
+        yield { line, error: NOT_UTF8 };
+        continue;
+      }
       try {
         const value: unknown = JSON.parse(text);
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -90,6 +137,7 @@ export async function* readRecords(
       return columns;
     },
     bom: true,
+    delimiter: detectDelimiter(file),
     trim: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -101,7 +149,7 @@ export async function* readRecords(
   input.pipe(parser);
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     while (skipped.length) yield skipped.shift()!;
-    yield { line: info.lines, record };
+    yield garbled(record) ? { line: info.lines, error: NOT_UTF8 } : { line: info.lines, record };
   }
   while (skipped.length) yield skipped.shift()!;
 }

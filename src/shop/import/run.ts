@@ -19,6 +19,8 @@ export interface ImportOptions {
   /** Roll the whole import back at the first bad row (default: skip bad rows and go on). */
   strict?: boolean;
   batchSize?: number;
+  /** The file's text encoding (default utf-8; windows-1252 for files saved by Excel). */
+  encoding?: string;
   defaults: CustomerDefaults & { currency: string };
   now: () => number;
   onProgress?: (p: ReadProgress & { rows: number; rejected: number }) => void;
@@ -65,6 +67,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
     let rows = 0;
     const allowed: readonly string[] = kind === 'customers' ? CUSTOMER_COLUMNS : ORDER_COLUMNS;
     const records = readRecords(file, {
+      encoding: options.encoding,
       onProgress: (p) => options.onProgress?.({ ...p, rows, rejected: result.rejected.length }),
       onHeader: (columns) => {
         const unknown = columns.filter((c) => !allowed.includes(c));
