@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { parseTime, TIME_FORMATS } from '../util/time.js';
 
 const isoTime = z.union([z.number().int(), z.date(), z.string()]).transform((v, ctx) => {
-  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : v.getTime();
-  if (!Number.isFinite(t)) {
-    ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 time like 2026-03-01T12:00:00Z, got "${String(v)}"` });
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : v.getTime();
+  if (t === undefined || !Number.isFinite(t)) {
+    ctx.addIssue({ code: 'custom', message: `expected ${TIME_FORMATS}, got "${String(v)}"` });
     return z.NEVER;
   }
   return t;

@@ -87,6 +87,21 @@ describe.each(dialects)('import on $name', ({ url }) => {
     expect(lines.rejected.map((r) => r.line)).toEqual([1]);
   });
 
+  it('reads order times strictly: ISO or day-first dotted dates, UTC unless an offset is given; bare numbers and impossible dates are rejected', async () => {
+    const e = await open();
+    await e.import('customers', file('tc.csv', 'external_id,email\nc1,a@example.com\n'));
+    const r = await e.import('orders', file('times.csv', ['order_id;customer_id;ordered_at;total', 'o1;c1;24.11.2026;49,90', 'o2;c1;2026-11-21 14:03;12', 'o3;c1;2026-11-21T14:03:00+01:00;12', 'o4;c1;12;12', 'o5;c1;2026-02-30;12'].join('\n')));
+    expect(r.imported).toBe(3);
+    expect(r.rejected).toEqual([
+      { line: 5, reason: 'ordered_at: expected a date like 2026-03-01 or 01.03.2026, or a time like 2026-03-01T12:00:00Z, got "12"' },
+      { line: 6, reason: 'ordered_at: expected a date like 2026-03-01 or 01.03.2026, or a time like 2026-03-01T12:00:00Z, got "2026-02-30"' },
+    ]);
+    const at = async (id: string) => (await e.ctx.k.selectFrom('orders').select(['ordered_at', 'total_minor']).where('external_id', '=', id).executeTakeFirstOrThrow());
+    expect(await at('o1')).toEqual({ ordered_at: Date.UTC(2026, 10, 24), total_minor: 4990 });
+    expect((await at('o2')).ordered_at).toBe(Date.UTC(2026, 10, 21, 14, 3));
+    expect((await at('o3')).ordered_at).toBe(Date.UTC(2026, 10, 21, 13, 3));
+  });
+
   it('imports orders with line items from CSV and JSON Lines; --strict rolls back on the first bad row', async () => {
     const e = await open();
     await e.import('customers', file('c.csv', 'external_id,email\nc1,a@example.com\nc2,b@example.com\n'));

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { explainAudience } from '../../engine/audience.js';
+import { InputError } from '../../errors.js';
 import { currencyDigits } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
+import { parseTime, TIME_FORMATS } from '../../util/time.js';
 import { withEngine } from '../context.js';
 import { findSequence } from './simulate.js';
 
@@ -16,8 +18,8 @@ export function register(program: Command): void {
     .option('--at <time>', 'evaluate at this time (ISO 8601) instead of now')
     .option('--json', 'print JSON for scripts')
     .action(async (ref: string, opts: { sample: string; at?: string; json?: boolean }, cmd: Command) => {
-      const at = opts.at === undefined ? undefined : Date.parse(opts.at);
-      if (at !== undefined && !Number.isFinite(at)) throw new Error(`--at: expected an ISO 8601 time, got "${opts.at}"`);
+      const at = opts.at === undefined ? undefined : parseTime(opts.at);
+      if (opts.at !== undefined && at === undefined) throw new InputError('--at', [`expected ${TIME_FORMATS}, got "${opts.at}"`]);
       await withEngine(
         cmd,
         async (engine) => {

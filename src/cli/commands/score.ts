@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_SCORING_SETTINGS, scoreStaleness, type ScoreOptions, type ScoreRunResult } from '../../dormancy/index.js';
 import { ConfigError } from '../../errors.js';
 import { withEngine } from '../context.js';
+import { parseTime } from '../../util/time.js';
 
 interface ScoreCliOptions {
   asOf?: string;
@@ -60,8 +61,8 @@ export function register(program: Command): void {
       const settings = parseSettingPairs(opts.set);
       let now: number | undefined;
       if (opts.asOf !== undefined) {
-        now = Date.parse(opts.asOf);
-        if (!Number.isFinite(now)) throw new ConfigError(`--as-of ${opts.asOf}: not a date (use e.g. 2026-06-01 or 2026-06-01T12:00:00Z)`);
+        now = parseTime(opts.asOf);
+        if (now === undefined) throw new ConfigError(`--as-of ${opts.asOf}: not a date (use e.g. 2026-06-01 or 2026-06-01T12:00:00Z)`);
       }
       await withEngine(cmd, async (engine) => {
         if (opts.ifStale) {

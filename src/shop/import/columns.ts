@@ -1,5 +1,6 @@
 import { ImportRowError } from '../../errors.js';
 import { parseMajorAmount } from '../../util/money.js';
+import { parseTime, TIME_FORMATS } from '../../util/time.js';
 import type { CustomerInput, OrderInput } from '../types.js';
 
 /** Columns of a customers file (CSV header or JSON Lines keys). */
@@ -28,8 +29,8 @@ const text = (v: unknown): string | undefined => (v === undefined || v === null 
 function time(line: number, column: string, v: unknown): number | undefined {
   const s = text(v);
   if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  if (!Number.isFinite(t)) throw new ImportRowError(line, `${column}: expected a date like 2026-03-01 or 2026-03-01T12:00:00Z, got "${s}"`);
+  const t = parseTime(s);
+  if (t === undefined) throw new ImportRowError(line, `${column}: expected ${TIME_FORMATS}, got "${s}"`);
   return t;
 }
 
