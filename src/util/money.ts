@@ -11,11 +11,26 @@ export function currencyDigits(currency: string): number {
 const digitCache = new Map<string, number>();
 
 /**
- * Parses a decimal amount in major units ("49.90", "1234,5", "-3") into integer minor units
- * without floating-point rounding. Returns undefined when the text is not a number.
+ * Removes unambiguous digit grouping: "1.234,50", "1,234.50", "1'234.50", "1.234.567". A single
+ * group without a decimal part ("1.234") stays as it is: it could be a decimal number.
+ */
+function ungroup(text: string): string {
+  const m = /^(-?)(\d{1,3}(?:([.,'])\d{3})+)(?:([.,])(\d+))?$/.exec(text);
+  if (!m) return text;
+  const [, sign, grouped, sep, decimalSep, decimals] = m;
+  if (decimalSep === sep) return text;
+  const groups = grouped!.split(sep!).length - 1;
+  if (!decimalSep && sep !== "'" && groups < 2) return text;
+  return `${sign}${grouped!.split(sep!).join('')}${decimalSep ? `.${decimals}` : ''}`;
+}
+
+/**
+ * Parses a decimal amount in major units ("49.90", "1234,5", "-3", "1.234,50") into integer
+ * minor units without floating-point rounding. Returns undefined when the text is not a number,
+ * or has more decimals than the currency ("1.234" in EUR: a thousand or one?).
  */
 export function parseMajorAmount(text: string, currency: string): number | undefined {
-  const m = /^\s*(-)?(\d+)(?:[.,](\d+))?\s*$/.exec(text);
+  const m = /^(-)?(\d+)(?:[.,](\d+))?$/.exec(ungroup(text.trim()));
   if (!m) return undefined;
   const digits = currencyDigits(currency);
   const frac = (m[3] ?? '').padEnd(digits, '0');
