@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createEngine, MemoryTransport, NotFoundError, parseConfig } from '../src/index.js';
+import { loadCliConfig } from '../src/cli/config-file.js';
 import { sqliteUrl } from './helpers/backends.js';
 
 describe('clear errors for bad input', () => {
@@ -9,6 +12,27 @@ describe('clear errors for bad input', () => {
     expect(() => parseConfig({ databse: 'x.db' } as never)).toThrow(/config\.databse: unknown field \(did you mean "database"\?\)/);
     expect(() => parseConfig({ worker: { batchSze: 10 } } as never)).toThrow(/config\.worker\.batchSze: unknown field \(did you mean "batchSize"\?\)/);
     expect(() => parseConfig({ publicUrl: 'not a url' })).toThrow(/config\.publicUrl/);
+  });
+
+  it('names the file, line and column of each problem in a YAML or JSON config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'comeback-config-'));
+    const yaml = join(dir, 'comeback.config.yaml');
+    writeFileSync(yaml, 'database: shop.db\nwroker:\n  concurrency: 4\ntransport:\n  type: smtp\n  url: smtp://mail.example.com\n  pool: -1\n');
+    expect(() => loadCliConfig(yaml)).toThrow(ConfigError);
+    const lines = (() => {
+      try {
+        loadCliConfig(yaml);
+        return [];
+      } catch (err) {
+        return (err as Error).message.split('\n').slice(1).sort();
+      }
+    })();
+    expect(lines).toEqual([`${yaml}:2:1 config.wroker: unknown field (did you mean "worker"?)`, `${yaml}:7:3 config.transport.pool: Too small: expected number to be >0`]);
+    const json = join(dir, 'comeback.config.json');
+    writeFileSync(json, '{\n  "database": "shop.db",\n  "worker": { "concurrency": "x", "batchSze": 3 }\n}\n');
+    expect(() => loadCliConfig(json)).toThrow(`${json}:3:15 config.worker.concurrency: Invalid input: expected number, received string\n${json}:3:35 config.worker.batchSze: unknown field (did you mean "batchSize"?)`);
+    writeFileSync(json, '{ "database": "shop.db", "worker": { "concurrency": 4 } }');
+    expect(loadCliConfig(json)).toMatchObject({ database: 'shop.db', worker: { concurrency: 4 } });
   });
 
   it('a trigger for an unknown sequence names it and the closest known one; nothing is stored', async () => {

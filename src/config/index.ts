@@ -18,16 +18,20 @@ function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
 }
 
 /** Formats zod issues as one line each: `config.worker.batchSze: unknown field (did you mean "batchSize"?)`. */
-export function formatConfigIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], root = 'config'): string {
+export function formatConfigIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], root = 'config', locate: (path: PropertyKey[]) => string | undefined = () => undefined): string {
+  const where = (path: PropertyKey[]) => {
+    const at = locate(path);
+    return at ? `${at} ` : '';
+  };
   return issues
     .map((issue) => {
       const at = [root, ...issue.path.map(String)].join('.');
       if (issue.code === 'unrecognized_keys') {
         return issue.keys
-          .map((k) => `${at}.${k}: unknown field${didYouMean(k, knownKeys(schema, issue.path))}`)
+          .map((k) => `${where([...issue.path, k])}${at}.${k}: unknown field${didYouMean(k, knownKeys(schema, issue.path))}`)
           .join('\n');
       }
-      return `${at}: ${issue.message}`;
+      return `${where(issue.path)}${at}: ${issue.message}`;
     })
     .join('\n');
 }
