@@ -15,6 +15,7 @@ import { TemplateStore } from './templates/store.js';
 import { TokenSigner } from './tracking/tokens.js';
 import { TrackingUrls } from './tracking/urls.js';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /** Things that are objects, not configuration: injected by tests, the demo and embedding apps. */
 export interface EngineOptions {
@@ -46,7 +47,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
   try {
     if (options.migrate !== false) await migrateToLatest(db);
     const clock = options.clock ?? systemClock;
-    const sequences = new SequenceRegistry(db.kysely);
+    const sequences = new SequenceRegistry(db.kysely, options.sequences ? undefined : resolve(config.sequencesDir));
     const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir]) : []);
     await sequences.sync(loaded, clock.now());
     const signer = new TokenSigner(config.secret);

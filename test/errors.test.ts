@@ -56,6 +56,8 @@ describe('clear errors for bad input', () => {
     try {
       await expect(engine.customers.upsert({ externalId: 'c1', email: 'nope' })).rejects.toThrow(/invalid customer c1: email/);
       await expect(engine.orders.record({ externalId: 'o1', customerExternalId: 'c1', orderedAt: 'soon', totalMinor: 1 })).rejects.toThrow(/invalid order o1: orderedAt/);
+      // No sequence was loaded: the error says from where, which is usually the mistake.
+      await expect(engine.trigger('winback-lapsed', 'c1')).rejects.toThrow('Known sequences: none: nothing was loaded from /nonexistent (run the command in the project folder, or set sequencesDir)');
     } finally {
       await engine.close();
     }

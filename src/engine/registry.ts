@@ -13,7 +13,11 @@ export class SequenceRegistry {
   private readonly current = new Map<string, LoadedSequence>();
   private readonly versions = new Map<string, Sequence>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `folder` is where the sequences were loaded from, for the error when none are. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly folder?: string,
+  ) {}
 
   /**
    * Registers loaded files and stores new versions. A file whose content changed while its
@@ -57,7 +61,8 @@ export class SequenceRegistry {
     const s = this.current.get(id);
     if (!s) {
       const hint = closest(id, this.ids());
-      throw new NotFoundError('sequence', id, hint ? `Did you mean "${hint}"?` : `Known sequences: ${this.ids().join(', ') || 'none'}`);
+      const none = this.folder ? `none: nothing was loaded from ${this.folder} (run the command in the project folder, or set sequencesDir)` : 'none';
+      throw new NotFoundError('sequence', id, hint ? `Did you mean "${hint}"?` : `Known sequences: ${this.ids().join(', ') || none}`);
     }
     return s.definition;
   }

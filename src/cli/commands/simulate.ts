@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { HOUR, DAY } from '../../clock.js';
 import { parseConfig } from '../../config/index.js';
@@ -34,7 +35,8 @@ export function findSequence(ref: string, sequencesDir: string): Sequence {
   const found = all.find((s) => s.definition.id === ref);
   if (!found) {
     const hint = closest(ref, all.map((s) => s.definition.id));
-    throw new NotFoundError('sequence', ref, hint ? `Did you mean "${hint}"?` : `Give a file path or one of: ${all.map((s) => s.definition.id).join(', ') || 'none'}`);
+    const known = all.map((s) => s.definition.id).join(', ') || `none (nothing was loaded from ${resolve(sequencesDir)})`;
+    throw new NotFoundError('sequence', ref, hint ? `Did you mean "${hint}"?` : `Give a file path or one of: ${known}`);
   }
   return found.definition;
 }
