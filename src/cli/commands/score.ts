@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULT_SCORING_SETTINGS, scoreStaleness, type ScoreOptions, type ScoreRunResult } from '../../dormancy/index.js';
 import { ConfigError } from '../../errors.js';
-import { withEngine } from '../context.js';
 import { parseTime } from '../../util/time.js';
+import { withEngine } from '../context.js';
 
 interface ScoreCliOptions {
   asOf?: string;

@@ -5,9 +5,9 @@ import type { SequenceStats } from '../../engine/stats.js';
 import { isDuration, parseDuration } from '../../sequences/duration.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
+import { parseTime } from '../../util/time.js';
 import { withEngine } from '../context.js';
 import { reportText } from '../format/report.js';
-import { parseTime } from '../../util/time.js';
 
 /** The short per-sequence summary table (the demo prints it after a run). */
 export function statsTable(stats: SequenceStats[], locale = 'en'): string {
@@ -31,7 +31,7 @@ export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   );
 }
 
-/** A date (2026-03-01, midnight UTC) or a full ISO 8601 time, for the option named in errors. */
+/** A date (2026-03-01 or 01.03.2026, midnight UTC) or an ISO 8601 time (UTC unless it has an offset); errors name the option. */
 function timeOption(text: string, option: string, expected: string): number {
   const t = parseTime(text);
   if (t === undefined) throw new InputError(option, [`expected ${expected}, got "${text}"`]);

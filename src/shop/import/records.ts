@@ -51,6 +51,10 @@ function countingStream(file: string, encoding: string, onBytes: (n: number) => 
       onBytes(bytes);
       cb(null, decoder ? Buffer.from(decoder.decode(body, { stream: true })) : chunk);
     },
+    flush(cb) {
+      const rest = decoder?.decode();
+      cb(null, rest ? Buffer.from(rest) : undefined);
+    },
   });
   // pipe() does not forward errors: a read error must reach the reader, not crash the process.
   return createReadStream(file)
