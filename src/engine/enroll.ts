@@ -19,7 +19,8 @@ export interface EnrollResult {
   considered: number;
   enrolled: number;
   holdout: number;
-  skipped: Partial<Record<DenyReason | 'already_enrolled' | 'paused', number>>;
+  /** `same_address`: another customer record with this email address is (or is being) enrolled. */
+  skipped: Partial<Record<DenyReason | 'already_enrolled' | 'same_address' | 'paused', number>>;
 }
 
 /** How long a holdout enrolment stays open to collect conversions: the goal window, else 30 days. */
@@ -54,14 +55,23 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
   const states = await consentStates(ctx.k, customerIds);
   const suppressed = await suppressedHashes(ctx.k, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])), seq.id);
+  // Shops keep duplicate accounts (a guest order and a login with one address): one address gets
+  // a sequence once, or its owner would receive every mail twice.
+  const taken = await addressesEnrolled(ctx, seq.id, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])));
   const rows = [];
+  customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
     result.considered++;
+    if (c.email_hash && taken.has(c.email_hash)) {
+      result.skipped.same_address = (result.skipped.same_address ?? 0) + 1;
+      continue;
+    }
     const decision = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
     if (!decision.allowed) {
       result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
       continue;
     }
+    if (c.email_hash) taken.add(c.email_hash);
     const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
     rows.push({
       customer_id: c.id,
@@ -90,6 +100,20 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   const dup = rows.length - inserted.length;
   if (dup > 0) result.skipped.already_enrolled = (result.skipped.already_enrolled ?? 0) + dup;
   return inserted.map((r) => r.id);
+}
+
+/** Which of these address hashes belong to a customer with an active enrolment in the sequence. */
+async function addressesEnrolled(ctx: EngineContext, sequenceId: string, hashes: string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const rows = await ctx.k
+    .selectFrom('enrollments as e')
+    .innerJoin('customers as c', 'c.id', 'e.customer_id')
+    .select('c.email_hash')
+    .where('e.sequence_id', '=', sequenceId)
+    .where('e.status', '=', 'active')
+    .where('c.email_hash', 'in', [...new Set(hashes)])
+    .execute();
+  return new Set(rows.map((r) => r.email_hash!));
 }
 
 /** Evaluates a sequence's audience and enrols everyone who qualifies, page by page. */

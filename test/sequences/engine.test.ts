@@ -53,6 +53,31 @@ ${STEP('a')}`);
     expect(again.steps.at(-1)).toMatchObject({ key: 'not_enrolled', remaining: 0, excluded: 2 });
   });
 
+  it('one address gets a sequence once, also when the shop has two customer records for it', async () => {
+    const lapsedSeq = loaded(`${head('lapsed')}audience:
+  dormant: { min_days: 45 }
+steps:
+${STEP('a')}`);
+    const triggered = loaded(`${head('cancelled')}audience:
+  trigger: cancelled
+steps:
+${STEP('a')}`);
+    ({ engine } = await engineWith(await url(), [lapsedSeq, triggered]));
+    await shop(engine, [
+      { id: 'anna', daysAgo: [200, 120] },
+      { id: 'anna-guest', daysAgo: [90] },
+      { id: 'bob', daysAgo: [100] },
+    ]);
+    // The guest order was placed with the same address, written differently.
+    await engine.customers.upsert({ externalId: 'anna-guest', email: 'ANNA@example.com' });
+    const r = await engine.enrollAudience('lapsed');
+    expect(r).toMatchObject({ considered: 3, enrolled: 2, skipped: { same_address: 1 } });
+    const enrolled = await engine.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select('c.external_id').where('e.sequence_id', '=', 'lapsed').orderBy('c.external_id').execute();
+    expect(enrolled.map((x) => x.external_id)).toEqual(['anna', 'bob']);
+    expect((await engine.trigger('cancelled', 'anna-guest')).enrollmentId).not.toBeNull();
+    expect(await engine.trigger('cancelled', 'anna')).toEqual({ enrollmentId: null, reason: 'same_address' });
+  });
+
   it('reads model thresholds from customer_scores, and says clearly when there are none', async () => {
     const seq = loaded(`${head('model')}audience:
   dormant: { min_days: 45 }
