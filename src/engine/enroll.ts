@@ -62,7 +62,8 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
     result.considered++;
-    if (c.email_hash && taken.has(c.email_hash)) {
+    const holder = c.email_hash ? taken.get(c.email_hash) : undefined;
+    if (holder !== undefined && holder !== c.id) {
       result.skipped.same_address = (result.skipped.same_address ?? 0) + 1;
       continue;
     }
@@ -71,7 +72,7 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
       continue;
     }
-    if (c.email_hash) taken.add(c.email_hash);
+    if (c.email_hash) taken.set(c.email_hash, c.id);
     const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
     rows.push({
       customer_id: c.id,
@@ -102,18 +103,18 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   return inserted.map((r) => r.id);
 }
 
-/** Which of these address hashes belong to a customer with an active enrolment in the sequence. */
-async function addressesEnrolled(ctx: EngineContext, sequenceId: string, hashes: string[]): Promise<Set<string>> {
-  if (hashes.length === 0) return new Set();
+/** Of these address hashes, those with an active enrolment in the sequence, and whose it is. */
+async function addressesEnrolled(ctx: EngineContext, sequenceId: string, hashes: string[]): Promise<Map<string, number>> {
+  if (hashes.length === 0) return new Map();
   const rows = await ctx.k
     .selectFrom('enrollments as e')
     .innerJoin('customers as c', 'c.id', 'e.customer_id')
-    .select('c.email_hash')
+    .select(['c.email_hash', 'c.id'])
     .where('e.sequence_id', '=', sequenceId)
     .where('e.status', '=', 'active')
     .where('c.email_hash', 'in', [...new Set(hashes)])
     .execute();
-  return new Set(rows.map((r) => r.email_hash!));
+  return new Map(rows.map((r) => [r.email_hash!, r.id]));
 }
 
 /** Evaluates a sequence's audience and enrols everyone who qualifies, page by page. */

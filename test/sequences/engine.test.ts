@@ -76,6 +76,8 @@ ${STEP('a')}`);
     expect(enrolled.map((x) => x.external_id)).toEqual(['anna', 'bob']);
     expect((await engine.trigger('cancelled', 'anna-guest')).enrollmentId).not.toBeNull();
     expect(await engine.trigger('cancelled', 'anna')).toEqual({ enrollmentId: null, reason: 'same_address' });
+    // The same record again is what it was before: already enrolled.
+    expect(await engine.trigger('cancelled', 'anna-guest')).toEqual({ enrollmentId: null, reason: 'already_enrolled' });
   });
 
   it('reads model thresholds from customer_scores, and says clearly when there are none', async () => {
