@@ -54,10 +54,11 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   const now = ctx.clock.now();
   const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
   const states = await consentStates(ctx.k, customerIds);
-  const suppressed = await suppressedHashes(ctx.k, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])), seq.id);
+  const hashes = customers.flatMap((c) => (c.email_hash ? [c.email_hash] : []));
+  const suppressed = await suppressedHashes(ctx.k, hashes, seq.id);
   // Shops keep duplicate accounts (a guest order and a login with one address): one address gets
   // a sequence once, or its owner would receive every mail twice.
-  const taken = await addressesEnrolled(ctx, seq.id, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])));
+  const taken = await addressesEnrolled(ctx, seq.id, hashes);
   const rows = [];
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
