@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import { buildStatsReport, type StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import type { ServerPlugin } from '../server/context.js';
+import { parseTime } from '../util/time.js';
 import { checkAuth, refuse, SESSION_COOKIE, sessionValue } from './auth.js';
 import { CLIENT_JS } from './client.js';
 import { renderPage } from './render.js';
@@ -25,7 +26,7 @@ function chartJsPath(): string {
 const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The filter of a request: `?sequence=ID&since=YYYY-MM-DD` (or a full ISO time). */
+/** The filter of a request: `?sequence=ID&since=YYYY-MM-DD` (or 01.03.2026, or an ISO time; UTC unless it has an offset). */
 interface Filter {
   sequence?: string;
   since?: string;
@@ -37,8 +38,9 @@ function parseFilter(query: unknown): Filter | { error: string } {
   const out: Filter = {};
   if (typeof q.sequence === 'string' && q.sequence !== '') out.sequence = q.sequence;
   if (typeof q.since === 'string' && q.since !== '') {
-    const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(q.since) ? `${q.since}T00:00:00Z` : q.since);
-    if (!Number.isFinite(ms)) return { error: `since: expected a date like 2026-03-01, got "${q.since}"` };
+    // The same reading of a date as `comeback stats --since`, so both show the same numbers.
+    const ms = parseTime(q.since);
+    if (ms === undefined) return { error: `since: expected a date like 2026-03-01, got "${q.since}"` };
     out.since = q.since;
     out.sinceMs = ms;
   }

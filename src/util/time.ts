@@ -8,6 +8,8 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
 /** German and other European shop exports: 24.11.2026 or 24.11.2026 14:03. */
 const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
+import { InputError } from '../errors.js';
+
 /** What the parsers accept, for error messages. */
 export const TIME_FORMATS = 'a date like 2026-03-01 or 01.03.2026, or a time like 2026-03-01T12:00:00Z';
 
@@ -40,4 +42,11 @@ export function parseTime(text: string): number | undefined {
     return utc(+y!, +mo!, +d!, +(h ?? 0), +(mi ?? 0), +(sec ?? 0));
   }
   return undefined;
+}
+
+/** `parseTime` for a command-line option or field: an InputError naming it when the text is not a time. */
+export function parseTimeOption(text: string, option: string, expected = TIME_FORMATS): number {
+  const t = parseTime(text);
+  if (t === undefined) throw new InputError(option, [`expected ${expected}, got "${text}"`]);
+  return t;
 }

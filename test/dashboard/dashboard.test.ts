@@ -130,6 +130,8 @@ describe('dashboard in a headless browser', () => {
     const filtered = (await (await fetch(`${url}/dashboard/api/stats?sequence=${one}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as StatsReport;
     expect(filtered.sequences.map((s) => s.sequenceId)).toEqual([one]);
     expect((await fetch(`${url}/dashboard/api/stats?since=yesterday`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
+    // Read as `comeback stats --since` reads it: a bare number is not a date.
+    expect((await fetch(`${url}/dashboard/api/stats?since=12`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
     expect((await fetch(`${url}/dashboard/api/stats?sequence=no-such-sequence`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
   });
 

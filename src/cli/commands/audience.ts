@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { explainAudience } from '../../engine/audience.js';
-import { InputError } from '../../errors.js';
 import { currencyDigits } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
-import { parseTime, TIME_FORMATS } from '../../util/time.js';
+import { parseTimeOption } from '../../util/time.js';
 import { withEngine } from '../context.js';
 import { findSequence } from './simulate.js';
 
@@ -18,8 +17,7 @@ export function register(program: Command): void {
     .option('--at <time>', 'evaluate at this time (ISO 8601) instead of now')
     .option('--json', 'print JSON for scripts')
     .action(async (ref: string, opts: { sample: string; at?: string; json?: boolean }, cmd: Command) => {
-      const at = opts.at === undefined ? undefined : parseTime(opts.at);
-      if (opts.at !== undefined && at === undefined) throw new InputError('--at', [`expected ${TIME_FORMATS}, got "${opts.at}"`]);
+      const at = opts.at === undefined ? undefined : parseTimeOption(opts.at, '--at');
       await withEngine(
         cmd,
         async (engine) => {

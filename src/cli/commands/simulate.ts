@@ -4,14 +4,14 @@ import { Command, Option } from 'commander';
 import { HOUR, DAY } from '../../clock.js';
 import { parseConfig } from '../../config/index.js';
 import type { Engine } from '../../engine/engine.js';
-import { InputError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseDuration } from '../../sequences/duration.js';
 import { loadSequences, parseSequence } from '../../sequences/loader.js';
 import type { Sequence } from '../../sequences/schema.js';
 import { customersFromFile, DEFAULT_ASSUMPTIONS, describeAssumptions, NO_ENGAGEMENT, scratchEngine, simulate, simulationTable, syntheticCustomers, type Assumptions } from '../../sequences/simulate/index.js';
 import { closest } from '../../util/did-you-mean.js';
 import { currencyDigits } from '../../util/money.js';
-import { parseTime, TIME_FORMATS } from '../../util/time.js';
+import { parseTimeOption } from '../../util/time.js';
 import { loadCliConfig } from '../config-file.js';
 import { engineFor, type GlobalOptions } from '../context.js';
 
@@ -82,8 +82,7 @@ export function register(program: Command): void {
       const seq = findSequence(ref, config.sequencesDir);
       const tick = parseDuration(o.tick);
       const synthetic = o.synthetic !== undefined || o.customers !== undefined;
-      const start = o.start ? parseTime(o.start) : synthetic ? SYNTHETIC_START : Math.floor(Date.now() / HOUR) * HOUR;
-      if (start === undefined) throw new InputError('--start', [`expected ${TIME_FORMATS}, got "${o.start}"`]);
+      const start = o.start ? parseTimeOption(o.start, '--start') : synthetic ? SYNTHETIC_START : Math.floor(Date.now() / HOUR) * HOUR;
       const base = o.engagement ? DEFAULT_ASSUMPTIONS : NO_ENGAGEMENT;
       const assumptions: Assumptions = {
         ...base,

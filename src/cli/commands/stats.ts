@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { ManualClock } from '../../clock.js';
-import { InputError } from '../../errors.js';
 import type { SequenceStats } from '../../engine/stats.js';
 import { isDuration, parseDuration } from '../../sequences/duration.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
-import { parseTime } from '../../util/time.js';
+import { parseTimeOption } from '../../util/time.js';
 import { withEngine } from '../context.js';
 import { reportText } from '../format/report.js';
 
@@ -31,16 +30,9 @@ export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   );
 }
 
-/** A date (2026-03-01 or 01.03.2026, midnight UTC) or an ISO 8601 time (UTC unless it has an offset); errors name the option. */
-function timeOption(text: string, option: string, expected: string): number {
-  const t = parseTime(text);
-  if (t === undefined) throw new InputError(option, [`expected ${expected}, got "${text}"`]);
-  return t;
-}
-
 /** `--since`: a date (2026-03-01, or a full ISO time) or a duration back from now (30d). */
 export function parseSince(text: string, now: number): number {
-  return isDuration(text) ? now - parseDuration(text) : timeOption(text, '--since', 'a date like 2026-03-01 or a duration like 30d');
+  return isDuration(text) ? now - parseDuration(text) : parseTimeOption(text, '--since', 'a date like 2026-03-01 or a duration like 30d');
 }
 
 /** `comeback stats [SEQUENCE] [--json] [--since D] [--at T]` */
@@ -53,7 +45,7 @@ export function register(program: Command): void {
     .option('--since <date>', 'count only enrolments from this date (2026-03-01) or this long ago (30d)')
     .option('--at <time>', 'report as of this time (ISO 8601) instead of now: where rolling windows such as deliverability end')
     .action(async (sequence: string | undefined, opts: { json?: boolean; since?: string; at?: string }, cmd: Command) => {
-      const at = opts.at === undefined ? undefined : timeOption(opts.at, '--at', 'a date like 2026-03-01 or an ISO 8601 time like 2026-03-01T06:00:00Z');
+      const at = opts.at === undefined ? undefined : parseTimeOption(opts.at, '--at', 'a date like 2026-03-01 or an ISO 8601 time like 2026-03-01T06:00:00Z');
       const options = at === undefined ? {} : { clock: new ManualClock(at) };
       await withEngine(
         cmd,
