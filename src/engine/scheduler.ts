@@ -24,17 +24,32 @@ export interface ScheduleResult {
 /** Variant weights per (sequence, step), supplied by the optimiser; absent means equal shares. */
 export type VariantWeights = (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
 
-/** How many mails a customer got (or will get) since `since`, across all sequences. */
-async function recentMailCounts(trx: Kysely<Database>, customerIds: number[], since: number): Promise<Map<number, number[]>> {
+type AddressOf = { id: number; email_hash: string | null };
+
+/** What a frequency cap counts by: the address, so a person's duplicate records (guest order and account) share one cap. */
+function capKey(c: AddressOf): string {
+  return c.email_hash ?? `customer:${c.id}`;
+}
+
+/** When mails were reserved since `since` for these customers' addresses (all records of each), across all sequences. */
+async function recentMailTimes(trx: Kysely<Database>, customers: AddressOf[], since: number): Promise<Map<string, number[]>> {
+  const keyOf = new Map(customers.map((c) => [c.id, capKey(c)]));
+  const hashes = [...new Set(customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])))];
+  if (hashes.length > 0) {
+    for (const r of await trx.selectFrom('customers').select(['id', 'email_hash']).where('email_hash', 'in', hashes).execute()) keyOf.set(r.id, capKey(r));
+  }
   const rows = await trx
     .selectFrom('messages')
     .select(['customer_id', 'reserved_at'])
-    .where('customer_id', 'in', customerIds)
+    .where('customer_id', 'in', [...keyOf.keys()])
     .where('reserved_at', '>', since)
     .where('status', 'in', ['reserved', 'sending', 'sent', 'uncertain'])
     .execute();
-  const times = new Map<number, number[]>();
-  for (const r of rows) times.set(r.customer_id, [...(times.get(r.customer_id) ?? []), r.reserved_at]);
+  const times = new Map<string, number[]>();
+  for (const r of rows) {
+    const key = keyOf.get(r.customer_id)!;
+    times.set(key, [...(times.get(key) ?? []), r.reserved_at]);
+  }
   return times;
 }
 
@@ -121,10 +136,11 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
     if (due.length === 0) return;
     result.processed = due.length;
     const facts = await factsFor(trx, due, now);
-    const customers = await trx.selectFrom('customers').select(['id', 'time_zone']).where('id', 'in', [...new Set(due.map((e) => e.customer_id))]).execute();
+    const customers = await trx.selectFrom('customers').select(['id', 'time_zone', 'email_hash']).where('id', 'in', [...new Set(due.map((e) => e.customer_id))]).execute();
     const tz = new Map(customers.map((c) => [c.id, c.time_zone]));
+    const capKeys = new Map(customers.map((c) => [c.id, capKey(c)]));
     const capWindow = Math.max(0, ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
-    const recent = capWindow > 0 ? await recentMailCounts(trx, [...tz.keys()], now - capWindow) : new Map<number, number[]>();
+    const recent = capWindow > 0 ? await recentMailTimes(trx, customers, now - capWindow) : new Map<string, number[]>();
     const opens = await humanOpenTimes(ctx, trx, [...tz.keys()], now);
     const writes = new BatchWrites();
     for (const e of due) {
@@ -139,7 +155,7 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
       const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
-      apply(writes, e, seq, decision, zone, recent, now, result, hour);
+      apply(writes, e, seq, decision, zone, { recent, key: capKeys.get(e.customer_id) ?? `customer:${e.customer_id}` }, now, result, hour);
     }
     result.reserved = await writes.flush(trx);
   });
@@ -160,7 +176,7 @@ function apply(
   seq: Sequence,
   d: Decision,
   timeZone: string,
-  recent: Map<number, number[]>,
+  cap: { recent: Map<string, number[]>; key: string },
   now: number,
   result: ScheduleResult,
   hour?: number,
@@ -193,11 +209,11 @@ function apply(
     const at = nextAtHour(sendAt, hour, timeZone);
     if (nextInWindow(at, seq.send_window, timeZone) === at) sendAt = at;
   }
-  const cap = capOf(seq);
-  const sentTimes = recent.get(e.customer_id) ?? [];
-  if (cap && sentTimes.filter((t) => t > now - cap.per).length >= cap.max) {
-    const oldest = Math.min(...sentTimes.filter((t) => t > now - cap.per));
-    sendAt = Math.max(sendAt, oldest + cap.per);
+  const limit = capOf(seq);
+  const sentTimes = cap.recent.get(cap.key) ?? [];
+  if (limit && sentTimes.filter((t) => t > now - limit.per).length >= limit.max) {
+    const oldest = Math.min(...sentTimes.filter((t) => t > now - limit.per));
+    sendAt = Math.max(sendAt, oldest + limit.per);
   }
   if (sendAt > now) {
     writes.update(e.id, { next_due_at: sendAt });
@@ -221,7 +237,7 @@ function apply(
     },
     d.mail.branchCase === null ? null : JSON.stringify({ ...(JSON.parse(e.variant_choices || '{}') as object), [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase } }),
   );
-  // Counts for the frequency cap of later enrolments of the same customer in this batch.
-  recent.set(e.customer_id, [...sentTimes, now]);
+  // Counts for the frequency cap of later enrolments of the same address in this batch.
+  cap.recent.set(cap.key, [...sentTimes, now]);
   advance();
 }

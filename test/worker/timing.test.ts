@@ -119,4 +119,22 @@ describe('scheduler timing on the engine', () => {
     expect(transport.sent).toHaveLength(2);
     expect(new Set(transport.sent.map((m) => m.headers['X-Comeback-Message']))).toHaveProperty('size', 2);
   });
+
+  it('the cap counts per address: a second customer record with the same email shares it', async () => {
+    const cap = 'frequency_cap: { max: 1, per: 7d }\n';
+    const { clock, transport, e } = await setup({ a: seq('a', cap), b: seq('b', cap) }, utc('2026-06-01T14:00:00'));
+    // The same person as a guest order record, with the address in other letter case.
+    const guest = (await e.customers.upsert({ externalId: 'ny-guest', email: 'NY@example.com', locale: 'en', timeZone: 'America/New_York' })).get('ny-guest')!;
+    await appendConsents(e.ctx.k, [{ customerId: guest, action: 'grant', basis: 'double_opt_in', source: 'test', recordedAt: clock.now() }]);
+    await e.trigger('a', 'ny');
+    await e.runDue();
+    expect(transport.sent).toHaveLength(1);
+    // A later pass, so the first mail is already in the ledger rather than in this batch.
+    await e.trigger('b', 'ny-guest');
+    expect(await e.runDue()).toMatchObject({ reserved: 0, deferred: 1 });
+    expect(transport.sent).toHaveLength(1);
+    clock.advance(7 * DAY + HOUR);
+    await e.runDue();
+    expect(transport.sent.map((m) => m.to.toLowerCase())).toEqual(['ny@example.com', 'ny@example.com']);
+  });
 });
