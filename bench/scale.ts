@@ -61,7 +61,7 @@ async function startSink(): Promise<{ proc: ChildProcess; port: number; count: (
 
 /** Starts `comeback worker`; resolves once it logged that it runs. Its stderr is drained, only the tail kept. */
 function spawnWorker(configFile: string): Promise<{ proc: ChildProcess; tail: () => string }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   let started = false;
   return new Promise((res, rej) => {

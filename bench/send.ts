@@ -111,7 +111,7 @@ interface Worker {
 }
 
 function spawnWorker(configFile: string): Promise<Worker> {
-  const child = spawn(process.execPath, [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   return new Promise((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {

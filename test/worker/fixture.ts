@@ -91,9 +91,12 @@ export function writeConfig(config: Record<string, unknown>): string {
   return file;
 }
 
-/** Starts `comeback worker` as a child process with the given config and extra arguments. */
+/**
+ * Starts `comeback worker` as a child process with the given config and extra arguments; `--dev`,
+ * since the tests send over SMTP to a local sink with the demo sender and secret.
+ */
 export function spawnWorker(configFile: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', ...args], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--dev', ...args], {
     cwd: ROOT,
     env: { ...process.env, COMEBACK_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createEngine } from '../../app.js';
-import { DEVELOPMENT_SECRET } from '../../config/schema.js';
+import { SECRET_FIX, usesDevelopmentSecret } from '../../config/live-sending.js';
 import { dashboardPlugin, isConfigured } from '../../dashboard/index.js';
 import { ConfigError } from '../../errors.js';
 import { buildServer, closeOnSignal, listen } from '../../server/index.js';
@@ -42,12 +42,8 @@ export function register(program: Command): void {
         server.port = port;
       }
       config.server = server;
-      const secrets = config.secret === undefined ? [DEVELOPMENT_SECRET] : Array.isArray(config.secret) ? config.secret : [config.secret];
-      if (!opts.dev && secrets.includes(DEVELOPMENT_SECRET)) {
-        throw new ConfigError(
-          'refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ' +
-            'Set a long random `secret` in the config file or COMEBACK_SECRET (e.g. `openssl rand -base64 32`), or pass --dev on a laptop.',
-        );
+      if (!opts.dev && usesDevelopmentSecret(config.secret)) {
+        throw new ConfigError(`refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ${SECRET_FIX}, or pass --dev on a laptop.`);
       }
       const engine = await createEngine(config);
       try {

@@ -1,9 +1,28 @@
 import type { Command } from 'commander';
+import { liveSendingProblems } from '../../config/live-sending.js';
+import type { Engine } from '../../engine/engine.js';
+import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { runWorker } from '../../worker/run.js';
 import { engineFor } from '../context.js';
 
-/** `comeback worker [--once] [--until-idle]` */
+/**
+ * Refuses to deliver to real people (SMTP, SendGrid) with the demo settings, naming each one and
+ * its fix; with `--dev` (a test sink) it only warns.
+ */
+async function checkLiveSending(engine: Engine, dev: boolean): Promise<void> {
+  const problems = liveSendingProblems(engine.ctx.config);
+  if (problems.length === 0) return;
+  const transport = engine.ctx.config.transport.type;
+  if (dev) {
+    engine.ctx.log.warn({ problems }, `--dev: sending over ${transport} with demo settings; never do this with real customers`);
+    return;
+  }
+  await engine.close();
+  throw new ConfigError(`refusing to send over ${transport} to real recipients with demo settings:\n${problems.map((p) => `  ${p}`).join('\n')}\n(--dev allows them for a test mail sink, never for real customers)`);
+}
+
+/** `comeback worker [--once] [--until-idle] [--dev]` */
 export function register(program: Command): void {
   program
     .command('worker')
@@ -11,9 +30,11 @@ export function register(program: Command): void {
     .option('--once', 'one pass, then exit')
     .option('--until-idle', 'repeat passes until nothing is due or in flight, then exit')
     .option('--no-status', 'no live status line even on a terminal')
-    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean }, cmd: Command) => {
+    .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
+    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean }, cmd: Command) => {
       // Structured logs on stderr; the worker logs its passes at info unless COMEBACK_LOG says otherwise.
       const engine = await engineFor(cmd, { logger: createLogger(process.env.COMEBACK_LOG ?? 'info') });
+      await checkLiveSending(engine, opts.dev === true);
       const stop = new AbortController();
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -40,6 +61,8 @@ export function register(program: Command): void {
         timedOut = summary.timedOut;
         if (timedOut) process.exitCode = 1;
       } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
         // After the grace time, sends still hang on the provider and closing would wait for them; their
         // claims never reached the point of no return, so the next worker sends them.
         const closed = engine.close();
