@@ -9,6 +9,7 @@ import * as experiment from './commands/experiment.js';
 import * as exportCmd from './commands/export.js';
 import * as forget from './commands/forget.js';
 import * as importCmd from './commands/import.js';
+import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
 import * as preview from './commands/preview.js';
 import * as resume from './commands/resume.js';
@@ -21,7 +22,7 @@ import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, experiment, importCmd, migrate, enroll, worker, serve, stats, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, migrate, enroll, worker, serve, stats, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -1,15 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package's own folder: the nearest one above this module whose package.json is Comeback's. */
-function packageRoot(): string | undefined {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'comeback') return dir;
-    if (dirname(dir) === dir) return undefined;
-  }
-}
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
 /**
  * Where the demo takes its sequences and templates from: the given folders; else `sequences/`

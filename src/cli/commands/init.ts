@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { scaffoldProject } from '../../project/scaffold.js';
+
+/** Files grouped by their top folder: `sequences/ (4 files)`. */
+function summarise(files: string[]): string[] {
+  const groups = new Map<string, number>();
+  for (const f of files) {
+    const top = f.includes('/') ? `${f.split('/')[0]}/` : f;
+    groups.set(top, (groups.get(top) ?? 0) + 1);
+  }
+  return [...groups].map(([name, n]) => (name.endsWith('/') ? `${name} (${n} file${n === 1 ? '' : 's'})` : name));
+}
+
+/** `comeback init [DIR]`: a project to start from, without overwriting anything. */
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, .gitignore (existing files are kept)')
+    .argument('[dir]', 'project folder (created when missing)', '.')
+    .action((dir: string) => {
+      const { created, kept } = scaffoldProject(resolve(dir));
+      const out: string[] = [];
+      if (created.length > 0) out.push(`created in ${resolve(dir)}:`, ...summarise(created).map((f) => `  ${f}`));
+      if (kept.length > 0) out.push(`kept ${kept.length} existing file(s), unchanged:`, ...kept.map((f) => `  ${f}`));
+      out.push('', 'Next:');
+      if (resolve(dir) !== process.cwd()) out.push(`  cd ${dir}`);
+      out.push(
+        '  npx comeback validate                         # check the sequences and templates',
+        '  npx comeback import customers customers.csv   # your shop (README, "Import your shop")',
+        '  npx comeback import orders orders.csv',
+        '  npx comeback audience winback-lapsed          # who would be enrolled, rule by rule',
+        '  npx comeback simulate winback-lapsed          # who would get which mail when',
+        '  npx comeback worker --once                    # mails land in ./outbox/ as .eml files',
+        'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml.',
+      );
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+}

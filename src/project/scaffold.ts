@@ -1,0 +1,111 @@
+/**
+ * A new Comeback project in a folder: a commented config file with freshly generated secrets,
+ * the example sequences and templates to start from, and a .gitignore for what the engine
+ * writes. Nothing that exists is ever overwritten: such files are kept and reported.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ComebackError } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
+
+/** What `scaffoldProject` wrote and what it left alone, as paths relative to the project folder. */
+export interface ScaffoldResult {
+  created: string[];
+  kept: string[];
+}
+
+const CONFIG_FILES = ['comeback.config.json', 'comeback.config.yaml', 'comeback.config.yml'];
+
+/** The starter configuration: outbox transport, generated secrets, the fields to set before real sending. */
+export function starterConfig(secret: string, dashboardToken: string): string {
+  return `# Comeback configuration (README, "Configuration"). Environment variables override it:
+# COMEBACK_DATABASE, COMEBACK_SECRET, COMEBACK_PUBLIC_URL, COMEBACK_REDIS_URL, COMEBACK_API_KEY.
+
+database: comeback.db            # a SQLite file, or postgres://user@host/db for scale-out
+sequencesDir: sequences
+templatesDir: templates
+
+# Mails are written to ./outbox/ as .eml files until you configure a real transport.
+transport:
+  type: outbox
+  dir: outbox
+# transport:
+#   type: smtp
+#   url: smtp://user:password@mail.your-shop.example:587
+#   pool: 5
+
+# Who the mails come from and where their links point. \`comeback worker\` refuses SMTP and
+# SendGrid until these are yours (the demo values are used while they are commented out).
+# sender:
+#   name: Your Shop
+#   from: hello@your-shop.example
+#   postalAddress: Your Shop GmbH, Street 1, 12345 City, Country
+# publicUrl: https://track.your-shop.example   # where \`comeback serve\` is reachable
+# shopUrl: https://your-shop.example
+
+# Signs tracking and unsubscribe links; generated for this project. Keep it out of version
+# control (or delete it here and set COMEBACK_SECRET).
+secret: ${secret}
+
+# The dashboard of \`comeback serve\`: open /dashboard?token=... once.
+dashboard:
+  token: ${dashboardToken}
+
+defaults:
+  locale: en
+  timeZone: Europe/Berlin
+  currency: EUR
+`;
+}
+
+const GITIGNORE = `# written by Comeback
+comeback.db
+comeback.db-*
+outbox/
+.comeback/
+# holds the link-signing secret; to version it, move the secret to COMEBACK_SECRET first
+comeback.config.yaml
+`;
+
+/** Copies a folder tree file by file, keeping files that exist. */
+function copyTree(from: string, to: string, root: string, result: ScaffoldResult): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from).sort()) {
+    const source = join(from, name);
+    const target = join(to, name);
+    if (statSync(source).isDirectory()) copyTree(source, target, root, result);
+    else if (existsSync(target)) result.kept.push(relative(root, target));
+    else {
+      copyFileSync(source, target);
+      result.created.push(relative(root, target));
+    }
+  }
+}
+
+/**
+ * Sets up a project in `dir` (created when missing): `comeback.config.yaml`, `sequences/` and
+ * `templates/` from the examples shipped with Comeback, and `.gitignore`. Existing files stay.
+ */
+export function scaffoldProject(dir: string): ScaffoldResult {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
+  const root = packageRoot();
+  if (!root) throw new ComebackError('E_INPUT', 'the example sequences and templates shipped with Comeback were not found next to its code');
+  mkdirSync(dir, { recursive: true });
+  const result: ScaffoldResult = { created: [], kept: [] };
+  const existingConfig = CONFIG_FILES.find((f) => existsSync(join(dir, f)));
+  if (existingConfig) result.kept.push(existingConfig);
+  else {
+    const token = () => randomBytes(32).toString('base64url');
+    writeFileSync(join(dir, 'comeback.config.yaml'), starterConfig(token(), token()), { mode: 0o600 });
+    result.created.push('comeback.config.yaml');
+  }
+  copyTree(join(root, 'sequences'), join(dir, 'sequences'), dir, result);
+  copyTree(join(root, 'templates'), join(dir, 'templates'), dir, result);
+  if (existsSync(join(dir, '.gitignore'))) result.kept.push('.gitignore');
+  else {
+    writeFileSync(join(dir, '.gitignore'), GITIGNORE);
+    result.created.push('.gitignore');
+  }
+  return result;
+}
