@@ -60,3 +60,43 @@ export class StatusSampler {
     };
   }
 }
+
+/** What is planned after now: enrolments waiting for a later step or send window, and when the next one is due. */
+export interface Upcoming {
+  /** Active, mailed (not holdout) enrolments whose next step is due later. */
+  enrolments: number;
+  /** Reserved messages due later (retries after a transient failure or a sender pause). */
+  retries: number;
+  /** The earliest of their due times, or null when nothing is planned. */
+  nextAt: number | null;
+}
+
+/** Reads what the worker will have to do after now (for the summary of `--once` and `--until-idle`). */
+export async function upcoming(engine: Engine): Promise<Upcoming> {
+  const { k, clock } = engine.ctx;
+  const now = clock.now();
+  const e = await k
+    .selectFrom('enrollments')
+    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('next_due_at').as('next')])
+    .where('status', '=', 'active')
+    .where('holdout', '=', 0)
+    .where('next_due_at', '>', now)
+    .executeTakeFirstOrThrow();
+  const m = await k
+    .selectFrom('messages')
+    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('due_at').as('next')])
+    .where('status', '=', 'reserved')
+    .where('due_at', '>', now)
+    .executeTakeFirstOrThrow();
+  const times = [e.next, m.next].filter((t) => t !== null && t !== undefined).map(Number);
+  return { enrolments: Number(e.n), retries: Number(m.n), nextAt: times.length > 0 ? Math.min(...times) : null };
+}
+
+/** `next: 10 enrolments wait for a later step or send window, 2 retries; the first is due 2026-12-01T08:00:00.000Z` */
+export function formatUpcoming(u: Upcoming): string {
+  if (u.nextAt === null) return 'next: nothing planned';
+  const parts = [];
+  if (u.enrolments > 0) parts.push(`${fmt(u.enrolments)} enrolment${u.enrolments === 1 ? '' : 's'} wait for a later step or send window`);
+  if (u.retries > 0) parts.push(`${fmt(u.retries)} mail${u.retries === 1 ? '' : 's'} wait to be retried`);
+  return `next: ${parts.join(', ')}; the first is due ${new Date(u.nextAt).toISOString()}`;
+}

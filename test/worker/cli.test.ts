@@ -49,7 +49,7 @@ describe('comeback worker', () => {
     const child = spawnWorker(configFile, ['--until-idle']);
     const out = output(child);
     expect(await exited(child)).toBe(0);
-    expect(out()).toContain('sent 40, retrying 0, failed 0, uncertain 0');
+    expect(out()).toContain('sent 40, retrying 0, failed 0, uncertain 0\nnext: nothing planned\n');
     expect(await statusCounts(e)).toEqual({ sent: 40 });
     expect(sink.duplicates()).toEqual([]);
   }, 60_000);

@@ -14,6 +14,7 @@ import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { localHour, nextAtHour, nextInWindow, preferredHour } from '../../src/engine/timing.js';
 import { sqliteUrl } from '../helpers/backends.js';
+import { formatUpcoming, upcoming } from '../../src/worker/status.js';
 import { ROOT } from './fixture.js';
 
 const utc = (s: string) => Date.parse(`${s}Z`);
@@ -101,6 +102,21 @@ describe('scheduler timing on the engine', () => {
     clock.set(enrollment.next_due_at!);
     await e.runDue();
     expect(transport.sent).toHaveLength(2);
+  });
+
+  it('the worker summary says what waits for the send window and when it opens', async () => {
+    // Mon 2026-06-01 03:00 EDT, before an 08:00-20:00 window in New York.
+    const { clock, transport, e } = await setup({ w: seq('w', 'send_window: { hours: "08:00-20:00" }\n') }, utc('2026-06-01T07:00:00'));
+    expect(formatUpcoming(await upcoming(e))).toBe('next: nothing planned');
+    await e.trigger('w', 'ny');
+    await e.runDue();
+    expect(transport.sent).toHaveLength(0);
+    const u = await upcoming(e);
+    expect(u).toEqual({ enrolments: 1, retries: 0, nextAt: utc('2026-06-01T12:00:00') });
+    expect(formatUpcoming(u)).toBe('next: 1 enrolment wait for a later step or send window; the first is due 2026-06-01T12:00:00.000Z');
+    clock.set(u.nextAt!);
+    await e.runDue();
+    expect(transport.sent).toHaveLength(1);
   });
 
   it('a frequency cap across sequences defers the second mail, never drops it', async () => {

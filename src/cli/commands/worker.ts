@@ -4,6 +4,7 @@ import type { Engine } from '../../engine/engine.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { runWorker } from '../../worker/run.js';
+import { formatUpcoming, upcoming } from '../../worker/status.js';
 import { engineFor } from '../context.js';
 
 /**
@@ -56,7 +57,7 @@ export function register(program: Command): void {
           statusStream: opts.status && process.stdout.isTTY ? process.stdout : undefined,
         });
         if (opts.once || opts.untilIdle) {
-          process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n`);
+          process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`);
         }
         timedOut = summary.timedOut;
         if (timedOut) process.exitCode = 1;
