@@ -86,6 +86,27 @@ describe('comeback preview', () => {
     expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>[\s\S]*lang="en"/);
   });
 
+  it('without --customer renders for a made-up sample customer in the default locale, with the configured sender', async () => {
+    const out = await cli('preview', 'preview-test', 'offer');
+    expect(out).toContain('To: anna.mueller@example.com (a made-up sample customer; --customer ID shows a real one)');
+    expect(out).toContain('Subject: A thank-you');
+    expect(out).toMatch(/Template: .*winback\/offer\.en\.mjml \(en\)/);
+    expect(out).toContain('Dear Dr Müller,');
+    expect(out).toContain('10% off'); // the step's coupon, not the sample's
+    const de = await cli('preview', 'preview-test', 'survey', '--locale', 'de');
+    expect(de).toContain('Subject: Sehr geehrte Frau Dr. Müller, eine kurze Frage');
+    const sender = { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' };
+    const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR, sender }, { transport: new MemoryTransport() });
+    try {
+      const p = await renderPreview(engine, 'preview-test', 'offer', {});
+      expect(p.from).toBe('"Tea & Co" <hello@tea.example>');
+      expect(p.text).toContain('Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg');
+      expect(p.text).not.toContain('Comeback Demo Shop');
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('writes screenshots at 375 and 800 px', async () => {
     const png = join(dir, 'shot.png');
     await cli('preview', 'preview-test', 'offer', '--customer', 'anna', '--screenshot', png);
@@ -98,7 +119,7 @@ describe('comeback preview', () => {
     try {
       await expect(renderPreview(engine, 'preview-test', 'ofer', { customer: 'anna' })).rejects.toThrow(/step of preview-test "ofer" not found\. Did you mean "offer"\?/);
       await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'anna', variant: 'b' })).rejects.toThrow(/Variants: fixed/);
-      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'nobody' })).rejects.toThrow(/customer "nobody" not found/);
+      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'nobody' })).rejects.toThrow(/customer "nobody" not found.*or leave --customer out for a made-up sample customer/);
     } finally {
       await engine.close();
     }

@@ -8,6 +8,7 @@ import { parseDuration } from '../../sequences/duration.js';
 import { NO_FACTS, resolveMail } from '../../sequences/machine.js';
 import type { LocalizedText } from '../../sequences/schema.js';
 import { renderBody, renderHeaderText } from '../../templates/render.js';
+import { sampleData } from '../../templates/sample.js';
 import { MailRenderer, SCREENSHOT_WIDTHS } from '../../templates/screenshot.js';
 import { closest } from '../../util/did-you-mean.js';
 import { withEngine } from '../context.js';
@@ -28,10 +29,14 @@ export interface Preview {
 
 /** Options of a preview. */
 export interface PreviewOptions {
-  customer: string;
+  /** External or numeric id; without it, a made-up sample customer (templates/sample.ts). */
+  customer?: string;
   variant?: string;
   locale?: string;
 }
+
+/** The sample customer's churn reason, for steps that branch on it. */
+const SAMPLE_CHURN_REASON = 'price';
 
 /** Message id used for the links of a preview (no message row exists; the links do not resolve). */
 const PREVIEW_MESSAGE_ID = 0;
@@ -58,22 +63,25 @@ export async function renderPreview(engine: Engine, sequenceId: string, stepId: 
   if (o.variant && !step.variants?.some((v) => v.id === o.variant)) {
     throw new NotFoundError(`variant of step ${stepId}`, o.variant, `Variants: ${(step.variants ?? []).map((v) => v.id).join(', ') || 'none'}`);
   }
-  const customer = await engine.customers.get(o.customer);
-  if (!customer) throw new NotFoundError('customer', o.customer, 'Give the external id (or the numeric id) of an imported customer');
-  const mail = resolveMail(step, { ...NO_FACTS, churnReason: customer.churn_reason }, o.variant ?? null);
-  const locale = o.locale ?? customer.locale;
+  const customer = o.customer === undefined ? null : await engine.customers.get(o.customer);
+  if (o.customer !== undefined && !customer) throw new NotFoundError('customer', o.customer, 'Give the external id (or the numeric id) of an imported customer, or leave --customer out for a made-up sample customer');
+  const mail = resolveMail(step, { ...NO_FACTS, churnReason: customer ? customer.churn_reason : SAMPLE_CHURN_REASON }, o.variant ?? null);
+  const locale = o.locale ?? customer?.locale ?? ctx.config.defaults.locale;
   const template = await ctx.templates.get(mail.template, locale);
   const now = ctx.clock.now();
   const coupon = mail.coupon
     ? { code: 'CB-PREVIEW00', percent: mail.coupon.percent ?? null, amount: mail.coupon.amount ?? null, expires_at: now + parseDuration(mail.coupon.valid) }
     : null;
-  const data = await personalization(ctx.k, ctx.config, ctx.urls, { ...customer, locale }, PREVIEW_MESSAGE_ID, now, {
-    coupon,
-    style: seq.salutation ?? (locale.startsWith('de') ? 'formal' : 'informal'),
-    locale: template.locale,
-    message: { sequence: seq.id, step: step.id, variant: mail.variantId, template: mail.template },
-    uses: template.uses,
-  });
+  const style = seq.salutation ?? (locale.startsWith('de') ? 'formal' : 'informal');
+  const message = { sequence: seq.id, step: step.id, variant: mail.variantId, template: mail.template };
+  const data = customer
+    ? await personalization(ctx.k, ctx.config, ctx.urls, { ...customer, locale }, PREVIEW_MESSAGE_ID, now, { coupon, style, locale: template.locale, message, uses: template.uses })
+    : {
+        ...sampleData({ locale: template.locale, style, now, shopUrl: ctx.config.shopUrl, publicUrl: ctx.config.publicUrl }),
+        coupon,
+        message,
+        sender: { name: ctx.config.sender.name, postal_address: ctx.config.sender.postalAddress },
+      };
   const fallback = ctx.config.defaults.locale;
   const subjectTemplate = pick(mail.subject, template.locale, fallback);
   if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
@@ -83,7 +91,7 @@ export async function renderPreview(engine: Engine, sequenceId: string, stepId: 
   const body = renderBody(template, data, (_t, i) => ctx.urls.click(PREVIEW_MESSAGE_ID, i), ctx.urls.open(PREVIEW_MESSAGE_ID));
   return {
     from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
-    to: customer.email,
+    to: customer ? customer.email : `${String(data.email)} (a made-up sample customer; --customer ID shows a real one)`,
     subject,
     preheader: data.preheader as string,
     template: relative(process.cwd(), join(ctx.templates.dir, template.file)),
@@ -101,14 +109,14 @@ export function screenshotFiles(file: string): string[] {
   return SCREENSHOT_WIDTHS.map((w) => `${base}-${w}.png`);
 }
 
-/** `comeback preview SEQUENCE STEP --customer ID [--variant V] [--locale L] [--html FILE] [--text] [--screenshot FILE.png]` */
+/** `comeback preview SEQUENCE STEP [--customer ID] [--variant V] [--locale L] [--html FILE] [--text] [--screenshot FILE.png]` */
 export function register(program: Command): void {
   program
     .command('preview')
     .description('render a step exactly as one customer would get it (nothing is sent or recorded)')
     .argument('<sequence>', 'sequence id')
     .argument('<step>', 'step id')
-    .requiredOption('--customer <id>', 'customer external id (or numeric id)')
+    .option('--customer <id>', 'customer external id (or numeric id); default: a made-up sample customer')
     .option('--variant <id>', 'a variant of the step (default: the step itself)')
     .option('--locale <locale>', "render in this locale instead of the customer's")
     .option('--html <file>', 'write the HTML part to FILE ("-" for stdout)')
