@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { linksMissServer } from '../../src/cli/commands/serve.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
@@ -14,6 +15,15 @@ describe('comeback serve', () => {
     } finally {
       if (saved !== undefined) process.env.COMEBACK_SECRET = saved;
     }
+  });
+
+  it('warns when links in mails point at this machine on another port than it listens on', () => {
+    expect(linksMissServer('http://localhost:8080', 'http://127.0.0.1:8123')).toBe('links in mails point at http://localhost:8080, but this server listens on port 8123: set publicUrl (or --public-url http://localhost:8123)');
+    expect(linksMissServer('http://localhost:8080', 'http://127.0.0.1:8080')).toBeNull();
+    expect(linksMissServer('http://localhost', 'http://127.0.0.1:80')).toBeNull();
+    // A public name or a proxy in front: different ports on purpose.
+    expect(linksMissServer('https://track.tea.example', 'http://127.0.0.1:8080')).toBeNull();
+    expect(linksMissServer('http://localhost:8080', 'http://0.0.0.0:9000')).toBeNull();
   });
 
   it('names a wrong port', async () => {

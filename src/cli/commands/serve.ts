@@ -15,6 +15,19 @@ interface ServeOptions {
 }
 
 /**
+ * Why links in mails would not reach this server: `publicUrl` names this machine on another
+ * port. Behind a proxy or on a public name the two differ on purpose, so only loopback is checked.
+ */
+export function linksMissServer(publicUrl: string, listening: string): string | null {
+  const pub = new URL(publicUrl);
+  const own = new URL(listening);
+  const loopback = (h: string) => ['localhost', '127.0.0.1', '[::1]'].includes(h);
+  const port = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80');
+  if (!loopback(pub.hostname) || !loopback(own.hostname) || port(pub) === port(own)) return null;
+  return `links in mails point at ${publicUrl}, but this server listens on port ${port(own)}: set publicUrl (or --public-url ${own.protocol}//${pub.hostname}:${port(own)})`;
+}
+
+/**
  * `comeback serve [--host H] [--port P] [--public-url URL] [--dev]`: the tracking server (open
  * pixel, clicks, reason survey, unsubscribe, web view, orders and trigger API, SendGrid webhook,
  * /healthz, /metrics) and the dashboard at /dashboard. The secret comes from the config file or COMEBACK_SECRET; the default
@@ -51,6 +64,8 @@ export function register(program: Command): void {
         const { host, port } = engine.ctx.config.server;
         const { url } = await listen(app, { host, port });
         process.stderr.write(`comeback serve: listening on ${url} (links point at ${engine.ctx.config.publicUrl}); Ctrl-C to stop\n`);
+        const mismatch = linksMissServer(engine.ctx.config.publicUrl, url);
+        if (mismatch) process.stderr.write(`comeback serve: warning: ${mismatch}\n`);
         const dash = engine.ctx.config.dashboard;
         process.stderr.write(
           !dash.enabled
