@@ -40,7 +40,7 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   for (const p of paths) {
     const abs = resolve(cwd, p);
     if (!existsSync(abs)) {
-      problems.push({ file: p, line: 1, column: 1, path: '', message: 'no such file or folder' });
+      problems.push({ file: p, line: 1, column: 1, path: '', message: `no such file or folder in ${cwd} (run it in the project folder, name the sequence files, or start a project with \`comeback init\`)` });
       continue;
     }
     targets.push(...collectFiles(abs));
