@@ -6,6 +6,7 @@ import * as m004 from './004_delivery.js';
 import * as m005 from './005_sequence_guard.js';
 import * as m006 from './006_enrollment_lookup.js';
 import * as m007 from './007_events_provider_partial.js';
+import * as m008 from './008_enrollment_address.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '005_sequence_guard': m005,
   '006_enrollment_lookup': m006,
   '007_events_provider_partial': m007,
+  '008_enrollment_address': m008,
 };

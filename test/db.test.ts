@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Migrator, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrations } from '../migrations/index.js';
 import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
 import pg from 'pg';
 import { dialects, PG_URL, postgresUrl } from './helpers/backends.js';
@@ -65,6 +67,32 @@ describe.each(dialects)('database on $name', ({ url }) => {
     await expect(k.insertInto('enrollments').values(e).execute()).rejects.toThrow(/unique|UNIQUE/);
     await k.updateTable('enrollments').set({ status: 'completed' }).execute();
     await k.insertInto('enrollments').values(e).execute();
+  });
+
+  it('upgrading to one active enrolment per address keeps existing duplicates: the oldest holds the address', async () => {
+    db = await openDatabase(await url());
+    const before = Object.keys(migrations).filter((name) => name < '008');
+    const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations }, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
+    expect((await migrator.migrateTo(before.at(-1)!)).error).toBeUndefined();
+    const k = db.kysely as unknown as Kysely<any>;
+    const now = Date.now();
+    const customer = async (id: string, hash: string | null) => (await k.insertInto('customers').values({ external_id: id, email_hash: hash, locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id as number;
+    const [anna, guest, bob, nobody] = [await customer('anna', 'h-anna'), await customer('anna-guest', 'h-anna'), await customer('bob', 'h-bob'), await customer('nobody', null)];
+    const enrol = (customer_id: number, sequence_id: string, status = 'active') => ({ customer_id, sequence_id, sequence_version: 1, status, enrolled_at: now });
+    await k.insertInto('enrollments').values([enrol(anna, 's'), enrol(guest, 's'), enrol(bob, 's'), enrol(nobody, 's'), enrol(guest, 't'), enrol(bob, 't', 'completed')]).execute();
+    expect(await migrateToLatest(db)).toEqual(Object.keys(migrations).filter((name) => name >= '008'));
+    const rows = await k.selectFrom('enrollments').select(['customer_id', 'sequence_id', 'address_hash']).orderBy('id').execute();
+    expect(rows.map((r) => [r.customer_id, r.sequence_id, r.address_hash])).toEqual([
+      [anna, 's', 'h-anna'],
+      [guest, 's', null],
+      [bob, 's', 'h-bob'],
+      [nobody, 's', null],
+      [guest, 't', 'h-anna'],
+      [bob, 't', null],
+    ]);
+    // A new record of bob's address cannot enter s while bob's enrolment there runs.
+    const carl = await customer('bob-guest', 'h-bob');
+    await expect(k.insertInto('enrollments').values({ ...enrol(carl, 's'), address_hash: 'h-bob' }).execute()).rejects.toThrow(/unique|UNIQUE/);
   });
 });
 

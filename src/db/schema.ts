@@ -148,6 +148,8 @@ export interface EnrollmentsTable {
   trigger_data: Generated<string>;
   consent_id: number | null;
   legal_basis: string | null;
+  /** The address hash the enrolment was made for: one active enrolment per address and sequence (null after erasure). */
+  address_hash: string | null;
 }
 
 /** The send ledger: one row per (enrollment, step), guarded by a unique key. */

@@ -87,20 +87,28 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       trigger_data: JSON.stringify(triggerData),
       consent_id: decision.consentId,
       legal_basis: decision.basis,
+      address_hash: c.email_hash,
     });
   }
   if (rows.length === 0) return [];
-  // The partial unique index refuses a second active enrolment; count those as already enrolled.
+  // Two partial unique indexes refuse a second active enrolment of the customer and of the address
+  // (another enrolment path may have enrolled either since the checks above); neither is an error.
   const inserted = await ctx.k
     .insertInto('enrollments')
     .values(rows)
-    .onConflict((oc) => oc.columns(['customer_id', 'sequence_id']).where(sql<boolean>`status = 'active'`).doNothing())
-    .returning(['id', 'holdout'])
+    .onConflict((oc) => oc.doNothing())
+    .returning(['id', 'holdout', 'customer_id'])
     .execute();
   result.enrolled += inserted.length;
   result.holdout += inserted.filter((r) => r.holdout === 1).length;
-  const dup = rows.length - inserted.length;
-  if (dup > 0) result.skipped.already_enrolled = (result.skipped.already_enrolled ?? 0) + dup;
+  if (inserted.length < rows.length) {
+    const got = new Set(inserted.map((r) => r.customer_id));
+    const lost = rows.filter((r) => !got.has(r.customer_id)).map((r) => r.customer_id);
+    const own = await ctx.k.selectFrom('enrollments').select('customer_id').where('sequence_id', '=', seq.id).where('status', '=', 'active').where('customer_id', 'in', lost).execute();
+    const already = new Set(own.map((r) => r.customer_id)).size;
+    if (already > 0) result.skipped.already_enrolled = (result.skipped.already_enrolled ?? 0) + already;
+    if (lost.length > already) result.skipped.same_address = (result.skipped.same_address ?? 0) + lost.length - already;
+  }
   return inserted.map((r) => r.id);
 }
 

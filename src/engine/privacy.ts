@@ -150,7 +150,7 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
           result.ordersDeleted++;
         }
       }
-      await trx.updateTable('enrollments').set({ trigger_data: '{}' }).where('customer_id', '=', c.id).execute();
+      await trx.updateTable('enrollments').set({ trigger_data: '{}', address_hash: null }).where('customer_id', '=', c.id).execute();
       const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
       result.messagesScrubbed += Number(scrubbed.numUpdatedRows);
       await trx.updateTable('events').set({ user_agent: null, detail: '{}' }).where('customer_id', '=', c.id).execute();

@@ -85,6 +85,7 @@ describe.each(dialects)('data subject rights on $name', ({ url }) => {
     expect(ledger[0]!.evidence).toMatchObject({ redacted: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(ledger[0]!.evidence.ip).toBeUndefined();
     expect(await t.engine.ctx.k.selectFrom('order_items').selectAll().execute()).toEqual([]);
+    expect(await t.engine.ctx.k.selectFrom('enrollments').select(['trigger_data', 'address_hash']).where('customer_id', '=', id).execute()).toEqual([{ trigger_data: '{}', address_hash: null }]);
     const dump = JSON.stringify(await t.engine.ctx.k.selectFrom('consent_requests').selectAll().execute()) + JSON.stringify(row);
     expect(dump).not.toMatch(/ida@example\.com/i);
     // Statistics stay right.

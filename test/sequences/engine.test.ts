@@ -80,6 +80,31 @@ ${STEP('a')}`);
     expect(await engine.trigger('cancelled', 'anna-guest')).toEqual({ enrollmentId: null, reason: 'already_enrolled' });
   });
 
+  it('the database holds one active enrolment per address, also when two enrolment paths race', async () => {
+    const triggered = loaded(`${head('cancelled')}audience:
+  trigger: cancelled
+steps:
+${STEP('a')}`);
+    ({ engine } = await engineWith(await url(), [triggered]));
+    await shop(engine, [
+      { id: 'anna', daysAgo: [200] },
+      { id: 'anna-guest', daysAgo: [90] },
+    ]);
+    await engine.customers.upsert({ externalId: 'anna-guest', email: 'ANNA@example.com' });
+    // Both checks run before either insert: the unique index decides, and the loser is skipped.
+    const results = await Promise.all([engine.trigger('cancelled', 'anna'), engine.trigger('cancelled', 'anna-guest')]);
+    expect(results.filter((r) => r.enrollmentId !== null)).toHaveLength(1);
+    expect(results.filter((r) => r.enrollmentId === null).map((r) => r.reason)).toEqual(['same_address']);
+    const active = await engine.ctx.k.selectFrom('enrollments').select(['id', 'customer_id', 'address_hash']).where('sequence_id', '=', 'cancelled').where('status', '=', 'active').execute();
+    expect(active).toHaveLength(1);
+    const other = (await engine.customers.get(active[0]!.customer_id === (await engine.customers.get('anna'))!.id ? 'anna-guest' : 'anna'))!;
+    const row = { customer_id: other.id, sequence_id: 'cancelled', sequence_version: 1, status: 'active', next_due_at: 0, enrolled_at: 0, address_hash: active[0]!.address_hash };
+    await expect(engine.ctx.k.insertInto('enrollments').values(row).execute()).rejects.toThrow(/unique|UNIQUE/);
+    // Once the enrolment ends, the address may enter again.
+    await engine.ctx.k.updateTable('enrollments').set({ status: 'completed' }).where('id', '=', active[0]!.id).execute();
+    await engine.ctx.k.insertInto('enrollments').values(row).execute();
+  });
+
   it('reads model thresholds from customer_scores, and says clearly when there are none', async () => {
     const seq = loaded(`${head('model')}audience:
   dormant: { min_days: 45 }
