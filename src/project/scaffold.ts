@@ -1,12 +1,13 @@
 /**
  * A new Comeback project in a folder: a commented config file with freshly generated secrets,
- * the example sequences and templates to start from, and a .gitignore for what the engine
- * writes. Nothing that exists is ever overwritten: such files are kept and reported.
+ * the example sequences and templates to start from, the sequence JSON Schema wired up for
+ * editors, and a .gitignore for what the engine writes. Nothing that exists is ever overwritten: such files are kept and reported.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ComebackError } from '../errors.js';
+import { sequenceJsonSchema } from '../sequences/json-schema.js';
 import { packageRoot } from '../util/package-root.js';
 
 /** What `scaffoldProject` wrote and what it left alone, as paths relative to the project folder. */
@@ -68,6 +69,15 @@ outbox/
 comeback.config.yaml
 `;
 
+/** Writes a file unless it exists. */
+function writeNew(dir: string, name: string, text: string, result: ScaffoldResult): void {
+  if (existsSync(join(dir, name))) result.kept.push(name);
+  else {
+    writeFileSync(join(dir, name), text);
+    result.created.push(name);
+  }
+}
+
 /** Copies a folder tree file by file, keeping files that exist. */
 function copyTree(from: string, to: string, root: string, result: ScaffoldResult): void {
   mkdirSync(to, { recursive: true });
@@ -85,7 +95,8 @@ function copyTree(from: string, to: string, root: string, result: ScaffoldResult
 
 /**
  * Sets up a project in `dir` (created when missing): `comeback.config.yaml`, `sequences/` and
- * `templates/` from the examples shipped with Comeback, and `.gitignore`. Existing files stay.
+ * `templates/` from the examples shipped with Comeback, `sequence.schema.json` with
+ * `.vscode/settings.json`, and `.gitignore`. Existing files stay.
  */
 export function scaffoldProject(dir: string): ScaffoldResult {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
@@ -102,10 +113,10 @@ export function scaffoldProject(dir: string): ScaffoldResult {
   }
   copyTree(join(root, 'sequences'), join(dir, 'sequences'), dir, result);
   copyTree(join(root, 'templates'), join(dir, 'templates'), dir, result);
-  if (existsSync(join(dir, '.gitignore'))) result.kept.push('.gitignore');
-  else {
-    writeFileSync(join(dir, '.gitignore'), GITIGNORE);
-    result.created.push('.gitignore');
-  }
+  // Completion and checks while typing, for editors with yaml-language-server (docs/SEQUENCES.md).
+  writeNew(dir, 'sequence.schema.json', `${JSON.stringify(sequenceJsonSchema(), null, 2)}\n`, result);
+  mkdirSync(join(dir, '.vscode'), { recursive: true });
+  writeNew(dir, '.vscode/settings.json', `${JSON.stringify({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } }, null, 2)}\n`, result);
+  writeNew(dir, '.gitignore', GITIGNORE, result);
   return result;
 }

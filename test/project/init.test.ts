@@ -36,6 +36,9 @@ describe('comeback init', () => {
     expect(readdirSync(join(dir, 'sequences')).sort()).toEqual(readdirSync(join(ROOT, 'sequences')).sort());
     expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'));
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('outbox/');
+    // Editors with yaml-language-server check sequence files while typing.
+    expect(JSON.parse(readFileSync(join(dir, '.vscode/settings.json'), 'utf8'))).toEqual({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } });
+    expect(JSON.parse(readFileSync(join(dir, 'sequence.schema.json'), 'utf8'))).toMatchObject({ $schema: expect.stringContaining('2020-12') });
     // The config holds a secret: only its owner may read it.
     expect(statSync(join(dir, 'comeback.config.yaml')).mode & 0o077).toBe(0);
 
