@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
+import { liveSendingProblems } from './config/live-sending.js';
 import { parseConfig, type EngineConfigInput } from './config/index.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { createTransport } from './delivery/factory.js';
@@ -63,6 +64,8 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
       urls: new TrackingUrls(config.publicUrl, signer),
       log: options.logger ?? createLogger(),
     };
+    const problems = options.transport ? [] : liveSendingProblems(config);
+    if (problems.length > 0) ctx.log.warn({ problems }, `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`);
     const backend = options.backend ?? (await createBackend(config, ctx.log));
     const shared = sharedRateLimiter(backend, config, ctx.transport.name);
     if (shared) setRateLimiter(ctx, shared);

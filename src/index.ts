@@ -14,6 +14,7 @@ export type { Attribution } from './engine/attribution.js';
 export type { EventInput } from './engine/events.js';
 export { ManualClock, systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';
 export { EngineConfig, parseConfig, type EngineConfigInput } from './config/index.js';
+export { liveSendingProblems } from './config/live-sending.js';
 export * from './errors.js';
 export { CustomerInput, OrderInput, ProductInput, CHURN_REASONS, type ChurnReason } from './shop/types.js';
 export type { ImportResult, RejectedRow, ImportKind } from './shop/import/run.js';

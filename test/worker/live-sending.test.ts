@@ -39,6 +39,15 @@ describe('sending to real people needs real settings', () => {
     expect(liveSendingProblems(parseConfig({ ...ready, publicUrl: 'http://127.0.0.1:8080', transport: { type: 'smtp', url: 'smtp://x' } }))).toHaveLength(1);
   });
 
+  it('an engine created with them over SMTP warns once, naming them', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const engine = await createEngine({ database: sqliteUrl(), transport: { type: 'smtp', url: sink.url } }, { logger });
+    await engine.close();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: expect.stringContaining('demo settings with the smtp transport'), problems: expect.arrayContaining([expect.stringMatching(/^secret:/)]) });
+  });
+
   it('the worker refuses them over SMTP before anything is claimed, and sends once they are set', async () => {
     const base = { database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: sink.url, pool: 1 } };
     const engine = await createEngine({ ...base, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });

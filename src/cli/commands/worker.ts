@@ -9,16 +9,13 @@ import { engineFor } from '../context.js';
 
 /**
  * Refuses to deliver to real people (SMTP, SendGrid) with the demo settings, naming each one and
- * its fix; with `--dev` (a test sink) it only warns.
+ * its fix; with `--dev` (a test sink) it lets them pass.
  */
 async function checkLiveSending(engine: Engine, dev: boolean): Promise<void> {
   const problems = liveSendingProblems(engine.ctx.config);
-  if (problems.length === 0) return;
+  // With --dev, createEngine has logged them as a warning.
+  if (problems.length === 0 || dev) return;
   const transport = engine.ctx.config.transport.type;
-  if (dev) {
-    engine.ctx.log.warn({ problems }, `--dev: sending over ${transport} with demo settings; never do this with real customers`);
-    return;
-  }
   await engine.close();
   throw new ConfigError(`refusing to send over ${transport} to real recipients with demo settings:\n${problems.map((p) => `  ${p}`).join('\n')}\n(--dev allows them for a test mail sink, never for real customers)`);
 }
