@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { personalization } from '../../src/engine/personalize.js';
 import { createEngine, MemoryTransport, type Engine } from '../../src/index.js';
 import { dialects } from '../helpers/backends.js';
 
@@ -136,5 +137,42 @@ describe.each(dialects)('import on $name', ({ url }) => {
       { line: 2, reason: expect.stringMatching(/invalid JSON/) },
       { line: 3, reason: expect.stringMatching(/unknown column "colour"/) },
     ]);
+  });
+
+  it('imports the product catalogue idempotently, and recommendations come from it', async () => {
+    const e = await open();
+    const csv = file(
+      'products.csv',
+      [
+        'sku,name,category,price,url,image_url,in_stock',
+        'TEA-1,Sencha,Tea,12.90,https://shop.example.com/p/tea-1,https://cdn.example.com/tea-1.jpg,yes',
+        'TEA-2,Matcha,Tea,"29,90",https://shop.example.com/p/tea-2,,',
+        'TEA-3,Oolong,Tea,9.90,https://shop.example.com/p/tea-3,,no',
+        'MUG-1,Mug,Tea,nine,https://shop.example.com/p/mug-1,,',
+        'MUG-2,Mug,Tea,9.90,shop/mug-2,,',
+        ',Nameless,Tea,1.00,,,',
+      ].join('\n'),
+    );
+    const r = await e.import('products', csv);
+    expect(r.imported).toBe(3);
+    expect(r.rejected).toEqual([
+      { line: 5, reason: 'price: expected an amount like 49.90, got "nine"' },
+      { line: 6, reason: expect.stringMatching(/^url: /) },
+      { line: 7, reason: expect.stringMatching(/^externalId: /) },
+    ]);
+    expect((await e.import('products', csv)).imported).toBe(3); // again: updated, not duplicated
+    const rows = await e.ctx.k.selectFrom('products').select(['external_id', 'price_minor', 'currency', 'in_stock']).orderBy('external_id').execute();
+    expect(rows).toEqual([
+      { external_id: 'TEA-1', price_minor: 1290, currency: 'EUR', in_stock: 1 },
+      { external_id: 'TEA-2', price_minor: 2990, currency: 'EUR', in_stock: 1 },
+      { external_id: 'TEA-3', price_minor: 990, currency: 'EUR', in_stock: 0 },
+    ]);
+    await expect(e.import('products', file('p2.csv', 'sku,title\nX,Y\n'))).rejects.toThrow(/unknown column "title".*Known columns: sku, name/);
+    // A customer who bought Sencha is offered Matcha (in stock, same category), never the sold-out Oolong.
+    await e.import('customers', file('c3.csv', 'external_id,email\nc1,a@example.com\n'));
+    await e.import('orders', file('o3.csv', 'order_id,customer_id,ordered_at,total,sku,product_name,category,unit_price\no1,c1,2025-03-01,12.90,TEA-1,Sencha,Tea,12.90\n'));
+    const customer = (await e.customers.get('c1'))!;
+    const data = await personalization(e.ctx.k, e.ctx.config, e.ctx.urls, customer, 1, e.ctx.clock.now(), { style: 'informal', locale: 'en', message: { sequence: 's', step: 'a', variant: null, template: 't' } });
+    expect((data.recommendations as { sku: string }[]).map((p) => p.sku)).toEqual(['TEA-2']);
   });
 });

@@ -3,12 +3,12 @@ import cliProgress from 'cli-progress';
 import { withEngine } from '../context.js';
 import type { ImportKind } from '../../shop/import/run.js';
 
-/** `comeback import customers|orders FILE [--strict] [--encoding NAME]` */
+/** `comeback import customers|orders|products FILE [--strict] [--encoding NAME]` */
 export function register(program: Command): void {
   program
     .command('import')
-    .description('import customers or orders from CSV or JSON Lines (upsert by the shop\'s id; bad rows are skipped and listed, or with --strict the whole import rolls back)')
-    .addArgument(new Command().createArgument('kind', 'what the file holds').choices(['customers', 'orders']))
+    .description('import customers, orders or products from CSV or JSON Lines (upsert by the shop\'s id; bad rows are skipped and listed, or with --strict the whole import rolls back)')
+    .addArgument(new Command().createArgument('kind', 'what the file holds').choices(['customers', 'orders', 'products']))
     .argument('<file>', 'a .csv (with header row) or .jsonl file')
     .option('--strict', 'roll back everything at the first bad row')
     .option('--encoding <name>', 'text encoding of the file: utf-8 (default), or windows-1252 for CSV saved by Excel')

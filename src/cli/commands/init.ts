@@ -29,6 +29,7 @@ export function register(program: Command): void {
         '  npx comeback validate                         # check the sequences and templates',
         '  npx comeback import customers customers.csv   # your shop (README, "Import your shop")',
         '  npx comeback import orders orders.csv',
+        '  npx comeback import products products.csv     # optional: the catalogue for recommendations',
         '  npx comeback audience winback-lapsed          # who would be enrolled, rule by rule',
         '  npx comeback simulate winback-lapsed          # who would get which mail when',
         '  npx comeback worker --once                    # mails land in ./outbox/ as .eml files',

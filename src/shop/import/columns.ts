@@ -1,7 +1,7 @@
 import { ImportRowError } from '../../errors.js';
 import { parseMajorAmount } from '../../util/money.js';
 import { parseTime, TIME_FORMATS } from '../../util/time.js';
-import type { CustomerInput, OrderInput } from '../types.js';
+import type { CustomerInput, OrderInput, ProductInput } from '../types.js';
 
 /** Columns of a customers file (CSV header or JSON Lines keys). */
 export const CUSTOMER_COLUMNS = [
@@ -15,6 +15,9 @@ export const ORDER_COLUMNS = [
   'order_id', 'customer_id', 'ordered_at', 'total', 'currency', 'discount', 'status', 'paid_late',
   'returned', 'coupon_code', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'items',
 ] as const;
+
+/** Columns of a products file (the catalogue that recommendations come from). */
+export const PRODUCT_COLUMNS = ['sku', 'name', 'category', 'price', 'currency', 'url', 'image_url', 'in_stock'] as const;
 
 /** A consent column's meaning: the basis granted at import, and an objection if any. */
 export interface ImportedConsent {
@@ -57,6 +60,12 @@ function money(line: number, column: string, v: unknown, currency: string): numb
   return minor;
 }
 
+function currencyOf(line: number, r: Record<string, unknown>, defaultCurrency: string): string {
+  const currency = text(r.currency)?.toUpperCase() ?? defaultCurrency;
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ImportRowError(line, `currency: expected a 3-letter code like EUR, got "${currency}"`);
+  return currency;
+}
+
 /** Maps one customers-file record to library input plus its consent columns. */
 export function customerFromRecord(line: number, r: Record<string, unknown>): { customer: CustomerInput; consent: ImportedConsent } {
   const basis = text(r.consent);
@@ -91,8 +100,7 @@ export function customerFromRecord(line: number, r: Record<string, unknown>): { 
 
 /** Maps one orders-file record to an order (with at most one item from the item columns, or `items`). */
 export function orderFromRecord(line: number, r: Record<string, unknown>, defaultCurrency: string): OrderInput {
-  const currency = text(r.currency)?.toUpperCase() ?? defaultCurrency;
-  if (!/^[A-Z]{3}$/.test(currency)) throw new ImportRowError(line, `currency: expected a 3-letter code like EUR, got "${currency}"`);
+  const currency = currencyOf(line, r, defaultCurrency);
   const itemOf = (it: Record<string, unknown>) => ({
     sku: text(it.sku) ?? '',
     name: text(it.product_name) ?? text(it.sku) ?? '',
@@ -117,5 +125,22 @@ export function orderFromRecord(line: number, r: Record<string, unknown>, defaul
     returnedMinor: money(line, 'returned', r.returned, currency) ?? 0,
     couponCode: text(r.coupon_code) ?? null,
     items,
+  };
+}
+
+/** Maps one products-file record to a catalogue product. */
+export function productFromRecord(line: number, r: Record<string, unknown>, defaultCurrency: string): ProductInput {
+  const currency = currencyOf(line, r, defaultCurrency);
+  const price = money(line, 'price', r.price, currency);
+  if (price === undefined) throw new ImportRowError(line, 'price: required (the current price, e.g. 12.90)');
+  return {
+    externalId: text(r.sku) ?? '',
+    name: text(r.name) ?? '',
+    category: text(r.category) ?? null,
+    priceMinor: price,
+    currency,
+    url: text(r.url) ?? null,
+    imageUrl: text(r.image_url) ?? null,
+    inStock: bool(line, 'in_stock', r.in_stock) ?? true,
   };
 }

@@ -7,12 +7,13 @@ import { ImportRowError } from '../../errors.js';
 import { didYouMean } from '../../util/did-you-mean.js';
 import { toCustomerRow, upsertCustomerRows, type CustomerDefaults } from '../customers.js';
 import { recordOrderBatch } from '../orders.js';
-import { OrderInput, type ParsedOrder } from '../types.js';
-import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, type ImportedConsent } from './columns.js';
+import { upsertProducts } from '../products.js';
+import { OrderInput, ProductInput, type ParsedOrder } from '../types.js';
+import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, type ImportedConsent } from './columns.js';
 import { readRecords, type ReadProgress } from './records.js';
 
 /** What is imported. */
-export type ImportKind = 'customers' | 'orders';
+export type ImportKind = 'customers' | 'orders' | 'products';
 
 /** Options of an import run. */
 export interface ImportOptions {
@@ -62,10 +63,10 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
   const started = performance.now();
   const strict = options.strict ?? false;
   const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0, objected: [] };
+  const { columns: allowed, key, sink: makeSink } = KINDS[kind];
   const run = async (trx: Transaction<Database> | null): Promise<void> => {
-    const sink = kind === 'customers' ? customerSink(options) : orderSink(options);
+    const sink = makeSink(options);
     let rows = 0;
-    const allowed: readonly string[] = kind === 'customers' ? CUSTOMER_COLUMNS : ORDER_COLUMNS;
     const records = readRecords(file, {
       encoding: options.encoding,
       onProgress: (p) => options.onProgress?.({ ...p, rows, rejected: result.rejected.length }),
@@ -74,9 +75,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
         if (unknown.length > 0) {
           throw new ImportRowError(1, unknown.map((c) => `unknown column "${c}"${didYouMean(c, allowed)}`).join('; ') + `. Known columns: ${allowed.join(', ')}`);
         }
-        if (!columns.includes(kind === 'customers' ? 'external_id' : 'order_id')) {
-          throw new ImportRowError(1, `missing column "${kind === 'customers' ? 'external_id' : 'order_id'}"`);
-        }
+        if (!columns.includes(key)) throw new ImportRowError(1, `missing column "${key}"`);
       },
     });
     const flush = async () => {
@@ -125,6 +124,34 @@ interface Sink {
   pending(): number;
   end(): void;
   flush(db: Kysely<Database>, result: ImportResult): Promise<void>;
+}
+
+/** Per kind: the columns a file may have, the one it must have (the upsert key), and where rows go. */
+const KINDS: Record<ImportKind, { columns: readonly string[]; key: string; sink: (options: ImportOptions) => Sink }> = {
+  customers: { columns: CUSTOMER_COLUMNS, key: 'external_id', sink: customerSink },
+  orders: { columns: ORDER_COLUMNS, key: 'order_id', sink: orderSink },
+  products: { columns: PRODUCT_COLUMNS, key: 'sku', sink: productSink },
+};
+
+function productSink(options: ImportOptions): Sink {
+  let batch: { product: ProductInput; line: number }[] = [];
+  return {
+    add(line, record) {
+      const product = productFromRecord(line, record, options.defaults.currency);
+      ProductInput.parse(product); // every problem of the row now, with its line, not at the flush
+      batch.push({ product, line });
+    },
+    pending: () => batch.length,
+    end() {},
+    async flush(db, result) {
+      if (batch.length === 0) return;
+      // Later rows with the same SKU win; one statement cannot upsert the same key twice.
+      const items = [...new Map(batch.map((b) => [b.product.externalId, b.product])).values()];
+      batch = [];
+      await upsertProducts(db, items, options.defaults.currency);
+      result.imported += items.length;
+    },
+  };
 }
 
 function customerSink(options: ImportOptions): Sink {
