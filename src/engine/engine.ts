@@ -158,7 +158,7 @@ export class Engine {
     record: (e: EventInput) => recordEvent(this.ctx, e),
   };
 
-  /** Streams a CSV or JSON Lines file of customers or orders into the database; imported objections are enforced at once. */
+  /** Streams a CSV or JSON Lines file of customers, orders or products into the database; imported objections are enforced at once. */
   async import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
     const result = await importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, now: () => this.now() });
     // An imported objection stops pending mail at once, as one recorded through the API does.
