@@ -71,8 +71,19 @@ export class TemplateError extends ComebackError {
 
 /** A transport failed in a way that may succeed later (4xx SMTP, timeout before acceptance). */
 export class TransientSendError extends ComebackError {
+  constructor(message: string, options?: { cause?: unknown }, code = 'E_SEND_TRANSIENT') {
+    super(code, message, options);
+  }
+}
+
+/**
+ * The provider could not be reached at all (connection refused, DNS, greeting or login refused):
+ * nothing was handed over and the message is not to blame, so the sender pauses and the message
+ * waits without using up one of its attempts.
+ */
+export class ProviderUnreachableError extends TransientSendError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('E_SEND_TRANSIENT', message, options);
+    super(message, options, 'E_SEND_UNREACHABLE');
   }
 }
 

@@ -172,6 +172,8 @@ export const EngineConfig = z.strictObject({
       maxAttempts: z.number().int().positive().default(8),
       /** How long an SMTP policy block (5.7.x) pauses the sender. */
       policyPauseMs: z.number().int().positive().default(3_600_000),
+      /** First pause when the provider cannot be reached at all; doubles while it stays down, up to 10 minutes. */
+      unreachablePauseMs: z.number().int().positive().default(15_000),
       /** Human opens needed before a follow-up waits for the customer's usual opening hour (0: never). */
       preferredHourMinOpens: z.number().int().min(0).default(3),
       /** BullMQ queue name (and Redis key prefix): workers of one installation share it. */
@@ -194,6 +196,7 @@ export const EngineConfig = z.strictObject({
       retryBaseMs: 30_000,
       maxAttempts: 8,
       policyPauseMs: 3_600_000,
+      unreachablePauseMs: 15_000,
       preferredHourMinOpens: 3,
       queueName: 'comeback-send',
       shutdownTimeoutMs: 8_000,

@@ -4,7 +4,9 @@ import { PermanentSendError, TransientSendError } from '../errors.js';
  * Maps an SMTP failure to what Comeback does about it:
  * 5.1.x (unknown mailbox) → hard bounce, the address is suppressed;
  * 5.7.x (policy, spam block) → the sender is paused, the customer is not blamed;
- * other 5xx → permanent failure of this message; 4xx, timeouts and connection errors → retry.
+ * other 5xx → permanent failure of this message; 4xx, timeouts and connection errors within a
+ * session → retry. A session that cannot be opened at all is the transport's concern
+ * (ProviderUnreachableError: the sender pauses).
  */
 export function classifySmtpError(err: unknown): TransientSendError | PermanentSendError {
   const e = err as { responseCode?: number; response?: string; message?: string; code?: string };

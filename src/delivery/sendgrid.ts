@@ -1,7 +1,7 @@
 import sgMail from '@sendgrid/mail';
 import { Client } from '@sendgrid/client';
 import type { TransportConfig } from '../config/schema.js';
-import { DeliveryUnknownError, PermanentSendError, TransientSendError } from '../errors.js';
+import { DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TransientSendError } from '../errors.js';
 import { assertHeaderSafe } from './headers.js';
 import { commitPoint, type OutgoingMail, type SendHooks, type SendReceipt, type Transport } from './types.js';
 
@@ -37,10 +37,13 @@ export class SendgridTransport implements Transport {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const message = (err as Error).message;
-      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new TransientSendError(`SendGrid unreachable: ${message}`, { cause: err });
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ProviderUnreachableError(`SendGrid unreachable: ${message}`, { cause: err });
       // No HTTP status: the request may have reached SendGrid (connection lost, timeout).
       if (typeof code !== 'number') throw new DeliveryUnknownError(`SendGrid: ${message}`, { cause: err });
-      if (code >= 400 && code < 500 && code !== 429) throw new PermanentSendError(`SendGrid ${code}: ${message}`, 'other', { cause: err });
+      // The API key or sender identity refused, too many requests, the service down: trouble of the
+      // account or of SendGrid, not of this message; failing every message for it would lose them all.
+      if ([401, 403, 429, 503].includes(code)) throw new ProviderUnreachableError(`SendGrid ${code}: ${message}`, { cause: err });
+      if (code >= 400 && code < 500) throw new PermanentSendError(`SendGrid ${code}: ${message}`, 'other', { cause: err });
       throw new TransientSendError(`SendGrid ${code}: ${message}`, { cause: err });
     }
   }

@@ -18,6 +18,8 @@ export interface SmtpFailure extends Error {
   code?: string;
   /** True when the final `.` may have reached the server: the outcome is unknown unless it replied. */
   afterCommit?: boolean;
+  /** `connect`: no session could be opened (refused, DNS, greeting or login): nothing was handed over. */
+  stage?: 'connect';
 }
 
 interface Pooled {
@@ -148,7 +150,8 @@ export class SmtpPool {
 
   private connect(): Promise<Pooled> {
     const { size: _s, auth, maxMessagesPerConnection: _m, ...connOptions } = this.options;
-    return new Promise<Pooled>((resolve, reject) => {
+    return new Promise<Pooled>((resolve, fail) => {
+      const reject = (err: Error) => fail(Object.assign(err, { stage: 'connect' }));
       const conn = new SMTPConnection(connOptions);
       const pooled: Pooled = { conn, messages: 0, broken: false };
       let settled = false;

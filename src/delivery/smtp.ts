@@ -1,5 +1,5 @@
 import type { TransportConfig } from '../config/schema.js';
-import { DeliveryUnknownError } from '../errors.js';
+import { DeliveryUnknownError, ProviderUnreachableError } from '../errors.js';
 import { classifySmtpError } from './classify.js';
 import { DkimSigner } from './dkim.js';
 import { addressOf, buildMime, messageIdOf } from './mime.js';
@@ -31,8 +31,13 @@ export class SmtpTransport implements Transport {
   private readonly pool: SmtpPool;
   private readonly dkim: DkimSigner | undefined;
 
+  /** host:port, for messages. */
+  private readonly server: string;
+
   constructor(config: SmtpConfig, extra: Partial<SmtpPoolOptions> = {}) {
-    this.pool = new SmtpPool({ ...smtpOptionsFromUrl(config.url), size: config.pool, socketTimeout: config.timeoutMs, ...extra });
+    const options = { ...smtpOptionsFromUrl(config.url), size: config.pool, socketTimeout: config.timeoutMs, ...extra };
+    this.server = `${options.host}:${options.port}`;
+    this.pool = new SmtpPool(options);
     this.dkim = config.dkim ? new DkimSigner(config.dkim) : undefined;
   }
 
@@ -55,6 +60,7 @@ export class SmtpTransport implements Transport {
     } catch (err) {
       if (refusal) throw refusal.err; // the sender called it off before the final dot
       const f = err as SmtpFailure;
+      if (f.stage === 'connect') throw new ProviderUnreachableError(`SMTP ${this.server}: no session (${f.message})`, { cause: err });
       if (f.afterCommit && !f.responseCode) throw new DeliveryUnknownError(`SMTP: ${f.message} after the message was handed over`, { cause: err });
       throw classifySmtpError(err);
     }

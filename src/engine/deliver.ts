@@ -10,10 +10,10 @@ import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
 import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
 import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
-import { ComebackError, DeliveryUnknownError, PermanentSendError, TemplateError } from '../errors.js';
+import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
-import { markSending, pauseTransport, pausedUntil, record } from './ledger.js';
+import { markSending, pauseTransport, pausedUntil, record, release } from './ledger.js';
 
 /** Outcome of sending one reserved message. */
 export type SendOutcome = 'sent' | 'cancelled' | 'failed' | 'retry' | 'uncertain' | 'paused' | 'lost_claim';
@@ -45,6 +45,8 @@ interface SendState {
   gate: InDoubtGate;
   limiter: RateLimiter;
   pause: { checkedAt: number; until: number; reason: string | null };
+  /** Pauses in a row because the provider could not be reached (each one twice as long); 0 after a send. */
+  unreachableStreak: number;
 }
 
 const states = new WeakMap<EngineContext, SendState>();
@@ -55,7 +57,7 @@ export function sendState(ctx: EngineContext): SendState {
   if (!s) {
     const rate = ctx.config.transport.rateLimit;
     const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
-    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null } };
+    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
     states.set(ctx, s);
   }
   return s;
@@ -116,8 +118,34 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   // the same transaction as this `sent` or after it, never before, so no more than the gate's
   // limit are ever durably in doubt, and the two writes share one commit.
   leave?.();
+  state.unreachableStreak = 0;
   await recorded;
   return 'sent';
+}
+
+/** The longest pause for an unreachable provider: it is tried again at least this often. */
+const MAX_UNREACHABLE_PAUSE_MS = 10 * 60_000;
+
+/**
+ * The provider cannot be reached: pause the transport (`worker.unreachablePauseMs`, doubling while
+ * it stays down, at most 10 minutes), alert once per pause, and give the message back without
+ * counting the attempt, so an outage of any length costs no mail.
+ */
+async function providerDown(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
+  const s = sendState(ctx);
+  const now = ctx.clock.now();
+  let until = s.pause.until;
+  if (until <= now) {
+    // The first job to notice pauses; the jobs already under way wait for the same time.
+    until = now + Math.min(MAX_UNREACHABLE_PAUSE_MS, ctx.config.worker.unreachablePauseMs * 2 ** s.unreachableStreak);
+    s.unreachableStreak++;
+    const reason = `provider unreachable: ${message}`;
+    Object.assign(s.pause, { checkedAt: now, until, reason });
+    await pauseTransport(ctx, until, reason);
+    ctx.log.error({ alert: 'provider_unreachable', transport: ctx.transport.name, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: the mail provider cannot be reached; sending paused, mails wait without using up their attempts');
+  }
+  await release(ctx, m, until, message);
+  return 'paused';
 }
 
 /** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */
@@ -125,6 +153,7 @@ export async function handleFailure(ctx: EngineContext, m: Message, emailHash: s
   const message = (err as Error).message ?? String(err);
   const w = ctx.config.worker;
   const now = ctx.clock.now();
+  if (err instanceof ProviderUnreachableError) return providerDown(ctx, m, message);
   if (err instanceof DeliveryUnknownError) {
     await record(ctx, m, { status: 'uncertain', error: message, transport: ctx.transport.name });
     ctx.log.warn({ messageId: m.id, err: message }, 'delivery unknown: recorded as uncertain, not resent');

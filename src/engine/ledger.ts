@@ -109,6 +109,26 @@ export function record(ctx: EngineContext, m: Message, fields: Outcome): Promise
     .then((n) => n === 1);
 }
 
+const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>
+  k
+    .updateTable('messages')
+    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, attempts: eb('attempts', '-', 1) }))
+    .where('id', '=', p.id)
+    .where('attempts', '=', p.attempts)
+    .where('status', 'in', ['claimed', 'sending']),
+);
+
+/**
+ * Gives a claimed message back, due at `dueAt`, without counting the attempt: for a provider that
+ * could not be reached, when nothing was handed over.
+ */
+export function release(ctx: EngineContext, m: Message, dueAt: number, error: string): Promise<boolean> {
+  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), due_at: dueAt, error };
+  return committer(ctx)
+    .update(releaseQuery.compile(ctx.k, values), `message ${m.id}`)
+    .then((n) => n === 1);
+}
+
 /** What a sweep changed. */
 export interface SweepResult {
   /** Claimed by a worker that stopped before sending: back to `reserved`, sent again. */

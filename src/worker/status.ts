@@ -11,6 +11,8 @@ export interface WorkerStatus {
   uncertain: number;
   failed: number;
   pausedUntil: number;
+  /** Why sending is paused (a policy block, the provider unreachable), when it is. */
+  pauseReason?: string | null;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
@@ -18,7 +20,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en');
 /** One line: `sent 1,234 (310/s) · due 766 · in flight 8 · retrying 3 · uncertain 0 · failed 1`. */
 export function formatStatus(s: WorkerStatus, backend: string): string {
   const parts = [`comeback worker [${backend}]`, `sent ${fmt(s.sent)} (${fmt(s.perSecond)}/s)`, `due ${fmt(s.due)}`, `in flight ${fmt(s.inFlight)}`, `retrying ${fmt(s.retrying)}`, `uncertain ${fmt(s.uncertain)}`, `failed ${fmt(s.failed)}`];
-  if (s.pausedUntil) parts.push(`PAUSED until ${new Date(s.pausedUntil).toISOString()} (policy block)`);
+  if (s.pausedUntil) {
+    const reason = s.pauseReason && s.pauseReason.length > 80 ? `${s.pauseReason.slice(0, 79)}…` : s.pauseReason;
+    parts.push(`PAUSED until ${new Date(s.pausedUntil).toISOString()}${reason ? ` (${reason})` : ''}`);
+  }
   return parts.join(' · ');
 }
 
@@ -57,6 +62,7 @@ export class StatusSampler {
       uncertain: Number(by('uncertain')?.n ?? 0),
       failed: counts.failed,
       pausedUntil: await transportPausedUntil(ctx),
+      pauseReason: sendState(ctx).pause.reason,
     };
   }
 }

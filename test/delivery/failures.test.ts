@@ -10,6 +10,7 @@ import { createEngine } from '../../src/app.js';
 import { classifySmtpError } from '../../src/delivery/classify.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { PermanentSendError, TransientSendError } from '../../src/errors.js';
+import { formatStatus, StatusSampler } from '../../src/worker/status.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { ROOT, seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
 import { SmtpSink, type SinkOptions } from './sink.js';
@@ -113,6 +114,50 @@ describe('SMTP failures', () => {
     const again = await e.runDue();
     expect(again).toMatchObject({ paused: true, dispatched: 0 });
     expect(s.accepted.length).toBe(before);
+  });
+});
+
+describe('an unreachable provider', () => {
+  it('pauses the sender with a growing pause and one alert each; no mail uses up its attempts, all go out once it is back', async () => {
+    // A port where nothing listens: the sink is started for its port, then stopped.
+    const probe = new SmtpSink();
+    const port = await probe.start();
+    await probe.stop();
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    engine = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 4 }, worker: { concurrency: 8, maxAttempts: 2, unreachablePauseMs: 150 } },
+      { logger: log },
+    );
+    const e = engine;
+    await seedDue(e, 12);
+    const pauses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const pass = await e.runDue();
+      expect(pass.paused).toBe(true);
+      expect(await statusCounts(e)).toEqual({ reserved: 12 });
+      const state = await e.ctx.k.selectFrom('delivery_state').selectAll().executeTakeFirstOrThrow();
+      expect(state.reason).toMatch(new RegExp(`provider unreachable: SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`));
+      pauses.push(state.paused_until! - state.updated_at);
+      // The operator's status line says why nothing goes out.
+      expect(formatStatus(await new StatusSampler(e).sample(), 'embedded')).toMatch(/ · PAUSED until \S+ \(provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
+      // Paused: the next pass sends nothing and tries nothing.
+      expect(await e.runDue()).toMatchObject({ paused: true, dispatched: 0 });
+      await new Promise((r) => setTimeout(r, state.paused_until! - Date.now() + 20));
+    }
+    // Doubling while it stays down; one alert per pause, not one per mail.
+    expect(pauses).toEqual([150, 300, 600]);
+    expect(lines.filter((l) => l.includes('"alert":"provider_unreachable"'))).toHaveLength(3);
+    // Three rounds against maxAttempts 2, yet nothing failed and no attempt was counted.
+    const attempts = await e.ctx.k.selectFrom('messages').select('attempts').execute();
+    expect(attempts.every((a) => a.attempts === 0)).toBe(true);
+
+    sink = new SmtpSink();
+    await sink.start(port);
+    await passesUntil(e, async () => (await statusCounts(e)).sent === 12, 30_000);
+    expect(sink.accepted).toHaveLength(12);
+    expect(sink.duplicates()).toEqual([]);
+    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(true);
   });
 });
 

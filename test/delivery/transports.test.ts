@@ -15,7 +15,7 @@ import { LocalRateLimiter, RedisRateLimiter } from '../../src/delivery/rate-limi
 import { SendgridTransport } from '../../src/delivery/sendgrid.js';
 import { SmtpTransport } from '../../src/delivery/smtp.js';
 import type { OutgoingMail } from '../../src/delivery/types.js';
-import { DeliveryUnknownError, PermanentSendError, TemplateError, TransientSendError } from '../../src/errors.js';
+import { DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TransientSendError } from '../../src/errors.js';
 import { REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from './sink.js';
 
@@ -178,14 +178,15 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
     expect(body.content.map((c: { type: string }) => c.type)).toEqual(['text/plain', 'text/html']);
   });
 
-  it('classifies 400 as permanent, 429 and 5xx as retry, and sends nothing when the commit hook refuses', async () => {
+  it('classifies 400 as permanent, 500 as retry, the account or service refusing (401, 403, 429, 503) as the provider unreachable, and sends nothing when the commit hook refuses', async () => {
     let status = 400;
     const { requests, transport } = await fakeSendgrid(() => ({ status, body: { errors: [{ message: 'bad' }] } }));
     await expect(transport.send(mail())).rejects.toBeInstanceOf(PermanentSendError);
-    status = 429;
-    await expect(transport.send(mail())).rejects.toBeInstanceOf(TransientSendError);
-    status = 503;
-    await expect(transport.send(mail())).rejects.toBeInstanceOf(TransientSendError);
+    status = 500;
+    const retry = await transport.send(mail()).catch((e: unknown) => e);
+    expect(retry).toBeInstanceOf(TransientSendError);
+    expect(retry).not.toBeInstanceOf(ProviderUnreachableError);
+    for (status of [401, 403, 429, 503]) await expect(transport.send(mail())).rejects.toBeInstanceOf(ProviderUnreachableError);
     const before = requests.length;
     await expect(transport.send(mail(), { commit: () => Promise.reject(new Error('no')) })).rejects.toThrow('no');
     expect(requests.length).toBe(before);
