@@ -1,4 +1,6 @@
+import { createPrivateKey } from 'node:crypto';
 import DKIM from 'nodemailer/lib/dkim';
+import { ConfigError } from '../errors.js';
 
 /** DKIM key of the sending domain. */
 export interface DkimOptions {
@@ -13,10 +15,23 @@ export interface DkimOptions {
  */
 export const DKIM_SIGNED_HEADERS = 'From:To:Reply-To:Subject:Date:Message-ID:MIME-Version:Content-Type:List-Unsubscribe:List-Unsubscribe-Post';
 
-/** Signs complete messages with nodemailer's DKIM signer (relaxed/relaxed, rsa-sha256). */
+const SIGNATURE = Buffer.from('DKIM-Signature:');
+
+/**
+ * Signs complete messages with nodemailer's DKIM signer (relaxed/relaxed, rsa-sha256). nodemailer
+ * sends a message unsigned when the key is unusable, so the key is checked here at start and every
+ * signature is checked for being there.
+ */
 export class DkimSigner {
   private readonly dkim: DKIM;
   constructor(options: DkimOptions) {
+    let type: string | undefined;
+    try {
+      type = createPrivateKey(options.privateKey).asymmetricKeyType;
+    } catch (err) {
+      throw new ConfigError(`transport.dkim.privateKey: not a private key in PEM form (-----BEGIN PRIVATE KEY----- ...): ${(err as Error).message}`);
+    }
+    if (type !== 'rsa') throw new ConfigError(`transport.dkim.privateKey: an RSA key is needed for rsa-sha256, got ${type}`);
     this.dkim = new DKIM({ ...options, headerFieldNames: DKIM_SIGNED_HEADERS });
   }
 
@@ -24,6 +39,8 @@ export class DkimSigner {
   async sign(raw: Buffer): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of this.dkim.sign(raw)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    const signed = Buffer.concat(chunks);
+    if (!signed.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('DKIM signing failed: the message would have gone out unsigned');
+    return signed;
   }
 }

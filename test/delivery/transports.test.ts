@@ -15,7 +15,7 @@ import { LocalRateLimiter, RedisRateLimiter } from '../../src/delivery/rate-limi
 import { SendgridTransport } from '../../src/delivery/sendgrid.js';
 import { SmtpTransport } from '../../src/delivery/smtp.js';
 import type { OutgoingMail } from '../../src/delivery/types.js';
-import { DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TransientSendError } from '../../src/errors.js';
+import { ConfigError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TransientSendError } from '../../src/errors.js';
 import { REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from './sink.js';
 
@@ -119,6 +119,14 @@ describe('SMTP transport', () => {
     const { ok, signed } = verifyDkim(raw, publicKey.export({ type: 'spki', format: 'pem' }).toString());
     expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post']));
     expect(ok).toBe(true);
+  });
+
+  it('refuses an unusable DKIM key at start instead of sending unsigned mail', () => {
+    const smtp = (privateKey: string) => () => new SmtpTransport({ type: 'smtp', url: 'smtp://127.0.0.1:25', pool: 1, timeoutMs: 1000, dkim: { domainName: 'example.com', keySelector: 'cb', privateKey } });
+    expect(smtp('not a key')).toThrow(ConfigError);
+    expect(smtp('not a key')).toThrow(/transport\.dkim\.privateKey: not a private key in PEM form/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(smtp(ec)).toThrow(/an RSA key is needed for rsa-sha256, got ec/);
   });
 
   it('abandons the mail when the commit hook refuses: the server never gets the final dot', async () => {
