@@ -137,7 +137,10 @@ export class SmtpPool {
     else this.idle.push(c);
   }
 
-  /** A slot freed up: the first waiter opens a connection of its own. */
+  /**
+   * A slot freed up: the first waiter opens a connection of its own. When that fails too, the next
+   * waiter gets its turn, so with the server down every waiting send fails instead of waiting forever.
+   */
   private wakeForNewConnection(): void {
     const waiter = this.waiters.shift();
     if (!waiter) return;
@@ -145,6 +148,7 @@ export class SmtpPool {
     this.connect().then(waiter, (err: Error) => {
       this.open--;
       waiter(err);
+      this.wakeForNewConnection();
     });
   }
 

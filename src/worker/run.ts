@@ -108,7 +108,8 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
         if (r.uncertain) log.warn({ uncertain: r.uncertain }, 'messages left in sending by a stopped worker are now uncertain (not resent)');
       }
       if (options.once) break;
-      if (options.untilIdle && r && (await idle(engine))) break;
+      // A paused sender sends nothing until the pause ends (up to an hour): stop and say so instead.
+      if (options.untilIdle && r && (r.paused || (await idle(engine)))) break;
       if (stopping) break;
       await sleep(ctx.config.worker.pollIntervalMs, options.signal);
     }

@@ -121,6 +121,20 @@ describe('SMTP transport', () => {
     expect(ok).toBe(true);
   });
 
+  it('with the server down, every send waiting for a connection fails as unreachable; none waits forever', async () => {
+    const probe = new SmtpSink();
+    const port = await probe.start();
+    await probe.stop();
+    const t = new SmtpTransport({ type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2, timeoutMs: 5_000 });
+    try {
+      const outcomes = await Promise.all(Array.from({ length: 7 }, () => t.send(mail()).then(() => 'sent', (e: unknown) => e)));
+      expect(outcomes.every((e) => e instanceof ProviderUnreachableError)).toBe(true);
+      expect((outcomes[6] as Error).message).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`));
+    } finally {
+      await t.close();
+    }
+  }, 15_000);
+
   it('refuses an unusable DKIM key at start instead of sending unsigned mail', () => {
     const smtp = (privateKey: string) => () => new SmtpTransport({ type: 'smtp', url: 'smtp://127.0.0.1:25', pool: 1, timeoutMs: 1000, dkim: { domainName: 'example.com', keySelector: 'cb', privateKey } });
     expect(smtp('not a key')).toThrow(ConfigError);

@@ -142,6 +142,25 @@ describe('comeback worker', () => {
     expect(err).toContain(missing);
   }, 60_000);
 
+  it('--until-idle stops when the provider cannot be reached: exit 1, the pause and its reason on stderr, every mail kept', async () => {
+    const { configFile, e } = await setup(6);
+    const probe = new SmtpSink();
+    const port = await probe.start();
+    await probe.stop();
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(configFile, JSON.stringify({ ...config, transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 } }));
+    const child = spawnWorker(configFile, ['--until-idle']);
+    const out = output(child);
+    const started = Date.now();
+    const code = await exited(child);
+    expect(code, `${out()}\n${(child as typeof child & { stderrText: () => string }).stderrText()}`).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000); // not waiting out the pause
+    expect(out()).toContain('sent 0, retrying 0, failed 0, uncertain 0');
+    const err = (child as typeof child & { stderrText: () => string }).stderrText();
+    expect(err).toMatch(/sending is paused until \S+: provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
+    expect(await statusCounts(e)).toEqual({ reserved: 6 });
+  }, 60_000);
+
   it('--once runs one pass', async () => {
     const { configFile, e } = await setup(5);
     const child = spawnWorker(configFile, ['--once']);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { liveSendingProblems } from '../../config/live-sending.js';
 import type { Engine } from '../../engine/engine.js';
+import { pausedUntil } from '../../engine/ledger.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { runWorker } from '../../worker/run.js';
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     .command('worker')
     .description('schedule and send due mails; runs until SIGTERM/SIGINT (finishes sends in flight within 10 s; a second signal forces exit)')
     .option('--once', 'one pass, then exit')
-    .option('--until-idle', 'repeat passes until nothing is due or in flight, then exit')
+    .option('--until-idle', 'repeat passes until nothing is due or in flight (or sending is paused), then exit')
     .option('--no-status', 'no live status line even on a terminal')
     .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
     .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean }, cmd: Command) => {
@@ -55,6 +56,12 @@ export function register(program: Command): void {
         });
         if (opts.once || opts.untilIdle) {
           process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`);
+          // For cron: a paused sender is a failed run that someone should look at.
+          const paused = await pausedUntil(engine.ctx);
+          if (paused) {
+            process.stderr.write(`sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}\n`);
+            process.exitCode = 1;
+          }
         }
         timedOut = summary.timedOut;
         if (timedOut) process.exitCode = 1;
