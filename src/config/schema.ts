@@ -23,6 +23,8 @@ export const TransportConfig = z.discriminatedUnion('type', [
     type: z.literal('sendgrid'),
     apiKey: z.string().min(1),
     baseUrl: z.string().url().optional(),
+    /** How long a request may take: a reply that takes longer leaves the mail `uncertain` (it may have been accepted). */
+    timeoutMs: z.number().int().positive().default(30_000),
     /** Most messages per second through this transport, shared by all workers (through Redis on BullMQ). */
     rateLimit: z.number().positive().optional(),
   }),

@@ -15,6 +15,9 @@ export class SendgridTransport implements Transport {
     const client = new Client();
     client.setApiKey(config.apiKey);
     if (config.baseUrl) client.setDefaultRequest('baseUrl', config.baseUrl);
+    // Without a timeout a request SendGrid never answers would hold its send job forever (an axios
+    // option the client passes through; its types do not list it).
+    client.setDefaultRequest({ timeout: config.timeoutMs ?? 30_000 } as unknown as Parameters<Client['setDefaultRequest']>[0]);
     this.mail = new (sgMail as any).MailService();
     (this.mail as any).setClient(client);
   }

@@ -168,7 +168,7 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
 
-  async function fakeSendgrid(reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown }) {
+  async function fakeSendgrid(reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown } | 'hang', timeoutMs?: number) {
     const requests: { auth?: string; body: any }[] = [];
     server = createServer((req, res) => {
       let data = '';
@@ -177,14 +177,25 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
         const body = JSON.parse(data || '{}');
         requests.push({ auth: req.headers.authorization, body });
         const r = req.method === 'POST' && req.url === '/v3/mail/send' ? reply(req, body) : { status: 404 };
+        if (r === 'hang') return;
         res.writeHead(r.status, { 'content-type': 'application/json', ...(r.status === 202 ? { 'x-message-id': 'sg-abc123' } : {}) });
         res.end(r.body ? JSON.stringify(r.body) : '');
       });
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    return { requests, transport: new SendgridTransport({ type: 'sendgrid', apiKey: 'SG.test-key', baseUrl }) };
+    return { requests, transport: new SendgridTransport({ type: 'sendgrid', apiKey: 'SG.test-key', baseUrl, timeoutMs }) };
   }
+
+  it('a request SendGrid never answers ends after the timeout as unknown (it may have been accepted), not never', async () => {
+    const { requests, transport } = await fakeSendgrid(() => 'hang', 300);
+    const started = Date.now();
+    let committed = 0;
+    await expect(transport.send(mail(), { commit: async () => void committed++ })).rejects.toBeInstanceOf(DeliveryUnknownError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(committed).toBe(1);
+    expect(requests).toHaveLength(1);
+  });
 
   it('posts the mail with custom_args carrying the message id and returns the X-Message-Id', async () => {
     const { requests, transport } = await fakeSendgrid(() => ({ status: 202 }));
