@@ -13,7 +13,7 @@ import type { Message } from '../db/schema.js';
 import type { EngineContext } from './context.js';
 
 /** Columns a worker may write when it records an outcome. */
-export type Outcome = Partial<Pick<Message, 'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at'>>;
+export type Outcome = Partial<Pick<Message, 'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at' | 'dispatched_at'>>;
 
 // The three writes every message goes through, compiled once (src/db/prepared.ts).
 const claimQuery = prepared(['id', 'now'], (k, p) =>
@@ -85,7 +85,10 @@ export async function markSending(ctx: EngineContext, m: Message): Promise<boole
  * overwrites `uncertain`, because it is the truth. The write is queued for the group commit
  * before this returns.
  */
-export function record(ctx: EngineContext, m: Message, fields: Outcome): Promise<boolean> {
+export function record(ctx: EngineContext, m: Message, outcome: Outcome): Promise<boolean> {
+  // A message back in `reserved` (a retry, a pause) goes to the queue again when it is due, not
+  // only after `worker.redispatchAfterMs`.
+  const fields: Outcome = outcome.status === 'reserved' ? { ...outcome, dispatched_at: null } : outcome;
   // Undefined values are left out, as kysely's own `set` does.
   const columns = (Object.keys(fields) as (keyof Outcome)[]).filter((c) => fields[c] !== undefined).sort();
   const key = columns.join(',');
@@ -112,7 +115,7 @@ export function record(ctx: EngineContext, m: Message, fields: Outcome): Promise
 const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>
   k
     .updateTable('messages')
-    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, attempts: eb('attempts', '-', 1) }))
+    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, dispatched_at: null, attempts: eb('attempts', '-', 1) }))
     .where('id', '=', p.id)
     .where('attempts', '=', p.attempts)
     .where('status', 'in', ['claimed', 'sending']),
@@ -146,7 +149,7 @@ export async function sweep(ctx: EngineContext): Promise<SweepResult> {
   const w = ctx.config.worker;
   const released = await ctx.k
     .updateTable('messages')
-    .set({ status: 'reserved', updated_at: now, error: 'claimed by a worker that stopped before sending; sent again' })
+    .set({ status: 'reserved', updated_at: now, dispatched_at: null, error: 'claimed by a worker that stopped before sending; sent again' })
     .where('status', '=', 'claimed')
     .where('claimed_at', '<', now - w.claimTimeoutMs)
     .executeTakeFirst();

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { claim, markSending, record, sweep } from '../../src/engine/ledger.js';
+import { claim, dueMessageIds, markSending, record, release, sweep } from '../../src/engine/ledger.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
@@ -198,5 +198,27 @@ describe('send ledger recovery', () => {
     // `uncertain` is shown in stats.
     const [stats] = await e.stats('blast');
     expect(stats).toMatchObject({ uncertain: 1, sent: 1 });
+  });
+
+  it('a queued message that goes back to reserved (stale claim, retry, unreachable provider) is queued again when due, not after redispatchAfterMs', async () => {
+    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { claimTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    const e = engine;
+    await seedDue(e, 3);
+    await e.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
+    const { scheduleBatch } = await import('../../src/engine/scheduler.js');
+    await scheduleBatch(e.ctx);
+    const queue = () => dueMessageIds(e.ctx, 10, 300_000);
+    const ids = await queue(); // handed to the queue
+    expect(ids).toHaveLength(3);
+    expect(await queue()).toEqual([]); // not twice
+    const [a, b, c] = await Promise.all(ids.map((id) => claim(e.ctx, id)));
+    expect(await record(e.ctx, a!, { status: 'reserved', due_at: 0, error: '451 try again' })).toBe(true);
+    expect(await release(e.ctx, b!, 0, 'connect ECONNREFUSED')).toBe(true);
+    await e.ctx.k.updateTable('messages').set({ claimed_at: 0 }).where('id', '=', c!.id).execute();
+    expect((await sweep(e.ctx)).released).toBe(1);
+    expect((await queue()).sort()).toEqual([...ids].sort());
+    // The unreachable provider's release did not count the attempt; the retry did.
+    const attempts = await e.ctx.k.selectFrom('messages').select(['id', 'attempts']).orderBy('id').execute();
+    expect(attempts.map((r) => r.attempts)).toEqual([1, 0, 1]);
   });
 });
