@@ -64,8 +64,18 @@ export class ImportRowError extends ComebackError {
 
 /** A template failed to compile or render (missing variable, compliance check). */
 export class TemplateError extends ComebackError {
+  constructor(message: string, code = 'E_TEMPLATE') {
+    super(code, message);
+  }
+}
+
+/**
+ * The template itself cannot be used (missing file, compile errors, no subject for the locale):
+ * every mail of it would fail, so the sender pauses its sequence instead of failing each mail.
+ */
+export class TemplateUnusableError extends TemplateError {
   constructor(message: string) {
-    super('E_TEMPLATE', message);
+    super(message, 'E_TEMPLATE_UNUSABLE');
   }
 }
 

@@ -10,10 +10,11 @@ import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
 import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
 import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
-import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError } from '../errors.js';
+import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
 import { markSending, pauseTransport, pausedUntil, record, release } from './ledger.js';
+import { pauseSequence } from './sequence-state.js';
 
 /** Outcome of sending one reserved message. */
 export type SendOutcome = 'sent' | 'cancelled' | 'failed' | 'retry' | 'uncertain' | 'paused' | 'lost_claim';
@@ -148,6 +149,19 @@ async function providerDown(ctx: EngineContext, m: Message, message: string): Pr
   return 'paused';
 }
 
+/**
+ * The template cannot be used at all (a broken edit, a missing file): pause the sequence and alert
+ * once, and give the message back without counting the attempt; `comeback resume` after the fix
+ * sends every parked mail. Failing each mail instead would lose the whole step to one typo.
+ */
+async function templateUnusable(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
+  await release(ctx, m, ctx.clock.now(), `template: ${message}`);
+  if (await pauseSequence(ctx, m.sequence_id, `template cannot be sent: ${message}`)) {
+    ctx.log.error({ alert: 'sequence_paused', sequenceId: m.sequence_id, template: m.template, err: message }, `ALERT: sequence ${m.sequence_id} paused itself: a template it sends cannot be used; fix it (comeback validate), then comeback resume ${m.sequence_id}`);
+  }
+  return 'paused';
+}
+
 /** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */
 export async function handleFailure(ctx: EngineContext, m: Message, emailHash: string | null, err: unknown): Promise<SendOutcome> {
   const message = (err as Error).message ?? String(err);
@@ -159,6 +173,7 @@ export async function handleFailure(ctx: EngineContext, m: Message, emailHash: s
     ctx.log.warn({ messageId: m.id, err: message }, 'delivery unknown: recorded as uncertain, not resent');
     return 'uncertain';
   }
+  if (err instanceof TemplateUnusableError) return templateUnusable(ctx, m, message);
   if (err instanceof TemplateError) {
     await record(ctx, m, { status: 'failed', error: `template: ${message}` });
     ctx.log.error({ messageId: m.id, err: message }, 'message failed: template');

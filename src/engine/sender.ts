@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { canSend } from '../consent/policy.js';
 import type { Message } from '../db/schema.js';
 import type { OutgoingMail } from '../delivery/types.js';
-import { TemplateError } from '../errors.js';
+import { TemplateUnusableError } from '../errors.js';
 import { parseDuration } from '../sequences/duration.js';
 import { resolveMail } from '../sequences/machine.js';
 import type { LocalizedText } from '../sequences/schema.js';
@@ -79,7 +79,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
       orders: inputs.orders,
     });
     const subjectTemplate = pick(mail.subject, template.locale, ctx.config.defaults.locale);
-    if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
+    if (!subjectTemplate) throw new TemplateUnusableError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
     const subject = renderHeaderText(ctx.templates.hb, subjectTemplate, data);
     const preheaderTemplate = pick(mail.preheader, template.locale, ctx.config.defaults.locale);
     data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';

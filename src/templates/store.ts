@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type Handlebars from 'handlebars';
-import { TemplateError, formatProblem, type Problem } from '../errors.js';
+import { TemplateError, TemplateUnusableError, formatProblem, type Problem } from '../errors.js';
 import { compileExpanded, type CompileResult, type CompiledTemplate } from './compile.js';
 import { TemplateFiles, type Expanded } from './expand.js';
 import { createHandlebars } from './helpers.js';
@@ -130,8 +130,15 @@ export class TemplateStore {
    * footer parts, MJML errors) is refused with a TemplateError listing every problem.
    */
   async get(name: string, locale: string): Promise<CompiledTemplate> {
-    const r = await this.entry(name, locale).result;
-    if (!r.compiled) throw new TemplateError(`template ${name} (${locale}) cannot be sent:\n${r.errors.map(formatProblem).join('\n')}`);
+    let r: CompileResult;
+    try {
+      r = await this.entry(name, locale).result;
+    } catch (err) {
+      // A missing file, layout, partial or a broken settings file: no recipient could get this mail.
+      if (err instanceof TemplateError) throw new TemplateUnusableError(err.message);
+      throw err;
+    }
+    if (!r.compiled) throw new TemplateUnusableError(`template ${name} (${locale}) cannot be sent:\n${r.errors.map(formatProblem).join('\n')}`);
     return r.compiled;
   }
 
