@@ -80,8 +80,11 @@ export async function transportPausedUntil(ctx: EngineContext): Promise<number> 
   return s.until > now ? s.until : 0;
 }
 
-/** Sends a rendered, claimed message and records the outcome. */
-export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, onSent: { subject: string; links: string }, emailHash: string | null): Promise<SendOutcome> {
+/**
+ * Sends a rendered, claimed message and records the outcome. `shown` (the subject and the tracked
+ * links as JSON) is stored with `sending`, so that the links of a mail that ends `uncertain` work.
+ */
+export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, shown: { subject: string; links: string }, emailHash: string | null): Promise<SendOutcome> {
   const state = sendState(ctx);
   let leave: (() => void) | undefined;
   let receipt: SendReceipt;
@@ -94,7 +97,7 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
         const asked = performance.now();
         leave = await state.gate.enter();
         const entered = performance.now();
-        if (!(await markSending(ctx, m))) throw new ClaimLostError(m.id);
+        if (!(await markSending(ctx, m, shown))) throw new ClaimLostError(m.id);
         committedAt = performance.now();
         t.waitMs += entered - asked;
         t.commitMs += committedAt - entered;
@@ -114,7 +117,8 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   }
   // Outside the try: the provider has the mail, so a failure to record it must not count as a
   // send failure (that would retry it); it propagates and the row ends `uncertain`.
-  const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), subject: onSent.subject, links: onSent.links, transport: ctx.transport.name, error: null });
+  // Subject and links went with `sending` (ledger.markSending).
+  const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), transport: ctx.transport.name, error: null });
   // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
   // the same transaction as this `sent` or after it, never before, so no more than the gate's
   // limit are ever durably in doubt, and the two writes share one commit.

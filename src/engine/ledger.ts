@@ -25,8 +25,13 @@ const claimQuery = prepared(['id', 'now'], (k, p) =>
     .where('due_at', '<=', p.now)
     .returningAll(),
 );
-const markSendingQuery = prepared(['id', 'attempts', 'now'], (k, p) =>
-  k.updateTable('messages').set({ status: 'sending', updated_at: p.now }).where('id', '=', p.id).where('attempts', '=', p.attempts).where('status', '=', 'claimed'),
+const markSendingQuery = prepared(['id', 'attempts', 'now', 'subject', 'links'], (k, p) =>
+  k
+    .updateTable('messages')
+    .set({ status: 'sending', updated_at: p.now, subject: p.subject, links: p.links })
+    .where('id', '=', p.id)
+    .where('attempts', '=', p.attempts)
+    .where('status', '=', 'claimed'),
 );
 /** One prepared update per set of outcome columns (a handful: sent, retry, failed, ...). */
 const recordQueries = new Map<string, PreparedQuery<string, unknown>>();
@@ -74,9 +79,13 @@ export async function claimMany(ctx: EngineContext, ids: number[]): Promise<Mess
   return runClaim(ctx, write);
 }
 
-/** The point of no return: claimed → sending, only if this claim still holds. */
-export async function markSending(ctx: EngineContext, m: Message): Promise<boolean> {
-  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now() };
+/**
+ * The point of no return: claimed → sending, only if this claim still holds. The subject and the
+ * links of the rendered mail are stored now, not with the outcome: a mail whose outcome is never
+ * recorded (`uncertain`) may have arrived, and its tracked links must lead somewhere.
+ */
+export async function markSending(ctx: EngineContext, m: Message, shown?: { subject: string; links: string }): Promise<boolean> {
+  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links };
   return (await committer(ctx).update(markSendingQuery.compile(ctx.k, values), `message ${m.id}`)) === 1;
 }
 

@@ -66,7 +66,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
   const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
   const mail = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
   let outgoing: OutgoingMail;
-  let onSent: { subject: string; links: string };
+  let shown: { subject: string; links: string };
   try {
     const template = await ctx.templates.get(m.template, customer.locale);
     const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now) : null;
@@ -101,13 +101,13 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
         'X-Comeback-Message': String(m.id),
       },
     };
-    onSent = { subject, links: JSON.stringify(body.links) };
+    shown = { subject, links: JSON.stringify(body.links) };
   } catch (err) {
     return handleFailure(ctx, m, customer.email_hash, err);
   }
   // Outside the try above: deliver() records its own failures; an error it lets through happened
   // after the provider took the mail and must not be treated as a failed send.
-  return deliver(ctx, m, outgoing, onSent, customer.email_hash);
+  return deliver(ctx, m, outgoing, shown, customer.email_hash);
 }
 
 const emptyFacts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };

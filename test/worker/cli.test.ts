@@ -12,6 +12,7 @@ import { createEngine } from '../../src/app.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { claim, dueMessageIds, markSending, record, release, sweep } from '../../src/engine/ledger.js';
+import { trackClick } from '../../src/tracking/handlers.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
@@ -198,6 +199,24 @@ describe('send ledger recovery', () => {
     // `uncertain` is shown in stats.
     const [stats] = await e.stats('blast');
     expect(stats).toMatchObject({ uncertain: 1, sent: 1 });
+  });
+
+  it('the links of a mail that ends uncertain still lead to their targets (it may have arrived)', async () => {
+    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    const e = engine;
+    await seedDue(e, 1);
+    await e.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
+    const { scheduleBatch } = await import('../../src/engine/scheduler.js');
+    await scheduleBatch(e.ctx);
+    const { id } = await e.ctx.k.selectFrom('messages').select('id').executeTakeFirstOrThrow();
+    const m = (await claim(e.ctx, id))!;
+    expect(await markSending(e.ctx, m, { subject: 'We miss you', links: JSON.stringify(['https://shop.example.com/p/tea']) })).toBe(true);
+    // The worker dies before the reply is recorded.
+    await e.ctx.k.updateTable('messages').set({ updated_at: 0 }).execute();
+    expect((await sweep(e.ctx)).uncertain).toBe(1);
+    const token = new URL(e.ctx.urls.click(id, 0)).pathname.split('/').pop()!;
+    expect(await trackClick(e.ctx, token, { userAgent: 'Mozilla/5.0', ip: '192.0.2.1' })).toBe('https://shop.example.com/p/tea');
+    expect(await e.ctx.k.selectFrom('messages').select(['status', 'subject']).executeTakeFirstOrThrow()).toEqual({ status: 'uncertain', subject: 'We miss you' });
   });
 
   it('a queued message that goes back to reserved (stale claim, retry, unreachable provider) is queued again when due, not after redispatchAfterMs', async () => {
