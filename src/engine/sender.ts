@@ -12,6 +12,7 @@ import { personalization, type CouponData } from './personalize.js';
 import { deliver, handleFailure, sendState, transportPausedUntil, type SendOutcome } from './deliver.js';
 import { record } from './ledger.js';
 import { claimWithInputs, loadSendInputs, type SendInputs } from './send-inputs.js';
+import { senderHeader } from '../delivery/headers.js';
 
 export type { SendOutcome } from './deliver.js';
 export { claim } from './ledger.js';
@@ -88,7 +89,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
     const mailto = ctx.config.sender.unsubscribeMailto ?? ctx.config.sender.from;
     outgoing = {
       messageId: m.id,
-      from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
+      from: senderHeader(ctx.config.sender),
       to: customer.email!,
       replyTo: ctx.config.sender.replyTo,
       subject,

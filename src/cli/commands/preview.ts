@@ -12,6 +12,7 @@ import { sampleData } from '../../templates/sample.js';
 import { MailRenderer, SCREENSHOT_WIDTHS } from '../../templates/screenshot.js';
 import { closest } from '../../util/did-you-mean.js';
 import { withEngine } from '../context.js';
+import { senderHeader } from '../../delivery/headers.js';
 
 /** What `comeback preview` shows: the message exactly as the customer would get it. */
 export interface Preview {
@@ -90,7 +91,7 @@ export async function renderPreview(engine: Engine, sequenceId: string, stepId: 
   data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
   const body = renderBody(template, data, (_t, i) => ctx.urls.click(PREVIEW_MESSAGE_ID, i), ctx.urls.open(PREVIEW_MESSAGE_ID));
   return {
-    from: `"${ctx.config.sender.name.replace(/["\\]/g, '')}" <${ctx.config.sender.from}>`,
+    from: senderHeader(ctx.config.sender),
     to: customer ? customer.email : `${String(data.email)} (a made-up sample customer; --customer ID shows a real one)`,
     subject,
     preheader: data.preheader as string,

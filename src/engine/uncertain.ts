@@ -1,0 +1,73 @@
+/**
+ * Mails whose delivery is unknown (a worker died between handing a mail over and recording the
+ * reply). They are never resent on their own: an operator looks each up in the provider's log and
+ * says what happened, and only then does the ledger change.
+ */
+import { senderHeader } from '../delivery/headers.js';
+import { messageIdOf } from '../delivery/mime.js';
+import type { EngineContext } from './context.js';
+
+/** An `uncertain` mail with what it takes to find it at the provider. */
+export interface UncertainMessage {
+  id: number;
+  sequenceId: string;
+  stepId: string;
+  customerExternalId: string;
+  email: string | null;
+  /** When it was found in `sending` and marked uncertain (epoch ms). */
+  since: number;
+  subject: string | null;
+  error: string | null;
+  /** The Message-ID header it was sent with (search SMTP logs for it); null without an address. */
+  messageIdHeader: string | null;
+}
+
+/** What the operator found out: the provider has it (`sent`), or never got it (`resend`). */
+export type UncertainVerdict = 'sent' | 'resend';
+
+/** The oldest `limit` uncertain mails and how many there are in all. */
+export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ total: number; messages: UncertainMessage[] }> {
+  const { n } = await ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'uncertain').executeTakeFirstOrThrow();
+  const rows = await ctx.k
+    .selectFrom('messages as m')
+    .innerJoin('customers as c', 'c.id', 'm.customer_id')
+    .select(['m.id', 'm.sequence_id', 'm.step_id', 'm.updated_at', 'm.subject', 'm.error', 'c.external_id', 'c.email'])
+    .where('m.status', '=', 'uncertain')
+    .orderBy('m.updated_at')
+    .orderBy('m.id')
+    .limit(limit)
+    .execute();
+  const from = senderHeader(ctx.config.sender);
+  return {
+    total: Number(n),
+    messages: rows.map((r) => ({
+      id: Number(r.id),
+      sequenceId: r.sequence_id,
+      stepId: r.step_id,
+      customerExternalId: r.external_id,
+      email: r.email,
+      since: Number(r.updated_at),
+      subject: r.subject,
+      error: r.error,
+      messageIdHeader: r.email ? messageIdOf({ messageId: Number(r.id), from, to: r.email }) : null,
+    })),
+  };
+}
+
+/**
+ * Settles uncertain mails: `sent` records them as delivered (at the time they went uncertain),
+ * `resend` puts them back to be sent now. Mails that are no longer uncertain are left alone and
+ * returned in `skipped`.
+ */
+export async function resolveUncertain(ctx: EngineContext, ids: number[], verdict: UncertainVerdict): Promise<{ resolved: number[]; skipped: number[] }> {
+  if (ids.length === 0) return { resolved: [], skipped: [] };
+  const now = ctx.clock.now();
+  const q = ctx.k.updateTable('messages').where('id', 'in', ids).where('status', '=', 'uncertain');
+  const done =
+    verdict === 'sent'
+      ? await q.set((eb) => ({ status: 'sent', sent_at: eb.ref('updated_at'), updated_at: now, error: 'delivery confirmed by the operator' })).returning('id').execute()
+      : await q.set({ status: 'reserved', due_at: now, dispatched_at: null, updated_at: now, error: 'resent by the operator: the provider did not have it' }).returning('id').execute();
+  const resolved = done.map((r) => Number(r.id)).sort((a, b) => a - b);
+  const set = new Set(resolved);
+  return { resolved, skipped: ids.filter((id) => !set.has(id)) };
+}
