@@ -15,7 +15,7 @@ import { claim, dueMessageIds, markSending, record, release, sweep } from '../..
 import { trackClick } from '../../src/tracking/handlers.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+import { ensureBuilt, exited, reservedMessages, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
 
 let sink: SmtpSink;
 let engine: Engine | undefined;
@@ -177,12 +177,7 @@ describe('send ledger recovery', () => {
       { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
     );
     const e = engine;
-    await seedDue(e, 3);
-    await e.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
-    // Reserve without sending: schedule through a pass whose dispatch finds nothing claimable yet.
-    const { scheduleBatch } = await import('../../src/engine/scheduler.js');
-    await scheduleBatch(e.ctx);
-    const ids = (await e.ctx.k.selectFrom('messages').select('id').orderBy('id').execute()).map((r) => r.id);
+    const ids = await reservedMessages(e, 3);
     const [a, b, c] = await Promise.all(ids.map((id) => claim(e.ctx, id)));
     expect(await claim(e.ctx, ids[0]!)).toBeUndefined(); // claimed once
     expect(await markSending(e.ctx, b!)).toBe(true);
@@ -204,11 +199,7 @@ describe('send ledger recovery', () => {
   it('the links of a mail that ends uncertain still lead to their targets (it may have arrived)', async () => {
     engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
     const e = engine;
-    await seedDue(e, 1);
-    await e.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
-    const { scheduleBatch } = await import('../../src/engine/scheduler.js');
-    await scheduleBatch(e.ctx);
-    const { id } = await e.ctx.k.selectFrom('messages').select('id').executeTakeFirstOrThrow();
+    const [id] = (await reservedMessages(e, 1)) as [number];
     const m = (await claim(e.ctx, id))!;
     expect(await markSending(e.ctx, m, { subject: 'We miss you', links: JSON.stringify(['https://shop.example.com/p/tea']) })).toBe(true);
     // The worker dies before the reply is recorded.
@@ -222,10 +213,7 @@ describe('send ledger recovery', () => {
   it('a queued message that goes back to reserved (stale claim, retry, unreachable provider) is queued again when due, not after redispatchAfterMs', async () => {
     engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { claimTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
     const e = engine;
-    await seedDue(e, 3);
-    await e.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
-    const { scheduleBatch } = await import('../../src/engine/scheduler.js');
-    await scheduleBatch(e.ctx);
+    await reservedMessages(e, 3);
     const queue = () => dueMessageIds(e.ctx, 10, 300_000);
     const ids = await queue(); // handed to the queue
     expect(ids).toHaveLength(3);

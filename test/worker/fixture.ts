@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { appendConsents } from '../../src/consent/ledger.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { enrollCustomers, type EnrollResult } from '../../src/engine/enroll.js';
+import { scheduleBatch } from '../../src/engine/scheduler.js';
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -80,6 +81,17 @@ export async function ensureBuilt(): Promise<void> {
     // Type errors elsewhere still emit JavaScript; the run below fails clearly if the build is unusable.
   }
   if (!existsSync(entry)) throw new Error('the build (npx tsc -p .) did not produce dist/src/cli/main.js');
+}
+
+/**
+ * `n` reserved messages, due now and not sent: customers seeded, enrolments made due and one
+ * scheduler batch run, without a send pass. Returns the message ids in order.
+ */
+export async function reservedMessages(engine: Engine, n: number): Promise<number[]> {
+  await seedDue(engine, n);
+  await engine.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
+  await scheduleBatch(engine.ctx);
+  return (await engine.ctx.k.selectFrom('messages').select('id').orderBy('id').execute()).map((r) => r.id);
 }
 
 /** Writes a config file for a worker process; returns its path. */

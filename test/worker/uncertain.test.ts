@@ -10,12 +10,11 @@ import { MemoryTransport } from '../../src/delivery/memory.js';
 import { buildMime } from '../../src/delivery/mime.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { claim, markSending, sweep } from '../../src/engine/ledger.js';
-import { scheduleBatch } from '../../src/engine/scheduler.js';
 import { listUncertain } from '../../src/engine/uncertain.js';
 import { InputError } from '../../src/errors.js';
 import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
-import { seedDue, sequencesDir, statusCounts, writeConfig } from './fixture.js';
+import { reservedMessages, sequencesDir, statusCounts, writeConfig } from './fixture.js';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -29,10 +28,7 @@ async function setup(database: string) {
   const config = { database, sequencesDir: sequencesDir(), sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' } };
   const transport = new MemoryTransport();
   engine = await createEngine(config, { transport, logger: pino({ level: 'silent' }) });
-  await seedDue(engine, 3);
-  await engine.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
-  await scheduleBatch(engine.ctx);
-  for (const { id } of await engine.ctx.k.selectFrom('messages').select('id').orderBy('id').execute()) {
+  for (const id of await reservedMessages(engine, 3)) {
     expect(await markSending(engine.ctx, (await claim(engine.ctx, id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
   }
   await engine.ctx.k.updateTable('messages').set({ updated_at: 1_000 }).execute();
