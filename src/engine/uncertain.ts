@@ -25,9 +25,15 @@ export interface UncertainMessage {
 /** What the operator found out: the provider has it (`sent`), or never got it (`resend`). */
 export type UncertainVerdict = 'sent' | 'resend';
 
+/** How many mails are uncertain now. */
+export async function countUncertain(ctx: EngineContext): Promise<number> {
+  const { n } = await ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'uncertain').executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 /** The oldest `limit` uncertain mails and how many there are in all. */
 export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ total: number; messages: UncertainMessage[] }> {
-  const { n } = await ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'uncertain').executeTakeFirstOrThrow();
+  const n = await countUncertain(ctx);
   const rows = await ctx.k
     .selectFrom('messages as m')
     .innerJoin('customers as c', 'c.id', 'm.customer_id')

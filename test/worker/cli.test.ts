@@ -14,6 +14,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { claim, dueMessageIds, markSending, record, release, sweep } from '../../src/engine/ledger.js';
 import { trackClick } from '../../src/tracking/handlers.js';
 import { sqliteUrl } from '../helpers/backends.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { ensureBuilt, exited, reservedMessages, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
 
@@ -160,6 +161,8 @@ describe('comeback worker', () => {
     const err = (child as typeof child & { stderrText: () => string }).stderrText();
     expect(err).toMatch(/sending is paused until \S+: provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
     expect(await statusCounts(e)).toEqual({ reserved: 6 });
+    // `comeback stats` says so before its figures.
+    expect((await runCliInProcess(['--config', configFile, 'stats'])).out).toMatch(/^! sending is paused until \S+: provider unreachable: SMTP/);
   }, 60_000);
 
   it('--once runs one pass', async () => {

@@ -52,6 +52,9 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     const mime = buildMime({ messageId: messages[0]!.id, from: senderHeader(e.ctx.config.sender), to: 'c0@example.com', subject: 'x', html: '<p>x</p>', text: 'x', headers: {} }).toString();
     expect(mime).toContain(`Message-ID: ${messages[0]!.messageIdHeader}`);
     expect(out).toContain(messages[0]!.messageIdHeader!);
+    // `comeback stats` says so before its figures.
+    const stats = await runCliInProcess(['--config', file, 'stats']);
+    expect(stats.out).toMatch(/^! 3 mails may or may not have arrived: comeback uncertain lists them/);
   });
 
   it('--sent records them as delivered, --resend sends them again; a mail that is not uncertain is left alone with exit status 1', async () => {
