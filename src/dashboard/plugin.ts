@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DashboardConfig } from '../config/schema.js';
 import { ComebackError, NotFoundError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
+import { operatorNotices } from '../engine/notices.js';
 import { buildStatsReport, type StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import type { ServerPlugin } from '../server/context.js';
@@ -111,7 +112,8 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       }
       const steps = r.sequences.flatMap((s) => (s.steps ?? []).filter((st) => st.variants?.length).map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })));
       const timelines = await variantTimelines(engine.ctx, steps, f.sinceMs);
-      return renderPage({ report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH });
+      const notices = await operatorNotices(engine.ctx);
+      return renderPage({ report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
     });
 
     app.get(`${DASHBOARD_PATH}/api/stats`, { preHandler: guard(true) }, async (request, reply) => {

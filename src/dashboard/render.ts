@@ -15,6 +15,8 @@ export interface PageInput {
   filter: { sequence?: string; since?: string };
   /** Where the assets and the API live (`/dashboard`). */
   base: string;
+  /** What needs an operator (a paused sender, uncertain mails), shown above everything. */
+  notices?: string[];
 }
 
 const STYLE = `
@@ -71,6 +73,7 @@ export function renderPage(input: PageInput): string {
     `<label>enrolled since <input type="date" name="since" value="${esc(filter.since ?? '')}"></label><button type="submit">Show</button></form>` +
     `<span class="small">generated <time data-generated="${esc(report.generatedAt)}">${esc(report.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time>` +
     `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span></header><main>` +
+    (input.notices?.length ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>` : '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +

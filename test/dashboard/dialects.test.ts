@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index.js';
 import { dashboardPlugin } from '../../src/dashboard/index.js';
 import { variantTimelines } from '../../src/dashboard/timeline.js';
+import { pauseTransport } from '../../src/engine/ledger.js';
 import { buildServer } from '../../src/server/index.js';
 import { dialects } from '../helpers/backends.js';
 
@@ -64,6 +65,13 @@ describe.each(dialects)('dashboard on $name', ({ url }) => {
       expect(res.body).not.toContain('<b>C');
       const api = await app.inject({ url: '/dashboard/api/stats?sequence=winback-reasons', headers: { authorization: `Bearer ${TOKEN}` } });
       expect(api.json().sequences[0].funnel.sent).toBe(4);
+      expect(res.body).not.toContain('role="alert"'); // all is well
+
+      // A paused sender and an uncertain mail are named above everything, escaped.
+      await pauseTransport(engine.ctx, engine.ctx.clock.now() + 60_000, 'provider unreachable: SMTP <mail.example>: no session');
+      await engine.ctx.k.updateTable('messages').set({ status: 'uncertain' }).where('id', '=', 1).execute();
+      const alert = await app.inject({ url: '/dashboard', headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(alert.body).toMatch(/<section class="notice" role="alert"><p>sending is paused until \S+: provider unreachable: SMTP &lt;mail\.example&gt;: no session<\/p><p>1 mail may or may not have arrived: comeback uncertain/);
     } finally {
       await app.close();
     }

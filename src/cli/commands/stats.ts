@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { ManualClock } from '../../clock.js';
-import type { Engine } from '../../engine/engine.js';
-import { pausedUntil } from '../../engine/ledger.js';
+import { operatorNotices } from '../../engine/notices.js';
 import type { SequenceStats } from '../../engine/stats.js';
-import { countUncertain } from '../../engine/uncertain.js';
 import { isDuration, parseDuration } from '../../sequences/duration.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
@@ -33,16 +31,6 @@ export function statsTable(stats: SequenceStats[], locale = 'en'): string {
   );
 }
 
-/** What needs an operator before the figures: a paused sender, mails whose delivery is unknown. */
-async function operatorNotes(engine: Engine): Promise<string> {
-  const notes: string[] = [];
-  const paused = await pausedUntil(engine.ctx);
-  if (paused) notes.push(`sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}`);
-  const uncertain = await countUncertain(engine.ctx);
-  if (uncertain > 0) notes.push(`${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`);
-  return notes.map((n) => `! ${n}\n`).join('') + (notes.length ? '\n' : '');
-}
-
 /** `--since`: a date (2026-03-01, or a full ISO time) or a duration back from now (30d). */
 export function parseSince(text: string, now: number): number {
   return isDuration(text) ? now - parseDuration(text) : parseTimeOption(text, '--since', 'a date like 2026-03-01 or a duration like 30d');
@@ -66,7 +54,11 @@ export function register(program: Command): void {
           const since = opts.since === undefined ? undefined : parseSince(opts.since, engine.ctx.clock.now());
           const report = await engine.report({ sequence, since });
           if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else process.stdout.write(`${await operatorNotes(engine)}${reportText(report)}\n`);
+          else {
+            // What needs an operator comes before the figures.
+            const notes = await operatorNotices(engine.ctx);
+            process.stdout.write(`${notes.map((n) => `! ${n}\n`).join('')}${notes.length ? '\n' : ''}${reportText(report)}\n`);
+          }
         },
         options,
       );
