@@ -1,9 +1,11 @@
 /**
- * What needs an operator now, as plain sentences for `comeback stats` and the dashboard: a paused
- * sender (provider unreachable, policy block) and mails whose delivery is unknown.
+ * What needs an operator now, as plain sentences for `comeback stats`, the dashboard and the
+ * worker's summary: a paused sender (provider unreachable, policy block), paused sequences (the
+ * deliverability guard, a broken template) and mails whose delivery is unknown.
  */
 import type { EngineContext } from './context.js';
 import { pausedUntil } from './ledger.js';
+import { pausedSequenceIds } from './sequence-state.js';
 import { countUncertain } from './uncertain.js';
 
 /** One sentence per thing that needs attention; empty when all is well. */
@@ -11,6 +13,10 @@ export async function operatorNotices(ctx: EngineContext): Promise<string[]> {
   const notes: string[] = [];
   const paused = await pausedUntil(ctx);
   if (paused) notes.push(`sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}`);
+  for (const id of await pausedSequenceIds(ctx.k)) {
+    const reason = (await ctx.sequences.status(id)).reason ?? 'paused';
+    notes.push(`sequence ${id} is paused (${reason.split('\n')[0]}); its mails wait: comeback resume ${id} after the fix`);
+  }
   const uncertain = await countUncertain(ctx);
   if (uncertain > 0) notes.push(`${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`);
   return notes;

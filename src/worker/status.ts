@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import { sendState, transportPausedUntil } from '../engine/deliver.js';
+import { PARKED_UNTIL } from '../engine/sequence-state.js';
 
 /** What the status line shows. */
 export interface WorkerStatus {
@@ -75,6 +76,8 @@ export interface Upcoming {
   retries: number;
   /** The earliest of their due times, or null when nothing is planned. */
   nextAt: number | null;
+  /** Mails and enrolments parked by a paused sequence: they wait for `comeback resume`. */
+  parked: { mails: number; enrolments: number };
 }
 
 /** Reads what the worker will have to do after now (for the summary of `--once` and `--until-idle`). */
@@ -87,22 +90,29 @@ export async function upcoming(engine: Engine): Promise<Upcoming> {
     .where('status', '=', 'active')
     .where('holdout', '=', 0)
     .where('next_due_at', '>', now)
+    .where('next_due_at', '<', PARKED_UNTIL)
     .executeTakeFirstOrThrow();
   const m = await k
     .selectFrom('messages')
     .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('due_at').as('next')])
     .where('status', '=', 'reserved')
     .where('due_at', '>', now)
+    .where('due_at', '<', PARKED_UNTIL)
     .executeTakeFirstOrThrow();
+  const parkedEnrolments = await k.selectFrom('enrollments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'active').where('next_due_at', '=', PARKED_UNTIL).executeTakeFirstOrThrow();
+  const parkedMails = await k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'reserved').where('due_at', '=', PARKED_UNTIL).executeTakeFirstOrThrow();
   const times = [e.next, m.next].filter((t) => t !== null && t !== undefined).map(Number);
-  return { enrolments: Number(e.n), retries: Number(m.n), nextAt: times.length > 0 ? Math.min(...times) : null };
+  return { enrolments: Number(e.n), retries: Number(m.n), nextAt: times.length > 0 ? Math.min(...times) : null, parked: { mails: Number(parkedMails.n), enrolments: Number(parkedEnrolments.n) } };
 }
 
 /** `next: 10 enrolments wait for a later step or send window, 2 retries; the first is due 2026-12-01T08:00:00.000Z` */
 export function formatUpcoming(u: Upcoming): string {
-  if (u.nextAt === null) return 'next: nothing planned';
+  const plural = (n: number, what: string) => `${fmt(n)} ${what}${n === 1 ? '' : 's'}`;
+  const held = [u.parked.mails ? plural(u.parked.mails, 'mail') : '', u.parked.enrolments ? plural(u.parked.enrolments, 'enrolment') : ''].filter(Boolean);
+  const parked = held.length > 0 ? `; ${held.join(' and ')} parked in paused sequences (comeback resume)` : '';
+  if (u.nextAt === null) return `next: nothing planned${parked}`;
   const parts = [];
   if (u.enrolments > 0) parts.push(`${fmt(u.enrolments)} enrolment${u.enrolments === 1 ? '' : 's'} wait for a later step or send window`);
   if (u.retries > 0) parts.push(`${fmt(u.retries)} mail${u.retries === 1 ? '' : 's'} wait to be retried`);
-  return `next: ${parts.join(', ')}; the first is due ${new Date(u.nextAt).toISOString()}`;
+  return `next: ${parts.join(', ')}; the first is due ${new Date(u.nextAt).toISOString()}${parked}`;
 }

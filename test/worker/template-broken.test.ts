@@ -11,7 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { operatorNotices } from '../../src/engine/notices.js';
 import { PARKED_UNTIL } from '../../src/engine/sequence-state.js';
+import { formatUpcoming, upcoming } from '../../src/worker/status.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { ROOT, seedDue, sequencesDir, statusCounts } from './fixture.js';
 
@@ -49,6 +51,9 @@ describe('a template that cannot be used', () => {
     expect(status).toMatchObject({ status: 'paused', reason: expect.stringMatching(/^template cannot be sent: template winback\/miss-you \(en\) cannot be sent:\n.*miss-you\.en\.mjml:\d+/) });
     expect(lines.filter((l) => l.includes('"alert":"sequence_paused"'))).toHaveLength(1);
     expect(lines[lines.length - 1]).toContain('comeback resume blast');
+    // The worker's summary, comeback stats and the dashboard say what waits and why.
+    expect(formatUpcoming(await upcoming(e))).toBe('next: nothing planned; 8 mails parked in paused sequences (comeback resume)');
+    expect(await operatorNotices(e.ctx)).toEqual(['sequence blast is paused (template cannot be sent: template winback/miss-you (en) cannot be sent:); its mails wait: comeback resume blast after the fix']);
 
     writeFileSync(file, good);
     e.ctx.templates.reload();

@@ -112,7 +112,7 @@ describe('scheduler timing on the engine', () => {
     await e.runDue();
     expect(transport.sent).toHaveLength(0);
     const u = await upcoming(e);
-    expect(u).toEqual({ enrolments: 1, retries: 0, nextAt: utc('2026-06-01T12:00:00') });
+    expect(u).toEqual({ enrolments: 1, retries: 0, nextAt: utc('2026-06-01T12:00:00'), parked: { mails: 0, enrolments: 0 } });
     expect(formatUpcoming(u)).toBe('next: 1 enrolment wait for a later step or send window; the first is due 2026-06-01T12:00:00.000Z');
     clock.set(u.nextAt!);
     await e.runDue();

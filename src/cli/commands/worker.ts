@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { liveSendingProblems } from '../../config/live-sending.js';
 import type { Engine } from '../../engine/engine.js';
-import { pausedUntil } from '../../engine/ledger.js';
+import { operatorNotices } from '../../engine/notices.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { runWorker } from '../../worker/run.js';
@@ -56,12 +56,10 @@ export function register(program: Command): void {
         });
         if (opts.once || opts.untilIdle) {
           process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`);
-          // For cron: a paused sender is a failed run that someone should look at.
-          const paused = await pausedUntil(engine.ctx);
-          if (paused) {
-            process.stderr.write(`sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}\n`);
-            process.exitCode = 1;
-          }
+          // For cron: a paused sender or sequence, or mails of unknown fate, need someone to look.
+          const notes = await operatorNotices(engine.ctx);
+          for (const n of notes) process.stderr.write(`! ${n}\n`);
+          if (notes.length > 0) process.exitCode = 1;
         }
         timedOut = summary.timedOut;
         if (timedOut) process.exitCode = 1;
