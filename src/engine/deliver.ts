@@ -141,11 +141,18 @@ async function providerDown(ctx: EngineContext, m: Message, message: string): Pr
   const now = ctx.clock.now();
   let until = s.pause.until;
   if (until <= now) {
+    // Another worker may have paused already (this one's cached state is up to a second old).
+    const shared = await pausedUntil(ctx);
+    if (shared) Object.assign(s.pause, { checkedAt: now, until: shared.until, reason: shared.reason });
+    until = s.pause.until;
+  }
+  if (until <= now) {
     // The first job to notice pauses; the jobs already under way wait for the same time.
-    until = now + Math.min(MAX_UNREACHABLE_PAUSE_MS, ctx.config.worker.unreachablePauseMs * 2 ** s.unreachableStreak);
+    const at = ctx.clock.now();
+    until = at + Math.min(MAX_UNREACHABLE_PAUSE_MS, ctx.config.worker.unreachablePauseMs * 2 ** s.unreachableStreak);
     s.unreachableStreak++;
     const reason = `provider unreachable: ${message}`;
-    Object.assign(s.pause, { checkedAt: now, until, reason });
+    Object.assign(s.pause, { checkedAt: at, until, reason });
     await pauseTransport(ctx, until, reason);
     ctx.log.error({ alert: 'provider_unreachable', transport: ctx.transport.name, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: the mail provider cannot be reached; sending paused, mails wait without using up their attempts');
   }

@@ -131,8 +131,9 @@ const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, 
 );
 
 /**
- * Gives a claimed message back, due at `dueAt`, without counting the attempt: for a provider that
- * could not be reached, when nothing was handed over.
+ * Gives a claimed message back, due at `dueAt`, without counting the attempt, when nothing was
+ * handed over and the message is not to blame (the provider could not be reached, the template
+ * cannot be used).
  */
 export function release(ctx: EngineContext, m: Message, dueAt: number, error: string): Promise<boolean> {
   const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), due_at: dueAt, error };
