@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
 import { suppressedHashes } from '../consent/suppressions.js';
