@@ -10,6 +10,7 @@ import { SequenceRegistry } from './engine/registry.js';
 import { createLogger } from './logger.js';
 import { setRateLimiter } from './engine/deliver.js';
 import { createBackend, sharedRateLimiter } from './queue/factory.js';
+import { NoJobsBackend } from './queue/none.js';
 import type { JobBackend } from './queue/types.js';
 import { loadSequences, type LoadedSequence } from './sequences/loader.js';
 import { TemplateStore } from './templates/store.js';
@@ -29,6 +30,11 @@ export interface EngineOptions {
   sequences?: LoadedSequence[];
   /** Run migrations on start (default true). */
   migrate?: boolean;
+  /**
+   * False for a process that does not send (a CLI tool, the tracking server): no job backend, so
+   * with BullMQ configured it neither consumes send jobs nor connects to Redis. Default true.
+   */
+  jobs?: boolean;
 }
 
 /**
@@ -66,7 +72,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     };
     const problems = options.transport ? [] : liveSendingProblems(config);
     if (problems.length > 0) ctx.log.warn({ problems }, `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`);
-    const backend = options.backend ?? (await createBackend(config, ctx.log));
+    const backend = options.backend ?? (options.jobs === false ? new NoJobsBackend() : await createBackend(config, ctx.log));
     const shared = sharedRateLimiter(backend, config, ctx.transport.name);
     if (shared) setRateLimiter(ctx, shared);
     const engine = new Engine(ctx, backend);

@@ -9,12 +9,16 @@ export interface GlobalOptions {
   db?: string;
 }
 
-/** Builds the engine for a command from the global options (`--config`, `--db`). */
+/**
+ * Builds the engine for a command from the global options (`--config`, `--db`). Only
+ * `comeback worker` passes `jobs: true`: every other command is a tool that must not consume send
+ * jobs (nor wait for Redis) while it runs.
+ */
 export async function engineFor(cmd: Command, options: EngineOptions = {}): Promise<Engine> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const config = loadCliConfig(g.config);
   if (g.db) config.database = g.db;
-  return createEngine(config, options);
+  return createEngine(config, { jobs: false, ...options });
 }
 
 /** Runs `fn` with an engine and always closes it. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ComebackError, ValidationError, formatProblem } from '../errors.js';
 import * as audience from './commands/audience.js';
 import * as audit from './commands/audit.js';
+import * as check from './commands/check.js';
 import * as customer from './commands/customer.js';
 import * as demo from './commands/demo.js';
 import * as enroll from './commands/enroll.js';
@@ -23,7 +24,7 @@ import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, migrate, enroll, worker, serve, stats, uncertain, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -95,6 +95,11 @@ export class SmtpPool {
     }
   }
 
+  /** Opens (or reuses) one session, login included, and gives it back: is the server there and are we let in? */
+  async verify(): Promise<void> {
+    this.release(await this.acquire());
+  }
+
   /** Closes every connection; waiting sends fail. */
   close(): void {
     this.closed = true;

@@ -60,10 +60,22 @@ export class SmtpTransport implements Transport {
     } catch (err) {
       if (refusal) throw refusal.err; // the sender called it off before the final dot
       const f = err as SmtpFailure;
-      if (f.stage === 'connect') throw new ProviderUnreachableError(`SMTP ${this.server}: no session (${f.message})`, { cause: err });
+      if (f.stage === 'connect') throw this.unreachable(err);
       if (f.afterCommit && !f.responseCode) throw new DeliveryUnknownError(`SMTP: ${f.message} after the message was handed over`, { cause: err });
       throw classifySmtpError(err);
     }
+  }
+
+  async verify(): Promise<void> {
+    try {
+      await this.pool.verify();
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+  }
+
+  private unreachable(err: unknown): ProviderUnreachableError {
+    return new ProviderUnreachableError(`SMTP ${this.server}: no session (${(err as Error).message})`, { cause: err });
   }
 
   async close(): Promise<void> {

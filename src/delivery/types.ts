@@ -38,6 +38,8 @@ export interface SendHooks {
 export interface Transport {
   readonly name: string;
   send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt>;
+  /** Checks that the provider can be reached and lets us in, without sending anything (`comeback check`). */
+  verify?(): Promise<void>;
   close?(): Promise<void>;
 }
 

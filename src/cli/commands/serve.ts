@@ -58,7 +58,8 @@ export function register(program: Command): void {
       if (!opts.dev && usesDevelopmentSecret(config.secret)) {
         throw new ConfigError(`refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ${SECRET_FIX}, or pass --dev on a laptop.`);
       }
-      const engine = await createEngine(config);
+      // The tracking server sends no mail: no job backend (and no wait for Redis).
+      const engine = await createEngine(config, { jobs: false });
       try {
         const app = await buildServer({ engine, plugins: [dashboardPlugin()] });
         const { host, port } = engine.ctx.config.server;

@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
     .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean }, cmd: Command) => {
       // Structured logs on stderr; the worker logs its passes at info unless COMEBACK_LOG says otherwise.
-      const engine = await engineFor(cmd, { logger: createLogger(process.env.COMEBACK_LOG ?? 'info') });
+      const engine = await engineFor(cmd, { logger: createLogger(process.env.COMEBACK_LOG ?? 'info'), jobs: true });
       await checkLiveSending(engine, opts.dev === true);
       const stop = new AbortController();
       let signals = 0;

@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { createEngine } from '../../app.js';
+import { parseConfig } from '../../config/index.js';
+import { deliversToPeople, liveSendingProblems } from '../../config/live-sending.js';
+import { formatProblem } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import { redisDurabilityWarnings } from '../../queue/bullmq.js';
+import { validatePaths } from '../../sequences/validate.js';
+import { loadCliConfig } from '../config-file.js';
+import type { GlobalOptions } from '../context.js';
+
+/** One line of the check: what, how it stands, and the detail (the fix for a failure). */
+interface CheckLine {
+  what: string;
+  verdict: 'ok' | 'warn' | 'FAIL';
+  detail: string;
+}
+
+const MAX_PROBLEMS_SHOWN = 5;
+
+/**
+ * `comeback check`: before going live, everything that would otherwise surface as a failed send:
+ * the settings for real recipients, the sequences and their templates, the database, the mail
+ * provider (a session is opened, nothing is sent) and Redis. Exit 1 when a line fails.
+ */
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), Redis; one line each, exit 1 on a failure')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const input = loadCliConfig(g.config);
+      if (g.db) input.database = g.db;
+      const config = parseConfig(input);
+      const lines: CheckLine[] = [];
+
+      const problems = liveSendingProblems(config);
+      lines.push(
+        problems.length > 0
+          ? { what: 'settings', verdict: 'FAIL', detail: problems.join('\n') }
+          : { what: 'settings', verdict: 'ok', detail: deliversToPeople(config) ? `ready to send over ${config.transport.type}` : `transport ${config.transport.type}: nothing reaches real recipients` },
+      );
+
+      const v = await validatePaths([config.sequencesDir], { templatesDir: config.templatesDir, fallbackLocale: config.defaults.locale });
+      const shown = v.problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
+      if (v.problems.length > MAX_PROBLEMS_SHOWN) shown.push(`... and ${v.problems.length - MAX_PROBLEMS_SHOWN} more (comeback validate)`);
+      lines.push(
+        v.problems.length > 0
+          ? { what: 'sequences', verdict: 'FAIL', detail: shown.join('\n') }
+          : v.files.length === 0
+            ? { what: 'sequences', verdict: 'warn', detail: `no sequence files in ${config.sequencesDir}` }
+            : { what: 'sequences', verdict: 'ok', detail: `${v.files.length} valid, with the templates they use` },
+      );
+
+      // The sequences were checked above; the engine here is for the database and the transport.
+      const engine = await createEngine(input, { sequences: [], logger: createLogger('silent'), jobs: false }).catch((err: Error) => err);
+      if (engine instanceof Error) lines.push({ what: 'database', verdict: 'FAIL', detail: engine.message });
+      else {
+        try {
+          lines.push({ what: 'database', verdict: 'ok', detail: `${engine.ctx.db.dialect}, schema up to date` });
+          const t = engine.ctx.transport;
+          if (!t.verify) lines.push({ what: 'mail provider', verdict: 'ok', detail: `${t.name}: nothing to connect to` + (t.name === 'sendgrid' ? ' (the API key is checked by the first send)' : '') });
+          else {
+            const failed = await t.verify().then(() => undefined, (err: Error) => err.message);
+            lines.push(failed ? { what: 'mail provider', verdict: 'FAIL', detail: failed } : { what: 'mail provider', verdict: 'ok', detail: `${t.name}: a session opened (nothing was sent)` });
+          }
+        } finally {
+          await engine.close();
+        }
+      }
+
+      if (config.redisUrl) lines.push(...(await checkRedis(config.redisUrl)));
+
+      const width = Math.max(...lines.map((l) => l.what.length));
+      for (const l of lines) {
+        const [first, ...more] = l.detail.split('\n');
+        process.stdout.write(`${l.verdict.padEnd(4)}  ${l.what.padEnd(width)}  ${first}\n${more.map((m) => `${' '.repeat(width + 8)}${m}\n`).join('')}`);
+      }
+      if (lines.some((l) => l.verdict === 'FAIL')) process.exitCode = 1;
+    });
+}
+
+/** Redis answers, and keeps what it is given (AOF, no eviction). */
+async function checkRedis(url: string): Promise<CheckLine[]> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true, retryStrategy: () => null });
+  redis.on('error', () => {}); // reported below
+  try {
+    await redis.connect();
+    await redis.ping();
+    const warnings = await redisDurabilityWarnings(redis);
+    return warnings.length > 0 ? warnings.map((w) => ({ what: 'redis', verdict: 'warn' as const, detail: w })) : [{ what: 'redis', verdict: 'ok', detail: 'answers, with AOF and noeviction' }];
+  } catch (err) {
+    return [{ what: 'redis', verdict: 'FAIL', detail: `${url.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}` }];
+  } finally {
+    redis.disconnect();
+  }
+}
