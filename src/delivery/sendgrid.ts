@@ -11,8 +11,10 @@ type SendgridConfig = Extract<TransportConfig, { type: 'sendgrid' }>;
 export class SendgridTransport implements Transport {
   readonly name = 'sendgrid';
   private readonly mail: typeof sgMail;
+  private readonly client: Client;
   constructor(config: SendgridConfig) {
     const client = new Client();
+    this.client = client;
     client.setApiKey(config.apiKey);
     if (config.baseUrl) client.setDefaultRequest('baseUrl', config.baseUrl);
     // Without a timeout a request SendGrid never answers would hold its send job forever (an axios
@@ -21,6 +23,19 @@ export class SendgridTransport implements Transport {
     this.mail = new (sgMail as any).MailService();
     (this.mail as any).setClient(client);
   }
+  /** The API key is accepted and may send mail (GET /v3/scopes); nothing is sent. */
+  async verify(): Promise<void> {
+    let scopes: unknown;
+    try {
+      const [, body] = await this.client.request({ method: 'GET', url: '/v3/scopes' });
+      scopes = (body as { scopes?: unknown }).scopes;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      throw new ProviderUnreachableError(typeof code === 'number' ? `SendGrid ${code}: the API key was refused (${(err as Error).message})` : `SendGrid unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    if (!Array.isArray(scopes) || !scopes.includes('mail.send')) throw new ProviderUnreachableError('SendGrid: the API key may not send mail (scope mail.send missing)');
+  }
+
   async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
     for (const [k, v] of Object.entries({ Subject: mail.subject, ...mail.headers })) assertHeaderSafe(k, v);
     await commitPoint(hooks);

@@ -168,7 +168,7 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
 
-  async function fakeSendgrid(reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown } | 'hang', timeoutMs?: number) {
+  async function fakeSendgrid(reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown } | 'hang', timeoutMs?: number, scopes?: string[], apiKey = 'SG.test-key') {
     const requests: { auth?: string; body: any }[] = [];
     server = createServer((req, res) => {
       let data = '';
@@ -176,7 +176,14 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
       req.on('end', () => {
         const body = JSON.parse(data || '{}');
         requests.push({ auth: req.headers.authorization, body });
-        const r = req.method === 'POST' && req.url === '/v3/mail/send' ? reply(req, body) : { status: 404 };
+        const r =
+          req.method === 'POST' && req.url === '/v3/mail/send'
+            ? reply(req, body)
+            : req.method === 'GET' && req.url === '/v3/scopes'
+              ? req.headers.authorization === 'Bearer SG.test-key'
+                ? { status: 200, body: { scopes: scopes ?? ['mail.send'] } }
+                : { status: 401, body: { errors: [{ message: 'authorization required' }] } }
+              : { status: 404 };
         if (r === 'hang') return;
         res.writeHead(r.status, { 'content-type': 'application/json', ...(r.status === 202 ? { 'x-message-id': 'sg-abc123' } : {}) });
         res.end(r.body ? JSON.stringify(r.body) : '');
@@ -184,8 +191,20 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    return { requests, transport: new SendgridTransport({ type: 'sendgrid', apiKey: 'SG.test-key', baseUrl, timeoutMs }) };
+    return { requests, transport: new SendgridTransport({ type: 'sendgrid', apiKey, baseUrl, timeoutMs }) };
   }
+
+  it('verify asks SendGrid whether the API key may send mail, and sends nothing', async () => {
+    const ok = await fakeSendgrid(() => ({ status: 202 }));
+    await ok.transport.verify();
+    expect(ok.requests.map((r) => r.body)).toEqual([{}]); // the GET only
+    server!.close();
+    const readOnly = await fakeSendgrid(() => ({ status: 202 }), undefined, ['stats.read']);
+    await expect(readOnly.transport.verify()).rejects.toThrow(/may not send mail \(scope mail\.send missing\)/);
+    server!.close();
+    const wrongKey = await fakeSendgrid(() => ({ status: 202 }), undefined, undefined, 'SG.wrong');
+    await expect(wrongKey.transport.verify()).rejects.toThrow(/SendGrid 401: the API key was refused/);
+  });
 
   it('a request SendGrid never answers ends after the timeout as unknown (it may have been accepted), not never', async () => {
     const { requests, transport } = await fakeSendgrid(() => 'hang', 300);

@@ -60,10 +60,10 @@ export function register(program: Command): void {
         try {
           lines.push({ what: 'database', verdict: 'ok', detail: `${engine.ctx.db.dialect}, schema up to date` });
           const t = engine.ctx.transport;
-          if (!t.verify) lines.push({ what: 'mail provider', verdict: 'ok', detail: `${t.name}: nothing to connect to` + (t.name === 'sendgrid' ? ' (the API key is checked by the first send)' : '') });
+          if (!t.verify) lines.push({ what: 'mail provider', verdict: 'ok', detail: `${t.name}: nothing to connect to` });
           else {
             const failed = await t.verify().then(() => undefined, (err: Error) => err.message);
-            lines.push(failed ? { what: 'mail provider', verdict: 'FAIL', detail: failed } : { what: 'mail provider', verdict: 'ok', detail: `${t.name}: a session opened (nothing was sent)` });
+            lines.push(failed ? { what: 'mail provider', verdict: 'FAIL', detail: failed } : { what: 'mail provider', verdict: 'ok', detail: `${t.name}: ${t.name === 'smtp' ? 'a session opened' : 'the API key may send mail'} (nothing was sent)` });
           }
         } finally {
           await engine.close();

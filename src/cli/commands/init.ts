@@ -33,7 +33,7 @@ export function register(program: Command): void {
         '  npx comeback audience winback-lapsed          # who would be enrolled, rule by rule',
         '  npx comeback simulate winback-lapsed          # who would get which mail when',
         '  npx comeback worker --once                    # mails land in ./outbox/ as .eml files',
-        'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml.',
+        'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml, then npx comeback check.',
       );
       process.stdout.write(`${out.join('\n')}\n`);
     });
