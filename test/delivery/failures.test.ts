@@ -11,8 +11,9 @@ import { classifySmtpError } from '../../src/delivery/classify.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { PermanentSendError, TransientSendError } from '../../src/errors.js';
 import { formatStatus, StatusSampler } from '../../src/worker/status.js';
-import { sqliteUrl } from '../helpers/backends.js';
-import { ROOT, seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
+import { BullmqBackend } from '../../src/queue/bullmq.js';
+import { postgresUrl, REDIS_URL, sqliteUrl } from '../helpers/backends.js';
+import { ROOT, seedDue, sequencesDir, statusCounts, waitFor } from '../worker/fixture.js';
 import { SmtpSink, type SinkOptions } from './sink.js';
 
 let engine: Engine | undefined;
@@ -159,6 +160,35 @@ describe('an unreachable provider', () => {
     expect(sink.duplicates()).toEqual([]);
     expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(true);
   });
+});
+
+describe('an unreachable provider on BullMQ and PostgreSQL', () => {
+  it('the released mails go to the queue again as soon as the pause ends, and each is sent once', async () => {
+    const probe = new SmtpSink();
+    const port = await probe.start();
+    await probe.stop();
+    const queueName = `cbtest-down-${process.pid}-${Date.now().toString(36)}`;
+    engine = await createEngine(
+      // redispatchAfterMs far beyond the test: only the cleared queue mark can bring the mails back.
+      { database: await postgresUrl(), redisUrl: REDIS_URL, sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 }, worker: { concurrency: 4, unreachablePauseMs: 300, redispatchAfterMs: 600_000, queueName } },
+      { logger: pino({ level: 'silent' }) },
+    );
+    const e = engine;
+    expect(e.backend.name).toBe('bullmq');
+    await seedDue(e, 10);
+    await e.runDue();
+    await waitFor(async () => ((await statusCounts(e)).reserved ?? 0) === 10 && (await e.ctx.k.selectFrom('delivery_state').selectAll().executeTakeFirst()) !== undefined, 20_000, 'the mails back, the sender paused');
+    sink = new SmtpSink();
+    await sink.start(port);
+    await passesUntil(e, async () => (await statusCounts(e)).sent === 10, 30_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sink.accepted).toHaveLength(10);
+    expect(sink.duplicates()).toEqual([]);
+    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(true);
+    const cleanup = new BullmqBackend({ url: REDIS_URL, queueName, concurrency: 1, log: pino({ level: 'silent' }) });
+    await cleanup.obliterate();
+    await cleanup.stop();
+  }, 60_000);
 });
 
 describe('SMTP reply classification', () => {
