@@ -16,7 +16,7 @@ function summarise(files: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('init')
-    .description('set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, .gitignore (existing files are kept)')
+    .description('set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, the sequence JSON Schema for editors, .gitignore (existing files are kept)')
     .argument('[dir]', 'project folder (created when missing)', '.')
     .action((dir: string) => {
       const { created, kept } = scaffoldProject(resolve(dir));
