@@ -3,9 +3,12 @@
  * database, mail provider, Redis), exit 1 when one fails; the provider is connected to, never sent to.
  */
 import { appendFileSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkTrackingServer } from '../../src/cli/commands/check.js';
 import { scaffoldProject } from '../../src/project/scaffold.js';
 import { REDIS_URL, sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -48,8 +51,22 @@ describe('comeback check', () => {
     expect(out).toMatch(/^ok {4}database +sqlite, schema up to date$/m);
     expect(out).toMatch(/^ok {4}mail provider +smtp: a session opened \(nothing was sent\)$/m);
     expect(out).toMatch(/^(ok|warn) +redis +/m); // this machine's Redis may run without AOF: a warning, not a failure
+    // No tracking server answers at the made-up publicUrl from here: a warning, not a failure.
+    expect(out).toMatch(/^warn {2}tracking server +https:\/\/track\.tea\.example\/healthz does not answer from here/m);
     expect(process.exitCode).toBeUndefined();
     expect(sink.accepted).toHaveLength(0);
+  });
+
+  it('asks the tracking server behind publicUrl for /healthz', async () => {
+    const tracking = createServer((req, res) => res.writeHead(req.url === '/healthz' ? 200 : 404).end());
+    await new Promise<void>((resolve) => tracking.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(tracking.address() as AddressInfo).port}`;
+      expect(await checkTrackingServer(url)).toEqual({ what: 'tracking server', verdict: 'ok', detail: `${url}/healthz answers` });
+      expect(await checkTrackingServer(`${url}/mail/`)).toMatchObject({ verdict: 'warn', detail: expect.stringContaining('answered 404: is comeback serve behind publicUrl?') });
+    } finally {
+      tracking.close();
+    }
   });
 
   it('names every failure with its place and fix, and exits 1', async () => {

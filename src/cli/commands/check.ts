@@ -22,7 +22,8 @@ const MAX_PROBLEMS_SHOWN = 5;
 /**
  * `comeback check`: before going live, everything that would otherwise surface as a failed send:
  * the settings for real recipients, the sequences and their templates, the database, the mail
- * provider (a session is opened, nothing is sent) and Redis. Exit 1 when a line fails.
+ * provider (a session is opened, nothing is sent), the tracking server behind `publicUrl` and
+ * Redis. Exit 1 when a line fails.
  */
 export function register(program: Command): void {
   program
@@ -70,6 +71,7 @@ export function register(program: Command): void {
         }
       }
 
+      if (deliversToPeople(config)) lines.push(await checkTrackingServer(config.publicUrl));
       if (config.redisUrl) lines.push(...(await checkRedis(config.redisUrl)));
 
       const width = Math.max(...lines.map((l) => l.what.length));
@@ -79,6 +81,22 @@ export function register(program: Command): void {
       }
       if (lines.some((l) => l.verdict === 'FAIL')) process.exitCode = 1;
     });
+}
+
+/**
+ * The tracking server answers at `publicUrl` (its /healthz): else the unsubscribe and tracked links
+ * of every mail would fail. A warning, not a failure: this machine may not be where recipients are.
+ */
+export async function checkTrackingServer(publicUrl: string): Promise<CheckLine> {
+  const url = new URL('healthz', publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`).toString();
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    if (res.ok) return { what: 'tracking server', verdict: 'ok', detail: `${url} answers` };
+    return { what: 'tracking server', verdict: 'warn', detail: `${url} answered ${res.status}: is comeback serve behind publicUrl?` };
+  } catch (err) {
+    const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    return { what: 'tracking server', verdict: 'warn', detail: `${url} does not answer from here (${reason}): the unsubscribe and tracked links of every mail point there` };
+  }
 }
 
 /** Redis answers, and keeps what it is given (AOF, no eviction). */
