@@ -102,8 +102,21 @@ export function scaffoldProject(dir: string): ScaffoldResult {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
   const root = packageRoot();
   if (!root) throw new ComebackError('E_INPUT', 'the example sequences and templates shipped with Comeback were not found next to its code');
-  mkdirSync(dir, { recursive: true });
   const result: ScaffoldResult = { created: [], kept: [] };
+  try {
+    writeProject(dir, root, result);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code) throw err;
+    // A folder that cannot be written (no permission, a file in the path, a full disk).
+    const done = result.created.length ? ` ${result.created.length} file(s) were written before it and stay; run again after the fix (existing files are kept).` : '';
+    throw new ComebackError('E_INPUT', `cannot set up the project in ${dir}: ${(err as Error).message}.${done}`);
+  }
+  return result;
+}
+
+function writeProject(dir: string, root: string, result: ScaffoldResult): void {
+  mkdirSync(dir, { recursive: true });
   const existingConfig = CONFIG_FILES.find((f) => existsSync(join(dir, f)));
   if (existingConfig) result.kept.push(existingConfig);
   else {
@@ -118,5 +131,4 @@ export function scaffoldProject(dir: string): ScaffoldResult {
   mkdirSync(join(dir, '.vscode'), { recursive: true });
   writeNew(dir, '.vscode/settings.json', `${JSON.stringify({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } }, null, 2)}\n`, result);
   writeNew(dir, '.gitignore', GITIGNORE, result);
-  return result;
 }

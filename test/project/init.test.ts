@@ -88,9 +88,10 @@ describe('comeback init', () => {
     expect(existsSync(join(dir, 'comeback.config.yaml'))).toBe(false);
   });
 
-  it('refuses a path that is a file', () => {
+  it('refuses a path that is a file, and names a folder it cannot write to', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'comeback-init-')), 'notes.txt');
     writeFileSync(file, 'x');
     expect(() => scaffoldProject(file)).toThrow(/notes\.txt is a file, not a folder/);
+    expect(() => scaffoldProject(join(file, 'shop'))).toThrow(/^cannot set up the project in .*notes\.txt\/shop: ENOTDIR/);
   });
 });
