@@ -83,4 +83,11 @@ describe('comeback check', () => {
     expect(out).toMatch(/^FAIL {2}redis +redis:\/\/127\.0\.0\.1:\d+: /m);
     expect(process.exitCode).toBe(1);
   });
+
+  it('an unusable DKIM key is named as a configuration failure', async () => {
+    const { file } = project({ transport: { type: 'smtp', url: sink.url, dkim: { domainName: 'tea.example', keySelector: 'cb', privateKey: 'not a key' } } });
+    const { out } = await runCliInProcess(['--config', file, 'check']);
+    expect(out).toMatch(/^FAIL {2}configuration +transport\.dkim\.privateKey: not a private key in PEM form/m);
+    expect(process.exitCode).toBe(1);
+  });
 });

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createEngine } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import { deliversToPeople, liveSendingProblems } from '../../config/live-sending.js';
-import { formatProblem } from '../../errors.js';
+import { ConfigError, formatProblem } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { redisDurabilityWarnings } from '../../queue/bullmq.js';
 import { validatePaths } from '../../sequences/validate.js';
@@ -11,7 +11,7 @@ import { loadCliConfig } from '../config-file.js';
 import type { GlobalOptions } from '../context.js';
 
 /** One line of the check: what, how it stands, and the detail (the fix for a failure). */
-interface CheckLine {
+export interface CheckLine {
   what: string;
   verdict: 'ok' | 'warn' | 'FAIL';
   detail: string;
@@ -28,7 +28,7 @@ const MAX_PROBLEMS_SHOWN = 5;
 export function register(program: Command): void {
   program
     .command('check')
-    .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), Redis; one line each, exit 1 on a failure')
+    .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), tracking server, Redis; one line each, exit 1 on a failure')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const input = loadCliConfig(g.config);
@@ -56,7 +56,8 @@ export function register(program: Command): void {
 
       // The sequences were checked above; the engine here is for the database and the transport.
       const engine = await createEngine(input, { sequences: [], logger: createLogger('silent'), jobs: false }).catch((err: Error) => err);
-      if (engine instanceof Error) lines.push({ what: 'database', verdict: 'FAIL', detail: engine.message });
+      // A transport that cannot be set up (an unusable DKIM key) is a configuration error, not the database's.
+      if (engine instanceof Error) lines.push({ what: engine instanceof ConfigError ? 'configuration' : 'database', verdict: 'FAIL', detail: engine.message });
       else {
         try {
           lines.push({ what: 'database', verdict: 'ok', detail: `${engine.ctx.db.dialect}, schema up to date` });
