@@ -21,3 +21,8 @@ export async function operatorNotices(ctx: EngineContext): Promise<string[]> {
   if (uncertain > 0) notes.push(`${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`);
   return notes;
 }
+
+/** The notices as output lines, each starting with `! `. */
+export function noticeLines(notes: string[]): string {
+  return notes.map((n) => `! ${n}\n`).join('');
+}

@@ -155,7 +155,7 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
       const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
-      apply(writes, e, seq, decision, zone, { recent, key: capKeys.get(e.customer_id) ?? `customer:${e.customer_id}` }, now, result, hour);
+      apply(writes, e, seq, decision, zone, { recent, key: capKeys.get(e.customer_id) ?? capKey({ id: e.customer_id, email_hash: null }) }, now, result, hour);
     }
     result.reserved = await writes.flush(trx);
   });

@@ -3,12 +3,12 @@
  * imports: it reads "12" as the year 2001, "2026-02-30" as 2 March, and a time without an
  * offset in the machine's own time zone, so the same file would import differently per server.
  */
+import { InputError } from '../errors.js';
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 /** German and other European shop exports: 24.11.2026 or 24.11.2026 14:03. */
 const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
-import { InputError } from '../errors.js';
 
 /** What the parsers accept, for error messages. */
 export const TIME_FORMATS = 'a date like 2026-03-01 or 01.03.2026, or a time like 2026-03-01T12:00:00Z';

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Engine } from '../engine/engine.js';
 import { sendState, transportPausedUntil } from '../engine/deliver.js';
 import { PARKED_UNTIL } from '../engine/sequence-state.js';
@@ -84,25 +85,21 @@ export interface Upcoming {
 export async function upcoming(engine: Engine): Promise<Upcoming> {
   const { k, clock } = engine.ctx;
   const now = clock.now();
-  const e = await k
-    .selectFrom('enrollments')
-    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('next_due_at').as('next')])
-    .where('status', '=', 'active')
-    .where('holdout', '=', 0)
-    .where('next_due_at', '>', now)
-    .where('next_due_at', '<', PARKED_UNTIL)
-    .executeTakeFirstOrThrow();
-  const m = await k
-    .selectFrom('messages')
-    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('due_at').as('next')])
-    .where('status', '=', 'reserved')
-    .where('due_at', '>', now)
-    .where('due_at', '<', PARKED_UNTIL)
-    .executeTakeFirstOrThrow();
-  const parkedEnrolments = await k.selectFrom('enrollments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'active').where('next_due_at', '=', PARKED_UNTIL).executeTakeFirstOrThrow();
-  const parkedMails = await k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'reserved').where('due_at', '=', PARKED_UNTIL).executeTakeFirstOrThrow();
-  const times = [e.next, m.next].filter((t) => t !== null && t !== undefined).map(Number);
-  return { enrolments: Number(e.n), retries: Number(m.n), nextAt: times.length > 0 ? Math.min(...times) : null, parked: { mails: Number(parkedMails.n), enrolments: Number(parkedEnrolments.n) } };
+  // One read per table: what waits (due before the parking time) and what is parked.
+  const e = await sql<Later>`select count(case when next_due_at < ${PARKED_UNTIL} then 1 end) as waiting, min(case when next_due_at < ${PARKED_UNTIL} then next_due_at end) as next, count(case when next_due_at = ${PARKED_UNTIL} then 1 end) as parked
+    from enrollments where status = 'active' and holdout = 0 and next_due_at > ${now}`.execute(k);
+  const m = await sql<Later>`select count(case when due_at < ${PARKED_UNTIL} then 1 end) as waiting, min(case when due_at < ${PARKED_UNTIL} then due_at end) as next, count(case when due_at = ${PARKED_UNTIL} then 1 end) as parked
+    from messages where status = 'reserved' and due_at > ${now}`.execute(k);
+  const [en, ms] = [e.rows[0]!, m.rows[0]!];
+  const times = [en.next, ms.next].filter((t) => t !== null && t !== undefined).map(Number);
+  return { enrolments: Number(en.waiting), retries: Number(ms.waiting), nextAt: times.length > 0 ? Math.min(...times) : null, parked: { mails: Number(ms.parked), enrolments: Number(en.parked) } };
+}
+
+/** Counts of one table's later work, as the database returns them (strings on PostgreSQL). */
+interface Later {
+  waiting: number | string;
+  next: number | string | null;
+  parked: number | string;
 }
 
 /** `next: 10 enrolments wait for a later step or send window, 2 retries; the first is due 2026-12-01T08:00:00.000Z` */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ManualClock } from '../../clock.js';
-import { operatorNotices } from '../../engine/notices.js';
+import { noticeLines, operatorNotices } from '../../engine/notices.js';
 import type { SequenceStats } from '../../engine/stats.js';
 import { isDuration, parseDuration } from '../../sequences/duration.js';
 import { formatMoney } from '../../util/money.js';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
           else {
             // What needs an operator comes before the figures.
             const notes = await operatorNotices(engine.ctx);
-            process.stdout.write(`${notes.map((n) => `! ${n}\n`).join('')}${notes.length ? '\n' : ''}${reportText(report)}\n`);
+            process.stdout.write(`${noticeLines(notes)}${notes.length ? '\n' : ''}${reportText(report)}\n`);
           }
         },
         options,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { liveSendingProblems } from '../../config/live-sending.js';
 import type { Engine } from '../../engine/engine.js';
-import { operatorNotices } from '../../engine/notices.js';
+import { noticeLines, operatorNotices } from '../../engine/notices.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { runWorker } from '../../worker/run.js';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
           process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`);
           // For cron: a paused sender or sequence, or mails of unknown fate, need someone to look.
           const notes = await operatorNotices(engine.ctx);
-          for (const n of notes) process.stderr.write(`! ${n}\n`);
+          process.stderr.write(noticeLines(notes));
           if (notes.length > 0) process.exitCode = 1;
         }
         timedOut = summary.timedOut;
