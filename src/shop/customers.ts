@@ -3,6 +3,7 @@ import { statementChunks } from '../db/chunks.js';
 import type { Customer, Database, NewCustomer } from '../db/schema.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
 import { parseInput } from '../util/parse-input.js';
+import { followAddressChanges } from './address-change.js';
 import { CustomerInput } from './types.js';
 
 /** Defaults applied to customers that don't say their locale or time zone. */
@@ -41,6 +42,7 @@ export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, 
  * Inserts or updates customers by external id in one statement. The row replaces the stored
  * fields, except that a known churn reason is kept when the new row has none, and an erased
  * customer stays erased (their suppression is by hash, so they are never mailed either way).
+ * A changed address moves the customer's active enrolments with it (src/shop/address-change.ts).
  */
 export async function upsertCustomerRows(db: Kysely<Database>, rows: NewCustomer[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
@@ -70,6 +72,7 @@ export async function upsertCustomerRows(db: Kysely<Database>, rows: NewCustomer
       .returning(['id', 'external_id'])
       .execute();
     for (const r of result) ids.set(r.external_id, r.id);
+    await followAddressChanges(db, result.map((r) => r.id), Number(chunk[0]!.updated_at));
   }
   return ids;
 }

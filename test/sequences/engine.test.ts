@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dormantCandidates, explainAudience } from '../../src/engine/audience.js';
 import { scheduleBatch } from '../../src/engine/scheduler.js';
-import { DAY, type Engine } from '../../src/index.js';
+import { DAY, type Engine, type ManualClock, type MemoryTransport } from '../../src/index.js';
 import { dialects } from '../helpers/backends.js';
 import { engineWith, head, loaded, shop } from './helpers.js';
 
@@ -103,6 +103,53 @@ ${STEP('a')}`);
     // Once the enrolment ends, the address may enter again.
     await engine.ctx.k.updateTable('enrollments').set({ status: 'completed' }).where('id', '=', active[0]!.id).execute();
     await engine.ctx.k.insertInto('enrollments').values(row).execute();
+  });
+
+  it('an enrolment follows its customer to a new address; into an address that has the sequence already, it ends', async () => {
+    const triggered = loaded(`${head('cancelled')}audience:
+  trigger: cancelled
+steps:
+${STEP('a', '1d')}`);
+    let clock: ManualClock;
+    let transport: MemoryTransport;
+    ({ engine, clock, transport } = await engineWith(await url(), [triggered]));
+    await shop(engine, [
+      { id: 'anna', daysAgo: [200] },
+      { id: 'bob', daysAgo: [90] },
+      { id: 'carl', daysAgo: [90] },
+      { id: 'dora', daysAgo: [90] },
+    ]);
+    const hashOf = async (id: string) => (await engine!.customers.get(id))!.email_hash;
+    const enrolment = async (id: string) =>
+      engine!.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['e.status', 'e.exit_reason', 'e.address_hash']).where('c.external_id', '=', id).executeTakeFirstOrThrow();
+    for (const id of ['anna', 'bob', 'carl']) expect((await engine.trigger('cancelled', id)).enrollmentId).not.toBeNull();
+    const annaOld = await hashOf('anna');
+    // Anna moves to a new address: her enrolment goes with it, and her old address is free again.
+    await engine.customers.upsert({ externalId: 'anna', email: 'anna.new@example.com' });
+    expect(await enrolment('anna')).toEqual({ status: 'active', exit_reason: null, address_hash: await hashOf('anna') });
+    await engine.customers.upsert({ externalId: 'dora', email: 'anna@example.com' });
+    expect(await hashOf('dora')).toBe(annaOld);
+    expect((await engine.trigger('cancelled', 'dora')).enrollmentId).not.toBeNull();
+    // Carl's record takes Bob's address (a merged account): Bob's enrolment has the sequence for
+    // that address already, so Carl's ends instead of mailing the person twice.
+    const carlBefore = await enrolment('carl');
+    await engine.customers.upsert([{ externalId: 'carl', email: 'bob@example.com' }]);
+    expect(await enrolment('carl')).toEqual({ status: 'exited', exit_reason: 'same_address', address_hash: carlBefore.address_hash });
+    expect(await enrolment('bob')).toMatchObject({ status: 'active', address_hash: await hashOf('bob') });
+    // An address removed frees it too.
+    await engine.customers.upsert({ externalId: 'bob', email: null });
+    expect(await enrolment('bob')).toEqual({ status: 'active', exit_reason: null, address_hash: null });
+    // When the step is due: Anna's mail goes to her new address, Dora's to Anna's old one, Carl's
+    // ended enrolment sends nothing, and Bob, without an address, gets nothing.
+    clock.advance(2 * DAY);
+    await engine.runDue();
+    const statuses = await engine.ctx.k.selectFrom('messages as m').innerJoin('customers as c', 'c.id', 'm.customer_id').select(['c.external_id', 'm.status']).orderBy('c.external_id').execute();
+    expect(statuses).toEqual([
+      { external_id: 'anna', status: 'sent' },
+      { external_id: 'bob', status: 'cancelled' },
+      { external_id: 'dora', status: 'sent' },
+    ]);
+    expect(transport.sent.map((m) => m.to).sort()).toEqual(['anna.new@example.com', 'anna@example.com']);
   });
 
   it('reads model thresholds from customer_scores, and says clearly when there are none', async () => {
