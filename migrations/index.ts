@@ -7,6 +7,7 @@ import * as m005 from './005_sequence_guard.js';
 import * as m006 from './006_enrollment_lookup.js';
 import * as m007 from './007_events_provider_partial.js';
 import * as m008 from './008_enrollment_address.js';
+import * as m009 from './009_message_id_header.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '006_enrollment_lookup': m006,
   '007_events_provider_partial': m007,
   '008_enrollment_address': m008,
+  '009_message_id_header': m009,
 };

@@ -172,6 +172,8 @@ export interface MessagesTable {
   provider_id: string | null;
   subject: string | null;
   links: Generated<string>;
+  /** The Message-ID header it was handed over with (stored with `sending`; null before, and after erasure). */
+  message_id_header: string | null;
   error: string | null;
   attempts: Generated<number>;
   due_at: number;

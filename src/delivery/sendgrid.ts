@@ -10,6 +10,7 @@ type SendgridConfig = Extract<TransportConfig, { type: 'sendgrid' }>;
 /** SendGrid's v3 mail-send API. `custom_args.comeback_message_id` maps webhook events back to the message. */
 export class SendgridTransport implements Transport {
   readonly name = 'sendgrid';
+  readonly providerMessageId = true;
   private readonly mail: typeof sgMail;
   private readonly client: Client;
   constructor(config: SendgridConfig) {

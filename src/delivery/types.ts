@@ -37,6 +37,8 @@ export interface SendHooks {
  */
 export interface Transport {
   readonly name: string;
+  /** The provider writes its own Message-ID header (SendGrid): Comeback's is not in the mail. */
+  readonly providerMessageId?: boolean;
   send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt>;
   /** Checks that the provider can be reached and lets us in, without sending anything (`comeback check`). */
   verify?(): Promise<void>;

@@ -13,7 +13,7 @@ import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
 import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
-import { markSending, pauseTransport, pausedUntil, record, release } from './ledger.js';
+import { markSending, pauseTransport, pausedUntil, record, release, type ShownMail } from './ledger.js';
 import { pauseSequence } from './sequence-state.js';
 
 /** Outcome of sending one reserved message. */
@@ -81,10 +81,11 @@ export async function transportPausedUntil(ctx: EngineContext): Promise<number> 
 }
 
 /**
- * Sends a rendered, claimed message and records the outcome. `shown` (the subject and the tracked
- * links as JSON) is stored with `sending`, so that the links of a mail that ends `uncertain` work.
+ * Sends a rendered, claimed message and records the outcome. `shown` (the subject, the tracked
+ * links as JSON, the Message-ID) is stored with `sending`, so that the links of a mail that ends
+ * `uncertain` work and the operator can look it up.
  */
-export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, shown: { subject: string; links: string }, emailHash: string | null): Promise<SendOutcome> {
+export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, shown: ShownMail, emailHash: string | null): Promise<SendOutcome> {
   const state = sendState(ctx);
   let leave: (() => void) | undefined;
   let receipt: SendReceipt;

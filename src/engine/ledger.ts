@@ -25,10 +25,10 @@ const claimQuery = prepared(['id', 'now'], (k, p) =>
     .where('due_at', '<=', p.now)
     .returningAll(),
 );
-const markSendingQuery = prepared(['id', 'attempts', 'now', 'subject', 'links'], (k, p) =>
+const markSendingQuery = prepared(['id', 'attempts', 'now', 'subject', 'links', 'header'], (k, p) =>
   k
     .updateTable('messages')
-    .set({ status: 'sending', updated_at: p.now, subject: p.subject, links: p.links })
+    .set({ status: 'sending', updated_at: p.now, subject: p.subject, links: p.links, message_id_header: p.header })
     .where('id', '=', p.id)
     .where('attempts', '=', p.attempts)
     .where('status', '=', 'claimed'),
@@ -79,13 +79,23 @@ export async function claimMany(ctx: EngineContext, ids: number[]): Promise<Mess
   return runClaim(ctx, write);
 }
 
+/** What a rendered mail showed its recipient, stored with `sending`. */
+export interface ShownMail {
+  subject: string;
+  /** The tracked link targets, as JSON. */
+  links: string;
+  /** The Message-ID header it is handed over with. */
+  messageIdHeader?: string;
+}
+
 /**
- * The point of no return: claimed → sending, only if this claim still holds. The subject and the
- * links of the rendered mail are stored now, not with the outcome: a mail whose outcome is never
- * recorded (`uncertain`) may have arrived, and its tracked links must lead somewhere.
+ * The point of no return: claimed → sending, only if this claim still holds. The subject, the
+ * links and the Message-ID of the rendered mail are stored now, not with the outcome: a mail whose
+ * outcome is never recorded (`uncertain`) may have arrived, its tracked links must lead somewhere,
+ * and the operator needs the header it went out with to look it up.
  */
-export async function markSending(ctx: EngineContext, m: Message, shown?: { subject: string; links: string }): Promise<boolean> {
-  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links };
+export async function markSending(ctx: EngineContext, m: Message, shown?: ShownMail): Promise<boolean> {
+  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links, header: shown?.messageIdHeader ?? m.message_id_header };
   return (await committer(ctx).update(markSendingQuery.compile(ctx.k, values), `message ${m.id}`)) === 1;
 }
 

@@ -151,7 +151,7 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
         }
       }
       await trx.updateTable('enrollments').set({ trigger_data: '{}', address_hash: null }).where('customer_id', '=', c.id).execute();
-      const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
+      const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, message_id_header: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
       result.messagesScrubbed += Number(scrubbed.numUpdatedRows);
       await trx.updateTable('events').set({ user_agent: null, detail: '{}' }).where('customer_id', '=', c.id).execute();
       for (const r of await trx.selectFrom('consents').select(['id', 'evidence']).where('customer_id', '=', c.id).execute()) {

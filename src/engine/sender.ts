@@ -10,9 +10,10 @@ import { renderBody, renderHeaderText } from '../templates/render.js';
 import type { EngineContext } from './context.js';
 import { personalization, type CouponData } from './personalize.js';
 import { deliver, handleFailure, sendState, transportPausedUntil, type SendOutcome } from './deliver.js';
-import { record } from './ledger.js';
+import { record, type ShownMail } from './ledger.js';
 import { claimWithInputs, loadSendInputs, type SendInputs } from './send-inputs.js';
 import { senderHeader } from '../delivery/headers.js';
+import { messageIdOf } from '../delivery/mime.js';
 
 export type { SendOutcome } from './deliver.js';
 export { claim } from './ledger.js';
@@ -67,7 +68,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
   const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
   const mail = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
   let outgoing: OutgoingMail;
-  let shown: { subject: string; links: string };
+  let shown: ShownMail;
   try {
     const template = await ctx.templates.get(m.template, customer.locale);
     const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now) : null;
@@ -102,7 +103,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
         'X-Comeback-Message': String(m.id),
       },
     };
-    shown = { subject, links: JSON.stringify(body.links) };
+    shown = { subject, links: JSON.stringify(body.links), ...(ctx.transport.providerMessageId ? {} : { messageIdHeader: messageIdOf(outgoing) }) };
   } catch (err) {
     return handleFailure(ctx, m, customer.email_hash, err);
   }

@@ -18,7 +18,7 @@ export interface UncertainMessage {
   since: number;
   subject: string | null;
   error: string | null;
-  /** The Message-ID header it was sent with (search SMTP logs for it); null without an address. */
+  /** The Message-ID header it was handed over with (search SMTP logs for it); null when the provider writes its own (SendGrid). */
   messageIdHeader: string | null;
 }
 
@@ -37,7 +37,7 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
   const rows = await ctx.k
     .selectFrom('messages as m')
     .innerJoin('customers as c', 'c.id', 'm.customer_id')
-    .select(['m.id', 'm.sequence_id', 'm.step_id', 'm.updated_at', 'm.subject', 'm.error', 'c.external_id', 'c.email'])
+    .select(['m.id', 'm.sequence_id', 'm.step_id', 'm.updated_at', 'm.subject', 'm.error', 'm.message_id_header', 'c.external_id', 'c.email'])
     .where('m.status', '=', 'uncertain')
     .orderBy('m.updated_at')
     .orderBy('m.id')
@@ -55,9 +55,18 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
       since: Number(r.updated_at),
       subject: r.subject,
       error: r.error,
-      messageIdHeader: r.email ? messageIdOf({ messageId: Number(r.id), from, to: r.email }) : null,
+      messageIdHeader: r.message_id_header ?? legacyMessageId(ctx, Number(r.id), from, r.email),
     })),
   };
+}
+
+/**
+ * The Message-ID of a mail that went `sending` before the header was stored with it (migration
+ * 009): computed with today's sender and address, which is what it was unless either changed.
+ */
+function legacyMessageId(ctx: EngineContext, id: number, from: string, email: string | null): string | null {
+  if (!email || ctx.transport.providerMessageId) return null;
+  return messageIdOf({ messageId: id, from, to: email });
 }
 
 /**

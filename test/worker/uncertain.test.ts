@@ -2,16 +2,19 @@
  * `comeback uncertain`: the operator lists the mails whose delivery is unknown with the Message-ID
  * to search the provider's log for, and settles each: delivered, or to be sent again.
  */
+import { createServer } from 'node:http';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { senderHeader } from '../../src/delivery/headers.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
+import { SendgridTransport } from '../../src/delivery/sendgrid.js';
 import { buildMime } from '../../src/delivery/mime.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { claim, markSending, sweep } from '../../src/engine/ledger.js';
 import { listUncertain } from '../../src/engine/uncertain.js';
-import { InputError } from '../../src/errors.js';
+import { DeliveryUnknownError, InputError } from '../../src/errors.js';
+import type { OutgoingMail, SendHooks, SendReceipt, Transport } from '../../src/delivery/types.js';
 import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { reservedMessages, sequencesDir, statusCounts, writeConfig } from './fixture.js';
@@ -80,4 +83,52 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     await expect(runCliInProcess(['--config', file, 'uncertain', '--sent', '12,x'])).rejects.toThrow(InputError);
     await expect(runCliInProcess(['--config', file, 'uncertain', '--sent', '5', '--resend', '5'])).rejects.toThrow(/message 5 given to both/);
   });
+
+  it('lists the Message-ID a mail was handed over with, also after the sender and the address changed', async () => {
+    const database = await url();
+    const config = { database, sequencesDir: sequencesDir(), sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' } };
+    const transport = new LostReply();
+    engine = await createEngine(config, { transport, logger: pino({ level: 'silent' }) });
+    const [id] = await reservedMessages(engine, 1);
+    await engine.runDue();
+    expect(await statusCounts(engine)).toEqual({ uncertain: 1 });
+    const header = /^Message-ID: (.+)$/m.exec(buildMime(transport.mails[0]!).toString())![1]!;
+    await engine.customers.upsert({ externalId: 'c0', email: 'c0.new@example.com' });
+    await engine.close();
+    engine = await createEngine({ ...config, sender: { ...config.sender, from: 'news@tea.example' } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    const { messages } = await listUncertain(engine.ctx);
+    expect(messages).toMatchObject([{ id, email: 'c0.new@example.com', messageIdHeader: header }]);
+    expect(header).toContain('@tea.example>');
+    // Erasure takes it with the rest of what the mail showed.
+    await engine.privacy.forget('c0.new@example.com');
+    expect(await engine.ctx.k.selectFrom('messages').select('message_id_header').executeTakeFirstOrThrow()).toEqual({ message_id_header: null });
+  });
+
+  it('with SendGrid, which writes its own Message-ID, lists none: the mail is found by its custom_args', async () => {
+    // A SendGrid that takes the request and never answers: after the timeout the outcome is unknown.
+    const server = createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const transport = new SendgridTransport({ type: 'sendgrid', apiKey: 'SG.test-key', baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, timeoutMs: 300 });
+      engine = await createEngine({ database: await url(), sequencesDir: sequencesDir() }, { transport, logger: pino({ level: 'silent' }) });
+      const [id] = await reservedMessages(engine, 1);
+      await engine.runDue();
+      expect(await statusCounts(engine)).toEqual({ uncertain: 1 });
+      expect((await listUncertain(engine.ctx)).messages).toMatchObject([{ id, messageIdHeader: null }]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
+
+/** A provider that takes the mail and then loses the connection before its reply: the outcome is unknown. */
+class LostReply implements Transport {
+  readonly name = 'lost-reply';
+  readonly mails: OutgoingMail[] = [];
+  async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
+    await hooks?.commit();
+    this.mails.push(mail);
+    throw new DeliveryUnknownError('connection lost after the final dot');
+  }
+}
