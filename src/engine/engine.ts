@@ -60,7 +60,10 @@ export class Engine {
 
   /** Customers: upsert by the shop's external id, look up by id or external id. */
   readonly customers = {
-    /** Inserts or updates customers; returns their internal ids by external id. */
+    /**
+     * Inserts or updates customers; returns their internal ids by external id. An update changes
+     * only the fields given (`null` clears one); a new customer gets defaults for the others.
+     */
     upsert: async (input: CustomerInput | CustomerInput[]): Promise<Map<string, number>> => {
       const rows = (Array.isArray(input) ? input : [input]).map((c) => toCustomerRow(c, this.ctx.config.defaults, this.now()));
       return upsertCustomerRows(this.ctx.k, rows);

@@ -12,11 +12,40 @@ export interface CustomerDefaults {
   timeZone: string;
 }
 
-/** Turns validated input into a row; throws zod's error on invalid input. */
-export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, now: number): NewCustomer {
+/** Columns of a stored customer that an upsert may replace. */
+export type UpdatableColumn = 'email' | 'first_name' | 'last_name' | 'gender' | 'title' | 'locale' | 'time_zone' | 'acquired_via' | 'churn_reason' | 'late_payments' | 'tags' | 'attributes';
+
+/** Which input field replaces which stored columns (the address and its hash go together). */
+const UPDATES: Record<UpdatableColumn, keyof CustomerInput> = {
+  email: 'email',
+  first_name: 'firstName',
+  last_name: 'lastName',
+  gender: 'gender',
+  title: 'title',
+  locale: 'locale',
+  time_zone: 'timeZone',
+  acquired_via: 'acquiredVia',
+  churn_reason: 'churnReason',
+  late_payments: 'latePayments',
+  tags: 'tags',
+  attributes: 'attributes',
+};
+
+/** A customer to insert, and the columns that replace a stored customer's: those the input gave. */
+export interface CustomerWrite {
+  row: NewCustomer;
+  update: UpdatableColumn[];
+}
+
+/**
+ * Turns validated input into a row; throws zod's error on invalid input. A field the input does
+ * not give (undefined) gets its default in a new customer and keeps its stored value in a known
+ * one; `null` clears it.
+ */
+export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, now: number): CustomerWrite {
   const c = parseInput(CustomerInput, input, `customer${typeof input?.externalId === 'string' ? ` ${input.externalId}` : ''}`);
   const email = c.email ? normalizeEmail(c.email) : null;
-  return {
+  const row: NewCustomer = {
     external_id: c.externalId,
     email,
     email_hash: email ? hashEmail(email) : null,
@@ -36,43 +65,54 @@ export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, 
     updated_at: now,
     erased_at: null,
   };
+  const update = (Object.keys(UPDATES) as UpdatableColumn[]).filter((col) => c[UPDATES[col]] !== undefined);
+  return { row, update };
 }
 
 /**
- * Inserts or updates customers by external id in one statement. The row replaces the stored
- * fields, except that a known churn reason is kept when the new row has none, and an erased
- * customer stays erased (their suppression is by hash, so they are never mailed either way).
- * A changed address moves the customer's active enrolments with it (src/shop/address-change.ts).
+ * Inserts or updates customers by external id, one statement per slice of rows that give the
+ * same fields. An update replaces only the fields the input gave (a file with just `external_id`
+ * and `email` changes addresses and nothing else), except that a known churn reason is kept when
+ * the new row has none, and an erased customer stays erased (their suppression is by hash, so
+ * they are never mailed either way). A changed address moves the customer's active enrolments
+ * with it (src/shop/address-change.ts).
  */
-export async function upsertCustomerRows(db: Kysely<Database>, rows: NewCustomer[]): Promise<Map<string, number>> {
+export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerWrite[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
-  for (const chunk of statementChunks(rows, Object.keys(rows[0] ?? {}).length)) {
-    const result = await db
-      .insertInto('customers')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.column('external_id').doUpdateSet((eb) => ({
-          email: eb.ref('excluded.email'),
-          email_hash: eb.ref('excluded.email_hash'),
-          first_name: eb.ref('excluded.first_name'),
-          last_name: eb.ref('excluded.last_name'),
-          gender: eb.ref('excluded.gender'),
-          title: eb.ref('excluded.title'),
-          locale: eb.ref('excluded.locale'),
-          time_zone: eb.ref('excluded.time_zone'),
-          acquired_via: eb.ref('excluded.acquired_via'),
-          churn_reason: eb.fn.coalesce('excluded.churn_reason', 'customers.churn_reason'),
-          churn_reason_source: eb.fn.coalesce('excluded.churn_reason_source', 'customers.churn_reason_source'),
-          late_payments: eb.ref('excluded.late_payments'),
-          tags: eb.ref('excluded.tags'),
-          attributes: eb.ref('excluded.attributes'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .returning(['id', 'external_id'])
-      .execute();
-    for (const r of result) ids.set(r.external_id, r.id);
-    await followAddressChanges(db, result.map((r) => r.id), Number(chunk[0]!.updated_at));
+  const groups = new Map<string, CustomerWrite[]>();
+  for (const w of writes) {
+    const key = w.update.join(',');
+    const group = groups.get(key);
+    if (group) group.push(w);
+    else groups.set(key, [w]);
+  }
+  for (const group of groups.values()) {
+    const update = group[0]!.update;
+    const rows = group.map((w) => w.row);
+    for (const chunk of statementChunks(rows, Object.keys(rows[0]!).length)) {
+      const result = await db
+        .insertInto('customers')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.column('external_id').doUpdateSet((eb) => {
+            const set: Record<string, unknown> = { updated_at: eb.ref('excluded.updated_at') };
+            for (const col of update) {
+              if (col === 'churn_reason') {
+                set.churn_reason = eb.fn.coalesce('excluded.churn_reason', 'customers.churn_reason');
+                set.churn_reason_source = eb.fn.coalesce('excluded.churn_reason_source', 'customers.churn_reason_source');
+              } else {
+                set[col] = eb.ref(`excluded.${col}`);
+                if (col === 'email') set.email_hash = eb.ref('excluded.email_hash');
+              }
+            }
+            return set;
+          }),
+        )
+        .returning(['id', 'external_id'])
+        .execute();
+      for (const r of result) ids.set(r.external_id, r.id);
+      if (update.includes('email')) await followAddressChanges(db, result.map((r) => r.id), Number(chunk[0]!.updated_at));
+    }
   }
   return ids;
 }

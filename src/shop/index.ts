@@ -1,5 +1,5 @@
 export * from './types.js';
-export { toCustomerRow, upsertCustomerRows, customerIdsByExternalId, findCustomer, type CustomerDefaults } from './customers.js';
+export { toCustomerRow, upsertCustomerRows, customerIdsByExternalId, findCustomer, type CustomerDefaults, type CustomerWrite, type UpdatableColumn } from './customers.js';
 export { recordOrder, recordOrderBatch, parseOrder } from './orders.js';
 export { upsertProducts } from './products.js';
 export { importFile, type ImportKind, type ImportOptions, type ImportResult, type RejectedRow } from './import/run.js';

@@ -47,6 +47,29 @@ describe.each(dialects)('import on $name', ({ url }) => {
     expect(await count(e, 'consents')).toBe(2); // no duplicate ledger entries on re-import
   });
 
+  it('a file with fewer columns updates only those: a column it lacks keeps what is stored, an empty cell clears', async () => {
+    const e = await open();
+    await e.import(
+      'customers',
+      file('full.csv', ['external_id,email,first_name,last_name,title,locale,time_zone,acquired_via,churn_reason,late_payments,tags', 'c1,anna@example.com,Anna,Berg,Dr.,de,Europe/Vienna,sale,price,1,vip;tea', 'c2,bob@example.com,Bob,Kern,,de,Europe/Berlin,sale,,0,coffee'].join('\n')),
+    );
+    const stored = async () => e.ctx.k.selectFrom('customers').select(['external_id', 'email', 'first_name', 'last_name', 'title', 'locale', 'time_zone', 'acquired_via', 'churn_reason', 'late_payments', 'tags']).orderBy('external_id').execute();
+    const before = await stored();
+    // The shop exports only the changed addresses.
+    const r = await e.import('customers', file('emails.csv', 'external_id,email\nc1,anna.berg@example.com\n'));
+    expect(r).toMatchObject({ imported: 1, rejected: [] });
+    expect(await stored()).toEqual([{ ...before[0], email: 'anna.berg@example.com' }, before[1]]);
+    // Empty cells clear a last name and the tags; an empty locale keeps the stored one.
+    await e.import('customers', file('names.csv', 'external_id,last_name,tags,locale\nc2,,,\n'));
+    expect((await stored())[1]).toEqual({ ...before[1], last_name: null, tags: '[]' });
+    // JSON Lines: a key that is missing keeps the value, null clears it.
+    await e.import('customers', file('partial.jsonl', '{"external_id":"c1","title":null}\n'));
+    expect((await stored())[0]).toEqual({ ...before[0], email: 'anna.berg@example.com', title: null });
+    // The library works the same way.
+    await e.customers.upsert({ externalId: 'c1', firstName: 'Anne' });
+    expect((await stored())[0]).toMatchObject({ first_name: 'Anne', last_name: 'Berg', locale: 'de', acquired_via: 'sale', churn_reason: 'price', tags: '["vip","tea"]' });
+  });
+
   it('refuses an unknown column before storing anything, with a suggestion', async () => {
     const e = await open();
     const r = e.import('customers', file('typo.csv', 'external_id,emial\nc1,a@example.com\n'));

@@ -29,6 +29,14 @@ export interface ImportedConsent {
 
 const text = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
+/**
+ * A field a row may clear: undefined when the file has no such column (the stored value stays),
+ * null when the cell is empty (the stored value is cleared), else the text.
+ */
+function clearable(r: Record<string, unknown>, column: string): string | null | undefined {
+  return Object.hasOwn(r, column) ? (text(r[column]) ?? null) : undefined;
+}
+
 function time(line: number, column: string, v: unknown): number | undefined {
   const s = text(v);
   if (s === undefined) return undefined;
@@ -72,21 +80,23 @@ export function customerFromRecord(line: number, r: Record<string, unknown>): { 
   if (basis !== undefined && !['double_opt_in', 'opt_in', 'existing_customer'].includes(basis)) {
     throw new ImportRowError(line, `consent: expected double_opt_in, opt_in or existing_customer, got "${basis}"`);
   }
-  const tags = text(r.tags);
+  const tags = clearable(r, 'tags');
+  // A column the file does not have keeps what is stored; an empty cell clears a field that may be
+  // empty (and keeps locale, time zone, acquisition and late payments, which always have a value).
   return {
     customer: {
       externalId: text(r.external_id) ?? '',
-      email: text(r.email) ?? null,
-      firstName: text(r.first_name) ?? null,
-      lastName: text(r.last_name) ?? null,
-      gender: (text(r.gender) as 'f' | 'm' | 'd' | undefined) ?? null,
-      title: text(r.title) ?? null,
+      email: clearable(r, 'email'),
+      firstName: clearable(r, 'first_name'),
+      lastName: clearable(r, 'last_name'),
+      gender: clearable(r, 'gender') as CustomerInput['gender'],
+      title: clearable(r, 'title'),
       locale: text(r.locale),
       timeZone: text(r.time_zone),
       acquiredVia: text(r.acquired_via) as CustomerInput['acquiredVia'],
-      churnReason: (text(r.churn_reason) as CustomerInput['churnReason']) ?? null,
+      churnReason: clearable(r, 'churn_reason') as CustomerInput['churnReason'],
       latePayments: int(line, 'late_payments', r.late_payments),
-      tags: tags ? tags.split(/[;|]/).map((t) => t.trim()).filter(Boolean) : undefined,
+      tags: tags === undefined ? undefined : tags === null ? [] : tags.split(/[;|]/).map((t) => t.trim()).filter(Boolean),
       createdAt: time(line, 'created_at', r.created_at),
     },
     consent: {

@@ -5,7 +5,7 @@ import type { ConsentEntry } from '../../consent/types.js';
 import type { Database } from '../../db/schema.js';
 import { ImportRowError } from '../../errors.js';
 import { didYouMean } from '../../util/did-you-mean.js';
-import { toCustomerRow, upsertCustomerRows, type CustomerDefaults } from '../customers.js';
+import { toCustomerRow, upsertCustomerRows, type CustomerDefaults, type CustomerWrite } from '../customers.js';
 import { recordOrderBatch } from '../orders.js';
 import { upsertProducts } from '../products.js';
 import { OrderInput, ProductInput, type ParsedOrder } from '../types.js';
@@ -155,22 +155,22 @@ function productSink(options: ImportOptions): Sink {
 }
 
 function customerSink(options: ImportOptions): Sink {
-  let batch: { row: ReturnType<typeof toCustomerRow>; consent: ImportedConsent; line: number }[] = [];
+  let batch: { write: CustomerWrite; consent: ImportedConsent; line: number }[] = [];
   return {
     add(line, record) {
       const { customer, consent } = customerFromRecord(line, record);
-      batch.push({ row: toCustomerRow(customer, options.defaults, options.now()), consent, line });
+      batch.push({ write: toCustomerRow(customer, options.defaults, options.now()), consent, line });
     },
     pending: () => batch.length,
     end() {},
     async flush(db, result) {
       if (batch.length === 0) return;
       // Later rows with the same id win; one statement cannot upsert the same key twice.
-      const byId = new Map(batch.map((b) => [b.row.external_id, b]));
+      const byId = new Map(batch.map((b) => [b.write.row.external_id, b]));
       const items = [...byId.values()];
       batch = [];
-      const ids = await upsertCustomerRows(db, items.map((b) => b.row));
-      result.objected.push(...(await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.row.external_id)!, consent: b.consent })))));
+      const ids = await upsertCustomerRows(db, items.map((b) => b.write));
+      result.objected.push(...(await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.write.row.external_id)!, consent: b.consent })))));
       result.imported += items.length;
     },
   };
