@@ -44,7 +44,7 @@ export class SmtpTransport implements Transport {
   async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
     let raw = buildMime(mail);
     if (this.dkim) raw = await this.dkim.sign(raw);
-    const envelope = { from: addressOf(mail.from), to: [addressOf(mail.to)] };
+    const envelope = { from: mail.returnPath ?? addressOf(mail.from), to: [addressOf(mail.to)] };
     let refusal: { err: unknown } | undefined;
     const commit = async () => {
       try {

@@ -11,6 +11,8 @@ export interface OutgoingMail {
   headers: Record<string, string>;
   /** The Date header (the engine clock's time of sending). */
   date?: Date;
+  /** The envelope sender (SMTP MAIL FROM), where bounces go; default the address of `from`. */
+  returnPath?: string;
 }
 
 /** What the provider said when it accepted a mail. */

@@ -93,6 +93,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
       from: senderHeader(ctx.config.sender),
       to: customer.email!,
       replyTo: ctx.config.sender.replyTo,
+      returnPath: ctx.config.sender.returnPath,
       subject,
       date: new Date(now),
       html: body.html,

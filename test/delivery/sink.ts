@@ -9,6 +9,8 @@ export interface SinkReply {
 /** What a test sink received. */
 export interface ReceivedMail {
   messageId: number | null;
+  /** The envelope sender (MAIL FROM). */
+  from: string;
   to: string;
   raw: Buffer;
 }
@@ -56,7 +58,7 @@ export class SmtpSink {
           const raw = Buffer.concat(chunks);
           const head = raw.subarray(0, Math.min(raw.length, 8192)).toString('latin1');
           const id = /^X-Comeback-Message: (\d+)/im.exec(head)?.[1];
-          const mail: ReceivedMail = { messageId: id ? Number(id) : null, to: session.envelope.rcptTo[0]?.address ?? '', raw: this.options.keepRaw ? raw : Buffer.alloc(0) };
+          const mail: ReceivedMail = { messageId: id ? Number(id) : null, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo[0]?.address ?? '', raw: this.options.keepRaw ? raw : Buffer.alloc(0) };
           const reply = this.options.onData?.(mail);
           if (reply === 'hang') return;
           if (reply) return cb(Object.assign(new Error(reply.message), { responseCode: reply.code }));
