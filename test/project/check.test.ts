@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkTrackingServer } from '../../src/cli/commands/check.js';
+import { checkBounces, checkTrackingServer } from '../../src/cli/commands/check.js';
+import { SenderConfig } from '../../src/config/schema.js';
 import { scaffoldProject } from '../../src/project/scaffold.js';
 import { REDIS_URL, sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -50,11 +51,18 @@ describe('comeback check', () => {
     expect(out).toMatch(/^ok {4}sequences +4 valid, with the templates they use$/m);
     expect(out).toMatch(/^ok {4}database +sqlite, schema up to date$/m);
     expect(out).toMatch(/^ok {4}mail provider +smtp: a session opened \(nothing was sent\)$/m);
+    expect(out).toMatch(/^warn {2}bounces +go to hello@tea\.example with the replies: set sender\.returnPath to a mailbox of their own/m);
     expect(out).toMatch(/^(ok|warn) +redis +/m); // this machine's Redis may run without AOF: a warning, not a failure
     // No tracking server answers at the made-up publicUrl from here: a warning, not a failure.
     expect(out).toMatch(/^warn {2}tracking server +https:\/\/track\.tea\.example\/healthz does not answer from here/m);
     expect(process.exitCode).toBeUndefined();
     expect(sink.accepted).toHaveLength(0);
+  });
+
+  it('over SMTP, names where bounces go and whether comeback reports can read them apart from the replies', () => {
+    const sender = SenderConfig.parse({ from: 'Tea & Co <hello@tea.example>' });
+    expect(checkBounces(sender)).toMatchObject({ verdict: 'warn', detail: expect.stringContaining('go to hello@tea.example with the replies') });
+    expect(checkBounces({ ...sender, returnPath: 'bounces@tea.example' })).toEqual({ what: 'bounces', verdict: 'ok', detail: 'go to bounces@tea.example: read them with comeback reports (from cron)' });
   });
 
   it('asks the tracking server behind publicUrl for /healthz', async () => {

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { createEngine } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
+import type { SenderConfig } from '../../config/schema.js';
+import { addressOf } from '../../delivery/mime.js';
 import { deliversToPeople, liveSendingProblems } from '../../config/live-sending.js';
 import { ConfigError, formatProblem } from '../../errors.js';
 import { createLogger } from '../../logger.js';
@@ -72,6 +74,7 @@ export function register(program: Command): void {
         }
       }
 
+      if (config.transport.type === 'smtp') lines.push(checkBounces(config.sender));
       if (deliversToPeople(config)) lines.push(await checkTrackingServer(config.publicUrl));
       if (config.redisUrl) lines.push(...(await checkRedis(config.redisUrl)));
 
@@ -82,6 +85,15 @@ export function register(program: Command): void {
       }
       if (lines.some((l) => l.verdict === 'FAIL')) process.exitCode = 1;
     });
+}
+
+/**
+ * SMTP: where the delivery reports of mails the relay accepted but could not deliver go. Without a
+ * mailbox of their own that `comeback reports` reads, hard-bounced addresses are mailed again.
+ */
+export function checkBounces(sender: SenderConfig): CheckLine {
+  if (sender.returnPath) return { what: 'bounces', verdict: 'ok', detail: `go to ${sender.returnPath}: read them with comeback reports (from cron)` };
+  return { what: 'bounces', verdict: 'warn', detail: `go to ${addressOf(sender.from)} with the replies: set sender.returnPath to a mailbox of their own and read it with comeback reports` };
 }
 
 /**
