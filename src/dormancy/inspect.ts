@@ -22,6 +22,8 @@ export interface CustomerReport {
   run: ScoreRun | null;
   consent: ConsentState;
   consentHistory: ConsentRecord[];
+  /** Suppressions of the customer's address (a hard bounce, a complaint, an unsubscribe): never mailed while they stand. */
+  suppressions: { scope: string; reason: string; created_at: number }[];
   enrollments: Enrollment[];
   messages: { id: number; sequence_id: string; step_id: string; variant_id: string | null; status: string; subject: string | null; legal_basis: string | null; due_at: number; sent_at: number | null }[];
   orders: { count: number; lastOrders: { external_id: string; ordered_at: number; total_minor: number; discount_minor: number; returned_minor: number; status: string; currency: string }[] };
@@ -50,6 +52,9 @@ export async function customerReport(deps: Pick<ScoringDeps, 'db'>, ref: number 
   const consent = deriveConsentState(
     history.map((h) => ({ id: h.id, action: h.action, basis: h.basis, recorded_at: h.recordedAt, channel: h.channel })),
   );
+  const suppressions = customer.email_hash
+    ? await deps.db.kysely.selectFrom('suppressions').select(['scope', 'reason', 'created_at']).where('email_hash', '=', customer.email_hash).orderBy('created_at').execute()
+    : [];
   const enrollments = await k.selectFrom('enrollments').selectAll().where('customer_id', '=', customer.id).orderBy('id', 'desc').limit(20).execute();
   const messages = await k
     .selectFrom('messages')
@@ -77,6 +82,7 @@ export async function customerReport(deps: Pick<ScoringDeps, 'db'>, ref: number 
     run,
     consent,
     consentHistory: history,
+    suppressions,
     enrollments,
     messages,
     orders: { count: Number(count?.n ?? 0), lastOrders },

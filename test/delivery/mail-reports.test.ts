@@ -158,6 +158,8 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
       { message_id: ids[0], type: 'bounce', source: 'mail-report' },
       { message_id: ids[1], type: 'complaint', source: 'mail-report' },
     ]);
+    const shown = await runCliInProcess(['--config', file, 'customer', a!.to.split('@')[0]!]);
+    expect(shown.out).toMatch(/^SUPPRESSED for all mail: hard bounce \d{4}-/m);
     // The stats count them for the deliverability guard.
     expect((await engine.stats('blast'))[0]).toMatchObject({ bounced: 1, complained: 1 });
 

@@ -41,6 +41,7 @@ export function formatCustomerReport(r: CustomerReport, currency: string, locale
   const bases = r.consent.active.map((b) => `${b.basis} since ${date(b.grantedAt)} (#${b.consentId})`).join(', ');
   out.push(`consent: ${bases || 'no basis in force'}${r.consent.objected ? `; OBJECTED ${date(r.consent.objectedAt)}` : ''}`);
   for (const h of r.consentHistory.slice(-5)) out.push(`  ${time(h.recordedAt)}  ${h.action} ${h.basis ?? 'all'} via ${h.source}`);
+  for (const x of r.suppressions) out.push(`SUPPRESSED ${x.scope === 'all' ? 'for all mail' : `for ${x.scope}`}: ${x.reason.replace('_', ' ')} ${time(x.created_at)}`);
   out.push('');
   if (r.enrollments.length === 0) out.push('enrolments: none');
   else {
