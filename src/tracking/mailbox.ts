@@ -7,11 +7,13 @@ export interface MailboxMessage {
   /** Where it came from: `FILE`, `FILE#3` for the third mail of an mbox, `stdin`. */
   source: string;
   raw: Buffer;
+  /** The file that holds this mail alone (not an mbox, not stdin): it may be removed once read. */
+  file?: string;
 }
 
 /**
  * The mails of an mbox file (`From ` lines separate them; `>From ` lines are unescaped), or the
- * file as one mail when it is not an mbox.
+ * data as one mail when it is not an mbox.
  */
 export function splitMbox(source: string, data: Buffer): MailboxMessage[] {
   const text = data.toString('latin1');
@@ -23,27 +25,38 @@ export function splitMbox(source: string, data: Buffer): MailboxMessage[] {
   return mails.map((m, i) => ({ source: mails.length > 1 ? `${source}#${i + 1}` : source, raw: Buffer.from(m, 'latin1') }));
 }
 
-/**
- * Reads the mails at `path`: a file (one mail, or an mbox), or a folder whose files are one mail
- * each (a Maildir's `new/` and `cur/`), in name order. A missing or unreadable path is an error.
- */
-export function readMailbox(path: string): MailboxMessage[] {
-  let stat;
+function readMailFile(file: string): MailboxMessage[] {
+  let data: Buffer;
   try {
-    stat = statSync(path);
-  } catch {
-    throw new ComebackError('E_INPUT', `${path}: no such file or folder`);
+    data = readFileSync(file);
+  } catch (err) {
+    throw new ComebackError('E_INPUT', `${file}: cannot be read (${(err as Error).message})`);
   }
-  if (stat.isDirectory()) {
+  const mails = splitMbox(file, data);
+  return mails.length === 1 && !data.subarray(0, 5).equals(Buffer.from('From ')) ? [{ ...mails[0]!, file }] : mails;
+}
+
+/**
+ * The files at `paths`, checked before anything is read: a file (one mail, or an mbox), or a
+ * folder whose files are one mail each (a Maildir's `new/` and `cur/`), in name order.
+ */
+export function mailFiles(paths: string[]): string[] {
+  return paths.flatMap((path) => {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      throw new ComebackError('E_INPUT', `${path}: no such file or folder`);
+    }
+    if (!stat.isDirectory()) return [path];
     return readdirSync(path)
       .sort()
       .map((name) => join(path, name))
-      .filter((file) => statSync(file).isFile())
-      .map((file) => ({ source: file, raw: readFileSync(file) }));
-  }
-  try {
-    return splitMbox(path, readFileSync(path));
-  } catch (err) {
-    throw new ComebackError('E_INPUT', `${path}: cannot be read (${(err as Error).message})`);
-  }
+      .filter((file) => statSync(file).isFile());
+  });
+}
+
+/** The mails of the files, one file at a time (a Maildir of any size is never held in memory at once). */
+export function* readMailFiles(files: string[]): Generator<MailboxMessage> {
+  for (const file of files) yield* readMailFile(file);
 }

@@ -4,7 +4,8 @@
  * ARF feedback loops write them, around the headers of the real mails) are read with
  * `comeback reports` from a Maildir folder and an mbox.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -16,7 +17,7 @@ import { splitMbox } from '../../src/tracking/mailbox.js';
 import { hashEmail } from '../../src/util/email.js';
 import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
-import { reservedMessages, sequencesDir, writeConfig } from '../worker/fixture.js';
+import { ensureBuilt, reservedMessages, ROOT, sequencesDir, writeConfig } from '../worker/fixture.js';
 import { SmtpSink } from './sink.js';
 
 let engine: Engine | undefined;
@@ -136,7 +137,7 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(maildir, name), text);
     const file = writeConfig(config);
-    const { out } = await runCliInProcess(['--config', file, 'reports', maildir]);
+    const { out } = await runCliInProcess(['--config', file, 'reports', '--remove', maildir]);
     const lines = out.trim().split('\n');
     expect(lines).toEqual([
       `${join(maildir, '1-hard.eml')}: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; address suppressed`,
@@ -148,6 +149,7 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
       `${join(maildir, '7-not-spam.eml')}: message ${ids[3]} to ${d!.to}: feedback type not-spam is not a complaint`,
       '7 mails read: 1 hard bounce and 1 complaint recorded (addresses suppressed), 0 recorded before, 5 ignored',
     ]);
+    expect(readdirSync(maildir)).toEqual([]); // --remove: each file once it was read
     const suppressed = await engine.ctx.k.selectFrom('suppressions').select(['email_hash', 'reason']).orderBy('reason').execute();
     expect(suppressed).toEqual([
       { email_hash: hashEmail(b!.to), reason: 'complaint' },
@@ -166,10 +168,17 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
     // Reading the mailbox again (as an mbox this time) records nothing twice.
     const mbox = join(maildir, 'mbox');
     writeFileSync(mbox, `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}`);
-    const again = await runCliInProcess(['--config', file, 'reports', mbox]);
+    const again = await runCliInProcess(['--config', file, 'reports', '--remove', mbox]);
     expect(again.out).toContain(`${mbox}#1: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; recorded before`);
     expect(again.out).toContain('2 mails read: 0 hard bounces and 0 complaints recorded (addresses suppressed), 2 recorded before, 0 ignored');
+    expect(readdirSync(maildir)).toEqual(['mbox']); // an mbox is never removed
     expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(2);
+
+    // Piped in by the mail server, one mail on stdin.
+    await ensureBuilt();
+    const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'reports', '-'], { input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head), encoding: 'utf8' });
+    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce and 0 complaints recorded (addresses suppressed), 0 recorded before, 0 ignored\n`);
+    expect(piped.status).toBe(0);
   });
 });
 
