@@ -84,7 +84,8 @@ async function mimeParts(raw: Buffer): Promise<Part[]> {
 /** The original mail's Message-ID: from returned headers (text/rfc822-headers) or an embedded message. */
 function originalMessageId(parts: Part[]): string | null {
   for (const p of parts) {
-    const id = p.contentType === 'text/rfc822-headers' ? parseFields(p.body.toString('utf8')).get('message-id') : p.embedded ? p.headers.get('message-id') : undefined;
+    const returned = p.contentType === 'text/rfc822-headers' || p.contentType === 'message/global-headers';
+    const id = returned ? parseFields(p.body.toString('utf8')).get('message-id') : p.embedded ? p.headers.get('message-id') : undefined;
     if (id) return id.trim();
   }
   return null;
