@@ -10,6 +10,7 @@ import * as experiment from './commands/experiment.js';
 import * as exportCmd from './commands/export.js';
 import * as forget from './commands/forget.js';
 import * as importCmd from './commands/import.js';
+import * as inbound from './commands/inbound.js';
 import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
 import * as preview from './commands/preview.js';
@@ -18,14 +19,13 @@ import * as serve from './commands/serve.js';
 import * as schema from './commands/schema.js';
 import * as score from './commands/score.js';
 import * as simulate from './commands/simulate.js';
-import * as reports from './commands/reports.js';
 import * as stats from './commands/stats.js';
 import * as uncertain from './commands/uncertain.js';
 import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, reports, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, inbound, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -38,7 +38,7 @@ export const SenderConfig = z.strictObject({
   replyTo: z.string().optional(),
   postalAddress: z.string().default('Comeback Demo Shop GmbH, Musterstraße 1, 10115 Berlin, Germany'),
   unsubscribeMailto: z.string().optional(),
-  /** The envelope sender (SMTP MAIL FROM), where bounces go: a mailbox `comeback reports` reads. Default: the address of `from`. */
+  /** The envelope sender (SMTP MAIL FROM), where bounces go: a mailbox `comeback inbound` reads. Default: the address of `from`. */
   returnPath: z.email().optional(),
 });
 export type SenderConfig = z.infer<typeof SenderConfig>;

@@ -128,7 +128,7 @@ export class Engine {
     /** Expires unconfirmed requests past their time and clears their addresses; returns how many. */
     expireRequests: (): Promise<number> => expireOptInRequests(this.ctx.k, this.now()),
     /** A mail to the List-Unsubscribe `mailto:` address: unsubscribes when its sender is the recipient. */
-    unsubscribeByMail: (mail: { from: string; subject: string }): Promise<MailUnsubscribeResult> => unsubscribeByMail(this.ctx, mail),
+    unsubscribeByMail: (mail: { from: string; subject: string; id?: string }): Promise<MailUnsubscribeResult> => unsubscribeByMail(this.ctx, mail),
   };
 
   private optInDeps(): OptInDeps {

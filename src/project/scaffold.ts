@@ -42,7 +42,7 @@ transport:
 #   name: Your Shop
 #   from: hello@your-shop.example
 #   postalAddress: Your Shop GmbH, Street 1, 12345 City, Country
-#   returnPath: bounces@your-shop.example   # SMTP: where bounces go; \`comeback reports\` reads them
+#   returnPath: bounces@your-shop.example   # SMTP: where bounces go; \`comeback inbound\` reads them
 # publicUrl: https://track.your-shop.example   # where \`comeback serve\` is reachable
 # shopUrl: https://your-shop.example
 

@@ -59,10 +59,10 @@ describe('comeback check', () => {
     expect(sink.accepted).toHaveLength(0);
   });
 
-  it('over SMTP, names where bounces go and whether comeback reports can read them apart from the replies', () => {
+  it('over SMTP, names where bounces go and whether comeback inbound can read them apart from the replies', () => {
     const sender = SenderConfig.parse({ from: 'Tea & Co <hello@tea.example>' });
     expect(checkBounces(sender)).toMatchObject({ verdict: 'warn', detail: expect.stringContaining('go to hello@tea.example with the replies') });
-    expect(checkBounces({ ...sender, returnPath: 'bounces@tea.example' })).toEqual({ what: 'bounces', verdict: 'ok', detail: 'go to bounces@tea.example: read them with comeback reports (from cron)' });
+    expect(checkBounces({ ...sender, returnPath: 'bounces@tea.example' })).toEqual({ what: 'bounces', verdict: 'ok', detail: 'go to bounces@tea.example: read them with comeback inbound (from cron)' });
   });
 
   it('asks the tracking server behind publicUrl for /healthz', async () => {

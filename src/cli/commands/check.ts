@@ -89,11 +89,11 @@ export function register(program: Command): void {
 
 /**
  * SMTP: where the delivery reports of mails the relay accepted but could not deliver go. Without a
- * mailbox of their own that `comeback reports` reads, hard-bounced addresses are mailed again.
+ * mailbox of their own that `comeback inbound` reads, hard-bounced addresses are mailed again.
  */
 export function checkBounces(sender: SenderConfig): CheckLine {
-  if (sender.returnPath) return { what: 'bounces', verdict: 'ok', detail: `go to ${sender.returnPath}: read them with comeback reports (from cron)` };
-  return { what: 'bounces', verdict: 'warn', detail: `go to ${addressOf(sender.from)} with the replies: set sender.returnPath to a mailbox of their own and read it with comeback reports` };
+  if (sender.returnPath) return { what: 'bounces', verdict: 'ok', detail: `go to ${sender.returnPath}: read them with comeback inbound (from cron)` };
+  return { what: 'bounces', verdict: 'warn', detail: `go to ${addressOf(sender.from)} with the replies: set sender.returnPath to a mailbox of their own and read it with comeback inbound` };
 }
 
 /**

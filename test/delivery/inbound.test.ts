@@ -2,7 +2,8 @@
  * Bounces and complaints that come back by mail: mails go to a real SMTP server with the
  * configured return path; the reports a relay and a mailbox provider send back (as Postfix and
  * ARF feedback loops write them, around the headers of the real mails) are read with
- * `comeback reports` from a Maildir folder and an mbox.
+ * `comeback inbound` from a Maildir folder and an mbox, with the unsubscribe requests some mail
+ * clients send to the List-Unsubscribe `mailto:` address.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -109,8 +110,8 @@ ${original}
 `;
 }
 
-describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => {
-  it('mails go out with the return path; its hard bounces and complaints suppress, everything else is ignored with the reason', async () => {
+describe.each(dialects)('mail that comes back on $name', ({ url }) => {
+  it('mails go out with the return path; hard bounces, complaints and unsubscribe requests from the recipient are applied once, everything else is ignored with the reason', async () => {
     sink = new SmtpSink({ keepRaw: true });
     await sink.start();
     const config = {
@@ -134,10 +135,13 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
       '5-forged.eml': dsn('7A8B9C', d!.to, 'failed', '5.1.1', d!.head.replace(/(Message-ID: <comeback\.\d+\.)[0-9a-f]{16}/, '$10000000000000000')),
       '6-away.eml': 'From: d@example.com\nTo: hello@tea.example\nSubject: Out of office\n\nBack on Monday.\n',
       '7-not-spam.eml': arf(d!.to, d!.head, 'not-spam'),
+      // The mail client of c's recipient uses the mailto: of List-Unsubscribe (its subject encoded).
+      '8-unsubscribe.eml': `From: Carla <${c!.to}>\nTo: hello@tea.example\nMessage-ID: <u1@mail.example>\nSubject: =?UTF-8?B?${Buffer.from(`unsubscribe-${ids[2]}`).toString('base64')}?=\n\n`,
+      '9-unsubscribe-other.eml': `From: mallory@example.net\nTo: hello@tea.example\nMessage-ID: <u2@example.net>\nSubject: unsubscribe-${ids[3]}\n\n`,
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(maildir, name), text);
     const file = writeConfig(config);
-    const { out } = await runCliInProcess(['--config', file, 'reports', '--remove', maildir]);
+    const { out } = await runCliInProcess(['--config', file, 'inbound', '--remove', maildir]);
     const lines = out.trim().split('\n');
     expect(lines).toEqual([
       `${join(maildir, '1-hard.eml')}: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; address suppressed`,
@@ -145,44 +149,50 @@ describe.each(dialects)('bounces and complaints by mail on $name', ({ url }) => 
       `${join(maildir, '3-delayed.eml')}: delivery report without a failure (action delayed)`,
       `${join(maildir, '4-full.eml')}: message ${ids[2]} to ${c!.to}: status 5.2.2 is not a hard bounce; nothing suppressed`,
       expect.stringMatching(/5-forged\.eml: not a mail Comeback sent: <comeback\.\d+\.0{16}@tea\.example>$/),
-      `${join(maildir, '6-away.eml')}: neither a delivery report nor a feedback report`,
+      `${join(maildir, '6-away.eml')}: neither a delivery report, a feedback report nor an unsubscribe request`,
       `${join(maildir, '7-not-spam.eml')}: message ${ids[3]} to ${d!.to}: feedback type not-spam is not a complaint`,
-      '7 mails read: 1 hard bounce and 1 complaint recorded (addresses suppressed), 0 recorded before, 5 ignored',
+      `${join(maildir, '8-unsubscribe.eml')}: message ${ids[2]}: unsubscribe request from Carla <${c!.to}>; unsubscribed from all marketing`,
+      `${join(maildir, '9-unsubscribe-other.eml')}: unsubscribe request "unsubscribe-${ids[3]}" from mallory@example.net: it does not come from the address the message was sent to`,
+      '9 mails read: 1 hard bounce, 1 complaint and 1 unsubscribe recorded, 0 recorded before, 6 ignored',
     ]);
     expect(readdirSync(maildir)).toEqual([]); // --remove: each file once it was read
     const suppressed = await engine.ctx.k.selectFrom('suppressions').select(['email_hash', 'reason']).orderBy('reason').execute();
     expect(suppressed).toEqual([
       { email_hash: hashEmail(b!.to), reason: 'complaint' },
       { email_hash: hashEmail(a!.to), reason: 'hard_bounce' },
+      { email_hash: hashEmail(c!.to), reason: 'unsubscribe' },
     ]);
     const events = await engine.ctx.k.selectFrom('events').select(['message_id', 'type', 'source']).orderBy('message_id').execute();
     expect(events).toEqual([
       { message_id: ids[0], type: 'bounce', source: 'mail-report' },
       { message_id: ids[1], type: 'complaint', source: 'mail-report' },
+      { message_id: ids[2], type: 'unsubscribe', source: 'mailto' },
     ]);
     const shown = await runCliInProcess(['--config', file, 'customer', a!.to.split('@')[0]!]);
     expect(shown.out).toMatch(/^SUPPRESSED for all mail: hard bounce \d{4}-/m);
     // The stats count them for the deliverability guard.
-    expect((await engine.stats('blast'))[0]).toMatchObject({ bounced: 1, complained: 1 });
+    expect((await engine.stats('blast'))[0]).toMatchObject({ bounced: 1, complained: 1, unsubscribed: 1 });
 
     // Reading the mailbox again (as an mbox this time) records nothing twice.
     const mbox = join(maildir, 'mbox');
-    writeFileSync(mbox, `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}`);
-    const again = await runCliInProcess(['--config', file, 'reports', '--remove', mbox]);
+    writeFileSync(mbox, `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}\nFrom carla Mon Nov 30 08:00:03 2026\n${files['8-unsubscribe.eml']}`);
+    const again = await runCliInProcess(['--config', file, 'inbound', '--remove', mbox]);
     expect(again.out).toContain(`${mbox}#1: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; recorded before`);
-    expect(again.out).toContain('2 mails read: 0 hard bounces and 0 complaints recorded (addresses suppressed), 2 recorded before, 0 ignored');
+    expect(again.out).toContain('3 mails read: 0 hard bounces, 0 complaints and 0 unsubscribes recorded, 3 recorded before, 0 ignored');
     expect(readdirSync(maildir)).toEqual(['mbox']); // an mbox is never removed
-    expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(2);
+    expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(3);
+    const withdrawals = await engine.ctx.k.selectFrom('consents').select('source').where('action', '=', 'withdraw').orderBy('source').execute();
+    expect(withdrawals.map((w) => w.source)).toEqual(['complaint', 'unsubscribe']);
 
     // Piped in by the mail server, one mail on stdin.
     await ensureBuilt();
-    const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'reports', '-'], { input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head), encoding: 'utf8' });
-    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce and 0 complaints recorded (addresses suppressed), 0 recorded before, 0 ignored\n`);
+    const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'inbound', '-'], { input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head), encoding: 'utf8' });
+    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce, 0 complaints and 0 unsubscribes recorded, 0 recorded before, 0 ignored\n`);
     expect(piped.status).toBe(0);
   });
 });
 
-describe('comeback reports input', () => {
+describe('comeback inbound input', () => {
   it('splits an mbox and unescapes its >From lines; a plain mail is one mail', () => {
     const mails = splitMbox('box', Buffer.from('From a@b Mon Nov 30 2026\nSubject: one\n\n>From here\n\nFrom c@d Mon Nov 30 2026\nSubject: two\n\nbody\n'));
     expect(mails.map((m) => [m.source, m.raw.toString()])).toEqual([
@@ -193,6 +203,6 @@ describe('comeback reports input', () => {
   });
 
   it('a path that does not exist stops before anything is read', async () => {
-    await expect(runCliInProcess(['--db', ':memory:', 'reports', '/nonexistent/bounces'])).rejects.toThrow('/nonexistent/bounces: no such file or folder');
+    await expect(runCliInProcess(['--db', ':memory:', 'inbound', '/nonexistent/bounces'])).rejects.toThrow('/nonexistent/bounces: no such file or folder');
   });
 });

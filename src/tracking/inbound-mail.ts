@@ -1,11 +1,13 @@
 /**
- * Reads the reports that come back by mail: delivery status notifications (RFC 3464, the bounces
- * an SMTP relay returns after it accepted a mail) and abuse feedback reports (RFC 5965, ARF, the
- * complaints of a mailbox provider's feedback loop). Each names the original mail by the headers
- * it returns (Message-ID), which is how Comeback finds its message.
+ * Reads the mail that comes back: delivery status notifications (RFC 3464, the bounces an SMTP
+ * relay returns after it accepted a mail) and abuse feedback reports (RFC 5965, ARF, the
+ * complaints of a mailbox provider's feedback loop), which name the original mail by the headers
+ * they return (Message-ID), and unsubscribe requests to the `mailto:` address of the
+ * List-Unsubscribe header, which name it in their subject.
  */
 import { finished } from 'node:stream/promises';
 import { Splitter } from '@zone-eu/mailsplit';
+import libmime from 'libmime';
 
 /** One MIME part of a message, its body decoded. */
 interface Part {
@@ -16,11 +18,15 @@ interface Part {
   embedded: boolean;
 }
 
-/** What a report says about one original mail. */
-export type MailReport =
+/** What a mail that came back says about one original mail. */
+export type InboundMail =
   | { kind: 'bounce'; status: string; recipient: string | null; diagnostic: string | null; originalMessageId: string | null; reportId: string | null }
   | { kind: 'complaint'; feedbackType: string; recipient: string | null; originalMessageId: string | null; reportId: string | null }
+  | { kind: 'unsubscribe'; from: string; subject: string; id: string | null }
   | { kind: 'none'; reason: string };
+
+/** A subject that asks to unsubscribe: `unsubscribe-<message id>` (the mailto link) or a signed token. */
+const UNSUBSCRIBE_SUBJECT = /\bunsubscribe-\d{1,15}\b|\bu[0-9a-z]{1,11}\.[A-Za-z0-9_-]{22}\b/i;
 
 /** `Name: value` fields with folded continuation lines, names lower-cased; the first of a name wins. */
 export function parseFields(text: string): Map<string, string> {
@@ -95,10 +101,11 @@ function originalMessageId(parts: Part[]): string | null {
 const address = (v: string | undefined): string | null => (v ? v.replace(/^[^;]*;\s*/, '').replace(/^<|>$/g, '').trim() || null : null);
 
 /**
- * What a message returned to the sender says: a bounce (the failed recipient's status), a
- * complaint, or nothing Comeback acts on (a delay notice, an out-of-office reply, any other mail).
+ * What a mail that came back says: a bounce (the failed recipient's status), a complaint, a
+ * request to unsubscribe, or nothing Comeback acts on (a delay notice, an out-of-office reply,
+ * any other mail).
  */
-export async function parseMailReport(raw: Buffer): Promise<MailReport> {
+export async function parseInboundMail(raw: Buffer): Promise<InboundMail> {
   let parts: Part[];
   try {
     parts = await mimeParts(raw);
@@ -133,5 +140,8 @@ export async function parseMailReport(raw: Buffer): Promise<MailReport> {
       reportId,
     };
   }
-  return { kind: 'none', reason: 'neither a delivery report nor a feedback report' };
+  const subject = libmime.decodeWords(root.headers.get('subject') ?? '');
+  const from = libmime.decodeWords(root.headers.get('from') ?? '');
+  if (UNSUBSCRIBE_SUBJECT.test(subject) && from) return { kind: 'unsubscribe', from, subject, id: reportId };
+  return { kind: 'none', reason: 'neither a delivery report, a feedback report nor an unsubscribe request' };
 }
