@@ -43,6 +43,7 @@ transport:
 #   from: hello@your-shop.example
 #   postalAddress: Your Shop GmbH, Street 1, 12345 City, Country
 #   returnPath: bounces@your-shop.example   # SMTP: where bounces go; \`comeback inbound\` reads them
+#   unsubscribeMailto: unsubscribe@your-shop.example   # unsubscribe requests by mail; read them the same way
 # publicUrl: https://track.your-shop.example   # where \`comeback serve\` is reachable
 # shopUrl: https://your-shop.example
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkBounces, checkTrackingServer } from '../../src/cli/commands/check.js';
+import { checkBounces, checkTrackingServer, checkUnsubscribeMailbox } from '../../src/cli/commands/check.js';
 import { SenderConfig } from '../../src/config/schema.js';
 import { scaffoldProject } from '../../src/project/scaffold.js';
 import { REDIS_URL, sqliteUrl } from '../helpers/backends.js';
@@ -52,6 +52,7 @@ describe('comeback check', () => {
     expect(out).toMatch(/^ok {4}database +sqlite, schema up to date$/m);
     expect(out).toMatch(/^ok {4}mail provider +smtp: a session opened \(nothing was sent\)$/m);
     expect(out).toMatch(/^warn {2}bounces +go to hello@tea\.example with the replies: set sender\.returnPath to a mailbox of their own/m);
+    expect(out).toMatch(/^warn {2}unsubscribe mail +goes to hello@tea\.example with the replies: set sender\.unsubscribeMailto/m);
     expect(out).toMatch(/^(ok|warn) +redis +/m); // this machine's Redis may run without AOF: a warning, not a failure
     // No tracking server answers at the made-up publicUrl from here: a warning, not a failure.
     expect(out).toMatch(/^warn {2}tracking server +https:\/\/track\.tea\.example\/healthz does not answer from here/m);
@@ -63,6 +64,7 @@ describe('comeback check', () => {
     const sender = SenderConfig.parse({ from: 'Tea & Co <hello@tea.example>' });
     expect(checkBounces(sender)).toMatchObject({ verdict: 'warn', detail: expect.stringContaining('go to hello@tea.example with the replies') });
     expect(checkBounces({ ...sender, returnPath: 'bounces@tea.example' })).toEqual({ what: 'bounces', verdict: 'ok', detail: 'go to bounces@tea.example: read them with comeback inbound (from cron)' });
+    expect(checkUnsubscribeMailbox({ ...sender, unsubscribeMailto: 'unsubscribe@tea.example' })).toMatchObject({ verdict: 'ok', detail: 'goes to unsubscribe@tea.example: read it with comeback inbound (from cron)' });
   });
 
   it('asks the tracking server behind publicUrl for /healthz', async () => {

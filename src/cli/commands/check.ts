@@ -75,6 +75,7 @@ export function register(program: Command): void {
       }
 
       if (config.transport.type === 'smtp') lines.push(checkBounces(config.sender));
+      if (deliversToPeople(config)) lines.push(checkUnsubscribeMailbox(config.sender));
       if (deliversToPeople(config)) lines.push(await checkTrackingServer(config.publicUrl));
       if (config.redisUrl) lines.push(...(await checkRedis(config.redisUrl)));
 
@@ -94,6 +95,15 @@ export function register(program: Command): void {
 export function checkBounces(sender: SenderConfig): CheckLine {
   if (sender.returnPath) return { what: 'bounces', verdict: 'ok', detail: `go to ${sender.returnPath}: read them with comeback inbound (from cron)` };
   return { what: 'bounces', verdict: 'warn', detail: `go to ${addressOf(sender.from)} with the replies: set sender.returnPath to a mailbox of their own and read it with comeback inbound` };
+}
+
+/**
+ * Where the unsubscribe requests some mail clients send to the List-Unsubscribe `mailto:` address
+ * go: they must be read (`comeback inbound`), or those opt-outs go unheard.
+ */
+export function checkUnsubscribeMailbox(sender: SenderConfig): CheckLine {
+  if (sender.unsubscribeMailto) return { what: 'unsubscribe mail', verdict: 'ok', detail: `goes to ${sender.unsubscribeMailto}: read it with comeback inbound (from cron)` };
+  return { what: 'unsubscribe mail', verdict: 'warn', detail: `goes to ${addressOf(sender.from)} with the replies: set sender.unsubscribeMailto to a mailbox of its own and read it with comeback inbound` };
 }
 
 /**
