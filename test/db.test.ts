@@ -5,6 +5,7 @@ import { Migrator, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../migrations/index.js';
 import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
+import { PARK_OFFSET } from '../src/engine/sequence-state.js';
 import pg from 'pg';
 import { dialects, PG_URL, postgresUrl } from './helpers/backends.js';
 
@@ -93,6 +94,22 @@ describe.each(dialects)('database on $name', ({ url }) => {
     // A new record of bob's address cannot enter s while bob's enrolment there runs.
     const carl = await customer('bob-guest', 'h-bob');
     await expect(k.insertInto('enrollments').values({ ...enrol(carl, 's'), address_hash: 'h-bob' }).execute()).rejects.toThrow(/unique|UNIQUE/);
+  });
+
+  it('upgrading the parking of paused sequences: work parked the old way becomes due on resume, other times stay', async () => {
+    db = await openDatabase(await url());
+    const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations }, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
+    expect((await migrator.migrateTo('009_message_id_header')).error).toBeUndefined();
+    const k = db.kysely as unknown as Kysely<any>;
+    const now = Date.now();
+    const c = await k.insertInto('customers').values({ external_id: 'c1', locale: 'en', time_zone: 'UTC', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const enrol = (sequence_id: string, next_due_at: number) => ({ customer_id: c.id, sequence_id, sequence_version: 1, status: 'active', enrolled_at: now, next_due_at });
+    await k.insertInto('enrollments').values([enrol('paused-before', 253_402_300_799_000), enrol('running', now + 1000)]).execute();
+    await migrateToLatest(db);
+    const rows = await k.selectFrom('enrollments').select(['sequence_id', 'next_due_at']).orderBy('id').execute();
+    expect(Number(rows[0].next_due_at)).toBeGreaterThanOrEqual(PARK_OFFSET + now);
+    expect(Number(rows[0].next_due_at)).toBeLessThanOrEqual(PARK_OFFSET + Date.now());
+    expect(Number(rows[1].next_due_at)).toBe(now + 1000);
   });
 });
 

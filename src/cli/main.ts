@@ -13,6 +13,7 @@ import * as importCmd from './commands/import.js';
 import * as inbound from './commands/inbound.js';
 import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
+import * as pause from './commands/pause.js';
 import * as preview from './commands/preview.js';
 import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
@@ -25,7 +26,7 @@ import * as validate from './commands/validate.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, inbound, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

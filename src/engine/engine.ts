@@ -22,7 +22,7 @@ import { sequenceStats, type SequenceStats } from './stats.js';
 import { FeedbackLoop } from '../metrics/feedback.js';
 import type { GuardFinding } from '../metrics/guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
-import { assertKnownSequence, resumeSequence } from './sequence-state.js';
+import { assertKnownSequence, pauseSequence, resumeSequence } from './sequence-state.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -215,8 +215,18 @@ export class Engine {
   }
 
   /**
-   * Resumes a paused sequence: it enrols and sends again, parked mails become due, and the guard
-   * counts from now on. Returns the reason it had been paused for, or null when it was not paused.
+   * Pauses a sequence by hand: it enrols and sends nothing until `resume`; its due work is parked
+   * and keeps its planned times. Returns false when it was paused already (the first reason stays).
+   */
+  async pause(sequenceId: string, reason = 'paused by hand'): Promise<boolean> {
+    await assertKnownSequence(this.ctx, sequenceId);
+    return pauseSequence(this.ctx, sequenceId, reason);
+  }
+
+  /**
+   * Resumes a paused sequence: it enrols and sends again, parked work that came due meanwhile is
+   * due at once (later steps keep their times), and the guard counts from now on. Returns the
+   * reason it had been paused for, or null when it was not paused.
    */
   async resume(sequenceId: string): Promise<string | null> {
     await assertKnownSequence(this.ctx, sequenceId);

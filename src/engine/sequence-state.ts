@@ -2,15 +2,20 @@
  * Pausing and resuming sequences. The state lives on every stored version of the sequence, so
  * it holds whichever version an enrolment runs on. Paused sequences neither enrol nor send:
  * enrolment checks the status, and pausing parks the sequence's due work (mailed enrolments'
- * next step, reserved messages) at a far-future time that no scheduler or sender query reaches.
- * Resuming makes the parked work due at once; send windows and frequency caps still apply.
+ * next step, reserved messages) by moving its due time `PARK_OFFSET` into the future, where no
+ * scheduler or sender query reaches it. Resuming moves it back: work that came due meanwhile is
+ * due at once, work planned for later (a follow-up a week out) keeps its time. Send windows and
+ * frequency caps still apply.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { EngineContext } from './context.js';
 
-/** The due time of parked work: 9999-12-31, never reached. */
-export const PARKED_UNTIL = 253_402_300_799_000;
+/**
+ * Parked work is due this much later than planned (about 3,000 years): every due time at or above
+ * it is parked, and subtracting it gives the planned time back.
+ */
+export const PARK_OFFSET = 100_000_000_000_000;
 
 /** Throws NotFoundError (with a "did you mean") unless the sequence is a current file or stored. */
 export async function assertKnownSequence(ctx: EngineContext, id: string): Promise<void> {
@@ -52,14 +57,23 @@ export async function resumeSequence(ctx: EngineContext, id: string): Promise<st
   if (before.status !== 'paused') return null;
   const now = ctx.clock.now();
   await ctx.k.updateTable('sequences').set({ status: 'active', paused_reason: null, paused_at: null, guard_since: now }).where('id', '=', id).execute();
-  await ctx.k.updateTable('enrollments').set({ next_due_at: now }).where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '=', PARKED_UNTIL).execute();
-  await ctx.k.updateTable('messages').set({ due_at: now, updated_at: now }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '=', PARKED_UNTIL).execute();
+  // Back to the planned time, or now when that passed while the sequence was paused.
+  const unpark = (column: 'next_due_at' | 'due_at') => sql<number>`case when ${sql.ref(column)} - ${PARK_OFFSET} < ${now} then ${now} else ${sql.ref(column)} - ${PARK_OFFSET} end`;
+  await ctx.k.updateTable('enrollments').set({ next_due_at: unpark('next_due_at') }).where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '>=', PARK_OFFSET).execute();
+  await ctx.k.updateTable('messages').set({ due_at: unpark('due_at'), updated_at: now }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '>=', PARK_OFFSET).execute();
   return before.reason ?? 'paused';
 }
 
 /** Parks the due work of a paused sequence (idempotent; also catches work scheduled meanwhile). */
 export async function park(k: Kysely<Database>, id: string): Promise<void> {
   // Holdout enrolments only wait for their window to close; they are never mailed, so they go on.
-  await k.updateTable('enrollments').set({ next_due_at: PARKED_UNTIL }).where('sequence_id', '=', id).where('status', '=', 'active').where('holdout', '=', 0).where('next_due_at', 'is not', null).execute();
-  await k.updateTable('messages').set({ due_at: PARKED_UNTIL }).where('sequence_id', '=', id).where('status', '=', 'reserved').execute();
+  await k
+    .updateTable('enrollments')
+    .set({ next_due_at: sql<number>`next_due_at + ${PARK_OFFSET}` })
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'active')
+    .where('holdout', '=', 0)
+    .where('next_due_at', '<', PARK_OFFSET)
+    .execute();
+  await k.updateTable('messages').set({ due_at: sql<number>`due_at + ${PARK_OFFSET}` }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '<', PARK_OFFSET).execute();
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Engine } from '../engine/engine.js';
 import { sendState, transportPausedUntil } from '../engine/deliver.js';
-import { PARKED_UNTIL } from '../engine/sequence-state.js';
+import { PARK_OFFSET } from '../engine/sequence-state.js';
 
 /** What the status line shows. */
 export interface WorkerStatus {
@@ -86,9 +86,9 @@ export async function upcoming(engine: Engine): Promise<Upcoming> {
   const { k, clock } = engine.ctx;
   const now = clock.now();
   // One read per table: what waits (due before the parking time) and what is parked.
-  const e = await sql<Later>`select count(case when next_due_at < ${PARKED_UNTIL} then 1 end) as waiting, min(case when next_due_at < ${PARKED_UNTIL} then next_due_at end) as next, count(case when next_due_at = ${PARKED_UNTIL} then 1 end) as parked
+  const e = await sql<Later>`select count(case when next_due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when next_due_at < ${PARK_OFFSET} then next_due_at end) as next, count(case when next_due_at >= ${PARK_OFFSET} then 1 end) as parked
     from enrollments where status = 'active' and holdout = 0 and next_due_at > ${now}`.execute(k);
-  const m = await sql<Later>`select count(case when due_at < ${PARKED_UNTIL} then 1 end) as waiting, min(case when due_at < ${PARKED_UNTIL} then due_at end) as next, count(case when due_at = ${PARKED_UNTIL} then 1 end) as parked
+  const m = await sql<Later>`select count(case when due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when due_at < ${PARK_OFFSET} then due_at end) as next, count(case when due_at >= ${PARK_OFFSET} then 1 end) as parked
     from messages where status = 'reserved' and due_at > ${now}`.execute(k);
   const [en, ms] = [e.rows[0]!, m.rows[0]!];
   const times = [en.next, ms.next].filter((t) => t !== null && t !== undefined).map(Number);

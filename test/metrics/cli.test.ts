@@ -79,6 +79,16 @@ describe('comeback stats and comeback resume', () => {
     expect(resumed.sequences[0]).toMatchObject({ status: 'active', pausedReason: null });
   });
 
+  it('pause stops a sequence by hand with a reason, until resume', async () => {
+    expect((await cli('pause', 'experiment', '--reason', 'the offer ran out')).out).toBe('experiment paused (the offer ran out): it enrols and sends nothing until comeback resume experiment\n');
+    expect((await cli('pause', 'experiment')).out).toBe('experiment was paused already (the offer ran out); nothing to do\n');
+    const paused = JSON.parse((await cli('stats', 'experiment', '--json')).out) as StatsReport;
+    expect(paused.sequences[0]).toMatchObject({ status: 'paused', pausedReason: 'the offer ran out' });
+    expect((await cli('stats', 'experiment')).out).toMatch(/^! sequence experiment is paused \(the offer ran out\)/);
+    await expect(cli('pause', 'experimnet')).rejects.toThrow(/sequence "experimnet" not found\. Did you mean "experiment"/);
+    expect((await cli('resume', 'experiment')).out).toContain('experiment resumed (it was paused: the offer ran out)');
+  });
+
   it('experiment compares the report with the synthetic shop\'s truth', async () => {
     const db = join(dir, 'experiment.db');
     const { out } = await cli('--db', db, 'experiment', '--customers', '300', '--waves', '3', '--seed', '5');

@@ -152,6 +152,45 @@ ${STEP('a', '1d')}`);
     expect(transport.sent.map((m) => m.to).sort()).toEqual(['anna.new@example.com', 'anna@example.com']);
   });
 
+  it('a paused sequence keeps the planned times of its steps: resumed early they wait, resumed late they go out at once', async () => {
+    const triggered = loaded(`${head('cancelled')}audience:
+  trigger: cancelled
+steps:
+${STEP('a')}${STEP('b', '7d')}`);
+    let clock: ManualClock;
+    let transport: MemoryTransport;
+    ({ engine, clock, transport } = await engineWith(await url(), [triggered]));
+    await shop(engine, [
+      { id: 'anna', daysAgo: [200] },
+      { id: 'bob', daysAgo: [90] },
+    ]);
+    for (const id of ['anna', 'bob']) await engine.trigger('cancelled', id);
+    await engine.runDue();
+    expect(transport.sent.map((m) => m.subject)).toEqual(['a', 'a']);
+    const due = async () => (await engine!.ctx.k.selectFrom('enrollments').select('next_due_at').orderBy('id').execute()).map((r) => Number(r.next_due_at));
+    const planned = await due();
+    expect(planned.every((t) => t >= clock.now() + 7 * DAY)).toBe(true);
+
+    expect(await engine.pause('cancelled', 'the offer ran out')).toBe(true);
+    expect(await engine.pause('cancelled', 'again')).toBe(false);
+    expect(await engine.ctx.sequences.status('cancelled')).toMatchObject({ status: 'paused', reason: 'the offer ran out' });
+    expect(await engine.trigger('cancelled', 'anna')).toMatchObject({ enrollmentId: null, reason: 'paused' });
+    clock.advance(3_600_000);
+    expect(await engine.resume('cancelled')).toBe('the offer ran out');
+    expect(await due()).toEqual(planned); // a week out, as planned, not now
+    await engine.runDue();
+    expect(transport.sent).toHaveLength(2);
+
+    await engine.pause('cancelled');
+    clock.advance(8 * DAY);
+    await engine.runDue();
+    expect(transport.sent).toHaveLength(2); // paused: nothing goes out
+    await engine.resume('cancelled');
+    expect(await due()).toEqual([clock.now(), clock.now()]); // came due while paused: at once
+    await engine.runDue();
+    expect(transport.sent.map((m) => m.subject)).toEqual(['a', 'a', 'b', 'b']);
+  });
+
   it('reads model thresholds from customer_scores, and says clearly when there are none', async () => {
     const seq = loaded(`${head('model')}audience:
   dormant: { min_days: 45 }

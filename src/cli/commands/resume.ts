@@ -13,7 +13,7 @@ export function register(program: Command): void {
         process.stdout.write(
           reason === null
             ? `${sequence} is not paused; nothing to do\n`
-            : `${sequence} resumed (it was paused: ${reason}). Parked mails are due now; the guard counts from now on.\n`,
+            : `${sequence} resumed (it was paused: ${reason}). Mails that came due meanwhile go out now, later ones at their planned time; the guard counts from now on.\n`,
         );
       });
     });
