@@ -53,7 +53,7 @@ describe('a template that cannot be used', () => {
     expect(lines[lines.length - 1]).toContain('comeback resume blast');
     // The worker's summary, comeback stats and the dashboard say what waits and why.
     expect(formatUpcoming(await upcoming(e))).toBe('next: nothing planned; 8 mails parked in paused sequences (comeback resume)');
-    expect(await operatorNotices(e.ctx)).toEqual(['sequence blast is paused (template cannot be sent: template winback/miss-you (en) cannot be sent:); its mails wait: comeback resume blast after the fix']);
+    expect(await operatorNotices(e.ctx)).toEqual(['sequence blast is paused (template cannot be sent: template winback/miss-you (en) cannot be sent:); its mails wait until comeback resume blast']);
 
     writeFileSync(file, good);
     e.ctx.templates.reload();
