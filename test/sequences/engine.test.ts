@@ -15,6 +15,14 @@ describe.each(dialects)('sequences in the engine on $name', ({ url }) => {
     engine = undefined;
   });
 
+  /** A fresh engine with the trigger-started sequence `cancelled` of these steps, and customers who bought 90 days ago. */
+  async function triggeredShop(database: string, steps: string, customers: string[]): Promise<{ e: Engine; clock: ManualClock; transport: MemoryTransport }> {
+    const r = await engineWith(database, [loaded(`${head('cancelled')}audience:\n  trigger: cancelled\nsteps:\n${steps}`)]);
+    engine = r.engine;
+    await shop(r.engine, customers.map((id) => ({ id, daysAgo: [90] })));
+    return { e: r.engine, clock: r.clock, transport: r.transport };
+  }
+
   it('selects the audience by dormancy and a where filter over documented fields, and explains each rule', async () => {
     const seq = loaded(`${head('lapsed')}audience:
   dormant: { overdue_factor: 2, min_days: 45 }
@@ -106,44 +114,32 @@ ${STEP('a')}`);
   });
 
   it('an enrolment follows its customer to a new address; into an address that has the sequence already, it ends', async () => {
-    const triggered = loaded(`${head('cancelled')}audience:
-  trigger: cancelled
-steps:
-${STEP('a', '1d')}`);
-    let clock: ManualClock;
-    let transport: MemoryTransport;
-    ({ engine, clock, transport } = await engineWith(await url(), [triggered]));
-    await shop(engine, [
-      { id: 'anna', daysAgo: [200] },
-      { id: 'bob', daysAgo: [90] },
-      { id: 'carl', daysAgo: [90] },
-      { id: 'dora', daysAgo: [90] },
-    ]);
-    const hashOf = async (id: string) => (await engine!.customers.get(id))!.email_hash;
+    const { e, clock, transport } = await triggeredShop(await url(), STEP('a', '1d'), ['anna', 'bob', 'carl', 'dora']);
+    const hashOf = async (id: string) => (await e.customers.get(id))!.email_hash;
     const enrolment = async (id: string) =>
-      engine!.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['e.status', 'e.exit_reason', 'e.address_hash']).where('c.external_id', '=', id).executeTakeFirstOrThrow();
-    for (const id of ['anna', 'bob', 'carl']) expect((await engine.trigger('cancelled', id)).enrollmentId).not.toBeNull();
+      e.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['e.status', 'e.exit_reason', 'e.address_hash']).where('c.external_id', '=', id).executeTakeFirstOrThrow();
+    for (const id of ['anna', 'bob', 'carl']) expect((await e.trigger('cancelled', id)).enrollmentId).not.toBeNull();
     const annaOld = await hashOf('anna');
     // Anna moves to a new address: her enrolment goes with it, and her old address is free again.
-    await engine.customers.upsert({ externalId: 'anna', email: 'anna.new@example.com' });
+    await e.customers.upsert({ externalId: 'anna', email: 'anna.new@example.com' });
     expect(await enrolment('anna')).toEqual({ status: 'active', exit_reason: null, address_hash: await hashOf('anna') });
-    await engine.customers.upsert({ externalId: 'dora', email: 'anna@example.com' });
+    await e.customers.upsert({ externalId: 'dora', email: 'anna@example.com' });
     expect(await hashOf('dora')).toBe(annaOld);
-    expect((await engine.trigger('cancelled', 'dora')).enrollmentId).not.toBeNull();
+    expect((await e.trigger('cancelled', 'dora')).enrollmentId).not.toBeNull();
     // Carl's record takes Bob's address (a merged account): Bob's enrolment has the sequence for
     // that address already, so Carl's ends instead of mailing the person twice.
     const carlBefore = await enrolment('carl');
-    await engine.customers.upsert([{ externalId: 'carl', email: 'bob@example.com' }]);
+    await e.customers.upsert([{ externalId: 'carl', email: 'bob@example.com' }]);
     expect(await enrolment('carl')).toEqual({ status: 'exited', exit_reason: 'same_address', address_hash: carlBefore.address_hash });
     expect(await enrolment('bob')).toMatchObject({ status: 'active', address_hash: await hashOf('bob') });
     // An address removed frees it too.
-    await engine.customers.upsert({ externalId: 'bob', email: null });
+    await e.customers.upsert({ externalId: 'bob', email: null });
     expect(await enrolment('bob')).toEqual({ status: 'active', exit_reason: null, address_hash: null });
     // When the step is due: Anna's mail goes to her new address, Dora's to Anna's old one, Carl's
     // ended enrolment sends nothing, and Bob, without an address, gets nothing.
     clock.advance(2 * DAY);
-    await engine.runDue();
-    const statuses = await engine.ctx.k.selectFrom('messages as m').innerJoin('customers as c', 'c.id', 'm.customer_id').select(['c.external_id', 'm.status']).orderBy('c.external_id').execute();
+    await e.runDue();
+    const statuses = await e.ctx.k.selectFrom('messages as m').innerJoin('customers as c', 'c.id', 'm.customer_id').select(['c.external_id', 'm.status']).orderBy('c.external_id').execute();
     expect(statuses).toEqual([
       { external_id: 'anna', status: 'sent' },
       { external_id: 'bob', status: 'cancelled' },
@@ -153,41 +149,31 @@ ${STEP('a', '1d')}`);
   });
 
   it('a paused sequence keeps the planned times of its steps: resumed early they wait, resumed late they go out at once', async () => {
-    const triggered = loaded(`${head('cancelled')}audience:
-  trigger: cancelled
-steps:
-${STEP('a')}${STEP('b', '7d')}`);
-    let clock: ManualClock;
-    let transport: MemoryTransport;
-    ({ engine, clock, transport } = await engineWith(await url(), [triggered]));
-    await shop(engine, [
-      { id: 'anna', daysAgo: [200] },
-      { id: 'bob', daysAgo: [90] },
-    ]);
-    for (const id of ['anna', 'bob']) await engine.trigger('cancelled', id);
-    await engine.runDue();
+    const { e, clock, transport } = await triggeredShop(await url(), `${STEP('a')}${STEP('b', '7d')}`, ['anna', 'bob']);
+    for (const id of ['anna', 'bob']) await e.trigger('cancelled', id);
+    await e.runDue();
     expect(transport.sent.map((m) => m.subject)).toEqual(['a', 'a']);
-    const due = async () => (await engine!.ctx.k.selectFrom('enrollments').select('next_due_at').orderBy('id').execute()).map((r) => Number(r.next_due_at));
+    const due = async () => (await e.ctx.k.selectFrom('enrollments').select('next_due_at').orderBy('id').execute()).map((r) => Number(r.next_due_at));
     const planned = await due();
     expect(planned.every((t) => t >= clock.now() + 7 * DAY)).toBe(true);
 
-    expect(await engine.pause('cancelled', 'the offer ran out')).toBe(true);
-    expect(await engine.pause('cancelled', 'again')).toBe(false);
-    expect(await engine.ctx.sequences.status('cancelled')).toMatchObject({ status: 'paused', reason: 'the offer ran out' });
-    expect(await engine.trigger('cancelled', 'anna')).toMatchObject({ enrollmentId: null, reason: 'paused' });
+    expect(await e.pause('cancelled', 'the offer ran out')).toBe(true);
+    expect(await e.pause('cancelled', 'again')).toBe(false);
+    expect(await e.ctx.sequences.status('cancelled')).toMatchObject({ status: 'paused', reason: 'the offer ran out' });
+    expect(await e.trigger('cancelled', 'anna')).toMatchObject({ enrollmentId: null, reason: 'paused' });
     clock.advance(3_600_000);
-    expect(await engine.resume('cancelled')).toBe('the offer ran out');
+    expect(await e.resume('cancelled')).toBe('the offer ran out');
     expect(await due()).toEqual(planned); // a week out, as planned, not now
-    await engine.runDue();
+    await e.runDue();
     expect(transport.sent).toHaveLength(2);
 
-    await engine.pause('cancelled');
+    await e.pause('cancelled');
     clock.advance(8 * DAY);
-    await engine.runDue();
+    await e.runDue();
     expect(transport.sent).toHaveLength(2); // paused: nothing goes out
-    await engine.resume('cancelled');
+    await e.resume('cancelled');
     expect(await due()).toEqual([clock.now(), clock.now()]); // came due while paused: at once
-    await engine.runDue();
+    await e.runDue();
     expect(transport.sent.map((m) => m.subject)).toEqual(['a', 'a', 'b', 'b']);
   });
 
