@@ -60,7 +60,9 @@ export async function resumeSequence(ctx: EngineContext, id: string): Promise<st
   // Back to the planned time, or now when that passed while the sequence was paused.
   const unpark = (column: 'next_due_at' | 'due_at') => sql<number>`case when ${sql.ref(column)} - ${PARK_OFFSET} < ${now} then ${now} else ${sql.ref(column)} - ${PARK_OFFSET} end`;
   await ctx.k.updateTable('enrollments').set({ next_due_at: unpark('next_due_at') }).where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '>=', PARK_OFFSET).execute();
-  await ctx.k.updateTable('messages').set({ due_at: unpark('due_at'), updated_at: now }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '>=', PARK_OFFSET).execute();
+  // Handed to the job queue before the pause, such a message is queued again when it is due, not
+  // only after `worker.redispatchAfterMs`.
+  await ctx.k.updateTable('messages').set({ due_at: unpark('due_at'), updated_at: now, dispatched_at: null }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '>=', PARK_OFFSET).execute();
   return before.reason ?? 'paused';
 }
 

@@ -213,6 +213,18 @@ describe('send ledger recovery', () => {
     expect(await e.ctx.k.selectFrom('messages').select(['status', 'subject']).executeTakeFirstOrThrow()).toEqual({ status: 'uncertain', subject: 'We miss you' });
   });
 
+  it('a queued message of a sequence paused and resumed is queued again at once, not after redispatchAfterMs', async () => {
+    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir() }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    const e = engine;
+    const ids = await reservedMessages(e, 2);
+    const queue = async () => (await dueMessageIds(e.ctx, 10, 300_000)).sort();
+    expect(await queue()).toEqual(ids); // handed to the queue
+    await e.pause('blast');
+    expect(await queue()).toEqual([]); // parked
+    await e.resume('blast');
+    expect(await queue()).toEqual(ids);
+  });
+
   it('a queued message that goes back to reserved (stale claim, retry, unreachable provider) is queued again when due, not after redispatchAfterMs', async () => {
     engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { claimTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
     const e = engine;
