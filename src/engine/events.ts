@@ -7,7 +7,8 @@ import type { EngineContext } from './context.js';
 /** An engagement or delivery event about a message. */
 export interface EventInput {
   messageId: number;
-  type: 'delivered' | 'open' | 'click' | 'unsubscribe' | 'complaint' | 'bounce' | 'reason';
+  /** `soft_bounce`: a refusal that says nothing against the address (a full mailbox, a policy block); recorded, no consequence. */
+  type: 'delivered' | 'open' | 'click' | 'unsubscribe' | 'complaint' | 'bounce' | 'soft_bounce' | 'reason';
   source: string;
   linkIndex?: number;
   /** True for prefetch opens (Apple MPP, proxies) and scanner clicks; kept out of human metrics. */

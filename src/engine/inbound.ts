@@ -16,7 +16,7 @@ import { unsubscribeByMail } from './privacy.js';
 
 /** What one mail that came back did. */
 export type InboundOutcome =
-  | { action: 'bounce' | 'complaint' | 'unsubscribe'; messageId: number; detail: string }
+  | { action: 'bounce' | 'soft_bounce' | 'complaint' | 'unsubscribe'; messageId: number; detail: string }
   | { action: 'duplicate'; messageId: number; detail: string }
   | { action: 'ignored'; detail: string };
 
@@ -56,34 +56,43 @@ function reportKey(report: Extract<InboundMail, { reportId: string | null }>, ra
   return `mail-report:${id}:${report.recipient ?? ''}`.slice(0, 255);
 }
 
-/** A hard bounce or a complaint: recorded once, with the consequences of the same event from a provider webhook. */
+const to = (report: { recipient: string | null }) => (report.recipient ? ` to ${report.recipient}` : '');
+
+/** A bounce or a complaint: recorded once, with the consequences of the same event from a provider webhook. */
 async function applyReport(ctx: EngineContext, report: Extract<InboundMail, { reportId: string | null }>, raw: Buffer): Promise<InboundOutcome> {
   const messageId = await messageFor(ctx, report.originalMessageId);
   if (messageId === undefined) {
     return { action: 'ignored', detail: report.originalMessageId ? `not a mail Comeback sent: ${report.originalMessageId}` : 'the report does not return the original Message-ID' };
   }
-  const to = report.recipient ? ` to ${report.recipient}` : '';
+  let event: 'bounce' | 'soft_bounce' | 'complaint';
   let what: string;
-  let stored: boolean;
+  let consequence = 'address suppressed';
+  let detail: Record<string, unknown>;
   if (report.kind === 'bounce') {
-    if (!report.status.startsWith('5.1.')) return { action: 'ignored', detail: `message ${messageId}${to}: status ${report.status} is not a hard bounce; nothing suppressed` };
-    const detail = { status: report.status, reason: report.diagnostic ?? `status ${report.status}`, via: 'delivery report' };
-    stored = await recordEvent(ctx, { messageId, type: 'bounce', source: 'mail-report', providerEventId: reportKey(report, raw), detail });
-    what = `message ${messageId}${to}: hard bounce ${report.status}`;
+    // 5.1.x: no such mailbox. Anything else (a full mailbox, a policy block) says nothing against the address.
+    const hard = report.status.startsWith('5.1.');
+    event = hard ? 'bounce' : 'soft_bounce';
+    what = `${hard ? 'hard' : 'soft'} bounce ${report.status}`;
+    if (!hard) consequence = 'recorded, nothing suppressed (not a hard bounce)';
+    detail = { status: report.status, reason: report.diagnostic ?? `status ${report.status}`, via: 'delivery report' };
   } else {
-    if (!COMPLAINTS.has(report.feedbackType)) return { action: 'ignored', detail: `message ${messageId}${to}: feedback type ${report.feedbackType} is not a complaint` };
-    stored = await recordEvent(ctx, { messageId, type: 'complaint', source: 'mail-report', providerEventId: reportKey(report, raw), detail: { feedbackType: report.feedbackType } });
-    what = `message ${messageId}${to}: complaint (${report.feedbackType})`;
+    if (!COMPLAINTS.has(report.feedbackType)) return { action: 'ignored', detail: `message ${messageId}${to(report)}: feedback type ${report.feedbackType} is not a complaint` };
+    event = 'complaint';
+    what = `complaint (${report.feedbackType})`;
+    detail = { feedbackType: report.feedbackType };
   }
-  return stored ? { action: report.kind, messageId, detail: `${what}; address suppressed` } : { action: 'duplicate', messageId, detail: `${what}; recorded before` };
+  const stored = await recordEvent(ctx, { messageId, type: event, source: 'mail-report', providerEventId: reportKey(report, raw), detail });
+  const line = `message ${messageId}${to(report)}: ${what}`;
+  return stored ? { action: event, messageId, detail: `${line}; ${consequence}` } : { action: 'duplicate', messageId, detail: `${line}; recorded before` };
 }
 
 /**
  * Reads one mail that came back and applies it: a hard bounce (status 5.1.x: no such mailbox) or a
- * complaint suppresses the address and counts for the deliverability guard; an unsubscribe request
- * from the address a message went to unsubscribes it from all marketing, as the one-click link
- * does. Delays, other failures (a full mailbox, a policy block), auto-replies and mail that names
- * no message Comeback sent are ignored, each with the reason.
+ * complaint suppresses the address and counts for the deliverability guard; other failures (a
+ * full mailbox, a policy block) are recorded as soft bounces without consequence; an unsubscribe
+ * request from the address a message went to unsubscribes it from all marketing, as the one-click
+ * link does. Delays, auto-replies and mail that names no message Comeback sent are ignored, each
+ * with the reason.
  */
 export async function applyInboundMail(ctx: EngineContext, raw: Buffer): Promise<InboundOutcome> {
   const mail = await parseInboundMail(raw);

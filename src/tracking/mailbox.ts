@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComebackError } from '../errors.js';
 
@@ -48,11 +48,20 @@ export function mailFiles(paths: string[]): string[] {
     } catch {
       throw new ComebackError('E_INPUT', `${path}: no such file or folder`);
     }
-    if (!stat.isDirectory()) return [path];
-    return readdirSync(path)
-      .sort()
-      .map((name) => join(path, name))
-      .filter((file) => statSync(file).isFile());
+    const files = stat.isDirectory()
+      ? readdirSync(path)
+          .sort()
+          .map((name) => join(path, name))
+          .filter((file) => statSync(file).isFile())
+      : [path];
+    for (const file of files) {
+      try {
+        accessSync(file, constants.R_OK);
+      } catch {
+        throw new ComebackError('E_INPUT', `${file}: not readable (permission denied)`);
+      }
+    }
+    return files;
   });
 }
 

@@ -147,13 +147,13 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
       `${join(maildir, '1-hard.eml')}: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; address suppressed`,
       `${join(maildir, '2-complaint.eml')}: message ${ids[1]} to ${b!.to}: complaint (abuse); address suppressed`,
       `${join(maildir, '3-delayed.eml')}: delivery report without a failure (action delayed)`,
-      `${join(maildir, '4-full.eml')}: message ${ids[2]} to ${c!.to}: status 5.2.2 is not a hard bounce; nothing suppressed`,
+      `${join(maildir, '4-full.eml')}: message ${ids[2]} to ${c!.to}: soft bounce 5.2.2; recorded, nothing suppressed (not a hard bounce)`,
       expect.stringMatching(/5-forged\.eml: not a mail Comeback sent: <comeback\.\d+\.0{16}@tea\.example>$/),
       `${join(maildir, '6-away.eml')}: neither a delivery report, a feedback report nor an unsubscribe request`,
       `${join(maildir, '7-not-spam.eml')}: message ${ids[3]} to ${d!.to}: feedback type not-spam is not a complaint`,
       `${join(maildir, '8-unsubscribe.eml')}: message ${ids[2]}: unsubscribe request from Carla <${c!.to}>; unsubscribed from all marketing`,
       `${join(maildir, '9-unsubscribe-other.eml')}: unsubscribe request "unsubscribe-${ids[3]}" from mallory@example.net: it does not come from the address the message was sent to`,
-      '9 mails read: 1 hard bounce, 1 complaint and 1 unsubscribe recorded, 0 recorded before, 6 ignored',
+      '9 mails read: 1 hard bounce, 1 complaint and 1 unsubscribe recorded, 1 soft bounce noted, 0 recorded before, 5 ignored',
     ]);
     expect(readdirSync(maildir)).toEqual([]); // --remove: each file once it was read
     const suppressed = await engine.ctx.k.selectFrom('suppressions').select(['email_hash', 'reason']).orderBy('reason').execute();
@@ -162,10 +162,11 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
       { email_hash: hashEmail(a!.to), reason: 'hard_bounce' },
       { email_hash: hashEmail(c!.to), reason: 'unsubscribe' },
     ]);
-    const events = await engine.ctx.k.selectFrom('events').select(['message_id', 'type', 'source']).orderBy('message_id').execute();
+    const events = await engine.ctx.k.selectFrom('events').select(['message_id', 'type', 'source']).orderBy('id').execute();
     expect(events).toEqual([
       { message_id: ids[0], type: 'bounce', source: 'mail-report' },
       { message_id: ids[1], type: 'complaint', source: 'mail-report' },
+      { message_id: ids[2], type: 'soft_bounce', source: 'mail-report' },
       { message_id: ids[2], type: 'unsubscribe', source: 'mailto' },
     ]);
     const shown = await runCliInProcess(['--config', file, 'customer', a!.to.split('@')[0]!]);
@@ -178,16 +179,16 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
     writeFileSync(mbox, `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}\nFrom carla Mon Nov 30 08:00:03 2026\n${files['8-unsubscribe.eml']}`);
     const again = await runCliInProcess(['--config', file, 'inbound', '--remove', mbox]);
     expect(again.out).toContain(`${mbox}#1: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; recorded before`);
-    expect(again.out).toContain('3 mails read: 0 hard bounces, 0 complaints and 0 unsubscribes recorded, 3 recorded before, 0 ignored');
+    expect(again.out).toContain('3 mails read: 0 hard bounces, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 3 recorded before, 0 ignored');
     expect(readdirSync(maildir)).toEqual(['mbox']); // an mbox is never removed
-    expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(3);
+    expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(4);
     const withdrawals = await engine.ctx.k.selectFrom('consents').select('source').where('action', '=', 'withdraw').orderBy('source').execute();
     expect(withdrawals.map((w) => w.source)).toEqual(['complaint', 'unsubscribe']);
 
     // Piped in by the mail server, one mail on stdin.
     await ensureBuilt();
     const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'inbound', '-'], { input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head), encoding: 'utf8' });
-    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce, 0 complaints and 0 unsubscribes recorded, 0 recorded before, 0 ignored\n`);
+    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 0 recorded before, 0 ignored\n`);
     expect(piped.status).toBe(0);
   });
 });

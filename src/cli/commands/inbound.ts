@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const files = mailFiles(paths.filter((p) => p !== '-'));
       const stdin = fromStdin ? splitMbox('stdin', await readStdin()) : [];
       await withEngine(cmd, async (engine) => {
-        const counts: Record<InboundOutcome['action'], number> = { bounce: 0, complaint: 0, unsubscribe: 0, duplicate: 0, ignored: 0 };
+        const counts: Record<InboundOutcome['action'], number> = { bounce: 0, soft_bounce: 0, complaint: 0, unsubscribe: 0, duplicate: 0, ignored: 0 };
         const apply = async (mail: MailboxMessage) => {
           const outcome = await applyInboundMail(engine.ctx, mail.raw);
           counts[outcome.action]++;
@@ -45,7 +45,7 @@ export function register(program: Command): void {
         if (!opts.json) {
           const n = Object.values(counts).reduce((a, b) => a + b, 0);
           process.stdout.write(
-            `${plural(n, 'mail')} read: ${plural(counts.bounce, 'hard bounce')}, ${plural(counts.complaint, 'complaint')} and ${plural(counts.unsubscribe, 'unsubscribe')} recorded, ${counts.duplicate} recorded before, ${counts.ignored} ignored\n`,
+            `${plural(n, 'mail')} read: ${plural(counts.bounce, 'hard bounce')}, ${plural(counts.complaint, 'complaint')} and ${plural(counts.unsubscribe, 'unsubscribe')} recorded, ${plural(counts.soft_bounce, 'soft bounce')} noted, ${counts.duplicate} recorded before, ${counts.ignored} ignored\n`,
           );
         }
       });
