@@ -96,6 +96,43 @@ describe('orders and trigger API over HTTP', () => {
     expect((await call(s, '/api/trigger', { customer: 'trig-yes' })).status).toBe(400);
   });
 
+  it('a shop without Node records customers, consents, orders and triggers over HTTP alone', async () => {
+    const k = s.engine.ctx.k;
+    // Customers: one or an array; a wrong field in any of them stores none of them.
+    const bad = await call(s, '/api/customers', [
+      { externalId: 'http-1', email: 'lea@example.com' },
+      { externalId: 'http-2', email: 'not-an-address', colour: 'red' },
+    ]);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { issues: string[] }).issues).toEqual(['[1].email: Invalid email address', '[1]: Unrecognized key: "colour"']);
+    expect(await k.selectFrom('customers').select('id').where('external_id', 'like', 'http-%').execute()).toEqual([]);
+    const created = await call(s, '/api/customers', [
+      { externalId: 'http-1', email: 'lea@example.com', firstName: 'Lea', locale: 'de', acquiredVia: 'sale' },
+      { externalId: 'http-2', email: 'max@example.com', firstName: 'Max' },
+    ]);
+    expect(created.status).toBe(200);
+    const { customers } = (await created.json()) as { customers: Record<string, number> };
+    expect(Object.keys(customers)).toEqual(['http-1', 'http-2']);
+    // A single customer, only the changed address: the rest stays.
+    expect((await call(s, '/api/customers', { externalId: 'http-1', email: 'lea.new@example.com' })).status).toBe(200);
+    expect(await s.engine.customers.get('http-1')).toMatchObject({ id: customers['http-1'], email: 'lea.new@example.com', first_name: 'Lea', locale: 'de', acquired_via: 'sale' });
+    expect((await call(s, '/api/customers', Array.from({ length: 1001 }, (_, i) => ({ externalId: `x${i}` })))).status).toBe(400);
+
+    // Consents: a grant with its evidence, an objection; a grant without a basis is refused.
+    const grant = await call(s, '/api/consents', { customer: 'http-1', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', textVersion: 'v3', evidence: { ip: '192.0.2.7', confirmedAt: '2026-06-01T12:00:00Z' } });
+    expect(grant.status).toBe(201);
+    expect(await grant.json()).toEqual({ id: expect.any(Number) });
+    expect((await s.engine.consents.state('http-1')).active.map((b) => b.basis)).toEqual(['double_opt_in']);
+    expect((await call(s, '/api/consents', { customer: 'http-2', action: 'grant' })).status).toBe(400);
+    expect((await call(s, '/api/consents', { customer: 'nobody', action: 'grant', basis: 'opt_in' })).status).toBe(404);
+    expect((await call(s, '/api/consents', { customer: 'http-2', action: 'withdraw' })).status).toBe(201);
+    expect((await s.engine.consents.state('http-2')).objected).toBe(true);
+
+    // Then the order and the trigger, as before.
+    expect((await call(s, '/api/orders', { externalId: 'o-http-1', customerExternalId: 'http-1', orderedAt: s.clock.now(), totalMinor: 2490 })).status).toBe(201);
+    expect(await (await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'http-1' })).json()).toMatchObject({ enrollmentId: expect.any(Number) });
+  });
+
   it('is disabled (503) while no API key is configured', async () => {
     const off = await startServer({ config: { apiKey: undefined } });
     try {

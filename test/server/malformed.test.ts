@@ -40,7 +40,7 @@ describe('malformed requests get a 4xx, never a crash, and write nothing', () =>
   });
   afterAll(() => s.close());
 
-  it('orders API: bad JSON, wrong shapes, wrong content type, huge body, missing or malformed auth', async () => {
+  it('orders, trigger, customers and consents API: bad JSON, wrong shapes, wrong content type, huge body, missing or malformed auth', async () => {
     const order = JSON.stringify({ externalId: 'o-x', customerExternalId: 'nobody', orderedAt: 1, totalMinor: 1 });
     const cases: [string, Record<string, string>, string | Buffer | undefined, number][] = [
       ['bad JSON', { ...auth, ...json }, '{"externalId": ', 400],
@@ -71,6 +71,28 @@ describe('malformed requests get a 4xx, never a crash, and write nothing', () =>
       ['unknown field', JSON.stringify({ sequence: 'winback-lapsed', customer: 'c', extra: 1 }), 400],
     ];
     for (const [name, body, status] of trigger) expect((await raw(s, 'POST', '/api/trigger', { ...auth, ...json }, body)).status, name).toBe(status);
+    const customers: [string, string, number][] = [
+      ['bad JSON', '[{"externalId": ', 400],
+      ['JSON null', 'null', 400],
+      ['empty array', '[]', 400],
+      ['array of arrays', '[[{"externalId": "c"}]]', 400],
+      ['a string', '"c-1"', 400],
+      ['prototype pollution attempt', '[{"__proto__": {"admin": true}, "externalId": "c-p"}]', 400],
+      ['one good, one without an id', JSON.stringify([{ externalId: 'c-good' }, { email: 'a@example.com' }]), 400],
+    ];
+    for (const [name, body, status] of customers) expect((await raw(s, 'POST', '/api/customers', { ...auth, ...json }, body)).status, name).toBe(status);
+    const consents: [string, string, number][] = [
+      ['bad JSON', '{', 400],
+      ['unknown action', JSON.stringify({ customer: 'c', action: 'maybe', basis: 'opt_in' }), 400],
+      ['unknown basis', JSON.stringify({ customer: 'c', action: 'grant', basis: 'implied' }), 400],
+      ['evidence is a string', JSON.stringify({ customer: 'c', action: 'grant', basis: 'opt_in', evidence: 'yes' }), 400],
+      ['text/plain', 'customer=c', 415],
+    ];
+    for (const [name, body, status] of consents) {
+      const headers = name === 'text/plain' ? { ...auth, 'content-type': 'text/plain' } : { ...auth, ...json };
+      expect((await raw(s, 'POST', '/api/consents', headers, body)).status, name).toBe(status);
+    }
+    expect(await s.engine.ctx.k.selectFrom('customers').select('id').where('external_id', 'like', 'c-%').execute()).toHaveLength(0);
     expect((await raw(s, 'GET', '/api/orders', auth)).status).toBe(404);
     expect(await s.engine.ctx.k.selectFrom('orders').select('id').execute()).toHaveLength(0);
   });

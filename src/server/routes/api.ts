@@ -2,7 +2,25 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ComebackError, InputError, NotFoundError } from '../../errors.js';
-import { OrderInput } from '../../shop/types.js';
+import { CONSENT_BASES } from '../../consent/types.js';
+import { CustomerInput, OrderInput } from '../../shop/types.js';
+
+/** Customers one `POST /api/customers` may carry. */
+export const MAX_CUSTOMERS_PER_REQUEST = 1000;
+
+/** The body of `POST /api/consents`: one ledger entry, the customer named by external (or internal) id. */
+export const ConsentBody = z
+  .strictObject({
+    customer: z.union([z.string().min(1), z.number().int().positive()]),
+    action: z.enum(['grant', 'withdraw']),
+    /** Without a basis a withdrawal is an objection to all marketing. */
+    basis: z.enum(CONSENT_BASES).nullish(),
+    source: z.string().min(1).default('api'),
+    textVersion: z.string().nullish(),
+    /** Proof: the time of the confirmation click, IP, user agent, the wording shown... */
+    evidence: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((c) => c.action === 'withdraw' || !!c.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
 
 /** The body of `POST /api/trigger`. */
 export const TriggerBody = z.strictObject({
@@ -18,8 +36,9 @@ function problem(reply: FastifyReply, status: number, error: string, issues?: st
   return reply.code(status).send(issues ? { error, issues } : { error });
 }
 
-function issuesOf(err: z.ZodError): string[] {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+/** `field: message` per issue; `item` (e.g. `[3]`) names the array element the issues are about. */
+function issuesOf(err: z.ZodError, item = ''): string[] {
+  return err.issues.map((i) => `${[item, ...i.path.map(String)].filter(Boolean).join('.') || '(body)'}: ${i.message}`);
 }
 
 /**
@@ -31,6 +50,11 @@ function issuesOf(err: z.ZodError): string[] {
  *   201 when new, 200 when it was known, 404 for an unknown customer.
  * - `POST /api/trigger`: `{ sequence, customer, data? }` → `engine.trigger`; 200 with the
  *   enrolment id, or `enrollmentId: null` and the reason the customer was not enrolled.
+ * - `POST /api/customers`: one customer or an array of up to 1,000 (`CustomerInput`), upserted
+ *   by `externalId`; an update changes only the fields given. 200 with their ids; 400 names each
+ *   wrong field (`[3].email: ...`) and stores nothing.
+ * - `POST /api/consents`: one consent ledger entry (grant with its basis and evidence, or
+ *   withdrawal); 201 with its id; a withdrawal stops pending mail at once.
  */
 export const apiRoutes: FastifyPluginAsync = async (app) => {
   const { engine, ctx } = app.comeback;
@@ -68,6 +92,28 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     if (!customer) return problem(reply, 404, `customer "${order.customerExternalId}" not found: record the customer first`);
     const result = await engine.orders.record(order);
     return reply.code(known ? 200 : 201).send({ id: result.id, created: !known, conversions: result.conversions });
+  });
+
+  app.post('/api/customers', async (request, reply) => {
+    const list: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
+    if (list.length === 0 || list.length > MAX_CUSTOMERS_PER_REQUEST) return problem(reply, 400, `expected 1 to ${MAX_CUSTOMERS_PER_REQUEST} customers, got ${list.length}`);
+    const issues: string[] = [];
+    const customers = list.flatMap((item, i) => {
+      const parsed = CustomerInput.safeParse(item);
+      if (parsed.success) return [item as CustomerInput];
+      issues.push(...issuesOf(parsed.error, Array.isArray(request.body) ? `[${i}]` : ''));
+      return [];
+    });
+    if (issues.length > 0) return problem(reply, 400, 'invalid customer', issues);
+    const ids = await engine.customers.upsert(customers);
+    return reply.code(200).send({ customers: Object.fromEntries(ids) });
+  });
+
+  app.post('/api/consents', async (request, reply) => {
+    const parsed = ConsentBody.safeParse(request.body);
+    if (!parsed.success) return problem(reply, 400, 'invalid consent', issuesOf(parsed.error));
+    const id = await engine.consents.record(parsed.data);
+    return reply.code(201).send({ id });
   });
 
   app.post('/api/trigger', async (request, reply) => {
