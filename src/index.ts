@@ -12,6 +12,7 @@ export type * from './metrics/types.js';
 export type { WorkerHandle } from './engine/worker-loop.js';
 export type { Attribution } from './engine/attribution.js';
 export type { EventInput } from './engine/events.js';
+export type { InboundOutcome } from './engine/inbound.js';
 export { ManualClock, systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';
 export { EngineConfig, parseConfig, type EngineConfigInput } from './config/index.js';
 export { liveSendingProblems } from './config/live-sending.js';

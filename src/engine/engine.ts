@@ -23,6 +23,7 @@ import { FeedbackLoop } from '../metrics/feedback.js';
 import type { GuardFinding } from '../metrics/guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
 import { assertKnownSequence, pauseSequence, resumeSequence } from './sequence-state.js';
+import { applyInboundMail, type InboundOutcome } from './inbound.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -167,6 +168,15 @@ export class Engine {
     // An imported objection stops pending mail at once, as one recorded through the API does.
     for (const customerId of new Set(result.objected)) await enforceConsent(this.ctx.k, customerId, this.ctx.sequences, this.now());
     return result;
+  }
+
+  /**
+   * Applies one mail that came back (raw RFC 5322 bytes): a delivery report, a feedback report or an
+   * unsubscribe request to the List-Unsubscribe `mailto:` address (`comeback inbound` reads them
+   * from mailboxes; a shop that receives mail by webhook passes each one here). Recorded once.
+   */
+  inbound(raw: Buffer): Promise<InboundOutcome> {
+    return applyInboundMail(this.ctx, raw);
   }
 
   /** Starts a trigger-based sequence for one customer, e.g. on subscription cancellation. */

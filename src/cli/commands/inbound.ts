@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { applyInboundMail, type InboundOutcome } from '../../engine/inbound.js';
+import type { InboundOutcome } from '../../engine/inbound.js';
 import { mailFiles, readMailFiles, splitMbox, type MailboxMessage } from '../../tracking/mailbox.js';
 import { withEngine } from '../context.js';
 
@@ -34,7 +34,7 @@ export function register(program: Command): void {
       await withEngine(cmd, async (engine) => {
         const counts: Record<InboundOutcome['action'], number> = { bounce: 0, soft_bounce: 0, complaint: 0, unsubscribe: 0, duplicate: 0, ignored: 0 };
         const apply = async (mail: MailboxMessage) => {
-          const outcome = await applyInboundMail(engine.ctx, mail.raw);
+          const outcome = await engine.inbound(mail.raw);
           counts[outcome.action]++;
           if (opts.json) process.stdout.write(`${JSON.stringify({ source: mail.source, ...outcome })}\n`);
           else process.stdout.write(`${mail.source}: ${outcome.detail}\n`);
