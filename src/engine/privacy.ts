@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import addressparser from 'nodemailer/lib/addressparser';
 import { enforceConsent } from '../consent/enforce.js';
 import { appendConsents, consentHistory, consentStates, deriveConsentState } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
@@ -297,7 +298,9 @@ export async function unsubscribeByMail(ctx: EngineContext, mail: { from: string
     .where('messages.id', '=', id)
     .executeTakeFirst();
   if (!m) return { status: 'ignored', reason: 'unknown_message' };
-  const address = /<([^<>\s]+@[^<>\s]+)>/.exec(mail.from)?.[1] ?? mail.from;
+  // Any form of From: `Lea <lea@example.com>`, `lea@example.com (Lea)`, a bare address.
+  const sender = addressparser(mail.from, { flatten: true })[0];
+  const address = sender && 'address' in sender ? sender.address : mail.from;
   if (!m.email_hash || m.email_hash !== hashEmail(address)) return { status: 'ignored', reason: 'sender_mismatch' };
   const stored = await recordEvent(ctx, { messageId: m.id, type: 'unsubscribe', source: 'mailto', detail: { scope: 'all' }, ...(mail.id ? { providerEventId: `mailto:${mail.id}`.slice(0, 255) } : {}) });
   return { status: stored ? 'unsubscribed' : 'duplicate', messageId: m.id };

@@ -152,8 +152,9 @@ describe.each(dialects)('data subject rights on $name', ({ url }) => {
     expect((await t.engine.consents.state('lea')).objected).toBe(true);
     expect((await messagesOf(t.engine, id))[0]!.status).toBe('cancelled');
     expect((await t.engine.consents.history('lea')).at(-1)).toMatchObject({ source: 'unsubscribe', evidence: { via: 'mailto' } });
-    // With the request's Message-ID, the same mail handled twice is recorded once.
-    const request = { from: 'lea@example.com', subject: `unsubscribe-${m!.id}`, id: '<req-1@mail.example>' };
+    // With the request's Message-ID, the same mail handled twice is recorded once (the sender in
+    // the comment form of a From header this time).
+    const request = { from: 'lea@example.com (Lea Berg)', subject: `unsubscribe-${m!.id}`, id: '<req-1@mail.example>' };
     expect(await t.engine.consents.unsubscribeByMail(request)).toEqual({ status: 'unsubscribed', messageId: m!.id });
     const entries = (await t.engine.consents.history('lea')).length;
     expect(await t.engine.consents.unsubscribeByMail(request)).toEqual({ status: 'duplicate', messageId: m!.id });
