@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ComebackError, InputError, NotFoundError } from '../../errors.js';
 import { CONSENT_BASES } from '../../consent/types.js';
 import { CustomerInput, OrderInput } from '../../shop/types.js';
+import { didYouMean } from '../../util/did-you-mean.js';
 
 /** Customers one `POST /api/customers` may carry. */
 export const MAX_CUSTOMERS_PER_REQUEST = 1000;
@@ -36,9 +37,17 @@ function problem(reply: FastifyReply, status: number, error: string, issues?: st
   return reply.code(status).send(issues ? { error, issues } : { error });
 }
 
-/** `field: message` per issue; `item` (e.g. `[3]`) names the array element the issues are about. */
-function issuesOf(err: z.ZodError, item = ''): string[] {
-  return err.issues.map((i) => `${[item, ...i.path.map(String)].filter(Boolean).join('.') || '(body)'}: ${i.message}`);
+/**
+ * `field: message` per issue, an unknown field with the known one it is closest to; `item` (e.g.
+ * `[3]`) names the array element the issues are about.
+ */
+function issuesOf(err: z.ZodError, schema: { shape: Record<string, unknown> }, item = ''): string[] {
+  const at = (path: PropertyKey[]) => [item, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+  return err.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' && i.path.length === 0
+      ? i.keys.map((k) => `${at([k])}: unknown field${didYouMean(k, Object.keys(schema.shape))}`)
+      : [`${at(i.path)}: ${i.message}`],
+  );
 }
 
 /**
@@ -85,7 +94,7 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/api/orders', async (request, reply) => {
     const parsed = OrderInput.safeParse(request.body);
-    if (!parsed.success) return problem(reply, 400, 'invalid order', issuesOf(parsed.error));
+    if (!parsed.success) return problem(reply, 400, 'invalid order', issuesOf(parsed.error, OrderInput));
     const order = parsed.data;
     const known = await ctx.k.selectFrom('orders').select('id').where('external_id', '=', order.externalId).executeTakeFirst();
     const customer = await engine.customers.get(order.customerExternalId);
@@ -101,7 +110,7 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     const customers = list.flatMap((item, i) => {
       const parsed = CustomerInput.safeParse(item);
       if (parsed.success) return [item as CustomerInput];
-      issues.push(...issuesOf(parsed.error, Array.isArray(request.body) ? `[${i}]` : ''));
+      issues.push(...issuesOf(parsed.error, CustomerInput, Array.isArray(request.body) ? `[${i}]` : ''));
       return [];
     });
     if (issues.length > 0) return problem(reply, 400, 'invalid customer', issues);
@@ -111,14 +120,14 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/api/consents', async (request, reply) => {
     const parsed = ConsentBody.safeParse(request.body);
-    if (!parsed.success) return problem(reply, 400, 'invalid consent', issuesOf(parsed.error));
+    if (!parsed.success) return problem(reply, 400, 'invalid consent', issuesOf(parsed.error, ConsentBody));
     const id = await engine.consents.record(parsed.data);
     return reply.code(201).send({ id });
   });
 
   app.post('/api/trigger', async (request, reply) => {
     const parsed = TriggerBody.safeParse(request.body);
-    if (!parsed.success) return problem(reply, 400, 'invalid trigger', issuesOf(parsed.error));
+    if (!parsed.success) return problem(reply, 400, 'invalid trigger', issuesOf(parsed.error, TriggerBody));
     const { sequence, customer, data } = parsed.data;
     if (!ctx.sequences.ids().includes(sequence)) return problem(reply, 404, `sequence "${sequence}" not found`);
     const result = await engine.trigger(sequence, customer, data);
