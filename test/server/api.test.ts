@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { senderHeader } from '../../src/delivery/headers.js';
+import { messageIdOf } from '../../src/delivery/mime.js';
+import { hashEmail } from '../../src/util/email.js';
 import { API_KEY, seedMessage, startServer, type TestServer } from './helpers.js';
 
 function call(s: TestServer, path: string, body: unknown, key: string | null = API_KEY): Promise<Response> {
@@ -133,6 +136,44 @@ describe('orders and trigger API over HTTP', () => {
     // Then the order and the trigger, as before.
     expect((await call(s, '/api/orders', { externalId: 'o-http-1', customerExternalId: 'http-1', orderedAt: s.clock.now(), totalMinor: 2490 })).status).toBe(201);
     expect(await (await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'http-1' })).json()).toMatchObject({ enrollmentId: expect.any(Number) });
+  });
+
+  it('takes a mail that came back as it is (message/rfc822): a hard bounce of a sent mail suppresses its address, once', async () => {
+    const { messageId, customerId } = await seedMessage(s);
+    const email = (await s.engine.customers.get(customerId))!.email!;
+    const header = messageIdOf({ messageId, from: senderHeader(s.engine.ctx.config.sender), to: email });
+    const dsn = [
+      'From: MAILER-DAEMON@relay.example',
+      'Message-ID: <r1@relay.example>',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+      '',
+      '--B',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; relay.example',
+      '',
+      `Final-Recipient: rfc822; ${email}`,
+      'Action: failed',
+      'Status: 5.1.1',
+      '',
+      '--B',
+      'Content-Type: text/rfc822-headers',
+      '',
+      `Message-ID: ${header}`,
+      '',
+      '--B--',
+      '',
+    ].join('\r\n');
+    const post = (body: string, type = 'message/rfc822', key: string | null = API_KEY) =>
+      fetch(`${s.url}/api/inbound`, { method: 'POST', headers: { 'content-type': type, ...(key ? { authorization: `Bearer ${key}` } : {}) }, body });
+    expect((await post(dsn, 'message/rfc822', null)).status).toBe(401);
+    expect((await post(dsn, 'application/json')).status).toBe(415);
+    expect((await post('')).status).toBe(400);
+    const res = await post(dsn);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ action: 'bounce', messageId });
+    expect(await (await post(dsn)).json()).toMatchObject({ action: 'duplicate', messageId });
+    expect(await s.engine.ctx.k.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(email)).execute()).toEqual([{ reason: 'hard_bounce' }]);
   });
 
   it('is disabled (503) while no API key is configured', async () => {

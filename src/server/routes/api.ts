@@ -6,6 +6,11 @@ import { CONSENT_BASES } from '../../consent/types.js';
 import { CustomerInput, OrderInput } from '../../shop/types.js';
 import { didYouMean } from '../../util/did-you-mean.js';
 
+/** Where a mail host posts a mail that came back (raw, `message/rfc822`). */
+export const INBOUND_PATH = '/api/inbound';
+/** The largest mail `POST /api/inbound` takes (a bounce quotes the original, attachments and all). */
+const MAX_INBOUND_BYTES = 10 * 1024 * 1024;
+
 /** Customers one `POST /api/customers` may carry. */
 export const MAX_CUSTOMERS_PER_REQUEST = 1000;
 
@@ -64,6 +69,8 @@ function issuesOf(err: z.ZodError, schema: { shape: Record<string, unknown> }, i
  *   wrong field (`[3].email: ...`) and stores nothing.
  * - `POST /api/consents`: one consent ledger entry (grant with its basis and evidence, or
  *   withdrawal); 201 with its id; a withdrawal stops pending mail at once.
+ * - `POST /api/inbound`: one mail that came back, raw (`message/rfc822`): a bounce, a complaint
+ *   report or an unsubscribe request → `engine.inbound`; 200 with what it did.
  */
 export const apiRoutes: FastifyPluginAsync = async (app) => {
   const { engine, ctx } = app.comeback;
@@ -75,12 +82,16 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     if (!m || !timingSafeEqual(digest(m[1]!), key)) {
       return problem(reply.header('www-authenticate', 'Bearer realm="comeback"'), 401, 'missing or wrong bearer token');
     }
-    // Only JSON is an order or a trigger: a form or text body would otherwise reach zod as a string.
+    // Only JSON is an order or a trigger: a form or text body would otherwise reach zod as a
+    // string. A mail that came back is posted as it is.
     const type = request.headers['content-type'];
-    if (request.method === 'POST' && type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
-      return problem(reply, 415, 'expected content-type application/json');
+    const expected = request.url.split('?')[0] === INBOUND_PATH ? 'message/rfc822' : 'application/json';
+    if (request.method === 'POST' && type !== undefined && type.split(';')[0]!.trim().toLowerCase() !== expected) {
+      return problem(reply, 415, `expected content-type ${expected}`);
     }
   });
+
+  app.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: MAX_INBOUND_BYTES }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof NotFoundError) return problem(reply, 404, err.message);
@@ -123,6 +134,12 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     if (!parsed.success) return problem(reply, 400, 'invalid consent', issuesOf(parsed.error, ConsentBody));
     const id = await engine.consents.record(parsed.data);
     return reply.code(201).send({ id });
+  });
+
+  app.post(INBOUND_PATH, async (request, reply) => {
+    const raw = request.body;
+    if (!Buffer.isBuffer(raw) || raw.length === 0) return problem(reply, 400, 'expected the raw mail as the body (content-type message/rfc822)');
+    return reply.code(200).send(await engine.inbound(raw));
   });
 
   app.post('/api/trigger', async (request, reply) => {
