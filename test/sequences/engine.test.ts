@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dormantCandidates, explainAudience } from '../../src/engine/audience.js';
+import { formatCustomerReport } from '../../src/cli/commands/customer.js';
+import { customerReport } from '../../src/dormancy/index.js';
 import { scheduleBatch } from '../../src/engine/scheduler.js';
 import { DAY, type Engine, type ManualClock, type MemoryTransport } from '../../src/index.js';
 import { dialects } from '../helpers/backends.js';
@@ -161,6 +163,9 @@ ${STEP('a')}`);
     expect(await e.pause('cancelled', 'again')).toBe(false);
     expect(await e.ctx.sequences.status('cancelled')).toMatchObject({ status: 'paused', reason: 'the offer ran out' });
     expect(await e.trigger('cancelled', 'anna')).toMatchObject({ enrollmentId: null, reason: 'paused' });
+    // comeback customer shows the planned time of paused work, not the parking time.
+    const shown = formatCustomerReport(await customerReport({ db: e.ctx.db }, 'anna'), 'EUR');
+    expect(shown).toContain(`paused (${new Date(planned[0]!).toISOString().slice(0, 16).replace('T', ' ')})`);
     clock.advance(3_600_000);
     expect(await e.resume('cancelled')).toBe('the offer ran out');
     expect(await due()).toEqual(planned); // a week out, as planned, not now

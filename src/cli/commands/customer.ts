@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { customerReport, type CustomerReport } from '../../dormancy/index.js';
+import { PARK_OFFSET } from '../../engine/sequence-state.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
 import { withEngine } from '../context.js';
@@ -7,6 +8,8 @@ import { withEngine } from '../context.js';
 const date = (t: number | null | undefined) => (t === null || t === undefined ? '—' : new Date(t).toISOString().slice(0, 10));
 const time = (t: number | null | undefined) => (t === null || t === undefined ? '—' : new Date(t).toISOString().slice(0, 16).replace('T', ' '));
 const num = (x: number | null, digits = 2) => (x === null ? '—' : x.toFixed(digits));
+/** A due time, or the planned time of work parked by a paused sequence. */
+const due = (t: number | null) => (t !== null && t >= PARK_OFFSET ? `paused (${time(t - PARK_OFFSET)})` : time(t));
 
 /** Renders a customer report as text: rhythm, model, exclusions, consent, enrolments, messages. */
 export function formatCustomerReport(r: CustomerReport, currency: string, locale = 'en'): string {
@@ -49,7 +52,7 @@ export function formatCustomerReport(r: CustomerReport, currency: string, locale
     out.push(
       formatTable(
         ['id', 'sequence', 'status', 'step', 'holdout', 'enrolled', 'next due', 'basis', 'exit'],
-        r.enrollments.map((e) => [e.id, `${e.sequence_id} v${e.sequence_version}`, e.status, e.current_step, e.holdout ? 'yes' : 'no', time(e.enrolled_at), time(e.next_due_at), e.legal_basis ?? '—', e.exit_reason ?? '—']),
+        r.enrollments.map((e) => [e.id, `${e.sequence_id} v${e.sequence_version}`, e.status, e.current_step, e.holdout ? 'yes' : 'no', time(e.enrolled_at), due(e.next_due_at), e.legal_basis ?? '—', e.exit_reason ?? '—']),
       ),
     );
   }
