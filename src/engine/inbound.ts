@@ -7,12 +7,11 @@
  * deliverability guard would never see a bounce, and an opt-out by mail would go unheard.
  */
 import { createHash } from 'node:crypto';
-import { senderHeader } from '../delivery/headers.js';
-import { messageIdOf } from '../delivery/mime.js';
 import { parseInboundMail, type InboundMail } from '../tracking/inbound-mail.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
 import { unsubscribeByMail } from './privacy.js';
+import { sentMessageId } from './uncertain.js';
 
 /** What one mail that came back did. */
 export type InboundOutcome =
@@ -45,13 +44,14 @@ async function messageFor(ctx: EngineContext, header: string | null): Promise<nu
     .where('m.status', 'in', ['sent', 'uncertain', 'sending'])
     .executeTakeFirst();
   if (!m) return undefined;
-  // Mails sent before the header was stored with them (migration 009): computed as it was then.
-  const sent = m.message_id_header ?? (m.email ? messageIdOf({ messageId: m.id, from: senderHeader(ctx.config.sender), to: m.email }) : null);
-  return sent === header ? m.id : undefined;
+  return sentMessageId(ctx, m.id, m.message_id_header, m.email) === header ? m.id : undefined;
 }
 
+/** A bounce or a complaint report. */
+type MailReport = Extract<InboundMail, { reportId: string | null }>;
+
 /** A stable id per report and recipient, so that reading a mailbox twice records nothing twice. */
-function reportKey(report: Extract<InboundMail, { reportId: string | null }>, raw: Buffer): string {
+function reportKey(report: MailReport, raw: Buffer): string {
   const id = report.reportId ?? createHash('sha256').update(raw).digest('hex');
   return `mail-report:${id}:${report.recipient ?? ''}`.slice(0, 255);
 }
@@ -59,7 +59,7 @@ function reportKey(report: Extract<InboundMail, { reportId: string | null }>, ra
 const to = (report: { recipient: string | null }) => (report.recipient ? ` to ${report.recipient}` : '');
 
 /** A bounce or a complaint: recorded once, with the consequences of the same event from a provider webhook. */
-async function applyReport(ctx: EngineContext, report: Extract<InboundMail, { reportId: string | null }>, raw: Buffer): Promise<InboundOutcome> {
+async function applyReport(ctx: EngineContext, report: MailReport, raw: Buffer): Promise<InboundOutcome> {
   const messageId = await messageFor(ctx, report.originalMessageId);
   if (messageId === undefined) {
     return { action: 'ignored', detail: report.originalMessageId ? `not a mail Comeback sent: ${report.originalMessageId}` : 'the report does not return the original Message-ID' };

@@ -43,7 +43,6 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
     .orderBy('m.id')
     .limit(limit)
     .execute();
-  const from = senderHeader(ctx.config.sender);
   return {
     total: Number(n),
     messages: rows.map((r) => ({
@@ -55,18 +54,19 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
       since: Number(r.updated_at),
       subject: r.subject,
       error: r.error,
-      messageIdHeader: r.message_id_header ?? legacyMessageId(ctx, Number(r.id), from, r.email),
+      messageIdHeader: ctx.transport.providerMessageId && !r.message_id_header ? null : sentMessageId(ctx, Number(r.id), r.message_id_header, r.email),
     })),
   };
 }
 
 /**
- * The Message-ID of a mail that went `sending` before the header was stored with it (migration
- * 009): computed with today's sender and address, which is what it was unless either changed.
+ * The Message-ID header a mail went out with: the one stored with `sending`, or, for a mail that
+ * went `sending` before it was stored (migration 009), computed with today's sender and address,
+ * which is what it was unless either changed. Null without either.
  */
-function legacyMessageId(ctx: EngineContext, id: number, from: string, email: string | null): string | null {
-  if (!email || ctx.transport.providerMessageId) return null;
-  return messageIdOf({ messageId: id, from, to: email });
+export function sentMessageId(ctx: EngineContext, id: number, stored: string | null, email: string | null): string | null {
+  if (stored) return stored;
+  return email ? messageIdOf({ messageId: id, from: senderHeader(ctx.config.sender), to: email }) : null;
 }
 
 /**

@@ -16,9 +16,9 @@ export interface MailboxMessage {
  * data as one mail when it is not an mbox.
  */
 export function splitMbox(source: string, data: Buffer): MailboxMessage[] {
-  const text = data.toString('latin1');
-  if (!text.startsWith('From ')) return [{ source, raw: data }];
-  const mails = text
+  if (!isMbox(data)) return [{ source, raw: data }];
+  const mails = data
+    .toString('latin1')
     .split(/\r?\n(?=From )/)
     .map((chunk) => chunk.replace(/^From [^\n]*\n/, '').replace(/^>(>*From )/gm, '$1'))
     .filter((chunk) => chunk.trim() !== '');
@@ -32,8 +32,13 @@ function readMailFile(file: string): MailboxMessage[] {
   } catch (err) {
     throw new ComebackError('E_INPUT', `${file}: cannot be read (${(err as Error).message})`);
   }
-  const mails = splitMbox(file, data);
-  return mails.length === 1 && !data.subarray(0, 5).equals(Buffer.from('From ')) ? [{ ...mails[0]!, file }] : mails;
+  // A file of one mail may be removed once it is read; an mbox holds others too.
+  return isMbox(data) ? splitMbox(file, data) : [{ source: file, raw: data, file }];
+}
+
+/** An mbox starts with a `From ` line; a single mail starts with its headers. */
+function isMbox(data: Buffer): boolean {
+  return data.subarray(0, 5).toString('latin1') === 'From ';
 }
 
 /**
