@@ -70,7 +70,8 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
       urls: new TrackingUrls(config.publicUrl, signer),
       log: options.logger ?? createLogger(),
     };
-    const problems = options.transport ? [] : liveSendingProblems(config);
+    // Only a process that sends needs the warning; tools (import, stats, ...) would repeat it every run.
+    const problems = options.transport || options.jobs === false ? [] : liveSendingProblems(config);
     if (problems.length > 0) ctx.log.warn({ problems }, `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`);
     const backend = options.backend ?? (options.jobs === false ? new NoJobsBackend() : await createBackend(config, ctx.log));
     const shared = sharedRateLimiter(backend, config, ctx.transport.name);

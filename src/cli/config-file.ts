@@ -5,6 +5,36 @@ import { EngineConfig, type EngineConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 
 const DEFAULT_FILES = ['comeback.config.json', 'comeback.config.yaml', 'comeback.config.yml'];
+const DEFAULT_DATABASE = 'comeback.db';
+
+/** The global options that choose the config and the database. */
+export interface ConfigChoice {
+  config?: string;
+  db?: string;
+}
+
+/**
+ * The config of a command that opens the database, with `--db` applied. In a folder without a
+ * config file, where no database was chosen (`--db`, COMEBACK_DATABASE), a stray `./comeback.db`
+ * (and `./outbox/`) would be created and filled unnoticed: the command refuses with the fix
+ * instead. A folder that already holds `comeback.db` runs on the defaults, with a note on stderr.
+ */
+export function loadProjectConfig(g: ConfigChoice, note: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): EngineConfigInput {
+  const config = loadCliConfig(g.config);
+  if (g.db) config.database = g.db;
+  if (g.config || DEFAULT_FILES.some((f) => existsSync(f)) || config.database) return config;
+  const here = process.cwd();
+  if (!existsSync(DEFAULT_DATABASE)) {
+    throw new ConfigError(
+      `no comeback.config.json, .yaml or .yml in ${here}, and no ${DEFAULT_DATABASE}: nothing to work on here.\n` +
+        `  comeback init          starts a project in this folder (config, sequences, templates)\n` +
+        `  --config FILE          uses a project's config from anywhere\n` +
+        `  --db FILE|postgres://  uses a database with the default settings`,
+    );
+  }
+  note(`note: no comeback.config.* in ${here}; using the defaults (database ${DEFAULT_DATABASE}, sequences/, templates/, mails to outbox/)`);
+  return config;
+}
 
 /**
  * The engine config for a CLI run: the config file (`--config FILE`, else the first of

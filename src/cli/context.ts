@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import { createEngine, type EngineOptions } from '../app.js';
+import { createLogger } from '../logger.js';
 import type { Engine } from '../engine/engine.js';
-import { loadCliConfig } from './config-file.js';
+import { loadProjectConfig, type ConfigChoice } from './config-file.js';
 
 /** Global options every command understands. */
-export interface GlobalOptions {
-  config?: string;
-  db?: string;
-}
+export type GlobalOptions = ConfigChoice;
 
 /**
  * Builds the engine for a command from the global options (`--config`, `--db`). Only
@@ -16,9 +14,8 @@ export interface GlobalOptions {
  */
 export async function engineFor(cmd: Command, options: EngineOptions = {}): Promise<Engine> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  const config = loadCliConfig(g.config);
-  if (g.db) config.database = g.db;
-  return createEngine(config, { jobs: false, ...options });
+  const config = loadProjectConfig(g);
+  return createEngine(config, { jobs: false, logger: createLogger({ audience: 'command' }), ...options });
 }
 
 /** Runs `fn` with an engine and always closes it. */

@@ -20,6 +20,8 @@ export interface LoadedSequence {
 /** The outcome of parsing one file: the sequence when valid, and every problem found. */
 export interface ParsedSequence {
   sequence?: Sequence;
+  /** The file's data when it failed the schema: what the reference check can still read of it. */
+  draft?: unknown;
   problems: Problem[];
   /** Positions of paths in this file, for checks that need other files (ids, on_success). */
   locator?: Locator;
@@ -42,10 +44,31 @@ function yamlMessage(e: YAMLError, text: string): string {
       if (/quote/.test(e.message)) return 'a quoted text is not closed: add the closing quote';
       return `YAML: ${e.message.split('\n')[0]!.toLowerCase()}`;
     default: {
+      if (/scalar at node end/.test(e.message)) return quoteHint(text, e.pos[0]) ?? 'text after the end of a value: put the whole value in quotes';
       const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       return `YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
     }
   }
+}
+
+/**
+ * "Unexpected scalar at node end" right after a quote: a quote inside a quoted value closed it
+ * early (`unless: "churn_reason == "price""`). Names the fix, written out for this value.
+ */
+function quoteHint(text: string, offset: number): string | undefined {
+  const quote = text[offset - 1];
+  if (quote !== '"' && quote !== "'") return undefined;
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const line = text.slice(lineStart, text.indexOf('\n', offset) < 0 ? undefined : text.indexOf('\n', offset));
+  const open = /^\s*(?:-\s+)?[^\s:#][^:#]*:\s+|^\s*-\s+/.exec(line)?.[0].length;
+  const value = open === undefined ? undefined : line.slice(open).replace(/\s+#.*$/, '').trimEnd();
+  if (!value || value[0] !== quote || !value.endsWith(quote) || value.length < 3) {
+    return `a ${quote} inside a value quoted with ${quote} ends it early: ${quote === '"' ? 'write it as \\"' : "write it twice ('')"}`;
+  }
+  const inner = value.slice(1, -1);
+  const fixed = quote === '"' && !inner.includes("'") ? `'${inner}'` : quote === '"' ? `"${inner.replace(/"/g, '\\"')}"` : `'${inner.replace(/'/g, "''")}'`;
+  const why = quote === '"' ? 'a " inside "..." ends the value early' : "a ' inside '...' ends the value early";
+  return `${why}: write the value as ${fixed}`;
 }
 
 /** Where to point for a YAML error: an unclosed quote at its opening quote, not at the end of the file. */
@@ -94,7 +117,8 @@ export function parseSequence(text: string, file: string): ParsedSequence {
   const result = Sequence.safeParse(raw, { reportInput: true });
   if (!result.success) for (const issue of result.error.issues) problems.push(...issueProblems(issue, at));
   for (const p of checkSemantics(raw)) problems.push(at.problem(p.path, p.message, { atKey: p.atKey, offset: p.offset }));
-  return finish(problems, result.success ? result.data : undefined, at);
+  const parsed = finish(problems, result.success ? result.data : undefined, at);
+  return parsed.sequence ? parsed : { ...parsed, draft: raw };
 }
 
 function findAlias(doc: ReturnType<typeof parseDocument>): number | undefined {
@@ -126,6 +150,8 @@ export interface FileResult {
   file: string;
   hash: string;
   sequence?: Sequence;
+  /** The file's data when it failed the schema: what the reference check can still read of it. */
+  draft?: unknown;
   problems: Problem[];
   /** Where the id and `on_success.start` are written, for problems found across files. */
   anchors: { id?: Problem; start?: Problem };

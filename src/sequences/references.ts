@@ -17,18 +17,45 @@ export interface ReferenceOptions {
   checkTemplates?: boolean;
 }
 
-/** Every mail action of a sequence with its path: steps, branch cases, `when` cases, defaults, variants. */
-export function mailActions(seq: Sequence): { path: PathKey[]; action: MailAction }[] {
-  const out: { path: PathKey[]; action: MailAction }[] = [];
-  seq.steps.forEach((s, i) => {
+/** The parts of a mail action the reference check reads. */
+export type MailRefs = Pick<MailAction, 'template' | 'subject' | 'preheader'>;
+
+/**
+ * Every mail action of a sequence with its path: steps, branch cases, `when` cases, defaults,
+ * variants. It reads a valid sequence and, as far as it has the right shape, one that failed the
+ * schema, so that its references are reported in the same run as its other problems.
+ */
+export function mailActions(seq: Sequence | unknown): { path: PathKey[]; action: MailRefs }[] {
+  const out: { path: PathKey[]; action: MailRefs }[] = [];
+  const add = (path: PathKey[], a: unknown) => {
+    if (isRecord(a)) out.push({ path, action: { template: stringOr(a.template), subject: localized(a.subject), preheader: localized(a.preheader) } });
+  };
+  const steps = isRecord(seq) && Array.isArray(seq.steps) ? seq.steps : [];
+  steps.forEach((s: unknown, i) => {
+    if (!isRecord(s)) return;
     const base: PathKey[] = ['steps', i];
-    out.push({ path: base, action: s });
-    for (const [reason, a] of Object.entries(s.branch?.cases ?? {})) if (a) out.push({ path: [...base, 'branch', 'cases', reason], action: a });
-    s.branch?.when?.forEach((w, j) => out.push({ path: [...base, 'branch', 'when', j], action: w }));
-    if (s.branch?.default) out.push({ path: [...base, 'branch', 'default'], action: s.branch.default });
-    s.variants?.forEach((v, j) => out.push({ path: [...base, 'variants', j], action: v }));
+    add(base, s);
+    const branch = isRecord(s.branch) ? s.branch : {};
+    if (isRecord(branch.cases)) for (const [reason, a] of Object.entries(branch.cases)) add([...base, 'branch', 'cases', reason], a);
+    if (Array.isArray(branch.when)) branch.when.forEach((w: unknown, j) => add([...base, 'branch', 'when', j], w));
+    add([...base, 'branch', 'default'], branch.default);
+    if (Array.isArray(s.variants)) s.variants.forEach((v: unknown, j) => add([...base, 'variants', j], v));
   });
   return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringOr(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function localized(v: unknown): LocalizedText | undefined {
+  if (typeof v === 'string') return v;
+  if (isRecord(v) && Object.values(v).every((t) => typeof t === 'string')) return v as Record<string, string>;
+  return undefined;
 }
 
 function texts(value: LocalizedText | undefined, path: PathKey[]): { path: PathKey[]; text: string }[] {
@@ -49,8 +76,8 @@ export function referenceRun(): ReferenceRun {
   return { used: new Set(), headers: new Map() };
 }
 
-/** Checks the template references and subject variables of one parsed sequence. */
-export function checkFileReferences(seq: Sequence, at: Locator, store: TemplateStore, run: ReferenceRun): Problem[] {
+/** Checks the template references and subject variables of one parsed sequence (or of one that failed the schema). */
+export function checkFileReferences(seq: Sequence | unknown, at: Locator, store: TemplateStore, run: ReferenceRun): Problem[] {
   const problems: Problem[] = [];
   const dir = relative(process.cwd(), store.dir) || '.';
   for (const { path, action } of mailActions(seq)) {

@@ -62,7 +62,8 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
     const parsed = parseSequence(text, shown);
     if (report) {
       problems.push(...parsed.problems);
-      if (store && parsed.sequence && parsed.locator) problems.push(...checkFileReferences(parsed.sequence, parsed.locator, store, run));
+      const data = parsed.sequence ?? parsed.draft;
+      if (store && data !== undefined && parsed.locator) problems.push(...checkFileReferences(data, parsed.locator, store, run));
     }
     return fileResult(parsed, shown, createHash('sha256').update(text).digest('hex'));
   };
@@ -73,7 +74,14 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   if (templatesDir && !store && files.some((f) => f.sequence)) {
     problems.push({ file: relative(cwd, templatesDir) || templatesDir, line: 1, column: 1, path: '', message: 'templates folder not found: give --templates DIR, or --no-templates to skip the reference check' });
   }
-  return { problems: dedupe(problems), files };
+  return { problems: inFileOrder(dedupe(problems)), files };
+}
+
+/** Each file's problems together and from top to bottom, whichever check found them. */
+function inFileOrder(problems: Problem[]): Problem[] {
+  const rank = new Map<string, number>();
+  for (const p of problems) if (!rank.has(p.file)) rank.set(p.file, rank.size);
+  return problems.sort((a, b) => rank.get(a.file)! - rank.get(b.file)! || a.line - b.line || a.column - b.column);
 }
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -25,7 +25,11 @@ export function closest(word: string, candidates: readonly string[]): string | u
     }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  // A word that is the start of exactly one candidate is most likely it, shortened: customer → customer_id.
+  const lower = word.toLowerCase();
+  const extended = word.length >= 4 ? candidates.filter((c) => c.toLowerCase().startsWith(lower)) : [];
+  return extended.length === 1 ? extended[0] : undefined;
 }
 
 /** " (did you mean "x"?)" or the empty string. */

@@ -9,7 +9,7 @@ import { ConfigError, formatProblem } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { redisDurabilityWarnings } from '../../queue/bullmq.js';
 import { validatePaths } from '../../sequences/validate.js';
-import { loadCliConfig } from '../config-file.js';
+import { loadProjectConfig } from '../config-file.js';
 import type { GlobalOptions } from '../context.js';
 
 /** One line of the check: what, how it stands, and the detail (the fix for a failure). */
@@ -33,8 +33,7 @@ export function register(program: Command): void {
     .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), tracking server, Redis; one line each, exit 1 on a failure')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const input = loadCliConfig(g.config);
-      if (g.db) input.database = g.db;
+      const input = loadProjectConfig(g);
       const config = parseConfig(input);
       const lines: CheckLine[] = [];
 
@@ -57,7 +56,7 @@ export function register(program: Command): void {
       );
 
       // The sequences were checked above; the engine here is for the database and the transport.
-      const engine = await createEngine(input, { sequences: [], logger: createLogger('silent'), jobs: false }).catch((err: Error) => err);
+      const engine = await createEngine(input, { sequences: [], logger: createLogger({ level: 'silent' }), jobs: false }).catch((err: Error) => err);
       // A transport that cannot be set up (an unusable DKIM key) is a configuration error, not the database's.
       if (engine instanceof Error) lines.push({ what: engine instanceof ConfigError ? 'configuration' : 'database', verdict: 'FAIL', detail: engine.message });
       else {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { withEngine } from '../context.js';
 import type { ImportKind } from '../../shop/import/run.js';
+import { count } from '../format/plural.js';
 
 /** `comeback import customers|orders|products FILE [--strict] [--encoding NAME]` */
 export function register(program: Command): void {
@@ -26,15 +27,17 @@ export function register(program: Command): void {
           onProgress: (p) => bar?.update(Math.floor((p.bytes / Math.max(1, p.totalBytes)) * 100), { rows: p.rows, rejected: p.rejected }),
         });
         bar?.stop();
-        for (const r of result.rejected.slice(0, 50)) process.stderr.write(`${file}:${r.line}: ${r.reason}\n`);
+        // Rows refused while reading and rows refused when their batch was stored, in file order.
+        const rejected = [...result.rejected].sort((a, b) => a.line - b.line);
+        for (const r of rejected.slice(0, 50)) process.stderr.write(`${file}:${r.line}: ${r.reason}\n`);
         if (result.rejected.length > 50) process.stderr.write(`... and ${result.rejected.length - 50} more rejected rows\n`);
         const rate = Math.round(result.imported / Math.max(result.seconds, 1e-9));
         if (result.rolledBack) {
           process.stderr.write(`import rolled back (--strict): nothing was stored\n`);
           process.exitCode = 1;
         } else {
-          process.stdout.write(`imported ${result.imported} ${kind} in ${result.seconds.toFixed(1)} s (${rate}/s), ${result.rejected.length} rejected\n`);
-          if (result.objected.length > 0) process.stdout.write(`${result.objected.length} new objections recorded; their pending mail was stopped\n`);
+          process.stdout.write(`imported ${count(result.imported, kind.slice(0, -1))} in ${result.seconds.toFixed(1)} s (${rate}/s), ${result.rejected.length} rejected\n`);
+          if (result.objected.length > 0) process.stdout.write(`${count(result.objected.length, 'new objection')} recorded; their pending mail was stopped\n`);
           if (result.rejected.length > 0) process.exitCode = 1;
         }
       });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { InboundOutcome } from '../../engine/inbound.js';
 import { mailFiles, readMailFiles, splitMbox, type MailboxMessage } from '../../tracking/mailbox.js';
 import { withEngine } from '../context.js';
+import { count } from '../format/plural.js';
 
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -10,7 +11,6 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** `comeback inbound [PATHS...] [--remove] [--json]` */
 export function register(program: Command): void {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
         if (!opts.json) {
           const n = Object.values(counts).reduce((a, b) => a + b, 0);
           process.stdout.write(
-            `${plural(n, 'mail')} read: ${plural(counts.bounce, 'hard bounce')}, ${plural(counts.complaint, 'complaint')} and ${plural(counts.unsubscribe, 'unsubscribe')} recorded, ${plural(counts.soft_bounce, 'soft bounce')} noted, ${counts.duplicate} recorded before, ${counts.ignored} ignored\n`,
+            `${count(n, 'mail')} read: ${count(counts.bounce, 'hard bounce')}, ${count(counts.complaint, 'complaint')} and ${count(counts.unsubscribe, 'unsubscribe')} recorded, ${count(counts.soft_bounce, 'soft bounce')} noted, ${counts.duplicate} recorded before, ${counts.ignored} ignored\n`,
           );
         }
       });

@@ -4,7 +4,7 @@ import { SECRET_FIX, usesDevelopmentSecret } from '../../config/live-sending.js'
 import { dashboardPlugin, isConfigured } from '../../dashboard/index.js';
 import { ConfigError } from '../../errors.js';
 import { buildServer, closeOnSignal, listen } from '../../server/index.js';
-import { loadCliConfig } from '../config-file.js';
+import { loadProjectConfig } from '../config-file.js';
 import type { GlobalOptions } from '../context.js';
 
 interface ServeOptions {
@@ -44,8 +44,7 @@ export function register(program: Command): void {
     .option('--dev', 'allow the built-in development secret (never in production)')
     .action(async (opts: ServeOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const config = loadCliConfig(g.config);
-      if (g.db) config.database = g.db;
+      const config = loadProjectConfig(g);
       if (opts.publicUrl) config.publicUrl = opts.publicUrl;
       const server = { ...(config.server ?? {}) };
       if (opts.host) server.host = opts.host;

@@ -4,6 +4,7 @@ import { formatProblem } from '../../errors.js';
 import { validatePaths } from '../../sequences/validate.js';
 import { loadCliConfig } from '../config-file.js';
 import type { GlobalOptions } from '../context.js';
+import { count } from '../format/plural.js';
 
 /** `comeback validate [FILES|DIRS]`: exit 0 when all are valid, 1 with one line per problem otherwise. */
 export function register(program: Command): void {
@@ -22,10 +23,10 @@ export function register(program: Command): void {
       const { problems, files } = await validatePaths(targets, { templatesDir, fallbackLocale: config.defaults.locale });
       for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       if (problems.length > 0) {
-        process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${new Set(problems.map((p) => p.file)).size} file(s)\n`);
+        process.stderr.write(`${count(problems.length, 'problem')} in ${count(new Set(problems.map((p) => p.file)).size, 'file')}\n`);
         process.exitCode = 1;
       } else if (!opts.quiet) {
-        process.stderr.write(`${files.length} sequence file${files.length === 1 ? '' : 's'} valid\n`);
+        process.stdout.write(`${count(files.length, 'sequence file')} valid\n`);
       }
     });
 }

@@ -31,8 +31,11 @@ export function register(program: Command): void {
     .option('--no-status', 'no live status line even on a terminal')
     .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
     .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean }, cmd: Command) => {
-      // Structured logs on stderr; the worker logs its passes at info unless COMEBACK_LOG says otherwise.
-      const engine = await engineFor(cmd, { logger: createLogger(process.env.COMEBACK_LOG ?? 'info'), jobs: true });
+      // A pass for cron is a command: its summary says what happened, the log only warns. A running worker
+      // is a service: it logs its passes at info, as JSON unless stderr is a terminal (see logger.ts).
+      const oneShot = opts.once === true || opts.untilIdle === true;
+      const logger = createLogger(oneShot ? { audience: 'command' } : { level: process.env.COMEBACK_LOG ?? 'info' });
+      const engine = await engineFor(cmd, { logger, jobs: true });
       await checkLiveSending(engine, opts.dev === true);
       const stop = new AbortController();
       let signals = 0;

@@ -1,5 +1,5 @@
 import { ImportRowError } from '../../errors.js';
-import { parseMajorAmount } from '../../util/money.js';
+import { currencyDigits, parseMajorAmount } from '../../util/money.js';
 import { parseTime, TIME_FORMATS } from '../../util/time.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../types.js';
 
@@ -64,8 +64,23 @@ function money(line: number, column: string, v: unknown, currency: string): numb
   const s = text(v);
   if (s === undefined) return undefined;
   const minor = parseMajorAmount(s, currency);
-  if (minor === undefined || minor < 0) throw new ImportRowError(line, `${column}: expected an amount like 49.90, got "${s}"`);
+  if (minor === undefined || minor < 0) throw new ImportRowError(line, `${column}: ${amountProblem(s, currency)}`);
   return minor;
+}
+
+/** Why an amount was refused, with how to write it. */
+function amountProblem(s: string, currency: string): string {
+  const digits = currencyDigits(currency);
+  if (/^\d{1,3}[.,]\d{3}$/.test(s)) {
+    const [whole, part] = s.split(/[.,]/) as [string, string];
+    return (
+      `"${s}" is ambiguous: ${whole}${part} with a thousands separator, or ${whole} and a fraction? ` +
+      `Write ${whole}${part} (or ${s}${s.includes('.') ? ',00' : '.00'}) for ${whole}${part}` +
+      (digits > 0 ? `, or at most ${digits} decimals for a fraction (${whole}.${part.slice(0, digits)})` : '')
+    );
+  }
+  if (/^\d+[.,]\d+$/.test(s)) return `"${s}" has more decimals than ${currency} has (${digits}): expected an amount like 49.90`;
+  return `expected an amount like 49.90, got "${s}"`;
 }
 
 function currencyOf(line: number, r: Record<string, unknown>, defaultCurrency: string): string {
