@@ -77,11 +77,9 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   return { problems: inFileOrder(dedupe(problems)), files };
 }
 
-/** Each file's problems together and from top to bottom, whichever check found them. */
+/** File by file, each from top to bottom, whichever check found the problem. */
 function inFileOrder(problems: Problem[]): Problem[] {
-  const rank = new Map<string, number>();
-  for (const p of problems) if (!rank.has(p.file)) rank.set(p.file, rank.size);
-  return problems.sort((a, b) => rank.get(a.file)! - rank.get(b.file)! || a.line - b.line || a.column - b.column);
+  return problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
 }
 
 function dedupe(problems: Problem[]): Problem[] {

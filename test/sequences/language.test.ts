@@ -57,8 +57,8 @@ describe('checks across files', () => {
     file('c.yaml', `${HEAD}${steps}on_success: { start: welcome-back }\n`);
     const { problems } = await validatePaths([dir], { templatesDir: false, cwd: dir });
     expect(problems.map(formatProblem)).toEqual([
-      'c.yaml:1:5 id: id "t" is also used by a.yaml',
       'a.yaml:7:22 on_success.start: no sequence with id "welcom-back" (did you mean "welcome-back"?)',
+      'c.yaml:1:5 id: id "t" is also used by a.yaml',
       'c.yaml:7:22 on_success.start: "welcome-back" is not trigger-based: give it audience.trigger so that only on_success starts it',
     ]);
   });

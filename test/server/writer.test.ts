@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventRow, EventSink } from '../../src/tracking/sinks.js';
 import { EventWriter, replaySpilled, sinkFor } from '../../src/tracking/writer.js';
 import { dialects } from '../helpers/backends.js';
+import { waitFor } from '../worker/fixture.js';
 import { seedMessage, startServer, type TestServer } from './helpers.js';
 
 const row = (messageId: number, at: number, extra: Partial<EventRow> = {}): EventRow => ({ message_id: messageId, customer_id: 1, enrollment_id: 1, type: 'click', link_index: 0, machine: 0, source: 'link', occurred_at: at, ...extra });
@@ -26,15 +27,13 @@ function flakySink(failures: number): EventSink & { rows: EventRow[] } {
 describe('the batched event writer', () => {
   it('writes when the batch is full or the interval has passed', async () => {
     const sink = flakySink(0);
-    const w = new EventWriter(sink, { batchSize: 3, flushMs: 20 });
+    const w = new EventWriter(sink, { batchSize: 3, flushMs: 200 });
     for (let i = 0; i < 3; i++) w.push(row(1, i));
-    await new Promise((r) => setTimeout(r, 5));
-    expect(sink.rows).toHaveLength(3); // full batch: written at once
+    await waitFor(() => sink.rows.length === 3, 10_000, 'the full batch'); // written without waiting for the interval
     w.push(row(1, 3));
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
     expect(sink.rows).toHaveLength(3);
-    await new Promise((r) => setTimeout(r, 40));
-    expect(sink.rows).toHaveLength(4); // the interval passed
+    await waitFor(() => sink.rows.length === 4, 10_000, 'the interval to pass'); // no full batch: the interval writes it
     await w.close();
   });
 
@@ -43,7 +42,7 @@ describe('the batched event writer', () => {
     const errors: unknown[] = [];
     const w = new EventWriter(sink, { batchSize: 10, flushMs: 5, onError: (e) => errors.push(e) });
     for (let i = 0; i < 5; i++) w.push(row(1, i));
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor(() => w.counts.written === 5, 10_000, 'the retries to write every row');
     expect(errors).toHaveLength(2);
     expect(sink.rows.map((r) => r.occurred_at)).toEqual([0, 1, 2, 3, 4]);
     expect(w.counts).toMatchObject({ accepted: 5, written: 5, failures: 2 });

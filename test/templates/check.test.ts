@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../src/errors.js';
 import { checkHeaderTemplate, checkTemplate, checkTemplates, describeDataModel, DATA_MODEL, TemplateStore } from '../../src/templates/index.js';
-import { EXAMPLES, TEMPLATES_DIR, section, templatesDir } from './fixtures.js';
+import { EXAMPLES, SUBSCRIPTION_EXAMPLES, TEMPLATES_DIR, section, templatesDir } from './fixtures.js';
 
 const messages = async (dir: string, name = 'winback/t', locale = 'de') => (await checkTemplate(name, locale, { dir })).errors.map(formatProblem);
 
 describe('the shipped example templates', () => {
-  it.each(EXAMPLES.flatMap((n) => ['de', 'en'].map((l) => [n, l])))('%s (%s) passes every check without warnings', async (name, locale) => {
+  it.each([...EXAMPLES, ...SUBSCRIPTION_EXAMPLES].flatMap((n) => ['de', 'en'].map((l) => [n, l])))('%s (%s) passes every check without warnings', async (name, locale) => {
     const r = await checkTemplate(name, locale, { dir: TEMPLATES_DIR });
     expect(r.file).toBe(`${name}.${locale}.mjml`);
     expect(r.errors.map(formatProblem)).toEqual([]);

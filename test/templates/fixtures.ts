@@ -7,6 +7,8 @@ export const TEMPLATES_DIR = join(import.meta.dirname, '../../templates');
 
 /** The example templates every check must pass, by name. */
 export const EXAMPLES = ['miss-you', 'reason-survey', 'offer', 'apology', 'new-arrivals', 'welcome-back'].map((n) => `winback/${n}`);
+/** The example templates that follow a cancelled subscription (checked, not screenshotted). */
+export const SUBSCRIPTION_EXAMPLES = ['subscription/ask-why', 'subscription/come-back'];
 
 /**
  * A temporary templates folder with the shipped layouts and partials, plus the given files

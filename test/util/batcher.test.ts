@@ -30,7 +30,8 @@ describe('Batcher', () => {
   });
 
   it('a full batch is fetched at once; keys asked for during a fetch go into the next one', async () => {
-    const { b, fetches } = recording({ maxBatch: 3, lingerMs: 1000 }, 20);
+    // A linger far longer than any pass, however busy the machine: a full batch never waits for it.
+    const { b, fetches } = recording({ maxBatch: 3, lingerMs: 600_000 }, 20);
     const t0 = performance.now();
     const all = [1, 2, 3, 4, 5, 6].map((k) => b.load(k));
     expect(await Promise.all(all)).toEqual([2, 4, 6, 8, 10, 12]);
@@ -38,7 +39,7 @@ describe('Batcher', () => {
       [1, 2, 3],
       [4, 5, 6],
     ]);
-    expect(performance.now() - t0).toBeLessThan(500); // never waited for the linger
+    expect(performance.now() - t0).toBeLessThan(30_000); // never waited for the linger
   });
 
   it('a failing fetch rejects its own keys only', async () => {

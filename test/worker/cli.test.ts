@@ -93,7 +93,8 @@ describe('comeback worker', () => {
       const t0 = Date.now();
       child.kill('SIGTERM');
       expect(await exited(child)).toBe(1); // the grace time ran out with sends in flight
-      expect(Date.now() - t0).toBeLessThan(6_000);
+      // 1 s of grace; the send itself would hang for the transport's timeout (minutes).
+      expect(Date.now() - t0).toBeLessThan(30_000);
       const counts = await statusCounts(e);
       expect(counts.sent ?? 0).toBe(0);
       expect(counts.sending ?? 0).toBe(0); // never reached the point of no return: the next worker sends them
@@ -116,7 +117,8 @@ describe('comeback worker', () => {
     const t0 = Date.now();
     child.kill('SIGTERM');
     const code = await exited(child);
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    // Sending all 400 would take 30 s (300 ms each, 4 at a time); a busy machine may be slow to exit.
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(code).toBe(0);
     const counts = await statusCounts(e);
     expect(counts.claimed ?? 0).toBe(0); // nothing left half-done
@@ -150,13 +152,15 @@ describe('comeback worker', () => {
     const port = await probe.start();
     await probe.stop();
     const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-    writeFileSync(configFile, JSON.stringify({ ...config, transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 } }));
+    // A pause of 10 minutes: --until-idle must stop at once rather than wait it out.
+    const worker = { ...(config.worker as object), unreachablePauseMs: 600_000 };
+    writeFileSync(configFile, JSON.stringify({ ...config, worker, transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 } }));
     const child = spawnWorker(configFile, ['--until-idle']);
     const out = output(child);
     const started = Date.now();
     const code = await exited(child);
     expect(code, `${out()}\n${(child as typeof child & { stderrText: () => string }).stderrText()}`).toBe(1);
-    expect(Date.now() - started).toBeLessThan(10_000); // not waiting out the pause
+    expect(Date.now() - started).toBeLessThan(60_000); // not waiting out the pause
     expect(out()).toContain('sent 0, retrying 0, failed 0, uncertain 0');
     const err = (child as typeof child & { stderrText: () => string }).stderrText();
     expect(err).toMatch(/sending is paused until \S+: provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
