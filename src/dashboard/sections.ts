@@ -47,15 +47,23 @@ export function overview(seqs: SequenceReport[]): string {
   );
 }
 
+/** Why a sequence that sent mail shows no deliveries: not a failure, nothing reported them. */
+export const NO_DELIVERY_REPORTS =
+  'No delivery reports for this sequence: the outbox, and SMTP (whose delivery status notifications are not read), ' +
+  "report no deliveries; SendGrid's event webhook does. Bounces, opens and clicks are counted either way.";
+
 /** The per-step table under the funnel chart. */
 function stepsTable(s: SequenceReport, p: Path): string {
   if (!s.steps?.length) return `<p class="muted">No steps reported.</p>`;
+  // A zero that only means "not reported" is shown as a dash with the reason, not as 0 %.
+  const unreported = s.steps.some((st) => st.funnel.sent > 0) && s.steps.every((st) => !st.funnel.delivered);
+  const dash = `<span class="muted" title="${esc(NO_DELIVERY_REPORTS)}">—</span>`;
   const rows = s.steps.map((st, j) => {
     const fp: Path = [...p, 'steps', j, 'funnel'];
     const n = `${s.sequenceId}.step.${st.stepId}`;
     const f = st.funnel;
     return (
-      `<tr><td>${esc(st.stepId)}</td><td>${metric(`${n}.sent`, [...fp, 'sent'], f.sent, 'int')}</td><td>${metric(`${n}.delivered`, [...fp, 'delivered'], f.delivered, 'int')}</td>` +
+      `<tr><td>${esc(st.stepId)}</td><td>${metric(`${n}.sent`, [...fp, 'sent'], f.sent, 'int')}</td><td>${unreported ? dash : metric(`${n}.delivered`, [...fp, 'delivered'], f.delivered, 'int')}</td>` +
       `<td>${metric(`${n}.humanOpens`, [...fp, 'humanOpens'], f.humanOpens, 'int')}</td><td>${metric(`${n}.machineOpens`, [...fp, 'machineOpens'], f.machineOpens, 'int')}</td>` +
       `<td>${metric(`${n}.humanClicks`, [...fp, 'humanClicks'], f.humanClicks, 'int')}</td><td>${metric(`${n}.botClicks`, [...fp, 'botClicks'], f.botClicks, 'int')}</td>` +
       `<td>${metric(`${n}.unsubscribes`, [...fp, 'unsubscribes'], f.unsubscribes, 'int')}</td><td>${metric(`${n}.conversions`, [...fp, 'conversions'], f.conversions, 'int')}</td>` +
@@ -64,7 +72,8 @@ function stepsTable(s: SequenceReport, p: Path): string {
   });
   return (
     `<div class="table"><table><thead><tr><th>Step</th><th>Sent</th><th>Delivered</th><th>Human opens</th><th>Machine opens</th><th>Human clicks</th><th>Bot clicks</th><th>Unsubs</th><th>Conversions</th><th>Net revenue</th></tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table></div>`
+    `<tbody>${rows.join('')}</tbody></table></div>` +
+    (unreported ? `<p class="small muted delivery-note">Delivered —: ${esc(NO_DELIVERY_REPORTS)}</p>` : '')
   );
 }
 
