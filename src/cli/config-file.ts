@@ -19,7 +19,7 @@ export interface ConfigChoice {
  * (and `./outbox/`) would be created and filled unnoticed: the command refuses with the fix
  * instead. A folder that already holds `comeback.db` runs on the defaults, with a note on stderr.
  */
-export function loadProjectConfig(g: ConfigChoice, note: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): EngineConfigInput {
+export function loadProjectConfig(g: ConfigChoice): EngineConfigInput {
   const config = loadCliConfig(g.config);
   if (g.db) config.database = g.db;
   if (g.config || DEFAULT_FILES.some((f) => existsSync(f)) || config.database) return config;
@@ -32,7 +32,7 @@ export function loadProjectConfig(g: ConfigChoice, note: (line: string) => void 
         `  --db FILE|postgres://  uses a database with the default settings`,
     );
   }
-  note(`note: no comeback.config.* in ${here}; using the defaults (database ${DEFAULT_DATABASE}, sequences/, templates/, mails to outbox/)`);
+  process.stderr.write(`note: no comeback.config.* in ${here}; using the defaults (database ${DEFAULT_DATABASE}, sequences/, templates/, mails to outbox/)\n`);
   return config;
 }
 

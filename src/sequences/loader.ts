@@ -150,8 +150,6 @@ export interface FileResult {
   file: string;
   hash: string;
   sequence?: Sequence;
-  /** The file's data when it failed the schema: what the reference check can still read of it. */
-  draft?: unknown;
   problems: Problem[];
   /** Where the id and `on_success.start` are written, for problems found across files. */
   anchors: { id?: Problem; start?: Problem };

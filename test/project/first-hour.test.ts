@@ -75,6 +75,18 @@ describe('a folder without a config', () => {
   });
 });
 
+describe('a project that will send over SMTP', () => {
+  it('is not warned about its demo settings on every import: only the worker, which sends, names them', async () => {
+    const dir = folder();
+    const config = { database: 'shop.db', transport: { type: 'smtp', url: 'smtp://127.0.0.1:2525' } };
+    writeFileSync(join(dir, 'comeback.config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'customers.csv'), 'external_id,email\nc1,anna@example.com\nc2,ben@example.com\n');
+    const r = await inFolder(dir, 'import', 'customers', 'customers.csv');
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^imported 2 customers in /);
+  });
+});
+
 describe('comeback validate', () => {
   it('prints every problem of a file in one run on stdout, and its success line on stdout', async () => {
     const dir = folder();
