@@ -1,7 +1,17 @@
 import { z } from 'zod';
+import { BYTES, COUNT, jsonBytes, TEXT, tooLarge, tooLong } from '../util/limits.js';
 import { parseTime, TIME_FORMATS } from '../util/time.js';
 
-const isoTime = z.union([z.number().int(), z.date(), z.string()]).transform((v, ctx) => {
+/** A string of at most `max` characters (the limits of `util/limits.ts`). */
+const text = (max: number) => z.string().max(max, tooLong(max));
+
+/** Free-form JSON of at most `BYTES.json` bytes. */
+export const JsonRecord = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+  const size = jsonBytes(v);
+  if (size > BYTES.json) ctx.addIssue({ code: 'custom', message: tooLarge(size, BYTES.json) });
+});
+
+const isoTime = z.union([z.number().int(), z.date(), text(TEXT.short)]).transform((v, ctx) => {
   const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : v.getTime();
   if (t === undefined || !Number.isFinite(t)) {
     ctx.addIssue({ code: 'custom', message: `expected ${TIME_FORMATS}, got "${String(v)}"` });
@@ -10,7 +20,7 @@ const isoTime = z.union([z.number().int(), z.date(), z.string()]).transform((v, 
   return t;
 });
 
-const timeZone = z.string().refine(
+const timeZone = text(TEXT.timeZone).refine(
   (tz) => {
     try {
       new Intl.DateTimeFormat('en', { timeZone: tz });
@@ -41,29 +51,29 @@ export type ChurnReason = z.infer<typeof ChurnReason>;
 
 /** A customer as the shop records it. `externalId` is the shop's own id and the upsert key. */
 export const CustomerInput = z.strictObject({
-  externalId: z.string().min(1),
-  email: z.email().nullish(),
-  firstName: z.string().nullish(),
-  lastName: z.string().nullish(),
+  externalId: text(TEXT.id).min(1),
+  email: text(TEXT.email).pipe(z.email()).nullish(),
+  firstName: text(TEXT.name).nullish(),
+  lastName: text(TEXT.name).nullish(),
   gender: z.enum(['f', 'm', 'd']).nullish(),
-  title: z.string().nullish(),
-  locale: z.string().min(2).optional(),
+  title: text(TEXT.title).nullish(),
+  locale: text(TEXT.locale).min(2).optional(),
   timeZone: timeZone.optional(),
   /** `sale` when the address came from a purchase (needed for the existing-customer basis). */
   acquiredVia: z.enum(['sale', 'newsletter', 'import', 'api', 'unknown']).optional(),
   churnReason: ChurnReason.nullish(),
   latePayments: z.number().int().min(0).optional(),
-  tags: z.array(z.string()).optional(),
-  attributes: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(text(TEXT.tag)).max(COUNT.tags, `more than ${COUNT.tags} tags`).optional(),
+  attributes: JsonRecord.optional(),
   createdAt: isoTime.optional(),
 });
 export type CustomerInput = z.input<typeof CustomerInput>;
 
 /** One line of an order. Prices in minor units. */
 export const OrderItemInput = z.strictObject({
-  sku: z.string().min(1),
-  name: z.string().min(1),
-  category: z.string().nullish(),
+  sku: text(TEXT.id).min(1),
+  name: text(TEXT.name).min(1),
+  category: text(TEXT.name).nullish(),
   quantity: z.number().int().positive().default(1),
   unitPriceMinor: z.number().int().min(0),
 });
@@ -71,8 +81,8 @@ export type OrderItemInput = z.input<typeof OrderItemInput>;
 
 /** An order. `externalId` is the shop's order id and makes recording idempotent. */
 export const OrderInput = z.strictObject({
-  externalId: z.string().min(1),
-  customerExternalId: z.string().min(1),
+  externalId: text(TEXT.id).min(1),
+  customerExternalId: text(TEXT.id).min(1),
   orderedAt: isoTime,
   totalMinor: z.number().int().min(0),
   currency: z.string().length(3).optional(),
@@ -80,21 +90,21 @@ export const OrderInput = z.strictObject({
   status: z.enum(['paid', 'returned', 'cancelled']).default('paid'),
   paidLate: z.boolean().default(false),
   returnedMinor: z.number().int().min(0).default(0),
-  couponCode: z.string().nullish(),
-  items: z.array(OrderItemInput).default([]),
+  couponCode: text(TEXT.name).nullish(),
+  items: z.array(OrderItemInput).max(COUNT.orderItems, `more than ${COUNT.orderItems} items`).default([]),
 });
 export type OrderInput = z.input<typeof OrderInput>;
 export type ParsedOrder = z.output<typeof OrderInput>;
 
 /** A product of the catalogue (used for recommendations). */
 export const ProductInput = z.strictObject({
-  externalId: z.string().min(1),
-  name: z.string().min(1),
-  category: z.string().nullish(),
+  externalId: text(TEXT.id).min(1),
+  name: text(TEXT.name).min(1),
+  category: text(TEXT.name).nullish(),
   priceMinor: z.number().int().min(0),
   currency: z.string().length(3).optional(),
-  url: z.url().nullish(),
-  imageUrl: z.url().nullish(),
+  url: text(TEXT.url).pipe(z.url()).nullish(),
+  imageUrl: text(TEXT.url).pipe(z.url()).nullish(),
   inStock: z.boolean().default(true),
 });
 export type ProductInput = z.input<typeof ProductInput>;

@@ -1,4 +1,5 @@
 import { ImportRowError } from '../../errors.js';
+import { COLUMN_CHARS, COUNT, TEXT, tooLong } from '../../util/limits.js';
 import { currencyDigits, parseMajorAmount } from '../../util/money.js';
 import { parseTime, TIME_FORMATS } from '../../util/time.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../types.js';
@@ -18,6 +19,41 @@ export const ORDER_COLUMNS = [
 
 /** Columns of a products file (the catalogue that recommendations come from). */
 export const PRODUCT_COLUMNS = ['sku', 'name', 'category', 'price', 'currency', 'url', 'image_url', 'in_stock'] as const;
+
+/** Keys of one element of a JSON Lines order's `items` array. */
+export const ITEM_COLUMNS = ['sku', 'product_name', 'category', 'quantity', 'unit_price'] as const;
+
+/** Why a value is over its column's limit (`first_name: longer than 200 characters`), if it is. */
+function overLimit(column: string, v: unknown): string | undefined {
+  const max = COLUMN_CHARS[column] ?? TEXT.short;
+  return typeof v === 'string' && v.length > max ? `${column}: ${tooLong(max)}` : undefined;
+}
+
+/**
+ * The first value of a record over its limit, and in a JSON Lines order's `items` the first
+ * element that is not an object of item columns (`__proto__` included) or over a limit. Checked
+ * before a row is mapped, so the message names the column as the file does.
+ */
+export function recordProblem(r: Record<string, unknown>): string | undefined {
+  for (const [column, v] of Object.entries(r)) {
+    const problem = column === 'items' && Array.isArray(v) ? itemsProblem(v) : overLimit(column, v);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function itemsProblem(items: unknown[]): string | undefined {
+  if (items.length > COUNT.orderItems) return `items: ${items.length} lines, more than the limit of ${COUNT.orderItems}`;
+  for (const [i, item] of items.entries()) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return `items[${i}]: expected an object with ${ITEM_COLUMNS.join(', ')}`;
+    for (const [key, v] of Object.entries(item)) {
+      if (!(ITEM_COLUMNS as readonly string[]).includes(key)) return `items[${i}]: unknown column "${key}" (known: ${ITEM_COLUMNS.join(', ')})`;
+      const problem = overLimit(key, v);
+      if (problem) return `items[${i}].${problem}`;
+    }
+  }
+  return undefined;
+}
 
 /** A consent column's meaning: the basis granted at import, and an objection if any. */
 export interface ImportedConsent {

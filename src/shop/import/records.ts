@@ -1,8 +1,9 @@
 import { accessSync, closeSync, constants, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { parse } from 'csv-parse';
-import { ComebackError } from '../../errors.js';
+import { ComebackError, ImportRowError } from '../../errors.js';
+import { BYTES, COUNT, formatBytes } from '../../util/limits.js';
 
 /** One record read from an import file, or the reason it could not be read. */
 export type SourceRecord =
@@ -95,6 +96,76 @@ export function detectDelimiter(file: string): ',' | ';' | '\t' {
   return (Object.keys(counts) as (keyof typeof counts)[]).reduce((best, d) => (counts[d] > counts[best] ? d : best), ',');
 }
 
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+
+/**
+ * Passes whole records on and drops a record longer than `maxBytes` while it streams past, so an
+ * overlong line costs no more memory than the limit. A record is a line, or with `quotes` a CSV
+ * record whose quoted fields may hold line breaks. A dropped record is replaced by its line breaks
+ * alone, so the lines after it keep their numbers; `onTooLong` gets the line it started on.
+ */
+export function boundRecords(maxBytes: number, quotes: boolean, onTooLong: (line: number) => void): Transform {
+  let tail: Buffer[] = [];
+  let tailBytes = 0;
+  let quoted = false;
+  let dropping = false;
+  /** The line the current record starts on, and the line breaks inside it so far. */
+  let line = 1;
+  let breaks = 0;
+  const drop = () => {
+    dropping = true;
+    tail = [];
+    tailBytes = 0;
+    onTooLong(line);
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const out: Buffer[] = [];
+      let start = 0;
+      let i = 0;
+      let nextQuote = quotes ? chunk.indexOf(QUOTE) : -1;
+      let nextBreak = chunk.indexOf(NEWLINE);
+      while (nextBreak !== -1) {
+        if (nextQuote !== -1 && nextQuote < nextBreak) {
+          quoted = !quoted;
+          i = nextQuote + 1;
+          nextQuote = chunk.indexOf(QUOTE, i);
+          continue;
+        }
+        i = nextBreak + 1;
+        nextBreak = chunk.indexOf(NEWLINE, i);
+        if (quoted) {
+          breaks++;
+          continue;
+        }
+        if (!dropping && tailBytes + i - start > maxBytes) drop();
+        out.push(...(dropping ? [Buffer.alloc(breaks + 1, NEWLINE)] : [...tail, chunk.subarray(start, i)]));
+        dropping = false;
+        tail = [];
+        tailBytes = 0;
+        start = i;
+        line += breaks + 1;
+        breaks = 0;
+      }
+      // Quotes after the last line break still count for the record that goes on.
+      for (; quotes && nextQuote !== -1; nextQuote = chunk.indexOf(QUOTE, nextQuote + 1)) quoted = !quoted;
+      if (!dropping && tailBytes + chunk.length - start > maxBytes) drop();
+      if (!dropping && start < chunk.length) {
+        tail.push(chunk.subarray(start));
+        tailBytes += chunk.length - start;
+      }
+      cb(null, out.length ? Buffer.concat(out) : undefined);
+    },
+    flush(cb) {
+      cb(null, dropping ? Buffer.alloc(breaks, NEWLINE) : tail.length ? Buffer.concat(tail) : undefined);
+    },
+  });
+}
+
+/** The longest line an import takes, for messages. */
+const LINE_TOO_LONG = `longer than ${formatBytes(BYTES.importLine)}: skipped without reading it (a field this long is not a customer, order or product; is it the right file?)`;
+
 /** Text decoded from bytes that are not UTF-8 holds U+FFFD: such a row would store garbled names. */
 const NOT_UTF8 = 'not valid UTF-8 (a file saved by Excel is usually Windows-1252: import it with --encoding windows-1252, or save it as CSV UTF-8)';
 const garbled = (record: Record<string, unknown>) => Object.values(record).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
@@ -113,10 +184,26 @@ export async function* readRecords(
   const encoding = encodingOf(options.encoding);
   const totalBytes = readableSize(file);
   const input = countingStream(file, encoding, (bytes) => options.onProgress?.({ bytes, totalBytes }));
+  // Lines that could not be read, kept in line order and yielded before the first record after them.
+  const skipped: SourceRecord[] = [];
+  const skip = (s: SourceRecord) => {
+    let at = skipped.length;
+    while (at > 0 && skipped[at - 1]!.line > s.line) at--;
+    skipped.splice(at, 0, s);
+  };
+  function* skippedBefore(line: number): Generator<SourceRecord> {
+    while (skipped.length && skipped[0]!.line < line) yield skipped.shift()!;
+  }
+  const bounded = boundRecords(BYTES.importLine, format === 'csv', (line) => {
+    if (format === 'csv' && line === 1) bounded.destroy(new ImportRowError(1, `the header line is ${LINE_TOO_LONG}`));
+    else skip({ line, error: `line ${LINE_TOO_LONG}` });
+  });
   if (format === 'jsonl') {
+    pipeline(input, bounded, () => undefined);
     let line = 0;
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    for await (const text of createInterface({ input: bounded, crlfDelay: Infinity })) {
       line++;
+      yield* skippedBefore(line + 1);
       if (text.trim() === '') continue;
       if (text.includes('\uFFFD')) {
         yield { line, error: NOT_UTF8 };
@@ -131,11 +218,13 @@ export async function* readRecords(
         yield { line, error: `invalid JSON: ${(err as Error).message}` };
       }
     }
+    yield* skippedBefore(Infinity);
     return;
   }
-  const skipped: SourceRecord[] = [];
   const parser = parse({
     columns: (header: string[]) => {
+      // Checked before the names are looked at: a million columns are refused without listing them.
+      if (header.length > COUNT.columns) throw new ImportRowError(1, `the header has ${header.length.toLocaleString('en')} columns, more than the limit of ${COUNT.columns}: is it the right file?`);
       const columns = header.map((h) => h.trim());
       options.onHeader?.(columns);
       return columns;
@@ -148,12 +237,13 @@ export async function* readRecords(
     info: true,
   });
   parser.on('skip', (err: Error & { lines?: number }) => {
-    skipped.push({ line: err.lines ?? 0, error: err.message.replace(/^Invalid Record Length: /, '') });
+    skip({ line: err.lines ?? 0, error: err.message.replace(/^Invalid Record Length: /, '') });
   });
-  input.pipe(parser);
+  // pipeline() destroys every stream when one fails: a refused header stops the file being read.
+  pipeline(input, bounded, parser, () => undefined);
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!;
+    yield* skippedBefore(info.lines);
     yield garbled(record) ? { line: info.lines, error: NOT_UTF8 } : { line: info.lines, record };
   }
-  while (skipped.length) yield skipped.shift()!;
+  yield* skippedBefore(Infinity);
 }

@@ -9,7 +9,7 @@ import { toCustomerRow, upsertCustomerRows, type CustomerDefaults, type Customer
 import { recordOrderBatch } from '../orders.js';
 import { upsertProducts } from '../products.js';
 import { OrderInput, ProductInput, type ParsedOrder } from '../types.js';
-import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, type ImportedConsent } from './columns.js';
+import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, recordProblem, type ImportedConsent } from './columns.js';
 import { readRecords, type ReadProgress } from './records.js';
 
 /** What is imported. */
@@ -73,7 +73,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
       onHeader: (columns) => {
         const unknown = columns.filter((c) => !allowed.includes(c));
         if (unknown.length > 0) {
-          throw new ImportRowError(1, unknown.map((c) => `unknown column "${c}"${didYouMean(c, allowed)}`).join('; ') + `. Known columns: ${allowed.join(', ')}`);
+          throw new ImportRowError(1, unknownColumns(unknown, allowed) + `. Known columns: ${allowed.join(', ')}`);
         }
         if (!columns.includes(key)) throw new ImportRowError(1, `missing column "${key}"`);
       },
@@ -85,7 +85,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
     };
     for await (const rec of records) {
       rows++;
-      const problem = 'error' in rec ? rec.error : unknownKeys(rec.record, allowed);
+      const problem = 'error' in rec ? rec.error : (unknownKeys(rec.record, allowed) ?? recordProblem(rec.record));
       try {
         if (problem) throw new ImportRowError(rec.line, problem);
         sink.add(rec.line, (rec as { record: Record<string, unknown> }).record);
@@ -116,7 +116,13 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
 /** JSON Lines records can carry any key; report the unknown ones like a CSV header would. */
 function unknownKeys(record: Record<string, unknown>, allowed: readonly string[]): string | undefined {
   const unknown = Object.keys(record).filter((k) => !allowed.includes(k));
-  return unknown.length ? unknown.map((k) => `unknown column "${k}"${didYouMean(k, allowed)}`).join('; ') : undefined;
+  return unknown.length ? unknownColumns(unknown, allowed) : undefined;
+}
+
+/** Names the first few unknown columns (a hostile header has thousands) with the nearest known one. */
+function unknownColumns(unknown: string[], allowed: readonly string[]): string {
+  const shown = unknown.slice(0, 10).map((c) => (c.length > 60 ? `unknown column "${c.slice(0, 60)}…"` : `unknown column "${c}"${didYouMean(c, allowed)}`));
+  return shown.join('; ') + (unknown.length > 10 ? `; and ${unknown.length - 10} more unknown columns` : '');
 }
 
 interface Sink {
