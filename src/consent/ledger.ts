@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Consent, Database } from '../db/schema.js';
+import { boundedJson, boundedText, TEXT } from '../util/limits.js';
 import { parseInput } from '../util/parse-input.js';
 import { CONSENT_BASES, type ActiveBasis, type ConsentBasis, type ConsentEntry, type ConsentState } from './types.js';
 
@@ -10,9 +11,9 @@ const Entry = z
     customerId: z.number().int().positive(),
     action: z.enum(['grant', 'withdraw']),
     basis: z.enum(CONSENT_BASES).nullish(),
-    source: z.string().min(1),
-    textVersion: z.string().nullish(),
-    evidence: z.record(z.string(), z.unknown()).optional(),
+    source: boundedText(TEXT.name).min(1),
+    textVersion: boundedText(TEXT.name).nullish(),
+    evidence: boundedJson().optional(),
     recordedAt: z.number().int().min(0),
     channel: z.string().min(1).optional(),
   })

@@ -3,12 +3,13 @@ import { canSend } from '../consent/policy.js';
 import { suppressedHashes } from '../consent/suppressions.js';
 import type { DenyReason } from '../consent/types.js';
 import { DAY } from '../clock.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { InputError, NotFoundError, ValidationError } from '../errors.js';
 import { firstDueAt } from '../sequences/machine.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
 import { findCustomer } from '../shop/customers.js';
 import { unitDraw } from '../util/hash.js';
+import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
 import { dormantCandidates } from './audience.js';
 import type { EngineContext } from './context.js';
 
@@ -152,6 +153,8 @@ export async function trigger(
   customerRef: number | string,
   data: Record<string, unknown> = {},
 ): Promise<{ enrollmentId: number | null; reason?: string }> {
+  const size = jsonBytes(data);
+  if (size > BYTES.json) throw new InputError('trigger', [`data: ${tooLarge(size, BYTES.json)}`]);
   const seq = ctx.sequences.get(sequenceId);
   const customer = await findCustomer(ctx.k, customerRef);
   if (!customer) throw new NotFoundError('customer', String(customerRef), 'Record the customer with engine.customers.upsert() first.');

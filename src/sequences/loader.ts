@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import { ValidationError, type Problem } from '../errors.js';
 import { closest } from '../util/did-you-mean.js';
+import { BYTES, tooLarge } from '../util/limits.js';
 import { issueProblems } from './issues.js';
 import { Locator } from './positions.js';
 import { Sequence } from './schema.js';
@@ -199,14 +200,26 @@ export function collectFiles(path: string): string[] {
     .map((f) => join(path, f));
 }
 
+/**
+ * Reads and parses one sequence file; a file over `BYTES.sequenceFile` is refused from its size
+ * alone, without reading it.
+ */
+export function readSequenceFile(path: string, shown: string): { parsed: ParsedSequence; text: string } {
+  const size = statSync(path).size;
+  if (size > BYTES.sequenceFile) {
+    return { text: '', parsed: { problems: [{ file: shown, line: 1, column: 1, path: '', message: `the file is ${tooLarge(size, BYTES.sequenceFile)} for a sequence file` }] } };
+  }
+  const text = readFileSync(path, 'utf8');
+  return { text, parsed: parseSequence(text, shown) };
+}
+
 /** Reads and parses files, with the checks across them. */
 export function parseFiles(paths: string[], cwd = process.cwd()): { files: FileResult[]; problems: Problem[] } {
   const files: FileResult[] = [];
   const problems: Problem[] = [];
   for (const path of paths.flatMap((p) => collectFiles(p))) {
-    const text = readFileSync(path, 'utf8');
     const shown = relative(cwd, path) || path;
-    const parsed = parseSequence(text, shown);
+    const { parsed, text } = readSequenceFile(path, shown);
     problems.push(...parsed.problems);
     files.push(fileResult(parsed, shown, createHash('sha256').update(text).digest('hex')));
   }

@@ -6,10 +6,12 @@
 import { z } from 'zod';
 import { CONSENT_BASES } from '../consent/types.js';
 import { CHURN_REASONS } from '../shop/types.js';
+import { boundedText as text, COUNT, TEXT, tooLong } from '../util/limits.js';
 import { isDuration } from './duration.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/;
 const idMessage = 'use lower-case letters, digits, - and _ (e.g. "miss-you")';
+const id = () => text(TEXT.id).regex(ID, idMessage);
 
 /** `5d`, `36h`, `30m`, `2w`. */
 export const Duration = z
@@ -19,7 +21,7 @@ export const Duration = z
 
 /** A text, or one text per locale (`{ de: ..., en: ... }`). */
 export const LocalizedText = z
-  .union([z.string().min(1), z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]+)*$/, 'expected a language like en or de-AT'), z.string().min(1))])
+  .union([text(TEXT.label).min(1), z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]+)*$/, 'expected a language like en or de-AT'), text(TEXT.label).min(1))])
   .describe('a text with {{variables}}, or one text per language: { en: ..., de: ... }');
 export type LocalizedText = z.infer<typeof LocalizedText>;
 
@@ -27,6 +29,7 @@ export type LocalizedText = z.infer<typeof LocalizedText>;
 export const Condition = z
   .string({ error: 'expected a condition like clicked or "orders_count >= 2" (in quotes when it contains special characters)' })
   .min(1)
+  .max(TEXT.description, tooLong(TEXT.description))
   .describe('a condition over customer fields and engagement facts (opened, clicked, purchased, survey_answered, churn_reason_known), e.g. "clicked" or "total_spent > 200 and not opened"');
 export type Condition = z.infer<typeof Condition>;
 
@@ -41,7 +44,7 @@ export const Coupon = z
 export type Coupon = z.infer<typeof Coupon>;
 
 const mailFields = {
-  template: z.string().min(1).optional().describe('template name under templates/, without language and .mjml, e.g. winback/offer'),
+  template: text(TEXT.id).min(1).optional().describe('template name under templates/, without language and .mjml, e.g. winback/offer'),
   subject: LocalizedText.optional(),
   preheader: LocalizedText.optional(),
   coupon: Coupon.optional(),
@@ -52,7 +55,7 @@ export const MailAction = z.strictObject(mailFields);
 export type MailAction = z.infer<typeof MailAction>;
 
 /** An A/B(/n) alternative of a step: overrides template, subject, preheader or coupon. */
-export const Variant = z.strictObject({ id: z.string().regex(ID, idMessage).describe('variant id, unique in the step'), ...mailFields });
+export const Variant = z.strictObject({ id: id().describe('variant id, unique in the step'), ...mailFields });
 export type Variant = z.infer<typeof Variant>;
 
 /** One case of a fact-based branch: the first case whose condition holds is taken. */
@@ -64,7 +67,7 @@ export const Branch = z
   .strictObject({
     on: z.enum(['churn_reason']).optional().describe('branch on the churn reason: give cases per reason'),
     cases: z.partialRecord(z.enum(CHURN_REASONS), MailAction).optional().describe(`one case per churn reason: ${CHURN_REASONS.join(', ')}`),
-    when: z.array(WhenCase).min(1).optional().describe('ordered cases with a condition each; the first that holds is taken'),
+    when: z.array(WhenCase).min(1).max(COUNT.variants, `more than ${COUNT.variants} cases`).optional().describe('ordered cases with a condition each; the first that holds is taken'),
     default: MailAction.optional().describe('what customers get when no case applies (also an unknown churn reason)'),
   })
   .describe('send something different depending on the churn reason or on facts');
@@ -72,21 +75,20 @@ export type Branch = z.infer<typeof Branch>;
 
 /** One mail of the sequence. */
 export const Step = z.strictObject({
-  id: z.string().regex(ID, idMessage).describe('step id, unique in the sequence; messages and statistics are keyed by it'),
+  id: id().describe('step id, unique in the sequence; messages and statistics are keyed by it'),
   wait: Duration.default('0d').describe('time after the previous step (after enrolment for the first step), e.g. 5d or 36h'),
   unless: Condition.optional().describe('skip the step when this holds, e.g. clicked'),
   only_if: Condition.optional().describe('send the step only when this holds, e.g. "not opened"'),
   ...mailFields,
   branch: Branch.optional(),
-  variants: z.array(Variant).min(1).optional().describe('alternatives tested against the step itself; better ones get more traffic'),
+  variants: z.array(Variant).min(1).max(COUNT.variants, `more than ${COUNT.variants} variants`).optional().describe('alternatives tested against the step itself; better ones get more traffic'),
 });
 export type Step = z.infer<typeof Step>;
 
 /** Who enters: by dormancy and model thresholds and a filter, or by an event (`trigger`). */
 export const Audience = z
   .strictObject({
-    trigger: z
-      .string()
+    trigger: text(TEXT.id)
       .regex(/^[a-z][a-z0-9_]*$/, 'use a lower-case event name like subscription_cancelled')
       .optional()
       .describe('started by engine.trigger(sequence, customer) from the shop, e.g. on subscription_cancelled; no other rule applies'),
@@ -144,7 +146,7 @@ export const SendWindow = z
       .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected hours like "09:00-18:00"')
       .optional()
       .describe('local hours, e.g. "09:00-18:00"'),
-    timezone: z.string().default('customer').describe('"customer" (their own time zone) or an IANA zone like Europe/Berlin'),
+    timezone: text(TEXT.timeZone).default('customer').describe('"customer" (their own time zone) or an IANA zone like Europe/Berlin'),
   })
   .describe('mails wait for the window; they are never dropped');
 export type SendWindow = z.infer<typeof SendWindow>;
@@ -154,9 +156,9 @@ export const EXIT_REASONS = ['purchased', 'unsubscribed', 'complained', 'hard_bo
 
 /** A win-back sequence as marketers write it in YAML. */
 export const Sequence = z.strictObject({
-  id: z.string().regex(ID, idMessage).describe('sequence id, unique across files'),
-  name: z.string().min(1).describe('a readable name'),
-  description: z.string().optional(),
+  id: id().describe('sequence id, unique across files'),
+  name: text(TEXT.label).min(1).describe('a readable name'),
+  description: text(TEXT.description).optional(),
   version: z.number().int().positive().default(1).describe('raise it on every change: running enrolments finish on the version they started with'),
   audience: Audience,
   consent: z.array(z.enum(CONSENT_BASES)).min(1).describe(`legal bases accepted for this sequence: ${CONSENT_BASES.join(', ')}`),
@@ -174,11 +176,11 @@ export const Sequence = z.strictObject({
     .optional()
     .describe('across all sequences: a mail over the cap waits; it is never dropped'),
   salutation: z.enum(['formal', 'informal']).optional().describe('Sie/du style of the greeting (default by language)'),
-  steps: z.array(Step).min(1).describe('the mails, in order'),
+  steps: z.array(Step).min(1).max(COUNT.steps, `more than ${COUNT.steps} steps`).describe('the mails, in order'),
   on_success: z
     .strictObject({
-      tag: z.string().min(1).optional().describe('tag given to the customer (default returning)'),
-      start: z.string().regex(ID, idMessage).optional().describe('a trigger-based sequence to start, e.g. welcome-back'),
+      tag: text(TEXT.tag).min(1).optional().describe('tag given to the customer (default returning)'),
+      start: id().optional().describe('a trigger-based sequence to start, e.g. welcome-back'),
     })
     .optional()
     .describe('what happens when the goal is reached'),

@@ -4,11 +4,11 @@
  * variables of subjects — each as `file:line:col path: message`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Problem } from '../errors.js';
 import { TemplateStore } from '../templates/store.js';
-import { collectFiles, crossCheck, fileResult, parseSequence, type FileResult } from './loader.js';
+import { collectFiles, crossCheck, fileResult, readSequenceFile, type FileResult } from './loader.js';
 import { checkFileReferences, checkUsedTemplates, referenceRun } from './references.js';
 
 /** Options of a validation run. */
@@ -57,9 +57,8 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   // Each file is checked completely while its YAML document is at hand, then reduced to what the
   // checks across files need.
   const read = (file: string, report: boolean): FileResult => {
-    const text = readFileSync(file, 'utf8');
     const shown = relative(cwd, file) || file;
-    const parsed = parseSequence(text, shown);
+    const { parsed, text } = readSequenceFile(file, shown);
     if (report) {
       problems.push(...parsed.problems);
       const data = parsed.sequence ?? parsed.draft;

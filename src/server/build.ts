@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import { BYTES } from '../util/limits.js';
 import { Tracker } from '../tracking/tracker.js';
 import { EventWriter, replaySpilled, sinkFor } from '../tracking/writer.js';
 import type { ServerContext, ServerPlugin } from './context.js';
@@ -72,6 +73,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const app = Fastify({
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? cfg.trustProxy,
+    bodyLimit: BYTES.apiBody,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Longer than any token (46 characters), so an overlong forged pixel token still gets the GIF.

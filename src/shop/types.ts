@@ -1,15 +1,6 @@
 import { z } from 'zod';
-import { BYTES, COUNT, jsonBytes, TEXT, tooLarge, tooLong } from '../util/limits.js';
+import { boundedJson, boundedText as text, COUNT, TEXT } from '../util/limits.js';
 import { parseTime, TIME_FORMATS } from '../util/time.js';
-
-/** A string of at most `max` characters (the limits of `util/limits.ts`). */
-const text = (max: number) => z.string().max(max, tooLong(max));
-
-/** Free-form JSON of at most `BYTES.json` bytes. */
-export const JsonRecord = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
-  const size = jsonBytes(v);
-  if (size > BYTES.json) ctx.addIssue({ code: 'custom', message: tooLarge(size, BYTES.json) });
-});
 
 const isoTime = z.union([z.number().int(), z.date(), text(TEXT.short)]).transform((v, ctx) => {
   const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : v.getTime();
@@ -64,7 +55,7 @@ export const CustomerInput = z.strictObject({
   churnReason: ChurnReason.nullish(),
   latePayments: z.number().int().min(0).optional(),
   tags: z.array(text(TEXT.tag)).max(COUNT.tags, `more than ${COUNT.tags} tags`).optional(),
-  attributes: JsonRecord.optional(),
+  attributes: boundedJson().optional(),
   createdAt: isoTime.optional(),
 });
 export type CustomerInput = z.input<typeof CustomerInput>;

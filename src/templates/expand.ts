@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { TemplateError } from '../errors.js';
+import { BYTES, tooLarge } from '../util/limits.js';
 
 /** Where a line of the expanded source came from (for errors that name the marketer's file). */
 export interface Origin {
@@ -64,6 +65,8 @@ export class TemplateFiles {
 
   private read(full: string, deps: Expanded['deps']): string {
     const st = statSync(full);
+    // Refused from its size alone: a runaway file is never read into memory.
+    if (st.size > BYTES.templateFile) throw new TemplateError(`${relative(this.dir, full)}: ${tooLarge(st.size, BYTES.templateFile)} for a template file`);
     deps.push({ path: full, mtimeMs: st.mtimeMs, size: st.size });
     return readFileSync(full, 'utf8');
   }

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { TemplateError } from '../errors.js';
+import { BYTES, tooLarge } from '../util/limits.js';
 import { DEFAULT_LINK_SETTINGS, type LinkSettings } from './links.js';
 
 /** The file in the templates folder that configures link decoration (optional). */
@@ -29,6 +30,8 @@ export function loadLinkSettings(file: string, override: Partial<LinkSettings> =
   let fromFile: TemplateSettings = {};
   if (existsSync(file)) {
     let raw: unknown;
+    const size = statSync(file).size;
+    if (size > BYTES.templateFile) throw new TemplateError(`${file}: ${tooLarge(size, BYTES.templateFile)} for a settings file`);
     try {
       raw = parse(readFileSync(file, 'utf8')) ?? {};
     } catch (e) {

@@ -3,6 +3,7 @@
  * limit is refused with an error naming the place, and a limit on bytes is checked before the
  * bytes are read, so a hostile file or request costs no more memory than the limit itself.
  */
+import { z } from 'zod';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -133,3 +134,16 @@ export const COLUMN_CHARS: Readonly<Record<string, number>> = {
   image_url: TEXT.url,
   in_stock: TEXT.short,
 };
+
+/** A zod string of at most `max` characters, refused with `longer than N characters`. */
+export function boundedText(max: number) {
+  return z.string().max(max, tooLong(max));
+}
+
+/** A zod record of free-form JSON of at most `BYTES.json` bytes (trigger data, attributes, evidence). */
+export function boundedJson() {
+  return z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+    const size = jsonBytes(v);
+    if (size > BYTES.json) ctx.addIssue({ code: 'custom', message: tooLarge(size, BYTES.json) });
+  });
+}

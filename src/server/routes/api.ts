@@ -5,35 +5,33 @@ import { ComebackError, InputError, NotFoundError } from '../../errors.js';
 import { CONSENT_BASES } from '../../consent/types.js';
 import { CustomerInput, OrderInput } from '../../shop/types.js';
 import { didYouMean } from '../../util/did-you-mean.js';
+import { boundedJson, boundedText, BYTES, COUNT, TEXT } from '../../util/limits.js';
 
 /** Where a mail host posts a mail that came back (raw, `message/rfc822`). */
 export const INBOUND_PATH = '/api/inbound';
-/** The largest mail `POST /api/inbound` takes (a bounce quotes the original, attachments and all). */
-const MAX_INBOUND_BYTES = 10 * 1024 * 1024;
-
 /** Customers one `POST /api/customers` may carry. */
-export const MAX_CUSTOMERS_PER_REQUEST = 1000;
+export const MAX_CUSTOMERS_PER_REQUEST = COUNT.customersPerRequest;
 
 /** The body of `POST /api/consents`: one ledger entry, the customer named by external (or internal) id. */
 export const ConsentBody = z
   .strictObject({
-    customer: z.union([z.string().min(1), z.number().int().positive()]),
+    customer: z.union([boundedText(TEXT.id).min(1), z.number().int().positive()]),
     action: z.enum(['grant', 'withdraw']),
     /** Without a basis a withdrawal is an objection to all marketing. */
     basis: z.enum(CONSENT_BASES).nullish(),
-    source: z.string().min(1).default('api'),
-    textVersion: z.string().nullish(),
+    source: boundedText(TEXT.name).min(1).default('api'),
+    textVersion: boundedText(TEXT.name).nullish(),
     /** Proof: the time of the confirmation click, IP, user agent, the wording shown... */
-    evidence: z.record(z.string(), z.unknown()).optional(),
+    evidence: boundedJson().optional(),
   })
   .refine((c) => c.action === 'withdraw' || !!c.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
 
 /** The body of `POST /api/trigger`. */
 export const TriggerBody = z.strictObject({
-  sequence: z.string().min(1),
+  sequence: boundedText(TEXT.id).min(1),
   /** The customer's external id (string) or internal id (number). */
-  customer: z.union([z.string().min(1), z.number().int().positive()]),
-  data: z.record(z.string(), z.unknown()).optional(),
+  customer: z.union([boundedText(TEXT.id).min(1), z.number().int().positive()]),
+  data: boundedJson().optional(),
 });
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -91,7 +89,7 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     }
   });
 
-  app.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: MAX_INBOUND_BYTES }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: BYTES.inboundMail }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof NotFoundError) return problem(reply, 404, err.message);

@@ -1,3 +1,4 @@
+import { BYTES } from '../../util/limits.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { KeyObject } from 'node:crypto';
 import { classifyClick, classifyOpen, type Verdict } from '../../tracking/classify.js';
@@ -41,7 +42,7 @@ export const sendgridRoutes: FastifyPluginAsync = async (app) => {
   }
 
   // The signature covers the exact bytes: keep the raw body for this route.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 16 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BYTES.webhookBody }, (_req, body, done) => done(null, body));
 
   app.post('/webhooks/sendgrid', async (request, reply) => {
     const raw = request.body;

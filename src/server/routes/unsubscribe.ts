@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { trackUnsubscribe } from '../../tracking/handlers.js';
+import { BYTES } from '../../util/limits.js';
 import type { TrackedMessage } from '../../tracking/messages.js';
 import { esc, page, pageHeaders, sendInvalid, textFor } from '../pages.js';
 
@@ -38,7 +39,7 @@ function field(body: unknown, name: string): string | undefined {
 export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
   const { ctx, tracker, metrics } = app.comeback;
   // RFC 8058 allows multipart/form-data; some clients send text/plain. Parsed as text here only.
-  app.addContentTypeParser(['multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: BYTES.unsubscribeBody }, (_req, body, done) => done(null, body));
 
   async function resolve(token: string): Promise<TrackedMessage | undefined> {
     const p = ctx.signer.verify(token, 'unsubscribe');
