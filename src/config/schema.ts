@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
 import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
+import { BYTES } from '../util/limits.js';
 
 /** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
 export const TransportConfig = z.discriminatedUnion('type', [
@@ -40,6 +41,8 @@ export const SenderConfig = z.strictObject({
   unsubscribeMailto: z.string().optional(),
   /** The envelope sender (SMTP MAIL FROM), where bounces go: a mailbox `comeback inbound` reads. Default: the address of `from`. */
   returnPath: z.email().optional(),
+  /** The largest mail the sender builds (subject, HTML and text, in bytes); a larger one fails with the reason. */
+  maxMessageBytes: z.number().int().min(1024).default(BYTES.message),
 });
 export type SenderConfig = z.infer<typeof SenderConfig>;
 

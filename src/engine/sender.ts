@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { canSend } from '../consent/policy.js';
 import type { Message } from '../db/schema.js';
 import type { OutgoingMail } from '../delivery/types.js';
-import { TemplateUnusableError } from '../errors.js';
+import { TemplateError, TemplateUnusableError } from '../errors.js';
 import { parseDuration } from '../sequences/duration.js';
 import { resolveMail } from '../sequences/machine.js';
 import type { LocalizedText } from '../sequences/schema.js';
@@ -14,6 +14,7 @@ import { record, type ShownMail } from './ledger.js';
 import { claimWithInputs, loadSendInputs, type SendInputs } from './send-inputs.js';
 import { senderHeader } from '../delivery/headers.js';
 import { messageIdOf } from '../delivery/mime.js';
+import { tooLarge } from '../util/limits.js';
 
 export type { SendOutcome } from './deliver.js';
 export { claim } from './ledger.js';
@@ -86,6 +87,9 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
     const preheaderTemplate = pick(mail.preheader, template.locale, ctx.config.defaults.locale);
     data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
     const body = renderBody(template, data, (_target, i) => ctx.urls.click(m.id, i), ctx.urls.open(m.id));
+    const size = Buffer.byteLength(subject) + Buffer.byteLength(body.html) + Buffer.byteLength(body.text);
+    const max = ctx.config.sender.maxMessageBytes;
+    if (size > max) throw new TemplateError(`template ${m.template}: the mail is ${tooLarge(size, max)} (sender.maxMessageBytes)`);
     const unsubscribe = data.unsubscribe_url as string;
     const mailto = ctx.config.sender.unsubscribeMailto ?? ctx.config.sender.from;
     outgoing = {
