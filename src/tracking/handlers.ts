@@ -43,9 +43,11 @@ export async function trackReason(ctx: EngineContext, token: string, req: Reques
 /**
  * Unsubscribes the recipient of a message: from all marketing mail (the default, and what RFC 8058
  * one-click means) or from the message's sequence only. `via` names the path (`one_click`,
- * `page`), `reason` is the optional answer to "why are you leaving?". Every request is recorded
- * (an old mail's link must work again after a later re-subscription); the suppression it adds is
- * idempotent. False for a bad token.
+ * `page`), `reason` is the optional answer to "why are you leaving?". Idempotent: the same request
+ * again (a client retrying, a double click, 50 identical POSTs at once) records one event and one
+ * withdrawal, held by the events table's unique key, not by a read before the write. The key holds
+ * the person's latest consent grant, so an old mail's link works again after a re-subscription.
+ * True for a valid token (also when it changed nothing), false for a bad one.
  */
 export async function trackUnsubscribe(
   ctx: EngineContext,
@@ -55,11 +57,20 @@ export async function trackUnsubscribe(
 ): Promise<boolean> {
   const p = ctx.signer.verify(token, 'unsubscribe');
   if (!p) return false;
-  const m = await ctx.k.selectFrom('messages').select(['sequence_id']).where('id', '=', p.id).executeTakeFirst();
+  const m = await ctx.k.selectFrom('messages').select(['sequence_id', 'customer_id']).where('id', '=', p.id).executeTakeFirst();
   if (!m) return false;
   const target = scope === 'all' ? 'all' : m.sequence_id;
+  const grant = await ctx.k
+    .selectFrom('consents')
+    .select('id')
+    .where('customer_id', '=', m.customer_id)
+    .where('action', '=', 'grant')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   const detail: Record<string, unknown> = { scope: target };
   if (options.reason) detail.reason = options.reason;
-  await recordEvent(ctx, { messageId: p.id, type: 'unsubscribe', source: options.via ?? 'one_click', detail });
+  const key = `unsubscribe:${p.id}:${target}:${grant?.id ?? 0}`;
+  await recordEvent(ctx, { messageId: p.id, type: 'unsubscribe', source: options.via ?? 'one_click', detail, providerEventId: key });
   return true;
 }
