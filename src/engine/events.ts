@@ -24,17 +24,18 @@ export interface EventInput {
  * Stores an event against its message and applies its consequences: an unsubscribe withdraws
  * consent and suppresses (all marketing, or one sequence with `detail.scope`), a complaint or hard
  * bounce suppresses, a survey answer records the churn reason. Returns false for an unknown
- * message or a duplicate provider event (nothing stored).
+ * message, a message to an erased person or a duplicate provider event (nothing stored).
  */
 export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<boolean> {
   const now = e.at ?? ctx.clock.now();
   const message = await ctx.k
     .selectFrom('messages')
     .innerJoin('customers', 'customers.id', 'messages.customer_id')
-    .select(['messages.id', 'messages.customer_id', 'messages.enrollment_id', 'messages.sequence_id', 'customers.email_hash'])
+    .select(['messages.id', 'messages.customer_id', 'messages.enrollment_id', 'messages.sequence_id', 'customers.email_hash', 'customers.erased_at'])
     .where('messages.id', '=', e.messageId)
     .executeTakeFirst();
-  if (!message) return false;
+  // An erased person's old links record nothing; the hashed suppression already stops all mail.
+  if (!message || message.erased_at !== null) return false;
   const inserted = await ctx.k
     .insertInto('events')
     .values({

@@ -86,7 +86,22 @@ export interface ForgetResult {
   outboxFilesDeleted: number;
   /** The hash stays on the suppression list: the address is never mailed again. */
   suppressed: true;
+  /**
+   * What the database still needs for the erased data to leave the disk: nothing on SQLite once
+   * its write-ahead log was emptied (`storage: 'done'`); on PostgreSQL a VACUUM and the end of WAL
+   * retention (`storage: 'vacuum'`, see `POSTGRES_ERASURE`). `walBusy` when another process kept
+   * SQLite's log from being emptied now (it is at the next checkpoint).
+   */
+  storage: 'done' | 'walBusy' | 'vacuum';
 }
+
+/** What PostgreSQL needs after an erasure for the old row versions to leave its files (docs/CONSENT.md). */
+export const POSTGRES_ERASURE = [
+  'PostgreSQL keeps the old versions of the erased rows in its data files until they are vacuumed,',
+  'and in its write-ahead log (and WAL archives, replicas and base backups) until those are recycled.',
+  'Run: VACUUM (VERBOSE) customers, orders, order_items, messages, events, consents, enrollments, consent_requests;',
+  'then let the WAL be recycled (CHECKPOINT; wal_keep_size, replication slots and archive_command decide how long it stays).',
+].join('\n');
 
 /** Evidence keys that name no person (ids, times, channels); everything else is removed on erasure. */
 const KEPT_EVIDENCE = ['messageId', 'requestId', 'requestedAt', 'confirmedAt', 'via', 'imported', 'orderId', 'liftedSuppressions', 'erasedAt'];
@@ -106,7 +121,7 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
   const now = ctx.clock.now();
   const emailHash = hashEmail(email);
   const k = ctx.k;
-  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, suppressed: true };
+  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, suppressed: true, storage: 'done' };
   await suppress(k, emailHash, 'erasure', now);
   const customers = await customersByEmail(ctx, emailHash);
   const ids = customers.map((c) => c.id);
@@ -161,8 +176,19 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
     });
     result.customers++;
   }
+  result.storage = clearStorage(ctx);
   ctx.log.info(result, 'person erased');
   return result;
+}
+
+/**
+ * SQLite (with secure_delete on) zeroes what was erased in the database file, but the write-ahead
+ * log still holds older copies of the pages: move it into the file and truncate it to nothing.
+ */
+function clearStorage(ctx: EngineContext): ForgetResult['storage'] {
+  if (!ctx.db.sqlite) return 'vacuum';
+  const [r] = ctx.db.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  return r && r.busy !== 0 ? 'walBusy' : 'done';
 }
 
 /** Keeps the evidence keys that name no person; records a SHA-256 of the original for verification. */

@@ -22,12 +22,20 @@ export interface EventSink {
   close?(): Promise<void>;
 }
 
-/** Any database kysely speaks: one multi-row INSERT per batch, one UPDATE for the flags. */
+/**
+ * Any database kysely speaks: one multi-row INSERT per batch, one UPDATE for the flags. Rows of
+ * erased people are left out (their old links record nothing), found by one query per batch.
+ */
 export function kyselySink(k: Kysely<Database>): EventSink {
   return {
-    write: (rows, flags) =>
+    write: (batch, flags) =>
       k.transaction().execute(async (trx) => {
         let n = 0;
+        const ids = [...new Set(batch.map((r) => r.customer_id).filter((id): id is number => typeof id === 'number'))];
+        const erased = new Set(
+          ids.length ? (await trx.selectFrom('customers').select('id').where('id', 'in', ids).where('erased_at', 'is not', null).execute()).map((c) => c.id) : [],
+        );
+        const rows = erased.size ? batch.filter((r) => !erased.has(r.customer_id as number)) : batch;
         if (rows.length > 0) {
           const r = await trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing()).executeTakeFirst();
           n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
@@ -52,15 +60,23 @@ export function kyselySink(k: Kysely<Database>): EventSink {
 
 const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
 
-/** SQLite's statements for a batch: one row's INSERT (anonymous parameters in `rowValues` order), one message's flags. */
+/**
+ * SQLite's statements for a batch: one row's INSERT (anonymous parameters in `rowValues` order),
+ * one message's flags. The INSERT leaves out a row of an erased person: their old links record
+ * nothing (one primary-key lookup per row).
+ */
 export const SQLITE_SQL = {
-  insert: `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING`,
+  insert:
+    `INSERT INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.map(() => '?').join(', ')} ` +
+    'WHERE NOT EXISTS (SELECT 1 FROM customers WHERE id = ? AND erased_at IS NOT NULL) ' +
+    'ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING',
   flag: "UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?",
 };
 
 /** A row as the anonymous parameters of `SQLITE_SQL.insert`. */
 export function rowValues(r: EventRow): unknown[] {
-  return [r.message_id ?? null, r.customer_id ?? null, r.enrollment_id ?? null, r.type, r.link_index ?? null, r.machine ?? 0, r.machine_reason ?? null, r.source, r.provider_event_id ?? null, r.user_agent ?? null, r.detail ?? '{}', r.occurred_at];
+  const customer = r.customer_id ?? null;
+  return [r.message_id ?? null, customer, r.enrollment_id ?? null, r.type, r.link_index ?? null, r.machine ?? 0, r.machine_reason ?? null, r.source, r.provider_event_id ?? null, r.user_agent ?? null, r.detail ?? '{}', r.occurred_at, customer];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { withEngine } from '../context.js';
+import { POSTGRES_ERASURE } from '../../engine/privacy.js';
 import { requireEmail } from './export.js';
 
 async function confirmed(address: string): Promise<boolean> {
@@ -44,6 +45,10 @@ export function register(program: Command): void {
             '',
           ].join('\n'),
         );
+        if (r.storage === 'vacuum') process.stdout.write(`\n${POSTGRES_ERASURE}\n`);
+        if (r.storage === 'walBusy') {
+          process.stdout.write('\nAnother process is reading the SQLite database: its write-ahead log still holds older copies until the next checkpoint (stop comeback serve and worker, then run comeback forget again to empty it now).\n');
+        }
       });
     });
 }
