@@ -86,7 +86,10 @@ export function formatBytes(n: number): string {
 
 /** The message for a file or body over its limit: `12.5 MiB, larger than the limit of 256 KiB`. */
 export function tooLarge(size: number, max: number): string {
-  return `${formatBytes(size)}, larger than the limit of ${formatBytes(max)}`;
+  const [a, b] = [formatBytes(size), formatBytes(max)];
+  // Just over the limit, rounded figures would read "16 KiB, larger than 16 KiB".
+  if (a === b) return `${size.toLocaleString('en')} bytes, larger than the limit of ${max.toLocaleString('en')} bytes`;
+  return `${a}, larger than the limit of ${b}`;
 }
 
 /** The size of a value as JSON, in bytes (what free-form JSON fields are measured by). */
