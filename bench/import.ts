@@ -2,6 +2,7 @@
  * Import benchmark: streams N order rows from CSV into SQLite through `engine.import`, beside a
  * naive importer (one statement and one transaction per row, a customer lookup per row).
  *   npm run bench -- import [--rows 1000000] [--customers 100000] [--json] [--db postgres://...]
+ *   [--secure-delete off]  SQLite without zeroing freed content, to measure what erasure-safe deletes cost
  */
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { once } from 'node:events';
@@ -26,7 +27,7 @@ async function writeLines(file: string, header: string, count: number, line: (i:
 
 /** Runs the benchmark. */
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { rows: { type: 'string', default: '1000000' }, customers: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, db: { type: 'string' }, 'baseline-rows': { type: 'string', default: '20000' } } });
+  const { values } = parseArgs({ args: argv, options: { rows: { type: 'string', default: '1000000' }, customers: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, db: { type: 'string' }, 'baseline-rows': { type: 'string', default: '20000' }, 'secure-delete': { type: 'string', default: 'on' } } });
   const rows = Number(values.rows);
   const customers = Number(values.customers);
   const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-import-'));
@@ -41,6 +42,8 @@ export async function run(argv: string[]): Promise<void> {
   });
   const database = values.db ?? join(dir, 'bench.db');
   const engine = await createEngine({ database, sequencesDir: join(dir, 'none') }, { transport: new MemoryTransport() });
+  const secureDelete = values['secure-delete'] !== 'off';
+  if (!secureDelete) engine.ctx.db.sqlite?.pragma('secure_delete = OFF');
   const c = await engine.import('customers', customersCsv);
   process.stderr.write(`customers: ${c.imported} in ${c.seconds.toFixed(1)} s\n`);
   const o = await engine.import('orders', ordersCsv);
@@ -62,5 +65,5 @@ export async function run(argv: string[]): Promise<void> {
   }
   const baseline = sample / ((performance.now() - started) / 1000);
   await engine.close();
-  report({ name: `import_orders_${engine.ctx.db.dialect}`, ops_per_s: Math.round(rate), baseline_ops_per_s: Math.round(baseline), rows: o.imported, seconds: Number(o.seconds.toFixed(1)), peak_rss_mib: rss }, values.json!);
+  report({ name: `import_orders_${engine.ctx.db.dialect}`, ops_per_s: Math.round(rate), baseline_ops_per_s: Math.round(baseline), rows: o.imported, seconds: Number(o.seconds.toFixed(1)), peak_rss_mib: rss, ...(engine.ctx.db.sqlite ? { secure_delete: secureDelete } : {}) }, values.json!);
 }
