@@ -5,6 +5,7 @@
  * classified into retry, permanent failure, hard bounce (suppressed), policy block (sender
  * paused, customer not blamed) or unknown outcome (`uncertain`, never resent).
  */
+import { maxInDoubtOf } from '../config/schema.js';
 import { suppress } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
@@ -41,7 +42,7 @@ export interface GateTimings {
 interface SendState {
   /** Outcomes of the jobs this process handled, for status lines and logs. */
   counts: Record<SendOutcome, number>;
-  /** With `maxInDoubt` 1 a worker sends at most 1 / (commit + reply) mails per second. */
+  /** A worker sends at most `maxInDoubt` / (commit + reply) mails per second. */
   gateTimings: GateTimings;
   gate: InDoubtGate;
   limiter: RateLimiter;
@@ -58,7 +59,7 @@ export function sendState(ctx: EngineContext): SendState {
   if (!s) {
     const rate = ctx.config.transport.rateLimit;
     const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
-    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
+    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(maxInDoubtOf(ctx.config)), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
     states.set(ctx, s);
   }
   return s;
