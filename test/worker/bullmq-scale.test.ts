@@ -98,6 +98,8 @@ it('two BullMQ workers on PostgreSQL send every message once, and both do work',
   await waitFor(async () => (await statusCounts(engine!)).sent === N, 120_000, 'all messages sent', 250);
   for (const w of workers) w.kill('SIGTERM');
   expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
+  // A normal run prints no warning (e.g. MaxListenersExceededWarning from abort listeners piling up).
+  for (const w of workers) expect(stderr(w)).not.toMatch(/MaxListenersExceededWarning|\(node:\d+\) Warning/);
   const stoppedLine = (w: ChildProcess) => stderr(w).split('\n').find((l) => l.includes('"worker stopped"'));
   const summaries = workers.map((w) => JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number; serialPath?: { mails: number; commitMs: number; replyMs: number } });
   const sentBy = summaries.map((s) => Number(s.sent ?? NaN));

@@ -62,9 +62,23 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
   };
   engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
   const configFile = writeConfig(config);
-  const workers = [spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }), spawnWorker(configFile, [], { COMEBACK_LOG: 'info' })];
+  // The first worker answers /healthz (--health-port): 503 naming the database while it is down.
+  const workers = [spawnWorker(configFile, ['--health-port', '127.0.0.1:0'], { COMEBACK_LOG: 'info' }), spawnWorker(configFile, [], { COMEBACK_LOG: 'info' })];
   children.push(...workers);
   await waitFor(() => workers.every((w) => stderr(w).includes('worker started')), 60_000, 'both workers to start');
+  const healthUrl = /health at (http:\/\/\S+)/.exec(stderr(workers[0]!))![1]!;
+  const health: number[] = [];
+  let healthBody = '';
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const res = await fetch(healthUrl).catch(() => null);
+      const text = (await res?.text()) ?? '';
+      if (res?.status === 503 && !healthBody) healthBody = text;
+      if (health.at(-1) !== (res?.status ?? 0)) health.push(res?.status ?? 0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   const N = 600;
   await seedDue(engine, N, (i) => `out${i}@example.com`);
   const sent = () => sink.accepted.length;
@@ -76,8 +90,14 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
   const atStop = sent();
   // Both workers notice: each logs the outage once.
   await waitFor(() => workers.every((w) => lines(w, /"database unavailable/).length > 0), 60_000, 'both workers to log the outage');
+  await waitFor(() => health.at(-1) === 503, 30_000, "the worker's /healthz to answer 503");
   pgc.up();
   await waitFor(async () => (await whenUp(() => statusCounts(engine!), {})).sent === N, 180_000, 'every mail sent after the restart', 250);
+  await waitFor(() => health.at(-1) === 200, 30_000, "the worker's /healthz to answer 200 again");
+  probing = false;
+  await prober;
+  expect(health[0]).toBe(200);
+  expect(JSON.parse(healthBody)).toMatchObject({ status: 'unavailable', down: [{ dependency: 'database', since: expect.any(String), reason: expect.any(String) }] });
 
   expect(workers.map((w) => w.exitCode)).toEqual([null, null]); // both alive
   for (const w of workers) {
@@ -88,7 +108,7 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
     expect(down).toBeLessThanOrEqual(4); // once per outage, not once per query or pass
     expect(stderr(w)).not.toMatch(/Unhandled 'error'|MaxListenersExceededWarning/);
   }
-  console.log(`PostgreSQL outage under two workers: ${terminated} backends terminated at ${N / 4}+ sent, server stopped at ${atStop}; outages logged ${workers.map((w) => lines(w, /"database unavailable/).length).join(' + ')}`);
+  console.log(`PostgreSQL outage under two workers: ${terminated} backends terminated at ${N / 4}+ sent, server stopped at ${atStop}; outages logged ${workers.map((w) => lines(w, /"database unavailable/).length).join(' + ')}, worker /healthz ${health.join(' → ')}`);
   expect(atStop).toBeLessThan(N);
   expect(sink.duplicates()).toEqual([]);
   expect(sent()).toBe(N);
