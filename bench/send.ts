@@ -194,7 +194,8 @@ export async function run(argv: string[]): Promise<void> {
       redis: { type: 'string', default: process.env.COMEBACK_TEST_REDIS ?? 'redis://127.0.0.1:6379' },
       'no-bullmq': { type: 'boolean', default: false },
       // Messages per worker past the point of no return at once (worker.maxInDoubt) and jobs per
-      // worker at once (worker.concurrency); default: the product defaults (1 and 32).
+      // worker at once (worker.concurrency); default: the product defaults (one per pooled SMTP
+      // connection, i.e. 8 here, and 32).
       'max-in-doubt': { type: 'string' },
       concurrency: { type: 'string' },
       profile: { type: 'string' },
@@ -239,7 +240,7 @@ export async function run(argv: string[]): Promise<void> {
     const round = (x: number) => Math.round(x);
     report({ name: 'send_mime_build', ops_per_s: round(mime.engine), baseline_ops_per_s: round(mime.nodemailer), us_per_msg: Number((1e6 / mime.engine).toFixed(1)), baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
     for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
-    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 32, max_in_doubt: worker.maxInDoubt ?? 1, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), ...(r.serial ? { serial_commit_ms: Number(r.serial.commitMs.toFixed(2)), serial_reply_ms: Number(r.serial.replyMs.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
+    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 32, max_in_doubt: worker.maxInDoubt ?? smtp.pool, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), ...(r.serial ? { serial_commit_ms: Number(r.serial.commitMs.toFixed(2)), serial_reply_ms: Number(r.serial.replyMs.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
   } finally {
     sink.kill();
   }

@@ -50,7 +50,8 @@ export interface EngineOptions {
  */
 export async function createEngine(input: EngineConfigInput = {}, options: EngineOptions = {}): Promise<Engine> {
   const config = parseConfig(input);
-  const db = await openDatabase(config.database);
+  const log = options.logger ?? createLogger();
+  const db = await openDatabase(config.database, { log });
   try {
     if (options.migrate !== false) await migrateToLatest(db);
     const clock = options.clock ?? systemClock;
@@ -68,7 +69,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
       sequences,
       signer,
       urls: new TrackingUrls(config.publicUrl, signer),
-      log: options.logger ?? createLogger(),
+      log,
     };
     // Only a process that sends needs the warning; tools (import, stats, ...) would repeat it every run.
     const problems = options.transport || options.jobs === false ? [] : liveSendingProblems(config);

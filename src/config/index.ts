@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { EngineConfig, type EngineConfigInput } from './schema.js';
 
-export { EngineConfig, TransportConfig, SenderConfig } from './schema.js';
+export { EngineConfig, TransportConfig, SenderConfig, maxInDoubtOf } from './schema.js';
 export type { EngineConfigInput } from './schema.js';
 
 /** Keys a user may write at a given object path of the config, for "did you mean". */

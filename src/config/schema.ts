@@ -155,8 +155,8 @@ export const EngineConfig = z.strictObject({
       /** Enrolments claimed per scheduler transaction. */
       batchSize: z.number().int().positive().default(500),
       /**
-       * Send jobs per worker process at once. Only one at a time passes the point of no return
-       * (`maxInDoubt`); the others claim, read and render meanwhile, in batches (`claimLingerMs`).
+       * Send jobs per worker process at once. Only `maxInDoubt` at a time pass the point of no
+       * return; the others claim, read and render meanwhile, in batches (`claimLingerMs`).
        */
       concurrency: z.number().int().positive().default(32),
       /** How long a send job waits for others to claim and read their rows in one batch (queries per batch, not per mail). */
@@ -167,8 +167,12 @@ export const EngineConfig = z.strictObject({
       pollIntervalMs: z.number().int().positive().default(1000),
       /** A message claimed but not yet handed to the provider this long (its worker died) is sent again. */
       claimTimeoutMs: z.number().int().positive().default(120_000),
-      /** Most messages per worker process past the point of no return at once: what a crash can leave `uncertain`. */
-      maxInDoubt: z.number().int().positive().default(1),
+      /**
+       * Most messages per worker process past the point of no return at once: what a crash can
+       * leave `uncertain`. Default: one per pooled SMTP connection (`transport.pool`), so a reply
+       * that hangs on one connection holds up only that one; 1 for the other transports.
+       */
+      maxInDoubt: z.number().int().positive().optional(),
       /** BullMQ: jobs waiting in the queue (all workers) above which a pass hands over no more; the rest follow in later passes. */
       maxQueued: z.number().int().positive().default(50_000),
       /** BullMQ: a reserved message handed to the queue this long ago and still not sent is handed over again. */
@@ -197,7 +201,6 @@ export const EngineConfig = z.strictObject({
       sendingTimeoutMs: 600_000,
       pollIntervalMs: 1000,
       claimTimeoutMs: 120_000,
-      maxInDoubt: 1,
       maxQueued: 50_000,
       redispatchAfterMs: 300_000,
       retryBaseMs: 30_000,
@@ -213,3 +216,12 @@ export const EngineConfig = z.strictObject({
 export type EngineConfig = z.infer<typeof EngineConfig>;
 /** What a caller may pass: every field optional. */
 export type EngineConfigInput = z.input<typeof EngineConfig>;
+
+/**
+ * The in-doubt limit in force: `worker.maxInDoubt` when set, else one per pooled SMTP connection
+ * (each connection can hold one mail past its final dot), else 1.
+ */
+export function maxInDoubtOf(config: Pick<EngineConfig, 'worker' | 'transport'>): number {
+  if (config.worker.maxInDoubt !== undefined) return config.worker.maxInDoubt;
+  return config.transport.type === 'smtp' ? config.transport.pool : 1;
+}

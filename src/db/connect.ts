@@ -1,9 +1,10 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { Outage } from './outage.js';
 import type { Database } from './schema.js';
-
 
 /** Which SQL dialect a connection speaks. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -25,6 +26,8 @@ export interface Db {
    * named prepared statements (the scoring run). Release every client taken from it.
    */
   pool?: import('pg').Pool;
+  /** Whether the database answers, as this process last saw it (outages are logged once each). */
+  outage: Outage;
   close(): Promise<void>;
 }
 
@@ -38,9 +41,10 @@ export function isPostgresUrl(url: string): boolean {
  * A `?schema=NAME` parameter on a PostgreSQL URL selects (and creates) a schema, so several
  * installations or test runs share one database without colliding.
  */
-export async function openDatabase(url: string): Promise<Db> {
-  if (isPostgresUrl(url)) return openPostgres(url);
-  return openSqlite(url);
+export async function openDatabase(url: string, options: { log?: Logger } = {}): Promise<Db> {
+  const outage = new Outage('database', options.log);
+  if (isPostgresUrl(url)) return openPostgres(url, outage);
+  return openSqlite(url, outage);
 }
 
 /**
@@ -64,7 +68,7 @@ function withStatementCache(db: import('better-sqlite3').Database) {
   };
 }
 
-async function openSqlite(file: string): Promise<Db> {
+async function openSqlite(file: string, outage: Outage): Promise<Db> {
   const { default: SQLite } = await import('better-sqlite3');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let sqlite: import('better-sqlite3').Database;
@@ -82,10 +86,10 @@ async function openSqlite(file: string): Promise<Db> {
   // linger in free pages (GDPR Art. 17); the import cost is measured in docs/PERFORMANCE.md.
   sqlite.pragma('secure_delete = ON');
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
+  return { kysely, dialect: 'sqlite', sqlite, outage, close: () => kysely.destroy() };
 }
 
-async function openPostgres(url: string): Promise<Db> {
+async function openPostgres(url: string, outage: Outage): Promise<Db> {
   const pg = await import('pg');
   const { Pool, types } = pg.default;
   // bigint columns hold epoch milliseconds and minor units, all far below 2^53.
@@ -110,8 +114,17 @@ async function openPostgres(url: string): Promise<Db> {
   const pool = new Pool({
     connectionString: parsed.toString(),
     max: 10,
+    // A server that accepts but never answers (a failover in progress) fails the query instead of hanging it.
+    connectionTimeoutMillis: 10_000,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
+  // A restart, failover or pg_terminate_backend ends connections with an 'error' event; unheard,
+  // it would end the process. The pool drops a broken client; its query (if any) fails and is
+  // retried by its caller, and the outage is logged once.
+  const onError = (err: Error) => void outage.failed(err);
+  pool.on('error', onError);
+  // A client checked out between two statements has no pool listener: give each one its own.
+  pool.on('connect', (client) => client.on('error', onError));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', schema, pool, close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', schema, pool, outage, close: () => kysely.destroy() };
 }

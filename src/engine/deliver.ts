@@ -5,6 +5,7 @@
  * classified into retry, permanent failure, hard bounce (suppressed), policy block (sender
  * paused, customer not blamed) or unknown outcome (`uncertain`, never resent).
  */
+import { maxInDoubtOf } from '../config/schema.js';
 import { suppress } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
@@ -41,7 +42,7 @@ export interface GateTimings {
 interface SendState {
   /** Outcomes of the jobs this process handled, for status lines and logs. */
   counts: Record<SendOutcome, number>;
-  /** With `maxInDoubt` 1 a worker sends at most 1 / (commit + reply) mails per second. */
+  /** A worker sends at most `maxInDoubt` / (commit + reply) mails per second. */
   gateTimings: GateTimings;
   gate: InDoubtGate;
   limiter: RateLimiter;
@@ -58,7 +59,7 @@ export function sendState(ctx: EngineContext): SendState {
   if (!s) {
     const rate = ctx.config.transport.rateLimit;
     const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
-    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(ctx.config.worker.maxInDoubt), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
+    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(maxInDoubtOf(ctx.config)), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
     states.set(ctx, s);
   }
   return s;
@@ -119,14 +120,38 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   // Outside the try: the provider has the mail, so a failure to record it must not count as a
   // send failure (that would retry it); it propagates and the row ends `uncertain`.
   // Subject and links went with `sending` (ledger.markSending).
-  const recorded = record(ctx, m, { status: 'sent', provider_id: receipt.providerId, sent_at: ctx.clock.now(), transport: ctx.transport.name, error: null });
+  const sent = { status: 'sent' as const, provider_id: receipt.providerId, sent_at: ctx.clock.now(), transport: ctx.transport.name, error: null };
+  const recorded = record(ctx, m, sent);
   // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
   // the same transaction as this `sent` or after it, never before, so no more than the gate's
   // limit are ever durably in doubt, and the two writes share one commit.
   leave?.();
   state.unreachableStreak = 0;
-  await recorded;
+  await throughOutage(ctx, recorded, () => record(ctx, m, sent));
   return 'sent';
+}
+
+/** How long the outcome of a mail the provider took is retried through a database outage. */
+const RECORD_RETRY_MS = 120_000;
+
+/**
+ * Awaits a ledger write; while the database is unreachable (a restart, a failover) it is issued
+ * again until it lands, so a mail the provider took ends `sent`, not `uncertain`. The write is
+ * conditional on the row's state, so repeating one whose commit did land changes nothing.
+ */
+async function throughOutage(ctx: EngineContext, first: Promise<unknown>, again: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + Math.min(RECORD_RETRY_MS, ctx.config.worker.sendingTimeoutMs / 2);
+  let write = first;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      await write;
+      return;
+    } catch (err) {
+      if (!ctx.db.outage.failed(err) || Date.now() + wait > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    write = again();
+  }
 }
 
 /** The longest pause for an unreachable provider: it is tried again at least this often. */

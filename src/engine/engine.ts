@@ -250,7 +250,7 @@ export class Engine {
 
   /** Runs passes in the background until `stop()` is called. */
   startWorker(options: { intervalMs?: number; onPass?: (r: PassResult) => void } = {}): WorkerHandle {
-    return startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log });
+    return startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log, outage: this.ctx.db.outage });
   }
 
   /** Headline numbers per sequence. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Outage } from '../db/outage.js';
 import type { PassResult } from './pass.js';
 
 /** A running worker loop. */
@@ -7,16 +8,21 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-/** Runs `pass` repeatedly with a pause between passes; an error is logged and the loop goes on. */
-export function startWorkerLoop(pass: () => Promise<PassResult>, options: { intervalMs: number; onPass?: (r: PassResult) => void; log: Logger }): WorkerHandle {
+/**
+ * Runs `pass` repeatedly with a pause between passes; an error is logged and the loop goes on (a
+ * lost database connection once per outage, through `outage`).
+ */
+export function startWorkerLoop(pass: () => Promise<PassResult>, options: { intervalMs: number; onPass?: (r: PassResult) => void; log: Logger; outage?: Outage }): WorkerHandle {
   let stopping = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopping) {
       try {
-        options.onPass?.(await pass());
+        const r = await pass();
+        options.outage?.ok();
+        options.onPass?.(r);
       } catch (err) {
-        options.log.error({ err }, 'worker pass failed; retrying after the interval');
+        if (!options.outage?.failed(err)) options.log.error({ err }, 'worker pass failed; retrying after the interval');
       }
       if (stopping) break;
       await new Promise<void>((resolve) => {

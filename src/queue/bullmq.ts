@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { Outage } from '../db/outage.js';
 import type { JobBackend, JobHandler } from './types.js';
 
 /** How the BullMQ backend connects and consumes. */
@@ -48,22 +49,23 @@ export class BullmqBackend implements JobBackend {
   readonly redis: Redis;
   private readonly queue: Queue;
   private worker: Worker | undefined;
-  private lastError = 0;
+  /** Redis outages: ioredis reconnects by itself; each outage is logged when it begins and ends. */
+  readonly outage: Outage;
   private stopping = false;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: BullmqOptions) {
+    this.outage = new Outage('Redis', options.log);
     this.redis = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: false });
     this.redis.on('error', (err) => this.logError(err, 'redis connection'));
+    this.redis.on('ready', () => this.outage.ok());
     this.queue = new Queue(options.queueName, { connection: this.redis, prefix: options.queueName });
     this.queue.on('error', (err) => this.logError(err, 'queue'));
   }
 
   private logError(err: Error, where: string): void {
-    // Redis down: ioredis reconnects by itself; log at most once every 5 s.
-    if (Date.now() - this.lastError < 5000) return;
-    this.lastError = Date.now();
-    this.options.log.warn({ err: err.message, where }, 'Redis unavailable; retrying');
+    if (this.outage.failed(err) || this.outage.down) return; // logged when the outage began
+    this.options.log.warn({ err: err.message, where }, 'Redis error');
   }
 
   async dispatch(messageIds: number[]): Promise<void> {

@@ -1,3 +1,5 @@
+import type { Outage } from '../db/outage.js';
+
 /** Handles one send job: the job id is the message id. */
 export type JobHandler = (messageId: number) => Promise<unknown>;
 
@@ -16,6 +18,8 @@ export interface JobBackend {
   start(handler: JobHandler): Promise<void>;
   /** Jobs handed over but not finished, as far as this process knows (for status lines). */
   pending?(): Promise<number>;
+  /** The queue's own server (Redis), when it has one: its outages, logged once each. */
+  readonly outage?: Outage;
   /** Stops taking jobs and waits for the ones in flight. */
   stop(): Promise<void>;
 }

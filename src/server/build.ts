@@ -59,6 +59,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     flushMs: options.eventFlushMs ?? cfg.eventFlushMs,
     spillDir,
     log: ctx.log,
+    outage: ctx.db.outage,
     onFlush: (written, duplicates, ms) => {
       metrics.flushes.inc();
       metrics.flushedRows.inc(written);

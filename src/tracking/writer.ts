@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connect.js';
+import type { Outage } from '../db/outage.js';
 import type { Database } from '../db/schema.js';
 import { kyselySink, sqliteSink, type EventRow, type EventSink, type Reflag } from './sinks.js';
 import { workerSink } from './worker-sink.js';
@@ -24,6 +25,8 @@ export interface EventWriterOptions {
   onFlush?: (written: number, duplicates: number, ms: number) => void;
   /** Called when a flush fails (it is retried). */
   onError?: (err: unknown) => void;
+  /** The database's outage state: a lost connection is logged once per outage, not per retry. */
+  outage?: Outage;
 }
 
 /**
@@ -145,6 +148,7 @@ export class EventWriter {
         this.counts.written += written;
         this.counts.duplicates += rows.length - written;
         this.retryDelay = 0;
+        this.options.outage?.ok();
         this.options.onFlush?.(written, rows.length - written, performance.now() - started);
       } catch (err) {
         this.pending = rows.concat(this.pending);
@@ -154,7 +158,7 @@ export class EventWriter {
         }
         this.counts.failures++;
         this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 100), 5_000);
-        this.options.log?.error({ err: (err as Error).message, pending: this.pending.length }, 'writing tracking events failed; will retry');
+        if (!this.options.outage?.failed(err)) this.options.log?.error({ err: (err as Error).message, pending: this.pending.length }, 'writing tracking events failed; will retry');
         this.options.onError?.(err);
         if (!this.closed) this.kick(this.retryDelay);
         throw err;

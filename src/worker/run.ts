@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { sendState } from '../engine/deliver.js';
 import type { PassResult } from '../engine/pass.js';
-import { formatStatus, StatusSampler } from './status.js';
+import { formatOutageStatus, formatStatus, StatusSampler } from './status.js';
 import { warmTemplates } from './warm.js';
 
 /** How `runWorker` runs. */
@@ -34,10 +34,16 @@ export interface WorkerSummary {
   serialPath?: { mails: number; waitMs: number | null; commitMs: number | null; replyMs: number | null };
 }
 
+/** Waits `ms` or until `signal` fires; removes its listener either way (one per pass would pile up). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
@@ -53,15 +59,19 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   const tty = options.statusStream;
   let statusTimer: NodeJS.Timeout | undefined;
   let lastLine = '';
+  const outages = [ctx.db.outage, ...(engine.backend.outage ? [engine.backend.outage] : [])];
   const draw = async () => {
+    let line: string;
     try {
-      const line = formatStatus(await sampler.sample(), engine.backend.name);
-      const width = tty?.columns ?? 120;
-      lastLine = line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line;
-      tty?.write(`\r\x1b[2K${lastLine}`);
+      line = formatStatus({ ...(await sampler.sample()), outages }, engine.backend.name);
     } catch {
-      // the database is closing; the next draw or the final line will do
+      // The database is down (the line says so) or closing (the next draw or the final line will do).
+      if (!ctx.db.outage.down) return;
+      line = formatOutageStatus(outages, engine.backend.name);
     }
+    const width = tty?.columns ?? 120;
+    lastLine = line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line;
+    tty?.write(`\r\x1b[2K${lastLine}`);
   };
   if (tty) statusTimer = setInterval(draw, 1000);
   const templates = await warmTemplates(ctx);
@@ -95,10 +105,14 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
         audienceDueAt = ctx.clock.now() + audienceEvery;
         await enrollAudiences(engine);
       }
-      passInFlight = engine.runDue().catch((err: unknown) => {
-        log.error({ err }, 'worker pass failed; retrying after the interval');
-        return undefined;
-      });
+      passInFlight = engine.runDue().then(
+        (r) => (ctx.db.outage.ok(), r),
+        (err: unknown) => {
+          // A lost database is one outage (logged when it begins and ends), not an error per pass.
+          if (!ctx.db.outage.failed(err)) log.error({ err }, 'worker pass failed; retrying after the interval');
+          return undefined;
+        },
+      );
       // A pass stuck on an unreachable provider must not hold up a stop: the grace time below applies.
       const r = await Promise.race([passInFlight, stopRequested]);
       summary.passes++;
@@ -147,6 +161,7 @@ async function enrollAudiences(engine: Engine): Promise<void> {
     const holdout = results.reduce((n, r) => n + r.holdout, 0);
     engine.ctx.log.info({ sequences: results.length, enrolled, holdout }, 'audiences evaluated');
   } catch (err) {
+    if (engine.ctx.db.outage.failed(err)) return;
     engine.ctx.log.error({ err }, 'audience evaluation failed; sending goes on, the next evaluation retries');
   }
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Outage } from '../db/outage.js';
 import type { Engine } from '../engine/engine.js';
 import { sendState, transportPausedUntil } from '../engine/deliver.js';
 import { PARK_OFFSET } from '../engine/sequence-state.js';
@@ -15,6 +16,23 @@ export interface WorkerStatus {
   pausedUntil: number;
   /** Why sending is paused (a policy block, the provider unreachable), when it is. */
   pauseReason?: string | null;
+  /** The dependencies this worker watches (database, Redis): a down one is named on the line. */
+  outages?: readonly Outage[];
+}
+
+/** `DATABASE DOWN since 09:12:03 (terminating connection ...)` for each dependency that is down. */
+function outageParts(outages: readonly Outage[] = []): string[] {
+  return outages.flatMap((o) => {
+    const d = o.down;
+    if (!d) return [];
+    const reason = d.reason.length > 60 ? `${d.reason.slice(0, 59)}…` : d.reason;
+    return [`${o.name.toUpperCase()} DOWN since ${new Date(d.since).toISOString().slice(11, 19)} (${reason}), waiting`];
+  });
+}
+
+/** The status line while the database is down and nothing else can be counted. */
+export function formatOutageStatus(outages: readonly Outage[], backend: string): string {
+  return [`comeback worker [${backend}]`, ...outageParts(outages)].join(' · ');
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
@@ -26,7 +44,7 @@ export function formatStatus(s: WorkerStatus, backend: string): string {
     const reason = s.pauseReason && s.pauseReason.length > 80 ? `${s.pauseReason.slice(0, 79)}…` : s.pauseReason;
     parts.push(`PAUSED until ${new Date(s.pausedUntil).toISOString()}${reason ? ` (${reason})` : ''}`);
   }
-  return parts.join(' · ');
+  return [...parts, ...outageParts(s.outages)].join(' · ');
 }
 
 /** Samples the engine: this process' outcomes, the ledger's waiting and in-doubt rows. */

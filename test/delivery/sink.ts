@@ -19,8 +19,11 @@ export interface ReceivedMail {
 export interface SinkOptions {
   /** Decides a RCPT TO: a reply refuses the recipient. */
   onRcpt?: (address: string) => SinkReply | undefined;
-  /** Decides the end of DATA: a reply refuses the message (after the whole body was received); `'hang'` never answers. */
-  onData?: (mail: ReceivedMail) => SinkReply | 'hang' | undefined;
+  /**
+   * Decides the end of DATA: a reply refuses the message (after the whole body was received);
+   * `'hang'` never answers; a promise holds the answer until it settles (then accepts).
+   */
+  onData?: (mail: ReceivedMail) => SinkReply | 'hang' | Promise<void> | undefined;
   /** Answer the end of DATA this late (a slow server). */
   delayMs?: number;
   /** Keep the raw messages (default false: only ids and recipients). */
@@ -59,14 +62,15 @@ export class SmtpSink {
           const head = raw.subarray(0, Math.min(raw.length, 8192)).toString('latin1');
           const id = /^X-Comeback-Message: (\d+)/im.exec(head)?.[1];
           const mail: ReceivedMail = { messageId: id ? Number(id) : null, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo[0]?.address ?? '', raw: this.options.keepRaw ? raw : Buffer.alloc(0) };
-          const reply = this.options.onData?.(mail);
-          if (reply === 'hang') return;
-          if (reply) return cb(Object.assign(new Error(reply.message), { responseCode: reply.code }));
           const accept = () => {
             this.accepted.push(mail);
             if (mail.messageId !== null) this.counts.set(mail.messageId, (this.counts.get(mail.messageId) ?? 0) + 1);
             cb(null, 'OK queued');
           };
+          const reply = this.options.onData?.(mail);
+          if (reply === 'hang') return;
+          if (reply instanceof Promise) return void reply.then(() => accept());
+          if (reply) return cb(Object.assign(new Error(reply.message), { responseCode: reply.code }));
           if (this.options.delayMs) setTimeout(accept, this.options.delayMs);
           else accept();
         });

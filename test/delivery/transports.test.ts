@@ -208,10 +208,9 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
 
   it('a request SendGrid never answers ends after the timeout as unknown (it may have been accepted), not never', async () => {
     const { requests, transport } = await fakeSendgrid(() => 'hang', 300);
-    const started = Date.now();
     let committed = 0;
+    // Ends at all (the fake never answers): the 300 ms timeout, not the hang, which would exceed the test's timeout.
     await expect(transport.send(mail(), { commit: async () => void committed++ })).rejects.toBeInstanceOf(DeliveryUnknownError);
-    expect(Date.now() - started).toBeLessThan(30_000); // a 300 ms timeout, not the hang (the test's own timeout)
     expect(committed).toBe(1);
     expect(requests).toHaveLength(1);
   });

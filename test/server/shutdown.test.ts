@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { closeOnSignal } from '../../src/server/index.js';
+import { waitFor } from '../worker/fixture.js';
 import { seedMessage, startServer, UA } from './helpers.js';
 
 describe('graceful shutdown under load', () => {
@@ -19,14 +20,18 @@ describe('graceful shutdown under load', () => {
     const load = autocannon({
       url: s.url,
       connections: 16,
-      duration: 3,
+      duration: 120, // stopped below, once the server has closed
       headers: { 'user-agent': UA.chromeMac },
       requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }],
     });
-    await new Promise((r) => setTimeout(r, 1_000));
+    let redirects = 0;
+    load.on('response', (_client, status) => void (status === 307 && redirects++));
+    // The signal comes once clicks were answered and wait in memory, however busy the machine.
+    await waitFor(() => redirects >= 150 && s.app.comeback.writer.pendingCount > 0, 60_000, 'clicks answered and pending');
     const pendingAtSignal = s.app.comeback.writer.pendingCount;
     signals.emit('SIGTERM');
     await closed;
+    load.stop();
     const result = await load;
     const accepted = result.statusCodeStats['307']?.count ?? 0;
     const stored = await s.engine.ctx.k.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'click').executeTakeFirstOrThrow();

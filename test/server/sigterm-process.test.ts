@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
+import { waitFor } from '../worker/fixture.js';
 import { SECRET, seedMessage, startServer, UA } from './helpers.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/comeback.js');
@@ -34,10 +35,14 @@ describe('comeback serve as a process', () => {
     });
 
     let n = 0;
-    const load = autocannon({ url, connections: 16, duration: 3, headers: { 'user-agent': UA.chromeMac }, requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }] });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Stopped below once the server has exited; the signal comes after 150 answered clicks, however busy the machine.
+    const load = autocannon({ url, connections: 16, duration: 120, headers: { 'user-agent': UA.chromeMac }, requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }] });
+    let redirects = 0;
+    load.on('response', (_client, status) => void (status === 307 && redirects++));
+    await waitFor(() => redirects >= 150, 60_000, '150 answered clicks');
     child.kill('SIGTERM');
     const code = await exited;
+    load.stop();
     const result = await load;
 
     const accepted = result.statusCodeStats['307']?.count ?? 0;

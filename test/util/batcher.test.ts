@@ -31,16 +31,14 @@ describe('Batcher', () => {
   });
 
   it('a full batch is fetched at once; keys asked for during a fetch go into the next one', async () => {
-    // A linger far longer than any pass, however busy the machine: a full batch never waits for it.
+    // A linger of 10 minutes, beyond the test's timeout: that the loads resolve at all shows a full batch never waits for it.
     const { b, fetches } = recording({ maxBatch: 3, lingerMs: 600_000 }, 20);
-    const t0 = performance.now();
     const all = [1, 2, 3, 4, 5, 6].map((k) => b.load(k));
     expect(await Promise.all(all)).toEqual([2, 4, 6, 8, 10, 12]);
     expect(fetches).toEqual([
       [1, 2, 3],
       [4, 5, 6],
     ]);
-    expect(performance.now() - t0).toBeLessThan(30_000); // never waited for the linger
   });
 
   it('a failing fetch rejects its own keys only', async () => {

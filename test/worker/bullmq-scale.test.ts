@@ -98,6 +98,8 @@ it('two BullMQ workers on PostgreSQL send every message once, and both do work',
   await waitFor(async () => (await statusCounts(engine!)).sent === N, 120_000, 'all messages sent', 250);
   for (const w of workers) w.kill('SIGTERM');
   expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
+  // A normal run prints no warning (e.g. MaxListenersExceededWarning from abort listeners piling up).
+  for (const w of workers) expect(stderr(w)).not.toMatch(/MaxListenersExceededWarning|\(node:\d+\) Warning/);
   const stoppedLine = (w: ChildProcess) => stderr(w).split('\n').find((l) => l.includes('"worker stopped"'));
   const summaries = workers.map((w) => JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number; serialPath?: { mails: number; commitMs: number; replyMs: number } });
   const sentBy = summaries.map((s) => Number(s.sent ?? NaN));
@@ -122,6 +124,8 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
   children.push(redis);
   await waitFor(() => ping(url), 20_000, `redis-server on port ${port}`);
   const N = 800;
+  const logged: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => void logged.push((JSON.parse(l) as { msg: string }).msg) });
   engine = await createEngine(
     {
       database: await postgresUrl(),
@@ -131,7 +135,7 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
       transport: { type: 'smtp', url: sink.url, pool: 4 },
       worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 300, redispatchAfterMs: 3000, queueName: `cbtest-restart-${Date.now().toString(36)}` },
     },
-    { logger: pino({ level: 'silent' }) },
+    { logger: log },
   );
   await seedDue(engine, N, (i) => `restart${i}@example.com`);
   const before = sink.accepted.length;
@@ -148,6 +152,11 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
   const counts = await statusCounts(engine);
   console.log(`Redis restart: killed after ${sentAtKill} of ${N}; after the run ${JSON.stringify(counts)}, ${summary.passes} passes`);
   expect(sentAtKill).toBeLessThan(N);
+  // The outage is logged once when it begins and once when it ends, not once per failed command.
+  const down = logged.filter((m) => m.startsWith('Redis unavailable')).length;
+  expect(down).toBeGreaterThanOrEqual(1);
+  expect(down).toBeLessThanOrEqual(2);
+  expect(logged.filter((m) => m.startsWith('Redis available again')).length).toBe(down);
   expect(sink.duplicates()).toEqual([]);
   expect(counts).toEqual({ sent: N });
   expect(sink.accepted.length - before).toBe(N);

@@ -4,6 +4,7 @@ import type { Engine } from '../../engine/engine.js';
 import { noticeLines, operatorNotices } from '../../engine/notices.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
+import { parseHealthListen, startHealthServer } from '../../worker/health.js';
 import { runWorker } from '../../worker/run.js';
 import { formatUpcoming, upcoming } from '../../worker/status.js';
 import { engineFor } from '../context.js';
@@ -21,7 +22,7 @@ async function checkLiveSending(engine: Engine, dev: boolean): Promise<void> {
   throw new ConfigError(`refusing to send over ${transport} to real recipients with demo settings:\n${problems.map((p) => `  ${p}`).join('\n')}\n(--dev allows them for a test mail sink, never for real customers)`);
 }
 
-/** `comeback worker [--once] [--until-idle] [--dev]` */
+/** `comeback worker [--once] [--until-idle] [--dev] [--health-port [HOST:]PORT]` */
 export function register(program: Command): void {
   program
     .command('worker')
@@ -30,13 +31,21 @@ export function register(program: Command): void {
     .option('--until-idle', 'repeat passes until nothing is due or in flight (or sending is paused), then exit')
     .option('--no-status', 'no live status line even on a terminal')
     .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
-    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean }, cmd: Command) => {
+    .option('--health-port <[host:]port>', 'answer GET /healthz here: 200, or 503 naming the database or Redis while it is down (host default 127.0.0.1)')
+    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean; healthPort?: string }, cmd: Command) => {
+      const healthAt = opts.healthPort === undefined ? undefined : parseHealthListen(opts.healthPort);
       // A pass for cron is a command: its summary says what happened, the log only warns. A running worker
       // is a service: it logs its passes at info, as JSON unless stderr is a terminal (see logger.ts).
       const oneShot = opts.once === true || opts.untilIdle === true;
       const logger = createLogger(oneShot ? { audience: 'command' } : { level: process.env.COMEBACK_LOG ?? 'info' });
       const engine = await engineFor(cmd, { logger, jobs: true });
       await checkLiveSending(engine, opts.dev === true);
+      const outages = [engine.ctx.db.outage, ...(engine.backend.outage ? [engine.backend.outage] : [])];
+      const health = healthAt ? await startHealthServer(healthAt, outages).catch(async (err: Error) => {
+        await engine.close();
+        throw new ConfigError(`--health-port: cannot listen on ${healthAt.host}:${healthAt.port} (${err.message})`);
+      }) : undefined;
+      if (health) process.stderr.write(`comeback worker: health at ${health.url}/healthz\n`);
       const stop = new AbortController();
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -69,6 +78,7 @@ export function register(program: Command): void {
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        await health?.close();
         // After the grace time, sends still hang on the provider and closing would wait for them; their
         // claims never reached the point of no return, so the next worker sends them.
         const closed = engine.close();
