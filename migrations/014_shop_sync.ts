@@ -26,6 +26,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('cursor', 'text')
     .addColumn('since', 'bigint')
     .addColumn('records', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('started_at', 'bigint', (c) => c.notNull())
     .addColumn('finished_at', 'bigint')
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('shop_sync_state_pk', ['provider', 'resource'])

@@ -264,6 +264,7 @@ export interface ShopSyncStateTable {
   cursor: string | null;
   since: number | null;
   records: number;
+  started_at: number;
   finished_at: number | null;
   updated_at: number;
 }

@@ -44,6 +44,16 @@ function currencyProblem(engine: Engine, input: OrderInput): string | undefined 
   return undefined;
 }
 
+/** One record per id: the most recently changed one. */
+function newestById<T extends { updatedAt?: number }>(items: T[], id: (t: T) => string): Map<string, T> {
+  const byId = new Map<string, T>();
+  for (const item of items) {
+    const prev = byId.get(id(item));
+    if (!prev || (item.updatedAt ?? 0) >= (prev.updatedAt ?? 0)) byId.set(id(item), item);
+  }
+  return byId;
+}
+
 /** Keeps the records newer than what was applied; ties and older ones are stale. */
 async function newer<T extends { updatedAt?: number }>(k: Kysely<Database>, kind: string, items: T[], id: (t: T) => string): Promise<T[]> {
   const dated = items.filter((i) => i.updatedAt !== undefined);
@@ -57,14 +67,23 @@ async function newer<T extends { updatedAt?: number }>(k: Kysely<Database>, kind
   return items.filter((i) => i.updatedAt === undefined || !(stored.get(id(i))! >= i.updatedAt));
 }
 
-/** Remembers the newest `updated_at` applied; never moves it back. */
-async function remember(k: Kysely<Database>, kind: string, externalId: string, updatedAt: number | undefined): Promise<void> {
-  if (updatedAt === undefined) return;
-  await k
-    .insertInto('shop_versions')
-    .values({ kind, external_id: externalId, updated_at: updatedAt })
-    .onConflict((oc) => oc.columns(['kind', 'external_id']).doUpdateSet({ updated_at: updatedAt }).where('shop_versions.updated_at', '<', updatedAt))
-    .execute();
+/** Remembers the newest `updated_at` applied per record; never moves it back. */
+async function remember(k: Kysely<Database>, kind: string, items: { externalId: string; updatedAt?: number }[]): Promise<void> {
+  const latest = new Map<string, number>();
+  for (const i of items) if (i.updatedAt !== undefined && !(latest.get(i.externalId)! >= i.updatedAt)) latest.set(i.externalId, i.updatedAt);
+  const rows = [...latest].map(([external_id, updated_at]) => ({ kind, external_id, updated_at }));
+  for (let i = 0; i < rows.length; i += 300) {
+    await k
+      .insertInto('shop_versions')
+      .values(rows.slice(i, i + 300))
+      .onConflict((oc) =>
+        oc
+          .columns(['kind', 'external_id'])
+          .doUpdateSet((eb) => ({ updated_at: eb.ref('excluded.updated_at') }))
+          .where((eb) => eb('shop_versions.updated_at', '<', eb.ref('excluded.updated_at'))),
+      )
+      .execute();
+  }
 }
 
 /**
@@ -74,7 +93,7 @@ async function remember(k: Kysely<Database>, kind: string, externalId: string, u
  */
 export async function applyCustomers(engine: Engine, provider: ShopProvider, customers: ShopCustomer[], result = emptyResult()): Promise<ApplyResult> {
   const k = engine.ctx.k;
-  const byId = new Map(customers.map((c) => [c.input.externalId, c]));
+  const byId = newestById(customers, (c) => c.input.externalId);
   const fresh = await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId);
   result.stale += byId.size - fresh.length;
   if (fresh.length === 0) return result;
@@ -98,7 +117,7 @@ export async function applyCustomers(engine: Engine, provider: ShopProvider, cus
     seen.add(`${id}|${s.action}|${s.basis}|${s.at}`);
     result.consents++;
   }
-  for (const c of fresh) await remember(k, `${provider}:customer`, c.input.externalId, c.updatedAt);
+  await remember(k, `${provider}:customer`, fresh.map((c) => ({ externalId: c.input.externalId, updatedAt: c.updatedAt })));
   result.customers += fresh.length;
   return result;
 }
@@ -112,9 +131,10 @@ export async function applyOrders(engine: Engine, provider: ShopProvider, orders
   const carried = orders.flatMap((o) => (o.customer ? [o.customer] : []));
   if (carried.length > 0) await applyCustomers(engine, provider, carried, result);
   const kind = `${provider}:order`;
-  const byId = new Map(orders.map((o) => [o.input.externalId, o]));
+  const byId = newestById(orders, (o) => o.input.externalId);
   const fresh = await newer(engine.ctx.k, kind, [...byId.values()], (o) => o.input.externalId);
   result.stale += byId.size - fresh.length;
+  const applied: { externalId: string; updatedAt?: number }[] = [];
   for (const o of fresh) {
     const problem = currencyProblem(engine, o.input);
     if (problem) {
@@ -128,8 +148,9 @@ export async function applyOrders(engine: Engine, provider: ShopProvider, orders
       result.rejected.push({ externalId: o.input.externalId, reason: err.message });
       continue;
     }
-    await remember(engine.ctx.k, kind, o.input.externalId, o.updatedAt);
+    applied.push({ externalId: o.input.externalId, updatedAt: o.updatedAt });
     result.orders++;
   }
+  await remember(engine.ctx.k, kind, applied);
   return result;
 }
