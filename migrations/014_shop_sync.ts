@@ -16,6 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('received_at', 'bigint', (c) => c.notNull())
     .addColumn('processed_at', 'bigint')
     .addColumn('error', 'text')
+    .addColumn('result', 'text')
     .addUniqueConstraint('shop_webhooks_delivery', ['provider', 'webhook_id'])
     .execute();
   await db.schema.createIndex('shop_webhooks_pending').on('shop_webhooks').columns(['processed_at', 'id']).execute();

@@ -255,6 +255,8 @@ export interface ShopWebhooksTable {
   received_at: number;
   processed_at: number | null;
   error: string | null;
+  /** What applying it produced for the operator (a data request's export). */
+  result: string | null;
 }
 
 /** Where a shop sync of one resource stands: its cursor, resumed after an interruption. */

@@ -8,6 +8,7 @@ import type { Database } from '../db/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { ComebackError } from '../errors.js';
 import type { OrderInput } from '../shop/types.js';
+import { hashEmail, normalizeEmail } from '../util/email.js';
 import type { ShopCustomer, ShopOrder, ShopProvider } from './types.js';
 
 /** What applying a batch did. */
@@ -42,6 +43,18 @@ function currencyProblem(engine: Engine, input: OrderInput): string | undefined 
     return `currency ${input.currency} is not the shop's currency ${own}; orders in another currency are refused`;
   }
   return undefined;
+}
+
+/** Drops customers whose address was erased: a later update from the shop must not bring it back. */
+async function notErased(k: Kysely<Database>, customers: ShopCustomer[]): Promise<ShopCustomer[]> {
+  const hashes = customers.flatMap((c) => (c.input.email ? [hashEmail(normalizeEmail(c.input.email))] : []));
+  if (hashes.length === 0) return customers;
+  const erased = new Set<string>();
+  for (let i = 0; i < hashes.length; i += 500) {
+    const rows = await k.selectFrom('suppressions').select('email_hash').where('reason', '=', 'erasure').where('email_hash', 'in', hashes.slice(i, i + 500)).execute();
+    for (const r of rows) erased.add(r.email_hash);
+  }
+  return erased.size === 0 ? customers : customers.filter((c) => !c.input.email || !erased.has(hashEmail(normalizeEmail(c.input.email))));
 }
 
 /** One record per id: the most recently changed one. */
@@ -94,7 +107,7 @@ async function remember(k: Kysely<Database>, kind: string, items: { externalId: 
 export async function applyCustomers(engine: Engine, provider: ShopProvider, customers: ShopCustomer[], result = emptyResult()): Promise<ApplyResult> {
   const k = engine.ctx.k;
   const byId = newestById(customers, (c) => c.input.externalId);
-  const fresh = await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId);
+  const fresh = await notErased(k, await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId));
   result.stale += byId.size - fresh.length;
   if (fresh.length === 0) return result;
   const ids = await engine.customers.upsert(fresh.map((c) => c.input));

@@ -271,7 +271,7 @@ export class FakeShopify extends EventEmitter {
    * Sends a webhook as Shopify does, retrying while the answer is not 2xx (at most `retries`
    * more times). Returns the status of every attempt.
    */
-  async webhook(target: string, topic: string, payload: unknown, options: { id?: string; retries?: number; signature?: string; domain?: string } = {}): Promise<number[]> {
+  async webhook(target: string, topic: string, payload: unknown, options: { id?: string; retries?: number; signature?: string; domain?: string; at?: number } = {}): Promise<number[]> {
     const body = JSON.stringify(payload);
     const headers = {
       'content-type': 'application/json',
@@ -280,7 +280,7 @@ export class FakeShopify extends EventEmitter {
       'x-shopify-shop-domain': options.domain ?? this.domain,
       'x-shopify-webhook-id': options.id ?? `wh-${Math.random().toString(36).slice(2)}`,
       'x-shopify-api-version': '2025-01',
-      'x-shopify-triggered-at': new Date().toISOString(),
+      'x-shopify-triggered-at': new Date(options.at ?? Date.now()).toISOString(),
     };
     const statuses: number[] = [];
     for (let i = 0; i <= (options.retries ?? 0); i++) {
