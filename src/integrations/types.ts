@@ -1,5 +1,8 @@
 import type { ConsentBasis } from '../consent/types.js';
+import type { ShopCouponSpec, ShopCoupons } from '../engine/context.js';
 import type { CustomerInput, OrderInput } from '../shop/types.js';
+
+export type { ShopCouponSpec } from '../engine/context.js';
 
 /** Which shop system a record came from. */
 export type ShopProvider = 'shopify' | 'woocommerce';
@@ -37,27 +40,13 @@ export interface ShopPage<T> {
   total?: number;
 }
 
-/** A coupon to create in the shop: single use, for one customer, until it expires. */
-export interface ShopCouponSpec {
-  code: string;
-  email: string;
-  customerExternalId: string;
-  percent: number | null;
-  amountMinor: number | null;
-  currency: string | null;
-  expiresAt: number;
-  startsAt: number;
-}
-
 /** What every shop connector does: read pages, create coupons, answer a cheap read for `check`. */
-export interface ShopClient {
+export interface ShopClient extends ShopCoupons {
   readonly provider: ShopProvider;
   /** A cheap read call: the shop's name, or an error naming what is wrong. */
   check(): Promise<string>;
   customers(after: string | null, since?: number): Promise<ShopPage<ShopCustomer>>;
   orders(after: string | null, since?: number): Promise<ShopPage<ShopOrder>>;
-  /** Creates the code unless the shop has it already (idempotent by code); returns the shop's id of it. */
-  ensureCoupon(spec: ShopCouponSpec): Promise<string>;
   /** How often the shop told the client to slow down (throttled / 429) so far. */
   readonly throttled: number;
 }
