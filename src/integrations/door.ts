@@ -142,7 +142,8 @@ export async function applyCustomers(engine: Engine, provider: ShopProvider, cus
  */
 export async function applyOrders(engine: Engine, provider: ShopProvider, orders: ShopOrder[], result = emptyResult()): Promise<ApplyResult> {
   const carried = orders.flatMap((o) => (o.customer ? [o.customer] : []));
-  if (carried.length > 0) await applyCustomers(engine, provider, carried, result);
+  // Counted as the orders' customers, not as customers read: only their consents add up.
+  if (carried.length > 0) result.consents += (await applyCustomers(engine, provider, carried)).consents;
   const kind = `${provider}:order`;
   const byId = newestById(orders, (o) => o.input.externalId);
   const fresh = await newer(engine.ctx.k, kind, [...byId.values()], (o) => o.input.externalId);
