@@ -33,6 +33,8 @@ export interface FakeShopifyOptions {
   maximumAvailable?: number;
   restoreRate?: number;
   seed?: number;
+  /** Added to every answer, like the round trip to Shopify over the internet (default 0). */
+  latencyMs?: number;
 }
 
 export interface FakeDiscount {
@@ -64,6 +66,7 @@ export class FakeShopify extends EventEmitter {
   private bucketAt = performance.now();
   private readonly max: number;
   private readonly restore: number;
+  private readonly latencyMs: number;
   private server?: Server;
   private bulk?: { id: string; status: string; lines: string[]; objectCount: number };
 
@@ -75,6 +78,7 @@ export class FakeShopify extends EventEmitter {
     this.max = options.maximumAvailable ?? 1000;
     this.restore = options.restoreRate ?? 50;
     this.bucket = this.max;
+    this.latencyMs = options.latencyMs ?? 0;
     this.seed(options.customers ?? 0, options.orders ?? 0, options.seed ?? 1);
   }
 
@@ -136,6 +140,7 @@ export class FakeShopify extends EventEmitter {
       return void res.end(JSON.stringify({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }));
     }
     this.requests++;
+    if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
     const { query, variables = {} } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown> };
     const requested = this.requestedCost(query, variables);
     this.refill();
@@ -172,6 +177,7 @@ export class FakeShopify extends EventEmitter {
     const first = Number(variables.first ?? 1);
     const nested = /lineItems\(first: (\d+)\)/.exec(query);
     const node = 1 + (/customer \{/.test(query) ? 1 : 0) + (nested ? 2 + Number(nested[1]) : 0);
+    if (/\border\(id:/.test(query)) return node;
     return /(orders|customers)\(/.test(query) ? 2 + first * node : 1;
   }
 
@@ -204,6 +210,10 @@ export class FakeShopify extends EventEmitter {
       const b = this.bulk;
       if (b && b.status === 'RUNNING') b.status = 'COMPLETED'; // finished by the next poll
       return { data: { currentBulkOperation: b ? { id: b.id, status: b.status, objectCount: String(b.objectCount), url: b.status === 'COMPLETED' ? `${this.url}/bulk/${encodeURIComponent(b.id)}.jsonl` : null } : null }, actual: 1 };
+    }
+    if (/\border\(id:/.test(query)) {
+      const o = this.orders.find((x) => `gid://shopify/Order/${x.id}` === v.id);
+      return { data: { order: o ? this.gqlOrder(o) : null }, actual: o ? 4 + (o.line_items?.length ?? 0) : 1 };
     }
     if (/customers\(/.test(query)) return this.page('customers', this.customers, v, (c) => this.gqlCustomer(c));
     if (/orders\(/.test(query)) return this.page('orders', this.orders, v, (o) => this.gqlOrder(o));
