@@ -35,6 +35,11 @@ export interface FakeShopifyOptions {
   seed?: number;
   /** Added to every answer, like the round trip to Shopify over the internet (default 0). */
   latencyMs?: number;
+  /**
+   * Empties the bucket before every n-th request, as another process of the same app sharing the
+   * store's bucket would: a THROTTLED answer however fast or slow the machine is.
+   */
+  drainEvery?: number;
 }
 
 export interface FakeDiscount {
@@ -67,6 +72,7 @@ export class FakeShopify extends EventEmitter {
   private readonly max: number;
   private readonly restore: number;
   private readonly latencyMs: number;
+  private readonly drainEvery: number;
   private server?: Server;
   private bulk?: { id: string; status: string; lines: string[]; objectCount: number };
 
@@ -79,6 +85,7 @@ export class FakeShopify extends EventEmitter {
     this.restore = options.restoreRate ?? 50;
     this.bucket = this.max;
     this.latencyMs = options.latencyMs ?? 0;
+    this.drainEvery = options.drainEvery ?? 0;
     this.seed(options.customers ?? 0, options.orders ?? 0, options.seed ?? 1);
   }
 
@@ -144,6 +151,7 @@ export class FakeShopify extends EventEmitter {
     const { query, variables = {} } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown> };
     const requested = this.requestedCost(query, variables);
     this.refill();
+    if (this.drainEvery && this.requests % this.drainEvery === 0) this.bucket = 0;
     const throttleStatus = () => ({ maximumAvailable: this.max, currentlyAvailable: Math.floor(this.bucket), restoreRate: this.restore });
     if (requested > this.max) {
       return this.json(res, { errors: [{ message: `Query cost is ${requested}, which exceeds the single query max cost limit (${this.max}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: this.max } }] });

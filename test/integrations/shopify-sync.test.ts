@@ -18,8 +18,9 @@ const count = async (e: Engine, table: 'customers' | 'orders' | 'order_items' | 
 describe('comeback sync shopify against the fake store', () => {
   let shop: FakeShopify;
   beforeAll(async () => {
-    // A small bucket that refills fast: the backfill runs into THROTTLED without waiting long.
-    shop = await new FakeShopify({ customers: CUSTOMERS, orders: ORDERS, maximumAvailable: 1000, restoreRate: 4000 }).start();
+    // A bucket that refills fast, emptied by "another process" every 25th request: the backfill
+    // runs into THROTTLED on any machine, without waiting long.
+    shop = await new FakeShopify({ customers: CUSTOMERS, orders: ORDERS, maximumAvailable: 1000, restoreRate: 4000, drainEvery: 25 }).start();
   });
   afterAll(() => shop.close());
 
