@@ -37,7 +37,7 @@ const OVERLAP_MS = 60 * 60_000;
  * Syncs customers and orders. Without `since`: an unfinished run resumes from its cursor, else
  * only what changed since the last finished run began (an hour's overlap); a first run reads all.
  */
-export async function runSync(engine: Engine, client: ShopClient, options: { since?: number; onProgress?: (p: SyncProgress) => void } = {}): Promise<SyncResult> {
+export async function runSync(engine: Engine, client: ShopClient, options: { since?: number; bulk?: boolean; onProgress?: (p: SyncProgress) => void } = {}): Promise<SyncResult> {
   const k = engine.ctx.k;
   const now = () => engine.ctx.clock.now();
   const result: SyncResult = { ...emptyResult(), pages: 0, resumed: false, throttled: 0, since: null };
@@ -62,6 +62,18 @@ export async function runSync(engine: Engine, client: ShopClient, options: { sin
         .execute();
     }
     result.since = since ?? null;
+    if (resource === 'orders' && options.bulk && client.bulkOrders) {
+      // A bulk export has no cursor to resume from: an interrupted one is read again (harmless).
+      for await (const batch of client.bulkOrders(since)) {
+        await applyOrders(engine, client.provider, batch, result);
+        records += batch.length;
+        result.pages++;
+        await k.updateTable('shop_sync_state').set({ records, updated_at: now() }).where('provider', '=', client.provider).where('resource', '=', resource).execute();
+        options.onProgress?.({ resource, records, resumed: resume });
+      }
+      await k.updateTable('shop_sync_state').set({ cursor: null, finished_at: now(), updated_at: now() }).where('provider', '=', client.provider).where('resource', '=', resource).execute();
+      continue;
+    }
     for (;;) {
       const page: ShopPage<unknown> = resource === 'customers' ? await client.customers(cursor, since) : await client.orders(cursor, since);
       if (resource === 'customers') await applyCustomers(engine, client.provider, page.records as Parameters<typeof applyCustomers>[2], result);

@@ -47,6 +47,8 @@ export interface ShopClient extends ShopCoupons {
   check(): Promise<string>;
   customers(after: string | null, since?: number): Promise<ShopPage<ShopCustomer>>;
   orders(after: string | null, since?: number): Promise<ShopPage<ShopOrder>>;
+  /** All orders by a bulk export (Shopify), in batches; absent where the shop has none. */
+  bulkOrders?(since?: number): AsyncGenerator<ShopOrder[]>;
   /** How often the shop told the client to slow down (throttled / 429) so far. */
   readonly throttled: number;
 }

@@ -80,6 +80,22 @@ describe('comeback sync shopify against the fake store', () => {
     }
   }, 240_000);
 
+  it('reads a large shop\'s orders by one bulk operation (JSONL, lines after their order)', async () => {
+    const small = await new FakeShopify({ customers: 80, orders: 600, seed: 3 }).start();
+    const engine = await createEngine({ database: join(mkdtempSync(join(tmpdir(), 'comeback-bulk-')), 'b.db') }, { transport: new MemoryTransport() });
+    try {
+      const client = new ShopifyClient({ type: 'shopify', domain: small.domain, accessToken: small.accessToken, webhookSecret: 'x'.repeat(8), apiUrl: small.url, apiVersion: '2025-01', timeoutMs: 10_000 });
+      const r = await runSync(engine, client, { bulk: true });
+      expect(r).toMatchObject({ customers: 80, orders: 600, rejected: [] });
+      expect(await count(engine, 'order_items')).toBe(small.orders.reduce((s, o) => s + o.line_items!.length, 0));
+      // Two pages of customers, then the bulk run, its polls and the file: far fewer calls than pages of 50.
+      expect(small.requests).toBeLessThan(600 / 50);
+    } finally {
+      await engine.close();
+      await small.close();
+    }
+  });
+
   it('names a wrong access token, and refuses a sync for another shop type', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'comeback-sync-'));
     const config = join(dir, 'comeback.config.yaml');

@@ -13,7 +13,8 @@ export function register(program: Command): void {
     .argument('<shop>', 'shopify or woocommerce (must match config shop.type)')
     .option('--since <time>', 'only records changed since this time (default: since the last finished run)')
     .option('--page-size <n>', 'records per API call', (v) => Number.parseInt(v, 10))
-    .action(async (shop: string, opts: { since?: string; pageSize?: number }, cmd: Command) => {
+    .option('--bulk', 'Shopify: read the orders by one bulk operation (large shops; outside the rate limit)')
+    .action(async (shop: string, opts: { since?: string; pageSize?: number; bulk?: boolean }, cmd: Command) => {
       const since = opts.since === undefined ? undefined : parseTimeOption(opts.since, '--since');
       await withEngine(cmd, async (engine) => {
         const config = engine.ctx.config.shop;
@@ -23,6 +24,7 @@ export function register(program: Command): void {
         let shown = '';
         const result = await runSync(engine, client, {
           since,
+          bulk: opts.bulk,
           onProgress: (p) => {
             const line = `${p.resumed ? 'resumed: ' : ''}${p.resource} ${p.records}${p.total ? ` of ${p.total}` : ''}`;
             // One line per thousand records keeps a log readable; a terminal shows every page.

@@ -33,6 +33,11 @@ const ORDERS = `query Orders($first: Int!, $after: String, $query: String) {
   }
 }`;
 
+// In a bulk query connections take no `first` and nested nodes come as own JSONL lines.
+const BULK_ORDER_FIELDS = ORDER_FIELDS.replace(`lineItems(first: 10) { nodes { sku name quantity originalUnitPriceSet ${MONEY} } }`, `lineItems { edges { node { sku name quantity originalUnitPriceSet ${MONEY} } } }`);
+const BULK_RUN = `mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } } }`;
+const BULK_POLL = `query BulkStatus { currentBulkOperation { id status errorCode objectCount url } }`;
+
 const COUPON_BY_CODE = `query CouponByCode($code: String!) { codeDiscountNodeByCode(code: $code) { id } }`;
 const COUPON_CREATE = `mutation CouponCreate($discount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $discount) { codeDiscountNode { id } userErrors { field message code } }
@@ -134,5 +139,60 @@ export class ShopifyClient implements ShopClient {
     // Created by an earlier attempt whose answer was lost: the code is there, take its id.
     if (r.userErrors.some((e) => e.code === 'TAKEN')) return this.ensureCoupon(spec);
     throw new ShopApiError(`${this.config.domain}: coupon ${spec.code} refused: ${r.userErrors.map((e) => e.message).join('; ')}`);
+  }
+
+  /**
+   * All orders (changed since `since`) by a bulk operation, for large shops
+   * (shopify.dev/docs/api/usage/bulk-operations/queries): the query runs in Shopify, outside the
+   * rate limit; its JSONL result holds each order and then its lines (`__parentId`). Yields
+   * batches of orders as the file is read.
+   */
+  async *bulkOrders(since?: number, batch = 250): AsyncGenerator<ShopOrder[]> {
+    const filter = since === undefined ? '' : `(query: "updated_at:>='${new Date(since).toISOString()}'")`;
+    const inner = `{ orders${filter} { edges { node { ${BULK_ORDER_FIELDS} } } } }`;
+    const started = await this.query<{ bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string }[] } }>(BULK_RUN, { query: inner });
+    if (!started.bulkOperationRunQuery.bulkOperation) throw new ShopApiError(`${this.config.domain}: bulk operation refused: ${started.bulkOperationRunQuery.userErrors.map((e) => e.message).join('; ')}`);
+    let url: string | null = null;
+    for (let poll = 0; !url; poll++) {
+      const { currentBulkOperation: op } = await this.query<{ currentBulkOperation: { status: string; url: string | null; errorCode?: string | null } | null }>(BULK_POLL);
+      if (op?.status === 'COMPLETED') {
+        if (!op.url) return; // nothing matched: Shopify gives no file
+        url = op.url;
+      } else if (!op || ['FAILED', 'CANCELED', 'EXPIRED'].includes(op.status)) throw new ShopApiError(`${this.config.domain}: bulk operation ${op?.status ?? 'lost'}${op?.errorCode ? ` (${op.errorCode})` : ''}`);
+      else await pause(Math.min(5000, 200 * 2 ** poll));
+    }
+    const res = await withRetries(() => shopFetch(url!, {}, this.config.timeoutMs * 10));
+    if (!res.ok || !res.body) throw new ShopUnreachableError(`${this.config.domain}: bulk result: HTTP ${res.status}`);
+    let orders: GqlOrder[] = [];
+    let current: GqlOrder | undefined;
+    let rest = '';
+    const decoder = new TextDecoder();
+    const take = (line: string): ShopOrder[] | undefined => {
+      if (!line.trim()) return undefined;
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (o.__parentId) {
+        current?.lineItems?.nodes.push(o as never);
+        return undefined;
+      }
+      current = { ...(o as unknown as GqlOrder), lineItems: { nodes: [] } };
+      orders.push(current);
+      // The batch is handed over when the next order starts, so an order's lines are complete.
+      if (orders.length > batch) {
+        const done = orders.slice(0, -1);
+        orders = orders.slice(-1);
+        return done.map(orderFromGql);
+      }
+      return undefined;
+    };
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const ready = take(line);
+        if (ready) yield ready;
+      }
+    }
+    take(rest);
+    if (orders.length) yield orders.map(orderFromGql);
   }
 }
