@@ -16,6 +16,7 @@ import { loadSequences, type LoadedSequence } from './sequences/loader.js';
 import { TemplateStore } from './templates/store.js';
 import { TokenSigner } from './tracking/tokens.js';
 import { TrackingUrls } from './tracking/urls.js';
+import { shopClient } from './integrations/index.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -70,6 +71,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
       signer,
       urls: new TrackingUrls(config.publicUrl, signer),
       log,
+      shop: config.shop ? shopClient(config.shop) : undefined,
     };
     // Only a process that sends needs the warning; tools (import, stats, ...) would repeat it every run.
     const problems = options.transport || options.jobs === false ? [] : liveSendingProblems(config);

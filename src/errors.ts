@@ -123,3 +123,20 @@ export class InputError extends ComebackError {
     super('E_INPUT', `invalid ${what}: ${issues.join('; ')}`);
   }
 }
+
+/**
+ * The connected shop's API cannot be reached or keeps failing (connection refused, timeout, 5xx):
+ * a mail whose coupon must first exist in the shop waits, like a mail during a provider outage.
+ */
+export class ShopUnreachableError extends ComebackError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_SHOP_UNREACHABLE', message, options);
+  }
+}
+
+/** The shop refused a call for good (wrong credentials, missing scope, an invalid request). */
+export class ShopApiError extends ComebackError {
+  constructor(message: string) {
+    super('E_SHOP_API', message);
+  }
+}

@@ -40,7 +40,7 @@ export function loadProjectConfig(g: ConfigChoice): EngineConfigInput {
  * The engine config for a CLI run: the config file (`--config FILE`, else the first of
  * comeback.config.{json,yaml,yml} that exists), then environment overrides:
  * COMEBACK_DATABASE, COMEBACK_REDIS_URL, COMEBACK_SECRET, COMEBACK_API_KEY, COMEBACK_PUBLIC_URL,
- * COMEBACK_DASHBOARD_TOKEN.
+ * COMEBACK_DASHBOARD_TOKEN, COMEBACK_SHOP_ACCESS_TOKEN, COMEBACK_SHOP_WEBHOOK_SECRET.
  */
 export function loadCliConfig(file?: string): EngineConfigInput {
   const path = file ?? DEFAULT_FILES.find((f) => existsSync(f));
@@ -62,6 +62,10 @@ export function loadCliConfig(file?: string): EngineConfigInput {
   if (env.COMEBACK_API_KEY) config.apiKey = env.COMEBACK_API_KEY;
   if (env.COMEBACK_PUBLIC_URL) config.publicUrl = env.COMEBACK_PUBLIC_URL;
   if (env.COMEBACK_DASHBOARD_TOKEN) config.dashboard = { ...((config.dashboard as object | undefined) ?? {}), token: env.COMEBACK_DASHBOARD_TOKEN };
+  // Shop secrets stay out of the file when the environment has them.
+  const shop = config.shop as Record<string, unknown> | undefined;
+  if (shop && env.COMEBACK_SHOP_ACCESS_TOKEN) shop.accessToken = env.COMEBACK_SHOP_ACCESS_TOKEN;
+  if (shop && env.COMEBACK_SHOP_WEBHOOK_SECRET) shop.webhookSecret = env.COMEBACK_SHOP_WEBHOOK_SECRET;
   // Checked here, where the file is at hand, so that each problem names its line and column.
   const checked = EngineConfig.safeParse(config);
   if (!checked.success && path) {

@@ -120,6 +120,28 @@ export const ConsentConfig = z.strictObject({
 });
 export type ConsentConfig = z.infer<typeof ConsentConfig>;
 
+/**
+ * A connected shop (docs/INTEGRATIONS.md): orders and customers come in by webhook and
+ * `comeback sync`, coupon codes are created in the shop before their mail goes out. Secrets
+ * may come from COMEBACK_SHOP_ACCESS_TOKEN and COMEBACK_SHOP_WEBHOOK_SECRET instead.
+ */
+export const ShopConfig = z.strictObject({
+  type: z.enum(['shopify', 'woocommerce']),
+  /** The shop's host: `example.myshopify.com`, or the WordPress site's host for WooCommerce. */
+  domain: z.string().min(3).regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name like example.myshopify.com'),
+  /** Shopify: the Admin API access token. WooCommerce: `consumer_key:consumer_secret`. */
+  accessToken: z.string().min(8),
+  /** The secret webhooks are signed with (Shopify: the app's client secret). */
+  webhookSecret: z.string().min(8),
+  /** The API's base URL, when it is not the shop's own https host (a proxy, a local test shop). */
+  apiUrl: z.string().url().optional(),
+  /** Shopify Admin API version. */
+  apiVersion: z.string().regex(/^\d{4}-\d{2}$/).default('2025-01'),
+  /** How long a call to the shop may take before it counts as unreachable. */
+  timeoutMs: z.number().int().positive().default(10_000),
+});
+export type ShopConfig = z.infer<typeof ShopConfig>;
+
 /** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
 export const EngineConfig = z.strictObject({
   /** A SQLite file path (embedded default) or a `postgres://` URL (scale-out). `?schema=NAME` selects a PostgreSQL schema. */
@@ -141,6 +163,8 @@ export const EngineConfig = z.strictObject({
   dashboard: DashboardConfig.default(DashboardConfig.parse({})),
   guard: GuardConfig.default(GuardConfig.parse({})),
   consent: ConsentConfig.default(ConsentConfig.parse({})),
+  /** The connected shop, if any: without it coupon codes exist in Comeback only. */
+  shop: ShopConfig.optional(),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

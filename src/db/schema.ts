@@ -240,6 +240,42 @@ export interface CouponsTable {
   expires_at: number;
   redeemed_order_id: number | null;
   created_at: number;
+  /** The shop's id of the code once the shop has it (a connected shop only). */
+  shop_ref: string | null;
+  shop_created_at: number | null;
+}
+
+/** A shop webhook delivery, recorded before it is applied (one row per delivery id). */
+export interface ShopWebhooksTable {
+  id: Generated<number>;
+  provider: string;
+  webhook_id: string;
+  topic: string;
+  body: string;
+  received_at: number;
+  processed_at: number | null;
+  error: string | null;
+  /** What applying it produced for the operator (a data request's export). */
+  result: string | null;
+}
+
+/** Where a shop sync of one resource stands: its cursor, resumed after an interruption. */
+export interface ShopSyncStateTable {
+  provider: string;
+  resource: string;
+  cursor: string | null;
+  since: number | null;
+  records: number;
+  started_at: number;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+/** The newest `updated_at` applied per shop record: an older update never overwrites it. */
+export interface ShopVersionsTable {
+  kind: string;
+  external_id: string;
+  updated_at: number;
 }
 
 /** The database as kysely sees it. */
@@ -258,6 +294,9 @@ export interface Database {
   conversions: ConversionsTable;
   coupons: CouponsTable;
   delivery_state: DeliveryStateTable;
+  shop_webhooks: ShopWebhooksTable;
+  shop_sync_state: ShopSyncStateTable;
+  shop_versions: ShopVersionsTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

@@ -10,6 +10,24 @@ import type { TokenSigner } from '../tracking/tokens.js';
 import type { TrackingUrls } from '../tracking/urls.js';
 import type { SequenceRegistry } from './registry.js';
 
+/** A coupon to create in the shop: single use, for one customer, until it expires. */
+export interface ShopCouponSpec {
+  code: string;
+  email: string;
+  customerExternalId: string;
+  percent: number | null;
+  amountMinor: number | null;
+  currency: string | null;
+  expiresAt: number;
+  startsAt: number;
+}
+
+/** The connected shop, as the sender needs it: codes must exist at the checkout before they are mailed. */
+export interface ShopCoupons {
+  /** Creates the code unless the shop has it (idempotent by code); returns the shop's id of it. */
+  ensureCoupon(spec: ShopCouponSpec): Promise<string>;
+}
+
 /** Everything the engine's parts share. Built once by the composition root (`app.ts`). */
 export interface EngineContext {
   config: EngineConfig;
@@ -22,4 +40,6 @@ export interface EngineContext {
   signer: TokenSigner;
   urls: TrackingUrls;
   log: Logger;
+  /** The connected shop (config `shop`); without one, coupon codes exist in Comeback only. */
+  shop?: ShopCoupons;
 }

@@ -11,7 +11,7 @@ import type { Message } from '../db/schema.js';
 import { InDoubtGate } from '../delivery/in-doubt.js';
 import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
 import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
-import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
+import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, ShopUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
 import { markSending, pauseTransport, pausedUntil, record, release, type ShownMail } from './ledger.js';
@@ -187,6 +187,16 @@ async function providerDown(ctx: EngineContext, m: Message, message: string): Pr
 }
 
 /**
+ * The shop cannot be reached to create the mail's coupon: the mail waits without using up an
+ * attempt (its code must exist at the checkout first) and the operator is alerted.
+ */
+async function shopDown(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
+  await release(ctx, m, ctx.clock.now() + ctx.config.worker.unreachablePauseMs, `shop unreachable: ${message}`);
+  ctx.log.error({ alert: 'shop_unreachable', messageId: m.id, err: message }, 'ALERT: the shop cannot be reached to create a coupon; the mail waits and is tried again');
+  return 'paused';
+}
+
+/**
  * The template cannot be used at all (a broken edit, a missing file): pause the sequence and alert
  * once, and give the message back without counting the attempt; `comeback resume` after the fix
  * sends every parked mail. Failing each mail instead would lose the whole step to one typo.
@@ -205,6 +215,7 @@ export async function handleFailure(ctx: EngineContext, m: Message, emailHash: s
   const w = ctx.config.worker;
   const now = ctx.clock.now();
   if (err instanceof ProviderUnreachableError) return providerDown(ctx, m, message);
+  if (err instanceof ShopUnreachableError) return shopDown(ctx, m, message);
   if (err instanceof DeliveryUnknownError) {
     await record(ctx, m, { status: 'uncertain', error: message, transport: ctx.transport.name });
     ctx.log.warn({ messageId: m.id, err: message }, 'delivery unknown: recorded as uncertain, not resent');

@@ -72,7 +72,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
   let shown: ShownMail;
   try {
     const template = await ctx.templates.get(m.template, customer.locale);
-    const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now) : null;
+    const coupon = mail.coupon ? await issueCoupon(ctx, m, mail.coupon, now, customer) : null;
     const data = await personalization(ctx.k, ctx.config, ctx.urls, customer, m.id, now, {
       coupon,
       style: seq.salutation ?? (customer.locale.startsWith('de') ? 'formal' : 'informal'),
@@ -119,8 +119,13 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
 
 const emptyFacts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };
 
-/** Creates the personal coupon of a message (idempotent per message). */
-async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: number; amount?: number; valid: string }, now: number): Promise<CouponData> {
+/**
+ * Creates the personal coupon of a message (idempotent per message). With a connected shop the
+ * code is created there too, before the mail is rendered: a retry or a restart after a crash
+ * finds the stored code and asks the shop for it by code, so the shop never gets two codes and
+ * no mail carries a code the shop does not have. A shop that cannot be reached makes the mail wait.
+ */
+async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: number; amount?: number; valid: string }, now: number, customer: { email: string | null; external_id: string }): Promise<CouponData> {
   const existing = await ctx.k.selectFrom('coupons').selectAll().where('message_id', '=', m.id).executeTakeFirst();
   const row =
     existing ??
@@ -139,5 +144,18 @@ async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: num
       })
       .returningAll()
       .executeTakeFirstOrThrow());
+  if (ctx.shop && row.shop_created_at === null) {
+    const ref = await ctx.shop.ensureCoupon({
+      code: row.code,
+      email: customer.email ?? '',
+      customerExternalId: customer.external_id,
+      percent: row.percent,
+      amountMinor: row.amount_minor,
+      currency: row.currency,
+      startsAt: row.created_at,
+      expiresAt: row.expires_at,
+    });
+    await ctx.k.updateTable('coupons').set({ shop_ref: ref, shop_created_at: ctx.clock.now() }).where('id', '=', row.id).execute();
+  }
   return { code: row.code, percent: row.percent, amount: row.amount_minor, expires_at: row.expires_at };
 }

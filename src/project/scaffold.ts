@@ -19,7 +19,7 @@ export interface ScaffoldResult {
 const CONFIG_FILES = ['comeback.config.json', 'comeback.config.yaml', 'comeback.config.yml'];
 
 /** The starter configuration: outbox transport, generated secrets, the fields to set before real sending. */
-export function starterConfig(secret: string, dashboardToken: string): string {
+export function starterConfig(secret: string, dashboardToken: string, shop?: 'shopify' | 'woocommerce'): string {
   return `# Comeback configuration (README, "Configuration"). Environment variables override it:
 # COMEBACK_DATABASE, COMEBACK_SECRET, COMEBACK_PUBLIC_URL, COMEBACK_REDIS_URL, COMEBACK_API_KEY.
 
@@ -59,6 +59,25 @@ defaults:
   locale: en
   timeZone: Europe/Berlin
   currency: EUR
+${shop ? shopSkeleton(shop) : ''}`;
+}
+
+/**
+ * The shop block of \`comeback init --shop\`, commented out until the shop's values are filled in
+ * (docs/INTEGRATIONS.md): an active block with placeholders would make every mail with a coupon wait.
+ */
+function shopSkeleton(type: 'shopify' | 'woocommerce'): string {
+  const shopify = type === 'shopify';
+  return `
+# The connected ${shopify ? 'Shopify store' : 'WooCommerce shop'} (docs/INTEGRATIONS.md): orders and customers by webhook
+# and \`comeback sync ${type}\`, coupon codes created in the shop before their mail goes out.
+# Fill in and uncomment; keep the secrets in the environment (COMEBACK_SHOP_ACCESS_TOKEN,
+# COMEBACK_SHOP_WEBHOOK_SECRET) rather than here. \`comeback check\` tests the credentials.
+# shop:
+#   type: ${type}
+#   domain: ${shopify ? 'your-store.myshopify.com' : 'your-shop.example'}
+#   accessToken: ${shopify ? 'shpat_...            # Admin API access token of your custom app' : 'ck_...:cs_...        # REST API consumer key:secret (read/write)'}
+#   webhookSecret: ${shopify ? '...               # the app\'s client secret (signs webhooks)' : '...               # the secret of the webhooks you add'}
 `;
 }
 
@@ -100,13 +119,13 @@ function copyTree(from: string, to: string, root: string, result: ScaffoldResult
  * `templates/` from the examples shipped with Comeback, `sequence.schema.json` with
  * `.vscode/settings.json`, and `.gitignore`. Existing files stay.
  */
-export function scaffoldProject(dir: string): ScaffoldResult {
+export function scaffoldProject(dir: string, options: { shop?: 'shopify' | 'woocommerce' } = {}): ScaffoldResult {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
   const root = packageRoot();
   if (!root) throw new ComebackError('E_INPUT', 'the example sequences and templates shipped with Comeback were not found next to its code');
   const result: ScaffoldResult = { created: [], kept: [] };
   try {
-    writeProject(dir, root, result);
+    writeProject(dir, root, result, options.shop);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!code) throw err;
@@ -117,13 +136,13 @@ export function scaffoldProject(dir: string): ScaffoldResult {
   return result;
 }
 
-function writeProject(dir: string, root: string, result: ScaffoldResult): void {
+function writeProject(dir: string, root: string, result: ScaffoldResult, shop?: 'shopify' | 'woocommerce'): void {
   mkdirSync(dir, { recursive: true });
   const existingConfig = CONFIG_FILES.find((f) => existsSync(join(dir, f)));
   if (existingConfig) result.kept.push(existingConfig);
   else {
     const token = () => randomBytes(32).toString('base64url');
-    writeFileSync(join(dir, 'comeback.config.yaml'), starterConfig(token(), token()), { mode: 0o600 });
+    writeFileSync(join(dir, 'comeback.config.yaml'), starterConfig(token(), token(), shop), { mode: 0o600 });
     result.created.push('comeback.config.yaml');
   }
   copyTree(join(root, 'sequences'), join(dir, 'sequences'), dir, result);

@@ -13,11 +13,12 @@ import { healthRoutes } from './routes/health.js';
 import { pixelRoutes } from './routes/pixel.js';
 import { reasonRoutes } from './routes/reason.js';
 import { sendgridRoutes } from './routes/sendgrid.js';
+import { shopWebhookRoutes } from './routes/shop-webhooks.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { viewRoutes } from './routes/view.js';
 
 /** The server's own routes, one small plugin per file; add a route file here. */
-export const CORE_ROUTES: FastifyPluginAsync[] = [healthRoutes, pixelRoutes, clickRoutes, reasonRoutes, unsubscribeRoutes, consentRoutes, viewRoutes, apiRoutes, sendgridRoutes];
+export const CORE_ROUTES: FastifyPluginAsync[] = [healthRoutes, pixelRoutes, clickRoutes, reasonRoutes, unsubscribeRoutes, consentRoutes, viewRoutes, apiRoutes, sendgridRoutes, shopWebhookRoutes];
 
 /** What `buildServer` needs. */
 export interface BuildServerOptions {
@@ -38,7 +39,7 @@ export interface BuildServerOptions {
  * Builds the tracking server (not listening: see `listen`). Routes: open pixel `/o/:token.gif`,
  * clicks `/c/:token`, reason survey `/r/:token`, unsubscribe `/u/:token` (GET page, POST
  * one-click), double opt-in confirmation `/confirm/:token` (GET page, POST confirms), web view `/v/:token`, `POST /api/orders`, `POST /api/trigger`,
- * `POST /webhooks/sendgrid`, `/healthz`, `/metrics`, plus the given plugins. Events are written
+ * `POST /webhooks/sendgrid`, `POST /webhooks/shopify` and `/webhooks/woocommerce`, `/healthz`, `/metrics`, plus the given plugins. Events are written
  * by a batch writer that is flushed when the server closes, after in-flight requests finished.
  *
  * ```ts

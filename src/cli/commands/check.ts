@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { createEngine } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import { deliversToPeople, liveSendingProblems } from '../../config/live-sending.js';
-import type { SenderConfig } from '../../config/schema.js';
+import type { SenderConfig, ShopConfig } from '../../config/schema.js';
+import { shopClient } from '../../integrations/index.js';
 import { addressOf } from '../../delivery/mime.js';
 import { ConfigError, formatProblem } from '../../errors.js';
 import { createLogger } from '../../logger.js';
@@ -30,7 +31,7 @@ const MAX_PROBLEMS_SHOWN = 5;
 export function register(program: Command): void {
   program
     .command('check')
-    .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), tracking server, Redis; one line each, exit 1 on a failure')
+    .description('before going live: settings, sequences and templates, database, mail provider (connects, sends nothing), tracking server, Redis, shop (a read call); one line each, exit 1 on a failure')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const input = loadProjectConfig(g);
@@ -77,6 +78,7 @@ export function register(program: Command): void {
       if (deliversToPeople(config)) lines.push(checkUnsubscribeMailbox(config.sender));
       if (deliversToPeople(config)) lines.push(await checkTrackingServer(config.publicUrl));
       if (config.redisUrl) lines.push(...(await checkRedis(config.redisUrl)));
+      lines.push(await checkShop(config.shop));
 
       const width = Math.max(...lines.map((l) => l.what.length));
       for (const l of lines) {
@@ -85,6 +87,20 @@ export function register(program: Command): void {
       }
       if (lines.some((l) => l.verdict === 'FAIL')) process.exitCode = 1;
     });
+}
+
+/**
+ * The connected shop: a cheap read call proves the credentials (nothing is changed). Without a
+ * shop, coupon codes exist in Comeback only and the checkout will not know them.
+ */
+export async function checkShop(shop: ShopConfig | undefined): Promise<CheckLine> {
+  if (!shop) return { what: 'shop', verdict: 'warn', detail: 'none connected: coupon codes exist in Comeback only, the checkout will refuse them (config shop, docs/INTEGRATIONS.md)' };
+  try {
+    const name = await shopClient({ ...shop, timeoutMs: Math.min(shop.timeoutMs, 10_000) }).check();
+    return { what: 'shop', verdict: 'ok', detail: `${shop.type} ${shop.domain}: the credentials may read (${name}); nothing was changed` };
+  } catch (err) {
+    return { what: 'shop', verdict: 'FAIL', detail: `${shop.type} ${shop.domain}: ${(err as Error).message}` };
+  }
 }
 
 /**

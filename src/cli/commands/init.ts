@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { scaffoldProject } from '../../project/scaffold.js';
 
 /** Files grouped by their top folder: `sequences/ (4 files)`. */
@@ -18,8 +18,9 @@ export function register(program: Command): void {
     .command('init')
     .description('set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, the sequence JSON Schema for editors, .gitignore (existing files are kept)')
     .argument('[dir]', 'project folder (created when missing)', '.')
-    .action((dir: string) => {
-      const { created, kept } = scaffoldProject(resolve(dir));
+    .addOption(new Option('--shop <type>', 'add the skeleton of a shop connection to the config').choices(['shopify', 'woocommerce']))
+    .action((dir: string, opts: { shop?: 'shopify' | 'woocommerce' }) => {
+      const { created, kept } = scaffoldProject(resolve(dir), { shop: opts.shop });
       const out: string[] = [];
       if (created.length > 0) out.push(`created in ${resolve(dir)}:`, ...summarise(created).map((f) => `  ${f}`));
       if (kept.length > 0) out.push(`kept ${kept.length} existing file(s), unchanged:`, ...kept.map((f) => `  ${f}`));
@@ -35,6 +36,7 @@ export function register(program: Command): void {
         '  npx comeback worker --once                    # mails land in ./outbox/ as .eml files',
         'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml, then npx comeback check.',
       );
+      if (opts.shop) out.push(`Connect the shop: fill in the shop block of comeback.config.yaml, npx comeback check, then npx comeback sync ${opts.shop} (docs/INTEGRATIONS.md).`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }

@@ -10,6 +10,7 @@ import { recordOrderBatch } from '../orders.js';
 import { upsertProducts } from '../products.js';
 import { OrderInput, ProductInput, type ParsedOrder } from '../types.js';
 import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, recordProblem, type ImportedConsent } from './columns.js';
+import { LAYOUTS } from './layouts.js';
 import { readRecords, type ReadProgress } from './records.js';
 
 /** What is imported. */
@@ -73,7 +74,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
       onHeader: (columns) => {
         const unknown = columns.filter((c) => !allowed.includes(c));
         if (unknown.length > 0) {
-          throw new ImportRowError(1, unknownColumns(unknown, allowed) + `. Known columns: ${allowed.join(', ')}`);
+          throw new ImportRowError(1, unknownColumns(unknown, allowed) + `. Known columns: ${allowed.join(', ')}. Known layouts: ${LAYOUTS.join(', ')} (a Shopify export is recognised by its header)`);
         }
         if (!columns.includes(key)) throw new ImportRowError(1, `missing column "${key}"`);
       },
