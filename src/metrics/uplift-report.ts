@@ -8,16 +8,22 @@ interface GroupSums {
   conversions: number;
   sum: number;
   sumSq: number;
+  buyers: number;
+  logSum: number;
+  logSumSq: number;
 }
 
 function group(rows: readonly EnrollmentRow[], holdout: boolean): GroupSums {
-  const g: GroupSums = { n: 0, conversions: 0, sum: 0, sumSq: 0 };
+  const g: GroupSums = { n: 0, conversions: 0, sum: 0, sumSq: 0, buyers: 0, logSum: 0, logSumSq: 0 };
   for (const r of rows) {
     if (Boolean(r.holdout) !== holdout) continue;
     g.n += r.enrolled;
     g.conversions += r.conversions;
     g.sum += r.revenue;
     g.sumSq += r.revenue_sq;
+    g.buyers += r.buyers;
+    g.logSum += r.revenue_log;
+    g.logSumSq += r.revenue_log_sq;
   }
   return g;
 }
