@@ -195,7 +195,11 @@ export interface DeliverabilityHealth {
   complaintRate: number;
   /** hardBounces / sent (0 when nothing was sent). */
   hardBounceRate: number;
-  /** The guard's verdict: `ok`, `warn` (complaints ≥ 0.1%), `pause` (complaints ≥ 0.3% or hard bounces ≥ 5%, with enough volume). */
+  /** Likelihood ratio of the complaints at the harmful rate against the acceptable one (the guard's evidence). */
+  complaintEvidence: number;
+  /** The same for hard bounces. */
+  hardBounceEvidence: number;
+  /** The guard's verdict: `ok`, `warn` (a rate reached its acceptable level), `pause` (the evidence reached its threshold). */
   level: 'ok' | 'warn' | 'pause';
   /** One plain sentence per finding (never empty). */
   reasons: string[];
