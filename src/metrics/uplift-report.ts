@@ -1,6 +1,7 @@
 /** The uplift section: mailed against holdout enrolments, with the intervals of `stats/uplift.ts`. */
 import type { EnrollmentRow } from './queries.js';
-import { conversionUplift, revenueUplift } from './stats/index.js';
+import { formatMoney } from '../util/money.js';
+import { conversionMde, conversionUplift, mdeFromInterval, powerVerdict, revenueUplift } from './stats/index.js';
 import type { UpliftGroup, UpliftReport } from './types.js';
 
 interface GroupSums {
@@ -36,7 +37,7 @@ function summary(g: GroupSums): UpliftGroup {
  * Uplift of the mailed enrolments over the holdout of one sequence (all its rows). Without a
  * configured holdout and without holdout enrolments the report says `no holdout` and claims nothing.
  */
-export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: number): UpliftReport {
+export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: number, currency = 'EUR'): UpliftReport {
   const mailed = group(rows, false);
   const holdout = group(rows, true);
   const base: UpliftReport = {
@@ -51,9 +52,13 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
     relativeCi95: null,
     pValue: null,
     significant: false,
+    minimumDetectableEffect: null,
+    verdict: null,
     revenuePerEnrolledDifferenceMinor: null,
     revenuePerEnrolledDifferenceCi95: null,
     revenueSignificant: false,
+    revenueMinimumDetectableEffectMinor: null,
+    revenueVerdict: null,
     incrementalRevenueMinor: null,
     incrementalRevenueCi95: null,
   };
@@ -62,13 +67,29 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
   const conv = conversionUplift({ treated: { n: mailed.n, conversions: mailed.conversions }, holdout: { n: holdout.n, conversions: holdout.conversions } });
   if (!conv.available) return { ...base, reason: conv.reason };
   const rev = revenueUplift({ treated: mailed, holdout });
-  const withConv: UpliftReport = { ...base, available: true, absolute: conv.absolute, absoluteCi95: conv.ci95, relative: conv.relative, relativeCi95: conv.relativeCi95, pValue: conv.pValue, significant: conv.significant };
+  // The baseline is the holdout's rate: what the mailed group would convert at without the mail.
+  const mde = conversionMde(conv.holdoutRate, mailed.n, holdout.n);
+  const withConv: UpliftReport = {
+    ...base,
+    available: true,
+    absolute: conv.absolute,
+    absoluteCi95: conv.ci95,
+    relative: conv.relative,
+    relativeCi95: conv.relativeCi95,
+    pValue: conv.pValue,
+    significant: conv.significant,
+    minimumDetectableEffect: mde,
+    verdict: powerVerdict(conv.significant, `+${(mde * 100).toFixed(1)} pp`, mailed.n, holdout.n),
+  };
   if (!rev.available) return withConv;
+  const revMde = mdeFromInterval(rev.ci95);
   return {
     ...withConv,
     revenuePerEnrolledDifferenceMinor: rev.difference,
     revenuePerEnrolledDifferenceCi95: rev.ci95,
     revenueSignificant: rev.significant,
+    revenueMinimumDetectableEffectMinor: revMde,
+    revenueVerdict: powerVerdict(rev.significant, `+${formatMoney(Math.round(revMde), currency, 'en')} per enrolment`, mailed.n, holdout.n),
     incrementalRevenueMinor: rev.incrementalRevenue,
     incrementalRevenueCi95: rev.incrementalCi95,
   };
