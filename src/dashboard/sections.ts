@@ -102,7 +102,7 @@ function upliftBlock(s: SequenceReport, p: Path): string {
     `<dt>p-value</dt><dd>${metric(`${id}.pValue`, [...up, 'pValue'], u.pValue, 'prob')}</dd>` +
     `<dt>Detectable</dt><dd>${metric(`${id}.minimumDetectableEffect`, [...up, 'minimumDetectableEffect'], u.minimumDetectableEffect, 'pp')} <span class="small">${esc(u.verdict ?? '')}</span></dd>` +
     `<dt>Incremental revenue</dt><dd>${metric(`${id}.incrementalRevenueMinor`, [...up, 'incrementalRevenueMinor'], u.incrementalRevenueMinor, 'money', s.currency)} 95% CI ${interval(`${id}.incrementalRevenueCi95`, [...up, 'incrementalRevenueCi95'], u.incrementalRevenueCi95, 'money', s.currency)}</dd>` +
-    `<dt>Revenue detectable</dt><dd>${metric(`${id}.revenueMinimumDetectableEffectMinor`, [...up, 'revenueMinimumDetectableEffectMinor'], u.revenueMinimumDetectableEffectMinor, 'money', s.currency)} <span class="small">${esc(u.revenueVerdict ?? 'no interval yet (needs 2 buyers in each group)')}</span></dd>` +
+    `<dt>Revenue detectable</dt><dd>${metric(`${id}.revenueMinimumDetectableEffectMinor`, [...up, 'revenueMinimumDetectableEffectMinor'], u.revenueMinimumDetectableEffectMinor, 'money', s.currency)} <span class="small">${esc(u.revenueVerdict ?? '')}</span></dd>` +
     `</dl><div class="chart short"><canvas id="${esc(domId('uplift', s.sequenceId))}"></canvas></div>`
   );
 }

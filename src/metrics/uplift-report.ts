@@ -4,6 +4,9 @@ import { formatMoney } from '../util/money.js';
 import { conversionMde, conversionUplift, mdeFromInterval, powerVerdict, revenueUplift } from './stats/index.js';
 import type { UpliftGroup, UpliftReport } from './types.js';
 
+/** The revenue verdict while a group has fewer than 2 buyers. */
+export const NO_REVENUE_INTERVAL = 'no interval yet (needs 2 buyers in each group)';
+
 interface GroupSums {
   n: number;
   conversions: number;
@@ -81,7 +84,11 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
     minimumDetectableEffect: mde,
     verdict: powerVerdict(conv.significant, `+${(mde * 100).toFixed(1)} pp`, mailed.n, holdout.n),
   };
-  if (!rev.available) return withConv;
+  if (!rev.available) {
+    // Too few buyers for an interval: the observed difference is still a fact worth showing.
+    const difference = mailed.sum / mailed.n - holdout.sum / holdout.n;
+    return { ...withConv, revenuePerEnrolledDifferenceMinor: difference, incrementalRevenueMinor: difference * mailed.n, revenueVerdict: NO_REVENUE_INTERVAL };
+  }
   const revMde = mdeFromInterval(rev.ci95);
   return {
     ...withConv,
