@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PARK_OFFSET } from '../../src/engine/sequence-state.js';
-import { DAY, type Engine } from '../../src/index.js';
+import { DAY, MINUTE, type Engine } from '../../src/index.js';
 import { dialects } from '../helpers/backends.js';
 import { engineWith, head, loaded, shop } from '../sequences/helpers.js';
 
@@ -100,6 +100,22 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     expect(finding!.reasons.join(' ')).toContain('hard-bounce rate 5.00% (10 of 200)');
     const s = (await engine.report()).sequences[0]!;
     expect(s.deliverability.bySender).toEqual([expect.objectContaining({ sender: 'memory', sent: 200, hardBounces: 10, level: 'pause' })]);
+  });
+
+  it('runs on the configured check interval', async () => {
+    let clock;
+    ({ engine, clock } = await engineWith(await url(), [loaded(SEQ)], undefined, { guard: { checkIntervalMinutes: 60 } }));
+    const e = engine;
+    await shop(e, [{ id: 'bulk', daysAgo: [1] }]);
+    await e.runDue(); // the first pass runs the guard: nothing to judge yet
+    const ids = await bulkSent(e, 500);
+    for (const id of ids.slice(0, 10)) await e.events.record({ messageId: id, type: 'complaint', source: 'test' });
+    clock.advance(59 * MINUTE);
+    await e.runDue();
+    expect((await e.ctx.sequences.status('guarded')).status).toBe('active'); // not checked again yet
+    clock.advance(MINUTE);
+    await e.runDue();
+    expect((await e.ctx.sequences.status('guarded')).status).toBe('paused');
   });
 
   it('takes its window and thresholds from the guard configuration', async () => {

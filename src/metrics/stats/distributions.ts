@@ -1,7 +1,7 @@
 /**
  * Distribution functions the win-back statistics need: the standard normal (CDF and quantile),
- * Student's t (CDF and quantile, for Welch intervals) and the Beta distribution (CDF and quantile,
- * for credible intervals). Written out here rather than pulled from a package: they are short,
+ * Student's t (CDF and quantile), the Beta distribution (CDF and quantile, for credible
+ * intervals) and the chi-square quantile (for the variance of log order values). Written out here rather than pulled from a package: they are short,
  * and the accuracy of each is stated and tested.
  */
 
