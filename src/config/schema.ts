@@ -97,18 +97,29 @@ export const GuardConfig = z
   .strictObject({
     /** Length of the rolling window the guard judges, in days. */
     windowDays: z.number().int().positive().default(30),
-    /** Complaint rate at which to warn (mailbox providers want spam rates under 0.1 %). */
+    /** How often the worker runs the guard, in minutes of engine time. */
+    checkIntervalMinutes: z.number().positive().max(24 * 60).default(1),
+    /** Acceptable complaint rate: the guard's null hypothesis, and a warning from there (providers want spam under 0.1 %). */
     complaintWarn: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintWarn),
-    /** Complaint rate at which a sequence pauses itself (Gmail's and Yahoo's bulk-sender limit is 0.3 %). */
+    /** Harmful complaint rate the sequential test is built to catch (Gmail's and Yahoo's bulk-sender limit is 0.3 %). */
     complaintPause: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintPause),
-    /** Hard-bounce rate at which a sequence pauses itself (above ~5 % the list itself is stale). */
+    /** Likelihood ratio harmful : acceptable at which complaints pause a sequence. */
+    complaintEvidence: z.number().gt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintEvidence),
+    /** Acceptable hard-bounce rate, and a warning from there. */
+    hardBounceWarn: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.hardBounceWarn),
+    /** Harmful hard-bounce rate the test is built to catch (above ~5 % the list itself is stale). */
     hardBouncePause: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.hardBouncePause),
-    /** Mails in the window below which a rate only warns, never pauses. */
+    /** Likelihood ratio harmful : acceptable at which hard bounces pause a sequence. */
+    hardBounceEvidence: z.number().gt(1).default(DEFAULT_GUARD_THRESHOLDS.hardBounceEvidence),
+    /** Complaints (or hard bounces) in the window below which they never pause. */
+    minEvents: z.number().int().min(1).default(DEFAULT_GUARD_THRESHOLDS.minEvents),
+    /** Mails in the window below which nothing pauses. */
     minVolume: z.number().int().min(1).default(DEFAULT_GUARD_THRESHOLDS.minVolume),
     /** Traffic share every variant keeps however badly it does, so the optimiser can still learn it is better. */
     minExplorationShare: z.number().min(0).max(0.5).default(0.05),
   })
-  .refine((g) => g.complaintWarn <= g.complaintPause, { message: 'complaintWarn must not be above complaintPause', path: ['complaintWarn'] });
+  .refine((g) => g.complaintWarn < g.complaintPause, { message: 'complaintWarn must be below complaintPause', path: ['complaintWarn'] })
+  .refine((g) => g.hardBounceWarn < g.hardBouncePause, { message: 'hardBounceWarn must be below hardBouncePause', path: ['hardBounceWarn'] });
 export type GuardConfig = z.infer<typeof GuardConfig>;
 
 /** Double opt-in limits (docs/CONSENT.md). */

@@ -100,7 +100,9 @@ function upliftBlock(s: SequenceReport, p: Path): string {
     `<dt>Absolute uplift</dt><dd>${metric(`${id}.absolute`, [...up, 'absolute'], u.absolute, 'pp')} 95% CI ${interval(`${id}.absoluteCi95`, [...up, 'absoluteCi95'], u.absoluteCi95, 'pp')} ${u.significant ? badge('ok', 'significant') : badge('warn', 'not significant')}</dd>` +
     `<dt>Relative uplift</dt><dd>${metric(`${id}.relative`, [...up, 'relative'], u.relative, 'pct')} 95% CI ${interval(`${id}.relativeCi95`, [...up, 'relativeCi95'], u.relativeCi95, 'pct')}</dd>` +
     `<dt>p-value</dt><dd>${metric(`${id}.pValue`, [...up, 'pValue'], u.pValue, 'prob')}</dd>` +
+    `<dt>Detectable</dt><dd>${metric(`${id}.minimumDetectableEffect`, [...up, 'minimumDetectableEffect'], u.minimumDetectableEffect, 'pp')} <span class="small">${esc(u.verdict ?? '')}</span></dd>` +
     `<dt>Incremental revenue</dt><dd>${metric(`${id}.incrementalRevenueMinor`, [...up, 'incrementalRevenueMinor'], u.incrementalRevenueMinor, 'money', s.currency)} 95% CI ${interval(`${id}.incrementalRevenueCi95`, [...up, 'incrementalRevenueCi95'], u.incrementalRevenueCi95, 'money', s.currency)}</dd>` +
+    `<dt>Revenue detectable</dt><dd>${metric(`${id}.revenueMinimumDetectableEffectMinor`, [...up, 'revenueMinimumDetectableEffectMinor'], u.revenueMinimumDetectableEffectMinor, 'money', s.currency)} <span class="small">${esc(u.revenueVerdict ?? '')}</span></dd>` +
     `</dl><div class="chart short"><canvas id="${esc(domId('uplift', s.sequenceId))}"></canvas></div>`
   );
 }

@@ -45,7 +45,7 @@ export async function deliveryRows(k: Kysely<Database>, windowStart: number, seq
 /** Judges summed counts with the guard. */
 export function health(counts: { sent: number; complaints: number; hardBounces: number }, thresholds?: Partial<GuardThresholds>): DeliverabilityHealth {
   const v = deliverabilityVerdict(counts, thresholds);
-  return { ...counts, complaintRate: v.rates.complaint, hardBounceRate: v.rates.hardBounce, level: v.level, reasons: v.reasons };
+  return { ...counts, complaintRate: v.rates.complaint, hardBounceRate: v.rates.hardBounce, complaintEvidence: v.evidence.complaint, hardBounceEvidence: v.evidence.hardBounce, level: v.level, reasons: v.reasons };
 }
 
 /**

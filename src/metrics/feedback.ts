@@ -10,8 +10,6 @@ import type { VariantWeights } from '../engine/scheduler.js';
 import { checkDeliverability, type GuardFinding } from './guard-run.js';
 import { VariantOptimizer } from './optimizer.js';
 
-/** How often the guard re-checks the rolling rates (engine clock). */
-export const GUARD_INTERVAL_MS = MINUTE;
 /** How often the variant shares are recomputed (engine clock). */
 export const OPTIMIZER_INTERVAL_MS = 10 * MINUTE;
 
@@ -32,7 +30,7 @@ export class FeedbackLoop {
 
   /** Runs the guard and refreshes the shares when their interval has passed. */
   async beforePass(): Promise<void> {
-    if (this.ctx.clock.now() - this.guardedAt >= GUARD_INTERVAL_MS) await this.guard();
+    if (this.ctx.clock.now() - this.guardedAt >= this.ctx.config.guard.checkIntervalMinutes * MINUTE) await this.guard();
     try {
       await this.optimizer.refreshIfStale();
     } catch (err) {

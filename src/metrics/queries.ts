@@ -94,6 +94,10 @@ export interface EnrollmentRow {
   discount: number;
   /** Sum over enrolments of (revenue of the enrolment)², for the revenue variance. */
   revenue_sq: number;
+  /** Enrolments whose revenue is positive, and the sums of ln(revenue) and ln(revenue)² over them (two-part revenue model). */
+  buyers: number;
+  revenue_log: number;
+  revenue_log_sq: number;
 }
 
 /** Enrolment counts with per-enrolment conversion sums (an enrolment converts at most once, but sums are safe either way). */
@@ -105,7 +109,10 @@ export async function enrollmentCounts(k: Kysely<Database>, f: QueryFilter): Pro
       sum(case when c.enrollment_id is null then 0 else 1 end) as conversions,
       sum(coalesce(c.revenue, 0)) as revenue,
       sum(coalesce(c.discount, 0)) as discount,
-      sum(coalesce(c.revenue, 0) * coalesce(c.revenue, 0)) as revenue_sq
+      sum(coalesce(c.revenue, 0) * coalesce(c.revenue, 0)) as revenue_sq,
+      sum(case when c.revenue > 0 then 1 else 0 end) as buyers,
+      sum(case when c.revenue > 0 then ln(cast(c.revenue as double precision)) else 0 end) as revenue_log,
+      sum(case when c.revenue > 0 then ln(cast(c.revenue as double precision)) * ln(cast(c.revenue as double precision)) else 0 end) as revenue_log_sq
     from enrollments en
     join customers cu on cu.id = en.customer_id
     left join (
@@ -114,7 +121,7 @@ export async function enrollmentCounts(k: Kysely<Database>, f: QueryFilter): Pro
     ) c on c.enrollment_id = en.id
     where ${where(f, 'en')}
     group by en.sequence_id, en.sequence_version, cu.churn_reason, en.holdout`.execute(k);
-  return r.rows.map((row) => numeric(row, ['version', 'holdout', 'enrolled', 'active', 'conversions', 'revenue', 'discount', 'revenue_sq']));
+  return r.rows.map((row) => numeric(row, ['version', 'holdout', 'enrolled', 'active', 'conversions', 'revenue', 'discount', 'revenue_sq', 'buyers', 'revenue_log', 'revenue_log_sq']));
 }
 
 /** Conversions after a step's send, per (sequence, version, step, variant, churn reason). */

@@ -122,20 +122,21 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     return { stepId, index: index >= 0 ? index : null, funnel: funnelOf(), variants };
   });
 
+  const currency = d.currencies.get(id) ?? ctx.config.defaults.currency;
   return {
     sequenceId: id,
     name: seq?.name ?? id,
     version: seq?.version ?? Math.max(0, ...enr.map((r) => r.version)),
     status: status.status,
     pausedReason: status.reason,
-    currency: d.currencies.get(id) ?? ctx.config.defaults.currency,
+    currency,
     optimize: metric,
     active: enr.reduce((s, r) => s + r.active, 0),
     funnel: finishFunnel(total),
     byVersion: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, sums]) => ({ version, ...finishFunnel(sums) })),
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
-    uplift: upliftReport(enr, seq?.holdout ?? 0),
+    uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
     deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), ctx.config.guard),
   };
 }

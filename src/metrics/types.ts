@@ -171,12 +171,20 @@ export interface UpliftReport {
   pValue: number | null;
   /** True when `absoluteCi95` excludes 0. */
   significant: boolean;
+  /** Smallest conversion uplift these group sizes detect (two-sided 5%, 80% power), as a fraction; null when unavailable. */
+  minimumDetectableEffect: number | null;
+  /** The conversion result in words, e.g. "not significant: too few in the holdout to see less than +4.1 pp"; null when unavailable. */
+  verdict: string | null;
   /** Revenue per enrolment, mailed − holdout, minor units; null when unavailable. */
   revenuePerEnrolledDifferenceMinor: number | null;
-  /** Welch 95% interval of that difference, minor units; null when unavailable (needs 2 per group). */
+  /** 95% interval of that difference (two-part lognormal MOVER), minor units; null when unavailable (needs 2 buyers per group). */
   revenuePerEnrolledDifferenceCi95: Interval | null;
   /** True when the revenue interval excludes 0. */
   revenueSignificant: boolean;
+  /** Smallest difference in revenue per enrolment these sizes detect (5%, 80% power), minor units; null when unavailable. */
+  revenueMinimumDetectableEffectMinor: number | null;
+  /** The revenue result in words (as `verdict`); null when unavailable. */
+  revenueVerdict: string | null;
   /** Revenue the mails added: difference per enrolment × mailed enrolments, minor units; null when unavailable. */
   incrementalRevenueMinor: number | null;
   /** 95% interval of the incremental revenue, minor units; null when unavailable. */
@@ -195,7 +203,11 @@ export interface DeliverabilityHealth {
   complaintRate: number;
   /** hardBounces / sent (0 when nothing was sent). */
   hardBounceRate: number;
-  /** The guard's verdict: `ok`, `warn` (complaints ≥ 0.1%), `pause` (complaints ≥ 0.3% or hard bounces ≥ 5%, with enough volume). */
+  /** Likelihood ratio of the complaints at the harmful rate against the acceptable one (the guard's evidence). */
+  complaintEvidence: number;
+  /** The same for hard bounces. */
+  hardBounceEvidence: number;
+  /** The guard's verdict: `ok`, `warn` (a rate reached its acceptable level), `pause` (the evidence reached its threshold). */
   level: 'ok' | 'warn' | 'pause';
   /** One plain sentence per finding (never empty). */
   reasons: string[];

@@ -29,14 +29,19 @@ export interface ArmRow {
   successes: number;
   /** Net revenue (order minus discount, each conversion floored at 0) of those conversions, minor units. */
   netRevenue: number;
+  /** Conversions with a net value above 0, and the sums of ln(value) and ln(value)² over them. */
+  netLog: { count: number; sum: number; sumSq: number };
 }
 
 /** Bandit data of the options of the given steps (sequence id, step id) that were sent. */
 export async function armRows(k: Kysely<Database>, steps: readonly (readonly [string, string])[]): Promise<ArmRow[]> {
   if (steps.length === 0) return [];
   const filter = sql.join(steps.map(([seq, step]) => sql`(m.sequence_id = ${seq} and m.step_id = ${step})`), sql` or `);
-  const r = await sql<{ sequence_id: string; step_id: string; variant_id: string | null; trials: unknown; successes: unknown; net: unknown }>`
-    select m.sequence_id, m.step_id, m.variant_id, count(*) as trials, count(c.enrollment_id) as successes, sum(coalesce(c.net, 0)) as net
+  const r = await sql<{ sequence_id: string; step_id: string; variant_id: string | null; trials: unknown; successes: unknown; net: unknown; valued: unknown; log_net: unknown; log_net_sq: unknown }>`
+    select m.sequence_id, m.step_id, m.variant_id, count(*) as trials, count(c.enrollment_id) as successes, sum(coalesce(c.net, 0)) as net,
+      sum(case when c.net > 0 then 1 else 0 end) as valued,
+      sum(case when c.net > 0 then ln(cast(c.net as double precision)) else 0 end) as log_net,
+      sum(case when c.net > 0 then ln(cast(c.net as double precision)) * ln(cast(c.net as double precision)) else 0 end) as log_net_sq
     from messages m
     join enrollments en on en.id = m.enrollment_id
     left join (
@@ -46,7 +51,7 @@ export async function armRows(k: Kysely<Database>, steps: readonly (readonly [st
     ) c on c.enrollment_id = m.enrollment_id and c.first_at >= m.sent_at
     where m.status = 'sent' and en.holdout = 0 and (${filter})
     group by m.sequence_id, m.step_id, m.variant_id`.execute(k);
-  return r.rows.map((row) => ({ sequenceId: row.sequence_id, stepId: row.step_id, variantId: row.variant_id, trials: num(row.trials), successes: num(row.successes), netRevenue: num(row.net) }));
+  return r.rows.map((row) => ({ sequenceId: row.sequence_id, stepId: row.step_id, variantId: row.variant_id, trials: num(row.trials), successes: num(row.successes), netRevenue: num(row.net), netLog: { count: num(row.valued), sum: num(row.log_net), sumSq: num(row.log_net_sq) } }));
 }
 
 /** Key of a step option in bandit input (the step's own content is `control`). */
@@ -76,7 +81,9 @@ export function stepArms(sequenceId: string, stepId: string, variantIds: (string
   return variantIds.map((v) => {
     const row = rows.find((r) => r.sequenceId === sequenceId && r.stepId === stepId && r.variantId === v);
     const base = { id: armId(v), trials: row?.trials ?? 0, successes: row?.successes ?? 0 };
-    return metric === 'net_revenue' ? { ...base, rewardSum: base.successes > 0 ? (row?.netRevenue ?? 0) : 0 } : base;
+    if (metric !== 'net_revenue') return base;
+    const none = { count: 0, sum: 0, sumSq: 0 };
+    return { ...base, rewardSum: base.successes > 0 ? (row?.netRevenue ?? 0) : 0, rewardLog: base.successes > 0 ? (row?.netLog ?? none) : none };
   });
 }
 

@@ -31,24 +31,28 @@ describe('thompsonAllocation', () => {
     // Full price: 5000 sends, 200 conversions (4.0%), net €12,000 (€60 an order) → €2.40 per send.
     // 50% off:    5000 sends, 300 conversions (6.0%), net €9,000 (€30 an order)  → €1.80 per send.
     const variants: BanditVariant[] = [
-      { id: 'full-price', trials: 5000, successes: 200, rewardSum: 12_000 },
-      { id: 'half-off', trials: 5000, successes: 300, rewardSum: 9_000 },
+      { id: 'full-price', trials: 5000, successes: 200, rewardSum: 12_000, rewardLog: same(200, 60) },
+      { id: 'half-off', trials: 5000, successes: 300, rewardSum: 9_000, rewardLog: same(300, 30) },
     ];
     const byRevenue = thompsonAllocation(variants, { rng: mulberry32(7), minExplorationShare: 0.05, draws: 5000 });
-    // P(full price is best) under the model ≈ 0.987 (2,000,000-draw reference).
+    // Every order of a variant is worth the same here, so the value part is nearly certain and
+    // the race is 2.40 against 1.80 per send on the conversion counts alone.
     expect(byRevenue[0]!.probabilityBest).toBeGreaterThan(0.97);
     expect(byRevenue[0]!.share).toBeGreaterThan(byRevenue[1]!.share);
     expect(byRevenue[1]!.share).toBe(0.05);
 
     // Judged on conversion alone the discount would win: 6.0% vs 4.0%, z ≈ 0.02 / 0.00435 = 4.6.
-    const byConversion = thompsonAllocation(variants.map(({ id, trials, successes }) => ({ id, trials, successes })), { rng: mulberry32(7), draws: 5000 });
+    const byConversion = thompsonAllocation(
+      variants.map(({ id, trials, successes }) => ({ id, trials, successes })),
+      { rng: mulberry32(7), draws: 5000 },
+    );
     expect(byConversion[1]!.probabilityBest).toBeGreaterThan(0.999);
   });
 
   it('with no conversion anywhere yet, net revenue ranks by the conversion posterior alone', () => {
     const variants = [
-      { id: 'x', trials: 10, successes: 0, rewardSum: 0 },
-      { id: 'y', trials: 10, successes: 0, rewardSum: 0 },
+      { id: 'x', trials: 10, successes: 0, rewardSum: 0, rewardLog: same(0, 1) },
+      { id: 'y', trials: 10, successes: 0, rewardSum: 0, rewardLog: same(0, 1) },
     ];
     const allocation = thompsonAllocation(variants, { rng: mulberry32(3), draws: 20_000 });
     // Identical posteriors: each is best half of the time (Monte Carlo sd 0.0035).
@@ -59,7 +63,9 @@ describe('thompsonAllocation', () => {
     expect(() => thompsonAllocation([])).toThrow(/at least one variant/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 6 }])).toThrow(/successes/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1 }, { id: 'a', trials: 5, successes: 1 }])).toThrow(/twice/);
-    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10 }, { id: 'b', trials: 5, successes: 1 }])).toThrow(/every variant/);
+    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(1, 10) }, { id: 'b', trials: 5, successes: 1 }])).toThrow(/every variant/);
+    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10 }])).toThrow(/needs rewardLog/);
+    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(2, 5) }])).toThrow(/rewardLog.count/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 0, rewardSum: 10 }])).toThrow(/without any success/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1 }], { draws: 0 })).toThrow(/draws/);
   });
@@ -136,26 +142,37 @@ describe('posteriorSummary', () => {
 
   it('net revenue per send: mean (m₀ + rewardSum) / (2 + n), Monte Carlo interval', () => {
     const [full, half] = posteriorSummary([
-      { id: 'full-price', trials: 5000, successes: 200, rewardSum: 12_000 },
-      { id: 'half-off', trials: 5000, successes: 300, rewardSum: 9_000 },
+      { id: 'full-price', trials: 5000, successes: 200, rewardSum: 12_000, rewardLog: same(200, 60) },
+      { id: 'half-off', trials: 5000, successes: 300, rewardSum: 9_000, rewardLog: same(300, 30) },
     ]);
     // Pooled value prior m₀ = (12,000 + 9,000) / (200 + 300) = 42
     // full: (42 + 12,000) / 5002 = 2.407437; half: (42 + 9,000) / 5002 = 1.807677
     expect(full!.netRevenuePerSend!.mean).toBeCloseTo(2.407437, 6);
     expect(half!.netRevenuePerSend!.mean).toBeCloseTo(1.807677, 6);
-    // Reference quantiles from 2,000,000 draws: full [1.9734, 2.9072], half [1.5395, 2.1089];
-    // 10,000 draws put the 2.5% / 97.5% points within about ±0.02 of them.
-    expect(full!.netRevenuePerSend!.ci95[0]).toBeCloseTo(1.9734, 1);
-    expect(full!.netRevenuePerSend!.ci95[1]).toBeCloseTo(2.9072, 1);
-    expect(half!.netRevenuePerSend!.ci95[0]).toBeCloseTo(1.5395, 1);
-    expect(half!.netRevenuePerSend!.ci95[1]).toBeCloseTo(2.1089, 1);
+    // Values nearly certain: the interval is that of the conversion share × the value,
+    // full ≈ 60 · Beta(201, 4801) → [2.08, 2.75], half ≈ 30 · Beta(301, 4701) → [1.61, 2.01].
+    expect(full!.netRevenuePerSend!.ci95[0]).toBeCloseTo(2.08, 1);
+    expect(full!.netRevenuePerSend!.ci95[1]).toBeCloseTo(2.75, 1);
+    expect(half!.netRevenuePerSend!.ci95[0]).toBeCloseTo(1.61, 1);
+    expect(half!.netRevenuePerSend!.ci95[1]).toBeCloseTo(2.01, 1);
     // The conversion posterior still says the discount converts better: Beta(301, 4701) mean 0.060176.
     expect(half!.conversion.mean).toBeCloseTo(0.060176, 6);
     expect(half!.conversion.mean).toBeGreaterThan(full!.conversion.mean);
   });
 
+  it('heavy-tailed values widen the interval: a few large orders do not make a variant certain', () => {
+    // 20 orders, log values spread with σ ≈ 2, against the same 20 orders all at their geometric mean.
+    const logs = Array.from({ length: 20 }, (_, i) => Math.log(40) + 2 * (((i * 7) % 20) / 19 - 0.5) * 3.4);
+    const spread = { count: 20, sum: logs.reduce((a, b) => a + b, 0), sumSq: logs.reduce((a, b) => a + b * b, 0) };
+    const total = logs.reduce((a, b) => a + Math.exp(b), 0);
+    const [wide] = posteriorSummary([{ id: 'w', trials: 1000, successes: 20, rewardSum: total, rewardLog: spread }]);
+    const [narrow] = posteriorSummary([{ id: 'n', trials: 1000, successes: 20, rewardSum: 20 * 40, rewardLog: same(20, 40) }]);
+    const width = (p: typeof wide) => p!.netRevenuePerSend!.ci95[1] / p!.netRevenuePerSend!.ci95[0];
+    expect(width(wide)).toBeGreaterThan(2 * width(narrow));
+  });
+
   it('uses priorValue when given, and is stable between calls (seeded by default)', () => {
-    const variants = [{ id: 'a', trials: 18, successes: 0, rewardSum: 0 }];
+    const variants = [{ id: 'a', trials: 18, successes: 0, rewardSum: 0, rewardLog: same(0, 1) }];
     // No conversions: (m₀ + 0) / (2 + 18) = 50 / 20 = 2.5
     expect(posteriorSummary(variants, { priorValue: 50 })[0]!.netRevenuePerSend!.mean).toBe(2.5);
     expect(posteriorSummary(variants)[0]!.netRevenuePerSend).toBeNull();
@@ -163,3 +180,8 @@ describe('posteriorSummary', () => {
     expect(twice[0]).toEqual(twice[1]);
   });
 });
+
+/** Log sums of `count` orders all worth `value`. */
+function same(count: number, value: number): { count: number; sum: number; sumSq: number } {
+  return { count, sum: count * Math.log(value), sumSq: count * Math.log(value) ** 2 };
+}

@@ -46,6 +46,9 @@ describe('comeback stats and comeback resume', () => {
     const { out } = await cli('stats', 'experiment');
     expect(out).toContain('uplift (conv.)');
     expect(out).toMatch(/uplift: mailed \d+\.\d% \(\d+\/\d+\) vs holdout/);
+    // Every uplift comes with what the sizes can detect, in words.
+    expect(out).toMatch(/\n  conversion: (significant; effects from \+\d+\.\d pp show 8 times in 10 at these sizes|not significant: too few in the holdout to see less than \+\d+\.\d pp)\n/);
+    expect(out).toMatch(/\n  revenue: (significant|not significant: too few in the holdout to see less than \+|no interval yet \(needs 2 buyers in each group\))/);
     expect(out).toContain('net rev./send (posterior)');
     for (const v of ['control', 'gift', 'half-off']) expect(out).toMatch(new RegExp(`\\n\\s+${v}\\s`));
     expect(out).toContain('P(best)');

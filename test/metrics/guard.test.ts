@@ -1,68 +1,48 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GUARD_THRESHOLDS, deliverabilityVerdict } from '../../src/metrics/stats/index.js';
+import { DEFAULT_GUARD_THRESHOLDS, deliverabilityVerdict, rateEvidence } from '../../src/metrics/stats/index.js';
 
-describe('deliverabilityVerdict (defaults: warn 0.1%, pause 0.3% complaints, pause 5% hard bounces, from 200 sent)', () => {
+describe('deliverabilityVerdict (defaults: complaints 0.1% acceptable / 0.5% harmful, pause at 2.75×; hard bounces 2% / 5%, 20×; 5 events, 200 sent)', () => {
   it('clean volume is ok, with the rates stated', () => {
-    // 0 / 1000 = 0.00% complaints, 10 / 1000 = 1.00% hard bounces
     const v = deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 10 });
     expect(v.level).toBe('ok');
     expect(v.rates).toEqual({ complaint: 0, hardBounce: 0.01 });
-    expect(v.reasons).toEqual(['complaint rate 0.00% and hard-bounce rate 1.00% are under their thresholds (0.10%, 5.00%)']);
+    expect(v.reasons).toEqual(['complaint rate 0.00% and hard-bounce rate 1.00% are under their acceptable rates (0.10%, 2.00%)']);
   });
 
-  it('complaints: reaching 0.1% warns, reaching 0.3% pauses', () => {
-    expect(deliverabilityVerdict({ sent: 1001, complaints: 1, hardBounces: 0 }).level).toBe('ok'); // 0.0999%
-    const warn = deliverabilityVerdict({ sent: 1000, complaints: 1, hardBounces: 0 }); // exactly 0.1%
+  it('the evidence is the likelihood ratio harmful : acceptable', () => {
+    // 5 complaints in 1000: (0.005/0.001)^5 · (0.995/0.999)^995 = 3125 · e^(995 · ln(0.995/0.999)) = 3125 · 0.01849 = 57.8
+    expect(rateEvidence(5, 1000, 0.001, 0.005)).toBeCloseTo(57.8, 0);
+    expect(rateEvidence(0, 1000, 0.001, 0.005)).toBeLessThan(0.02);
+  });
+
+  it('complaints: a raw rate over 0.1% warns; enough evidence and 5 complaints pause', () => {
+    const warn = deliverabilityVerdict({ sent: 1000, complaints: 2, hardBounces: 0 });
     expect(warn.level).toBe('warn');
-    expect(warn.reasons).toEqual(['complaint rate 0.10% (1 of 1000) reached the warning threshold 0.10%']);
-    expect(deliverabilityVerdict({ sent: 1000, complaints: 2, hardBounces: 0 }).level).toBe('warn'); // 0.2%
-    const pause = deliverabilityVerdict({ sent: 1000, complaints: 3, hardBounces: 0 }); // exactly 0.3%
+    expect(warn.reasons[0]).toMatch(/^complaint rate 0\.20% \(2 of 1000\) is .* as likely at the harmful 0\.50% as at the acceptable 0\.10%; only 2 so far \(pauses from 5\)$/);
+    const pause = deliverabilityVerdict({ sent: 1000, complaints: 5, hardBounces: 0 });
     expect(pause.level).toBe('pause');
-    expect(pause.reasons).toEqual(['complaint rate 0.30% (3 of 1000) reached the pause threshold 0.30%']);
+    expect(pause.reasons[0]).toMatch(/evidence reached 2\.75×, pausing$/);
+    // 5 complaints in 3000 (0.17%): more than 0.1%, but the counts fit 0.1% better than 0.5%.
+    const weak = deliverabilityVerdict({ sent: 3000, complaints: 5, hardBounces: 0 });
+    expect(weak.level).toBe('warn');
+    expect(weak.evidence.complaint).toBeLessThan(2.75);
   });
 
-  it('hard bounces: reaching 5% pauses', () => {
-    expect(deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 49 }).level).toBe('ok'); // 4.9%
-    const v = deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 50 }); // 5.0%
-    expect(v.level).toBe('pause');
-    expect(v.reasons).toEqual(['hard-bounce rate 5.00% (50 of 1000) reached the pause threshold 5.00%']);
+  it('hard bounces: 8% of 1000 pauses, 3% warns', () => {
+    expect(deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 80 }).level).toBe('pause');
+    expect(deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 30 }).level).toBe('warn');
   });
 
-  it('every finding is listed, and pause outranks warn', () => {
-    // 2 / 1000 = 0.2% complaints (warn) and 80 / 1000 = 8% hard bounces (pause)
-    const v = deliverabilityVerdict({ sent: 1000, complaints: 2, hardBounces: 80 });
-    expect(v.level).toBe('pause');
-    expect(v.reasons).toHaveLength(2);
-    expect(v.reasons[0]).toMatch(/^complaint rate 0\.20%.*warning threshold/);
-    expect(v.reasons[1]).toMatch(/^hard-bounce rate 8\.00%.*pause threshold/);
-  });
-
-  it('below minVolume a rate never pauses, but the verdict says why', () => {
-    // 1 / 150 = 0.67% complaints: over the 0.3% pause threshold, but only 150 sent
-    const complaint = deliverabilityVerdict({ sent: 150, complaints: 1, hardBounces: 0 });
-    expect(complaint.level).toBe('warn');
-    expect(complaint.reasons).toEqual(['complaint rate 0.67% (1 of 150) reached the pause threshold 0.30%, but only 150 sent (rates may pause from 200): warning instead of pausing']);
-    // 20 / 150 = 13.33% hard bounces: the same
-    const bounce = deliverabilityVerdict({ sent: 150, complaints: 0, hardBounces: 20 });
-    expect(bounce.level).toBe('warn');
-    expect(bounce.reasons[0]).toMatch(/^hard-bounce rate 13\.33% \(20 of 150\).*only 150 sent.*warning instead of pausing$/);
-    // Nothing over a threshold: ok, and the low volume is the stated reason
-    const quiet = deliverabilityVerdict({ sent: 40, complaints: 0, hardBounces: 1 });
-    expect(quiet.level).toBe('ok');
-    expect(quiet.reasons).toEqual(['only 40 sent (rates may pause from 200); nothing over a threshold so far (complaint rate 0.00%, hard-bounce rate 2.50%)']);
-  });
-
-  it('at exactly minVolume the rates count in full', () => {
-    // 1 / 200 = 0.5% ≥ 0.3%
-    expect(deliverabilityVerdict({ sent: 200, complaints: 1, hardBounces: 0 }).level).toBe('pause');
-    expect(deliverabilityVerdict({ sent: 199, complaints: 1, hardBounces: 0 }).level).toBe('warn');
+  it('below minVolume nothing pauses, but the verdict says why', () => {
+    const v = deliverabilityVerdict({ sent: 150, complaints: 6, hardBounces: 0 });
+    expect(v.level).toBe('warn');
+    expect(v.reasons[0]).toMatch(/only 150 sent \(pauses from 200\)$/);
   });
 
   it('nothing sent is ok; thresholds can be overridden in part', () => {
-    expect(deliverabilityVerdict({ sent: 0, complaints: 0, hardBounces: 0 })).toEqual({ level: 'ok', reasons: ['nothing sent yet'], rates: { complaint: 0, hardBounce: 0 } });
-    expect(deliverabilityVerdict({ sent: 150, complaints: 1, hardBounces: 0 }, { minVolume: 100 }).level).toBe('pause');
-    expect(deliverabilityVerdict({ sent: 1000, complaints: 0, hardBounces: 30 }, { hardBouncePause: 0.02 }).level).toBe('pause');
-    expect(DEFAULT_GUARD_THRESHOLDS).toEqual({ complaintWarn: 0.001, complaintPause: 0.003, hardBouncePause: 0.05, minVolume: 200 });
+    expect(deliverabilityVerdict({ sent: 0, complaints: 0, hardBounces: 0 }).level).toBe('ok');
+    expect(deliverabilityVerdict({ sent: 150, complaints: 6, hardBounces: 0 }, { minVolume: 100 }).level).toBe('pause');
+    expect(DEFAULT_GUARD_THRESHOLDS).toEqual({ complaintWarn: 0.001, complaintPause: 0.005, complaintEvidence: 2.75, hardBounceWarn: 0.02, hardBouncePause: 0.05, hardBounceEvidence: 20, minEvents: 5, minVolume: 200 });
   });
 
   it('refuses impossible counts and thresholds', () => {
@@ -70,5 +50,6 @@ describe('deliverabilityVerdict (defaults: warn 0.1%, pause 0.3% complaints, pau
     expect(() => deliverabilityVerdict({ sent: -1, complaints: 0, hardBounces: 0 })).toThrow(/sent must be/);
     expect(() => deliverabilityVerdict({ sent: 10, complaints: 0, hardBounces: 0 }, { complaintWarn: 0.01, complaintPause: 0.005 })).toThrow(/complaintWarn/);
     expect(() => deliverabilityVerdict({ sent: 10, complaints: 0, hardBounces: 0 }, { hardBouncePause: 0 })).toThrow(/hardBouncePause/);
+    expect(() => deliverabilityVerdict({ sent: 10, complaints: 0, hardBounces: 0 }, { complaintEvidence: 1 })).toThrow(/complaintEvidence/);
   });
 });

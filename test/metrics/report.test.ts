@@ -129,6 +129,11 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
     expect(s.uplift.absoluteCi95![1]).toBeGreaterThan(0);
     expect(s.uplift.revenuePerEnrolledDifferenceMinor).toBe(950 - 2000);
     expect(s.uplift.incrementalRevenueMinor).toBe((950 - 2000) * 4);
+    // One holdout buyer: no revenue interval yet, and the report says why instead of guessing.
+    expect(s.uplift).toMatchObject({ revenuePerEnrolledDifferenceCi95: null, revenueSignificant: false, revenueVerdict: 'no interval yet (needs 2 buyers in each group)' });
+    // What 4 against 2 enrolments could detect at a 50% baseline: 2.8016 · √(0.25 · (1/4 + 1/2)) = 1.2131.
+    expect(s.uplift.minimumDetectableEffect).toBeCloseTo(1.2131, 3);
+    expect(s.uplift.verdict).toBe('not significant: too few in the holdout to see less than +121.3 pp');
 
     // The rolling 30-day window (now day 34) holds only the two offers of day 8: the complaint of day 0 has left it.
     expect(s.deliverability).toMatchObject({ sent: 2, complaints: 0, hardBounces: 0, level: 'ok', windowDays: 30, windowStart: new Date(clock.now() - 30 * DAY).toISOString() });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conversionUplift, newcombeInterval, revenueUplift, wilsonInterval, type ConversionUplift, type RevenueUplift, type UpliftUnavailable } from '../../src/metrics/stats/index.js';
+import { chiSquareQuantile, conversionUplift, newcombeInterval, revenueUplift, welchRevenueUplift, wilsonInterval, type ConversionUplift, type UpliftUnavailable, type WelchRevenueUplift } from '../../src/metrics/stats/index.js';
 
 /** Narrows an uplift result to its available branch (fails the test otherwise). */
 function ok<R extends { available: true } | UpliftUnavailable>(r: R): Exclude<R, UpliftUnavailable> {
@@ -131,7 +131,7 @@ describe('conversionUplift', () => {
   });
 });
 
-describe('revenueUplift', () => {
+describe('welchRevenueUplift (textbook baseline)', () => {
   // Treated: 10 enrollees, 4 bought (40, 25, 60, 35): sum 160, mean 16.0, sumSq 7050
   //   s² = (7050 − 160²/10) / 9 = 4490 / 9 = 498.889
   // Holdout: 8 enrollees, 1 bought (30): sum 30, mean 3.75, sumSq 900
@@ -144,7 +144,7 @@ describe('revenueUplift', () => {
   const holdout = [0, 0, 0, 30, 0, 0, 0, 0];
 
   it('per-enrollee revenue, Welch interval and incremental revenue from raw values', () => {
-    const r: RevenueUplift = ok(revenueUplift({ treated, holdout }));
+    const r: WelchRevenueUplift = ok(welchRevenueUplift({ treated, holdout }));
     expect(r.treatedPerEnrollee).toBe(16);
     expect(r.holdoutPerEnrollee).toBe(3.75);
     expect(r.difference).toBe(12.25);
@@ -160,8 +160,8 @@ describe('revenueUplift', () => {
   });
 
   it('the {n, sum, sumSq} form gives the same answer', () => {
-    const fromArrays = ok(revenueUplift({ treated, holdout }));
-    const fromSums = ok(revenueUplift({ treated: { n: 10, sum: 160, sumSq: 7050 }, holdout: { n: 8, sum: 30, sumSq: 900 } }));
+    const fromArrays = ok(welchRevenueUplift({ treated, holdout }));
+    const fromSums = ok(welchRevenueUplift({ treated: { n: 10, sum: 160, sumSq: 7050 }, holdout: { n: 8, sum: 30, sumSq: 900 } }));
     expect(fromSums.difference).toBeCloseTo(fromArrays.difference, 12);
     expect(fromSums.ci95[0]).toBeCloseTo(fromArrays.ci95[0], 9);
     expect(fromSums.ci95[1]).toBeCloseTo(fromArrays.ci95[1], 9);
@@ -171,7 +171,7 @@ describe('revenueUplift', () => {
   it('a large clear uplift is significant', () => {
     // 2000 vs 2000: means 5 and 3, both s² = 100 → se = √(0.05 + 0.05) = 0.316228, df ≈ 3998
     //   t(0.975, 3998) = 1.960558 → 2 ± 1.960558 · 0.316228 = 2 ± 0.619983 = [1.380017, 2.619983]
-    const r = ok(revenueUplift({ treated: { n: 2000, sum: 10_000, sumSq: 100 * 1999 + 2000 * 25 }, holdout: { n: 2000, sum: 6000, sumSq: 100 * 1999 + 2000 * 9 } }));
+    const r = ok(welchRevenueUplift({ treated: { n: 2000, sum: 10_000, sumSq: 100 * 1999 + 2000 * 25 }, holdout: { n: 2000, sum: 6000, sumSq: 100 * 1999 + 2000 * 9 } }));
     expect(r.df).toBeCloseTo(3998, 6);
     expect(r.ci95[0]).toBeCloseTo(1.38001, 4);
     expect(r.ci95[1]).toBeCloseTo(2.61999, 4);
@@ -180,17 +180,61 @@ describe('revenueUplift', () => {
   });
 
   it('constant revenue in both groups: the difference is exact', () => {
-    const r = ok(revenueUplift({ treated: [5, 5, 5], holdout: [2, 2] }));
+    const r = ok(welchRevenueUplift({ treated: [5, 5, 5], holdout: [2, 2] }));
     expect(r.ci95).toEqual([3, 3]);
     expect(r.pValue).toBe(0);
     expect(r.significant).toBe(true);
   });
 
   it('empty or single-enrollee groups are reported, not computed', () => {
+    expect(welchRevenueUplift({ treated: [1, 2, 3], holdout: [] })).toEqual({ available: false, reason: 'no holdout' });
+    expect(welchRevenueUplift({ treated: { n: 0, sum: 0, sumSq: 0 }, holdout: [1, 2] })).toEqual({ available: false, reason: 'no treated' });
+    expect(welchRevenueUplift({ treated: [4], holdout: [1, 2] })).toEqual({ available: false, reason: 'too few enrollees' });
+    expect(() => welchRevenueUplift({ treated: { n: 3, sum: 30, sumSq: 10 }, holdout: [1, 2] })).toThrow(/inconsistent/);
+    expect(() => welchRevenueUplift({ treated: [1, Number.NaN], holdout: [1, 2] })).toThrow(RangeError);
+  });
+});
+
+describe('revenueUplift (two-part lognormal MOVER)', () => {
+  it('chi-square quantiles match tables', () => {
+    expect(chiSquareQuantile(0.975, 4)).toBeCloseTo(11.143287, 5);
+    expect(chiSquareQuantile(0.025, 4)).toBeCloseTo(0.484419, 5);
+    expect(chiSquareQuantile(0.975, 1)).toBeCloseTo(5.023886, 5);
+  });
+
+  it('builds the interval from the buyers share and the log order values', () => {
+    // Treated: 10 enrollees, 4 bought 40, 25, 60, 35; holdout: 8 enrollees, 2 bought 30, 20.
+    const r = ok(revenueUplift({ treated: [0, 0, 40, 0, 25, 0, 0, 60, 0, 35], holdout: [0, 0, 0, 30, 0, 0, 20, 0] }));
+    expect(r.difference).toBeCloseTo(16 - 6.25, 12);
+    expect(r.incrementalRevenue).toBeCloseTo(97.5, 9);
+    // Tiny groups: the interval is wide and asymmetric, and honest about it.
+    expect(r.ci95[0]).toBeLessThan(0);
+    expect(r.ci95[1]).toBeGreaterThan(2 * r.difference);
+    expect(r.significant).toBe(false);
+    expect(r.incrementalCi95[0]).toBeCloseTo(r.ci95[0] * 10, 9);
+  });
+
+  it('the sums form gives the same answer as the values', () => {
+    const values = [0, 0, 40, 0, 25, 0, 0, 60, 0, 35];
+    const logs = [40, 25, 60, 35].map(Math.log);
+    const sums = { n: 10, sum: 160, sumSq: 7050, buyers: 4, logSum: logs.reduce((a, b) => a + b, 0), logSumSq: logs.reduce((a, b) => a + b * b, 0) };
+    const holdout = [0, 0, 0, 30, 0, 0, 20, 0];
+    const a = ok(revenueUplift({ treated: values, holdout }));
+    const b = ok(revenueUplift({ treated: sums, holdout }));
+    expect(b.ci95[0]).toBeCloseTo(a.ci95[0], 9);
+    expect(b.ci95[1]).toBeCloseTo(a.ci95[1], 9);
+  });
+
+  it('a clear uplift on large groups is significant', () => {
+    const big = (n: number, buyers: number, value: number) => Array.from({ length: n }, (_, i) => (i < buyers ? value * (1 + (i % 7) / 10) : 0));
+    const r = ok(revenueUplift({ treated: big(5000, 500, 50), holdout: big(5000, 250, 50) }));
+    expect(r.significant).toBe(true);
+    expect(r.ci95[0]).toBeGreaterThan(0);
+  });
+
+  it('needs two buyers per group; refuses negative amounts', () => {
+    expect(revenueUplift({ treated: [0, 10, 20], holdout: [0, 0, 5] })).toEqual({ available: false, reason: 'too few buyers' });
     expect(revenueUplift({ treated: [1, 2, 3], holdout: [] })).toEqual({ available: false, reason: 'no holdout' });
-    expect(revenueUplift({ treated: { n: 0, sum: 0, sumSq: 0 }, holdout: [1, 2] })).toEqual({ available: false, reason: 'no treated' });
-    expect(revenueUplift({ treated: [4], holdout: [1, 2] })).toEqual({ available: false, reason: 'too few enrollees' });
-    expect(() => revenueUplift({ treated: { n: 3, sum: 30, sumSq: 10 }, holdout: [1, 2] })).toThrow(/inconsistent/);
-    expect(() => revenueUplift({ treated: [1, Number.NaN], holdout: [1, 2] })).toThrow(RangeError);
+    expect(() => revenueUplift({ treated: [1, -2, 3], holdout: [1, 2] })).toThrow(/treated: revenue values/);
   });
 });

@@ -147,4 +147,12 @@ describe('the marketer commands', () => {
     expect(out).toMatch(/day\s+date\s+entered\s+holdout\s+sent why-did-you-go\s+sent answer\s+sent last-chance\s+skip unless\s+skip only_if\s+wait window\s+wait cap\s+no consent\s+exited\s+goal/);
     expect(out.split('\n').filter((l) => /^\s+\d+\s+2026-03-/.test(l))).toHaveLength(8);
   });
+
+  it('simulate: warns when the holdout can never show a plausible uplift for the audience, and says what would', async () => {
+    const { err } = await run('simulate', 'sequences/winback-reasons.yaml', '--synthetic', '120', '--days', '8', '--tick', '3h');
+    expect(err).toMatch(/^warning: winback-reasons: a 10% holdout of \d+ enrolments can only show uplifts from \+\d+\.\d pp \(baseline \d+\.\d%\), and a win-back mail plausibly adds about \+2 pp; even a 50% holdout could not show \+2 pp: the audience is too small to measure the uplift$/m);
+    const json = JSON.parse((await run('simulate', 'sequences/winback-reasons.yaml', '--synthetic', '120', '--days', '8', '--tick', '3h', '--json')).out);
+    expect(json.holdoutPower).toMatchObject({ holdoutShare: 0.1, neededShare: null });
+    expect(json.holdoutPower.minimumDetectableEffect).toBeGreaterThan(0.02);
+  });
 });

@@ -9,6 +9,7 @@ import { parseDuration } from '../../sequences/duration.js';
 import { loadSequences, parseSequence } from '../../sequences/loader.js';
 import type { Sequence } from '../../sequences/schema.js';
 import { customersFromFile, DEFAULT_ASSUMPTIONS, describeAssumptions, NO_ENGAGEMENT, scratchEngine, simulate, simulationTable, syntheticCustomers, type Assumptions } from '../../sequences/simulate/index.js';
+import { conversionMde, holdoutAdvice, PLAUSIBLE_EFFECT } from '../../metrics/stats/index.js';
 import { closest } from '../../util/did-you-mean.js';
 import { currencyDigits } from '../../util/money.js';
 import { parseTimeOption } from '../../util/time.js';
@@ -107,8 +108,9 @@ export function register(program: Command): void {
       try {
         const result = await simulate(engine.ctx.k, seq, { start, days: o.days, tickMs: tick, assumptions, currencyDigits: currencyDigits(config.defaults.currency) });
         if (o.sends) writeFileSync(o.sends, result.sends.map((s) => JSON.stringify(s)).join('\n') + (result.sends.length ? '\n' : ''));
+        const power = holdoutPower(seq, result.rows.reduce((n, r) => n + r.entered, 0), assumptions);
         if (o.json) {
-          process.stdout.write(`${JSON.stringify({ ...result, sends: result.sends.length }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ...result, sends: result.sends.length, holdoutPower: power }, null, 2)}\n`);
           return;
         }
         const out = process.stdout;
@@ -118,8 +120,33 @@ export function register(program: Command): void {
         if (seq.frequency_cap) out.write('Frequency cap: counts this sequence only (other sequences are not simulated).\n');
         out.write(`\n${simulationTable(result)}\n`);
         out.write(`\n${result.sends.length} mails in ${o.days} days (${(result.sends.length / o.days).toFixed(1)} per day), simulated until ${new Date(start + o.days * DAY).toISOString().slice(0, 10)}\n`);
+        if (power?.warning) process.stderr.write(`warning: ${power.warning}\n`);
       } finally {
         await dispose();
       }
     });
+}
+
+/**
+ * Whether the sequence's holdout can show a plausible effect (+2 pp) for the audience the
+ * simulation enrolled, at the baseline conversion the assumptions imply over the goal window.
+ * Null without a holdout or an audience; `warning` is set when it cannot, saying what share would.
+ */
+export function holdoutPower(seq: Sequence, audience: number, assumptions: Assumptions): { audience: number; holdoutShare: number; baseline: number; minimumDetectableEffect: number; neededShare: number | null; warning: string | null } | null {
+  if (!(seq.holdout > 0) || audience === 0) return null;
+  const windowDays = (seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY) / DAY;
+  // Without a daily baseline assumption, assume 2% come back on their own within the window.
+  const baseline = assumptions.dailyBaselinePurchase > 0 ? 1 - (1 - assumptions.dailyBaselinePurchase) ** windowDays : 0.02;
+  const advice = holdoutAdvice(audience, seq.holdout, baseline);
+  const effect = `+${(PLAUSIBLE_EFFECT * 100).toFixed(0)} pp`;
+  const base = { audience, holdoutShare: seq.holdout, baseline, neededShare: advice?.neededShare ?? null };
+  if (!advice) return { ...base, minimumDetectableEffect: holdoutMde(audience, seq.holdout, baseline), warning: null };
+  const now = `${seq.id}: a ${(seq.holdout * 100).toFixed(0)}% holdout of ${audience} enrolments can only show uplifts from +${(advice.mde * 100).toFixed(1)} pp (baseline ${(baseline * 100).toFixed(1)}%), and a win-back mail plausibly adds about ${effect}`;
+  const fix = advice.neededShare !== null ? `; a holdout of ${(advice.neededShare * 100).toFixed(0)}% would show ${effect}` : `; even a 50% holdout could not show ${effect}: the audience is too small to measure the uplift`;
+  return { ...base, minimumDetectableEffect: advice.mde, warning: now + fix };
+}
+
+function holdoutMde(audience: number, share: number, baseline: number): number {
+  const h = Math.round(audience * share);
+  return conversionMde(baseline, audience - h, h);
 }

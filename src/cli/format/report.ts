@@ -56,6 +56,8 @@ export function sequenceDetail(s: SequenceReport, locale = 'en'): string {
     lines.push(
       `  uplift: mailed ${pct(u.mailed.conversionRate)} (${u.mailed.conversions}/${u.mailed.enrolled}) vs holdout ${pct(u.holdout.conversionRate)} (${u.holdout.conversions}/${u.holdout.enrolled}): ${upliftCell(u)} 95% CI${u.significant ? ', significant' : ', not significant'}`,
       `  revenue per enrolee: ${money(u.mailed.revenuePerEnrolledMinor)} vs ${money(u.holdout.revenuePerEnrolledMinor)}; incremental revenue ${money(u.incrementalRevenueMinor)}${u.incrementalRevenueCi95 ? ` [${money(u.incrementalRevenueCi95[0])}, ${money(u.incrementalRevenueCi95[1])}]` : ''}`,
+      `  conversion: ${u.verdict ?? '–'}`,
+      `  revenue: ${u.revenueVerdict ?? ''}`,
     );
   } else {
     lines.push(`  uplift: ${u.reason === 'no holdout' ? 'no holdout group, so no uplift is claimed (set holdout: 10% to measure it)' : (u.reason ?? 'n/a')}`);

@@ -6,22 +6,24 @@
  * Two metrics:
  * - conversion: variants carry only trials and successes; the posterior of the conversion rate
  *   is Beta(1 + successes, 1 + failures) (a uniform prior).
- * - net revenue per send: variants also carry `rewardSum`, the net revenue (order value minus the
- *   discount given) of their conversions. Net revenue per send = conversion rate × mean net value
- *   per conversion, and the two factors get separate posteriors, multiplied draw by draw:
- *     rate θ ~ Beta(1 + s, 1 + f)
- *     value μ = 1/λ with λ ~ Gamma(2 + s, m₀ + rewardSum)  (exponential order values, conjugate
- *       Gamma prior on their rate; the prior is worth one order at m₀, the pooled mean value of
- *       all variants or `priorValue`), so E[μ] = (m₀ + rewardSum) / (1 + s).
- *   Chosen over a normal approximation of the per-send mean because per-send revenue is mostly
- *   zeros: with few conversions its sample variance is ~0 and a normal posterior would collapse
- *   onto "earns nothing", starving the variant. The Beta factor keeps the honest uncertainty of
- *   a rare event, and the Gamma factor needs only a sum. The exponential likelihood fixes the
- *   spread of order values at their mean (coefficient of variation 1) — rough, but only the
- *   uncertainty of the mean depends on it, and that shrinks as 1/√s either way.
+ * - net revenue per send: variants also carry the net revenue of their conversions (order value
+ *   minus the discount given): its sum and, for the conversions worth more than 0, the count and
+ *   the sums of ln(value) and ln(value)². Net revenue per send = the share of sends that bring a
+ *   positive net value × the mean of those values, with separate posteriors multiplied draw by draw:
+ *     share θ ~ Beta(1 + k, 1 + trials − k)  (k: conversions with a positive net value)
+ *     values lognormal: ln v ~ Normal(μ, σ²), mean value exp(μ + σ²/2)
+ *       σ² ~ Inverse-Gamma(1 + (K − J)/2, 1 + SS/2), shared by the variants (K values in J
+ *         variants with values, SS their within-variant sum of squares of ln v): order values of
+ *         one step's variants differ in level far more than in spread, and pooling the spread
+ *         keeps a handful of orders from faking certainty;
+ *       μ | σ² ~ Normal((μ₀ + k·ȳ)/(1 + k), σ²/(1 + k)), the prior worth one order at the pooled
+ *         mean log value μ₀.
+ *   Why lognormal: order values are heavy-tailed (σ of the log 1.5–2 is common). An exponential
+ *   model fixes their spread at the mean and is far too sure of itself there: with two identical
+ *   variants it declared one of them the clear winner in 9 of 10 simulated runs.
  */
 import { betaQuantile } from './distributions.js';
-import { mulberry32, sampleBeta, sampleGamma, type Rng } from './random.js';
+import { mulberry32, sampleBeta, sampleGamma, sampleNormal, type Rng } from './random.js';
 import type { Interval } from './uplift.js';
 
 /** Observed results of one variant. */
@@ -33,6 +35,8 @@ export interface BanditVariant {
   successes: number;
   /** Net revenue of those conversions (≥ 0). Give it for every variant to rank by net revenue per send. */
   rewardSum?: number;
+  /** With `rewardSum`: the conversions whose net value is above 0, and the sums of ln(value) and ln(value)² over them. */
+  rewardLog?: { count: number; sum: number; sumSq: number };
 }
 
 /** Options of `thompsonAllocation` and `posteriorSummary`. */
@@ -83,11 +87,13 @@ export function thompsonAllocation(variants: readonly BanditVariant[], options: 
   const floor = options.minExplorationShare ?? 0.05;
   if (!(floor >= 0 && floor <= 1)) throw new RangeError(`minExplorationShare must be between 0 and 1, got ${floor}`);
   const wins = new Array<number>(variants.length).fill(0);
+  const round = new Float64Array(variants.length);
   for (let d = 0; d < draws; d++) {
     let best = 0;
     let bestValue = -Infinity;
+    model.draw(round, rng);
     for (let i = 0; i < variants.length; i++) {
-      const v = model.draw(i, rng);
+      const v = round[i]!;
       if (v > bestValue) {
         bestValue = v;
         best = i;
@@ -133,15 +139,22 @@ export function posteriorSummary(variants: readonly BanditVariant[], options: Om
     const conversion = { mean: a / (a + b), ci95: [betaQuantile(0.025, a, b), betaQuantile(0.975, a, b)] as Interval };
     if (model.valueScale === undefined) return { id: v.id, trials: v.trials, successes: v.successes, conversion, netRevenuePerSend: null };
     const samples = new Float64Array(draws);
-    for (let d = 0; d < draws; d++) samples[d] = model.draw(i, rng);
+    const round = new Float64Array(variants.length);
+    for (let d = 0; d < draws; d++) {
+      model.draw(round, rng);
+      samples[d] = Math.exp(round[i]!);
+    }
     samples.sort();
     const mean = (model.valueScale + (v.rewardSum ?? 0)) / (2 + v.trials);
     return { id: v.id, trials: v.trials, successes: v.successes, conversion, netRevenuePerSend: { mean, ci95: [quantile(samples, 0.025), quantile(samples, 0.975)] } };
   });
 }
 
-/** The posterior of every variant: one draw of its metric, and the value scale m₀ when revenue is modelled. */
-function posteriorModel(variants: readonly BanditVariant[], priorValue: number | undefined): { draw: (i: number, rng: Rng) => number; valueScale: number | undefined } {
+/**
+ * The posterior of every variant: `draw` fills one joint draw of the natural log of their metric
+ * (logs, so a huge draw of σ² cannot overflow into ties); `valueScale` is m₀ when revenue is modelled.
+ */
+function posteriorModel(variants: readonly BanditVariant[], priorValue: number | undefined): { draw: (out: Float64Array, rng: Rng) => void; valueScale: number | undefined } {
   if (variants.length === 0) throw new RangeError('the bandit needs at least one variant');
   const ids = new Set<string>();
   let withReward = 0;
@@ -155,28 +168,54 @@ function posteriorModel(variants: readonly BanditVariant[], priorValue: number |
     if (v.rewardSum !== undefined) {
       if (!Number.isFinite(v.rewardSum) || v.rewardSum < 0) throw new RangeError(`variant "${v.id}": rewardSum must be a finite number ≥ 0, got ${v.rewardSum}`);
       if (v.rewardSum > 0 && v.successes === 0) throw new RangeError(`variant "${v.id}": rewardSum ${v.rewardSum} without any success`);
+      const log = v.rewardLog;
+      if (!log) throw new RangeError(`variant "${v.id}": rewardSum needs rewardLog (count, sum and sumSq of ln(value))`);
+      if (!Number.isInteger(log.count) || log.count < 0 || log.count > v.successes) throw new RangeError(`variant "${v.id}": rewardLog.count must be a whole number from 0 to successes (${v.successes}), got ${log.count}`);
+      if (!Number.isFinite(log.sum) || !Number.isFinite(log.sumSq)) throw new RangeError(`variant "${v.id}": rewardLog sums must be finite`);
       withReward++;
       rewards += v.rewardSum;
     }
     successes += v.successes;
   }
   if (withReward !== 0 && withReward !== variants.length) throw new RangeError('give rewardSum for every variant (net revenue) or for none (conversion)');
-  const beta = (i: number, rng: Rng) => {
-    const v = variants[i]!;
-    return sampleBeta(1 + v.successes, 1 + v.trials - v.successes, rng);
+  const beta = (out: Float64Array, rng: Rng) => {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[i]!;
+      out[i] = Math.log(sampleBeta(1 + v.successes, 1 + v.trials - v.successes, rng));
+    }
   };
   if (withReward === 0) return { draw: beta, valueScale: undefined };
 
   if (priorValue !== undefined && !(priorValue > 0 && Number.isFinite(priorValue))) throw new RangeError(`priorValue must be a positive number, got ${priorValue}`);
   const m0 = priorValue ?? (successes > 0 ? rewards / successes : 0);
+  const logs = variants.map((v) => v.rewardLog!);
+  const total = logs.reduce((s, l) => s + l.count, 0);
   // No value observed anywhere yet: the unknown value scale is shared by all variants, so ranking
   // by conversion alone is the same decision. Summaries then have no revenue figure to show.
   if (!(m0 > 0)) return { draw: beta, valueScale: undefined };
+
+  const mu0 = priorValue !== undefined ? Math.log(priorValue) : logs.reduce((s, l) => s + l.sum, 0) / total;
+  let within = 0;
+  let groups = 0;
+  for (const l of logs) {
+    if (l.count === 0) continue;
+    groups++;
+    within += Math.max(0, l.sumSq - (l.sum * l.sum) / l.count);
+  }
+  const shape = 1 + (total - groups) / 2;
+  const scale = 1 + within / 2;
+  const post = logs.map((l) => ({ kappa: 1 + l.count, mean: (mu0 + l.sum) / (1 + l.count) }));
   return {
-    draw: (i, rng) => {
-      const v = variants[i]!;
-      const rate = sampleGamma(2 + v.successes, rng, m0 + v.rewardSum!);
-      return beta(i, rng) / rate;
+    draw: (out, rng) => {
+      const sigma2 = scale / sampleGamma(shape, rng);
+      for (let i = 0; i < variants.length; i++) {
+        const v = variants[i]!;
+        const p = post[i]!;
+        const k = logs[i]!.count;
+        const share = sampleBeta(1 + k, 1 + v.trials - k, rng);
+        const mu = p.mean + Math.sqrt(sigma2 / p.kappa) * sampleNormal(rng);
+        out[i] = Math.log(share) + mu + sigma2 / 2;
+      }
     },
     valueScale: m0,
   };

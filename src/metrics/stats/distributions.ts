@@ -1,7 +1,7 @@
 /**
  * Distribution functions the win-back statistics need: the standard normal (CDF and quantile),
- * Student's t (CDF and quantile, for Welch intervals) and the Beta distribution (CDF and quantile,
- * for credible intervals). Written out here rather than pulled from a package: they are short,
+ * Student's t (CDF and quantile), the Beta distribution (CDF and quantile, for credible
+ * intervals) and the chi-square quantile (for the variance of log order values). Written out here rather than pulled from a package: they are short,
  * and the accuracy of each is stated and tested.
  */
 
@@ -189,6 +189,65 @@ export function studentTQuantile(p: number, df: number): number {
   for (let i = 0; i < 200 && hi - lo > 1e-14 * hi; i++) {
     const mid = (lo + hi) / 2;
     if (upperTail(mid) > tail) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Regularized lower incomplete gamma P(a, x): the CDF of Gamma(a, 1) at x (series below a + 1,
+ * continued fraction above; Numerical Recipes `gammp`).
+ */
+export function gammaCdf(x: number, a: number): number {
+  if (!(a > 0) || Number.isNaN(x)) return NaN;
+  if (x <= 0) return 0;
+  const logFront = a * Math.log(x) - x - logGamma(a);
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 10_000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-15) break;
+    }
+    return Math.min(1, sum * Math.exp(logFront));
+  }
+  // Modified Lentz on the continued fraction of Q(a, x).
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return Math.max(0, 1 - Math.exp(logFront) * h);
+}
+
+/** Quantile of the chi-square distribution with `df` degrees of freedom, e.g. (0.975, 4) → 11.143287. */
+export function chiSquareQuantile(p: number, df: number): number {
+  if (!(p >= 0 && p <= 1) || !(df > 0)) return NaN;
+  if (p === 0) return 0;
+  if (p === 1) return Infinity;
+  const cdf = (x: number) => gammaCdf(x / 2, df / 2);
+  let lo = 0;
+  let hi = Math.max(1, df);
+  while (cdf(hi) < p) {
+    lo = hi;
+    hi *= 2;
+  }
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) < p) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;

@@ -6,5 +6,7 @@
 export * from './uplift.js';
 export * from './bandit.js';
 export * from './guard.js';
+export * from './simulation.js';
+export * from './power.js';
 export { mulberry32, sampleBeta, sampleGamma, sampleNormal, type Rng } from './random.js';
-export { betaCdf, betaQuantile, logGamma, normalPdf, studentTCdf, studentTQuantile } from './distributions.js';
+export { betaCdf, betaQuantile, chiSquareQuantile, gammaCdf, logGamma, normalPdf, studentTCdf, studentTQuantile } from './distributions.js';
