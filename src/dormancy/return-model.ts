@@ -3,6 +3,7 @@
  * one horizon before now, calibrated one horizon earlier still), then the winner's logistic map is
  * refitted on the latest complete horizon and applied to every customer as of now.
  */
+import type { Decile } from './calibrate.js';
 import { evaluateOrigin, featuresAt, fitSignalModels, predictSignals, trainCalibrations, pickWinner, type Calibrations, type CutoffFeatures, type DayHistory, type SignalModels, type SignalName } from './backtest.js';
 import type { BgNbdParams } from './model/index.js';
 
@@ -24,6 +25,12 @@ export interface ReturnBacktestSummary {
   method: SignalName;
   auc: Partial<Record<SignalName, number>>;
   maxCalibrationGapPp: Partial<Record<SignalName, number>>;
+  /** Share of the customers the rhythm rule flags (overdue ratio ≥ 1.5) who bought again anyway, by the score's own flag. */
+  flaggedCameBack: Partial<Record<SignalName, number>>;
+  /** Share of all customers at the cut-off who bought again within the horizon. */
+  returnedShare: number;
+  /** Calibration by decile per score. */
+  deciles: Partial<Record<SignalName, Decile[]>>;
   notes: string[];
 }
 
@@ -40,9 +47,13 @@ export function fitReturnModel(sample: readonly DayHistory[], nowDay: number, ho
   }
   const auc: ReturnBacktestSummary['auc'] = {};
   const gap: ReturnBacktestSummary['maxCalibrationGapPp'] = {};
+  const cameBack: ReturnBacktestSummary['flaggedCameBack'] = {};
+  const deciles: ReturnBacktestSummary['deciles'] = {};
   for (const [s, r] of Object.entries(evaluation.signals) as [SignalName, NonNullable<(typeof evaluation.signals)[SignalName]>][]) {
     auc[s] = r.auc;
     gap[s] = r.maxCalibrationGapPp;
+    cameBack[s] = r.flaggedCameBack;
+    deciles[s] = r.deciles;
   }
   const latest = featuresAt(sample, nowDay - horizon, horizon);
   // Without the run's own BG/NBD fit, the BG/NBD scores cannot be applied now: leave them out.
@@ -51,7 +62,7 @@ export function fitReturnModel(sample: readonly DayHistory[], nowDay: number, ho
   const method = pickWinner(Object.fromEntries(Object.entries(auc).filter(([s]) => calibrations.available.includes(s as SignalName))));
   const now = featuresAt(sample, nowDay, horizon);
   const models = fitSignalModels(now.rows, horizon, defaultInterval, bgNow);
-  const summary: ReturnBacktestSummary = { horizonDays: horizon, cutoff: iso(nowDay - horizon), customers: evaluation.customers, method, auc, maxCalibrationGapPp: gap, notes: [...new Set([...evaluation.notes, ...models.notes])] };
+  const summary: ReturnBacktestSummary = { horizonDays: horizon, cutoff: iso(nowDay - horizon), customers: evaluation.customers, method, auc, maxCalibrationGapPp: gap, flaggedCameBack: cameBack, returnedShare: evaluation.returnedShare, deciles, notes: [...new Set([...evaluation.notes, ...models.notes])] };
   return { method, horizon, calibrations, models, summary };
 }
 
