@@ -15,6 +15,7 @@ const LABELS: Record<SignalName, string> = {
   rhythm: 'rhythm (overdue ratio)',
   bg_p_alive: 'BG/NBD P(alive)',
   bg_expected: 'BG/NBD E[Y]',
+  bg_p_buy: 'BG/NBD P(buys in the horizon)',
   regularity: 'regularity (gamma intervals)',
   combined: 'calibrated combination',
 };

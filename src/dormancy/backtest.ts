@@ -18,7 +18,10 @@ export interface DayHistory {
 }
 
 /** The candidate scores, in the order they are reported. */
-export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'regularity', 'combined'] as const;
+export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_buy', 'regularity', 'combined'] as const;
+
+/** Scores that are already probabilities of buying within the horizon under their model: used as they are, not recalibrated. */
+const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 /** One candidate score. */
 export type SignalName = (typeof SIGNALS)[number];
 
@@ -105,6 +108,16 @@ export function fitSignalModels(rows: readonly CutoffFeatures[], horizon: number
   return { horizon, priorInterval: Math.max(1, prior), bg: model, regularity, notes };
 }
 
+/**
+ * BG/NBD probability of at least one purchase within `t`: alive, and the Poisson process with the
+ * posterior rate Gamma(r + x, α + T) fires: P(alive) · (1 − ((α + T) / (α + T + t))^(r + x)).
+ * (A customer only drops out right after a purchase, so an alive customer's first purchase is not cut short.)
+ */
+export function bgNbdProbabilityToBuy(p: BgNbdParams, h: { frequency: number; recency: number; T: number }, t: number, pAlive?: number): number {
+  const alive = pAlive ?? bgNbdPAlive(p, h);
+  return alive * -Math.expm1((p.r + h.frequency) * Math.log((p.alpha + h.T) / (p.alpha + h.T + t)));
+}
+
 const clamp = (p: number): number => Math.min(1 - 1e-9, Math.max(1e-9, p));
 const logit = (p: number): number => Math.log(clamp(p) / (1 - clamp(p)));
 
@@ -119,6 +132,7 @@ export function rawSignals(m: SignalModels, f: CutoffFeatures, only?: SignalName
     rhythm: f.sinceLast / usualInterval(f, m.priorInterval),
     bg_p_alive: !m.bg || !need('bg_p_alive') ? NaN : known ? known.pAlive : bgNbdPAlive(m.bg, h),
     bg_expected: !m.bg || !need('bg_expected') ? NaN : known ? known.expected : bgNbdExpectedPurchases(m.bg, m.horizon, h),
+    bg_p_buy: !m.bg || !need('bg_p_buy') ? NaN : bgNbdProbabilityToBuy(m.bg, h, m.horizon, known?.pAlive),
     regularity: need('regularity') ? regularityPredict(m.regularity, regInput, m.horizon).pReturn : NaN,
   };
 }
@@ -134,10 +148,12 @@ export function signalFeatures(name: SignalName, r: ReturnType<typeof rawSignals
       return [logit(r.bg_p_alive)];
     case 'bg_expected':
       return [Math.log(r.bg_expected + 1e-6)];
+    case 'bg_p_buy':
+      return [logit(r.bg_p_buy)];
     case 'regularity':
       return [logit(r.regularity)];
     case 'combined':
-      return [...available.filter((s) => s !== 'combined').flatMap((s) => signalFeatures(s, r, f, available)), Math.log1p(f.x)];
+      return [...available.filter((s) => s !== 'combined' && !MODEL_PROBABILITIES.includes(s)).flatMap((s) => signalFeatures(s, r, f, available)), Math.log1p(f.x)];
   }
 }
 
@@ -152,7 +168,7 @@ export function trainCalibrations(set: CutoffSet, models: SignalModels): Calibra
   const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && !models.bg));
   const raws = set.rows.map((f) => rawSignals(models, f));
   const maps: Calibrations['maps'] = {};
-  for (const s of available) maps[s] = fitLogistic(set.rows.map((f, i) => signalFeatures(s, raws[i]!, f, available)), set.y);
+  for (const s of available) if (!MODEL_PROBABILITIES.includes(s)) maps[s] = fitLogistic(set.rows.map((f, i) => signalFeatures(s, raws[i]!, f, available)), set.y);
   return { available, maps };
 }
 
@@ -160,7 +176,10 @@ export function trainCalibrations(set: CutoffSet, models: SignalModels): Calibra
 export function predictSignals(cal: Calibrations, models: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Partial<Record<SignalName, number>> {
   const r = rawSignals(models, f, only, known);
   const out: Partial<Record<SignalName, number>> = {};
-  for (const s of cal.available) if (only === undefined || s === only) out[s] = predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
+  for (const s of cal.available) {
+    if (only !== undefined && s !== only) continue;
+    out[s] = MODEL_PROBABILITIES.includes(s) ? r[s as Exclude<SignalName, 'combined'>] : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
+  }
   return out;
 }
 

@@ -21,6 +21,7 @@ export const SIGNAL_LABELS: Record<(typeof SIGNALS)[number], string> = {
   rhythm: 'rhythm (overdue ratio)',
   bg_p_alive: 'BG/NBD P(alive)',
   bg_expected: 'BG/NBD E[Y] in the horizon',
+  bg_p_buy: 'BG/NBD P(buys in the horizon)',
   regularity: 'regularity (gamma intervals)',
   combined: 'calibrated combination',
 };
@@ -34,11 +35,11 @@ export function formatBacktest(b: ShopBacktest): string {
   const out = [`backtest of ${b.sampled.toLocaleString('en')} customers with orders (${b.customersRead.toLocaleString('en')} read), horizon ${b.horizonDays} days, data up to ${b.asOf.slice(0, 10)}`];
   for (const o of b.origins) {
     out.push('', `cut-off ${day(o.cutoffDay)} (calibrated on ${day(o.trainCutoffDay)}): ${o.customers.toLocaleString('en')} customers, ${pp(o.returnedShare)} bought again within ${b.horizonDays} days`);
-    out.push(`  ${'score'.padEnd(30)} ${'AUC'.padStart(6)} ${'repeat'.padStart(7)} ${'max gap'.padStart(8)}  flagged came back`);
+    out.push(`  ${'score'.padEnd(36)} ${'AUC'.padStart(6)} ${'repeat'.padStart(7)} ${'max gap'.padStart(8)}  flagged came back`);
     for (const s of SIGNALS) {
       const r = o.signals[s];
       if (!r) continue;
-      out.push(`  ${SIGNAL_LABELS[s].padEnd(30)} ${f3(r.auc).padStart(6)} ${f3(r.aucRepeat).padStart(7)} ${`${r.maxCalibrationGapPp.toFixed(1)} pp`.padStart(8)}  ${pp(r.flaggedCameBack)} of ${r.flagged.toLocaleString('en')}`);
+      out.push(`  ${SIGNAL_LABELS[s].padEnd(36)} ${f3(r.auc).padStart(6)} ${f3(r.aucRepeat).padStart(7)} ${`${r.maxCalibrationGapPp.toFixed(1)} pp`.padStart(8)}  ${pp(r.flaggedCameBack)} of ${r.flagged.toLocaleString('en')}`);
     }
     for (const n of o.notes) out.push(`  note: ${n}`);
   }
