@@ -31,7 +31,7 @@ describe('comeback init', () => {
     const dir = fresh();
     const { out } = await runCliInProcess(['init', dir]);
     expect(out).toContain('comeback.config.yaml');
-    expect(out).toMatch(/sequences\/ \(4 files\)/);
+    expect(out).toMatch(/sequences\/ \(5 files\)/);
     expect(out).toContain('npx comeback validate');
     expect(readdirSync(join(dir, 'sequences')).sort()).toEqual(readdirSync(join(ROOT, 'sequences')).sort());
     expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'));
