@@ -215,6 +215,11 @@ export const MIN_BACKTEST_CUSTOMERS = 30;
 
 /** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
 export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): OriginResult | null {
+  return evaluateOriginWithModels(histories, c, horizon, defaultInterval)?.result ?? null;
+}
+
+/** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
+export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
   const train = featuresAt(histories, c - horizon, horizon);
   const test = featuresAt(histories, c, horizon);
   const ok = (s: CutoffSet) => s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
@@ -255,7 +260,7 @@ export function evaluateOrigin(histories: readonly DayHistory[], c: number, hori
       flaggedCameBack: flagged > 0 ? back / flagged : NaN,
     };
   }
-  return {
+  const result: OriginResult = {
     cutoffDay: c,
     trainCutoffDay: c - horizon,
     customers: n,
@@ -264,6 +269,7 @@ export function evaluateOrigin(histories: readonly DayHistory[], c: number, hori
     notes: [...new Set([...trainModels.notes, ...models.notes])],
     predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
   };
+  return { result, test, models };
 }
 
 /** Options of a backtest. */

@@ -62,7 +62,7 @@ export const ScoringSettings = z.strictObject({
   /** Horizon of `p_return`, the probability of buying again without a mail, in days (the backtest's horizon). */
   returnHorizonDays: z.number().int().min(7).max(730).default(90),
   /** At most this many customers (a seeded sample) go into the backtest that picks and calibrates `p_return`. */
-  maxBacktestCustomers: z.number().int().min(100).default(50_000),
+  maxBacktestCustomers: z.number().int().min(100).default(20_000),
   /** Seed of the fit sample, so a run is reproducible. */
   seed: z.number().int().default(1),
 });

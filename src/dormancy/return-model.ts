@@ -4,7 +4,7 @@
  * refitted on the latest complete horizon and applied to every customer as of now.
  */
 import type { Decile } from './calibrate.js';
-import { evaluateOrigin, featuresAt, fitSignalModels, predictSignals, trainCalibrations, pickWinner, type Calibrations, type CutoffFeatures, type DayHistory, type SignalModels, type SignalName } from './backtest.js';
+import { evaluateOriginWithModels, featuresAt, fitSignalModels, predictSignals, trainCalibrations, pickWinner, type Calibrations, type CutoffFeatures, type DayHistory, type SignalModels, type SignalName } from './backtest.js';
 import type { BgNbdParams } from './model/index.js';
 
 /** What a run needs to give every customer a `p_return`. */
@@ -41,10 +41,11 @@ const iso = (day: number): string => new Date(day * 86_400_000).toISOString().sl
  * history is too short (it needs three horizons of orders) or has too few customers.
  */
 export function fitReturnModel(sample: readonly DayHistory[], nowDay: number, horizon: number, bgNow: BgNbdParams | null, defaultInterval: number): ReturnModel | { reason: string } {
-  const evaluation = evaluateOrigin(sample, nowDay - horizon, horizon, defaultInterval);
-  if (!evaluation) {
+  const evaluated = evaluateOriginWithModels(sample, nowDay - horizon, horizon, defaultInterval);
+  if (!evaluated) {
     return { reason: `no p_return: the backtest needs orders over 3 × ${horizon} days and at least 30 customers with both outcomes at each cut-off (comeback score --backtest says more)` };
   }
+  const evaluation = evaluated.result;
   const auc: ReturnBacktestSummary['auc'] = {};
   const gap: ReturnBacktestSummary['maxCalibrationGapPp'] = {};
   const cameBack: ReturnBacktestSummary['flaggedCameBack'] = {};
@@ -55,10 +56,10 @@ export function fitReturnModel(sample: readonly DayHistory[], nowDay: number, ho
     cameBack[s] = r.flaggedCameBack;
     deciles[s] = r.deciles;
   }
-  const latest = featuresAt(sample, nowDay - horizon, horizon);
+  // The latest complete horizon is the evaluation's judged cut-off: its set and models are reused.
   // Without the run's own BG/NBD fit, the BG/NBD scores cannot be applied now: leave them out.
-  const latestModels = fitSignalModels(latest.rows, horizon, defaultInterval, bgNow === null ? null : undefined);
-  const calibrations = trainCalibrations(latest, latestModels);
+  const latestModels = bgNow === null ? { ...evaluated.models, bg: null } : evaluated.models;
+  const calibrations = trainCalibrations(evaluated.test, latestModels);
   const method = pickWinner(Object.fromEntries(Object.entries(auc).filter(([s]) => calibrations.available.includes(s as SignalName))));
   const now = featuresAt(sample, nowDay, horizon);
   const models = fitSignalModels(now.rows, horizon, defaultInterval, bgNow);
