@@ -144,7 +144,7 @@ async function naiveEnroll(engine: Engine, sample: number): Promise<number> {
     const count = Number(a.orders_count);
     const first = Number(a.first_order_at);
     const last = Number(a.last_order_at);
-    const c: Candidate = { customer_id: id, external_id: v.externalId, orders_count: count, first_order_at: first, last_order_at: last, total_spent_minor: Number(a.total_minor), days_since_last_order: (now - last) / DAY, interval_days: count > 1 ? (last - first) / (count - 1) / DAY : null, values: v.values, scored: v.scored };
+    const c: Candidate = { customer_id: id, external_id: v.externalId, orders_count: count, first_order_at: first, last_order_at: last, total_spent_minor: Number(a.total_minor), days_since_last_order: (now - last) / DAY, purchase_days: Number(a.purchase_days), first_day: Number(a.first_day), last_day: Number(a.last_day), interval_days: v.values.interval_days, values: v.values, scored: v.scored };
     if (firstFailure(rules, c)) continue;
     if ((await notEnrolledSince(ctx.k, seq.id, [c])).length === 0) continue;
     const customer = await ctx.k.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();

@@ -127,6 +127,7 @@ export async function run(argv: string[]): Promise<void> {
         load_s: Number(loaded.seconds.toFixed(1)),
         peak_rss_mib: rss,
         load_avg_1m: [Number(loadBefore.toFixed(1)), Number(loadAfter.toFixed(1))],
+        p_return: 'reason' in result.pReturn ? result.pReturn.reason : `${result.pReturn.method} (AUC ${result.pReturn.auc[result.pReturn.method]?.toFixed(3)})`,
       },
       values.json!,
     );

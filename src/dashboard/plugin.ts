@@ -12,6 +12,8 @@ import type { ServerPlugin } from '../server/context.js';
 import { parseTime } from '../util/time.js';
 import { checkAuth, refuse, SESSION_COOKIE, sessionValue } from './auth.js';
 import { CLIENT_JS } from './client.js';
+import type { BacktestView } from './backtest.js';
+import { latestRun } from '../dormancy/index.js';
 import { renderPage } from './render.js';
 import { variantTimelines } from './timeline.js';
 
@@ -72,6 +74,17 @@ async function report(engine: Engine, f: Filter): Promise<StatsReport> {
  * const app = await buildServer({ engine, plugins: [dashboardPlugin()] });
  * ```
  */
+/** The backtest stored by the last finished scoring run, if any (databases before migration 012 have none). */
+async function lastBacktest(engine: Engine): Promise<BacktestView> {
+  const run = await latestRun(engine.ctx).catch(() => undefined);
+  if (!run?.return_backtest) return null;
+  try {
+    return JSON.parse(run.return_backtest) as BacktestView;
+  } catch {
+    return null;
+  }
+}
+
 export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): ServerPlugin {
   return async (app, { engine }) => {
     const cfg: DashboardConfig = { ...DashboardConfig.parse(engine.ctx.config.dashboard ?? {}), ...overrides };
@@ -113,7 +126,7 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       const steps = r.sequences.flatMap((s) => (s.steps ?? []).filter((st) => st.variants?.length).map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })));
       const timelines = await variantTimelines(engine.ctx, steps, f.sinceMs);
       const notices = await operatorNotices(engine.ctx);
-      return renderPage({ report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
+      return renderPage({ backtest: await lastBacktest(engine), report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
     });
 
     app.get(`${DASHBOARD_PATH}/api/stats`, { preHandler: guard(true) }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
+import { backtestChart, backtestSection, type BacktestView } from './backtest.js';
 import { allocationChart, funnelChart, upliftChart, variantTimelineChart, type ChartSpec } from './charts.js';
 import { jsonForScript } from './format.js';
 import { overview, returnedTable, sequenceSection } from './sections.js';
@@ -17,6 +18,8 @@ export interface PageInput {
   base: string;
   /** What needs an operator (a paused sender, uncertain mails), shown above everything. */
   notices?: string[];
+  /** The return scores' backtest of the last scoring run (undefined: the section is left out). */
+  backtest?: BacktestView;
 }
 
 const STYLE = `
@@ -49,6 +52,8 @@ function charts(input: PageInput): ChartSpec[] {
       if (t) out.push(variantTimelineChart(t));
     }
   }
+  const b = input.backtest === undefined ? null : backtestChart(input.backtest);
+  if (b) out.push(b);
   return out;
 }
 
@@ -77,6 +82,7 @@ export function renderPage(input: PageInput): string {
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
+    (input.backtest === undefined ? '' : backtestSection(input.backtest)) +
     `</main><script type="application/json" id="dashboard-charts">${jsonForScript(charts(input))}</script>` +
     `<script src="${esc(base)}/assets/chart.umd.min.js"></script><script src="${esc(base)}/assets/dashboard.js"></script></body></html>`
   );

@@ -1,5 +1,6 @@
 import { deriveConsentState } from '../consent/ledger.js';
-import { amountOrZero, invalidOrderReason, summarizeHistory, type OrderFacts } from './rhythm.js';
+import type { DayHistory } from './backtest.js';
+import { amountOrZero, dayIndex, invalidOrderReason, summarizeHistory, type OrderFacts } from './rhythm.js';
 import type { ConsentCells, PageSource, RawPage } from './source.js';
 import { SummaryStore, summaryRow } from './store.js';
 
@@ -14,6 +15,24 @@ export interface Collected {
   invalidSamples: string[];
   /** Highest order id when the pass started. */
   ordersMaxId: number;
+  /** Purchase days of a seeded sample of customers, for the backtest behind `p_return`. */
+  sample: DayHistory[];
+}
+
+/** Which customers the backtest sample keeps: a seeded hash of the id below `rate`. */
+export function inSample(id: number, rate: number, seed: number): boolean {
+  if (rate >= 1) return true;
+  let h = Math.imul(id ^ Math.imul(seed, 0x27d4eb2d), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h >>> 0) / 4294967296 < rate;
+}
+
+/** The purchase days of a customer's valid orders, sorted. */
+export function purchaseDays(facts: readonly OrderFacts[]): Int32Array {
+  const days = [...new Set(facts.map((f) => dayIndex(f.orderedAt)))];
+  return Int32Array.from(days.sort((a, b) => a - b));
 }
 
 /** Progress callback: customers read so far of the total. */
@@ -25,16 +44,17 @@ export type ProgressFn = (done: number, total: number) => void;
  * summarised), and keeps one summary row per customer that is not erased. Invalid orders are
  * counted and left out, never turned into NaN; orders after the scoring time are not there yet.
  */
-export async function collectSummaries(source: PageSource, now: number, pageSize: number, onProgress?: ProgressFn): Promise<Collected> {
+export async function collectSummaries(source: PageSource, now: number, pageSize: number, onProgress?: ProgressFn, sample = { max: 50_000, seed: 1 }): Promise<Collected> {
   const { customers: total, ordersMaxId } = await source.totals();
-  const out: Collected = { store: new SummaryStore(total + 16), orders: 0, invalidOrders: 0, invalidSamples: [], ordersMaxId };
+  const out: Collected = { store: new SummaryStore(total + 16), orders: 0, invalidOrders: 0, invalidSamples: [], ordersMaxId, sample: [] };
+  const rate = total > 0 ? sample.max / total : 1;
   let done = 0;
   let next = source.page(0, pageSize, now);
   for (;;) {
     const page = await next;
     if (!page) break;
     next = source.page(page.customers[page.customers.length - 1]![0], pageSize, now);
-    summarisePage(page, now, out);
+    summarisePage(page, now, out, rate, sample.seed);
     done += page.customers.length;
     onProgress?.(done, Math.max(total, done));
   }
@@ -51,7 +71,7 @@ function isObjected(rows: ConsentCells[]): boolean {
 const POOL: OrderFacts[] = [];
 const FACTS: OrderFacts[] = [];
 
-function summarisePage(page: RawPage, now: number, out: Collected): void {
+function summarisePage(page: RawPage, now: number, out: Collected, rate: number, seed: number): void {
   const consentsBy = new Map<number, ConsentCells[]>();
   for (const c of page.consents) {
     const list = consentsBy.get(c[1]);
@@ -86,6 +106,7 @@ function summarisePage(page: RawPage, now: number, out: Collected): void {
     if (erasedAt !== null && erasedAt !== undefined) continue;
     out.orders += facts.length;
     const h = summarizeHistory(facts, now);
+    if (facts.length > 0 && inSample(id, rate, seed)) out.sample.push({ id, days: purchaseDays(facts) });
     const consents = consentsBy.get(id);
     out.store.push(summaryRow(id, h, { latePayments: Math.floor(amountOrZero(latePayments)), objected: consents !== undefined && isObjected(consents) }));
   }

@@ -33,8 +33,8 @@ export const ScoringSettings = z.strictObject({
   maxLatePayments: z.number().int().min(1).default(2),
   /** Orders needed before discount share and return rate count as an exclusion signal. */
   minOrdersForShares: z.number().int().min(1).default(2),
-  /** Intervals (purchase days − 1) needed to trust a customer's own median interval. */
-  minOwnIntervals: z.number().int().min(1).default(2),
+  /** Intervals (purchase days − 1) needed to trust a customer's own interval (1: any repeat buyer, as the audience fields). */
+  minOwnIntervals: z.number().int().min(1).default(1),
   /** Weight of the shop prior, in pseudo-intervals, when shrinking a short history toward it. */
   priorWeight: z.number().min(0).default(2),
   /** The prior when the shop has no repeat buyers at all. */
@@ -59,6 +59,10 @@ export const ScoringSettings = z.strictObject({
   minFitCustomers: z.number().int().min(2).default(30),
   /** ...and at least this many repeat buyers. */
   minRepeatCustomers: z.number().int().min(2).default(10),
+  /** Horizon of `p_return`, the probability of buying again without a mail, in days (the backtest's horizon). */
+  returnHorizonDays: z.number().int().min(7).max(730).default(90),
+  /** At most this many customers (a seeded sample) go into the backtest that picks and calibrates `p_return`. */
+  maxBacktestCustomers: z.number().int().min(100).default(20_000),
   /** Seed of the fit sample, so a run is reproducible. */
   seed: z.number().int().default(1),
 });

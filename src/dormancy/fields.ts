@@ -11,10 +11,10 @@ export const CUSTOMER_SCORE_FIELDS = {
   last_order_at: 'time of the last order (null without orders)',
   total_spent_minor: 'order value net of returns, minor units',
   avg_order_minor: 'total_spent_minor / orders_count, rounded (0 without orders)',
-  median_interval_days: "the customer's usual interval between purchase days: own median with 3+ purchase days, else shrunk toward (or equal to) the shop prior",
-  interval_source: "'own' (3+ purchase days) or 'prior' (1-2 purchase days: shop prior, shrunk with the one own interval)",
+  median_interval_days: 'the same value as interval_days (the name is historical)',
+  interval_source: "'own' (2+ purchase days with the default minOwnIntervals 1) or 'prior' (the shop prior, or shrunk toward it)",
   days_since_last_order: 'whole days since the last order (floor)',
-  overdue_ratio: 'days since the last order / median_interval_days (1 = due now, 3 = three intervals late)',
+  overdue_ratio: 'days since the last order / interval_days (1 = due now, 3 = three intervals late); the audience field of the same name agrees for 2+ purchase days',
   early_warning: '1 when drifting: overdue_ratio ≥ 1.5 and < 3 and p_alive (when known) ≥ 0.3 (thresholds configurable)',
   r_score: 'RFM recency quintile 1-5 (5: most recent fifth)',
   f_score: 'RFM frequency quintile 1-5 of orders_count (5: most orders)',
@@ -34,6 +34,8 @@ export const CUSTOMER_SCORE_FIELDS = {
   late_payments: 'max(customers.late_payments, orders paid late) (≥ 2 excludes)',
   objected: '1 when the customer objected to marketing (consent ledger; excludes)',
   scored_at: 'the time the scores describe (the run\'s "now")',
+  p_return: 'probability of buying again within returnHorizonDays (90) without a mail, from the score that won the shop\'s own backtest (score_runs.return_method); null without a backtest',
+  interval_days: "the usual interval (the one rhythm): mean days between purchase days, else the shop prior",
 } as const;
 
 /** Name of a `customer_scores` column. */

@@ -10,6 +10,11 @@ export { refreshScoresIfStale, scoreStaleness, latestRun, type Staleness } from 
 export { scoreDb, type CustomerScore, type ScoreRun, type ScoreTables, type ScoreDatabase, type CustomerScoresTable, type ScoreRunsTable } from './schema.js';
 export { customerReport, type CustomerReport } from './inspect.js';
 export { ScoringError } from './errors.js';
+export { backtest, evaluateOrigin, featuresAt, SIGNALS, type BacktestResult, type BacktestOptions, type DayHistory, type OriginResult, type SignalName, type SignalResult } from './backtest.js';
+export { backtestShop, type BacktestShopOptions, type ShopBacktest } from './backtest-run.js';
+export { auc, calibrationDeciles, type Decile } from './calibrate.js';
+export { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
+export type { ReturnBacktestSummary } from './return-model.js';
 export { summarizeHistory, rhythmOf, priorInterval, overdueRatio, isEarlyWarning, median, type HistorySummary, type OrderFacts, type Rhythm } from './rhythm.js';
 export { quintileCuts, scoreHigh, scoreLow, type RfmCuts } from './rfm.js';
 export { exclusionReasons, recoveryCostMinor, isWorthWinningBack, type ExclusionReason, type ExclusionSignals } from './value.js';

@@ -23,8 +23,13 @@ export interface HistorySummary {
   paidLateOrders: number;
   /** Distinct UTC days with a purchase. */
   purchaseDays: number;
-  /** Median of the days between consecutive purchase days; null with a single purchase day. */
-  ownMedianIntervalDays: number | null;
+  /**
+   * The customer's own usual interval (the one rhythm definition): mean days between consecutive
+   * purchase days, i.e. first to last purchase day ÷ (purchase days − 1); null with one purchase day.
+   */
+  ownIntervalDays: number | null;
+  /** Sum of the logarithms of the intervals between purchase days (their regularity). */
+  sumLogInterval: number;
   /** BG/NBD inputs in whole days: repeat purchase days, first to last purchase day, first purchase day to now. */
   frequency: number;
   recency: number;
@@ -61,7 +66,6 @@ export function amountOrZero(v: unknown): number {
 
 const SCRATCH_DAYS: number[] = [];
 const SCRATCH_VALUES: number[] = [];
-const SCRATCH_INTERVALS: number[] = [];
 
 /**
  * Summarises one customer's valid orders, sorted by time (sorted here when they are not).
@@ -83,10 +87,8 @@ export function summarizeHistory(orders: readonly OrderFacts[], now: number): Hi
   // Scratch arrays reused across customers: a scoring run calls this a million times.
   const days = SCRATCH_DAYS;
   const dayValues = SCRATCH_VALUES;
-  const intervals = SCRATCH_INTERVALS;
   days.length = 0;
   dayValues.length = 0;
-  intervals.length = 0;
   for (const o of orders) {
     const ret = Math.min(o.returnedMinor, o.totalMinor);
     gross += o.totalMinor;
@@ -100,7 +102,8 @@ export function summarizeHistory(orders: readonly OrderFacts[], now: number): Hi
     }
     dayValues[dayValues.length - 1]! += o.totalMinor - ret;
   }
-  for (let i = 1; i < days.length; i++) intervals.push(days[i]! - days[i - 1]!);
+  let sumLogInterval = 0;
+  for (let i = 1; i < days.length; i++) sumLogInterval += Math.log(days[i]! - days[i - 1]!);
   let repeatValue = 0;
   for (let i = 1; i < dayValues.length; i++) repeatValue += dayValues[i]!;
   const first = orders[0]!.orderedAt;
@@ -116,7 +119,8 @@ export function summarizeHistory(orders: readonly OrderFacts[], now: number): Hi
     discountedOrders: discounted,
     paidLateOrders: late,
     purchaseDays: days.length,
-    ownMedianIntervalDays: median(intervals),
+    ownIntervalDays: frequency > 0 ? (days[days.length - 1]! - days[0]!) / frequency : null,
+    sumLogInterval,
     frequency,
     recency: days[days.length - 1]! - days[0]!,
     T: Math.max(0, dayIndex(now) - days[0]!),
@@ -132,16 +136,16 @@ export interface Rhythm {
 
 /**
  * The usual interval between purchases. With at least `minOwnIntervals` intervals the customer's
- * own median; with fewer, the own median shrunk toward the shop prior on the log scale
+ * own mean interval; with fewer, the own interval shrunk toward the shop prior on the log scale
  * (a weighted geometric mean, own weight = number of intervals, prior weight = `priorWeight`);
  * with a single purchase day, the prior itself.
  */
-export function rhythmOf(ownMedian: number | null, intervals: number, prior: number, s: Pick<ScoringSettings, 'minOwnIntervals' | 'priorWeight'>): Rhythm {
-  if (ownMedian !== null && ownMedian > 0 && intervals >= s.minOwnIntervals) return { intervalDays: ownMedian, source: 'own' };
-  if (ownMedian !== null && ownMedian > 0 && intervals > 0) {
+export function rhythmOf(ownInterval: number | null, intervals: number, prior: number, s: Pick<ScoringSettings, 'minOwnIntervals' | 'priorWeight'>): Rhythm {
+  if (ownInterval !== null && ownInterval > 0 && intervals >= s.minOwnIntervals) return { intervalDays: ownInterval, source: 'own' };
+  if (ownInterval !== null && ownInterval > 0 && intervals > 0) {
     const w = intervals;
     const k = s.priorWeight;
-    return { intervalDays: Math.exp((w * Math.log(ownMedian) + k * Math.log(prior)) / (w + k)), source: 'prior' };
+    return { intervalDays: Math.exp((w * Math.log(ownInterval) + k * Math.log(prior)) / (w + k)), source: 'prior' };
   }
   return { intervalDays: prior, source: 'prior' };
 }
@@ -155,7 +159,7 @@ export function medianOf(values: Float64Array): number | null {
 }
 
 /**
- * The shop-wide prior interval: the median of the own median intervals of customers with a
+ * The shop-wide prior interval: the median of the own intervals of customers with a
  * trusted rhythm; else the median interval of customers with any repeat purchase; else the default.
  */
 export function priorInterval(trustedMedians: Float64Array, anyRepeatMedians: Float64Array, defaultDays: number): number {

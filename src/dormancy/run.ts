@@ -6,7 +6,8 @@ import { parseScoringSettings, type ScoringSettingsInput } from './config.js';
 import { ScoringError } from './errors.js';
 import { fitModels } from './fit.js';
 import { quintileCuts, type RfmCuts } from './rfm.js';
-import { priorInterval } from './rhythm.js';
+import { fitReturnModel, type ReturnBacktestSummary } from './return-model.js';
+import { dayIndex, priorInterval } from './rhythm.js';
 import { scoreDb, type CustomerScoresTable } from './schema.js';
 import type { SummaryStore } from './store.js';
 import { scoreCustomer, type ScoringContext } from './score.js';
@@ -45,6 +46,10 @@ export interface ScoreRunResult {
   gammaGamma: { p: number; q: number; v: number; logLikelihood: number } | null;
   fitRows: number;
   modelNote: string | null;
+  /** Fit checks per model: converged, and parameters at the edge of the parameter space. */
+  fitChecks: { bg: { converged: boolean; atBoundary: string[] } | null; gg: { converged: boolean; atBoundary: string[] } | null };
+  /** Where `p_return` comes from: the winner of the shop's own backtest, or why there is none. */
+  pReturn: ReturnBacktestSummary | { reason: string };
   counts: { withOrders: number; earlyWarning: number; lapsed: number; worthWinningBack: number; excluded: Record<string, number> };
   cuts: RfmCuts;
   /** Wall-clock seconds per phase, and `cpu`: CPU seconds of this process during the run (user + system). */
@@ -122,26 +127,28 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
   const pgDirect = deps.db.dialect === 'postgres' && deps.db.pool ? await openPostgresDirect(deps.db.pool) : null;
   try {
     const source = direct?.source ?? pgDirect?.source ?? kyselySource(deps.db.kysely);
-    const collected = await collectSummaries(source, now, settings.pageSize, (d, t) => onProgress?.('read', d, t));
+    const collected = await collectSummaries(source, now, settings.pageSize, (d, t) => onProgress?.('read', d, t), { max: settings.maxBacktestCustomers, seed: settings.seed });
     const t1 = performance.now();
     if (collected.invalidOrders > 0) deps.log?.warn({ invalid: collected.invalidOrders, samples: collected.invalidSamples }, 'scoring: orders left out');
     const store = collected.store;
-    const { ordersCount, purchaseDays, ownMedian } = store.cols;
+    const { ordersCount, purchaseDays, ownInterval } = store.cols;
     const has = (i: number) => ordersCount[i]! > 0;
     const prior = priorInterval(
-      store.select('ownMedian', (i) => purchaseDays[i]! - 1 >= settings.minOwnIntervals),
-      store.select('ownMedian', (i) => purchaseDays[i]! >= 2 && !Number.isNaN(ownMedian[i]!)),
+      store.select('ownInterval', (i) => purchaseDays[i]! - 1 >= settings.minOwnIntervals),
+      store.select('ownInterval', (i) => purchaseDays[i]! >= 2 && !Number.isNaN(ownInterval[i]!)),
       settings.defaultIntervalDays,
     );
     const recency = store.select('lastOrderAt', has).map((t) => Math.max(0, (now - t) / DAY));
     const cuts: RfmCuts = { recency: quintileCuts(recency), frequency: quintileCuts(store.select('ordersCount', has)), monetary: quintileCuts(store.select('netMinor', has)) };
     const models = fitModels(store, settings);
+    const returnModel = fitReturnModel(collected.sample, dayIndex(now), settings.returnHorizonDays, models.bg, prior);
+    const pReturn = 'reason' in returnModel ? { reason: returnModel.reason } : returnModel.summary;
     // Too little data is a normal state of a young shop (info); a failed fit is worth a warning.
     if (models.note) deps.log?.[models.note.startsWith('model not fitted') ? 'info' : 'warn']({ note: models.note }, 'scoring: purchase model');
     const t2 = performance.now();
 
     const modelErrors = { count: 0, first: null as string | null };
-    const ctx: ScoringContext = { settings, now, runId, priorIntervalDays: prior, cuts, models, cache: new Map(), modelErrors };
+    const ctx: ScoringContext = { settings, now, runId, priorIntervalDays: prior, cuts, models, cache: new Map(), modelErrors, ...('reason' in returnModel ? {} : { returnModel }) };
     const counts = await writeScores(direct?.writer ?? pgDirect?.writer ?? kyselyWriter(k, deps.db.dialect), store, ctx, onProgress);
     if (modelErrors.count > 0) {
       const note = `model values not computable for ${modelErrors.count} customers (rhythm-only score, model fields null); first: ${modelErrors.first}`;
@@ -177,10 +184,12 @@ export async function scoreCustomers(deps: ScoringDeps, options: ScoreOptions = 
         model_note: models.note,
         rfm_cuts: JSON.stringify(cuts),
         seconds: seconds.total,
+        return_method: 'reason' in pReturn ? null : pReturn.method,
+        return_backtest: JSON.stringify(pReturn),
       })
       .where('id', '=', runId)
       .execute();
-    return { runId, customers: store.length, orders: collected.orders, invalidOrders: collected.invalidOrders, invalidSamples: collected.invalidSamples, priorIntervalDays: prior, bgNbd: bg, gammaGamma: gg, fitRows: models.fitRows, modelNote: models.note, counts, cuts, seconds };
+    return { runId, customers: store.length, orders: collected.orders, invalidOrders: collected.invalidOrders, invalidSamples: collected.invalidSamples, priorIntervalDays: prior, bgNbd: bg, gammaGamma: gg, fitRows: models.fitRows, modelNote: models.note, fitChecks: models.checks ?? { bg: null, gg: null }, pReturn, counts, cuts, seconds };
   } catch (err) {
     await k.updateTable('score_runs').set({ status: 'failed', finished_at: deps.clock.now(), error: (err as Error).message }).where('id', '=', runId).execute();
     throw err;

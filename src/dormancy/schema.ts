@@ -40,6 +40,10 @@ export interface CustomerScoresTable {
   late_payments: number;
   objected: number;
   scored_at: number;
+  /** Probability of buying again within `returnHorizonDays` without a mail (migration 012); null without a backtest. */
+  p_return: number | null;
+  /** The usual interval (the one rhythm): own mean days between purchase days, else the shop prior (migration 012). */
+  interval_days: number | null;
 }
 
 /** One scoring run with the fitted model parameters (null when the model was not fitted). */
@@ -76,6 +80,10 @@ export interface ScoreRunsTable {
   rfm_cuts: string;
   seconds: number | null;
   error: string | null;
+  /** The score `p_return` comes from (the winner of the shop's backtest), null without one (migration 012). */
+  return_method: string | null;
+  /** The backtest that chose it (JSON: horizon, cut-off, AUC and calibration gap per score) or why there is none. */
+  return_backtest: string | null;
 }
 
 /** The score tables as kysely sees them. */

@@ -3,7 +3,8 @@ import type { ScoringSettings } from './config.js';
 import { SPEND_SCALE, type FittedModels } from './fit.js';
 import { bgNbdExpectedPurchasesIfAlive, bgNbdPAlive, gammaGammaExpectedSpend } from './model/index.js';
 import { scoreHigh, scoreLow, type RfmCuts } from './rfm.js';
-import { isEarlyWarning, overdueRatio, rhythmOf } from './rhythm.js';
+import { predictReturn, type ReturnModel } from './return-model.js';
+import { dayIndex, isEarlyWarning, overdueRatio, rhythmOf } from './rhythm.js';
 import type { CustomerScoresTable } from './schema.js';
 import type { SummaryRow } from './store.js';
 import { exclusionReasons, isWorthWinningBack, recoveryCostMinor, type ExclusionReason } from './value.js';
@@ -20,6 +21,8 @@ export interface ScoringContext {
   cache?: ModelCache;
   /** Customers whose model values could not be computed (they get the rhythm-only score); optional. */
   modelErrors?: ModelErrors;
+  /** The backtest's winner, calibrated, for `p_return`; absent without a backtest. */
+  returnModel?: ReturnModel;
 }
 
 /** Counts customers whose model values failed, with the first error for the run's note. */
@@ -47,18 +50,21 @@ export interface ModelValues {
   purchases90: number;
   /** Discounted expected purchases over the horizon: the expected value per unit of spend. */
   discountedPurchases: number;
+  /** Expected purchases within `returnHorizonDays` (the same as `purchases90` at 90 days). */
+  purchasesReturn: number;
 }
 
 /** Model values of a history the model functions failed on: every field becomes null in the row. */
-const NOT_COMPUTABLE: ModelValues = Object.freeze({ pAlive: NaN, purchases90: NaN, discountedPurchases: NaN });
+const NOT_COMPUTABLE: ModelValues = Object.freeze({ pAlive: NaN, purchases90: NaN, discountedPurchases: NaN, purchasesReturn: NaN });
 
 /** The expectations given alive, shared by every customer with the same frequency and T. */
 export interface AliveValues {
   purchases90: number;
   discountedPurchases: number;
+  purchasesReturn: number;
 }
 
-const FAILED: AliveValues = Object.freeze({ purchases90: NaN, discountedPurchases: NaN });
+const FAILED: AliveValues = Object.freeze({ purchases90: NaN, discountedPurchases: NaN, purchasesReturn: NaN });
 
 /**
  * A cache of the expectations given alive per (frequency, T); customers share them in a run.
@@ -90,7 +96,8 @@ function aliveValues(bg: NonNullable<FittedModels['bg']>, h: { frequency: number
   }
   if (Number.isNaN(purchases90)) purchases90 = bgNbdExpectedPurchasesIfAlive(bg, 90, h);
   if (!Number.isFinite(value) || !Number.isFinite(purchases90)) throw new RangeError(`expected purchases not finite (${purchases90}, ${value})`);
-  return { purchases90, discountedPurchases: value };
+  const purchasesReturn = s.returnHorizonDays === 90 ? purchases90 : bgNbdExpectedPurchasesIfAlive(bg, s.returnHorizonDays, h);
+  return { purchases90, discountedPurchases: value, purchasesReturn };
 }
 
 /**
@@ -137,7 +144,7 @@ export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & {
   } catch (err) {
     return fail(err);
   }
-  return { pAlive, purchases90: pAlive * alive.purchases90, discountedPurchases: pAlive * alive.discountedPurchases };
+  return { pAlive, purchases90: pAlive * alive.purchases90, discountedPurchases: pAlive * alive.discountedPurchases, purchasesReturn: pAlive * alive.purchasesReturn };
 }
 
 function finiteOrNull(x: number | null): number | null {
@@ -169,8 +176,9 @@ export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore
   let purchases90: number | null = null;
   let spend: number | null = null;
   let value: number | null = null;
+  let pReturn: number | null = null;
   if (has) {
-    const rhythm = rhythmOf(Number.isNaN(c.ownMedian) ? null : c.ownMedian, c.purchaseDays - 1, ctx.priorIntervalDays, s);
+    const rhythm = rhythmOf(Number.isNaN(c.ownInterval) ? null : c.ownInterval, c.purchaseDays - 1, ctx.priorIntervalDays, s);
     intervalDays = rhythm.intervalDays;
     source = rhythm.source;
     const exactDays = Math.max(0, (ctx.now - c.lastOrderAt) / DAY);
@@ -190,6 +198,12 @@ export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore
       if (Number.isFinite(e) && e >= 0) spend = e;
     }
     if (mv && pAlive !== null && purchases90 !== null) value = finiteOrNull(mv.discountedPurchases * spend);
+    if (ctx.returnModel) {
+      const lastDay = dayIndex(c.lastOrderAt);
+      const f = { id: c.customerId, x: c.frequency, recency: c.recency, T: c.T, sinceLast: Math.max(0, dayIndex(ctx.now) - lastDay), sumLogInterval: c.sumLogInterval };
+      const known = mv && Number.isFinite(mv.pAlive) && Number.isFinite(mv.purchasesReturn) ? { pAlive: mv.pAlive, expected: mv.purchasesReturn } : undefined;
+      if (known || !ctx.returnModel.method.startsWith('bg_') && ctx.returnModel.method !== 'combined') pReturn = finiteOrNull(predictReturn(ctx.returnModel, f, known));
+    }
   }
   const cost = recoveryCostMinor(avgOrder, s);
   const exclusions = exclusionReasons({ ordersCount: n, discountShare, returnRate, latePayments: c.latePayments, objected }, s);
@@ -225,6 +239,8 @@ export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore
     late_payments: c.latePayments,
     objected: objected ? 1 : 0,
     scored_at: ctx.now,
+    p_return: pReturn === null ? null : round(pReturn, 6),
+    interval_days: intervalDays === null ? null : round(intervalDays, 2),
   };
   return { row, exclusions };
 }

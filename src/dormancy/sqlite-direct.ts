@@ -11,7 +11,7 @@ export interface SqliteDirect {
   close(): void;
 }
 
-/** Score rows per upsert statement (30 columns each: 1,920 parameters, well below SQLite's limit). */
+/** Score rows per upsert statement (32 columns each: 2,048 parameters, well below SQLite's limit). */
 const GROUP = 64;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Per-customer summaries of one scoring run, held column-wise in typed arrays (8 bytes per
- * value, 16 values: about 130 bytes per customer, 130 MB for a million) between reading the
+ * value, 18 values: about 145 bytes per customer, 145 MB for a million) between reading the
  * history and writing the scores. Nothing else of the history is kept.
  */
 
@@ -18,8 +18,10 @@ export const SUMMARY_COLUMNS = [
   'discountedOrders',
   'latePayments',
   'purchaseDays',
-  /** Own median interval in days; NaN without an interval (kept in memory only, never written). */
-  'ownMedian',
+  /** Own mean interval between purchase days; NaN without an interval (kept in memory only, never written). */
+  'ownInterval',
+  /** Sum of the log intervals (the regularity model's input; memory only). */
+  'sumLogInterval',
   'frequency',
   'recency',
   'T',
@@ -49,7 +51,8 @@ export function summaryRow(customerId: number, h: HistorySummary | null, signals
     discountedOrders: h?.discountedOrders ?? 0,
     latePayments: Math.max(signals.latePayments, h?.paidLateOrders ?? 0),
     purchaseDays: h?.purchaseDays ?? 0,
-    ownMedian: h?.ownMedianIntervalDays ?? NaN,
+    ownInterval: h?.ownIntervalDays ?? NaN,
+    sumLogInterval: h?.sumLogInterval ?? 0,
     frequency: h?.frequency ?? 0,
     recency: h?.recency ?? 0,
     T: h?.T ?? 0,

@@ -37,6 +37,8 @@ export const SCORE_COLUMNS: readonly [Col, string][] = [
   ['late_payments', 'integer'],
   ['objected', 'integer'],
   ['scored_at', 'bigint'],
+  ['p_return', 'double precision'],
+  ['interval_days', 'double precision'],
 ];
 
 const NAMES = SCORE_COLUMNS.map(([c]) => c);
@@ -58,7 +60,8 @@ export function scoreRowValues(r: CustomerScoresTable): unknown[] {
     r.avg_order_minor, r.median_interval_days, r.interval_source, r.days_since_last_order, r.overdue_ratio,
     r.early_warning, r.r_score, r.f_score, r.m_score, r.rfm, r.frequency, r.recency, r.t, r.p_alive,
     r.expected_purchases_90d, r.expected_spend_minor, r.expected_value_minor, r.recovery_cost_minor,
-    r.worth_winning_back, r.discount_share, r.return_rate, r.late_payments, r.objected, r.scored_at
+    r.worth_winning_back, r.discount_share, r.return_rate, r.late_payments, r.objected, r.scored_at, r.p_return,
+    r.interval_days,
   ];
   for (let j = 0; j < v.length; j++) {
     const x = v[j];
@@ -103,10 +106,10 @@ function arrayLiteral(values: unknown[][], j: number): string {
   return `${out}}`;
 }
 
-/** The PostgreSQL upsert of a batch: `insert ... select * from unnest($1..$30) on conflict do update`. */
+/** The PostgreSQL upsert of a batch: `insert ... select * from unnest($1..$32) on conflict do update`. */
 export const POSTGRES_UPSERT = `insert into customer_scores (${NAMES.join(', ')}) select * from unnest(${SCORE_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) on conflict (customer_id) do update set ${SCORE_UPDATE_SET}`;
 
-/** The 30 parameters of {@link POSTGRES_UPSERT} for a batch: one array literal per column, whatever the batch size. */
+/** The 32 parameters of {@link POSTGRES_UPSERT} for a batch: one array literal per column, whatever the batch size. */
 export function postgresUpsertParams(rows: CustomerScoresTable[]): string[] {
   const values = rows.map(scoreRowValues);
   return NAMES.map((_, j) => arrayLiteral(values, j));

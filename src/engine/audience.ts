@@ -26,6 +26,7 @@ const MODEL_COLUMNS = {
   expected_value: 'expected_value_minor',
   expected_purchases_90d: 'expected_purchases_90d',
   median_interval_days: 'median_interval_days',
+  p_return: 'p_return',
   worth_winning_back: 'worth_winning_back',
   early_warning: 'early_warning',
   rfm: 'rfm',
@@ -62,7 +63,25 @@ interface Aggregate {
   discounted: number | string;
   returned_minor: number | string;
   late_orders: number | string;
+  purchase_days: number | string;
+  first_day: number | string;
+  last_day: number | string;
 }
+
+/**
+ * The one rhythm (docs/SCORING.md, the same as the stored scores): the mean days between
+ * purchase days, several orders on one UTC day being one purchase; null with one purchase day.
+ */
+function usualInterval(a: Aggregate | undefined): number | null {
+  const days = Number(a?.purchase_days ?? 0);
+  return a && days >= 2 ? (Number(a.last_day) - Number(a.first_day)) / (days - 1) : null;
+}
+
+/**
+ * The UTC day number of an order, as `dayIndex` computes it: truncation is the floor for a
+ * non-negative time (SQLite may hold ordered_at as a real; PostgreSQL's bigint division is exact).
+ */
+const UTC_DAY = sql`cast(o.ordered_at / ${sql.raw(String(DAY))} as bigint)`;
 
 function aggregates(db: Kysely<Database>) {
   return db
@@ -77,6 +96,9 @@ function aggregates(db: Kysely<Database>) {
       sql<number>`sum(case when o.discount_minor > 0 then 1 else 0 end)`.as('discounted'),
       sql<number>`sum(o.returned_minor)`.as('returned_minor'),
       sql<number>`sum(o.paid_late)`.as('late_orders'),
+      sql<number>`count(distinct ${UTC_DAY})`.as('purchase_days'),
+      sql<number>`min(${UTC_DAY})`.as('first_day'),
+      sql<number>`max(${UTC_DAY})`.as('last_day'),
     ])
     .where('c.erased_at', 'is', null)
     .where('o.status', '!=', 'cancelled')
@@ -118,7 +140,7 @@ export async function customerValues(db: Kysely<Database>, customerIds: number[]
     const first = a ? Number(a.first_order_at) : null;
     const last = a ? Number(a.last_order_at) : null;
     const total = Number(a?.total_minor ?? 0);
-    const interval = count > 1 && first !== null && last !== null ? (last - first) / (count - 1) / DAY : null;
+    const interval = usualInterval(a);
     const sinceLast = last !== null ? (now - last) / DAY : null;
     const s = scores.get(c.id);
     const model = (f: ModelField): number | null => (s?.[f] === null || s?.[f] === undefined ? null : Number(s[f]));
@@ -147,6 +169,7 @@ export async function customerValues(db: Kysely<Database>, customerIds: number[]
         expected_value: model('expected_value') === null ? null : model('expected_value')! / unit,
         expected_purchases_90d: model('expected_purchases_90d'),
         median_interval_days: model('median_interval_days'),
+        p_return: model('p_return'),
         worth_winning_back: model('worth_winning_back'),
         early_warning: model('early_warning'),
         objected: model('objected'),
@@ -187,8 +210,11 @@ export async function candidatePage(
     if (d?.max_days !== undefined) q = q.having(sql`max(o.ordered_at)`, '>=', now - d.max_days * DAY);
     if (audience.min_orders !== undefined) q = q.having(sql`count(*)`, '>=', audience.min_orders);
     if (d?.overdue_factor !== undefined) {
-      // overdue: time since last order > factor × the customer's mean interval (needs two orders)
-      q = q.having(sql`count(*)`, '>=', 2).having(sql`(${now} - max(o.ordered_at)) * (count(*) - 1)`, '>', sql`cast(${d.overdue_factor} as double precision) * (max(o.ordered_at) - min(o.ordered_at))`);
+      // overdue: time since the last order > factor × the usual interval (needs two purchase days)
+      const days = sql`count(distinct ${UTC_DAY})`;
+      q = q
+        .having(days, '>=', 2)
+        .having(sql`(${now} - max(o.ordered_at)) * (${days} - 1)`, '>', sql`cast(${d.overdue_factor} as double precision) * ${sql.raw(String(DAY))} * (max(${UTC_DAY}) - min(${UTC_DAY}))`);
     }
   }
   const rows = (await q.execute()) as Aggregate[];
@@ -214,7 +240,10 @@ export async function candidatePage(
       last_order_at: last,
       total_spent_minor: Number(r.total_minor),
       days_since_last_order: (now - last) / DAY,
-      interval_days: count > 1 ? (last - first) / (count - 1) / DAY : null,
+      purchase_days: Number(r.purchase_days),
+      first_day: Number(r.first_day),
+      last_day: Number(r.last_day),
+      interval_days: usualInterval(r),
       values: v.values,
       scored: v.scored,
     });

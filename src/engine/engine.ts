@@ -3,7 +3,7 @@ import { appendConsents, consentHistory, consentStates, type ConsentRecord } fro
 import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
 import type { ConsentEntry } from '../consent/types.js';
 import type { Customer } from '../db/schema.js';
-import { refreshScoresIfStale, scoreCustomers, type ScoreOptions, type ScoreRunResult } from '../dormancy/index.js';
+import { backtestShop, refreshScoresIfStale, scoreCustomers, type BacktestShopOptions, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../dormancy/index.js';
 import { NotFoundError } from '../errors.js';
 import type { JobBackend } from '../queue/types.js';
 import { findCustomer, toCustomerRow, upsertCustomerRows } from '../shop/customers.js';
@@ -193,6 +193,11 @@ export class Engine {
   /** Computes and stores every customer's rhythm, RFM, purchase-model and exclusion scores (docs/SCORING.md). */
   score(options: ScoreOptions = {}): Promise<ScoreRunResult> {
     return scoreCustomers(this.ctx, options);
+  }
+
+  /** Backtests the return scores on the shop's own history over rolling cut-offs (docs/SCORING.md). */
+  backtest(options: BacktestShopOptions = {}): Promise<ShopBacktest> {
+    return backtestShop(this.ctx, options);
   }
 
   /** Evaluates the audience of every scheduled (not trigger-based) sequence. */

@@ -17,7 +17,11 @@ export interface Candidate {
   last_order_at: number;
   total_spent_minor: number;
   days_since_last_order: number;
-  /** Mean days between orders; null with a single order. */
+  /** Distinct UTC days with an order, and the first and last of them (UTC day numbers). */
+  purchase_days: number;
+  first_day: number;
+  last_day: number;
+  /** The usual interval: mean days between purchase days; null with one purchase day. */
   interval_days: number | null;
   values: CustomerValues;
   /** The purchase-model scores exist for this customer. */
@@ -50,11 +54,11 @@ export function audienceRules(audience: Audience, now: number): AudienceRule[] {
     rules.push({
       key: 'dormant.overdue_factor',
       label: `overdue: more than ${f} × their usual interval since the last order`,
-      // Integer arithmetic as in the SQL prefilter, so both agree to the millisecond.
+      // The arithmetic of the SQL prefilter, so both agree to the millisecond.
       test: (c) =>
-        c.orders_count < 2
-          ? 'only one order: no rhythm yet'
-          : (now - c.last_order_at) * (c.orders_count - 1) > f * (c.last_order_at - c.first_order_at) ||
+        c.purchase_days < 2
+          ? 'one purchase day: no rhythm yet'
+          : (now - c.last_order_at) * (c.purchase_days - 1) > f * DAY * (c.last_day - c.first_day) ||
             `${days(now - c.last_order_at)} days since the last order, usual interval ${c.interval_days?.toFixed(0)} days`,
     });
   }

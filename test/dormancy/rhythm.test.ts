@@ -21,20 +21,21 @@ describe('purchase history summary', () => {
     expect(h.frequency).toBe(3);
     expect(h.recency).toBe(90);
     expect(h.T).toBe(100);
-    expect(h.ownMedianIntervalDays).toBe(30);
+    expect(h.ownIntervalDays).toBe(30);
     // Mean net value of the repeat purchase days (the first day is left out, as in the references).
     expect(h.monetaryMinor).toBe(5000);
   });
 
-  it('sorts unsorted orders and uses the median, robust to one long pause', () => {
+  it('sorts unsorted orders; the own interval is the mean over purchase days, the one rhythm the audience uses too', () => {
     const h = summarizeHistory([order(10), order(400), order(20), order(30), order(40)], NOW)!;
     expect(h.firstOrderAt).toBe(NOW - 400 * DAY);
-    expect(h.ownMedianIntervalDays).toBe(10);
+    expect(h.ownIntervalDays).toBe(97.5);
+    expect(h.sumLogInterval).toBeCloseTo(3 * Math.log(10) + Math.log(360), 12);
   });
 
   it('gives a single order frequency 0, recency 0 and no own interval; an order today gives T = 0', () => {
     const one = summarizeHistory([order(0)], NOW)!;
-    expect(one).toMatchObject({ frequency: 0, recency: 0, T: 0, ownMedianIntervalDays: null, monetaryMinor: 0 });
+    expect(one).toMatchObject({ frequency: 0, recency: 0, T: 0, ownIntervalDays: null, monetaryMinor: 0 });
     expect(summarizeHistory([], NOW)).toBeNull();
   });
 
@@ -63,14 +64,15 @@ describe('purchase history summary', () => {
 });
 
 describe('rhythm with a shop prior', () => {
-  it('uses the own median with enough intervals, shrinks a short history toward the prior, and uses the prior alone for one purchase day', () => {
+  it('uses the own interval from one interval on by default; with minOwnIntervals 2 shrinks a short history toward the prior; the prior alone for one purchase day', () => {
     expect(rhythmOf(20, 3, 40, S)).toEqual({ intervalDays: 20, source: 'own' });
+    expect(rhythmOf(10, 1, 40, S)).toEqual({ intervalDays: 10, source: 'own' });
     // One interval of 10 days, prior 40, prior weight 2: exp((ln 10 + 2 ln 40) / 3) = 25.2
-    const shrunk = rhythmOf(10, 1, 40, S);
+    const shrunk = rhythmOf(10, 1, 40, { ...S, minOwnIntervals: 2 });
     expect(shrunk.source).toBe('prior');
     expect(shrunk.intervalDays).toBeCloseTo(Math.exp((Math.log(10) + 2 * Math.log(40)) / 3), 10);
     expect(rhythmOf(null, 0, 40, S)).toEqual({ intervalDays: 40, source: 'prior' });
-    expect(rhythmOf(10, 1, 40, { ...S, priorWeight: 0 }).intervalDays).toBeCloseTo(10, 10);
+    expect(rhythmOf(10, 1, 40, { ...S, minOwnIntervals: 2, priorWeight: 0 }).intervalDays).toBeCloseTo(10, 10);
   });
 
   it('takes the prior from trusted customers, else any repeat buyer, else the default', () => {

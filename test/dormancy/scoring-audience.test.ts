@@ -69,25 +69,39 @@ it('exclusion signals are configurable in the scoring and usable with the model 
   expect(shown).toMatch(/exclusion signals\n\s+discount share \d+ %, return rate \d+ %, late payments \d+, objected (yes|no)/);
 });
 
-it("the scoring's rhythm is a where-field: median_interval_days is the stored score, and an audience can be overdue by it", async () => {
+it('one rhythm: the audience fields and the stored scores agree for every customer with two purchase days, and same-day orders are no rhythm', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-score-rhythm-'));
   const db = join(dir, 'shop.db');
   const seqFile = join(dir, 'rhythm.yaml');
-  writeFileSync(seqFile, SEQUENCE.replace('id: model-winback', 'id: rhythm').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '  where: "days_since_last_order > 2 * median_interval_days"\n'));
+  writeFileSync(seqFile, SEQUENCE.replace('id: model-winback', 'id: rhythm').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '  where: "days_since_last_order > 2 * median_interval_days and p_return < 0.9"\n'));
   const now = Date.now();
   const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
   try {
     await loadSyntheticShop(engine.ctx.db, { seed: 7, customers: 300, now: now - DAY });
-    await engine.score();
-    const stored = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select(['customer_id', 'median_interval_days']).execute();
+    // Three orders on one day, yesterday: one purchase day, no rhythm, never overdue the next day.
+    await engine.customers.upsert({ externalId: 'same-day', email: 'same-day@example.com', locale: 'en' });
+    for (const h of [1, 2, 3]) await engine.orders.record({ externalId: `same-day-${h}`, customerExternalId: 'same-day', orderedAt: Math.floor((now - DAY) / DAY) * DAY + h * 3_600_000, totalMinor: 2000 });
+    await engine.score({ now });
+    const stored = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select(['customer_id', 'median_interval_days', 'interval_days', 'overdue_ratio', 'frequency', 'p_return', 'early_warning']).execute();
     const values = await customerValues(engine.ctx.k, stored.map((r) => r.customer_id), now);
-    for (const r of stored) expect(values.get(r.customer_id)!.values.median_interval_days).toBe(r.median_interval_days);
-    // Where the mean and the median of the intervals differ, the two fields say different things.
-    const differs = stored.filter((r) => {
+    let compared = 0;
+    for (const r of stored) {
       const v = values.get(r.customer_id)!.values;
-      return v.interval_days !== null && r.median_interval_days !== null && Math.abs(v.interval_days - r.median_interval_days) > 1;
-    });
-    expect(differs.length).toBeGreaterThan(0);
+      expect(v.median_interval_days).toBe(r.median_interval_days);
+      expect(r.interval_days).toBe(r.median_interval_days);
+      expect(v.p_return).toBe(r.p_return);
+      if (r.frequency >= 1) {
+        compared++;
+        expect(Math.abs(v.interval_days! - r.interval_days!)).toBeLessThan(0.006);
+        expect(Math.abs(v.overdue_ratio! - r.overdue_ratio!)).toBeLessThan(0.001 + 1e-3 * r.overdue_ratio!);
+      } else expect(v.overdue_ratio).toBeNull();
+    }
+    expect(compared).toBeGreaterThan(100);
+    const sameDay = (await engine.customers.get('same-day'))!;
+    const row = stored.find((r) => r.customer_id === sameDay.id)!;
+    expect(row).toMatchObject({ frequency: 0, early_warning: 0 });
+    expect(row.overdue_ratio!).toBeLessThan(1);
+    expect(values.get(sameDay.id)!.values).toMatchObject({ interval_days: null, overdue_ratio: null });
   } finally {
     await engine.close();
   }
@@ -95,4 +109,9 @@ it("the scoring's rhythm is a where-field: median_interval_days is the stored sc
   const where = json.steps.find((s: { key: string }) => s.key === 'where');
   expect(where.excluded).toBeGreaterThan(0);
   expect(where.remaining).toBeGreaterThan(0);
+  const overdue = SEQUENCE.replace('id: model-winback', 'id: overdue').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '');
+  writeFileSync(seqFile, overdue.replace('dormant: { min_days: 30 }', 'dormant: { overdue_factor: 0.5 }'));
+  const explained = JSON.parse(await cli(['--db', db, 'audience', seqFile, '--explain', '--json', '--sample', '1000']));
+  const rule = explained.steps.find((s: { key: string }) => s.key === 'dormant.overdue_factor');
+  expect(rule.samples).toContainEqual({ customer: 'same-day', reason: 'one purchase day: no rhythm yet' });
 });

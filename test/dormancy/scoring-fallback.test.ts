@@ -41,7 +41,7 @@ describe('scoring when the purchase model cannot be evaluated', () => {
 
   const summary = (frequency: number, T: number): SummaryRow => ({
     customerId: 5, ordersCount: frequency + 1, firstOrderAt: NOW - T * DAY, lastOrderAt: NOW - 10 * DAY, netMinor: 5000 * (frequency + 1), grossMinor: 5000 * (frequency + 1),
-    returnedMinor: 0, discountedOrders: 0, latePayments: 0, purchaseDays: frequency + 1, ownMedian: frequency > 0 ? 20 : NaN, frequency, recency: frequency > 0 ? T - 10 : 0, T, monetaryMinor: frequency > 0 ? 5000 : 0, objected: 0,
+    returnedMinor: 0, discountedOrders: 0, latePayments: 0, purchaseDays: frequency + 1, ownInterval: frequency > 0 ? 20 : NaN, frequency, recency: frequency > 0 ? T - 10 : 0, T, monetaryMinor: frequency > 0 ? 5000 : 0, objected: 0,
   });
 
   it('one customer: the rhythm-only score (model fields null), counted per customer, never an exception', () => {

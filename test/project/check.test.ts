@@ -48,7 +48,7 @@ describe('comeback check', () => {
     const { file } = project({ redisUrl: REDIS_URL });
     const { out } = await runCliInProcess(['--config', file, 'check']);
     expect(out).toMatch(/^ok {4}settings +ready to send over smtp$/m);
-    expect(out).toMatch(/^ok {4}sequences +4 valid, with the templates they use$/m);
+    expect(out).toMatch(/^ok {4}sequences +5 valid, with the templates they use$/m);
     expect(out).toMatch(/^ok {4}database +sqlite, schema up to date$/m);
     expect(out).toMatch(/^ok {4}mail provider +smtp: a session opened \(nothing was sent\)$/m);
     expect(out).toMatch(/^warn {2}bounces +go to hello@tea\.example with the replies: set sender\.returnPath to a mailbox of their own/m);

@@ -31,7 +31,7 @@ describe('comeback init', () => {
     const dir = fresh();
     const { out } = await runCliInProcess(['init', dir]);
     expect(out).toContain('comeback.config.yaml');
-    expect(out).toMatch(/sequences\/ \(4 files\)/);
+    expect(out).toMatch(/sequences\/ \(5 files\)/);
     expect(out).toContain('npx comeback validate');
     expect(readdirSync(join(dir, 'sequences')).sort()).toEqual(readdirSync(join(ROOT, 'sequences')).sort());
     expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'));
@@ -50,7 +50,7 @@ describe('comeback init', () => {
     // Switching to SMTP without setting the sender and publicUrl is still refused.
     expect(liveSendingProblems({ ...config, transport: { type: 'smtp', url: 'smtp://x', pool: 5, timeoutMs: 1 } } as never).map((p) => p.split(':')[0])).toEqual(['sender.from / sender.name', 'sender.postalAddress', 'publicUrl']);
 
-    expect(comeback(dir, 'validate')).toContain('4 sequence files valid');
+    expect(comeback(dir, 'validate')).toContain('5 sequence files valid');
     expect(comeback(dir, 'worker', '--once', '--no-status')).toContain('sent 0, retrying 0, failed 0, uncertain 0');
     expect(existsSync(join(dir, 'comeback.db'))).toBe(true);
   }, 60_000);

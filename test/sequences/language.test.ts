@@ -28,7 +28,7 @@ describe('example sequences', () => {
   it('all validate, including the full check of every template they use', async () => {
     const { problems, files } = await validatePaths(['sequences']);
     expect(problems.map(formatProblem)).toEqual([]);
-    expect(files.map((f) => f.sequence?.id).sort()).toEqual(['subscription-cancelled', 'welcome-back', 'winback-lapsed', 'winback-reasons']);
+    expect(files.map((f) => f.sequence?.id).sort()).toEqual(['subscription-cancelled', 'welcome-back', 'winback-lapsed', 'winback-reasons', 'winback-value-at-risk']);
   });
 
   it('branch on every churn reason of the source material', async () => {

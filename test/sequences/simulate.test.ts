@@ -119,7 +119,7 @@ describe('the marketer commands', () => {
   };
 
   it('validate: exit 0 for the examples, 1 with one line per problem otherwise', async () => {
-    expect(await run('validate', 'sequences')).toMatchObject({ code: 0, out: '4 sequence files valid\n' });
+    expect(await run('validate', 'sequences')).toMatchObject({ code: 0, out: '5 sequence files valid\n' });
     const bad = await run('validate', '--no-templates', 'test/sequences/broken/wait-5-days.yaml', 'test/sequences/broken/where-unknown-field.yaml');
     expect(bad.code).toBe(1);
     expect(bad.out.trim().split('\n')).toEqual([

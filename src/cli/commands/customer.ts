@@ -34,6 +34,7 @@ export function formatCustomerReport(r: CustomerReport, currency: string, locale
     out.push('purchase model');
     out.push(`  P(alive)            ${num(s.p_alive, 3)}  (frequency ${s.frequency}, recency ${s.recency} d, T ${s.t} d)`);
     out.push(`  next 90 days        ${num(s.expected_purchases_90d)} expected purchases of ${money(s.expected_spend_minor)}`);
+    if (s.p_return !== undefined) out.push(`  buys again alone    ${s.p_return === null ? '—' : `${(100 * s.p_return).toFixed(1)} %`} (p_return${r.run?.return_method ? `, by ${r.run.return_method}` : ''})`);
     out.push(`  expected value      ${money(s.expected_value_minor)} against a recovery cost of ${money(s.recovery_cost_minor)}`);
     out.push(`  worth winning back  ${s.worth_winning_back ? 'yes' : 'no'}${r.exclusions.length ? ` (excluded: ${r.exclusions.join(', ')})` : ''}`);
     if (r.run?.model_note) out.push(`  note                ${r.run.model_note}`);

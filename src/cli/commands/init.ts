@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { scaffoldProject } from '../../project/scaffold.js';
 
-/** Files grouped by their top folder: `sequences/ (4 files)`. */
+/** Files grouped by their top folder: `sequences/ (5 files)`. */
 function summarise(files: string[]): string[] {
   const groups = new Map<string, number>();
   for (const f of files) {

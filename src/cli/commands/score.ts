@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULT_SCORING_SETTINGS, scoreStaleness, type ScoreOptions, type ScoreRunResult } from '../../dormancy/index.js';
+import { DEFAULT_SCORING_SETTINGS, SIGNALS, scoreStaleness, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../../dormancy/index.js';
+import { parseDuration } from '../../sequences/duration.js';
 import { ConfigError } from '../../errors.js';
 import { parseTime } from '../../util/time.js';
 import { withEngine } from '../context.js';
@@ -10,6 +11,41 @@ interface ScoreCliOptions {
   set: string[];
   ifStale?: boolean;
   json?: boolean;
+  backtest?: boolean;
+  horizon?: string;
+}
+
+/** What each score is, in the tables. */
+export const SIGNAL_LABELS: Record<(typeof SIGNALS)[number], string> = {
+  recency: 'recency (days since the last order)',
+  rhythm: 'rhythm (overdue ratio)',
+  bg_p_alive: 'BG/NBD P(alive)',
+  bg_expected: 'BG/NBD E[Y] in the horizon',
+  bg_p_buy: 'BG/NBD P(buys in the horizon)',
+  regularity: 'regularity (gamma intervals)',
+  combined: 'calibrated combination',
+};
+
+const pp = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
+const f3 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(3) : '—');
+
+/** The backtest as text: one table per cut-off and the mean AUC with the winner. */
+export function formatBacktest(b: ShopBacktest): string {
+  const day = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
+  const out = [`backtest of ${b.sampled.toLocaleString('en')} customers with orders (${b.customersRead.toLocaleString('en')} read), horizon ${b.horizonDays} days, data up to ${b.asOf.slice(0, 10)}`];
+  for (const o of b.origins) {
+    out.push('', `cut-off ${day(o.cutoffDay)} (calibrated on ${day(o.trainCutoffDay)}): ${o.customers.toLocaleString('en')} customers, ${pp(o.returnedShare)} bought again within ${b.horizonDays} days`);
+    out.push(`  ${'score'.padEnd(36)} ${'AUC'.padStart(6)} ${'repeat'.padStart(7)} ${'max gap'.padStart(8)}  flagged came back`);
+    for (const s of SIGNALS) {
+      const r = o.signals[s];
+      if (!r) continue;
+      out.push(`  ${SIGNAL_LABELS[s].padEnd(36)} ${f3(r.auc).padStart(6)} ${f3(r.aucRepeat).padStart(7)} ${`${r.maxCalibrationGapPp.toFixed(1)} pp`.padStart(8)}  ${pp(r.flaggedCameBack)} of ${r.flagged.toLocaleString('en')}`);
+    }
+    for (const n of o.notes) out.push(`  note: ${n}`);
+  }
+  out.push('', 'mean AUC: ' + SIGNALS.filter((s) => b.meanAuc[s] !== undefined).map((s) => `${s} ${f3(b.meanAuc[s])}`).join(', '));
+  out.push(`winner (the default p_return): ${SIGNAL_LABELS[b.winner]}`);
+  return out.join('\n');
 }
 
 /** `--set horizonDays=180` → { horizonDays: 180 }; values are numbers. */
@@ -37,6 +73,11 @@ export function formatRun(r: ScoreRunResult): string {
       : 'BG/NBD: not fitted',
     r.gammaGamma ? `Gamma-Gamma: p=${r.gammaGamma.p.toFixed(4)} q=${r.gammaGamma.q.toFixed(4)} v=${r.gammaGamma.v.toFixed(4)} (spend in major units)` : 'Gamma-Gamma: not fitted',
     ...(r.modelNote ? [`note: ${r.modelNote}`] : []),
+    !r.pReturn
+      ? 'p_return: not computed'
+      : 'reason' in r.pReturn
+      ? `p_return: ${r.pReturn.reason}`
+      : `p_return (buys again within ${r.pReturn.horizonDays} days without a mail): ${SIGNAL_LABELS[r.pReturn.method]}, the winner of this shop's backtest at ${r.pReturn.cutoff} (AUC ${f3(r.pReturn.auc[r.pReturn.method])}; BG/NBD E[Y] ${f3(r.pReturn.auc.bg_expected)}, recency ${f3(r.pReturn.auc.recency)}; largest calibration gap ${r.pReturn.maxCalibrationGapPp[r.pReturn.method]?.toFixed(1)} pp)`,
     `early warning: ${r.counts.earlyWarning.toLocaleString('en')}${pct(r.counts.earlyWarning)}, lost: ${r.counts.lapsed.toLocaleString('en')}${pct(r.counts.lapsed)}, worth winning back: ${r.counts.worthWinningBack.toLocaleString('en')}${pct(r.counts.worthWinningBack)}`,
     `excluded: ${Object.entries(r.counts.excluded).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ') || 'none'}`,
   ];
@@ -57,6 +98,8 @@ export function register(program: Command): void {
     )
     .option('--if-stale', 'only score when the stored scores are stale (for cron jobs)')
     .option('--json', 'print the run result as JSON')
+    .option('--backtest', 'instead of scoring: fit every return score up to rolling cut-offs and measure it on what happened after (AUC, calibration by decile, flagged who came back)')
+    .option('--horizon <duration>', 'backtest horizon, e.g. 90d or 13w (default: the returnHorizonDays setting, 90 days)')
     .action(async (opts: ScoreCliOptions, cmd: Command) => {
       const settings = parseSettingPairs(opts.set);
       let now: number | undefined;
@@ -64,7 +107,24 @@ export function register(program: Command): void {
         now = parseTime(opts.asOf);
         if (now === undefined) throw new ConfigError(`--as-of ${opts.asOf}: not a date (use e.g. 2026-06-01 or 2026-06-01T12:00:00Z)`);
       }
+      let horizonDays: number | undefined;
+      if (opts.horizon !== undefined) {
+        let ms: number;
+        try {
+          ms = parseDuration(opts.horizon);
+        } catch {
+          throw new ConfigError(`--horizon ${opts.horizon}: expected whole days like 90d or 13w`);
+        }
+        horizonDays = ms / 86_400_000;
+        if (!Number.isInteger(horizonDays) || horizonDays < 1) throw new ConfigError(`--horizon ${opts.horizon}: expected whole days like 90d or 13w`);
+      }
+      if (opts.horizon !== undefined && !opts.backtest) throw new ConfigError('--horizon goes with --backtest; for p_return use --set returnHorizonDays=N');
       await withEngine(cmd, async (engine) => {
+        if (opts.backtest) {
+          const b = await engine.backtest({ ...settings, ...(now !== undefined ? { now } : {}), ...(horizonDays !== undefined ? { horizonDays } : {}) });
+          process.stdout.write(opts.json ? `${JSON.stringify(b)}\n` : `${formatBacktest(b)}\n`);
+          return;
+        }
         if (opts.ifStale) {
           const st = await scoreStaleness(engine.ctx);
           if (!st.stale) {

@@ -28,6 +28,8 @@ export interface BgNbdParams {
 export interface BgNbdFit extends BgNbdParams {
   /** Sum over customers of the log-likelihood at the fitted parameters. */
   logLikelihood: number;
+  /** The optimiser's convergence test passed (false: stopped on a limit or a stall). */
+  converged: boolean;
 }
 
 /** Options for {@link fitBgNbd}. */
@@ -190,7 +192,7 @@ export function fitBgNbd(rows: readonly CustomerHistory[], options: BgNbdFitOpti
     fallbackEvaluations: Math.round(Math.min(2000, Math.max(200, 2e7 / work))),
   });
   const [r, alpha, a, b] = best.x.map(Math.exp) as [number, number, number, number];
-  return { r, alpha, a, b, logLikelihood: -best.f * data.n };
+  return { r, alpha, a, b, logLikelihood: -best.f * data.n, converged: best.converged };
 }
 
 /** ln of the odds "dropped out : alive" given the history; -Infinity when frequency is 0. */

@@ -24,6 +24,8 @@ export interface GammaGammaParams {
 export interface GammaGammaFit extends GammaGammaParams {
   /** Sum over the repeat buyers used of the log-likelihood at the fitted parameters. */
   logLikelihood: number;
+  /** The optimiser's convergence test passed (false: stopped on a limit or a stall). */
+  converged: boolean;
 }
 
 /** A customer's spend summary. */
@@ -162,7 +164,7 @@ export function fitGammaGamma(rows: readonly SpendHistory[]): GammaGammaFit {
     fallbackEvaluations: Math.round(Math.min(2000, Math.max(200, 2e7 / data.w.length))),
   });
   const [p, q, v] = best.x.map(Math.exp) as [number, number, number];
-  return { p, q, v, logLikelihood: -best.f * data.n };
+  return { p, q, v, logLikelihood: -best.f * data.n, converged: best.converged };
 }
 
 /**

@@ -1,0 +1,331 @@
+/**
+ * The backtest: every candidate score fitted on the history up to a cut-off and measured against
+ * what happened after it. Candidates: recency, the rhythm's overdue ratio, BG/NBD P(alive) and
+ * E[Y], the regularity model, and a logistic combination of them. Each is turned into a
+ * probability of buying again within the horizon by a logistic map fitted one horizon earlier
+ * (features at C − h, outcomes in (C − h, C]) and judged on the outcomes in (C, C + h]: a
+ * time split, so nothing is judged on the data it was fitted on.
+ */
+import { ScoringError } from './errors.js';
+import { auc, calibrationDeciles, fitLogistic, predictLogistic, type Decile, type Logistic } from './calibrate.js';
+import { bgNbdExpectedPurchases, bgNbdPAlive, fitBgNbd, type BgNbdParams } from './model/index.js';
+import { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
+
+/** A customer's distinct purchase days (UTC day numbers, ascending). */
+export interface DayHistory {
+  id: number;
+  days: Int32Array;
+}
+
+/** The candidate scores, in the order they are reported. */
+export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_buy', 'regularity', 'combined'] as const;
+
+/** Scores that are already probabilities of buying within the horizon under their model: used as they are, not recalibrated. */
+const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
+/** One candidate score. */
+export type SignalName = (typeof SIGNALS)[number];
+
+/** What every score needs of a customer at a cut-off day, in days. */
+export interface CutoffFeatures {
+  id: number;
+  /** Repeat purchase days. */
+  x: number;
+  /** First to last purchase day. */
+  recency: number;
+  /** First purchase day to the cut-off. */
+  T: number;
+  /** Last purchase day to the cut-off. */
+  sinceLast: number;
+  sumLogInterval: number;
+}
+
+/** Customers who had bought by a cut-off, with what they did in the horizon after it. */
+export interface CutoffSet {
+  cutoff: number;
+  rows: CutoffFeatures[];
+  /** 1 when the customer bought again within the horizon. */
+  y: Uint8Array;
+  /** Purchase days within the horizon. */
+  purchases: Float64Array;
+}
+
+/** Features at cut-off day `c` (purchases on days ≤ c) and outcomes in (c, c + horizon]. */
+export function featuresAt(histories: readonly DayHistory[], c: number, horizon: number): CutoffSet {
+  const rows: CutoffFeatures[] = [];
+  const y: number[] = [];
+  const purchases: number[] = [];
+  for (const h of histories) {
+    const d = h.days;
+    if (d.length === 0 || d[0]! > c) continue;
+    let m = 1;
+    let sumLog = 0;
+    while (m < d.length && d[m]! <= c) {
+      sumLog += Math.log(d[m]! - d[m - 1]!);
+      m++;
+    }
+    let later = 0;
+    for (let j = m; j < d.length && d[j]! <= c + horizon; j++) later++;
+    rows.push({ id: h.id, x: m - 1, recency: d[m - 1]! - d[0]!, T: c - d[0]!, sinceLast: c - d[m - 1]!, sumLogInterval: sumLog });
+    y.push(later > 0 ? 1 : 0);
+    purchases.push(later);
+  }
+  return { cutoff: c, rows, y: Uint8Array.from(y), purchases: Float64Array.from(purchases) };
+}
+
+/** The models the scores need, fitted on the customers at one cut-off. */
+export interface SignalModels {
+  horizon: number;
+  /** The shop's usual interval: median own interval of customers with 3+ purchase days. */
+  priorInterval: number;
+  bg: BgNbdParams | null;
+  regularity: RegularityParams;
+  notes: string[];
+}
+
+/** The usual interval of a customer (the one rhythm): own mean interval between purchase days, else the prior. */
+export function usualInterval(f: Pick<CutoffFeatures, 'x' | 'recency'>, prior: number): number {
+  return f.x >= 1 && f.recency > 0 ? f.recency / f.x : prior;
+}
+
+/** Fits the prior interval, BG/NBD and the regularity model on the customers at a cut-off. */
+export function fitSignalModels(rows: readonly CutoffFeatures[], horizon: number, defaultInterval = 30, bg?: BgNbdParams | null): SignalModels {
+  const notes: string[] = [];
+  const trusted = rows.filter((f) => f.x >= 2).map((f) => f.recency / f.x).sort((a, b) => a - b);
+  const anyRepeat = trusted.length > 0 ? trusted : rows.filter((f) => f.x >= 1).map((f) => f.recency / f.x).sort((a, b) => a - b);
+  const prior = anyRepeat.length > 0 ? anyRepeat[anyRepeat.length >> 1]! : defaultInterval;
+  let model: BgNbdParams | null = bg ?? null;
+  if (bg === undefined) {
+    try {
+      const fit = fitBgNbd(rows.map((f) => ({ frequency: f.x, recency: f.recency, T: f.T })));
+      model = [fit.r, fit.alpha, fit.a, fit.b].every((v) => Number.isFinite(v) && v > 0) ? fit : null;
+    } catch (err) {
+      notes.push(`BG/NBD not fitted: ${(err as Error).message}`);
+    }
+  }
+  const regularity = fitRegularity(rows.map((f) => ({ x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast })), prior);
+  if (!regularity.converged) notes.push('regularity drop-out fit did not converge');
+  if (regularity.atBoundary) notes.push(`regularity drop-out fit at the edge of its range (a ${regularity.a.toPrecision(3)}, b ${regularity.b.toPrecision(3)})`);
+  return { horizon, priorInterval: Math.max(1, prior), bg: model, regularity, notes };
+}
+
+/**
+ * BG/NBD probability of at least one purchase within `t`: alive, and the Poisson process with the
+ * posterior rate Gamma(r + x, α + T) fires: P(alive) · (1 − ((α + T) / (α + T + t))^(r + x)).
+ * (A customer only drops out right after a purchase, so an alive customer's first purchase is not cut short.)
+ */
+export function bgNbdProbabilityToBuy(p: BgNbdParams, h: { frequency: number; recency: number; T: number }, t: number, pAlive?: number): number {
+  const alive = pAlive ?? bgNbdPAlive(p, h);
+  return alive * -Math.expm1((p.r + h.frequency) * Math.log((p.alpha + h.T) / (p.alpha + h.T + t)));
+}
+
+const clamp = (p: number): number => Math.min(1 - 1e-9, Math.max(1e-9, p));
+const logit = (p: number): number => Math.log(clamp(p) / (1 - clamp(p)));
+
+/** The raw value of every score for one customer (NaN where a model is missing). */
+export function rawSignals(m: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Record<Exclude<SignalName, 'combined'>, number> {
+  // `only`: the one score needed (a scoring run computes just the winner's inputs).
+  const need = (s: SignalName) => only === undefined || only === 'combined' || only === s;
+  const h = { frequency: f.x, recency: f.recency, T: f.T };
+  const regInput = { x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast };
+  return {
+    recency: f.sinceLast,
+    rhythm: f.sinceLast / usualInterval(f, m.priorInterval),
+    bg_p_alive: !m.bg || !need('bg_p_alive') ? NaN : known ? known.pAlive : bgNbdPAlive(m.bg, h),
+    bg_expected: !m.bg || !need('bg_expected') ? NaN : known ? known.expected : bgNbdExpectedPurchases(m.bg, m.horizon, h),
+    bg_p_buy: !m.bg || !need('bg_p_buy') ? NaN : bgNbdProbabilityToBuy(m.bg, h, m.horizon, known?.pAlive),
+    regularity: need('regularity') ? regularityPredict(m.regularity, regInput, m.horizon).pReturn : NaN,
+  };
+}
+
+/** The features of the logistic map of each score (monotone in the raw score, so its ranking is kept). */
+export function signalFeatures(name: SignalName, r: ReturnType<typeof rawSignals>, f: CutoffFeatures, available: readonly SignalName[]): number[] {
+  switch (name) {
+    case 'recency':
+      return [Math.log1p(r.recency)];
+    case 'rhythm':
+      return [Math.log(r.rhythm + 0.01)];
+    case 'bg_p_alive':
+      return [logit(r.bg_p_alive)];
+    case 'bg_expected':
+      return [Math.log(r.bg_expected + 1e-6)];
+    case 'bg_p_buy':
+      return [logit(r.bg_p_buy)];
+    case 'regularity':
+      return [logit(r.regularity)];
+    case 'combined':
+      return [...available.filter((s) => s !== 'combined' && !MODEL_PROBABILITIES.includes(s)).flatMap((s) => signalFeatures(s, r, f, available)), Math.log1p(f.x)];
+  }
+}
+
+/** The logistic maps from scores to probabilities, fitted on one cut-off's outcomes. */
+export interface Calibrations {
+  available: SignalName[];
+  maps: Partial<Record<SignalName, Logistic>>;
+}
+
+/** Fits every available score's logistic map on a cut-off set scored with `models`. */
+export function trainCalibrations(set: CutoffSet, models: SignalModels): Calibrations {
+  const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && !models.bg));
+  const raws = set.rows.map((f) => rawSignals(models, f));
+  const maps: Calibrations['maps'] = {};
+  for (const s of available) if (!MODEL_PROBABILITIES.includes(s)) maps[s] = fitLogistic(set.rows.map((f, i) => signalFeatures(s, raws[i]!, f, available)), set.y);
+  return { available, maps };
+}
+
+/** Every available score of one customer as a probability of buying again within the horizon. */
+export function predictSignals(cal: Calibrations, models: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Partial<Record<SignalName, number>> {
+  const r = rawSignals(models, f, only, known);
+  const out: Partial<Record<SignalName, number>> = {};
+  for (const s of cal.available) {
+    if (only !== undefined && s !== only) continue;
+    out[s] = MODEL_PROBABILITIES.includes(s) ? r[s as Exclude<SignalName, 'combined'>] : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
+  }
+  return out;
+}
+
+/** How one score did at one cut-off. */
+export interface SignalResult {
+  auc: number;
+  /** AUC among customers with a repeat purchase by the cut-off. */
+  aucRepeat: number;
+  brier: number;
+  /** Largest |predicted − actual| over the deciles, percentage points. */
+  maxCalibrationGapPp: number;
+  deciles: Decile[];
+  /** Customers flagged: as many as the rhythm rule flags (overdue ratio ≥ 1.5), the lowest by this score. */
+  flagged: number;
+  /** Share of the flagged who bought again within the horizon anyway. */
+  flaggedCameBack: number;
+}
+
+/** One cut-off of the backtest. */
+export interface OriginResult {
+  cutoffDay: number;
+  trainCutoffDay: number;
+  customers: number;
+  returnedShare: number;
+  signals: Partial<Record<SignalName, SignalResult>>;
+  notes: string[];
+  /** The raw predictions, so that every figure can be checked. */
+  predictions: { ids: number[]; outcome: number[]; purchases: number[]; repeat: number[]; p: Partial<Record<SignalName, number[]>> };
+}
+
+/** Customers needed at a cut-off to judge anything. */
+export const MIN_BACKTEST_CUSTOMERS = 30;
+
+/** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
+export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): OriginResult | null {
+  return evaluateOriginWithModels(histories, c, horizon, defaultInterval)?.result ?? null;
+}
+
+/** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
+export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
+  const train = featuresAt(histories, c - horizon, horizon);
+  const test = featuresAt(histories, c, horizon);
+  const ok = (s: CutoffSet) => s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
+  if (!ok(train) || !ok(test)) return null;
+  const trainModels = fitSignalModels(train.rows, horizon, defaultInterval);
+  const cal = trainCalibrations(train, trainModels);
+  const models = fitSignalModels(test.rows, horizon, defaultInterval);
+  if (trainModels.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
+  const n = test.rows.length;
+  const p: OriginResult['predictions']['p'] = {};
+  for (const s of cal.available) p[s] = new Array<number>(n);
+  const expected = new Float64Array(n);
+  const ratio = new Float64Array(n);
+  test.rows.forEach((f, i) => {
+    const pr = predictSignals(cal, models, f);
+    for (const s of cal.available) p[s]![i] = pr[s]!;
+    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, { frequency: f.x, recency: f.recency, T: f.T }) : NaN;
+    ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
+  });
+  const flagged = ratio.filter((r) => r >= 1.5).length;
+  const repeatIdx = test.rows.flatMap((f, i) => (f.x >= 1 ? [i] : []));
+  const signals: OriginResult['signals'] = {};
+  for (const s of cal.available) {
+    const ps = p[s]!;
+    const deciles = calibrationDeciles(ps, test.y, test.purchases, expected);
+    const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => ps[i]! - ps[j]!);
+    let back = 0;
+    for (let k = 0; k < flagged; k++) back += test.y[order[k]!]!;
+    let brier = 0;
+    for (let i = 0; i < n; i++) brier += (ps[i]! - test.y[i]!) ** 2 / n;
+    signals[s] = {
+      auc: auc(ps, test.y),
+      aucRepeat: auc(repeatIdx.map((i) => ps[i]!), repeatIdx.map((i) => test.y[i]!)),
+      brier,
+      maxCalibrationGapPp: 100 * Math.max(...deciles.map((d) => Math.abs(d.predicted - d.actual))),
+      deciles,
+      flagged,
+      flaggedCameBack: flagged > 0 ? back / flagged : NaN,
+    };
+  }
+  const result: OriginResult = {
+    cutoffDay: c,
+    trainCutoffDay: c - horizon,
+    customers: n,
+    returnedShare: test.y.reduce((a, v) => a + v, 0) / n,
+    signals,
+    notes: [...new Set([...trainModels.notes, ...models.notes])],
+    predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
+  };
+  return { result, test, models };
+}
+
+/** Options of a backtest. */
+export interface BacktestOptions {
+  /** Last day of the data used (UTC day number): outcomes are observed up to it. */
+  endDay: number;
+  horizon: number;
+  /** At most this many cut-offs, one horizon apart, the latest first (default 4). */
+  maxOrigins?: number;
+  defaultInterval?: number;
+}
+
+/** The whole backtest: per cut-off results, the mean AUC per score, and the winner. */
+export interface BacktestResult {
+  horizonDays: number;
+  endDay: number;
+  customers: number;
+  origins: OriginResult[];
+  meanAuc: Partial<Record<SignalName, number>>;
+  /** The score with the highest mean AUC: the default `p_return`. */
+  winner: SignalName;
+}
+
+/**
+ * Runs the backtest over rolling cut-offs: c = end − h, end − 2h, … as long as one horizon of
+ * history lies before the training cut-off c − h. Refuses (ScoringError) when no cut-off fits.
+ */
+export function backtest(histories: readonly DayHistory[], o: BacktestOptions): BacktestResult {
+  const h = o.horizon;
+  if (!(h >= 1)) throw new ScoringError(`backtest horizon must be at least 1 day, got ${h}`);
+  let first = Infinity;
+  for (const x of histories) if (x.days.length > 0 && x.days[0]! <= o.endDay) first = Math.min(first, x.days[0]!);
+  const span = first === Infinity ? 0 : o.endDay - first;
+  const origins: OriginResult[] = [];
+  for (let k = 1; k <= (o.maxOrigins ?? 4); k++) {
+    const c = o.endDay - k * h;
+    if (c - h - h < first) break;
+    const r = evaluateOrigin(histories, c, h, o.defaultInterval);
+    if (r) origins.push(r);
+  }
+  if (origins.length === 0) {
+    throw new ScoringError(
+      `history too short for a backtest with a ${h}-day horizon: it needs orders over at least 3 × ${h} = ${3 * h} days (one horizon of history, one to fit the calibration, one to judge) and ${MIN_BACKTEST_CUSTOMERS} customers at each cut-off; the orders span ${span} days. Try a shorter horizon (--horizon ${Math.max(7, Math.floor(span / 3))}d)`,
+    );
+  }
+  const meanAuc: BacktestResult['meanAuc'] = {};
+  for (const s of SIGNALS) {
+    const v = origins.map((r) => r.signals[s]?.auc).filter((a): a is number => a !== undefined && Number.isFinite(a));
+    if (v.length === origins.length) meanAuc[s] = v.reduce((a, b) => a + b, 0) / v.length;
+  }
+  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins, meanAuc, winner: pickWinner(meanAuc) };
+}
+
+/** The score with the highest mean AUC; BG/NBD E[Y] wins ties (the established model). */
+export function pickWinner(meanAuc: Partial<Record<SignalName, number>>): SignalName {
+  let best: SignalName = meanAuc.bg_expected !== undefined ? 'bg_expected' : 'recency';
+  for (const s of SIGNALS) if ((meanAuc[s] ?? -1) > (meanAuc[best] ?? -1) + 1e-9) best = s;
+  return best;
+}
