@@ -28,30 +28,36 @@ export function shopMoney(ctx: EngineContext): ShopMoney {
 
 /**
  * Validates orders from any door and brings them into the shop's currency. Every problem of every
- * order is reported at once, each named by its place (`order O-1` for one, `orders[3] (O-1)` in a
- * list); nothing is stored when one is wrong.
+ * order is reported at once, each named by its place (`invalid order O-1: currency: ...` for
+ * one, `orders[3] (O-1) currency: ...` in a list); nothing is stored when one is wrong.
  */
 export function shopOrders(ctx: EngineContext, inputs: readonly OrderInput[]): ShopOrder[] {
   if (inputs.length > MAX_ORDERS_PER_CALL) throw new InputError('orders', [`expected at most ${MAX_ORDERS_PER_CALL} orders per call, got ${inputs.length}: split the list`]);
   const money = shopMoney(ctx);
+  const single = inputs.length === 1;
   const issues: string[] = [];
   const orders = inputs.flatMap((input, i) => {
     const id = typeof input?.externalId === 'string' ? input.externalId : undefined;
-    const place = inputs.length === 1 ? `order${id ? ` ${id}` : ''}` : `orders[${i}]${id ? ` (${id})` : ''}`;
+    // One order names itself in the error's head; in a list each issue names its order.
+    const place = single ? '' : `orders[${i}]${id ? ` (${id})` : ''} `;
     const parsed = OrderInput.safeParse(input);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((x) => `${x.path.join('.') || '(value)'}: ${x.code === 'unrecognized_keys' ? `unknown field(s) ${x.keys.join(', ')}` : x.message}`);
-      issues.push(...fields.map((f) => `${place} ${f}`));
+      for (const x of parsed.error.issues) {
+        issues.push(`${place}${x.path.join('.') || '(value)'}: ${x.code === 'unrecognized_keys' ? `unknown field(s) ${x.keys.join(', ')}` : x.message}`);
+      }
       return [];
     }
     const problem = currencyProblem(parsed.data, money);
     if (problem) {
-      issues.push(`${place} ${problem}`);
+      issues.push(`${place}${problem}`);
       return [];
     }
     return [toShopCurrency(parsed.data, money)];
   });
-  if (issues.length > 0) throw new InputError(inputs.length === 1 ? 'order' : 'orders', issues);
+  if (issues.length > 0) {
+    const id = single && typeof inputs[0]?.externalId === 'string' ? ` ${inputs[0].externalId}` : '';
+    throw new InputError(single ? `order${id}` : 'orders', issues);
+  }
   return orders;
 }
 

@@ -111,7 +111,7 @@ describe('every order door attributes through the same path', () => {
       // Another currency without a rate: refused, naming the field and the fix.
       const usd = await post({ ...order, externalId: 'A-2', currency: 'USD' });
       expect(usd.status).toBe(400);
-      expect((await usd.json()).error).toMatch(/order A-2 currency: "USD" is not the shop's currency EUR.*exchangeRates/);
+      expect((await usd.json()).error).toMatch(/invalid order A-2: currency: "USD" is not the shop's currency EUR.*exchangeRates/);
     } finally {
       await app.close();
     }
