@@ -9,6 +9,7 @@ import * as m007 from './007_events_provider_partial.js';
 import * as m008 from './008_enrollment_address.js';
 import * as m009 from './009_message_id_header.js';
 import * as m010 from './010_park_offset.js';
+import * as m011 from './011_order_original_amount.js';
 import * as m012 from './012_return_score.js';
 import * as m014 from './014_shop_sync.js';
 
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '008_enrollment_address': m008,
   '009_message_id_header': m009,
   '010_park_offset': m010,
+  '011_order_original_amount': m011,
   '012_return_score': m012,
   '014_shop_sync': m014,
 };

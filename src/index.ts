@@ -11,6 +11,7 @@ export type { SequenceStats } from './engine/stats.js';
 export type * from './metrics/types.js';
 export type { WorkerHandle } from './engine/worker-loop.js';
 export type { Attribution } from './engine/attribution.js';
+export type { RecordedOrders } from './engine/orders.js';
 export type { EventInput } from './engine/events.js';
 export type { InboundOutcome } from './engine/inbound.js';
 export { ManualClock, systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';

@@ -185,6 +185,12 @@ export const EngineConfig = z.strictObject({
       currency: z.string().length(3).default('EUR'),
     })
     .default({ locale: 'en', timeZone: 'Europe/Berlin', currency: 'EUR' }),
+  /**
+   * Rates into the shop's currency (`defaults.currency`): `{ USD: 0.92 }` says one US dollar is
+   * 0.92 of it. An order in another currency is converted with its rate (the original amount and
+   * currency are kept); an order in a currency without a rate is refused.
+   */
+  exchangeRates: z.record(z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like USD'), z.number().positive().finite()).default({}),
   worker: z
     .strictObject({
       /** Enrolments claimed per scheduler transaction. */

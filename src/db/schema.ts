@@ -56,6 +56,10 @@ export interface OrdersTable {
   returned_minor: Generated<number>;
   coupon_code: string | null;
   created_at: number;
+  /** The total as the shop reported it, when that was another currency (converted into `total_minor`). */
+  original_total_minor: number | null;
+  /** The currency the shop reported the order in, when it was not the shop's; null otherwise. */
+  original_currency: string | null;
 }
 
 export interface OrderItemsTable {

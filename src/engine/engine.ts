@@ -8,10 +8,11 @@ import { NotFoundError } from '../errors.js';
 import type { JobBackend } from '../queue/types.js';
 import { findCustomer, toCustomerRow, upsertCustomerRows } from '../shop/customers.js';
 import { importFile, type ImportKind, type ImportOptions, type ImportResult } from '../shop/import/run.js';
-import { recordOrder } from '../shop/orders.js';
 import { upsertProducts } from '../shop/products.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
-import { attributeOrder, type Attribution } from './attribution.js';
+import type { Attribution } from './attribution.js';
+import { applySuccess } from './success.js';
+import { applySuccesses, recordOrders, shopMoney, storeOrders } from './orders.js';
 import type { EngineContext } from './context.js';
 import { enrollAudience, trigger, type EnrollResult } from './enroll.js';
 import { recordEvent, type EventInput } from './events.js';
@@ -73,13 +74,24 @@ export class Engine {
     get: (ref: number | string) => findCustomer(this.ctx.k, ref),
   };
 
-  /** Orders: recorded idempotently by external id, then attributed to enrolments whose goal they meet. */
+  /**
+   * Orders, through the one door every source uses (`recordOrders`): stored idempotently by the
+   * shop's order id, refused in a currency without a configured rate, attributed to enrolments
+   * whose goal they meet (ending those enrolments), then `on_success` runs.
+   */
   readonly orders = {
+    /** Records one order; throws NotFoundError for an unknown customer, InputError naming each wrong field. */
     record: async (input: OrderInput): Promise<{ id: number; conversions: Attribution[] }> => {
-      const { id } = await recordOrder(this.ctx.k, input, this.ctx.config.defaults.currency, this.now());
-      const conversions = await attributeOrder(this.ctx, id);
-      for (const c of conversions) await this.onSuccess(c);
-      return { id, conversions };
+      const r = await recordOrders(this.ctx, [input]);
+      return { id: [...r.ids.values()][0]!.id, conversions: r.conversions };
+    },
+    /**
+     * Records up to 10,000 orders in one transaction, attributed in batches: all or nothing (an
+     * invalid order or unknown customer throws, naming it by its index, and nothing is stored).
+     */
+    recordMany: async (inputs: OrderInput[]): Promise<{ ids: Map<string, number>; conversions: Attribution[] }> => {
+      const r = await recordOrders(this.ctx, inputs);
+      return { ids: new Map([...r.ids].map(([k, v]) => [k, v.id])), conversions: r.conversions };
     },
   };
 
@@ -164,9 +176,17 @@ export class Engine {
 
   /** Streams a CSV or JSON Lines file of customers, orders or products into the database; imported objections are enforced at once. */
   async import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
-    const result = await importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, now: () => this.now() });
+    // Imported orders take the same door as every other order: stored, then attributed per batch.
+    const conversions: Attribution[] = [];
+    const storeOrderBatch = async (db: Parameters<typeof storeOrders>[1], orders: Parameters<typeof storeOrders>[2]) => {
+      const r = await storeOrders(this.ctx, db, orders);
+      conversions.push(...r.conversions);
+      return { unknownCustomer: r.unknownCustomer, conversions: r.conversions.length };
+    };
+    const result = await importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, money: shopMoney(this.ctx), storeOrders: storeOrderBatch, now: () => this.now() });
     // An imported objection stops pending mail at once, as one recorded through the API does.
     for (const customerId of new Set(result.objected)) await enforceConsent(this.ctx.k, customerId, this.ctx.sequences, this.now());
+    if (!result.rolledBack) await applySuccesses(this.ctx, conversions);
     return result;
   }
 
@@ -220,7 +240,7 @@ export class Engine {
     await this.feedback.beforePass();
     const result = await runPass(this.ctx, this.backend, this.feedback.weights);
     // A survey goal is reached when the scheduler sees the answer; it succeeds like a purchase.
-    for (const g of result.goalsReached) await this.onSuccess(g, null);
+    for (const g of result.goalsReached) await applySuccess(this.ctx, g, null);
     return result;
   }
 
@@ -270,24 +290,6 @@ export class Engine {
    */
   report(options: StatsReportOptions = {}): Promise<StatsReport> {
     return buildStatsReport(this.ctx, options);
-  }
-
-  /**
-   * Tags the customer and starts the `on_success` sequence. A purchase tags `returning` unless the
-   * sequence names another tag; a goal without a purchase (a survey answer) tags only when it names one.
-   */
-  private async onSuccess(c: Pick<Attribution, 'enrollmentId' | 'sequenceId'>, defaultTag: string | null = 'returning'): Promise<void> {
-    const e = await this.ctx.k.selectFrom('enrollments').select(['customer_id', 'sequence_version']).where('id', '=', c.enrollmentId).executeTakeFirstOrThrow();
-    const seq = await this.ctx.sequences.version(c.sequenceId, e.sequence_version);
-    const customer = await this.customerOrThrow(e.customer_id);
-    const tag = seq.on_success?.tag ?? defaultTag;
-    const tags = new Set<string>(JSON.parse(customer.tags) as string[]);
-    if (tag && !tags.has(tag)) {
-      tags.add(tag);
-      await this.ctx.k.updateTable('customers').set({ tags: JSON.stringify([...tags]), updated_at: this.now() }).where('id', '=', customer.id).execute();
-    }
-    const start = seq.on_success?.start;
-    if (start && this.ctx.sequences.ids().includes(start)) await this.trigger(start, customer.id, { after: c.sequenceId });
   }
 
   /** Stops the backend and closes the database. */

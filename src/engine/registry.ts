@@ -67,12 +67,15 @@ export class SequenceRegistry {
     return s.definition;
   }
 
-  /** A specific version (loaded from the database when not among the current files). */
-  async version(id: string, version: number): Promise<Sequence> {
+  /**
+   * A specific version (loaded from the database when not among the current files). Inside a
+   * transaction pass it as `db`: SQLite's one connection is the transaction's until it ends.
+   */
+  async version(id: string, version: number, db: Kysely<Database> = this.db): Promise<Sequence> {
     const key = `${id}@${version}`;
     let def = this.versions.get(key);
     if (!def) {
-      const row = await this.db.selectFrom('sequences').select('definition').where('id', '=', id).where('version', '=', version).executeTakeFirst();
+      const row = await db.selectFrom('sequences').select('definition').where('id', '=', id).where('version', '=', version).executeTakeFirst();
       if (!row) throw new NotFoundError('sequence version', key);
       def = Sequence.parse(JSON.parse(row.definition));
       this.versions.set(key, def);

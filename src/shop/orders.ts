@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { statementChunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
-import { NotFoundError } from '../errors.js';
 import { customerIdsByExternalId } from './customers.js';
+import type { ShopOrder } from './currency.js';
 import { parseInput } from '../util/parse-input.js';
 import { OrderInput, type ParsedOrder } from './types.js';
 
@@ -11,22 +11,23 @@ export function parseOrder(input: OrderInput): ParsedOrder {
   return parseInput(OrderInput, input, `order${typeof input?.externalId === 'string' ? ` ${input.externalId}` : ''}`);
 }
 
-/** The outcome of recording a batch: stored orders by external id, and orders whose customer is unknown. */
-export interface RecordOrdersResult {
+/** The outcome of storing a batch: stored orders by external id, and orders whose customer is unknown. */
+export interface StoredOrders {
   ids: Map<string, { id: number; customerId: number }>;
-  unknownCustomer: ParsedOrder[];
+  unknownCustomer: ShopOrder[];
 }
 
 /**
  * Inserts or updates a batch of orders by external id, with their items (an order's items are
  * replaced when the new row carries items). Orders of unknown customers are returned, not stored.
+ * Storage only: the engine's `recordOrders` is the door that also attributes them.
  */
 export async function recordOrderBatch(
   db: Kysely<Database>,
-  orders: ParsedOrder[],
+  orders: ShopOrder[],
   defaultCurrency: string,
   now: number,
-): Promise<RecordOrdersResult> {
+): Promise<StoredOrders> {
   const customers = await customerIdsByExternalId(
     db,
     orders.map((o) => o.customerExternalId),
@@ -47,6 +48,8 @@ export async function recordOrderBatch(
     returned_minor: o.returnedMinor,
     coupon_code: o.couponCode ?? null,
     created_at: now,
+    original_total_minor: o.original?.totalMinor ?? null,
+    original_currency: o.original?.currency ?? null,
   }));
   for (const chunk of statementChunks(rows, Object.keys(rows[0]!).length)) {
     const stored = await db
@@ -63,6 +66,8 @@ export async function recordOrderBatch(
           paid_late: eb.ref('excluded.paid_late'),
           returned_minor: eb.ref('excluded.returned_minor'),
           coupon_code: eb.ref('excluded.coupon_code'),
+          original_total_minor: eb.ref('excluded.original_total_minor'),
+          original_currency: eb.ref('excluded.original_currency'),
         })),
       )
       .returning(['id', 'external_id', 'customer_id'])
@@ -94,18 +99,4 @@ export async function recordOrderBatch(
     for (let i = 0; i < items.length; i += 500) await db.insertInto('order_items').values(items.slice(i, i + 500)).execute();
   }
   return { ids, unknownCustomer };
-}
-
-/** Records one order; throws NotFoundError when the customer is unknown. */
-export async function recordOrder(
-  db: Kysely<Database>,
-  input: OrderInput,
-  defaultCurrency: string,
-  now: number,
-): Promise<{ id: number; customerId: number }> {
-  const order = parseOrder(input);
-  const result = await db.transaction().execute((trx) => recordOrderBatch(trx, [order], defaultCurrency, now));
-  const stored = result.ids.get(order.externalId);
-  if (!stored) throw new NotFoundError('customer', order.customerExternalId, 'Record the customer before their orders.');
-  return stored;
 }

@@ -72,8 +72,10 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
     await e.runDue(); // offer: c2 and c3 (c1 converted, c4 complained)
     const coupon = await e.ctx.k.selectFrom('coupons').select('code').where('customer_id', '=', ids.c2!).executeTakeFirstOrThrow();
     clock.advance(DAY);
-    // A redeemed personal coupon attributes directly, even under the amount ratio.
-    const redeemed = await order('c2', 'o2b', 800, { discountMinor: 200, couponCode: coupon.code });
+    // A coupon never loosens the goal: under the amount ratio it converts nobody (as for the holdout).
+    expect((await order('c2', 'o2c', 800, { discountMinor: 200, couponCode: coupon.code })).conversions).toHaveLength(0);
+    // A purchase that meets the goal with the coupon credits the mail that carried it.
+    const redeemed = await order('c2', 'o2b', 2600, { discountMinor: 200, couponCode: coupon.code });
     expect(redeemed.conversions.map((c) => c.attributedBy)).toEqual(['coupon']);
     clock.advance(25 * DAY);
     expect((await order('c3', 'o3', 5000)).conversions).toHaveLength(0); // day 34: outside the 30-day window
@@ -93,18 +95,18 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
       unsubscribes: 0,
       bounced: 0,
       conversions: 2,
-      revenueMinor: 3800,
+      revenueMinor: 5600,
       discountMinor: 200,
-      netRevenueMinor: 3600,
+      netRevenueMinor: 5400,
     });
     expect(s.funnel.rates.conversion).toBe(0.5);
     expect(s.funnel.rates.open).toBeCloseTo(2 / 6, 12);
     expect(s.funnel.rates.clickToOpen).toBe(0.5);
-    expect(s.funnel.rates.netRevenuePerEnrolledMinor).toBe(900);
+    expect(s.funnel.rates.netRevenuePerEnrolledMinor).toBe(1350);
 
     const [hello, offer] = s.steps;
-    expect(hello).toMatchObject({ stepId: 'hello', index: 0, funnel: { enrolled: 4, sent: 4, conversions: 2, revenueMinor: 3800 } });
-    expect(offer).toMatchObject({ stepId: 'offer', index: 1, funnel: { sent: 2, conversions: 1, revenueMinor: 800, discountMinor: 200, netRevenueMinor: 600 }, variants: [] });
+    expect(hello).toMatchObject({ stepId: 'hello', index: 0, funnel: { enrolled: 4, sent: 4, conversions: 2, revenueMinor: 5600 } });
+    expect(offer).toMatchObject({ stepId: 'offer', index: 1, funnel: { sent: 2, conversions: 1, revenueMinor: 2600, discountMinor: 200, netRevenueMinor: 2400 }, variants: [] });
     const [control, b] = hello!.variants;
     expect(control).toMatchObject({ variantId: null, label: 'control', trials: 2, successes: 2, creditedConversions: 1, funnel: { sent: 2, humanOpens: 1, machineOpens: 1, conversions: 2 } });
     expect(b).toMatchObject({ variantId: 'b', trials: 2, successes: 0, creditedConversions: 0, funnel: { sent: 2, humanOpens: 1, botClicks: 1, complaints: 1, conversions: 0 } });
@@ -116,19 +118,19 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
 
     const price = s.byChurnReason.find((r) => r.churnReason === 'price')!;
     const unknown = s.byChurnReason.find((r) => r.churnReason === 'unknown')!;
-    expect(price).toMatchObject({ enrolled: 2, holdout: 0, sent: 3, conversions: 2, revenueMinor: 3800 });
+    expect(price).toMatchObject({ enrolled: 2, holdout: 0, sent: 3, conversions: 2, revenueMinor: 5600 });
     expect(unknown).toMatchObject({ enrolled: 2, holdout: 2, sent: 3, conversions: 0, complaints: 1 });
     expect(s.byVersion).toHaveLength(1);
     expect(s.byVersion[0]).toMatchObject({ version: 1, enrolled: 4, conversions: 2 });
 
     // Uplift: 2/4 mailed against 1/2 holdout: no difference, and the interval says so.
     expect(s.uplift).toMatchObject({ available: true, reason: null, holdoutShare: 0.2, absolute: 0, significant: false, relative: 0 });
-    expect(s.uplift.mailed).toMatchObject({ enrolled: 4, conversions: 2, conversionRate: 0.5, revenueMinor: 3800 });
+    expect(s.uplift.mailed).toMatchObject({ enrolled: 4, conversions: 2, conversionRate: 0.5, revenueMinor: 5600 });
     expect(s.uplift.holdout).toMatchObject({ enrolled: 2, conversions: 1, conversionRate: 0.5, revenueMinor: 4000 });
     expect(s.uplift.absoluteCi95![0]).toBeLessThan(0);
     expect(s.uplift.absoluteCi95![1]).toBeGreaterThan(0);
-    expect(s.uplift.revenuePerEnrolledDifferenceMinor).toBe(950 - 2000);
-    expect(s.uplift.incrementalRevenueMinor).toBe((950 - 2000) * 4);
+    expect(s.uplift.revenuePerEnrolledDifferenceMinor).toBe(1400 - 2000);
+    expect(s.uplift.incrementalRevenueMinor).toBe((1400 - 2000) * 4);
     // One holdout buyer: no revenue interval yet, and the report says why instead of guessing.
     expect(s.uplift).toMatchObject({ revenuePerEnrolledDifferenceCi95: null, revenueSignificant: false, revenueVerdict: 'no interval yet (needs 2 buyers in each group)' });
     // What 4 against 2 enrolments could detect at a 50% baseline: 2.8016 · √(0.25 · (1/4 + 1/2)) = 1.2131.
@@ -140,7 +142,7 @@ describe.each(dialects)('success report on $name (hand-computed)', ({ url }) => 
     expect(s.deliverability.bySender).toEqual([expect.objectContaining({ sender: 'memory', sent: 2, complaints: 0 })]);
 
     expect(report.recentlyReturned.map((r) => [r.externalId, r.stepId, r.variantId, r.attributedBy, r.revenueMinor, r.discountMinor, r.netRevenueMinor])).toEqual([
-      ['c2', 'offer', null, 'coupon', 800, 200, 600],
+      ['c2', 'offer', null, 'coupon', 2600, 200, 2400],
       ['c1', 'hello', null, 'goal_window', 3000, 0, 3000],
     ]);
     expect(report.since).toBeNull();

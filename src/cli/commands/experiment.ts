@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { runExperiment } from '../../demo/experiment.js';
+import { runZeroEffect } from '../../demo/zero-effect.js';
 import { InputError } from '../../errors.js';
 import { formatTable } from '../../util/table.js';
 import { pct, upliftCell } from '../format/report.js';
@@ -20,8 +21,10 @@ export function register(program: Command): void {
     .description('run a seeded synthetic shop with known true effects per variant through the engine and compare the report with the truth (docs/METRICS.md)')
     .addOption(new Option('--customers <n>', 'synthetic customers').default(2000).argParser(int))
     .addOption(new Option('--waves <n>', 'enrolment waves, a week apart (the bandit learns between them)').default(10).argParser(int))
-    .addOption(new Option('--seed <n>', 'random seed').default(7).argParser(int))
-    .action(async (cmdOpts: { customers: number; waves: number; seed: number }, cmd: Command) => {
+    .addOption(new Option('--seed <n>', 'random seed (with --zero-effect: the first of --seeds)').default(7).argParser(int))
+    .option('--zero-effect', 'no true effect at all (coupons on, 15% unsubscribes, heavy-tailed order values): count how often the report calls the uplift significant')
+    .addOption(new Option('--seeds <n>', 'with --zero-effect: independent shops, side by side').default(40).argParser(int))
+    .action(async (cmdOpts: { customers: number; waves: number; seed: number; zeroEffect?: boolean; seeds: number }, cmd: Command) => {
       // The global --db names the experiment's SQLite file (recreated on every run).
       const opts = { ...cmdOpts, db: cmd.optsWithGlobals<{ db?: string }>().db ?? '.comeback/experiment.db' };
       if (/^postgres(ql)?:/i.test(opts.db)) throw new InputError('experiment database', ['the experiment recreates its database: pass a SQLite file path']);
@@ -29,6 +32,24 @@ export function register(program: Command): void {
       const { dirname } = await import('node:path');
       mkdirSync(dirname(opts.db), { recursive: true });
       rmSync(opts.db, { force: true });
+      if (opts.zeroEffect) {
+        const customers = cmd.getOptionValueSource('customers') === 'default' ? 300 : opts.customers;
+        const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.seed + i);
+        const results = await runZeroEffect({ database: opts.db, seeds, customers, holdout: 0.5 });
+        const yes = (b: boolean) => (b ? 'SIGNIFICANT' : 'no');
+        const rows = results.map((r) => [r.seed, r.uplift.mailed.enrolled, r.uplift.holdout.enrolled, upliftCell(r.uplift), yes(r.uplift.significant), yes(r.uplift.revenueSignificant), r.couponOrders, r.unsubscribed]);
+        const count = (f: (u: (typeof results)[number]['uplift']) => boolean) => results.filter((r) => f(r.uplift)).length;
+        process.stdout.write(
+          [
+            `no true effect: mailed and holdout buy alike (lognormal order values, σ 1.5); the mail has a 20% coupon valid 60 days (goal: 14 days, half the former basket); 15% of the mailed unsubscribe`,
+            '',
+            formatTable(['seed', 'mailed', 'holdout', 'uplift', 'conversion', 'revenue', 'coupon orders', 'unsubscribed'], rows),
+            '',
+            `significant (95%): conversion in ${count((u) => u.significant)} of ${results.length} seeds, revenue in ${count((u) => u.revenueSignificant)} of ${results.length} (about 5% is chance)`,
+          ].join('\n') + '\n',
+        );
+        return;
+      }
       const r = await runExperiment({ database: opts.db, seed: opts.seed, customers: opts.customers, waves: opts.waves, holdout: 0.2, holdoutConversion: 0.02, basketMinor: 5000, truths: TRUTHS });
       const s = r.report.sequences[0]!;
       const u = s.uplift;

@@ -47,6 +47,7 @@ export function register(program: Command): void {
           process.exitCode = 1;
         } else {
           process.stdout.write(`imported ${count(result.imported, kind.slice(0, -1))} in ${result.seconds.toFixed(1)} s (${rate}/s), ${result.rejected.length} rejected\n`);
+          if (result.conversions > 0) process.stdout.write(`${count(result.conversions, 'conversion')} attributed; those enrolments ended\n`);
           if (result.objected.length > 0) process.stdout.write(`${count(result.objected.length, 'new objection')} recorded; their pending mail was stopped\n`);
           if (result.rejected.length > 0) process.exitCode = 1;
         }

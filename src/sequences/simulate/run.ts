@@ -192,10 +192,13 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         else if (ev.type === 'survey') {
           e.facts.surveyAnswered = true;
           e.facts.churnReason = e.churnReason = ev.reason ?? null;
-        } else if (ev.type === 'purchase' && (e.status === 'active' || e.status === 'completed') && meetsGoal(seq, e, ev, goalWindow)) {
+        } else if (ev.type === 'purchase' && !e.facts.purchased && meetsGoal(seq, e, ev, goalWindow)) {
+          // Intention to treat, as the engine attributes: a purchase after leaving still counts.
           e.facts.purchased = true;
-          e.status = 'converted';
-          e.nextDueAt = null;
+          if (e.status === 'active' || e.status === 'completed') {
+            e.status = 'converted';
+            e.nextDueAt = null;
+          }
           if (e.holdout) rowAt(ev.at).holdoutGoal++;
           else rowAt(ev.at).goal++;
         }

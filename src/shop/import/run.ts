@@ -6,9 +6,10 @@ import type { Database } from '../../db/schema.js';
 import { ImportRowError } from '../../errors.js';
 import { didYouMean } from '../../util/did-you-mean.js';
 import { toCustomerRow, upsertCustomerRows, type CustomerDefaults, type CustomerWrite } from '../customers.js';
+import { currencyProblem, toShopCurrency, type ShopMoney, type ShopOrder } from '../currency.js';
 import { recordOrderBatch } from '../orders.js';
 import { upsertProducts } from '../products.js';
-import { OrderInput, ProductInput, type ParsedOrder } from '../types.js';
+import { OrderInput, ProductInput } from '../types.js';
 import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, recordProblem, type ImportedConsent } from './columns.js';
 import { LAYOUTS } from './layouts.js';
 import { readRecords, type ReadProgress } from './records.js';
@@ -24,6 +25,13 @@ export interface ImportOptions {
   /** The file's text encoding (default utf-8; windows-1252 for files saved by Excel). */
   encoding?: string;
   defaults: CustomerDefaults & { currency: string };
+  /** The shop's currency and exchange rates: an order in another currency without a rate is refused. */
+  money?: ShopMoney;
+  /**
+   * Stores one batch of orders inside the import's transaction. The engine passes its order door
+   * (store and attribute); without it orders are only stored.
+   */
+  storeOrders?: (db: Kysely<Database>, orders: ShopOrder[]) => Promise<{ unknownCustomer: ShopOrder[]; conversions?: number }>;
   now: () => number;
   onProgress?: (p: ReadProgress & { rows: number; rejected: number }) => void;
 }
@@ -44,6 +52,8 @@ export interface ImportResult {
   seconds: number;
   /** Customers with an objection (`objected_at`) new to the ledger: their pending mail must stop at once. */
   objected: number[];
+  /** Conversions the imported orders produced (0 when an import is imported again). */
+  conversions: number;
 }
 
 function reasonOf(err: unknown): string {
@@ -63,7 +73,7 @@ function reasonOf(err: unknown): string {
 export async function importFile(db: Kysely<Database>, kind: ImportKind, file: string, options: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
   const strict = options.strict ?? false;
-  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0, objected: [] };
+  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0, objected: [], conversions: 0 };
   const { columns: allowed, key, sink: makeSink } = KINDS[kind];
   const run = async (trx: Transaction<Database> | null): Promise<void> => {
     const sink = makeSink(options);
@@ -107,6 +117,7 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
       result.rolledBack = true;
       result.imported = 0;
       result.objected = [];
+      result.conversions = 0;
       result.rejected.push({ line: err.line, reason: reasonOf(err) });
     } else throw err;
   }
@@ -211,15 +222,20 @@ async function recordImportedConsents(db: Kysely<Database>, items: { customerId:
 }
 
 function orderSink(options: ImportOptions): Sink {
-  let done: { order: ParsedOrder; line: number }[] = [];
-  let current: { order: ParsedOrder; line: number } | undefined;
+  let done: { order: ShopOrder; line: number }[] = [];
+  let current: { order: ShopOrder; line: number } | undefined;
+  const money = options.money ?? { currency: options.defaults.currency };
+  const store: NonNullable<ImportOptions['storeOrders']> = options.storeOrders ?? ((db, orders) => recordOrderBatch(db, orders, options.defaults.currency, options.now()));
   const close = () => {
     if (current) done.push(current);
     current = undefined;
   };
   return {
     add(line, record) {
-      const order = OrderInput.parse(orderFromRecord(line, record, options.defaults.currency));
+      const parsed = OrderInput.parse(orderFromRecord(line, record, options.defaults.currency));
+      const problem = currencyProblem(parsed, money);
+      if (problem) throw new ImportRowError(line, problem);
+      const order = toShopCurrency(parsed, money);
       // Consecutive rows of the same order are its lines.
       if (current && current.order.externalId === order.externalId && order.items.length > 0) {
         current.order.items.push(...order.items);
@@ -235,7 +251,8 @@ function orderSink(options: ImportOptions): Sink {
       const byId = new Map(done.map((d) => [d.order.externalId, d]));
       const items = [...byId.values()];
       done = [];
-      const { unknownCustomer } = await recordOrderBatch(db, items.map((d) => d.order), options.defaults.currency, options.now());
+      const { unknownCustomer, conversions } = await store(db, items.map((d) => d.order));
+      result.conversions += conversions ?? 0;
       const unknownIds = new Set(unknownCustomer.map((o) => o.externalId));
       const unknown = items.filter((d) => unknownIds.has(d.order.externalId));
       const reason = (d: (typeof items)[number]) => `customer_id: no customer "${d.order.customerExternalId}" (import customers first)`;
