@@ -1,11 +1,12 @@
 /**
  * Where shop data enters: the Shopify export, webhooks and `comeback sync` all record through
- * here, and every order goes through the engine's one order door (`engine.orders.record`), so it
+ * here, and every order goes through the engine's one order door (`engine.orders.recordMany`), so it
  * is attributed like an order from the import, the HTTP API or the library.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Engine } from '../engine/engine.js';
+import { MAX_ORDERS_PER_CALL, shopOrders } from '../engine/orders.js';
 import { ComebackError } from '../errors.js';
 import type { OrderInput } from '../shop/types.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
@@ -27,22 +28,44 @@ export interface ApplyResult {
 /** An empty result to add to. */
 export const emptyResult = (): ApplyResult => ({ customers: 0, consents: 0, orders: 0, conversions: 0, stale: 0, rejected: [] });
 
-/** The one call of the order door: every shop order passes here. */
-async function recordOrder(engine: Engine, input: OrderInput): Promise<number> {
-  const { conversions } = await engine.orders.record(input);
-  return conversions.length;
+/**
+ * The order door for a batch: valid orders are recorded together (`engine.orders.recordMany`);
+ * when the batch is refused (an unknown customer), each order is tried on its own so one bad
+ * order does not hold back the others. Returns the orders that were refused, with the reason.
+ */
+async function recordBatch(engine: Engine, inputs: OrderInput[], result: ApplyResult): Promise<OrderInput[]> {
+  const valid: OrderInput[] = [];
+  for (const input of inputs) {
+    // The door's own check (currency rule included), one order at a time to name the refused one.
+    const problem = refusal(() => shopOrders(engine.ctx, [input]));
+    if (problem) result.rejected.push({ externalId: input.externalId, reason: problem });
+    else valid.push(input);
+  }
+  if (valid.length === 0) return [];
+  try {
+    result.conversions += (await engine.orders.recordMany(valid)).conversions.length;
+    return valid;
+  } catch (err) {
+    if (!(err instanceof ComebackError)) throw err;
+    if (valid.length === 1) {
+      result.rejected.push({ externalId: valid[0]!.externalId, reason: err.message });
+      return [];
+    }
+  }
+  const recorded: OrderInput[] = [];
+  for (const input of valid) recorded.push(...(await recordBatch(engine, [input], result)));
+  return recorded;
 }
 
-/**
- * An order in another currency than the shop's is refused (the order door's currency rule):
- * its amounts would be summed with the others as if they were the same money.
- */
-function currencyProblem(engine: Engine, input: OrderInput): string | undefined {
-  const own = engine.ctx.config.defaults.currency;
-  if (input.currency && input.currency.toUpperCase() !== own) {
-    return `currency ${input.currency} is not the shop's currency ${own}; orders in another currency are refused`;
+/** The message of the ComebackError `f` throws, if it does. */
+function refusal(f: () => unknown): string | undefined {
+  try {
+    f();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ComebackError) return err.message;
+    throw err;
   }
-  return undefined;
 }
 
 /** Drops customers whose address was erased: a later update from the shop must not bring it back. */
@@ -148,22 +171,12 @@ export async function applyOrders(engine: Engine, provider: ShopProvider, orders
   const byId = newestById(orders, (o) => o.input.externalId);
   const fresh = await newer(engine.ctx.k, kind, [...byId.values()], (o) => o.input.externalId);
   result.stale += byId.size - fresh.length;
+  const updatedAt = new Map(fresh.map((o) => [o.input.externalId, o.updatedAt]));
   const applied: { externalId: string; updatedAt?: number }[] = [];
-  for (const o of fresh) {
-    const problem = currencyProblem(engine, o.input);
-    if (problem) {
-      result.rejected.push({ externalId: o.input.externalId, reason: problem });
-      continue;
-    }
-    try {
-      result.conversions += await recordOrder(engine, o.input);
-    } catch (err) {
-      if (!(err instanceof ComebackError)) throw err;
-      result.rejected.push({ externalId: o.input.externalId, reason: err.message });
-      continue;
-    }
-    applied.push({ externalId: o.input.externalId, updatedAt: o.updatedAt });
-    result.orders++;
+  for (let i = 0; i < fresh.length; i += MAX_ORDERS_PER_CALL) {
+    const recorded = await recordBatch(engine, fresh.slice(i, i + MAX_ORDERS_PER_CALL).map((o) => o.input), result);
+    for (const input of recorded) applied.push({ externalId: input.externalId, updatedAt: updatedAt.get(input.externalId) });
+    result.orders += recorded.length;
   }
   await remember(engine.ctx.k, kind, applied);
   return result;
