@@ -9,6 +9,7 @@ import * as m007 from './007_events_provider_partial.js';
 import * as m008 from './008_enrollment_address.js';
 import * as m009 from './009_message_id_header.js';
 import * as m010 from './010_park_offset.js';
+import * as m013 from './013_webhook_outbox.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '008_enrollment_address': m008,
   '009_message_id_header': m009,
   '010_park_offset': m010,
+  '013_webhook_outbox': m013,
 };

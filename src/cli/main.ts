@@ -23,10 +23,11 @@ import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
 import * as uncertain from './commands/uncertain.js';
 import * as validate from './commands/validate.js';
+import * as webhooks from './commands/webhooks.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
 import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
+import { secretKey } from '../webhooks/sign.js';
 
 /** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
 export const TransportConfig = z.discriminatedUnion('type', [
@@ -117,6 +119,58 @@ export const ConsentConfig = z.strictObject({
 });
 export type ConsentConfig = z.infer<typeof ConsentConfig>;
 
+/** A webhook secret, or `env:NAME` to read it from the environment variable NAME. */
+const WebhookSecret = z.string().transform((value, c) => {
+  const name = value.startsWith('env:') ? value.slice(4) : undefined;
+  const secret = name === undefined ? value : process.env[name];
+  if (secret === undefined) {
+    c.addIssue({ code: 'custom', message: `the environment variable ${name} is not set` });
+    return z.NEVER;
+  }
+  try {
+    secretKey(secret);
+  } catch (err) {
+    c.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+  return secret;
+});
+
+/** One receiver of outbound webhooks (docs/WEBHOOKS.md). */
+export const WebhookEndpoint = z.strictObject({
+  /** Names the endpoint in `comeback webhooks` and the database; default: the URL. */
+  name: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  /** Event types it receives (docs/WEBHOOKS.md), or `*` for all. */
+  events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1),
+  /** `whsec_...` secret(s); two while rotating: every request is signed with each. */
+  secret: z.union([WebhookSecret, z.array(WebhookSecret).min(1).max(2)]),
+});
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+/** How the dispatcher delivers webhooks (docs/WEBHOOKS.md). */
+export const WebhookDeliveryConfig = z.strictObject({
+  /** A request that takes longer fails (and is retried). */
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** First retry delay; doubles per attempt up to `backoffMaxMs`, with jitter. */
+  backoffBaseMs: z.number().int().positive().default(5_000),
+  backoffMaxMs: z.number().int().positive().default(3_600_000),
+  /** An event that still fails this long after its first attempt goes to the dead-letter list. */
+  retryForHours: z.number().positive().default(26),
+  /** Requests in flight per endpoint. */
+  concurrency: z.number().int().min(1).max(64).default(8),
+  /** Failures in a row after which an endpoint is paused for `pauseMs` (shown by stats and check). */
+  pauseAfterFailures: z.number().int().min(1).default(20),
+  pauseMs: z.number().int().positive().default(300_000),
+  /** Milliseconds between looks at the outbox when it was empty. */
+  pollIntervalMs: z.number().int().positive().default(1_000),
+  /** Delivered events are kept this long for `comeback webhooks list`. */
+  keepDeliveredDays: z.number().min(0).default(7),
+  /** Allow URLs on this machine (a local receiver in development); `--dev` allows them too. */
+  allowLocal: z.boolean().default(false),
+});
+export type WebhookDeliveryConfig = z.infer<typeof WebhookDeliveryConfig>;
+
 /** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
 export const EngineConfig = z.strictObject({
   /** A SQLite file path (embedded default) or a `postgres://` URL (scale-out). `?schema=NAME` selects a PostgreSQL schema. */
@@ -138,6 +192,13 @@ export const EngineConfig = z.strictObject({
   dashboard: DashboardConfig.default(DashboardConfig.parse({})),
   guard: GuardConfig.default(GuardConfig.parse({})),
   consent: ConsentConfig.default(ConsentConfig.parse({})),
+  /** Outbound webhooks: who hears about enrolments, sends, opens, clicks, conversions... (docs/WEBHOOKS.md). */
+  webhooks: z
+    .array(WebhookEndpoint)
+    .max(20)
+    .default([])
+    .refine((list) => new Set(list.map((w) => w.name ?? w.url)).size === list.length, { message: 'two webhook endpoints have the same name (or URL); give each a distinct name' }),
+  webhookDelivery: WebhookDeliveryConfig.default(WebhookDeliveryConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

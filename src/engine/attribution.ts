@@ -1,5 +1,6 @@
 import { DAY } from '../clock.js';
 import { parseDuration } from '../sequences/duration.js';
+import { emitEvent, withOutbox, type WebhookEventInput } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** A conversion that an order produced. */
@@ -66,25 +67,29 @@ export async function attributeOrder(ctx: EngineContext, orderId: number): Promi
       .executeTakeFirst();
     const credited =
       clicked ?? (coupon?.message_id ? await ctx.k.selectFrom('messages').select(['step_id', 'variant_id']).where('id', '=', coupon.message_id).executeTakeFirst() : undefined);
-    const inserted = await ctx.k
-      .insertInto('conversions')
-      .values({
-        enrollment_id: e.id,
-        order_id: order.id,
-        customer_id: order.customer_id,
-        sequence_id: e.sequence_id,
-        step_id: credited?.step_id ?? null,
-        variant_id: credited?.variant_id ?? null,
-        holdout: e.holdout,
-        revenue_minor: order.total_minor,
-        discount_minor: order.discount_minor,
-        currency: order.currency,
-        attributed_by: by,
-        converted_at: order.ordered_at,
-      })
-      .onConflict((oc) => oc.columns(['enrollment_id', 'order_id']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
+      const row = await trx
+        .insertInto('conversions')
+        .values({
+          enrollment_id: e.id,
+          order_id: order.id,
+          customer_id: order.customer_id,
+          sequence_id: e.sequence_id,
+          step_id: credited?.step_id ?? null,
+          variant_id: credited?.variant_id ?? null,
+          holdout: e.holdout,
+          revenue_minor: order.total_minor,
+          discount_minor: order.discount_minor,
+          currency: order.currency,
+          attributed_by: by,
+          converted_at: order.ordered_at,
+        })
+        .onConflict((oc) => oc.columns(['enrollment_id', 'order_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (row) await emitEvent(trx, ctx.config, conversionEvent(row.id, e, order, by, credited));
+      return row;
+    });
     if (!inserted) continue;
     await ctx.k.updateTable('enrollments').set({ status: 'converted', ended_at: order.ordered_at, next_due_at: null, exit_reason: 'purchased' }).where('id', '=', e.id).execute();
     // Mails still waiting for this enrolment are no longer wanted.
@@ -92,6 +97,18 @@ export async function attributeOrder(ctx: EngineContext, orderId: number): Promi
     results.push({ enrollmentId: e.id, sequenceId: e.sequence_id, holdout: e.holdout === 1, attributedBy: by });
   }
   return results;
+}
+
+/** The `conversion.created` webhook event of a conversion (docs/WEBHOOKS.md). */
+function conversionEvent(
+  id: number,
+  e: { id: number; customer_id: number; sequence_id: string },
+  order: { external_id: string; total_minor: number; discount_minor: number; currency: string; ordered_at: number },
+  by: string,
+  credited: { step_id: string | null; variant_id: string | null } | undefined,
+): WebhookEventInput {
+  const data = { conversion_id: id, order: { external_id: order.external_id, total_minor: order.total_minor, discount_minor: order.discount_minor, currency: order.currency }, attributed_by: by, step: credited?.step_id ?? null, variant: credited?.variant_id ?? null };
+  return { type: 'conversion.created', customerId: e.customer_id, enrollmentId: e.id, sequenceId: e.sequence_id, refId: id, data, occurredAt: order.ordered_at };
 }
 
 /** The goal `new_category`: the order has an item in a category the customer never bought before enrolment. */

@@ -1,0 +1,284 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { EngineConfig, WebhookEndpoint } from '../config/schema.js';
+import type { Database, WebhookDeliveriesTable } from '../db/schema.js';
+import { composeEvents, webhookId } from './compose.js';
+import { endpointTypes } from './emit.js';
+import { secretKey, signedHeaders } from './sign.js';
+
+type Delivery = Selectable<WebhookDeliveriesTable>;
+
+/** What the dispatcher needs: the database, the webhook settings, a clock and a log. */
+export interface WebhookDeps {
+  k: Kysely<Database>;
+  config: Pick<EngineConfig, 'webhooks' | 'webhookDelivery'>;
+  clock: Clock;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Draws the jitter (0..1); injectable for tests. */
+  random?: () => number;
+}
+
+/** The name an endpoint is stored and shown under. */
+export function endpointName(e: WebhookEndpoint): string {
+  return e.name ?? e.url;
+}
+
+/** The HMAC keys of an endpoint (two while a secret is rotated). */
+function keysOf(e: WebhookEndpoint): Buffer[] {
+  return (Array.isArray(e.secret) ? e.secret : [e.secret]).map(secretKey);
+}
+
+/** How one request ended. */
+export interface AttemptResult {
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  /** HTTP 410: the receiver says the endpoint is gone for good. */
+  gone: boolean;
+}
+
+/** Posts one signed body; never throws (a timeout, a refused connection are results). */
+export async function post(e: WebhookEndpoint, id: string, body: string, nowMs: number, timeoutMs: number): Promise<AttemptResult> {
+  const headers = { ...signedHeaders(keysOf(e), id, Math.floor(nowMs / 1000), body), 'user-agent': 'Comeback-Webhooks/1' };
+  try {
+    const res = await fetch(e.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    await res.arrayBuffer().catch(() => undefined); // drain, so the connection is reused
+    const ok = res.status >= 200 && res.status < 300;
+    return { ok, status: res.status, error: ok ? null : `HTTP ${res.status}`, gone: res.status === 410 };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    const name = (err as Error).name;
+    const error = name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause ? `connection failed (${cause})` : (err as Error).message;
+    return { ok: false, status: null, error, gone: false };
+  }
+}
+
+/**
+ * Delivers the webhook outbox (docs/WEBHOOKS.md), in every worker process. A tick moves new
+ * outbox events into one delivery row per subscribed endpoint, then sends what is due: per
+ * endpoint up to `concurrency` requests, at most one per customer at a time and in the order
+ * the events were recorded, so a receiver never sees a customer's click before their send. A
+ * worker leases the rows it sends; one killed mid-request leaves a lease that runs out, and the
+ * row is sent again (at least once: receivers dedupe by `webhook-id`).
+ */
+export class WebhookDispatcher {
+  private stopped = false;
+  private prunedAt = -Infinity;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** Requests sent, delivered, failed; endpoints found gone. */
+  readonly counts = { attempts: 0, delivered: 0, failed: 0, dead: 0 };
+  private readonly endpoints: Map<string, { e: WebhookEndpoint; types: Set<string> }>;
+
+  constructor(private readonly deps: WebhookDeps) {
+    this.endpoints = new Map(deps.config.webhooks.map((e) => [endpointName(e), { e, types: endpointTypes(e) }]));
+  }
+
+  private get settings() {
+    return this.deps.config.webhookDelivery;
+  }
+
+  /** How long a worker holds a row it sends: past the request timeout, so only a dead worker's lease runs out. */
+  private get leaseMs(): number {
+    return this.settings.timeoutMs + 5_000;
+  }
+
+  /** Starts ticking in the background until `stop()`. */
+  start(): void {
+    if (this.running || this.endpoints.size === 0) return;
+    this.running = this.loop();
+  }
+
+  /** Stops after the requests in flight ended (each within the request timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let busy = false;
+      try {
+        busy = await this.tick();
+      } catch (err) {
+        this.deps.log.error({ err }, 'webhook dispatch failed; retrying after the interval');
+      }
+      if (!busy && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.settings.pollIntervalMs);
+          this.wake = () => (clearTimeout(t), resolve());
+        });
+      }
+    }
+  }
+
+  /** One round: fan out new events, send what is due. True when it found work (look again at once). */
+  async tick(): Promise<boolean> {
+    if (this.deps.clock.now() - this.prunedAt > 3_600_000) {
+      this.prunedAt = this.deps.clock.now();
+      await this.prune();
+    }
+    const fanned = await this.fanOut();
+    const sent = await this.sendDue();
+    return fanned > 0 || sent > 0;
+  }
+
+  /** Moves up to 500 outbox events into delivery rows, one per subscribed endpoint; returns how many events. */
+  async fanOut(limit = 500): Promise<number> {
+    const { k } = this.deps;
+    const rows = await k.selectFrom('webhook_outbox').selectAll().orderBy('id').limit(limit).execute();
+    if (rows.length === 0) return 0;
+    const now = this.deps.clock.now();
+    const composed = await composeEvents(k, rows);
+    const deliveries = composed.flatMap((c) =>
+      [...this.endpoints]
+        .filter(([, { types }]) => types.has(c.type))
+        .map(([name]) => ({ event_id: c.id, endpoint: name, type: c.type, customer_id: c.customerId, body: c.body, next_attempt_at: now, created_at: now, updated_at: now })),
+    );
+    await k.transaction().execute(async (trx) => {
+      // Two workers may fan out the same events: the unique (event, endpoint) keeps one row.
+      for (let i = 0; i < deliveries.length; i += 200) {
+        await trx.insertInto('webhook_deliveries').values(deliveries.slice(i, i + 200)).onConflict((oc) => oc.columns(['event_id', 'endpoint']).doNothing()).execute();
+      }
+      await trx.deleteFrom('webhook_outbox').where('id', 'in', rows.map((r) => r.id)).execute();
+    });
+    return rows.length;
+  }
+
+  /** Sends what is due on every endpoint that is neither paused nor gone; returns the requests made. */
+  async sendDue(): Promise<number> {
+    const now = this.deps.clock.now();
+    const states = new Map((await this.deps.k.selectFrom('webhook_endpoints').selectAll().execute()).map((s) => [s.endpoint, s]));
+    const work: Promise<number>[] = [];
+    for (const [name, { e }] of this.endpoints) {
+      const s = states.get(name);
+      if (s?.gone_at || (s?.paused_until && s.paused_until > now)) continue;
+      work.push(this.sendEndpoint(name, e));
+    }
+    return (await Promise.all(work)).reduce((a, b) => a + b, 0);
+  }
+
+  /** Claims the endpoint's due rows (one per customer, oldest first) and sends them. */
+  private async sendEndpoint(name: string, e: WebhookEndpoint): Promise<number> {
+    const { k } = this.deps;
+    const now = this.deps.clock.now();
+    const pending = await k
+      .selectFrom('webhook_deliveries')
+      .select(['id', 'customer_id', 'next_attempt_at', 'lease_until'])
+      .where('status', '=', 'pending')
+      .where('endpoint', '=', name)
+      .orderBy('id')
+      .limit(2_000)
+      .execute();
+    // A customer's later event waits while an earlier one is pending (due or not, in flight or not).
+    const seen = new Set<number>();
+    const picks: number[] = [];
+    for (const r of pending) {
+      if (r.customer_id !== null) {
+        if (seen.has(r.customer_id)) continue;
+        seen.add(r.customer_id);
+      }
+      if (r.next_attempt_at <= now && (r.lease_until === null || r.lease_until < now)) picks.push(r.id);
+      if (picks.length >= this.settings.concurrency) break;
+    }
+    if (picks.length === 0) return 0;
+    const claimed = await k
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({ lease_until: now + this.leaseMs, attempts: eb('attempts', '+', 1), first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(now)), updated_at: now }))
+      .where('id', 'in', picks)
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .returningAll()
+      .execute();
+    const results = await Promise.all(claimed.map(async (d) => ({ d, r: await post(e, webhookId(d.event_id), d.body, this.deps.clock.now(), this.settings.timeoutMs) })));
+    this.counts.attempts += results.length;
+    await this.record(name, results);
+    return results.length;
+  }
+
+  /** Retry delay after `attempts` failed tries: doubling from the base up to the cap, with jitter. */
+  backoff(attempts: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.settings;
+    const full = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(full * (0.5 + 0.5 * (this.deps.random ?? Math.random)()));
+  }
+
+  /** Writes the outcomes, each fenced by the attempt it was (a lease taken over by another worker is left alone). */
+  private async record(name: string, results: { d: Delivery; r: AttemptResult }[]): Promise<void> {
+    const { k, log } = this.deps;
+    const now = this.deps.clock.now();
+    const ok = results.filter((x) => x.r.ok);
+    for (let i = 0; i < ok.length; i += 200) {
+      const slice = ok.slice(i, i + 200);
+      await k
+        .updateTable('webhook_deliveries')
+        .set({ status: 'delivered', delivered_at: now, lease_until: null, last_status: 200, last_error: null, updated_at: now })
+        .where((eb) => eb.or(slice.map(({ d }) => eb.and([eb('id', '=', d.id), eb('attempts', '=', d.attempts)]))))
+        .execute();
+    }
+    this.counts.delivered += ok.length;
+    const failed = results.filter((x) => !x.r.ok);
+    const retryForMs = this.settings.retryForHours * 3_600_000;
+    for (const { d, r } of failed) {
+      const fence = (q: ReturnType<typeof this.updateDelivery>) => q.where('id', '=', d.id).where('attempts', '=', d.attempts);
+      if (r.gone) {
+        // Not the event's fault: it waits, uncounted, until the endpoint is replayed or removed.
+        await fence(this.updateDelivery({ lease_until: null, last_status: 410, last_error: r.error, updated_at: now })).set((eb) => ({ attempts: eb('attempts', '-', 1) })).execute();
+        continue;
+      }
+      const dead = now - (d.first_attempt_at ?? now) >= retryForMs;
+      this.counts.failed++;
+      if (dead) this.counts.dead++;
+      await fence(
+        this.updateDelivery({ status: dead ? 'dead' : 'pending', lease_until: null, last_status: r.status, last_error: r.error, updated_at: now, next_attempt_at: now + this.backoff(d.attempts) }),
+      ).execute();
+      if (dead) log.error({ endpoint: name, event: webhookId(d.event_id), type: d.type, error: r.error }, 'webhook moved to the dead-letter list after retrying for its whole period');
+    }
+    await this.endpointOutcome(name, results.length - failed.length, failed.map((x) => x.r));
+  }
+
+  private updateDelivery(values: Partial<Omit<Delivery, 'id'>>) {
+    return this.deps.k.updateTable('webhook_deliveries').set(values);
+  }
+
+  /** Keeps the endpoint's record: failures in a row, a pause after too many, gone on a 410. */
+  private async endpointOutcome(name: string, succeeded: number, failures: AttemptResult[]): Promise<void> {
+    const { k, log } = this.deps;
+    const now = this.deps.clock.now();
+    if (succeeded > 0 && failures.length === 0) {
+      await k.updateTable('webhook_endpoints').set({ failures: 0, paused_until: null, reason: null, updated_at: now }).where('endpoint', '=', name).where('failures', '>', 0).execute();
+      return;
+    }
+    if (failures.length === 0) return;
+    const gone = failures.find((f) => f.gone);
+    const row = await k.selectFrom('webhook_endpoints').selectAll().where('endpoint', '=', name).executeTakeFirst();
+    const count = succeeded > 0 ? failures.length : (row?.failures ?? 0) + failures.length;
+    const last = failures.at(-1)!.error ?? 'failed';
+    let paused_until = row?.paused_until ?? null;
+    let reason = row?.reason ?? null;
+    let gone_at = row?.gone_at ?? null;
+    if (gone) {
+      gone_at = now;
+      reason = 'the receiver answered 410 Gone: nothing more is sent until comeback webhooks replay';
+      log.error({ endpoint: name }, `webhook endpoint ${name} answered 410 Gone: delivery stopped; its events wait (comeback webhooks list, replay)`);
+    } else if (count >= this.settings.pauseAfterFailures) {
+      paused_until = now + this.settings.pauseMs;
+      reason = `${count} failures in a row (last: ${last})`;
+      log.warn({ endpoint: name, failures: count, until: new Date(paused_until).toISOString() }, `webhook endpoint ${name} paused after ${count} failures in a row`);
+    }
+    await k
+      .insertInto('webhook_endpoints')
+      .values({ endpoint: name, failures: count, paused_until, gone_at, reason, updated_at: now })
+      .onConflict((oc) => oc.column('endpoint').doUpdateSet({ failures: count, paused_until, gone_at, reason, updated_at: now }))
+      .execute();
+  }
+
+  /** Deletes delivered rows older than `keepDeliveredDays`; returns how many. */
+  async prune(): Promise<number> {
+    const before = this.deps.clock.now() - this.settings.keepDeliveredDays * 86_400_000;
+    const r = await this.deps.k.deleteFrom('webhook_deliveries').where('status', '=', 'delivered').where('delivered_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
