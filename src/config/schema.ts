@@ -119,21 +119,25 @@ export const ConsentConfig = z.strictObject({
 });
 export type ConsentConfig = z.infer<typeof ConsentConfig>;
 
-/** A webhook secret, or `env:NAME` to read it from the environment variable NAME. */
-const WebhookSecret = z.string().transform((value, c) => {
-  const name = value.startsWith('env:') ? value.slice(4) : undefined;
-  const secret = name === undefined ? value : process.env[name];
-  if (secret === undefined) {
-    c.addIssue({ code: 'custom', message: `the environment variable ${name} is not set` });
-    return z.NEVER;
+/** A webhook secret, or `env:NAME` to read it from the environment variable NAME; two while rotating. Parsed to a list. */
+const WebhookSecrets = z.union([z.string(), z.array(z.string()).min(1).max(2)]).transform((value, c) => {
+  const out: string[] = [];
+  for (const [i, v] of (Array.isArray(value) ? value : [value]).entries()) {
+    const name = v.startsWith('env:') ? v.slice(4) : undefined;
+    const secret = name === undefined ? v : process.env[name];
+    const path = Array.isArray(value) ? [i] : [];
+    if (secret === undefined) {
+      c.addIssue({ code: 'custom', message: `the environment variable ${name} is not set`, path });
+      continue;
+    }
+    try {
+      secretKey(secret);
+      out.push(secret);
+    } catch (err) {
+      c.addIssue({ code: 'custom', message: (err as Error).message, path });
+    }
   }
-  try {
-    secretKey(secret);
-  } catch (err) {
-    c.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-  return secret;
+  return out;
 });
 
 /** One receiver of outbound webhooks (docs/WEBHOOKS.md). */
@@ -144,7 +148,7 @@ export const WebhookEndpoint = z.strictObject({
   /** Event types it receives (docs/WEBHOOKS.md), or `*` for all. */
   events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1),
   /** `whsec_...` secret(s); two while rotating: every request is signed with each. */
-  secret: z.union([WebhookSecret, z.array(WebhookSecret).min(1).max(2)]),
+  secret: WebhookSecrets,
 });
 export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
 

@@ -81,7 +81,7 @@ export async function sendTest(config: Pick<EngineConfig, 'webhooks' | 'webhookD
   if (!e) throw new NotFoundError('webhook endpoint', name);
   const id = `test_${now.toString(36)}`;
   const body = JSON.stringify({ type: TEST_EVENT_TYPE, version: PAYLOAD_VERSION, id, timestamp: new Date(now).toISOString(), data: { message: 'a test event from comeback webhooks test' } });
-  return { id, ...(await post(e, id, body, now, config.webhookDelivery.timeoutMs)) };
+  return { id, ...(await post(e, id, body, config.webhookDelivery.timeoutMs)) };
 }
 
 /** Deletes a person's events from the outbox and from every delivery list (erasure). Returns how many rows. */

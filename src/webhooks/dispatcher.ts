@@ -26,7 +26,7 @@ export function endpointName(e: WebhookEndpoint): string {
 
 /** The HMAC keys of an endpoint (two while a secret is rotated). */
 function keysOf(e: WebhookEndpoint): Buffer[] {
-  return (Array.isArray(e.secret) ? e.secret : [e.secret]).map(secretKey);
+  return e.secret.map(secretKey);
 }
 
 /** How one request ended. */
@@ -39,8 +39,9 @@ export interface AttemptResult {
 }
 
 /** Posts one signed body; never throws (a timeout, a refused connection are results). */
-export async function post(e: WebhookEndpoint, id: string, body: string, nowMs: number, timeoutMs: number): Promise<AttemptResult> {
-  const headers = { ...signedHeaders(keysOf(e), id, Math.floor(nowMs / 1000), body), 'user-agent': 'Comeback-Webhooks/1' };
+export async function post(e: WebhookEndpoint, id: string, body: string, timeoutMs: number): Promise<AttemptResult> {
+  // The signed timestamp is the wall-clock time of this attempt (receivers reject old ones), not the engine's clock.
+  const headers = { ...signedHeaders(keysOf(e), id, Math.floor(Date.now() / 1000), body), 'user-agent': 'Comeback-Webhooks/1' };
   try {
     const res = await fetch(e.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     await res.arrayBuffer().catch(() => undefined); // drain, so the connection is reused
@@ -192,7 +193,7 @@ export class WebhookDispatcher {
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
       .returningAll()
       .execute();
-    const results = await Promise.all(claimed.map(async (d) => ({ d, r: await post(e, webhookId(d.event_id), d.body, this.deps.clock.now(), this.settings.timeoutMs) })));
+    const results = await Promise.all(claimed.map(async (d) => ({ d, r: await post(e, webhookId(d.event_id), d.body, this.settings.timeoutMs) })));
     this.counts.attempts += results.length;
     await this.record(name, results);
     return results.length;
