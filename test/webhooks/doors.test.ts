@@ -8,12 +8,8 @@ import { DAY } from '../../src/clock.js';
 import { WEBHOOK_EVENT_TYPES, WebhookDispatcher } from '../../src/webhooks/index.js';
 import { dialects } from '../helpers/backends.js';
 import { get, seedMessage, startServer, UA, type TestServer } from '../server/helpers.js';
-import { Receiver, TEST_SECRET } from './receiver.js';
+import { drain, Receiver, TEST_SECRET } from './receiver.js';
 
-/** Ticks the dispatcher until nothing is left to do. */
-export async function drain(d: WebhookDispatcher): Promise<void> {
-  for (let i = 0; i < 100 && (await d.tick()); i++);
-}
 
 describe.each(dialects)('webhook events through every door on $name', ({ url }) => {
   let s: TestServer | undefined;

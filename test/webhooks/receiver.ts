@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import type { WebhookDispatcher } from '../../src/webhooks/index.js';
+
+/** Ticks the dispatcher until nothing is left to do. */
+export async function drain(d: WebhookDispatcher): Promise<void> {
+  for (let i = 0; i < 100 && (await d.tick()); i++);
+}
 
 /** A secret in the Standard Webhooks form, for tests. */
 export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
