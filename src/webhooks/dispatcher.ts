@@ -82,48 +82,66 @@ export class WebhookDispatcher {
 
   /** How long a worker holds a row it sends: past the request timeout, so only a dead worker's lease runs out. */
   private get leaseMs(): number {
-    return this.settings.timeoutMs + 5_000;
+    return this.settings.timeoutMs * 2 + 1_000;
   }
 
-  /** Starts ticking in the background until `stop()`. */
+  /** Starts delivering in the background until `stop()`. */
   start(): void {
     if (this.running || this.endpoints.size === 0) return;
     this.running = this.loop();
   }
 
-  /** Stops after the requests in flight ended (each within the request timeout). */
+  /** Stops claiming and waits for the requests in flight (each ends within the request timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.running;
+    await Promise.all(this.flights);
   }
+
+  /** Requests in flight, each settling after its outcome is recorded. */
+  private readonly flights = new Set<Promise<void>>();
+  /** Requests in flight per endpoint. */
+  private readonly busy = new Map<string, number>();
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      let busy = false;
+      let found = false;
       try {
-        busy = await this.tick();
+        found = (await this.fanOut()) > 0;
+        found = (await this.startDue()).length > 0 || found;
+        await this.maybePrune();
       } catch (err) {
         this.deps.log.error({ err }, 'webhook dispatch failed; retrying after the interval');
       }
-      if (!busy && !this.stopped) {
+      // Look again when a request ends (a slot is free), or after the interval; at once after a full fan-out.
+      if (!this.stopped && !found) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.settings.pollIntervalMs);
           this.wake = () => (clearTimeout(t), resolve());
         });
+      } else if (!this.stopped && this.flights.size > 0) {
+        await Promise.race([...this.flights, new Promise<void>((r) => setTimeout(r, this.settings.pollIntervalMs))]);
       }
     }
   }
 
-  /** One round: fan out new events, send what is due. True when it found work (look again at once). */
+  private async maybePrune(): Promise<void> {
+    if (this.deps.clock.now() - this.prunedAt < 3_600_000) return;
+    this.prunedAt = this.deps.clock.now();
+    await this.prune();
+  }
+
+  /**
+   * One round for tools and tests: fan out new events, send what is due and wait for those
+   * requests. True when it found work (look again at once).
+   */
   async tick(): Promise<boolean> {
-    if (this.deps.clock.now() - this.prunedAt > 3_600_000) {
-      this.prunedAt = this.deps.clock.now();
-      await this.prune();
-    }
+    await this.maybePrune();
     const fanned = await this.fanOut();
-    const sent = await this.sendDue();
-    return fanned > 0 || sent > 0;
+    const started = await this.startDue();
+    await Promise.all(started);
+    return fanned > 0 || started.length > 0;
   }
 
   /** Moves up to 500 outbox events into delivery rows, one per subscribed endpoint; returns how many events. */
@@ -148,22 +166,24 @@ export class WebhookDispatcher {
     return rows.length;
   }
 
-  /** Sends what is due on every endpoint that is neither paused nor gone; returns the requests made. */
-  async sendDue(): Promise<number> {
+  /** Starts the due requests of every endpoint that is neither paused nor gone, up to its free slots. */
+  private async startDue(): Promise<Promise<void>[]> {
     const now = this.deps.clock.now();
     const states = new Map((await this.deps.k.selectFrom('webhook_endpoints').selectAll().execute()).map((s) => [s.endpoint, s]));
-    const work: Promise<number>[] = [];
+    const started: Promise<void>[] = [];
     for (const [name, { e }] of this.endpoints) {
       const s = states.get(name);
       if (s?.gone_at || (s?.paused_until && s.paused_until > now)) continue;
-      work.push(this.sendEndpoint(name, e));
+      started.push(...(await this.startEndpoint(name, e)));
     }
-    return (await Promise.all(work)).reduce((a, b) => a + b, 0);
+    return started;
   }
 
-  /** Claims the endpoint's due rows (one per customer, oldest first) and sends them. */
-  private async sendEndpoint(name: string, e: WebhookEndpoint): Promise<number> {
+  /** Claims the endpoint's due rows (one per customer, oldest first) for its free slots and sends them. */
+  private async startEndpoint(name: string, e: WebhookEndpoint): Promise<Promise<void>[]> {
     const { k } = this.deps;
+    const free = this.settings.concurrency - (this.busy.get(name) ?? 0);
+    if (free <= 0) return [];
     const now = this.deps.clock.now();
     const pending = await k
       .selectFrom('webhook_deliveries')
@@ -182,9 +202,9 @@ export class WebhookDispatcher {
         seen.add(r.customer_id);
       }
       if (r.next_attempt_at <= now && (r.lease_until === null || r.lease_until < now)) picks.push(r.id);
-      if (picks.length >= this.settings.concurrency) break;
+      if (picks.length >= free) break;
     }
-    if (picks.length === 0) return 0;
+    if (picks.length === 0) return [];
     const claimed = await k
       .updateTable('webhook_deliveries')
       .set((eb) => ({ lease_until: now + this.leaseMs, attempts: eb('attempts', '+', 1), first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(now)), updated_at: now }))
@@ -193,10 +213,21 @@ export class WebhookDispatcher {
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
       .returningAll()
       .execute();
-    const results = await Promise.all(claimed.map(async (d) => ({ d, r: await post(e, webhookId(d.event_id), d.body, this.settings.timeoutMs) })));
-    this.counts.attempts += results.length;
-    await this.record(name, results);
-    return results.length;
+    this.busy.set(name, (this.busy.get(name) ?? 0) + claimed.length);
+    return claimed.map((d) => {
+      const flight: Promise<void> = post(e, webhookId(d.event_id), d.body, this.settings.timeoutMs)
+        .then((r) => {
+          this.counts.attempts++;
+          return this.record(name, [{ d, r }]);
+        })
+        .catch((err: unknown) => this.deps.log.error({ err, endpoint: name }, 'recording a webhook outcome failed; the lease runs out and it is sent again'))
+        .finally(() => {
+          this.busy.set(name, (this.busy.get(name) ?? 1) - 1);
+          this.flights.delete(flight);
+        });
+      this.flights.add(flight);
+      return flight;
+    });
   }
 
   /** Retry delay after `attempts` failed tries: doubling from the base up to the cap, with jitter. */
