@@ -71,9 +71,12 @@ export class WebhookDispatcher {
   /** Requests sent, delivered, failed; endpoints found gone. */
   readonly counts = { attempts: 0, delivered: 0, failed: 0, dead: 0 };
   private readonly endpoints: Map<string, { e: WebhookEndpoint; types: Set<string> }>;
+  /** Endpoints that may have failures recorded (all, until a success has cleared them). */
+  private readonly failing: Set<string>;
 
   constructor(private readonly deps: WebhookDeps) {
     this.endpoints = new Map(deps.config.webhooks.map((e) => [endpointName(e), { e, types: endpointTypes(e) }]));
+    this.failing = new Set(this.endpoints.keys());
   }
 
   private get settings() {
@@ -108,8 +111,10 @@ export class WebhookDispatcher {
     while (!this.stopped) {
       let found = false;
       try {
+        await this.flushDelivered();
         found = (await this.fanOut()) > 0;
-        found = (await this.startDue()).length > 0 || found;
+        // Claim when half the slots are free (one scan and one claim serve several requests).
+        if (this.freeSlots() * 2 >= this.settings.concurrency * this.endpoints.size) found = (await this.startDue()).length > 0 || found;
         await this.maybePrune();
       } catch (err) {
         this.deps.log.error({ err }, 'webhook dispatch failed; retrying after the interval');
@@ -141,7 +146,42 @@ export class WebhookDispatcher {
     const fanned = await this.fanOut();
     const started = await this.startDue();
     await Promise.all(started);
+    await this.flushDelivered();
     return fanned > 0 || started.length > 0;
+  }
+
+  private freeSlots(): number {
+    let free = 0;
+    for (const name of this.endpoints.keys()) free += this.settings.concurrency - (this.busy.get(name) ?? 0);
+    return free;
+  }
+
+  /** Deliveries that succeeded, recorded together in the next round (one statement for many). */
+  private delivered: number[] = [];
+
+  /**
+   * Records the successes gathered since the last round. Not fenced by the attempt: if another
+   * worker took the row over meanwhile, the event did arrive all the same.
+   */
+  private async flushDelivered(): Promise<void> {
+    const ids = this.delivered;
+    if (ids.length === 0) return;
+    this.delivered = [];
+    const now = this.deps.clock.now();
+    try {
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        await this.deps.k
+          .updateTable('webhook_deliveries')
+          .set({ status: 'delivered', delivered_at: now, lease_until: null, last_status: 200, last_error: null, updated_at: now })
+          .where('id', 'in', slice)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    } catch (err) {
+      this.delivered.push(...ids); // the next round tries again
+      throw err;
+    }
   }
 
   /** Moves up to 500 outbox events into delivery rows, one per subscribed endpoint; returns how many events. */
@@ -191,7 +231,7 @@ export class WebhookDispatcher {
       .where('status', '=', 'pending')
       .where('endpoint', '=', name)
       .orderBy('id')
-      .limit(2_000)
+      .limit(Math.max(500, this.settings.concurrency * 50))
       .execute();
     // A customer's later event waits while an earlier one is pending (due or not, in flight or not).
     const seen = new Set<number>();
@@ -242,14 +282,7 @@ export class WebhookDispatcher {
     const { k, log } = this.deps;
     const now = this.deps.clock.now();
     const ok = results.filter((x) => x.r.ok);
-    for (let i = 0; i < ok.length; i += 200) {
-      const slice = ok.slice(i, i + 200);
-      await k
-        .updateTable('webhook_deliveries')
-        .set({ status: 'delivered', delivered_at: now, lease_until: null, last_status: 200, last_error: null, updated_at: now })
-        .where((eb) => eb.or(slice.map(({ d }) => eb.and([eb('id', '=', d.id), eb('attempts', '=', d.attempts)]))))
-        .execute();
-    }
+    this.delivered.push(...ok.map(({ d }) => d.id));
     this.counts.delivered += ok.length;
     const failed = results.filter((x) => !x.r.ok);
     const retryForMs = this.settings.retryForHours * 3_600_000;
@@ -280,10 +313,13 @@ export class WebhookDispatcher {
     const { k, log } = this.deps;
     const now = this.deps.clock.now();
     if (succeeded > 0 && failures.length === 0) {
+      if (!this.failing.has(name)) return; // known to be in good standing: no write per success
+      this.failing.delete(name);
       await k.updateTable('webhook_endpoints').set({ failures: 0, paused_until: null, reason: null, updated_at: now }).where('endpoint', '=', name).where('failures', '>', 0).execute();
       return;
     }
     if (failures.length === 0) return;
+    this.failing.add(name);
     const gone = failures.find((f) => f.gone);
     const row = await k.selectFrom('webhook_endpoints').selectAll().where('endpoint', '=', name).executeTakeFirst();
     const count = succeeded > 0 ? failures.length : (row?.failures ?? 0) + failures.length;
