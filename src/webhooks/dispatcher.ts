@@ -119,15 +119,13 @@ export class WebhookDispatcher {
       } catch (err) {
         this.deps.log.error({ err }, 'webhook dispatch failed; retrying after the interval');
       }
-      // Look again when a request ends (a slot is free), or after the interval; at once after a full fan-out.
-      if (!this.stopped && !found) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.settings.pollIntervalMs);
-          this.wake = () => (clearTimeout(t), resolve());
-        });
-      } else if (!this.stopped && this.flights.size > 0) {
-        await Promise.race([...this.flights, new Promise<void>((r) => setTimeout(r, this.settings.pollIntervalMs))]);
-      }
+      if (this.stopped || (found && this.flights.size === 0)) continue;
+      // Look again when a request ends (a slot is free), or after the interval (new events, retries due).
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.settings.pollIntervalMs);
+        this.wake = () => (clearTimeout(t), resolve());
+        for (const f of this.flights) void f.then(this.wake);
+      });
     }
   }
 
