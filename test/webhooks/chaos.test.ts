@@ -16,7 +16,7 @@ import { postgresUrl, REDIS_URL, sqliteUrl } from '../helpers/backends.js';
 import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, waitFor, writeConfig } from '../worker/fixture.js';
 import { Receiver, TEST_SECRET } from './receiver.js';
 
-const CUSTOMERS = 200;
+const CUSTOMERS = 100;
 const KILLS = 3;
 
 /** A seeded generator (mulberry32), so a failing run can be repeated. */
