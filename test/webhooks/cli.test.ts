@@ -1,4 +1,4 @@
-/** `comeback webhooks list|replay|test|secret` and the webhook line of `comeback check`, in process. */
+/** `comeback webhooks list|replay|test|secret` and the webhook lines of `comeback check`, in process. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { emitEvents, WebhookDispatcher } from '../../src/webhooks/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
+import { checkWebhooks } from '../../src/cli/commands/check.js';
 import { Receiver, TEST_SECRET } from './receiver.js';
 
 let receiver: Receiver | undefined;
@@ -34,6 +35,8 @@ it('lists endpoints and dead letters, replays them, sends a test event and print
   clock.advance(3_600_000); // the retry period ends
   await d.tick();
 
+  const check = await checkWebhooks(engine.ctx);
+  expect(check).toEqual([{ what: 'webhooks', verdict: 'warn', detail: expect.stringContaining('1 webhook event for crm failed for good') }]);
   const list = await runCliInProcess(['--config', file, 'webhooks', 'list']);
   expect(list.out).toContain('crm  ' + receiver.url);
   expect(list.out).toMatch(/active; pending 0, delivered 0, dead 1/);
@@ -45,6 +48,7 @@ it('lists endpoints and dead letters, replays them, sends a test event and print
   expect(replayed.out).toContain('1 event queued again');
   await d.tick();
   expect([...receiver.processed.keys()]).toEqual(['evt_1']);
+  expect(await checkWebhooks(engine.ctx)).toEqual([{ what: 'webhooks', verdict: 'ok', detail: '1 endpoint(s) active, 0 event(s) waiting' }]);
 
   const test = await runCliInProcess(['--config', file, 'webhooks', 'test', 'crm']);
   expect(test.out).toMatch(/^test_\w+: delivered \(HTTP 204\)/);
