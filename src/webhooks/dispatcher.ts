@@ -100,6 +100,8 @@ export class WebhookDispatcher {
     this.wake?.();
     await this.running;
     await Promise.all(this.flights);
+    // What arrived is recorded before the process exits, so the next worker does not send it again.
+    await this.flushDelivered().catch((err: unknown) => this.deps.log.error({ err }, 'recording delivered webhooks failed; they will be sent again'));
   }
 
   /** Requests in flight, each settling after its outcome is recorded. */
