@@ -11,6 +11,7 @@ import * as m009 from './009_message_id_header.js';
 import * as m010 from './010_park_offset.js';
 import * as m011 from './011_order_original_amount.js';
 import * as m012 from './012_return_score.js';
+import * as m013 from './013_webhook_outbox.js';
 import * as m014 from './014_shop_sync.js';
 
 /**
@@ -31,5 +32,6 @@ export const migrations: Record<string, Migration> = {
   '010_park_offset': m010,
   '011_order_original_amount': m011,
   '012_return_score': m012,
+  '013_webhook_outbox': m013,
   '014_shop_sync': m014,
 };

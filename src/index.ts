@@ -78,3 +78,15 @@ export {
   type ScoreRun,
   type CustomerReport,
 } from './dormancy/index.js';
+export {
+  WebhookDispatcher,
+  WEBHOOK_EVENT_TYPES,
+  verifySignature,
+  signedHeaders,
+  endpointStatuses,
+  deadLetters,
+  replay as replayWebhooks,
+  type WebhookEventType,
+  type EndpointStatus,
+  type DeadLetter,
+} from './webhooks/index.js';

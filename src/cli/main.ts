@@ -24,10 +24,11 @@ import * as stats from './commands/stats.js';
 import * as sync from './commands/sync.js';
 import * as uncertain from './commands/uncertain.js';
 import * as validate from './commands/validate.js';
+import * as webhooks from './commands/webhooks.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
 import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
 import { BYTES } from '../util/limits.js';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
+import { secretKey } from '../webhooks/sign.js';
 
 /** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
 export const TransportConfig = z.discriminatedUnion('type', [
@@ -152,6 +154,61 @@ export const ShopConfig = z.strictObject({
   timeoutMs: z.number().int().positive().default(10_000),
 });
 export type ShopConfig = z.infer<typeof ShopConfig>;
+/** A webhook secret, or `env:NAME` to read it from the environment variable NAME; two while rotating. Parsed to a list. */
+const WebhookSecrets = z.union([z.string(), z.array(z.string()).min(1).max(2)]).transform((value, c) => {
+  const out: string[] = [];
+  for (const [i, v] of (Array.isArray(value) ? value : [value]).entries()) {
+    const name = v.startsWith('env:') ? v.slice(4) : undefined;
+    const secret = name === undefined ? v : process.env[name];
+    const path = Array.isArray(value) ? [i] : [];
+    if (secret === undefined) {
+      c.addIssue({ code: 'custom', message: `the environment variable ${name} is not set`, path });
+      continue;
+    }
+    try {
+      secretKey(secret);
+      out.push(secret);
+    } catch (err) {
+      c.addIssue({ code: 'custom', message: (err as Error).message, path });
+    }
+  }
+  return out;
+});
+
+/** One receiver of outbound webhooks (docs/WEBHOOKS.md). */
+export const WebhookEndpoint = z.strictObject({
+  /** Names the endpoint in `comeback webhooks` and the database; default: the URL. */
+  name: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  /** Event types it receives (docs/WEBHOOKS.md), or `*` for all. */
+  events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1),
+  /** `whsec_...` secret(s); two while rotating: every request is signed with each. */
+  secret: WebhookSecrets,
+});
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+/** How the dispatcher delivers webhooks (docs/WEBHOOKS.md). */
+export const WebhookDeliveryConfig = z.strictObject({
+  /** A request that takes longer fails (and is retried). */
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** First retry delay; doubles per attempt up to `backoffMaxMs`, with jitter. */
+  backoffBaseMs: z.number().int().positive().default(5_000),
+  backoffMaxMs: z.number().int().positive().default(3_600_000),
+  /** An event that still fails this long after its first attempt goes to the dead-letter list. */
+  retryForHours: z.number().positive().default(26),
+  /** Requests in flight per endpoint. */
+  concurrency: z.number().int().min(1).max(64).default(8),
+  /** Failures in a row after which an endpoint is paused for `pauseMs` (shown by stats and check). */
+  pauseAfterFailures: z.number().int().min(1).default(20),
+  pauseMs: z.number().int().positive().default(300_000),
+  /** Milliseconds between looks at the outbox when it was empty. */
+  pollIntervalMs: z.number().int().positive().default(1_000),
+  /** Delivered events are kept this long for `comeback webhooks list`. */
+  keepDeliveredDays: z.number().min(0).default(7),
+  /** Allow URLs on this machine (a local receiver in development); `--dev` allows them too. */
+  allowLocal: z.boolean().default(false),
+});
+export type WebhookDeliveryConfig = z.infer<typeof WebhookDeliveryConfig>;
 
 /** Engine configuration. Every field has a default so `createEngine({})` is a working embedded setup. */
 export const EngineConfig = z.strictObject({
@@ -176,6 +233,13 @@ export const EngineConfig = z.strictObject({
   consent: ConsentConfig.default(ConsentConfig.parse({})),
   /** The connected shop, if any: without it coupon codes exist in Comeback only. */
   shop: ShopConfig.optional(),
+  /** Outbound webhooks: who hears about enrolments, sends, opens, clicks, conversions... (docs/WEBHOOKS.md). */
+  webhooks: z
+    .array(WebhookEndpoint)
+    .max(20)
+    .default([])
+    .refine((list) => new Set(list.map((w) => w.name ?? w.url)).size === list.length, { message: 'two webhook endpoints have the same name (or URL); give each a distinct name' }),
+  webhookDelivery: WebhookDeliveryConfig.default(WebhookDeliveryConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
   defaults: z

@@ -282,6 +282,54 @@ export interface ShopVersionsTable {
   updated_at: number;
 }
 
+/** Outbound webhook events, written in the transaction of the state change they report (docs/WEBHOOKS.md). */
+export interface WebhookOutboxTable {
+  id: Generated<number>;
+  /** An event type of the catalogue, e.g. `message.clicked`. */
+  type: string;
+  customer_id: number | null;
+  enrollment_id: number | null;
+  message_id: number | null;
+  sequence_id: string | null;
+  /** The row the event is about: the `events` row of an open or click, the conversion, ... */
+  ref_id: number | null;
+  /** Small event-specific fields, as JSON. */
+  data: Generated<string>;
+  occurred_at: number;
+}
+
+/** One event for one endpoint: its frozen body and its delivery state; `dead` rows are the dead-letter list. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  endpoint: string;
+  type: string;
+  customer_id: number | null;
+  body: string;
+  /** `pending`, `delivered`, `dead`. */
+  status: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  /** A worker holds the row until then (a request in flight); a killed worker's lease runs out. */
+  lease_until: number | null;
+  first_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+/** What every worker must know about an endpoint: failing in a row, paused, gone (HTTP 410). */
+export interface WebhookEndpointsTable {
+  endpoint: string;
+  failures: Generated<number>;
+  paused_until: number | null;
+  gone_at: number | null;
+  reason: string | null;
+  updated_at: number;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   customers: CustomersTable;
@@ -301,6 +349,9 @@ export interface Database {
   shop_webhooks: ShopWebhooksTable;
   shop_sync_state: ShopSyncStateTable;
   shop_versions: ShopVersionsTable;
+  webhook_outbox: WebhookOutboxTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_endpoints: WebhookEndpointsTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

@@ -4,6 +4,7 @@ import { statementChunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
+import { emitEvents, type WebhookEventInput } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** A conversion that an order produced. */
@@ -16,7 +17,7 @@ export interface Attribution {
   orderId: number;
 }
 
-type OrderRow = { id: number; customer_id: number; ordered_at: number; total_minor: number; discount_minor: number; currency: string; coupon_code: string | null };
+type OrderRow = { id: number; external_id: string; customer_id: number; ordered_at: number; total_minor: number; discount_minor: number; currency: string; coupon_code: string | null };
 type EnrollmentRow = { id: number; customer_id: number; sequence_id: string; sequence_version: number; enrolled_at: number; status: string; holdout: number };
 
 /** Rows for `ids`, one statement per chunk of ids. */
@@ -42,7 +43,7 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
   const orders = await byIds(orderIds, (chunk) =>
     db
       .selectFrom('orders')
-      .select(['id', 'customer_id', 'ordered_at', 'total_minor', 'discount_minor', 'currency', 'coupon_code'])
+      .select(['id', 'external_id', 'customer_id', 'ordered_at', 'total_minor', 'discount_minor', 'currency', 'coupon_code'])
       .where('id', 'in', chunk)
       .where('status', '!=', 'cancelled')
       .execute(),
@@ -116,9 +117,12 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
       .insertInto('conversions')
       .values(chunk)
       .onConflict((oc) => oc.columns(['enrollment_id', 'order_id']).doNothing())
-      .returning('enrollment_id')
+      .returning(['id', 'enrollment_id'])
       .execute();
     for (const r of ids) inserted.add(r.enrollment_id);
+    // The outbox rows are written on `db`, in the transaction that stores the conversions.
+    const made = new Map(ids.map((r) => [r.enrollment_id, r.id]));
+    await emitEvents(db, ctx.config, matches.filter(({ e }) => made.has(e.id)).map(({ e, o }) => conversionEvent(made.get(e.id)!, e, o, credits.get(e.id))));
   }
   const running = matches.filter(({ e }) => inserted.has(e.id) && (e.status === 'active' || e.status === 'completed'));
   for (const { e, o } of running) {
@@ -236,3 +240,16 @@ async function creditedMails(db: Kysely<Database>, matches: { e: EnrollmentRow; 
   }
   return out;
 }
+
+/** The `conversion.created` webhook event of a conversion (docs/WEBHOOKS.md). */
+function conversionEvent(
+  id: number,
+  e: { id: number; customer_id: number; sequence_id: string },
+  order: { external_id: string; total_minor: number; discount_minor: number; currency: string; ordered_at: number },
+  credited: { step_id: string; variant_id: string | null; byCoupon: boolean } | undefined,
+): WebhookEventInput {
+  const by = credited?.byCoupon ? 'coupon' : 'goal_window';
+  const data = { conversion_id: id, order: { external_id: order.external_id, total_minor: order.total_minor, discount_minor: order.discount_minor, currency: order.currency }, attributed_by: by, step: credited?.step_id ?? null, variant: credited?.variant_id ?? null };
+  return { type: 'conversion.created', customerId: e.customer_id, enrollmentId: e.id, sequenceId: e.sequence_id, refId: id, data, occurredAt: order.ordered_at };
+}
+

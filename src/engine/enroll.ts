@@ -1,3 +1,5 @@
+import type { Insertable } from 'kysely';
+import type { EnrollmentsTable } from '../db/schema.js';
 import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
 import { suppressedHashes } from '../consent/suppressions.js';
@@ -10,6 +12,7 @@ import type { Sequence } from '../sequences/schema.js';
 import { findCustomer } from '../shop/customers.js';
 import { unitDraw } from '../util/hash.js';
 import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
+import { emitEvents, withOutbox } from '../webhooks/emit.js';
 import { dormantCandidates } from './audience.js';
 import type { EngineContext } from './context.js';
 
@@ -59,7 +62,7 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   // Shops keep duplicate accounts (a guest order and a login with one address): one address gets
   // a sequence once, or its owner would receive every mail twice.
   const taken = await addressesEnrolled(ctx, seq.id, hashes);
-  const rows = [];
+  const rows: Insertable<EnrollmentsTable>[] = [];
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
     result.considered++;
@@ -93,12 +96,11 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   if (rows.length === 0) return [];
   // Two partial unique indexes refuse a second active enrolment of the customer and of the address
   // (another enrolment path may have enrolled either since the checks above); neither is an error.
-  const inserted = await ctx.k
-    .insertInto('enrollments')
-    .values(rows)
-    .onConflict((oc) => oc.doNothing())
-    .returning(['id', 'holdout', 'customer_id'])
-    .execute();
+  const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
+    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id']).execute();
+    await emitEvents(trx, ctx.config, got.map((r) => ({ type: 'enrollment.created', customerId: r.customer_id, enrollmentId: r.id, sequenceId: seq.id, occurredAt: now })));
+    return got;
+  });
   result.enrolled += inserted.length;
   result.holdout += inserted.filter((r) => r.holdout === 1).length;
   if (inserted.length < rows.length) {

@@ -2,6 +2,7 @@ import { enforceConsent } from '../consent/enforce.js';
 import { appendConsents } from '../consent/ledger.js';
 import { suppress } from '../consent/suppressions.js';
 import { CHURN_REASONS } from '../shop/types.js';
+import { emitEvent, withOutbox, type WebhookEventInput } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** An engagement or delivery event about a message. */
@@ -20,6 +21,25 @@ export interface EventInput {
   at?: number;
 }
 
+/** Webhook types of the events that have one (opens and clicks only when a human's). */
+const HOOKS: Partial<Record<EventInput['type'], WebhookEventInput['type']>> = {
+  open: 'message.opened',
+  click: 'message.clicked',
+  unsubscribe: 'customer.unsubscribed',
+  bounce: 'message.bounced',
+  complaint: 'message.complained',
+};
+
+/** The webhook event an event reports, or undefined (docs/WEBHOOKS.md). */
+function webhookEvent(e: EventInput, id: number, m: { id: number; customer_id: number; enrollment_id: number | null }, at: number): WebhookEventInput | undefined {
+  const type = HOOKS[e.type];
+  if (!type || (e.machine && (e.type === 'open' || e.type === 'click'))) return undefined;
+  const data: Record<string, unknown> = { source: e.source };
+  if (e.type === 'click') data.link_index = e.linkIndex ?? null;
+  if (e.type === 'unsubscribe') data.scope = typeof e.detail?.scope === 'string' ? e.detail.scope : 'all';
+  return { type, customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, refId: id, data, occurredAt: at };
+}
+
 /**
  * Stores an event against its message and applies its consequences: an unsubscribe withdraws
  * consent and suppresses (all marketing, or one sequence with `detail.scope`), a complaint or hard
@@ -36,25 +56,30 @@ export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<bo
     .executeTakeFirst();
   // An erased person's old links record nothing; the hashed suppression already stops all mail.
   if (!message || message.erased_at !== null) return false;
-  const inserted = await ctx.k
-    .insertInto('events')
-    .values({
-      message_id: message.id,
-      customer_id: message.customer_id,
-      enrollment_id: message.enrollment_id,
-      type: e.type,
-      link_index: e.linkIndex ?? null,
-      machine: e.machine ? 1 : 0,
-      machine_reason: e.machineReason ?? null,
-      source: e.source,
-      provider_event_id: e.providerEventId ?? null,
-      user_agent: e.userAgent ?? null,
-      detail: JSON.stringify(e.detail ?? {}),
-      occurred_at: now,
-    })
-    .onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
+    const row = await trx
+      .insertInto('events')
+      .values({
+        message_id: message.id,
+        customer_id: message.customer_id,
+        enrollment_id: message.enrollment_id,
+        type: e.type,
+        link_index: e.linkIndex ?? null,
+        machine: e.machine ? 1 : 0,
+        machine_reason: e.machineReason ?? null,
+        source: e.source,
+        provider_event_id: e.providerEventId ?? null,
+        user_agent: e.userAgent ?? null,
+        detail: JSON.stringify(e.detail ?? {}),
+        occurred_at: now,
+      })
+      .onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    const hook = row && webhookEvent(e, row.id, message, now);
+    if (hook) await emitEvent(trx, ctx.config, hook);
+    return row;
+  });
   if (!inserted) return false;
   if (e.machine) return true;
   if (e.type === 'unsubscribe') {

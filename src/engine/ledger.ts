@@ -10,6 +10,7 @@
 import { GroupCommit } from '../db/group-commit.js';
 import { prepared, type PreparedQuery } from '../db/prepared.js';
 import type { Message } from '../db/schema.js';
+import { emitEvent, webhookTypes } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** Columns a worker may write when it records an outcome. */
@@ -125,10 +126,26 @@ export function record(ctx: EngineContext, m: Message, outcome: Outcome): Promis
   }
   const query = found;
   const values = { ...fields, id: m.id, attempts: m.attempts, now: ctx.clock.now() };
+  if (outcome.status === 'sent' && webhookTypes(ctx.config).has('message.sent')) {
+    // The webhook event commits with the `sent` it reports, in the same (group) transaction.
+    const update = query.compile(ctx.k, values);
+    return committer(ctx).run((k) =>
+      inTransaction(k, async (t) => {
+        const n = Number((await t.executeQuery(update)).numAffectedRows ?? 0);
+        if (n === 1) await emitEvent(t, ctx.config, { type: 'message.sent', customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, occurredAt: values.now });
+        return n === 1;
+      }),
+    );
+  }
   // Queued synchronously: a write issued after this call commits with it or later (see deliver.ts).
   return committer(ctx)
     .update(query.compile(ctx.k, values), `message ${m.id}`)
     .then((n) => n === 1);
+}
+
+/** Runs `write` in the caller's transaction, or in one of its own. */
+function inTransaction<T>(k: EngineContext['k'], write: (t: EngineContext['k']) => Promise<T>): Promise<T> {
+  return k.isTransaction ? write(k) : k.transaction().execute(write);
 }
 
 const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>

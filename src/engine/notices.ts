@@ -1,12 +1,14 @@
 /**
  * What needs an operator now, as plain sentences for `comeback stats`, the dashboard and the
  * worker's summary: a paused sender (provider unreachable, policy block), paused sequences (the
- * deliverability guard, a broken template) and mails whose delivery is unknown.
+ * deliverability guard, a broken template), mails whose delivery is unknown and webhook endpoints
+ * that are paused, gone or have dead letters.
  */
 import type { EngineContext } from './context.js';
 import { pausedUntil } from './ledger.js';
 import { pausedSequenceIds } from './sequence-state.js';
 import { countUncertain } from './uncertain.js';
+import { webhookNotices } from '../webhooks/admin.js';
 
 /** One sentence per thing that needs attention; empty when all is well. */
 export async function operatorNotices(ctx: EngineContext): Promise<string[]> {
@@ -18,6 +20,7 @@ export async function operatorNotices(ctx: EngineContext): Promise<string[]> {
     notes.push(`sequence ${id} is paused (${reason.split('\n')[0]}); its mails wait until comeback resume ${id}`);
   }
   const uncertain = await countUncertain(ctx);
+  notes.push(...(await webhookNotices(ctx.k, ctx.config, ctx.clock.now())));
   if (uncertain > 0) notes.push(`${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`);
   return notes;
 }

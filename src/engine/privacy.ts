@@ -1,3 +1,4 @@
+import { forgetWebhookEvents } from '../webhooks/admin.js';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -84,6 +85,8 @@ export interface ForgetResult {
   consentRequestsDeleted: number;
   /** `.eml` files of the outbox transport removed. */
   outboxFilesDeleted: number;
+  /** Webhook events about the person not yet delivered, and delivered ones still listed, deleted. */
+  webhookEventsDeleted: number;
   /** The hash stays on the suppression list: the address is never mailed again. */
   suppressed: true;
   /**
@@ -121,7 +124,7 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
   const now = ctx.clock.now();
   const emailHash = hashEmail(email);
   const k = ctx.k;
-  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, suppressed: true, storage: 'done' };
+  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, webhookEventsDeleted: 0, suppressed: true, storage: 'done' };
   await suppress(k, emailHash, 'erasure', now);
   const customers = await customersByEmail(ctx, emailHash);
   const ids = customers.map((c) => c.id);
@@ -170,6 +173,7 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
       const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, message_id_header: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
       result.messagesScrubbed += Number(scrubbed.numUpdatedRows);
       await trx.updateTable('events').set({ user_agent: null, detail: '{}' }).where('customer_id', '=', c.id).execute();
+      result.webhookEventsDeleted += await forgetWebhookEvents(trx, c.id);
       for (const r of await trx.selectFrom('consents').select(['id', 'evidence']).where('customer_id', '=', c.id).execute()) {
         await trx.updateTable('consents').set({ evidence: redactEvidence(r.evidence) }).where('id', '=', r.id).execute();
       }

@@ -9,6 +9,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { emitEvent, withOutbox } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /**
@@ -38,12 +39,12 @@ export async function guardSince(k: Kysely<Database>): Promise<Map<string, numbe
 
 /** Pauses a sequence with a reason; returns false when it was paused already (the first reason stays). */
 export async function pauseSequence(ctx: EngineContext, id: string, reason: string): Promise<boolean> {
-  const r = await ctx.k
-    .updateTable('sequences')
-    .set({ status: 'paused', paused_reason: reason, paused_at: ctx.clock.now() })
-    .where('id', '=', id)
-    .where('status', '!=', 'paused')
-    .executeTakeFirst();
+  const now = ctx.clock.now();
+  const r = await withOutbox(ctx.k, ctx.config, async (trx) => {
+    const done = await trx.updateTable('sequences').set({ status: 'paused', paused_reason: reason, paused_at: now }).where('id', '=', id).where('status', '!=', 'paused').executeTakeFirst();
+    if (Number(done.numUpdatedRows) > 0) await emitEvent(trx, ctx.config, { type: 'sequence.paused', sequenceId: id, data: { reason }, occurredAt: now });
+    return done;
+  });
   await park(ctx.k, id);
   return Number(r.numUpdatedRows) > 0;
 }

@@ -4,6 +4,8 @@ import type { Engine } from '../engine/engine.js';
 import { BYTES } from '../util/limits.js';
 import { Tracker } from '../tracking/tracker.js';
 import { EventWriter, replaySpilled, sinkFor } from '../tracking/writer.js';
+import { trackingHooks } from '../tracking/sinks.js';
+import { webhookTypes } from '../webhooks/emit.js';
 import type { ServerContext, ServerPlugin } from './context.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
@@ -53,9 +55,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const cfg = ctx.config.server;
   const metrics = createMetrics();
   const spillDir = options.spillDir;
-  const replayed = await replaySpilled(ctx.k, spillDir);
+  // Human opens and clicks the webhook endpoints receive go into the outbox with the events.
+  const hooks = trackingHooks(webhookTypes(ctx.config));
+  const replayed = await replaySpilled(ctx.k, spillDir, hooks);
   if (replayed > 0) ctx.log.warn({ rows: replayed }, 'wrote tracking events kept from an earlier shutdown');
-  const writer = new EventWriter(sinkFor(ctx.db), {
+  const writer = new EventWriter(sinkFor(ctx.db, hooks), {
     batchSize: options.eventBatchSize ?? cfg.eventBatchSize,
     flushMs: options.eventFlushMs ?? cfg.eventFlushMs,
     spillDir,

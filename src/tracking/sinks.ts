@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database, EventsTable } from '../db/schema.js';
+import { TRACKING_TYPES } from '../webhooks/catalogue.js';
 
 /** One row of the `events` table as the writer takes it. */
 export type EventRow = Insertable<EventsTable>;
@@ -23,10 +24,34 @@ export interface EventSink {
 }
 
 /**
+ * Tracking event types to report as webhooks (`open` → `message.opened`, ...), of those the
+ * endpoints receive (src/webhooks/emit.ts `webhookTypes`). Empty: the sinks write no outbox rows.
+ */
+export type TrackingHooks = Record<string, string>;
+
+/** The tracking hooks for the webhook event types some endpoint receives. */
+export function trackingHooks(subscribed: ReadonlySet<string>): TrackingHooks {
+  return Object.fromEntries(Object.entries(TRACKING_TYPES).filter(([, type]) => subscribed.has(type)));
+}
+
+/**
+ * The webhook outbox row (`SQLITE_SQL.outbox` parameter order) of an inserted event row given as
+ * `rowValues`, or null when it reports nothing (a machine's open or click, an unsubscribed type).
+ * Plain JavaScript without outside references: the SQLite worker thread runs its source too.
+ */
+export function outboxValues(v: unknown[], eventId: number | bigint, hooks: Record<string, string>): unknown[] | null {
+  const type = hooks[v[3] as string];
+  if (!type || v[5]) return null;
+  const data = v[3] === 'click' ? { source: v[7], link_index: v[4] } : { source: v[7] };
+  return [type, v[1], v[2], v[0], eventId, JSON.stringify(data), v[11]];
+}
+
+/**
  * Any database kysely speaks: one multi-row INSERT per batch, one UPDATE for the flags. Rows of
  * erased people are left out (their old links record nothing), found by one query per batch.
  */
-export function kyselySink(k: Kysely<Database>): EventSink {
+export function kyselySink(k: Kysely<Database>, hooks: TrackingHooks = {}): EventSink {
+  const reports = Object.keys(hooks).length > 0;
   return {
     write: (batch, flags) =>
       k.transaction().execute(async (trx) => {
@@ -37,8 +62,20 @@ export function kyselySink(k: Kysely<Database>): EventSink {
         );
         const rows = erased.size ? batch.filter((r) => !erased.has(r.customer_id as number)) : batch;
         if (rows.length > 0) {
-          const r = await trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing()).executeTakeFirst();
-          n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
+          const insert = trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing());
+          if (reports) {
+            // The opens and clicks go into the webhook outbox in the transaction that stores them.
+            const got = await insert.returning(OUTBOX_SOURCE).execute();
+            n = got.length;
+            const outbox = got.flatMap((r) => {
+              const v = outboxValues(rowValues(r), r.id, hooks);
+              return v ? [Object.fromEntries(OUTBOX_COLUMNS.map((c, i) => [c, v[i]]))] : [];
+            });
+            if (outbox.length) await trx.insertInto('webhook_outbox').values(outbox as never).execute();
+          } else {
+            const r = await insert.executeTakeFirst();
+            n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
+          }
         }
         for (let i = 0; i < flags.length; i += 100) {
           const chunk = flags.slice(i, i + 100);
@@ -60,6 +97,9 @@ export function kyselySink(k: Kysely<Database>): EventSink {
 
 const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
 
+const OUTBOX_SOURCE = ['id', 'message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
+const OUTBOX_COLUMNS = ['type', 'customer_id', 'enrollment_id', 'message_id', 'ref_id', 'data', 'occurred_at'] as const;
+
 /**
  * SQLite's statements for a batch: one row's INSERT (anonymous parameters in `rowValues` order),
  * one message's flags. The INSERT leaves out a row of an erased person: their old links record
@@ -70,6 +110,7 @@ export const SQLITE_SQL = {
     `INSERT INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.map(() => '?').join(', ')} ` +
     'WHERE NOT EXISTS (SELECT 1 FROM customers WHERE id = ? AND erased_at IS NOT NULL) ' +
     'ON CONFLICT (provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING',
+  outbox: `INSERT INTO webhook_outbox (${OUTBOX_COLUMNS.join(', ')}) VALUES (${OUTBOX_COLUMNS.map(() => '?').join(', ')})`,
   flag: "UPDATE events SET machine = 1, machine_reason = ? WHERE message_id = ? AND type = 'click' AND machine = 0 AND occurred_at >= ?",
 };
 
@@ -87,12 +128,19 @@ export function rowValues(r: EventRow): unknown[] {
  * transaction open on it (between its awaits), the sink waits for it to end. Used for in-memory
  * databases; a database file gets `workerSink`, which writes off the event loop.
  */
-export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000): EventSink {
+export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000, hooks: TrackingHooks = {}): EventSink {
   const insert = db.prepare(SQLITE_SQL.insert);
   const flag = db.prepare(SQLITE_SQL.flag);
+  const outbox = Object.keys(hooks).length ? db.prepare(SQLITE_SQL.outbox) : undefined;
   const run = db.transaction((rows: EventRow[], flags: [number, Reflag][]) => {
     let n = 0;
-    for (const r of rows) n += insert.run(rowValues(r)).changes;
+    for (const r of rows) {
+      const v = rowValues(r);
+      const info = insert.run(v);
+      n += info.changes;
+      const o = outbox && info.changes ? outboxValues(v, info.lastInsertRowid, hooks) : null;
+      if (o) outbox!.run(o);
+    }
     for (const [id, f] of flags) flag.run(f.reason, id, f.since);
     return n;
   });

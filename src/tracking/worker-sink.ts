@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { rowValues, SQLITE_SQL, type EventSink, type Reflag } from './sinks.js';
+import { outboxValues, rowValues, SQLITE_SQL, type EventSink, type Reflag, type TrackingHooks } from './sinks.js';
 
 /**
  * The worker's code, plain CommonJS run with `eval` so it works the same from the TypeScript
@@ -15,9 +15,17 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + workerData.busyMs);
 const insert = db.prepare(workerData.sql.insert);
 const flag = db.prepare(workerData.sql.flag);
+const hooks = workerData.hooks;
+const outbox = Object.keys(hooks).length ? db.prepare(workerData.sql.outbox) : null;
+const outboxValues = (0, eval)('(' + workerData.outboxValues + ')');
 const run = db.transaction((rows, flags) => {
   let n = 0;
-  for (const r of rows) n += insert.run(r).changes;
+  for (const r of rows) {
+    const info = insert.run(r);
+    n += info.changes;
+    const o = outbox && info.changes ? outboxValues(r, info.lastInsertRowid, hooks) : null;
+    if (o) outbox.run(o);
+  }
   for (const [id, f] of flags) flag.run(f.reason, id, f.since);
   return n;
 });
@@ -45,7 +53,7 @@ type Reply = { id: number; n: number; error?: undefined } | { id: number; error:
  * (`busy_timeout`). A batch's promise settles when its transaction has committed, so a read after
  * `flush()` sees the rows. The worker keeps the process alive only while a batch is in flight.
  */
-export function workerSink(file: string, options: { busyMs?: number } = {}): EventSink {
+export function workerSink(file: string, options: { busyMs?: number; hooks?: TrackingHooks } = {}): EventSink {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   let worker: Worker | undefined;
   let next = 0;
@@ -57,7 +65,7 @@ export function workerSink(file: string, options: { busyMs?: number } = {}): Eve
   };
 
   const start = (): Worker => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, busyMs: options.busyMs ?? 5_000, sql: SQLITE_SQL } });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, busyMs: options.busyMs ?? 5_000, sql: SQLITE_SQL, hooks: options.hooks ?? {}, outboxValues: outboxValues.toString() } });
     w.unref();
     w.on('message', (m: Reply) => {
       const entry = waiting.get(m.id);

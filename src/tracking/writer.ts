@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/connect.js';
 import type { Outage } from '../db/outage.js';
 import type { Database } from '../db/schema.js';
-import { kyselySink, sqliteSink, type EventRow, type EventSink, type Reflag } from './sinks.js';
+import { kyselySink, sqliteSink, type EventRow, type EventSink, type Reflag, type TrackingHooks } from './sinks.js';
 import { workerSink } from './worker-sink.js';
 
 export type { EventRow } from './sinks.js';
@@ -30,12 +30,13 @@ export interface EventWriterOptions {
 }
 
 /**
- * The sink for a database: a SQLite file is written from a worker thread (off the event loop), an
+ * The sink for a database (with `hooks`, human opens and clicks also go into the webhook outbox,
+ * in the same transaction): a SQLite file is written from a worker thread (off the event loop), an
  * in-memory SQLite database through its own handle, PostgreSQL with multi-row INSERTs.
  */
-export function sinkFor(db: Db): EventSink {
-  if (!db.sqlite) return kyselySink(db.kysely);
-  return db.sqlite.memory ? sqliteSink(db.sqlite) : workerSink(db.sqlite.name);
+export function sinkFor(db: Db, hooks: TrackingHooks = {}): EventSink {
+  if (!db.sqlite) return kyselySink(db.kysely, hooks);
+  return db.sqlite.memory ? sqliteSink(db.sqlite, undefined, hooks) : workerSink(db.sqlite.name, { hooks });
 }
 
 /**
@@ -206,7 +207,7 @@ export class EventWriter {
  * Writes rows left in spill files by a writer that could not reach the database on shutdown,
  * then removes the files. Returns the number of rows written.
  */
-export async function replaySpilled(k: Kysely<Database>, dir = '.comeback/spilled-events'): Promise<number> {
+export async function replaySpilled(k: Kysely<Database>, dir = '.comeback/spilled-events', hooks: TrackingHooks = {}): Promise<number> {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
@@ -220,7 +221,7 @@ export async function replaySpilled(k: Kysely<Database>, dir = '.comeback/spille
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as EventRow);
-    const sink = kyselySink(k);
+    const sink = kyselySink(k, hooks);
     for (let i = 0; i < rows.length; i += 500) await sink.write(rows.slice(i, i + 500), []);
     rmSync(path);
     n += rows.length;

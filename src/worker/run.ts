@@ -5,6 +5,7 @@ import { sendState } from '../engine/deliver.js';
 import type { PassResult } from '../engine/pass.js';
 import { formatOutageStatus, formatStatus, StatusSampler } from './status.js';
 import { warmTemplates } from './warm.js';
+import { checkWebhookUrls, WebhookDispatcher } from '../webhooks/index.js';
 
 /** How `runWorker` runs. */
 export interface RunWorkerOptions {
@@ -16,6 +17,8 @@ export interface RunWorkerOptions {
   statusStream?: NodeJS.WriteStream;
   /** Stop gracefully when this signal fires (the CLI wires SIGTERM/SIGINT to it). */
   signal?: AbortSignal;
+  /** Development (`--dev`): webhook endpoints on this machine are allowed. */
+  dev?: boolean;
 }
 
 /** What a worker run did. */
@@ -75,6 +78,10 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   };
   if (tty) statusTimer = setInterval(draw, 1000);
   const templates = await warmTemplates(ctx);
+  // Outbound webhooks are delivered beside the sends, from the outbox (docs/WEBHOOKS.md).
+  await checkWebhookUrls(ctx.config.webhooks, ctx.config.webhookDelivery.allowLocal || options.dev === true);
+  const webhooks = new WebhookDispatcher(ctx);
+  if (!options.once && !options.untilIdle) webhooks.start();
   log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid, templates }, 'worker started');
   if (ctx.sequences.ids().length === 0) {
     // Usually a worker started from the wrong folder: say so instead of idling quietly.
@@ -132,7 +139,9 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   }
   // Stop the backend first: nothing new is claimed, the jobs in flight finish.
   const grace = ctx.config.worker.shutdownTimeoutMs;
-  const drained = Promise.all([backendStopped ?? engine.backend.stop(), passInFlight]).then(() => true);
+  // A run for cron delivers the webhooks that are due before it returns.
+  if (options.once || options.untilIdle) while (ctx.config.webhooks.length && (await webhooks.tick().catch(() => false)));
+  const drained = Promise.all([backendStopped ?? engine.backend.stop(), passInFlight, webhooks.stop()]).then(() => true);
   summary.timedOut = !(await Promise.race([drained, sleep(grace).then(() => false)]));
   if (summary.timedOut) log.error({ graceMs: grace }, 'sends still in flight after the grace time; they will be recovered by the next worker');
   if (statusTimer) {

@@ -11,6 +11,8 @@ import { createLogger } from '../../logger.js';
 import { redisDurabilityWarnings } from '../../queue/bullmq.js';
 import { validatePaths } from '../../sequences/validate.js';
 import { loadProjectConfig } from '../config-file.js';
+import type { EngineContext } from '../../engine/context.js';
+import { checkWebhookUrls, endpointStatuses, webhookNotices } from '../../webhooks/index.js';
 import type { GlobalOptions } from '../context.js';
 
 /** One line of the check: what, how it stands, and the detail (the fix for a failure). */
@@ -69,6 +71,7 @@ export function register(program: Command): void {
             const failed = await t.verify().then(() => undefined, (err: Error) => err.message);
             lines.push(failed ? { what: 'mail provider', verdict: 'FAIL', detail: failed } : { what: 'mail provider', verdict: 'ok', detail: `${t.name}: ${t.name === 'smtp' ? 'a session opened' : 'the API key may send mail'} (nothing was sent)` });
           }
+          lines.push(...(await checkWebhooks(engine.ctx)));
         } finally {
           await engine.close();
         }
@@ -135,6 +138,18 @@ export async function checkTrackingServer(publicUrl: string): Promise<CheckLine>
     const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
     return { what: 'tracking server', verdict: 'warn', detail: `${url} does not answer from here (${reason}): the unsubscribe and tracked links of every mail point there` };
   }
+}
+
+/** Webhook endpoints: URLs allowed (not this machine), none gone or paused, no dead letters. */
+export async function checkWebhooks(ctx: EngineContext): Promise<CheckLine[]> {
+  const { config } = ctx;
+  if (config.webhooks.length === 0) return [];
+  const refused = await checkWebhookUrls(config.webhooks, config.webhookDelivery.allowLocal).then(() => undefined, (err: Error) => err.message);
+  if (refused) return [{ what: 'webhooks', verdict: 'FAIL', detail: refused }];
+  const notes = await webhookNotices(ctx.k, config, ctx.clock.now());
+  if (notes.length) return notes.map((n) => ({ what: 'webhooks', verdict: 'warn' as const, detail: n }));
+  const pending = (await endpointStatuses(ctx.k, config)).reduce((n, s) => n + s.pending, 0);
+  return [{ what: 'webhooks', verdict: 'ok', detail: `${config.webhooks.length} endpoint(s) active, ${pending} event(s) waiting` }];
 }
 
 /** Redis answers, and keeps what it is given (AOF, no eviction). */

@@ -64,6 +64,7 @@ export function register(program: Command): void {
           once: opts.once,
           untilIdle: opts.untilIdle,
           signal: stop.signal,
+          dev: opts.dev === true,
           statusStream: opts.status && process.stdout.isTTY ? process.stdout : undefined,
         });
         if (opts.once || opts.untilIdle) {
