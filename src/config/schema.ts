@@ -282,6 +282,12 @@ export const EngineConfig = z.strictObject({
       maxQueued: z.number().int().positive().default(50_000),
       /** BullMQ: a reserved message handed to the queue this long ago and still not sent is handed over again. */
       redispatchAfterMs: z.number().int().positive().default(300_000),
+      /**
+       * BullMQ: a send job's lock, renewed while it runs. A job of a worker that died is taken up
+       * again after about twice this (BullMQ's stall check); the message's claim keeps it from
+       * being sent twice.
+       */
+      jobLockMs: z.number().int().min(1000).default(30_000),
       /** First retry delay after a transient failure; doubles per attempt, with jitter. */
       retryBaseMs: z.number().int().positive().default(30_000),
       /** Attempts before a message that keeps failing transiently ends `failed`. */
@@ -308,6 +314,7 @@ export const EngineConfig = z.strictObject({
       claimTimeoutMs: 120_000,
       maxQueued: 50_000,
       redispatchAfterMs: 300_000,
+      jobLockMs: 30_000,
       retryBaseMs: 30_000,
       maxAttempts: 8,
       policyPauseMs: 3_600_000,

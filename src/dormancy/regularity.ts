@@ -16,6 +16,7 @@
  *
  * P(return within h) = (b + x)·(S(s) − S(s + h)) / ((b + x)·S(s) + a).
  */
+import { betaCdf } from '../metrics/stats/distributions.js';
 import { betaln, nelderMead } from './model/index.js';
 
 /** Shop-level parameters of the regularity model. */
@@ -63,45 +64,6 @@ export function ownShape(c: Pick<RegularityInput, 'x' | 'sumInterval' | 'sumLogI
   return gammaShapeFromLogMoments(Math.log(c.sumInterval / c.x) - c.sumLogInterval / c.x);
 }
 
-/** Continued fraction of the regularized incomplete beta (Numerical Recipes' betacf). */
-function betacf(a: number, b: number, x: number): number {
-  const tiny = 1e-300;
-  let c = 1;
-  let d = 1 - ((a + b) * x) / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-12) break;
-  }
-  return h;
-}
-
-/** The regularized incomplete beta function I_x(a, b). */
-export function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lnFront = a * Math.log(x) + b * Math.log1p(-x) - betaln(a, b);
-  if (x < (a + 1) / (a + b + 2)) return (Math.exp(lnFront) * betacf(a, b, x)) / a;
-  return 1 - (Math.exp(lnFront) * betacf(b, a, 1 - x)) / b;
-}
-
 /** Predictive survival of the next interval and the customer's posterior, for one customer. */
 function survival(p: RegularityParams, c: RegularityInput): (u: number) => number {
   const own = ownShape(c);
@@ -109,7 +71,7 @@ function survival(p: RegularityParams, c: RegularityInput): (u: number) => numbe
   const k = own === null ? p.k0 : Math.exp((n * Math.log(own) + p.wk * Math.log(p.k0)) / (n + p.wk));
   const A = k * (p.w + c.x);
   const B = p.w * p.m0 + c.sumInterval;
-  return (u) => (u <= 0 ? 1 : 1 - incompleteBeta(u / (u + B), k, A));
+  return (u) => (u <= 0 ? 1 : 1 - betaCdf(u / (u + B), k, A));
 }
 
 /** P(alive) and P(at least one purchase within `horizon` days) of one customer. */

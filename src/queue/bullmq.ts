@@ -12,6 +12,8 @@ export interface BullmqOptions {
   queueName: string;
   /** Jobs this process works on at once. */
   concurrency: number;
+  /** A job's lock (renewed while it runs) and the interval of the stall check that frees a dead worker's jobs. */
+  lockMs?: number;
   log: Logger;
 }
 
@@ -81,7 +83,7 @@ export class BullmqBackend implements JobBackend {
       async (job) => {
         await handler(Number((job.data as { id: number }).id));
       },
-      { connection: this.redis, prefix: this.options.queueName, concurrency: this.options.concurrency },
+      { connection: this.redis, prefix: this.options.queueName, concurrency: this.options.concurrency, ...(this.options.lockMs ? { lockDuration: this.options.lockMs, stalledInterval: this.options.lockMs } : {}) },
     );
     this.worker.on('error', (err) => this.logError(err, 'worker'));
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { featuresAt, fitSignalModels, type DayHistory } from '../../src/dormancy/backtest.js';
 import { auc } from '../../src/dormancy/calibrate.js';
 import { bgNbdPAlive } from '../../src/dormancy/model/index.js';
-import { gammaShapeFromLogMoments, incompleteBeta, regularityPredict } from '../../src/dormancy/regularity.js';
+import { gammaShapeFromLogMoments, regularityPredict } from '../../src/dormancy/regularity.js';
+import { betaCdf as incompleteBeta } from '../../src/metrics/stats/distributions.js';
 import { seededRandom } from '../../src/util/random.js';
 
 /** A gamma draw (Marsaglia & Tsang), shape k ≥ 1 or boosted below 1. */

@@ -59,7 +59,7 @@ describe.each(backends)('webhooks across SIGKILLs on $name', ({ database, redis 
       transport: { type: 'outbox', dir: mkdtempSync(join(tmpdir(), 'comeback-eml-')) },
       webhooks: [{ name: 'crm', url: receiver.url, events: ['enrollment.created', 'message.sent'], secret: TEST_SECRET }],
       webhookDelivery: { timeoutMs: 1_000, backoffBaseMs: 50, backoffMaxMs: 400, pollIntervalMs: 50, pauseAfterFailures: 10_000 },
-      worker: { pollIntervalMs: 100, audienceIntervalMs: 0, claimTimeoutMs: 1500, sendingTimeoutMs: 1500, redispatchAfterMs: 2000, ...(redis ? { queueName: `cbtest-hooks-${process.pid}-${Date.now().toString(36)}` } : {}) },
+      worker: { pollIntervalMs: 100, audienceIntervalMs: 0, claimTimeoutMs: 1500, sendingTimeoutMs: 1500, redispatchAfterMs: 2000, jobLockMs: 2000, ...(redis ? { queueName: `cbtest-hooks-${process.pid}-${Date.now().toString(36)}` } : {}) },
       ...(redis ? { redisUrl: REDIS_URL } : {}),
     };
     engine = await createEngine({ ...config, redisUrl: undefined } as never, { logger: pino({ level: 'silent' }), jobs: false });
