@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../app.js';
+import { createLogger } from '../logger.js';
 import { InputError } from '../errors.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
@@ -76,7 +77,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const clock = new ManualClock(DEMO_START);
   const engine = await createEngine(
     { database: o.db, transport: { type: 'outbox', dir: o.out }, ...(o.sequencesDir ? { sequencesDir: o.sequencesDir } : {}), ...(o.templatesDir ? { templatesDir: o.templatesDir } : {}) },
-    { clock },
+    // The demo prints its own progress and summary; the engine's warnings of every simulated day
+    // (a model note per daily scoring run) would drown it. COMEBACK_LOG=warn shows them.
+    { clock, logger: createLogger({ level: process.env.COMEBACK_LOG ?? 'error', audience: 'command' }) },
   );
   const shop = syntheticShop(rand, o.customers, DEMO_START);
   o.progress?.(`generated ${shop.length} customers with ${shop.reduce((s, c) => s + c.orders.length, 0)} orders`);
