@@ -25,6 +25,7 @@ import type { GuardFinding } from '../metrics/guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
 import { assertKnownSequence, pauseSequence, resumeSequence } from './sequence-state.js';
 import { applyInboundMail, type InboundOutcome } from './inbound.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
 /** A consent entry that names the customer by internal or external id. */
@@ -273,9 +274,15 @@ export class Engine {
     return sendOne(this.ctx, messageId);
   }
 
-  /** Runs passes in the background until `stop()` is called. */
+  /**
+   * Runs passes in the background until `stop()` is called, and delivers the outbound webhooks
+   * beside them (when endpoints are configured), as `comeback worker` does.
+   */
   startWorker(options: { intervalMs?: number; onPass?: (r: PassResult) => void } = {}): WorkerHandle {
-    return startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log, outage: this.ctx.db.outage });
+    const webhooks = new WebhookDispatcher(this.ctx);
+    webhooks.start();
+    const loop = startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log, outage: this.ctx.db.outage });
+    return { stop: async () => void (await Promise.all([loop.stop(), webhooks.stop()])) };
   }
 
   /** Headline numbers per sequence. */

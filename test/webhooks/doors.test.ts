@@ -79,4 +79,23 @@ describe.each(dialects)('webhook events through every door on $name', ({ url }) 
     const states = await engine.ctx.k.selectFrom('webhook_deliveries').select('status').distinct().execute();
     expect(states.map((r) => r.status)).toEqual(['delivered']);
   });
+  it("the library's own loop (engine.startWorker) delivers the webhooks beside its passes", async () => {
+    receiver = new Receiver();
+    await receiver.up();
+    s = await startServer({
+      database: await url(),
+      config: { webhooks: [{ name: 'crm', url: receiver.url, events: ['enrollment.created'], secret: TEST_SECRET }], webhookDelivery: { allowLocal: true, pollIntervalMs: 20 } },
+    });
+    const { engine } = s;
+    const ids = await engine.customers.upsert([{ externalId: 'lib-1', email: 'lib1@example.com', firstName: 'Kim', locale: 'en', acquiredVia: 'sale' }]);
+    for (const id of ids.values()) await engine.consents.record({ customer: id, action: 'grant', basis: 'double_opt_in', source: 'test', evidence: {} });
+    for (const id of ids.values()) await engine.trigger('subscription-cancelled', id);
+    const worker = engine.startWorker({ intervalMs: 20 });
+    try {
+      await expect.poll(() => receiver!.processed.size, { timeout: 30_000, interval: 20 }).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+    expect([...receiver.processed.values()][0]!.type).toBe('enrollment.created');
+  });
 });
