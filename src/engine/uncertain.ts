@@ -5,6 +5,7 @@
  */
 import { senderHeader } from '../delivery/headers.js';
 import { messageIdOf } from '../delivery/mime.js';
+import { emitEvents, withOutbox } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** An `uncertain` mail with what it takes to find it at the provider. */
@@ -77,11 +78,18 @@ export function sentMessageId(ctx: EngineContext, id: number, stored: string | n
 export async function resolveUncertain(ctx: EngineContext, ids: number[], verdict: UncertainVerdict): Promise<{ resolved: number[]; skipped: number[] }> {
   if (ids.length === 0) return { resolved: [], skipped: [] };
   const now = ctx.clock.now();
-  const q = ctx.k.updateTable('messages').where('id', 'in', ids).where('status', '=', 'uncertain');
-  const done =
-    verdict === 'sent'
-      ? await q.set((eb) => ({ status: 'sent', sent_at: eb.ref('updated_at'), updated_at: now, error: 'delivery confirmed by the operator' })).returning('id').execute()
-      : await q.set({ status: 'reserved', due_at: now, dispatched_at: null, updated_at: now, error: 'resent by the operator: the provider did not have it' }).returning('id').execute();
+  // A confirmed mail is reported as `message.sent` in the transaction that records it.
+  const done = await withOutbox(ctx.k, ctx.config, async (k) => {
+    const q = k.updateTable('messages').where('id', 'in', ids).where('status', '=', 'uncertain');
+    if (verdict === 'resend') return q.set({ status: 'reserved', due_at: now, dispatched_at: null, updated_at: now, error: 'resent by the operator: the provider did not have it' }).returning('id').execute();
+    const sent = await q
+      .set((eb) => ({ status: 'sent', sent_at: eb.ref('updated_at'), updated_at: now, error: 'delivery confirmed by the operator' }))
+      .returning(['id', 'customer_id', 'enrollment_id', 'sent_at'])
+      .execute();
+    const events = sent.map((m) => ({ type: 'message.sent' as const, customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: Number(m.id), occurredAt: Number(m.sent_at) }));
+    await emitEvents(k, ctx.config, events);
+    return sent;
+  });
   const resolved = done.map((r) => Number(r.id)).sort((a, b) => a - b);
   const set = new Set(resolved);
   return { resolved, skipped: ids.filter((id) => !set.has(id)) };

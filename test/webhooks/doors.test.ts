@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/clock.js';
+import { resolveUncertain } from '../../src/engine/uncertain.js';
 import { WEBHOOK_EVENT_TYPES, WebhookDispatcher } from '../../src/webhooks/index.js';
 import { dialects } from '../helpers/backends.js';
 import { get, seedMessage, startServer, UA, type TestServer } from '../server/helpers.js';
@@ -97,5 +98,20 @@ describe.each(dialects)('webhook events through every door on $name', ({ url }) 
       await worker.stop();
     }
     expect([...receiver.processed.values()][0]!.type).toBe('enrollment.created');
+  });
+  it('an uncertain mail the operator confirms as sent is reported as message.sent, once', async () => {
+    receiver = new Receiver();
+    await receiver.up();
+    s = await startServer({
+      database: await url(),
+      config: { webhooks: [{ name: 'crm', url: receiver.url, events: ['message.sent'], secret: TEST_SECRET }], webhookDelivery: { allowLocal: true } },
+    });
+    const m = await seedMessage(s);
+    await s.engine.ctx.k.updateTable('messages').set({ status: 'uncertain' }).where('id', '=', m.messageId).execute();
+    expect((await resolveUncertain(s.engine.ctx, [m.messageId, m.messageId], 'sent')).resolved).toEqual([m.messageId]);
+    expect((await resolveUncertain(s.engine.ctx, [m.messageId], 'sent')).resolved).toEqual([]);
+    await drain(new WebhookDispatcher(s.engine.ctx));
+    const got = [...receiver.processed.values()];
+    expect(got.map((r) => [r.type, r.body.data.message.id])).toEqual([['message.sent', m.messageId]]);
   });
 });
