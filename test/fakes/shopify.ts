@@ -20,8 +20,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { RestCustomer, RestOrder } from '../../src/integrations/shopify/map.js';
+import { closeLocal, listenLocal } from './http.js';
 
 export interface FakeShopifyOptions {
   domain?: string;
@@ -120,17 +121,12 @@ export class FakeShopify extends EventEmitter {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res).catch((err) => {
-      res.writeHead(500).end(String(err));
-    }));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    ({ server: this.server, url: this.url } = await listenLocal((req, res) => this.handle(req, res)));
     return this;
   }
 
   close(): Promise<void> {
-    this.server?.closeAllConnections();
-    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+    return closeLocal(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -17,6 +16,7 @@ import { runWorker } from '../../src/worker/run.js';
 import { postgresUrl, REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+import { freePort } from '../helpers/net.js';
 
 let sink: SmtpSink;
 let engine: Engine | undefined;
@@ -39,14 +39,6 @@ afterEach(async () => {
 afterAll(async () => {
   await sink?.stop();
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function ping(url: string): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
