@@ -66,6 +66,7 @@ export class Engine {
     /**
      * Inserts or updates customers; returns their internal ids by external id. An update changes
      * only the fields given (`null` clears one); a new customer gets defaults for the others.
+     * A record whose address was erased is not stored again and has no id in the result.
      */
     upsert: async (input: CustomerInput | CustomerInput[]): Promise<Map<string, number>> => {
       const rows = (Array.isArray(input) ? input : [input]).map((c) => toCustomerRow(c, this.ctx.config.defaults, this.now()));

@@ -9,7 +9,6 @@ import type { Engine } from '../engine/engine.js';
 import { MAX_ORDERS_PER_CALL, shopOrders } from '../engine/orders.js';
 import { ComebackError } from '../errors.js';
 import type { OrderInput } from '../shop/types.js';
-import { hashEmail, normalizeEmail } from '../util/email.js';
 import type { ShopCustomer, ShopOrder, ShopProvider } from './types.js';
 
 /** What applying a batch did. */
@@ -68,18 +67,6 @@ function refusal(f: () => unknown): string | undefined {
   }
 }
 
-/** Drops customers whose address was erased: a later update from the shop must not bring it back. */
-async function notErased(k: Kysely<Database>, customers: ShopCustomer[]): Promise<ShopCustomer[]> {
-  const hashes = customers.flatMap((c) => (c.input.email ? [hashEmail(normalizeEmail(c.input.email))] : []));
-  if (hashes.length === 0) return customers;
-  const erased = new Set<string>();
-  for (let i = 0; i < hashes.length; i += 500) {
-    const rows = await k.selectFrom('suppressions').select('email_hash').where('reason', '=', 'erasure').where('email_hash', 'in', hashes.slice(i, i + 500)).execute();
-    for (const r of rows) erased.add(r.email_hash);
-  }
-  return erased.size === 0 ? customers : customers.filter((c) => !c.input.email || !erased.has(hashEmail(normalizeEmail(c.input.email))));
-}
-
 /** One record per id: the most recently changed one. */
 function newestById<T extends { updatedAt?: number }>(items: T[], id: (t: T) => string): Map<string, T> {
   const byId = new Map<string, T>();
@@ -130,10 +117,12 @@ async function remember(k: Kysely<Database>, kind: string, items: { externalId: 
 export async function applyCustomers(engine: Engine, provider: ShopProvider, customers: ShopCustomer[], result = emptyResult()): Promise<ApplyResult> {
   const k = engine.ctx.k;
   const byId = newestById(customers, (c) => c.input.externalId);
-  const fresh = await notErased(k, await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId));
+  const newest = await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId);
+  // An erased person's record is not stored again (upsertCustomerRows): it gets no id.
+  const ids = newest.length === 0 ? new Map<string, number>() : await engine.customers.upsert(newest.map((c) => c.input));
+  const fresh = newest.filter((c) => ids.has(c.input.externalId));
   result.stale += byId.size - fresh.length;
   if (fresh.length === 0) return result;
-  const ids = await engine.customers.upsert(fresh.map((c) => c.input));
   const withConsent = fresh.filter((c) => c.consent);
   const seen = new Set<string>();
   if (withConsent.length > 0) {

@@ -73,14 +73,17 @@ export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, 
  * Inserts or updates customers by external id, one statement per slice of rows that give the
  * same fields. An update replaces only the fields the input gave (a file with just `external_id`
  * and `email` changes addresses and nothing else), except that a known churn reason is kept when
- * the new row has none, and an erased customer stays erased (their suppression is by hash, so
- * they are never mailed either way). A changed address moves the customer's active enrolments
- * with it (src/shop/address-change.ts).
+ * the new row has none. A row whose address was erased is not stored at all and has no id in the
+ * result: erasure must not be undone by the next import, API call or shop sync (the suppression
+ * by hash would keep the address from being mailed, but the address itself would be back). A
+ * changed address moves the customer's active enrolments with it (src/shop/address-change.ts).
  */
 export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerWrite[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const groups = new Map<string, CustomerWrite[]>();
+  const erased = await erasedAddresses(db, writes.flatMap((w) => (w.row.email_hash ? [w.row.email_hash] : [])));
   for (const w of writes) {
+    if (w.row.email_hash && erased.has(w.row.email_hash)) continue;
     const key = w.update.join(',');
     const group = groups.get(key);
     if (group) group.push(w);
@@ -115,6 +118,22 @@ export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerW
     }
   }
   return ids;
+}
+
+/** The hashes among `hashes` whose address was erased (GDPR Art. 17): its suppression says so. */
+export async function erasedAddresses(db: Kysely<Database>, hashes: string[]): Promise<Set<string>> {
+  const erased = new Set<string>();
+  const unique = [...new Set(hashes)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db
+      .selectFrom('suppressions')
+      .select('email_hash')
+      .where('reason', '=', 'erasure')
+      .where('email_hash', 'in', unique.slice(i, i + 500))
+      .execute();
+    for (const r of rows) erased.add(r.email_hash);
+  }
+  return erased;
 }
 
 /** Looks up internal ids for a batch of external ids (missing ones are absent from the map). */

@@ -124,7 +124,9 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     });
     if (issues.length > 0) return problem(reply, 400, 'invalid customer', issues);
     const ids = await engine.customers.upsert(customers);
-    return reply.code(200).send({ customers: Object.fromEntries(ids) });
+    // An erased person's address is not stored again; they are named so the caller knows.
+    const erased = customers.filter((c) => !ids.has(c.externalId)).map((c) => c.externalId);
+    return reply.code(200).send({ customers: Object.fromEntries(ids), ...(erased.length > 0 ? { erased } : {}) });
   });
 
   app.post('/api/consents', async (request, reply) => {

@@ -56,6 +56,9 @@ export interface ImportResult {
   conversions: number;
 }
 
+/** Why a row of an erased person is skipped: erasure is not undone by an import. */
+const ERASED = 'the address was erased (GDPR Art. 17) and is not stored again';
+
 function reasonOf(err: unknown): string {
   if (err instanceof ZodError) {
     return err.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`).join('; ');
@@ -188,8 +191,10 @@ function customerSink(options: ImportOptions): Sink {
       const items = [...byId.values()];
       batch = [];
       const ids = await upsertCustomerRows(db, items.map((b) => b.write));
-      result.objected.push(...(await recordImportedConsents(db, items.map((b) => ({ customerId: ids.get(b.write.row.external_id)!, consent: b.consent })))));
-      result.imported += items.length;
+      const stored = items.filter((b) => ids.has(b.write.row.external_id));
+      for (const b of items) if (!ids.has(b.write.row.external_id)) result.rejected.push({ line: b.line, reason: ERASED });
+      result.objected.push(...(await recordImportedConsents(db, stored.map((b) => ({ customerId: ids.get(b.write.row.external_id)!, consent: b.consent })))));
+      result.imported += stored.length;
     },
   };
 }
