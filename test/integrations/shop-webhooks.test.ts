@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeShopify } from '../fakes/shopify.js';
+import { dialects } from '../helpers/backends.js';
 import { seedMessage, startServer, type TestServer } from '../server/helpers.js';
 
 /** Waits until every recorded webhook is applied (polling, generous deadline). */
@@ -16,13 +17,13 @@ async function applied(s: TestServer): Promise<void> {
 
 const iso = (t: number) => new Date(t).toISOString();
 
-describe('Shopify webhooks on the tracking server', () => {
+describe.each(dialects)('Shopify webhooks on the tracking server on $name', ({ url }) => {
   let s: TestServer;
   let shop: FakeShopify;
   let target: string;
   beforeAll(async () => {
     shop = new FakeShopify();
-    s = await startServer({ config: { shop: { type: 'shopify', domain: shop.domain, accessToken: shop.accessToken, webhookSecret: shop.webhookSecret } } });
+    s = await startServer({ database: await url(), config: { shop: { type: 'shopify', domain: shop.domain, accessToken: shop.accessToken, webhookSecret: shop.webhookSecret } } });
     target = `${s.url}/webhooks/shopify`;
   });
   afterAll(() => s.close());

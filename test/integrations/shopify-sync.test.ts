@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, MemoryTransport, type Engine } from '../../src/index.js';
 import { runSync, ShopifyClient } from '../../src/integrations/index.js';
 import { FakeShopify } from '../fakes/shopify.js';
+import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 
 const BIN = join(import.meta.dirname, '../../bin/comeback.js');
@@ -80,9 +81,9 @@ describe('comeback sync shopify against the fake store', () => {
     }
   }, 240_000);
 
-  it('reads a large shop\'s orders by one bulk operation (JSONL, lines after their order)', async () => {
+  it.each(dialects)('reads a large shop\'s orders by one bulk operation (JSONL, lines after their order) on $name', async ({ url }) => {
     const small = await new FakeShopify({ customers: 80, orders: 600, seed: 3 }).start();
-    const engine = await createEngine({ database: join(mkdtempSync(join(tmpdir(), 'comeback-bulk-')), 'b.db') }, { transport: new MemoryTransport() });
+    const engine = await createEngine({ database: await url() }, { transport: new MemoryTransport() });
     try {
       const client = new ShopifyClient({ type: 'shopify', domain: small.domain, accessToken: small.accessToken, webhookSecret: 'x'.repeat(8), apiUrl: small.url, apiVersion: '2025-01', timeoutMs: 10_000 });
       const r = await runSync(engine, client, { bulk: true });
