@@ -233,7 +233,7 @@ export async function run(args: string[]): Promise<void> {
   const signer = new TokenSigner(BENCH_SECRET);
   const ids = Array.from({ length: 20_000 }, () => 1 + Math.floor(Math.random() * messages));
   // People: each message's visitor clicks one of its links (a scanner's burst over several links is
-  // tested in test/server/classify.test.ts, not timed here).
+  // tested in test/tracking/classify.test.ts, not timed here).
   const clickPaths = ids.map((id) => `/c/${signer.sign({ purpose: 'click', id, index: id % 3 })}`);
   const openPaths = ids.map((id) => `/o/${signer.sign({ purpose: 'open', id })}.gif`);
   const common = { seconds, connections, messages, cpu };

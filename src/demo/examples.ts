@@ -5,7 +5,7 @@ import { packageRoot } from '../util/package-root.js';
 /**
  * Where the demo takes its sequences and templates from: the given folders; else `sequences/`
  * and `templates/` of the current folder when they exist (a project of one's own); else the
- * examples shipped with the package, so that `npx comeback demo` works from any folder.
+ * examples shipped with the package, so that `comeback demo` works from any folder.
  */
 export function demoSources(given: { sequencesDir?: string; templatesDir?: string }, cwd = process.cwd()): { sequencesDir: string; templatesDir: string } {
   const root = packageRoot();

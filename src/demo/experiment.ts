@@ -4,7 +4,7 @@
  * own baseline), run through the real engine — enrolment, holdout draw, variant optimiser,
  * sending, attribution. Because the truth is known, it shows whether the report's uplift
  * interval covers the true effect and whether the bandit moves traffic to the variant with the
- * best net revenue per send (test/metrics/experiment.test.ts).
+ * best net revenue per send (test/demo/experiment.test.ts).
  */
 import { createHash } from 'node:crypto';
 import { createEngine } from '../app.js';

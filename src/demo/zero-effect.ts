@@ -5,7 +5,7 @@
  * window (mailed buyers redeem it, also outside the window and under the goal's amount ratio),
  * and 15% of the mailed unsubscribe before they buy. An honest report calls the difference
  * "significant" in about 5% of seeds, for conversion and for revenue alike
- * (test/metrics/zero-effect.test.ts; `comeback experiment --zero-effect`).
+ * (test/demo/zero-effect.test.ts; `comeback experiment --zero-effect`).
  */
 import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';

@@ -20,7 +20,7 @@ const CONFIG_FILES = ['comeback.config.json', 'comeback.config.yaml', 'comeback.
 
 /** The starter configuration: outbox transport, generated secrets, the fields to set before real sending. */
 export function starterConfig(secret: string, dashboardToken: string, shop?: 'shopify' | 'woocommerce'): string {
-  return `# Comeback configuration (README, "Configuration"). Environment variables override it:
+  return `# Comeback configuration (every key and its default: docs/CONFIG.md). Environment variables override it:
 # COMEBACK_DATABASE, COMEBACK_SECRET, COMEBACK_PUBLIC_URL, COMEBACK_REDIS_URL, COMEBACK_API_KEY.
 
 database: comeback.db            # a SQLite file, or postgres://user@host/db for scale-out

@@ -97,6 +97,6 @@ describe('comeback stats and comeback resume', () => {
     const { out } = await cli('--db', db, 'experiment', '--customers', '300', '--waves', '3', '--seed', '5');
     expect(out).toMatch(/uplift: true [+-]?\d+\.\d pp \(given who got which variant\), reported .* — (covered|NOT covered) by the 95% interval/);
     expect(out).toMatch(/\n\s*gift\s+\d+\s+\d+\s+5\.00\s/);
-    expect(out).toContain(`try: npx comeback --db ${db} stats experiment`);
+    expect(out).toContain(`try: comeback --db ${db} stats experiment`);
   }, 60_000);
 });

@@ -32,7 +32,8 @@ describe('comeback init', () => {
     const { out } = await runCliInProcess(['init', dir]);
     expect(out).toContain('comeback.config.yaml');
     expect(out).toMatch(/sequences\/ \(5 files\)/);
-    expect(out).toContain('npx comeback validate');
+    expect(out).toContain('comeback validate');
+    expect(out).not.toContain('npx');
     expect(readdirSync(join(dir, 'sequences')).sort()).toEqual(readdirSync(join(ROOT, 'sequences')).sort());
     expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'));
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('outbox/');

@@ -39,7 +39,7 @@ export function register(program: Command): void {
       process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
       // The demo ran on a simulated clock; its rolling windows end on the last simulated day, not today.
       const end = new Date(DEMO_START + opts.days * DAY).toISOString();
-      process.stdout.write(`database: ${opts.db} — try: npx comeback --db ${opts.db} stats --at ${end}\n`);
+      process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats --at ${end}\n`);
       process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       if (result.engine) {
         // The demo's engine stays open so the dashboard shows this very run.

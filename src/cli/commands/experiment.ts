@@ -71,7 +71,7 @@ export function register(program: Command): void {
           ]),
         ),
         '',
-        `database: ${opts.db} — try: npx comeback --db ${opts.db} stats experiment`,
+        `database: ${opts.db} — try: comeback --db ${opts.db} stats experiment`,
       ];
       process.stdout.write(`${out.join('\n')}\n`);
     });

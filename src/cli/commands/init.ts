@@ -27,16 +27,16 @@ export function register(program: Command): void {
       out.push('', 'Next:');
       if (resolve(dir) !== process.cwd()) out.push(`  cd ${dir}`);
       out.push(
-        '  npx comeback validate                         # check the sequences and templates',
-        '  npx comeback import customers customers.csv   # your shop (README, "Import your shop")',
-        '  npx comeback import orders orders.csv',
-        '  npx comeback import products products.csv     # optional: the catalogue for recommendations',
-        '  npx comeback audience winback-lapsed          # who would be enrolled, rule by rule',
-        '  npx comeback simulate winback-lapsed          # who would get which mail when',
-        '  npx comeback worker --once                    # mails land in ./outbox/ as .eml files',
-        'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml, then npx comeback check.',
+        '  comeback validate                         # check the sequences and templates',
+        '  comeback import customers customers.csv   # your shop (columns: docs/IMPORT.md)',
+        '  comeback import orders orders.csv',
+        '  comeback import products products.csv     # optional: the catalogue for recommendations',
+        '  comeback audience winback-lapsed          # who would be enrolled, rule by rule',
+        '  comeback simulate winback-lapsed          # who would get which mail when',
+        '  comeback worker --once                    # mails land in ./outbox/ as .eml files',
+        'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml, then comeback check.',
       );
-      if (opts.shop) out.push(`Connect the shop: fill in the shop block of comeback.config.yaml, npx comeback check, then npx comeback sync ${opts.shop} (docs/INTEGRATIONS.md).`);
+      if (opts.shop) out.push(`Connect the shop: fill in the shop block of comeback.config.yaml, comeback check, then comeback sync ${opts.shop} (docs/INTEGRATIONS.md).`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }

@@ -15,7 +15,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { localHour, nextAtHour, nextInWindow, preferredHour } from '../../src/engine/timing.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { formatUpcoming, upcoming } from '../../src/worker/status.js';
-import { ROOT } from './fixture.js';
+import { ROOT } from '../worker/fixture.js';
 
 const utc = (s: string) => Date.parse(`${s}Z`);
 const window = (hours: string, days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[]) => ({ hours, timezone: 'customer', ...(days ? { days } : {}) });

@@ -13,7 +13,7 @@ import { BullmqBackend } from '../../src/queue/bullmq.js';
 import { EmbeddedBackend } from '../../src/queue/embedded.js';
 import type { JobBackend } from '../../src/queue/types.js';
 import { postgresUrl, REDIS_URL } from '../helpers/backends.js';
-import { seedDue, sequencesDir, statusCounts, waitFor } from './fixture.js';
+import { seedDue, sequencesDir, statusCounts, waitFor } from '../worker/fixture.js';
 
 const silent = pino({ level: 'silent' });
 let counter = 0;

@@ -5,7 +5,7 @@ import { createEngine, DAY, ManualClock, MemoryTransport, type Engine } from '..
 import { parseSequence } from '../../src/sequences/loader.js';
 import { invalidateShopData } from '../../src/templates/shop-data.js';
 import { dialects } from '../helpers/backends.js';
-import { section, templatesDir } from './fixtures.js';
+import { section, templatesDir } from '../templates/fixtures.js';
 
 const NOW = Date.UTC(2026, 5, 1, 10);
 

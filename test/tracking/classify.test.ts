@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyClick, classifyOpen } from '../../src/tracking/classify.js';
-import { events, get, seedMessage, startServer, UA, type TestServer } from './helpers.js';
+import { events, get, seedMessage, startServer, UA, type TestServer } from '../server/helpers.js';
 
 /**
  * Request shapes recorded from real traffic (user agent, client address, timing after the send,

@@ -6,7 +6,7 @@ import type { EventRow, EventSink } from '../../src/tracking/sinks.js';
 import { EventWriter, replaySpilled, sinkFor } from '../../src/tracking/writer.js';
 import { dialects } from '../helpers/backends.js';
 import { waitFor } from '../worker/fixture.js';
-import { seedMessage, startServer, type TestServer } from './helpers.js';
+import { seedMessage, startServer, type TestServer } from '../server/helpers.js';
 
 const row = (messageId: number, at: number, extra: Partial<EventRow> = {}): EventRow => ({ message_id: messageId, customer_id: 1, enrollment_id: 1, type: 'click', link_index: 0, machine: 0, source: 'link', occurred_at: at, ...extra });
 

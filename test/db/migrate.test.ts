@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Migrator, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrations } from '../migrations/index.js';
-import { migrateToLatest, openDatabase, type Db } from '../src/db/index.js';
-import { PARK_OFFSET } from '../src/engine/sequence-state.js';
+import { migrations } from '../../migrations/index.js';
+import { migrateToLatest, openDatabase, type Db } from '../../src/db/index.js';
+import { PARK_OFFSET } from '../../src/engine/sequence-state.js';
 import pg from 'pg';
-import { dialects, PG_URL, postgresUrl } from './helpers/backends.js';
+import { dialects, PG_URL, postgresUrl } from '../helpers/backends.js';
 
 describe.each(dialects)('database on $name', ({ url }) => {
   let db: Db | undefined;

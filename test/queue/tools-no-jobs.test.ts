@@ -10,7 +10,7 @@ import { createEngine } from '../../src/app.js';
 import { ConfigError } from '../../src/errors.js';
 import { REDIS_URL, sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
-import { sequencesDir, writeConfig } from './fixture.js';
+import { sequencesDir, writeConfig } from '../worker/fixture.js';
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

@@ -6,7 +6,7 @@ import { customerReport } from '../../src/dormancy/index.js';
 import { scheduleBatch } from '../../src/engine/scheduler.js';
 import { DAY, type Engine, type ManualClock, type MemoryTransport } from '../../src/index.js';
 import { dialects } from '../helpers/backends.js';
-import { engineWith, head, loaded, shop } from './helpers.js';
+import { engineWith, head, loaded, shop } from '../sequences/helpers.js';
 
 const STEP = (id: string, wait = '0d', template = 'winback/miss-you') => `  - { id: ${id}, wait: ${wait}, template: ${template}, subject: "${id}" }\n`;
 

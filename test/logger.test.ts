@@ -3,7 +3,7 @@
  * COMEBACK_LOG_FORMAT overrides both.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger, logFormat, textLine } from '../../src/logger.js';
+import { createLogger, logFormat, textLine } from '../src/logger.js';
 
 const stderr = process.stderr as { isTTY?: boolean };
 const wasTTY = stderr.isTTY;

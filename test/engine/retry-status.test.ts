@@ -11,7 +11,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { TransientSendError } from '../../src/errors.js';
 import { runWorker } from '../../src/worker/run.js';
 import { sqliteUrl } from '../helpers/backends.js';
-import { seedDue, sequencesDir, statusCounts } from './fixture.js';
+import { seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
 
 /** A provider that answers every message with a temporary failure (SMTP 4xx) before accepting it. */
 class AlwaysBusy implements Transport {

@@ -1,7 +1,7 @@
 /**
  * A template broken while the worker runs (a bad edit, a deleted partial) pauses its sequence and
  * keeps every mail (a value missing for one recipient still fails only that mail:
- * test/templates/personalize.test.ts).
+ * test/engine/personalize.test.ts).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { operatorNotices } from '../../src/engine/notices.js';
 import { PARK_OFFSET } from '../../src/engine/sequence-state.js';
 import { formatUpcoming, upcoming } from '../../src/worker/status.js';
 import { sqliteUrl } from '../helpers/backends.js';
-import { ROOT, seedDue, sequencesDir, statusCounts } from './fixture.js';
+import { ROOT, seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
 
 let engine: Engine | undefined;
 afterEach(async () => {

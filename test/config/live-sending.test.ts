@@ -12,7 +12,7 @@ import { ConfigError } from '../../src/errors.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ROOT, seedDue, sequencesDir, statusCounts, writeConfig } from './fixture.js';
+import { ROOT, seedDue, sequencesDir, statusCounts, writeConfig } from '../worker/fixture.js';
 
 const ready = {
   secret: 'a-long-random-secret-for-the-tests-0123456789',

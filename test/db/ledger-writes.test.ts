@@ -13,7 +13,7 @@ import { prepared } from '../../src/db/prepared.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { dialects, sqliteUrl } from '../helpers/backends.js';
-import { seedDue, sequencesDir, statusCounts } from './fixture.js';
+import { seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
 
 const byEmail = prepared(['email'], (k, p) => k.selectFrom('customers').select(['id', 'email']).where('email', '=', p.email));
 const rename = prepared(['id', 'name'], (k, p) => k.updateTable('customers').set({ first_name: p.name }).where('id', '=', p.id));

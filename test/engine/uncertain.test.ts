@@ -17,7 +17,7 @@ import { DeliveryUnknownError, InputError } from '../../src/errors.js';
 import type { OutgoingMail, SendHooks, SendReceipt, Transport } from '../../src/delivery/types.js';
 import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
-import { reservedMessages, sequencesDir, statusCounts, writeConfig } from './fixture.js';
+import { reservedMessages, sequencesDir, statusCounts, writeConfig } from '../worker/fixture.js';
 
 let engine: Engine | undefined;
 afterEach(async () => {

@@ -15,7 +15,7 @@ import { formatStatus, StatusSampler } from '../../src/worker/status.js';
 import { BullmqBackend } from '../../src/queue/bullmq.js';
 import { postgresUrl, REDIS_URL, sqliteUrl } from '../helpers/backends.js';
 import { ROOT, seedDue, sequencesDir, statusCounts, waitFor } from '../worker/fixture.js';
-import { SmtpSink, type SinkOptions } from './sink.js';
+import { SmtpSink, type SinkOptions } from '../delivery/sink.js';
 
 let engine: Engine | undefined;
 let sink: SmtpSink | undefined;

@@ -19,7 +19,7 @@ import { hashEmail } from '../../src/util/email.js';
 import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { ensureBuilt, reservedMessages, ROOT, sequencesDir, writeConfig } from '../worker/fixture.js';
-import { SmtpSink } from './sink.js';
+import { SmtpSink } from '../delivery/sink.js';
 
 let engine: Engine | undefined;
 let sink: SmtpSink | undefined;

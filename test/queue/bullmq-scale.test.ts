@@ -15,7 +15,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { runWorker } from '../../src/worker/run.js';
 import { postgresUrl, REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from '../worker/fixture.js';
 import { freePort } from '../helpers/net.js';
 
 let sink: SmtpSink;
