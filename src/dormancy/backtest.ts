@@ -10,6 +10,9 @@ import { ScoringError } from './errors.js';
 import { auc, calibrationDeciles, fitLogistic, predictLogistic, type Decile, type Logistic } from './calibrate.js';
 import { bgNbdExpectedPurchases, bgNbdPAlive, fitBgNbd, type BgNbdParams } from './model/index.js';
 import { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
+import { fitCalibrations, RECALIBRATIONS, trainingWindows, type RecalibrationName, type TrainingWindow } from './recalibrate.js';
+import { chooseRecalibration, meanAucOf, pooledOf, type RecalibrationChoice } from './backtest-choice.js';
+import type { PooledCalibration } from './pooled-calibration.js';
 
 /** A customer's distinct purchase days (UTC day numbers, ascending). */
 export interface DayHistory {
@@ -214,20 +217,53 @@ export interface OriginResult {
 export const MIN_BACKTEST_CUSTOMERS = 30;
 
 /** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
-export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): OriginResult | null {
-  return evaluateOriginWithModels(histories, c, horizon, defaultInterval)?.result ?? null;
+export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): OriginResult | null {
+  return evaluateOriginMethods(histories, c, horizon, defaultInterval, [method])?.results.get(method) ?? null;
 }
 
 /** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
-export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
-  const train = featuresAt(histories, c - horizon, horizon);
+export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
+  const r = evaluateOriginMethods(histories, c, horizon, defaultInterval, [method]);
+  return r ? { result: r.results.get(method)!, test: r.test, models: r.models } : null;
+}
+
+/** The first purchase day of any customer (Infinity without any). */
+export function firstPurchaseDay(histories: readonly DayHistory[]): number {
+  let first = Infinity;
+  for (const x of histories) if (x.days.length > 0) first = Math.min(first, x.days[0]!);
+  return first;
+}
+
+/**
+ * Judges cut-off `c` once per recalibration method: the training windows before it and the
+ * models at `c` are fitted once and shared. Null when the latest window or the judged set has too
+ * few customers or one outcome only.
+ */
+export function evaluateOriginMethods(
+  histories: readonly DayHistory[],
+  c: number,
+  horizon: number,
+  defaultInterval: number,
+  methods: readonly RecalibrationName[],
+): { results: Map<RecalibrationName, OriginResult>; test: CutoffSet; models: SignalModels; windows: TrainingWindow[] } | null {
+  const windows = trainingWindows(histories, c, horizon, firstPurchaseDay(histories), defaultInterval);
   const test = featuresAt(histories, c, horizon);
-  const ok = (s: CutoffSet) => s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
-  if (!ok(train) || !ok(test)) return null;
-  const trainModels = fitSignalModels(train.rows, horizon, defaultInterval);
-  const cal = trainCalibrations(train, trainModels);
+  const ok = test.rows.length >= MIN_BACKTEST_CUSTOMERS && test.y.some((v) => v === 1) && test.y.some((v) => v === 0);
+  if (windows.length === 0 || !ok) return null;
   const models = fitSignalModels(test.rows, horizon, defaultInterval);
-  if (trainModels.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
+  const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
+  const results = new Map<RecalibrationName, OriginResult>();
+  for (const m of methods) {
+    const cal = fitCalibrations(windows, m);
+    if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
+    results.set(m, judgeOrigin(cal, test, models, horizon, notes));
+  }
+  return { results, test, models, windows };
+}
+
+/** Every available score of the judged set as a probability, and how it did. */
+function judgeOrigin(cal: Calibrations, test: CutoffSet, models: SignalModels, horizon: number, notes: string[]): OriginResult {
+  const c = test.cutoff;
   const n = test.rows.length;
   const p: OriginResult['predictions']['p'] = {};
   for (const s of cal.available) p[s] = new Array<number>(n);
@@ -260,16 +296,15 @@ export function evaluateOriginWithModels(histories: readonly DayHistory[], c: nu
       flaggedCameBack: flagged > 0 ? back / flagged : NaN,
     };
   }
-  const result: OriginResult = {
+  return {
     cutoffDay: c,
     trainCutoffDay: c - horizon,
     customers: n,
     returnedShare: test.y.reduce((a, v) => a + v, 0) / n,
     signals,
-    notes: [...new Set([...trainModels.notes, ...models.notes])],
+    notes,
     predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
   };
-  return { result, test, models };
 }
 
 /** Options of a backtest. */
@@ -291,6 +326,10 @@ export interface BacktestResult {
   meanAuc: Partial<Record<SignalName, number>>;
   /** The score with the highest mean AUC: the default `p_return`. */
   winner: SignalName;
+  /** The recalibration the backtest chose (its figures are `origins`, `meanAuc`, `pooled`), and every candidate's. */
+  recalibration: RecalibrationChoice;
+  /** Per score, the calibration pooled over the cut-offs, with a 95 % interval per decile. */
+  pooled: Partial<Record<SignalName, PooledCalibration>>;
 }
 
 /**
@@ -303,24 +342,28 @@ export function backtest(histories: readonly DayHistory[], o: BacktestOptions): 
   let first = Infinity;
   for (const x of histories) if (x.days.length > 0 && x.days[0]! <= o.endDay) first = Math.min(first, x.days[0]!);
   const span = first === Infinity ? 0 : o.endDay - first;
-  const origins: OriginResult[] = [];
+  const byMethod = new Map<RecalibrationName, OriginResult[]>(RECALIBRATIONS.map((m) => [m, []]));
   for (let k = 1; k <= (o.maxOrigins ?? 4); k++) {
     const c = o.endDay - k * h;
     if (c - h - h < first) break;
-    const r = evaluateOrigin(histories, c, h, o.defaultInterval);
-    if (r) origins.push(r);
+    const r = evaluateOriginMethods(histories, c, h, o.defaultInterval ?? 30, RECALIBRATIONS);
+    if (r) for (const [m, res] of r.results) byMethod.get(m)!.push(res);
   }
+  const origins = byMethod.get('latest')!;
   if (origins.length === 0) {
     throw new ScoringError(
       `history too short for a backtest with a ${h}-day horizon: it needs orders over at least 3 × ${h} = ${3 * h} days (one horizon of history, one to fit the calibration, one to judge) and ${MIN_BACKTEST_CUSTOMERS} customers at each cut-off; the orders span ${span} days. Try a shorter horizon (--horizon ${Math.max(7, Math.floor(span / 3))}d)`,
     );
   }
-  const meanAuc: BacktestResult['meanAuc'] = {};
+  const recalibration = chooseRecalibration(byMethod);
+  const chosen = byMethod.get(recalibration.method)!;
+  const meanAuc = meanAucOf(chosen);
+  const pooled: BacktestResult['pooled'] = {};
   for (const s of SIGNALS) {
-    const v = origins.map((r) => r.signals[s]?.auc).filter((a): a is number => a !== undefined && Number.isFinite(a));
-    if (v.length === origins.length) meanAuc[s] = v.reduce((a, b) => a + b, 0) / v.length;
+    const pc = pooledOf(chosen, s);
+    if (pc) pooled[s] = pc;
   }
-  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins, meanAuc, winner: pickWinner(meanAuc) };
+  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins: chosen, meanAuc, winner: pickWinner(meanAuc), recalibration, pooled };
 }
 
 /** The score with the highest mean AUC; BG/NBD E[Y] wins ties (the established model). */
