@@ -7,10 +7,10 @@
  * time split, so nothing is judged on the data it was fitted on.
  */
 import { ScoringError } from './errors.js';
-import { auc, calibrationDeciles, fitLogistic, predictLogistic, type Decile, type Logistic } from './calibrate.js';
+import { auc, calibrationDeciles, predictLogistic, type Decile, type Logistic } from './calibrate.js';
 import { bgNbdExpectedPurchases, bgNbdPAlive, fitBgNbd, type BgNbdParams } from './model/index.js';
 import { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
-import { fitCalibrations, RECALIBRATIONS, trainingWindows, type RecalibrationName, type TrainingWindow } from './recalibrate.js';
+import { fitCalibrations, RECALIBRATIONS, trainingWindows, windowsNeeded, type RecalibrationName, type TrainingWindow } from './recalibrate.js';
 import { chooseRecalibration, meanAucOf, pooledOf, type RecalibrationChoice } from './backtest-choice.js';
 import type { PooledCalibration } from './pooled-calibration.js';
 
@@ -24,7 +24,7 @@ export interface DayHistory {
 export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_buy', 'regularity', 'combined'] as const;
 
 /** Scores that are already probabilities of buying within the horizon under their model: used as they are, not recalibrated. */
-const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
+export const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 /** One candidate score. */
 export type SignalName = (typeof SIGNALS)[number];
 
@@ -166,15 +166,6 @@ export interface Calibrations {
   maps: Partial<Record<SignalName, Logistic>>;
 }
 
-/** Fits every available score's logistic map on a cut-off set scored with `models`. */
-export function trainCalibrations(set: CutoffSet, models: SignalModels): Calibrations {
-  const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && !models.bg));
-  const raws = set.rows.map((f) => rawSignals(models, f));
-  const maps: Calibrations['maps'] = {};
-  for (const s of available) if (!MODEL_PROBABILITIES.includes(s)) maps[s] = fitLogistic(set.rows.map((f, i) => signalFeatures(s, raws[i]!, f, available)), set.y);
-  return { available, maps };
-}
-
 /** Every available score of one customer as a probability of buying again within the horizon. */
 export function predictSignals(cal: Calibrations, models: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Partial<Record<SignalName, number>> {
   const r = rawSignals(models, f, only, known);
@@ -246,7 +237,7 @@ export function evaluateOriginMethods(
   defaultInterval: number,
   methods: readonly RecalibrationName[],
 ): { results: Map<RecalibrationName, OriginResult>; test: CutoffSet; models: SignalModels; windows: TrainingWindow[] } | null {
-  const windows = trainingWindows(histories, c, horizon, firstPurchaseDay(histories), defaultInterval);
+  const windows = trainingWindows(histories, c, horizon, firstPurchaseDay(histories), defaultInterval, windowsNeeded(methods));
   const test = featuresAt(histories, c, horizon);
   const ok = test.rows.length >= MIN_BACKTEST_CUSTOMERS && test.y.some((v) => v === 1) && test.y.some((v) => v === 0);
   if (windows.length === 0 || !ok) return null;

@@ -19,6 +19,7 @@ import {
   featuresAt,
   fitSignalModels,
   MIN_BACKTEST_CUSTOMERS,
+  MODEL_PROBABILITIES,
   rawSignals,
   signalFeatures,
   SIGNALS,
@@ -33,9 +34,6 @@ import {
 export const RECALIBRATIONS = ['latest', 'pooled', 'decayed', 'decayed_intercept'] as const;
 /** One recalibration method. */
 export type RecalibrationName = (typeof RECALIBRATIONS)[number];
-
-/** Scores that are probabilities under their own model: not recalibrated. */
-export const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 
 /** One fully observed window before a cut-off: features at its start, outcomes one horizon later. */
 export interface TrainingWindow {
@@ -56,20 +54,35 @@ const usable = (s: CutoffSet): boolean => s.rows.length >= MIN_BACKTEST_CUSTOMER
  * customers. Every model is fitted on the history up to the window's start. The latest (k = 0) is
  * always first; an empty list when even it is not usable.
  */
-export function trainingWindows(histories: readonly DayHistory[], c: number, horizon: number, firstDay: number, defaultInterval = 30): TrainingWindow[] {
+export function trainingWindows(
+  histories: readonly DayHistory[],
+  c: number,
+  horizon: number,
+  firstDay: number,
+  defaultInterval = 30,
+  maxWindows = MAX_WINDOWS,
+  known?: ReadonlyMap<number, Pick<TrainingWindow, 'set' | 'models'>>,
+): TrainingWindow[] {
   const step = Math.ceil(horizon / 3);
   const out: TrainingWindow[] = [];
-  for (let k = 0; k < MAX_WINDOWS; k++) {
+  for (let k = 0; k < maxWindows; k++) {
     const t = c - horizon - k * step;
     if (k > 0 && t - horizon < firstDay) break;
-    const set = featuresAt(histories, t, horizon);
+    // `known`: windows already fitted (by start day), e.g. the sets a backtest judged.
+    const cached = known?.get(t);
+    const set = cached?.set ?? featuresAt(histories, t, horizon);
     if (!usable(set)) {
       if (k === 0) return [];
       break;
     }
-    out.push({ set, models: fitSignalModels(set.rows, horizon, defaultInterval), age: k * step });
+    out.push({ set, models: cached?.models ?? fitSignalModels(set.rows, horizon, defaultInterval), age: k * step });
   }
   return out;
+}
+
+/** Windows a method uses: `latest` needs one only. */
+export function windowsNeeded(methods: readonly RecalibrationName[]): number {
+  return methods.every((m) => m === 'latest') ? 1 : MAX_WINDOWS;
 }
 
 /** The weight of a window of `age` days under a method (0: left out). */
@@ -109,11 +122,11 @@ export function refitIntercept(m: Logistic, features: readonly number[][], y: Ar
 /**
  * Fits every available score's logistic map on the windows, weighted by `method`. The scores
  * available are those of the latest window (a window without a BG/NBD fit is left out when the
- * latest has one).
+ * latest has one); `withBg` false leaves the BG/NBD scores out (a run without its own BG/NBD fit).
  */
-export function fitCalibrations(windows: readonly TrainingWindow[], method: RecalibrationName): Calibrations {
+export function fitCalibrations(windows: readonly TrainingWindow[], method: RecalibrationName, withBg = true): Calibrations {
   const latest = windows[0]!;
-  const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && !latest.models.bg));
+  const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && (!latest.models.bg || !withBg)));
   const used = windows.filter((w) => windowWeight(method, w.age, latest.models.horizon) > 0 && (w.models.bg || !latest.models.bg));
   const raws = used.map((w) => w.set.rows.map((f) => rawSignals(w.models, f)));
   const weights: number[] = [];
