@@ -7,10 +7,11 @@
  * time split, so nothing is judged on the data it was fitted on.
  */
 import { ScoringError } from './errors.js';
-import { auc, calibrationDeciles, predictLogistic, type Decile, type Logistic } from './calibrate.js';
+import { predictLogistic, type Logistic } from './calibrate.js';
 import { bgNbdExpectedPurchases, bgNbdPAlive, fitBgNbd, type BgNbdParams } from './model/index.js';
 import { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
-import { fitCalibrations, RECALIBRATIONS, trainingWindows, windowsNeeded, type RecalibrationName, type TrainingWindow } from './recalibrate.js';
+import { RECALIBRATIONS, type RecalibrationName } from './recalibrate.js';
+import { evaluateOriginMethods, MIN_BACKTEST_CUSTOMERS, type OriginResult } from './backtest-origin.js';
 import { chooseRecalibration, meanAucOf, pooledOf, type RecalibrationChoice } from './backtest-choice.js';
 import type { PooledCalibration } from './pooled-calibration.js';
 
@@ -27,6 +28,16 @@ export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_
 export const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 /** One candidate score. */
 export type SignalName = (typeof SIGNALS)[number];
+
+export {
+  evaluateOrigin,
+  evaluateOriginMethods,
+  evaluateOriginWithModels,
+  firstPurchaseDay,
+  MIN_BACKTEST_CUSTOMERS,
+  type OriginResult,
+  type SignalResult,
+} from './backtest-origin.js';
 
 /** What every score needs of a customer at a cut-off day, in days. */
 export interface CutoffFeatures {
@@ -175,127 +186,6 @@ export function predictSignals(cal: Calibrations, models: SignalModels, f: Cutof
     out[s] = MODEL_PROBABILITIES.includes(s) ? r[s as Exclude<SignalName, 'combined'>] : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
   }
   return out;
-}
-
-/** How one score did at one cut-off. */
-export interface SignalResult {
-  auc: number;
-  /** AUC among customers with a repeat purchase by the cut-off. */
-  aucRepeat: number;
-  brier: number;
-  /** Largest |predicted − actual| over the deciles, percentage points. */
-  maxCalibrationGapPp: number;
-  deciles: Decile[];
-  /** Customers flagged: as many as the rhythm rule flags (overdue ratio ≥ 1.5), the lowest by this score. */
-  flagged: number;
-  /** Share of the flagged who bought again within the horizon anyway. */
-  flaggedCameBack: number;
-}
-
-/** One cut-off of the backtest. */
-export interface OriginResult {
-  cutoffDay: number;
-  trainCutoffDay: number;
-  customers: number;
-  returnedShare: number;
-  signals: Partial<Record<SignalName, SignalResult>>;
-  notes: string[];
-  /** The raw predictions, so that every figure can be checked. */
-  predictions: { ids: number[]; outcome: number[]; purchases: number[]; repeat: number[]; p: Partial<Record<SignalName, number[]>> };
-}
-
-/** Customers needed at a cut-off to judge anything. */
-export const MIN_BACKTEST_CUSTOMERS = 30;
-
-/** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
-export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): OriginResult | null {
-  return evaluateOriginMethods(histories, c, horizon, defaultInterval, [method])?.results.get(method) ?? null;
-}
-
-/** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
-export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
-  const r = evaluateOriginMethods(histories, c, horizon, defaultInterval, [method]);
-  return r ? { result: r.results.get(method)!, test: r.test, models: r.models } : null;
-}
-
-/** The first purchase day of any customer (Infinity without any). */
-export function firstPurchaseDay(histories: readonly DayHistory[]): number {
-  let first = Infinity;
-  for (const x of histories) if (x.days.length > 0) first = Math.min(first, x.days[0]!);
-  return first;
-}
-
-/**
- * Judges cut-off `c` once per recalibration method: the training windows before it and the
- * models at `c` are fitted once and shared. Null when the latest window or the judged set has too
- * few customers or one outcome only.
- */
-export function evaluateOriginMethods(
-  histories: readonly DayHistory[],
-  c: number,
-  horizon: number,
-  defaultInterval: number,
-  methods: readonly RecalibrationName[],
-): { results: Map<RecalibrationName, OriginResult>; test: CutoffSet; models: SignalModels; windows: TrainingWindow[] } | null {
-  const windows = trainingWindows(histories, c, horizon, firstPurchaseDay(histories), defaultInterval, windowsNeeded(methods));
-  const test = featuresAt(histories, c, horizon);
-  const ok = test.rows.length >= MIN_BACKTEST_CUSTOMERS && test.y.some((v) => v === 1) && test.y.some((v) => v === 0);
-  if (windows.length === 0 || !ok) return null;
-  const models = fitSignalModels(test.rows, horizon, defaultInterval);
-  const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
-  const results = new Map<RecalibrationName, OriginResult>();
-  for (const m of methods) {
-    const cal = fitCalibrations(windows, m);
-    if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
-    results.set(m, judgeOrigin(cal, test, models, horizon, notes));
-  }
-  return { results, test, models, windows };
-}
-
-/** Every available score of the judged set as a probability, and how it did. */
-function judgeOrigin(cal: Calibrations, test: CutoffSet, models: SignalModels, horizon: number, notes: string[]): OriginResult {
-  const c = test.cutoff;
-  const n = test.rows.length;
-  const p: OriginResult['predictions']['p'] = {};
-  for (const s of cal.available) p[s] = new Array<number>(n);
-  const expected = new Float64Array(n);
-  const ratio = new Float64Array(n);
-  test.rows.forEach((f, i) => {
-    const pr = predictSignals(cal, models, f);
-    for (const s of cal.available) p[s]![i] = pr[s]!;
-    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, { frequency: f.x, recency: f.recency, T: f.T }) : NaN;
-    ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
-  });
-  const flagged = ratio.filter((r) => r >= 1.5).length;
-  const repeatIdx = test.rows.flatMap((f, i) => (f.x >= 1 ? [i] : []));
-  const signals: OriginResult['signals'] = {};
-  for (const s of cal.available) {
-    const ps = p[s]!;
-    const deciles = calibrationDeciles(ps, test.y, test.purchases, expected);
-    const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => ps[i]! - ps[j]!);
-    let back = 0;
-    for (let k = 0; k < flagged; k++) back += test.y[order[k]!]!;
-    let brier = 0;
-    for (let i = 0; i < n; i++) brier += (ps[i]! - test.y[i]!) ** 2 / n;
-    signals[s] = {
-      auc: auc(ps, test.y),
-      aucRepeat: auc(repeatIdx.map((i) => ps[i]!), repeatIdx.map((i) => test.y[i]!)),
-      brier,
-      maxCalibrationGapPp: 100 * Math.max(...deciles.map((d) => Math.abs(d.predicted - d.actual))),
-      deciles,
-      flagged,
-      flaggedCameBack: flagged > 0 ? back / flagged : NaN,
-    };
-  }
-  return {
-    cutoffDay: c,
-    trainCutoffDay: c - horizon,
-    customers: n,
-    returnedShare: test.y.reduce((a, v) => a + v, 0) / n,
-    signals,
-    notes,
-    predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
-  };
 }
 
 /** Options of a backtest. */
