@@ -15,7 +15,7 @@ import { RECALIBRATIONS, type RecalibrationName } from './recalibrate.js';
 export interface RecalibrationCandidate {
   meanAuc: Partial<Record<SignalName, number>>;
   winner: SignalName;
-  /** The winner's pooled log-loss and largest pooled decile gap (pp), and its largest gap per cut-off (latest first). */
+  /** The winner's pooled log-loss and largest pooled decile gap (pp); its largest gap per cut-off, latest first. */
   pooledLogLoss: number;
   pooledMaxGapPp: number;
   maxGapPp: number[];
@@ -26,7 +26,10 @@ export interface RecalibrationChoice {
   method: RecalibrationName;
   rule: string;
   candidates: Partial<Record<RecalibrationName, RecalibrationCandidate>>;
-  /** Per cut-off (latest first), the method chosen from the older cut-offs only, and the pooled calibration of the winner so chosen. */
+  /**
+   * Per cut-off (latest first), the method the older cut-offs alone choose, and the pooled
+   * calibration of the winner so chosen.
+   */
   prequential: { methods: RecalibrationName[]; pooled: PooledCalibration };
 }
 
@@ -43,7 +46,12 @@ export function meanAucOf(origins: readonly OriginResult[]): Partial<Record<Sign
 /** The pooled calibration of one score over cut-offs. */
 export function pooledOf(origins: readonly OriginResult[], s: SignalName): PooledCalibration | null {
   if (origins.some((o) => !o.predictions.p[s])) return null;
-  return pooledCalibration(origins.map((o) => ({ ids: o.predictions.ids, outcome: o.predictions.outcome, p: o.predictions.p[s]! })));
+  const cutoffs = origins.map((o) => ({
+    ids: o.predictions.ids,
+    outcome: o.predictions.outcome,
+    p: o.predictions.p[s]!,
+  }));
+  return pooledCalibration(cutoffs);
 }
 
 function candidate(origins: readonly OriginResult[]): RecalibrationCandidate {
@@ -76,7 +84,9 @@ function best(byMethod: ReadonlyMap<RecalibrationName, readonly OriginResult[]>)
 }
 
 /** Chooses the recalibration from every method's results at the same cut-offs (latest first). */
-export function chooseRecalibration(byMethod: ReadonlyMap<RecalibrationName, readonly OriginResult[]>): RecalibrationChoice {
+export function chooseRecalibration(
+  byMethod: ReadonlyMap<RecalibrationName, readonly OriginResult[]>,
+): RecalibrationChoice {
   const candidates: RecalibrationChoice['candidates'] = {};
   for (const [m, os] of byMethod) candidates[m] = candidate(os);
   const method = best(byMethod);

@@ -5,9 +5,26 @@
  * came back), with the raw predictions kept so that every figure can be checked.
  */
 import { auc, calibrationDeciles, type Decile } from './calibrate.js';
-import { featuresAt, fitSignalModels, predictSignals, usualInterval, type Calibrations, type CutoffSet, type DayHistory, type SignalModels, type SignalName } from './backtest.js';
+import {
+  featuresAt,
+  fitSignalModels,
+  predictSignals,
+  usualInterval,
+  type Calibrations,
+  type CutoffSet,
+  type DayHistory,
+  type SignalModels,
+  type SignalName,
+} from './backtest.js';
 import { bgNbdExpectedPurchases } from './model/index.js';
-import { fitCalibrations, trainingWindows, windowsNeeded, type RecalibrationName, type TrainingWindow } from './recalibrate.js';
+import {
+  fitCalibrations,
+  trainingWindows,
+  usableSet,
+  windowsNeeded,
+  type RecalibrationName,
+  type TrainingWindow,
+} from './recalibrate.js';
 
 /** How one score did at one cut-off. */
 export interface SignalResult {
@@ -33,21 +50,38 @@ export interface OriginResult {
   signals: Partial<Record<SignalName, SignalResult>>;
   notes: string[];
   /** The raw predictions, so that every figure can be checked. */
-  predictions: { ids: number[]; outcome: number[]; purchases: number[]; repeat: number[]; p: Partial<Record<SignalName, number[]>> };
+  predictions: {
+    ids: number[];
+    outcome: number[];
+    purchases: number[];
+    repeat: number[];
+    p: Partial<Record<SignalName, number[]>>;
+  };
 }
 
 /** Customers needed at a cut-off to judge anything. */
 export const MIN_BACKTEST_CUSTOMERS = 30;
 
-/** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
-export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): OriginResult | null {
+/**
+ * Calibrates on the windows before `c` (one method, default `latest`: the window at c − horizon),
+ * judges at `c`. Null when either side has too few customers or one outcome only.
+ */
+export function evaluateOrigin(
+  histories: readonly DayHistory[],
+  c: number,
+  horizon: number,
+  defaultInterval = 30,
+  method: RecalibrationName = 'latest',
+): OriginResult | null {
   return evaluateOriginMethods(histories, c, horizon, defaultInterval, [method])?.results.get(method) ?? null;
 }
 
-/** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
-export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30, method: RecalibrationName = 'latest'): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
-  const r = evaluateOriginMethods(histories, c, horizon, defaultInterval, [method]);
-  return r ? { result: r.results.get(method)!, test: r.test, models: r.models } : null;
+/** One cut-off judged by several methods, with the set, models and windows a scoring run reuses. */
+export interface OriginEvaluation {
+  results: Map<RecalibrationName, OriginResult>;
+  test: CutoffSet;
+  models: SignalModels;
+  windows: TrainingWindow[];
 }
 
 /** The first purchase day of any customer (Infinity without any). */
@@ -68,11 +102,11 @@ export function evaluateOriginMethods(
   horizon: number,
   defaultInterval: number,
   methods: readonly RecalibrationName[],
-): { results: Map<RecalibrationName, OriginResult>; test: CutoffSet; models: SignalModels; windows: TrainingWindow[] } | null {
-  const windows = trainingWindows(histories, c, horizon, firstPurchaseDay(histories), defaultInterval, windowsNeeded(methods));
+): OriginEvaluation | null {
+  const first = firstPurchaseDay(histories);
+  const windows = trainingWindows(histories, c, horizon, first, defaultInterval, windowsNeeded(methods));
   const test = featuresAt(histories, c, horizon);
-  const ok = test.rows.length >= MIN_BACKTEST_CUSTOMERS && test.y.some((v) => v === 1) && test.y.some((v) => v === 0);
-  if (windows.length === 0 || !ok) return null;
+  if (windows.length === 0 || !usableSet(test)) return null;
   const models = fitSignalModels(test.rows, horizon, defaultInterval);
   const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
   const results = new Map<RecalibrationName, OriginResult>();
@@ -85,7 +119,13 @@ export function evaluateOriginMethods(
 }
 
 /** Every available score of the judged set as a probability, and how it did. */
-function judgeOrigin(cal: Calibrations, test: CutoffSet, models: SignalModels, horizon: number, notes: string[]): OriginResult {
+function judgeOrigin(
+  cal: Calibrations,
+  test: CutoffSet,
+  models: SignalModels,
+  horizon: number,
+  notes: string[],
+): OriginResult {
   const c = test.cutoff;
   const n = test.rows.length;
   const p: OriginResult['predictions']['p'] = {};
@@ -95,7 +135,8 @@ function judgeOrigin(cal: Calibrations, test: CutoffSet, models: SignalModels, h
   test.rows.forEach((f, i) => {
     const pr = predictSignals(cal, models, f);
     for (const s of cal.available) p[s]![i] = pr[s]!;
-    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, { frequency: f.x, recency: f.recency, T: f.T }) : NaN;
+    const h = { frequency: f.x, recency: f.recency, T: f.T };
+    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, h) : NaN;
     ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
   });
   const flagged = ratio.filter((r) => r >= 1.5).length;
@@ -126,6 +167,12 @@ function judgeOrigin(cal: Calibrations, test: CutoffSet, models: SignalModels, h
     returnedShare: test.y.reduce((a, v) => a + v, 0) / n,
     signals,
     notes,
-    predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
+    predictions: {
+      ids: test.rows.map((f) => f.id),
+      outcome: [...test.y],
+      purchases: [...test.purchases],
+      repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)),
+      p,
+    },
   };
 }

@@ -32,9 +32,9 @@ export type SignalName = (typeof SIGNALS)[number];
 export {
   evaluateOrigin,
   evaluateOriginMethods,
-  evaluateOriginWithModels,
   firstPurchaseDay,
   MIN_BACKTEST_CUSTOMERS,
+  type OriginEvaluation,
   type OriginResult,
   type SignalResult,
 } from './backtest-origin.js';

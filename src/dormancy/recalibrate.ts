@@ -46,7 +46,10 @@ export interface TrainingWindow {
 /** At most this many training windows per cut-off. */
 export const MAX_WINDOWS = 4;
 
-const usable = (s: CutoffSet): boolean => s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
+/** A set can be fitted on or judged: enough customers, and both outcomes. */
+export function usableSet(s: CutoffSet): boolean {
+  return s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
+}
 
 /**
  * The fully observed windows before cut-off `c`: starts t = c − h − k·s (s = ⌈h / 3⌉), k = 0, 1, …,
@@ -71,7 +74,7 @@ export function trainingWindows(
     // `known`: windows already fitted (by start day), e.g. the sets a backtest judged.
     const cached = known?.get(t);
     const set = cached?.set ?? featuresAt(histories, t, horizon);
-    if (!usable(set)) {
+    if (!usableSet(set)) {
       if (k === 0) return [];
       break;
     }
@@ -124,15 +127,20 @@ export function refitIntercept(m: Logistic, features: readonly number[][], y: Ar
  * available are those of the latest window (a window without a BG/NBD fit is left out when the
  * latest has one); `withBg` false leaves the BG/NBD scores out (a run without its own BG/NBD fit).
  */
-export function fitCalibrations(windows: readonly TrainingWindow[], method: RecalibrationName, withBg = true): Calibrations {
+export function fitCalibrations(
+  windows: readonly TrainingWindow[],
+  method: RecalibrationName,
+  withBg = true,
+): Calibrations {
   const latest = windows[0]!;
   const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && (!latest.models.bg || !withBg)));
-  const used = windows.filter((w) => windowWeight(method, w.age, latest.models.horizon) > 0 && (w.models.bg || !latest.models.bg));
+  const horizon = latest.models.horizon;
+  const used = windows.filter((w) => windowWeight(method, w.age, horizon) > 0 && (w.models.bg || !latest.models.bg));
   const raws = used.map((w) => w.set.rows.map((f) => rawSignals(w.models, f)));
   const weights: number[] = [];
   const y: number[] = [];
   used.forEach((w) => {
-    const wt = windowWeight(method, w.age, latest.models.horizon);
+    const wt = windowWeight(method, w.age, horizon);
     for (const v of w.set.y) {
       weights.push(wt);
       y.push(v);
