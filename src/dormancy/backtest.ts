@@ -7,9 +7,13 @@
  * time split, so nothing is judged on the data it was fitted on.
  */
 import { ScoringError } from './errors.js';
-import { auc, calibrationDeciles, fitLogistic, predictLogistic, type Decile, type Logistic } from './calibrate.js';
+import { predictLogistic, type Logistic } from './calibrate.js';
 import { bgNbdExpectedPurchases, bgNbdPAlive, fitBgNbd, type BgNbdParams } from './model/index.js';
 import { fitRegularity, regularityPredict, type RegularityParams } from './regularity.js';
+import { RECALIBRATIONS, type RecalibrationName } from './recalibrate.js';
+import { evaluateOriginMethods, MIN_BACKTEST_CUSTOMERS, type OriginResult } from './backtest-origin.js';
+import { chooseRecalibration, meanAucOf, pooledOf, type RecalibrationChoice } from './backtest-choice.js';
+import type { PooledCalibration } from './pooled-calibration.js';
 
 /** A customer's distinct purchase days (UTC day numbers, ascending). */
 export interface DayHistory {
@@ -21,9 +25,19 @@ export interface DayHistory {
 export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_buy', 'regularity', 'combined'] as const;
 
 /** Scores that are already probabilities of buying within the horizon under their model: used as they are, not recalibrated. */
-const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
+export const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 /** One candidate score. */
 export type SignalName = (typeof SIGNALS)[number];
+
+export {
+  evaluateOrigin,
+  evaluateOriginMethods,
+  firstPurchaseDay,
+  MIN_BACKTEST_CUSTOMERS,
+  type OriginEvaluation,
+  type OriginResult,
+  type SignalResult,
+} from './backtest-origin.js';
 
 /** What every score needs of a customer at a cut-off day, in days. */
 export interface CutoffFeatures {
@@ -163,15 +177,6 @@ export interface Calibrations {
   maps: Partial<Record<SignalName, Logistic>>;
 }
 
-/** Fits every available score's logistic map on a cut-off set scored with `models`. */
-export function trainCalibrations(set: CutoffSet, models: SignalModels): Calibrations {
-  const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && !models.bg));
-  const raws = set.rows.map((f) => rawSignals(models, f));
-  const maps: Calibrations['maps'] = {};
-  for (const s of available) if (!MODEL_PROBABILITIES.includes(s)) maps[s] = fitLogistic(set.rows.map((f, i) => signalFeatures(s, raws[i]!, f, available)), set.y);
-  return { available, maps };
-}
-
 /** Every available score of one customer as a probability of buying again within the horizon. */
 export function predictSignals(cal: Calibrations, models: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Partial<Record<SignalName, number>> {
   const r = rawSignals(models, f, only, known);
@@ -181,95 +186,6 @@ export function predictSignals(cal: Calibrations, models: SignalModels, f: Cutof
     out[s] = MODEL_PROBABILITIES.includes(s) ? r[s as Exclude<SignalName, 'combined'>] : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
   }
   return out;
-}
-
-/** How one score did at one cut-off. */
-export interface SignalResult {
-  auc: number;
-  /** AUC among customers with a repeat purchase by the cut-off. */
-  aucRepeat: number;
-  brier: number;
-  /** Largest |predicted − actual| over the deciles, percentage points. */
-  maxCalibrationGapPp: number;
-  deciles: Decile[];
-  /** Customers flagged: as many as the rhythm rule flags (overdue ratio ≥ 1.5), the lowest by this score. */
-  flagged: number;
-  /** Share of the flagged who bought again within the horizon anyway. */
-  flaggedCameBack: number;
-}
-
-/** One cut-off of the backtest. */
-export interface OriginResult {
-  cutoffDay: number;
-  trainCutoffDay: number;
-  customers: number;
-  returnedShare: number;
-  signals: Partial<Record<SignalName, SignalResult>>;
-  notes: string[];
-  /** The raw predictions, so that every figure can be checked. */
-  predictions: { ids: number[]; outcome: number[]; purchases: number[]; repeat: number[]; p: Partial<Record<SignalName, number[]>> };
-}
-
-/** Customers needed at a cut-off to judge anything. */
-export const MIN_BACKTEST_CUSTOMERS = 30;
-
-/** Fits at `c − horizon`, judges at `c`. Null when either side has too few customers or one outcome only. */
-export function evaluateOrigin(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): OriginResult | null {
-  return evaluateOriginWithModels(histories, c, horizon, defaultInterval)?.result ?? null;
-}
-
-/** {@link evaluateOrigin}, also returning the cut-off set judged and the models fitted on it (a scoring run reuses them). */
-export function evaluateOriginWithModels(histories: readonly DayHistory[], c: number, horizon: number, defaultInterval = 30): { result: OriginResult; test: CutoffSet; models: SignalModels } | null {
-  const train = featuresAt(histories, c - horizon, horizon);
-  const test = featuresAt(histories, c, horizon);
-  const ok = (s: CutoffSet) => s.rows.length >= MIN_BACKTEST_CUSTOMERS && s.y.some((v) => v === 1) && s.y.some((v) => v === 0);
-  if (!ok(train) || !ok(test)) return null;
-  const trainModels = fitSignalModels(train.rows, horizon, defaultInterval);
-  const cal = trainCalibrations(train, trainModels);
-  const models = fitSignalModels(test.rows, horizon, defaultInterval);
-  if (trainModels.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
-  const n = test.rows.length;
-  const p: OriginResult['predictions']['p'] = {};
-  for (const s of cal.available) p[s] = new Array<number>(n);
-  const expected = new Float64Array(n);
-  const ratio = new Float64Array(n);
-  test.rows.forEach((f, i) => {
-    const pr = predictSignals(cal, models, f);
-    for (const s of cal.available) p[s]![i] = pr[s]!;
-    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, { frequency: f.x, recency: f.recency, T: f.T }) : NaN;
-    ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
-  });
-  const flagged = ratio.filter((r) => r >= 1.5).length;
-  const repeatIdx = test.rows.flatMap((f, i) => (f.x >= 1 ? [i] : []));
-  const signals: OriginResult['signals'] = {};
-  for (const s of cal.available) {
-    const ps = p[s]!;
-    const deciles = calibrationDeciles(ps, test.y, test.purchases, expected);
-    const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => ps[i]! - ps[j]!);
-    let back = 0;
-    for (let k = 0; k < flagged; k++) back += test.y[order[k]!]!;
-    let brier = 0;
-    for (let i = 0; i < n; i++) brier += (ps[i]! - test.y[i]!) ** 2 / n;
-    signals[s] = {
-      auc: auc(ps, test.y),
-      aucRepeat: auc(repeatIdx.map((i) => ps[i]!), repeatIdx.map((i) => test.y[i]!)),
-      brier,
-      maxCalibrationGapPp: 100 * Math.max(...deciles.map((d) => Math.abs(d.predicted - d.actual))),
-      deciles,
-      flagged,
-      flaggedCameBack: flagged > 0 ? back / flagged : NaN,
-    };
-  }
-  const result: OriginResult = {
-    cutoffDay: c,
-    trainCutoffDay: c - horizon,
-    customers: n,
-    returnedShare: test.y.reduce((a, v) => a + v, 0) / n,
-    signals,
-    notes: [...new Set([...trainModels.notes, ...models.notes])],
-    predictions: { ids: test.rows.map((f) => f.id), outcome: [...test.y], purchases: [...test.purchases], repeat: test.rows.map((f) => (f.x >= 1 ? 1 : 0)), p },
-  };
-  return { result, test, models };
 }
 
 /** Options of a backtest. */
@@ -291,6 +207,10 @@ export interface BacktestResult {
   meanAuc: Partial<Record<SignalName, number>>;
   /** The score with the highest mean AUC: the default `p_return`. */
   winner: SignalName;
+  /** The recalibration the backtest chose (its figures are `origins`, `meanAuc`, `pooled`), and every candidate's. */
+  recalibration: RecalibrationChoice;
+  /** Per score, the calibration pooled over the cut-offs, with a 95 % interval per decile. */
+  pooled: Partial<Record<SignalName, PooledCalibration>>;
 }
 
 /**
@@ -303,24 +223,28 @@ export function backtest(histories: readonly DayHistory[], o: BacktestOptions): 
   let first = Infinity;
   for (const x of histories) if (x.days.length > 0 && x.days[0]! <= o.endDay) first = Math.min(first, x.days[0]!);
   const span = first === Infinity ? 0 : o.endDay - first;
-  const origins: OriginResult[] = [];
+  const byMethod = new Map<RecalibrationName, OriginResult[]>(RECALIBRATIONS.map((m) => [m, []]));
   for (let k = 1; k <= (o.maxOrigins ?? 4); k++) {
     const c = o.endDay - k * h;
     if (c - h - h < first) break;
-    const r = evaluateOrigin(histories, c, h, o.defaultInterval);
-    if (r) origins.push(r);
+    const r = evaluateOriginMethods(histories, c, h, o.defaultInterval ?? 30, RECALIBRATIONS);
+    if (r) for (const [m, res] of r.results) byMethod.get(m)!.push(res);
   }
+  const origins = byMethod.get('latest')!;
   if (origins.length === 0) {
     throw new ScoringError(
       `history too short for a backtest with a ${h}-day horizon: it needs orders over at least 3 × ${h} = ${3 * h} days (one horizon of history, one to fit the calibration, one to judge) and ${MIN_BACKTEST_CUSTOMERS} customers at each cut-off; the orders span ${span} days. Try a shorter horizon (--horizon ${Math.max(7, Math.floor(span / 3))}d)`,
     );
   }
-  const meanAuc: BacktestResult['meanAuc'] = {};
+  const recalibration = chooseRecalibration(byMethod);
+  const chosen = byMethod.get(recalibration.method)!;
+  const meanAuc = meanAucOf(chosen);
+  const pooled: BacktestResult['pooled'] = {};
   for (const s of SIGNALS) {
-    const v = origins.map((r) => r.signals[s]?.auc).filter((a): a is number => a !== undefined && Number.isFinite(a));
-    if (v.length === origins.length) meanAuc[s] = v.reduce((a, b) => a + b, 0) / v.length;
+    const pc = pooledOf(chosen, s);
+    if (pc) pooled[s] = pc;
   }
-  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins, meanAuc, winner: pickWinner(meanAuc) };
+  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins: chosen, meanAuc, winner: pickWinner(meanAuc), recalibration, pooled };
 }
 
 /** The score with the highest mean AUC; BG/NBD E[Y] wins ties (the established model). */

@@ -31,32 +31,40 @@ function solve(A: number[][], y: number[]): number[] {
 
 /**
  * Fits a logistic regression of `y` (0/1) on the feature rows by Newton's method with a small
- * ridge penalty (keeps separable or collinear features finite).
+ * ridge penalty (keeps separable or collinear features finite). `weights` (default all 1) weigh
+ * the rows, e.g. older time windows less than recent ones; the ridge scales with their sum.
  */
-export function fitLogistic(features: readonly number[][], y: ArrayLike<number>, ridge = 1e-3): Logistic {
+export function fitLogistic(features: readonly number[][], y: ArrayLike<number>, ridge = 1e-3, weights?: ArrayLike<number>): Logistic {
   const d = features[0]?.length ?? 0;
-  const n = features.length;
+  const rows = features.length;
+  const wt = (i: number): number => (weights ? weights[i]! : 1);
+  let n = 0;
+  for (let i = 0; i < rows; i++) n += wt(i);
   const means = new Array<number>(d).fill(0);
   const scales = new Array<number>(d).fill(0);
-  for (const f of features) for (let j = 0; j < d; j++) means[j]! += f[j]! / n;
-  for (const f of features) for (let j = 0; j < d; j++) scales[j]! += (f[j]! - means[j]!) ** 2 / n;
+  features.forEach((f, i) => {
+    for (let j = 0; j < d; j++) means[j]! += (wt(i) * f[j]!) / n;
+  });
+  features.forEach((f, i) => {
+    for (let j = 0; j < d; j++) scales[j]! += (wt(i) * (f[j]! - means[j]!) ** 2) / n;
+  });
   for (let j = 0; j < d; j++) scales[j] = Math.sqrt(scales[j]!) || 1;
   const z = features.map((f) => [1, ...f.map((v, j) => (v - means[j]!) / scales[j]!)]);
   let w = new Array<number>(d + 1).fill(0);
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i]! / n;
+  for (let i = 0; i < rows; i++) mean += (wt(i) * y[i]!) / n;
   w[0] = Math.log(Math.max(1e-6, mean) / Math.max(1e-6, 1 - mean));
   let converged = false;
   for (let it = 0; it < 50; it++) {
     const g = new Array<number>(d + 1).fill(0);
     const H = Array.from({ length: d + 1 }, () => new Array<number>(d + 1).fill(0));
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < rows; i++) {
       const zi = z[i]!;
       let eta = 0;
       for (let j = 0; j <= d; j++) eta += w[j]! * zi[j]!;
       const p = 1 / (1 + Math.exp(-eta));
-      const r = y[i]! - p;
-      const v = p * (1 - p);
+      const r = wt(i) * (y[i]! - p);
+      const v = wt(i) * p * (1 - p);
       for (let j = 0; j <= d; j++) {
         g[j]! += r * zi[j]!;
         for (let k = j; k <= d; k++) H[j]![k]! += v * zi[j]! * zi[k]!;

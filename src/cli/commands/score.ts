@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULT_SCORING_SETTINGS, SIGNALS, scoreStaleness, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../../dormancy/index.js';
+import { DEFAULT_SCORING_SETTINGS, SIGNALS, scoreStaleness, type RecalibrationName, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../../dormancy/index.js';
 import { parseDuration } from '../../sequences/duration.js';
 import { ConfigError } from '../../errors.js';
 import { parseTime } from '../../util/time.js';
@@ -45,7 +45,35 @@ export function formatBacktest(b: ShopBacktest): string {
   }
   out.push('', 'mean AUC: ' + SIGNALS.filter((s) => b.meanAuc[s] !== undefined).map((s) => `${s} ${f3(b.meanAuc[s])}`).join(', '));
   out.push(`winner (the default p_return): ${SIGNAL_LABELS[b.winner]}`);
+  out.push(...formatPooled(b));
   return out.join('\n');
+}
+
+/** What each recalibration is, in the text output. */
+export const RECALIBRATION_LABELS: Record<RecalibrationName, string> = {
+  latest: 'fitted on the latest window',
+  pooled: 'fitted on the latest windows, equal weights',
+  decayed: 'fitted on the latest windows, weights halving every horizon',
+  decayed_intercept: 'time-decayed slopes, intercept from the latest window',
+};
+
+/** The recalibration chosen and the winner's calibration pooled over the cut-offs, with intervals. */
+function formatPooled(b: ShopBacktest): string[] {
+  const r = b.recalibration;
+  const out = [`recalibration: ${RECALIBRATION_LABELS[r.method]} (${r.method}; ${r.rule}: ${Object.entries(r.candidates).map(([m, c]) => `${m} ${c.pooledLogLoss.toFixed(4)}`).join(', ')})`];
+  const pc = b.pooled[b.winner];
+  if (!pc) return out;
+  const pt = (x: number) => (100 * x).toFixed(1).padStart(6);
+  out.push(`calibration of the winner pooled over ${pc.cutoffs} cut-offs (${pc.predictions.toLocaleString('en')} predictions), %, 95 % interval of the gap (cluster-robust by customer):`);
+  out.push(`  decile ${'n'.padStart(6)} ${'pred'.padStart(6)} ${'actual'.padStart(6)} ${'gap'.padStart(6)}  interval`);
+  pc.deciles.forEach((d, i) => out.push(`  ${String(i + 1).padStart(6)} ${String(d.n).padStart(6)} ${pt(d.predicted)} ${pt(d.actual)} ${pt(d.gap)}  [${pt(d.low)}, ${pt(d.high)}]${d.distinguishable ? ' differs from 0' : ''}`));
+  const perCutoff = b.origins.map((o) => o.signals[b.winner]?.maxCalibrationGapPp.toFixed(1)).join(', ');
+  out.push(
+    `within ${pc.goalPp} pp in every decile: pooled ${pc.withinGoal ? 'yes' : 'no'} (largest gap ${pc.maxGapPp.toFixed(1)} pp; ${pc.distinguishable} of 10 deciles differ from 0; every interval inside ±${pc.goalPp} pp: ${pc.shownWithinGoal ? 'yes' : 'no'}); ` +
+      `per cut-off ${b.origins.every((o) => (o.signals[b.winner]?.maxCalibrationGapPp ?? Infinity) <= pc.goalPp) ? 'yes' : 'no'} (largest gaps ${perCutoff} pp, latest first)`,
+  );
+  out.push(`recalibration chosen from older cut-offs only (${r.prequential.methods.join(', ')}): largest pooled gap ${r.prequential.pooled.maxGapPp.toFixed(1)} pp`);
+  return out;
 }
 
 /** `--set horizonDays=180` → { horizonDays: 180 }; values are numbers. */
@@ -77,7 +105,7 @@ export function formatRun(r: ScoreRunResult): string {
       ? 'p_return: not computed'
       : 'reason' in r.pReturn
       ? `p_return: ${r.pReturn.reason}`
-      : `p_return (buys again within ${r.pReturn.horizonDays} days without a mail): ${SIGNAL_LABELS[r.pReturn.method]}, the winner of this shop's backtest at ${r.pReturn.cutoff} (AUC ${f3(r.pReturn.auc[r.pReturn.method])}; BG/NBD E[Y] ${f3(r.pReturn.auc.bg_expected)}, recency ${f3(r.pReturn.auc.recency)}; largest calibration gap ${r.pReturn.maxCalibrationGapPp[r.pReturn.method]?.toFixed(1)} pp)`,
+      : `p_return (buys again within ${r.pReturn.horizonDays} days without a mail): ${SIGNAL_LABELS[r.pReturn.method]}, the winner of this shop's backtest at ${r.pReturn.cutoff} (AUC ${f3(r.pReturn.auc[r.pReturn.method])}; BG/NBD E[Y] ${f3(r.pReturn.auc.bg_expected)}, recency ${f3(r.pReturn.auc.recency)}; largest calibration gap ${r.pReturn.maxCalibrationGapPp[r.pReturn.method]?.toFixed(1)} pp; recalibration: ${r.pReturn.recalibration ?? 'latest'})`,
     `early warning: ${r.counts.earlyWarning.toLocaleString('en')}${pct(r.counts.earlyWarning)}, lost: ${r.counts.lapsed.toLocaleString('en')}${pct(r.counts.lapsed)}, worth winning back: ${r.counts.worthWinningBack.toLocaleString('en')}${pct(r.counts.worthWinningBack)}`,
     `excluded: ${Object.entries(r.counts.excluded).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ') || 'none'}`,
   ];

@@ -239,7 +239,10 @@ function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: numbe
   }
   const c = a + b + x - 1;
   if (Math.abs(c) < SINGULAR_GAP / 2) {
-    const b0 = Math.max(b - c - SINGULAR_GAP, b / 2);
+    // With b too small to step below the singularity (a fit at the edge of its range, b → 0),
+    // halving b could stay inside it forever: extrapolate from two points above it instead.
+    const below = b - c - SINGULAR_GAP > 0;
+    const b0 = below ? b - c - SINGULAR_GAP : b - c + 2 * SINGULAR_GAP;
     const b1 = b - c + SINGULAR_GAP;
     const lo = expectedCore({ ...p, b: b0 }, t, x, tx, T, withPAlive);
     const hi = expectedCore({ ...p, b: b1 }, t, x, tx, T, withPAlive);

@@ -74,4 +74,13 @@ describe('BG/NBD at the edge of the parameter space (a, b ~ 1e11: a constant dro
     expect(concentratedBracket(1, 3, 10, 1)).toBeNull(); // a + b small
     expect(betaExpectationBracket(1, 1.5, 10, 1)).toBeNull(); // beta(0.5, ...) is singular at 0
   });
+
+  it('a fit with a and b near 0 (a + b + x − 1 inside the singular band, b too small to step below it) stays finite and smooth', () => {
+    // Parameters a drop-out fit ended at on a small shop's training window; this used to recurse without end.
+    const p = { r: 0.8959622331104695, alpha: 43.18407488892504, a: 1.04043434152647e-7, b: 3.0934051974220454e-7 };
+    const h = { frequency: 1, recency: 13, T: 19 };
+    const e = bgNbdExpectedPurchases(p, 90, h);
+    expect(Number.isFinite(e)).toBe(true);
+    expect(relErr(e, bgNbdExpectedPurchases({ ...p, b: 1e-3 }, 90, h))).toBeLessThan(0.005);
+  });
 });
