@@ -20,10 +20,10 @@ import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type Forget
 import { runPass, type PassResult } from './pass.js';
 import { sendOne, type SendOutcome } from './sender.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
-import { FeedbackLoop } from '../metrics/feedback.js';
-import type { GuardFinding } from '../metrics/guard-run.js';
+import { FeedbackLoop } from './feedback.js';
+import type { GuardFinding } from './guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
-import { assertKnownSequence, pauseSequence, resumeSequence } from './sequence-state.js';
+import { assertKnownSequence, guardSince, pauseSequence, resumeSequence } from './sequence-state.js';
 import { applyInboundMail, type InboundOutcome } from './inbound.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
@@ -295,8 +295,11 @@ export class Engine {
    * The success report (docs/METRICS.md): funnels per sequence, version, step, variant and churn
    * reason, uplift against the holdout, variant posteriors and allocation, deliverability health.
    */
-  report(options: StatsReportOptions = {}): Promise<StatsReport> {
-    return buildStatsReport(this.ctx, options);
+  async report(options: StatsReportOptions = {}): Promise<StatsReport> {
+    const { k, config, clock, sequences } = this.ctx;
+    if (options.sequence !== undefined) await assertKnownSequence(this.ctx, options.sequence);
+    const source = { k, now: clock.now(), guard: config.guard, currency: config.defaults.currency, sequences };
+    return buildStatsReport({ ...source, guardSince: await guardSince(k) }, options);
   }
 
   /** Stops the backend and closes the database. */

@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
+import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
+import { describe, expect, it } from 'vitest';
+
+// The layer order and the rules live in one place: .dependency-cruiser.cjs at the repository root.
+const config = createRequire(import.meta.url)('../../.dependency-cruiser.cjs') as IConfiguration;
+
+describe('architecture', () => {
+  it('imports point down the layers of src/ and form no cycle', async () => {
+    const result = await cruise(
+      ['src'],
+      { ...config.options, validate: true, ruleSet: { forbidden: config.forbidden } },
+      undefined,
+      { tsConfig: extractTSConfig('tsconfig.json') },
+    );
+    const output = result.output as ICruiseResult;
+    const violations = output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`);
+    expect(violations).toEqual([]);
+    // The check saw the source tree, not an empty one.
+    expect(output.summary.totalCruised).toBeGreaterThan(250);
+  });
+});
