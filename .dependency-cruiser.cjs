@@ -81,7 +81,6 @@ const upward = LAYERS.slice(0, -1).flatMap((layer, i) => {
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
-
   forbidden: [
     {
       name: 'no-circular',

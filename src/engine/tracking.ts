@@ -9,7 +9,13 @@ import { recordEvent } from './events.js';
  * human-or-machine rules, and `recordEvent` as the one door for events with consequences.
  */
 export function trackerDeps(ctx: EngineContext): TrackerDeps {
-  return { k: ctx.k, signer: ctx.signer, clock: ctx.clock, rules: ctx.config.tracking, record: (e) => recordEvent(ctx, e) };
+  return {
+    k: ctx.k,
+    signer: ctx.signer,
+    clock: ctx.clock,
+    rules: ctx.config.tracking,
+    record: (e) => recordEvent(ctx, e),
+  };
 }
 
 /** The tracking events the configured webhook endpoints receive, written with the events (outbox). */

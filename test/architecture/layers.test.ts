@@ -15,7 +15,10 @@ describe('architecture', () => {
       { tsConfig: extractTSConfig('tsconfig.json') },
     );
     const output = result.output as ICruiseResult;
-    const violations = output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`);
+    const violations = output.summary.violations.map(
+      (v) =>
+        `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`,
+    );
     expect(violations).toEqual([]);
     // The check saw the source tree, not an empty one.
     expect(output.summary.totalCruised).toBeGreaterThan(250);
