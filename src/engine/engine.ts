@@ -1,7 +1,6 @@
 import { enforceConsent, type EnforceResult } from '../consent/enforce.js';
 import { appendConsents, consentHistory, consentStates, type ConsentRecord } from '../consent/ledger.js';
 import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
-import type { ConsentEntry } from '../consent/types.js';
 import type { Customer } from '../db/schema.js';
 import { backtestShop, refreshScoresIfStale, scoreCustomers, type BacktestShopOptions, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../dormancy/index.js';
 import { NotFoundError } from '../errors.js';
@@ -11,6 +10,7 @@ import { importFile, type ImportKind, type ImportOptions, type ImportResult } fr
 import { upsertProducts } from '../shop/products.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
 import type { Attribution } from './attribution.js';
+import type { ConsentInput, EngineConsents, EngineCustomers, EngineEvents, EngineOrders, EnginePrivacy, EngineProducts, TriggerResult } from './api.js';
 import { applySuccess } from './success.js';
 import { applySuccesses, recordOrders, shopMoney, storeOrders } from './orders.js';
 import type { EngineContext } from './context.js';
@@ -28,12 +28,15 @@ import { applyInboundMail, type InboundOutcome } from './inbound.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
-/** A consent entry that names the customer by internal or external id. */
-export type ConsentInput = Omit<ConsentEntry, 'customerId' | 'recordedAt'> & { customer: number | string; recordedAt?: number };
+export type { ConsentInput } from './api.js';
 
 /** The engine a shop embeds. Create it with `createEngine(config)`. */
 export class Engine {
-  /** Shared parts, for servers and tools built on the engine. */
+  /**
+   * Shared parts (database, signer, config …) for Comeback's own server, worker and tools. Not part
+   * of the published API (left out of the type declarations); tests reach it via `comeback/testing`.
+   * @internal
+   */
   readonly ctx: EngineContext;
   /** The job backend (embedded or BullMQ); the worker stops it first on shutdown. */
   readonly backend: JobBackend;
@@ -62,7 +65,7 @@ export class Engine {
   }
 
   /** Customers: upsert by the shop's external id, look up by id or external id. */
-  readonly customers = {
+  readonly customers: EngineCustomers = {
     /**
      * Inserts or updates customers; returns their internal ids by external id. An update changes
      * only the fields given (`null` clears one); a new customer gets defaults for the others.
@@ -80,7 +83,7 @@ export class Engine {
    * shop's order id, refused in a currency without a configured rate, attributed to enrolments
    * whose goal they meet (ending those enrolments), then `on_success` runs.
    */
-  readonly orders = {
+  readonly orders: EngineOrders = {
     /** Records one order; throws NotFoundError for an unknown customer, InputError naming each wrong field. */
     record: async (input: OrderInput): Promise<{ id: number; conversions: Attribution[] }> => {
       const r = await recordOrders(this.ctx, [input]);
@@ -97,12 +100,12 @@ export class Engine {
   };
 
   /** The product catalogue (for recommendations). */
-  readonly products = {
+  readonly products: EngineProducts = {
     upsert: (input: ProductInput | ProductInput[]) => upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
   };
 
   /** The consent ledger: append grants and withdrawals, read the derived state, run double opt-in. */
-  readonly consents = {
+  readonly consents: EngineConsents = {
     /**
      * Appends a grant or withdrawal (never rewrites one). A withdrawal takes effect at once:
      * reserved messages the policy no longer allows are cancelled and their enrolments end.
@@ -161,7 +164,7 @@ export class Engine {
   }
 
   /** Data subject rights: export (Art. 15/20), erasure (Art. 17) and the audit of each mail's legal basis. */
-  readonly privacy = {
+  readonly privacy: EnginePrivacy = {
     /** Everything stored about the person with this address, as plain JSON. */
     export: (email: string): Promise<PersonExport> => exportPerson(this.ctx, email),
     /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
@@ -171,7 +174,7 @@ export class Engine {
   };
 
   /** Feedback from tracking and providers (opens, clicks, unsubscribes, bounces, survey answers). */
-  readonly events = {
+  readonly events: EngineEvents = {
     record: (e: EventInput) => recordEvent(this.ctx, e),
   };
 
@@ -201,7 +204,7 @@ export class Engine {
   }
 
   /** Starts a trigger-based sequence for one customer, e.g. on subscription cancellation. */
-  trigger(sequenceId: string, customer: number | string, data?: Record<string, unknown>) {
+  trigger(sequenceId: string, customer: number | string, data?: Record<string, unknown>): Promise<TriggerResult> {
     return trigger(this.ctx, sequenceId, customer, data);
   }
 
