@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { describe, expect, it } from 'vitest';
@@ -22,5 +23,20 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
     // The check saw the source tree, not an empty one.
     expect(output.summary.totalCruised).toBeGreaterThan(250);
+  });
+
+  it('refuses an import from a lower layer to a higher one', async () => {
+    const baseDir = join(import.meta.dirname, '../fixtures/layers-upward');
+    const { tsConfig: _ts, ...options } = config.options ?? {};
+    const result = await cruise(['src'], {
+      ...options,
+      baseDir,
+      validate: true,
+      ruleSet: { forbidden: config.forbidden },
+    });
+    const output = result.output as ICruiseResult;
+    expect(output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([
+      'layer-config+db: src/config/probe.ts → src/engine/probe.ts',
+    ]);
   });
 });

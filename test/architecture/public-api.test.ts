@@ -14,12 +14,16 @@ beforeAll(ensureBuilt, 180_000);
 describe('public API', () => {
   it('a consumer compiles against the declarations of every entry, and cannot reach the internals', () => {
     const config = join(ROOT, 'test/fixtures/consumer/tsconfig.json');
-    const parsed = ts.getParsedCommandLineOfConfigFile(config, {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      config,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
       },
-    });
+    );
     if (!parsed) throw new Error(`${config}: not readable`);
     const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
@@ -38,7 +42,15 @@ describe('public API', () => {
     const names = Object.keys(root);
     expect(names).toContain('createEngine');
     expect(names).toContain('ComebackError');
-    for (const moved of ['ManualClock', 'MemoryTransport', 'buildServer', 'dashboardPlugin', 'fitBgNbd', 'Engine', 'TokenSigner']) {
+    for (const moved of [
+      'ManualClock',
+      'MemoryTransport',
+      'buildServer',
+      'dashboardPlugin',
+      'fitBgNbd',
+      'Engine',
+      'TokenSigner',
+    ]) {
       expect(names, moved).not.toContain(moved);
     }
   });
