@@ -3,11 +3,30 @@
  * Retryable failures are thrown; permanent outcomes are recorded where they happen.
  */
 
+/** Every code a `ComebackError` carries; stable across releases (a new code is a new entry). */
+export type ErrorCode =
+  | 'E_VALIDATION'
+  | 'E_CONFIG'
+  | 'E_NOT_FOUND'
+  | 'E_INPUT'
+  | 'E_IMPORT_ROW'
+  | 'E_TEMPLATE'
+  | 'E_TEMPLATE_UNUSABLE'
+  | 'E_SEND_TRANSIENT'
+  | 'E_SEND_UNREACHABLE'
+  | 'E_SEND_UNKNOWN'
+  | 'E_SEND_PERMANENT'
+  | 'E_CLAIM_LOST'
+  | 'E_NO_SCORES'
+  | 'E_SCORING'
+  | 'E_SHOP_API'
+  | 'E_SHOP_UNREACHABLE';
+
 /** Base class of every error Comeback raises on purpose. */
 export class ComebackError extends Error {
   /** Stable machine-readable code, e.g. `E_VALIDATION`. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -64,7 +83,7 @@ export class ImportRowError extends ComebackError {
 
 /** A template failed to compile or render (missing variable, compliance check). */
 export class TemplateError extends ComebackError {
-  constructor(message: string, code = 'E_TEMPLATE') {
+  constructor(message: string, code: 'E_TEMPLATE' | 'E_TEMPLATE_UNUSABLE' = 'E_TEMPLATE') {
     super(code, message);
   }
 }
@@ -81,7 +100,7 @@ export class TemplateUnusableError extends TemplateError {
 
 /** A transport failed in a way that may succeed later (4xx SMTP, timeout before acceptance). */
 export class TransientSendError extends ComebackError {
-  constructor(message: string, options?: { cause?: unknown }, code = 'E_SEND_TRANSIENT') {
+  constructor(message: string, options?: { cause?: unknown }, code: 'E_SEND_TRANSIENT' | 'E_SEND_UNREACHABLE' = 'E_SEND_TRANSIENT') {
     super(code, message, options);
   }
 }

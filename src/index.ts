@@ -1,10 +1,22 @@
 /**
- * Comeback: an email win-back engine. The public library API.
+ * Comeback: an email win-back engine. The public library API: `createEngine`, its types and the
+ * errors. More entries: `comeback/server` (tracking server), `comeback/dashboard`,
+ * `comeback/models` (BG/NBD, Gamma-Gamma, scoring), `comeback/testing` (ManualClock, MemoryTransport).
  * @packageDocumentation
  */
 export { createEngine, type EngineOptions } from './app.js';
-export { Engine, type ConsentInput } from './engine/engine.js';
-export type { EngineContext } from './engine/context.js';
+export type { Engine } from './engine/engine.js';
+export type {
+  ConsentInput,
+  CustomerRecord,
+  EngineConsents,
+  EngineCustomers,
+  EngineEvents,
+  EngineOrders,
+  EnginePrivacy,
+  EngineProducts,
+  TriggerResult,
+} from './engine/api.js';
 export type { EnrollResult } from './engine/enroll.js';
 export type { PassResult } from './engine/pass.js';
 export type { SequenceStats } from './engine/stats.js';
@@ -14,7 +26,7 @@ export type { Attribution } from './engine/attribution.js';
 export type { RecordedOrders } from './engine/orders.js';
 export type { EventInput } from './engine/events.js';
 export type { InboundOutcome } from './engine/inbound.js';
-export { ManualClock, systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';
+export { systemClock, type Clock, DAY, HOUR, MINUTE } from './clock.js';
 export { EngineConfig, parseConfig, type EngineConfigInput } from './config/index.js';
 export { liveSendingProblems } from './config/live-sending.js';
 export * from './errors.js';
@@ -40,52 +52,21 @@ export {
   type EnforceResult,
 } from './consent/index.js';
 export type { PersonExport, ForgetResult, PersonAudit, CustomerAudit, MessageAudit } from './engine/privacy.js';
-export { MemoryTransport, OutboxTransport, type Transport, type OutgoingMail, type SendReceipt } from './delivery/index.js';
+export { OutboxTransport, type Transport, type OutgoingMail, type SendReceipt } from './delivery/index.js';
 export type { JobBackend, JobHandler } from './queue/index.js';
-export { TokenSigner } from './tracking/tokens.js';
-export { buildServer, listen, closeOnSignal, type BuildServerOptions, type ServerPlugin, type ServerContext } from './server/index.js';
-export { dashboardPlugin, DASHBOARD_PATH } from './dashboard/index.js';
 export { classifyOpen, classifyClick, MACHINE_REASONS, type RequestShape, type Verdict } from './tracking/classify.js';
 export {
-  fitBgNbd,
-  bgNbdPAlive,
-  bgNbdExpectedPurchases,
-  bgNbdExpectedPurchasesNew,
-  fitGammaGamma,
-  gammaGammaExpectedSpend,
-  customerLifetimeValue,
-  scoreCustomers,
-  refreshScoresIfStale,
-  scoreStaleness,
-  scoreDb,
-  customerReport,
-  CUSTOMER_SCORE_FIELDS,
-  DEFAULT_SCORING_SETTINGS,
-  parseScoringSettings,
   ScoringError,
-  type BgNbdParams,
-  type BgNbdFit,
-  type GammaGammaParams,
-  type GammaGammaFit,
-  type CustomerHistory,
-  type SpendHistory,
-  type ClvCustomer,
-  type ClvOptions,
   type ScoreOptions,
   type ScoreRunResult,
-  type ScoringSettingsInput,
+  type BacktestShopOptions,
+  type ShopBacktest,
   type CustomerScore,
-  type ScoreRun,
-  type CustomerReport,
 } from './dormancy/index.js';
 export {
-  WebhookDispatcher,
   WEBHOOK_EVENT_TYPES,
   verifySignature,
   signedHeaders,
-  endpointStatuses,
-  deadLetters,
-  replay as replayWebhooks,
   type WebhookEventType,
   type EndpointStatus,
   type DeadLetter,

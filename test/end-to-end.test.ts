@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, DAY, ManualClock, MemoryTransport, type Engine } from '../src/index.js';
+import { createEngine, DAY, type Engine } from '../src/index.js';
+import { ManualClock, MemoryTransport } from '../src/testing.js';
 import { dialects } from './helpers/backends.js';
 
 describe.each(dialects)('end-to-end pipeline on $name', ({ url }) => {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createEngine, MemoryTransport, NotFoundError, parseConfig } from '../src/index.js';
+import { ConfigError, createEngine, NotFoundError, parseConfig } from '../src/index.js';
+import { MemoryTransport } from '../src/testing.js';
 import { loadCliConfig } from '../src/cli/config-file.js';
 import { sqliteUrl } from './helpers/backends.js';
 

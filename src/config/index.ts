@@ -8,6 +8,7 @@ export type { EngineConfigInput } from './schema.js';
 
 /** Keys a user may write at a given object path of the config, for "did you mean". */
 function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks zod's schema internals, which have no public type
   let s: any = schema;
   for (const key of path) {
     while (s?.def?.innerType) s = s.def.innerType; // unwrap default/optional

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
-import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
+import { DEFAULT_GUARD_THRESHOLDS, DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from './defaults.js';
 import { BYTES } from '../util/limits.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
 import { secretKey } from '../webhooks/sign.js';

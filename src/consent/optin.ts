@@ -9,7 +9,7 @@ import { parseInput } from '../util/parse-input.js';
 import { confirmationMail } from './confirmation.js';
 import { appendConsents, consentStates } from './ledger.js';
 import { liftSuppressions, suppressionsOf } from './suppressions.js';
-import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from './limits.js';
+import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../config/defaults.js';
 import { LIFTED_BY_CONFIRMED_OPT_IN } from './types.js';
 
 /** How long a confirmation link stays valid unless configured otherwise: 72 hours. */

@@ -6,7 +6,7 @@ import { DashboardConfig } from '../config/schema.js';
 import { ComebackError, NotFoundError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { operatorNotices } from '../engine/notices.js';
-import { buildStatsReport, type StatsReport } from '../metrics/report.js';
+import type { StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import type { ServerPlugin } from '../server/context.js';
 import { parseTime } from '../util/time.js';
@@ -58,7 +58,7 @@ function filterStatus(err: unknown): number {
 }
 
 async function report(engine: Engine, f: Filter): Promise<StatsReport> {
-  return buildStatsReport(engine.ctx, { ...(f.sequence ? { sequence: f.sequence } : {}), ...(f.sinceMs !== undefined ? { since: f.sinceMs } : {}) });
+  return engine.report({ ...(f.sequence ? { sequence: f.sequence } : {}), ...(f.sinceMs !== undefined ? { since: f.sinceMs } : {}) });
 }
 
 /**

@@ -21,7 +21,9 @@ export class SendgridTransport implements Transport {
     // Without a timeout a request SendGrid never answers would hold its send job forever (an axios
     // option the client passes through; its types do not list it).
     client.setDefaultRequest({ timeout: config.timeoutMs ?? 30_000 } as unknown as Parameters<Client['setDefaultRequest']>[0]);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @sendgrid/mail does not type its MailService class
     this.mail = new (sgMail as any).MailService();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @sendgrid/mail does not type its MailService class
     (this.mail as any).setClient(client);
   }
   /** The API key is accepted and may send mail (GET /v3/scopes); nothing is sent. */

@@ -6,6 +6,9 @@ import { InputError } from '../errors.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { SequenceStats } from '../engine/stats.js';
+import { trackerDeps, trackingHooksFor } from '../engine/tracking.js';
+import { Tracker } from '../tracking/tracker.js';
+import { EventWriter, sinkFor } from '../tracking/writer.js';
 import type { StatsReport } from '../metrics/types.js';
 import { seededRandom } from '../util/random.js';
 import { DEFAULT_BEHAVIOUR, planRecipient, type PlannedAction } from './recipients.js';
@@ -88,6 +91,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   // Sequences the shop starts when a subscription is cancelled (others, like `returned`, start from on_success).
   const cancellationSequences = engine.ctx.sequences.ids().filter((id) => engine.ctx.sequences.get(id).audience.trigger === 'subscription_cancelled');
 
+  // The server's recording path: opens and clicks are buffered, written before anything reads them.
+  const writer = new EventWriter(sinkFor(engine.ctx.db, trackingHooksFor(engine.ctx)), { batchSize: 1000, flushMs: 60_000 });
+  const tracker = new Tracker(trackerDeps(engine.ctx), writer);
   const pending: PlannedAction[] = [];
   const boostedUntil = new Map<number, number>(); // customer id → a human click makes a purchase likelier until then
   let lastSeen = 0;
@@ -99,8 +105,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     while (pending.length && pending[0]!.at <= t) {
       const a = pending.shift()!;
       if (a.at > clock.now()) clock.set(a.at);
+      if (!a.buffered) await writer.flush();
       await a.run();
     }
+    await writer.flush();
     if (t > clock.now()) clock.set(t);
   };
 
@@ -117,7 +125,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       lastSeen = m.id;
       const links = (JSON.parse(m.links) as string[]).length;
       pending.push(
-        ...planRecipient(engine, rand, { id: m.id, sent_at: m.sent_at!, step_index: m.current_step - 1, links, template: m.template }, DEFAULT_BEHAVIOUR, (_id, at) =>
+        ...planRecipient(engine, tracker, rand, { id: m.id, sent_at: m.sent_at!, step_index: m.current_step - 1, links, template: m.template }, DEFAULT_BEHAVIOUR, (_id, at) =>
           boostedUntil.set(m.customer_id, at + 14 * DAY),
         ),
       );
@@ -179,6 +187,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
   }
   await runPendingUntil(end);
+  await writer.close();
   const stats = await engine.stats();
   const report = await engine.report();
   const emlFiles = existsSync(o.out) ? readdirSync(o.out).filter((f) => f.endsWith('.eml')).length : 0;

@@ -1,7 +1,6 @@
 import { enforceConsent, type EnforceResult } from '../consent/enforce.js';
 import { appendConsents, consentHistory, consentStates, type ConsentRecord } from '../consent/ledger.js';
 import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
-import type { ConsentEntry } from '../consent/types.js';
 import type { Customer } from '../db/schema.js';
 import { backtestShop, refreshScoresIfStale, scoreCustomers, type BacktestShopOptions, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../dormancy/index.js';
 import { NotFoundError } from '../errors.js';
@@ -11,6 +10,7 @@ import { importFile, type ImportKind, type ImportOptions, type ImportResult } fr
 import { upsertProducts } from '../shop/products.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
 import type { Attribution } from './attribution.js';
+import type { ConsentInput, EngineConsents, EngineCustomers, EngineEvents, EngineOrders, EnginePrivacy, EngineProducts, TriggerResult } from './api.js';
 import { applySuccess } from './success.js';
 import { applySuccesses, recordOrders, shopMoney, storeOrders } from './orders.js';
 import type { EngineContext } from './context.js';
@@ -20,20 +20,23 @@ import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type Forget
 import { runPass, type PassResult } from './pass.js';
 import { sendOne, type SendOutcome } from './sender.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
-import { FeedbackLoop } from '../metrics/feedback.js';
-import type { GuardFinding } from '../metrics/guard-run.js';
+import { FeedbackLoop } from './feedback.js';
+import type { GuardFinding } from './guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
-import { assertKnownSequence, pauseSequence, resumeSequence } from './sequence-state.js';
+import { assertKnownSequence, guardSince, pauseSequence, resumeSequence } from './sequence-state.js';
 import { applyInboundMail, type InboundOutcome } from './inbound.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
 
-/** A consent entry that names the customer by internal or external id. */
-export type ConsentInput = Omit<ConsentEntry, 'customerId' | 'recordedAt'> & { customer: number | string; recordedAt?: number };
+export type { ConsentInput } from './api.js';
 
 /** The engine a shop embeds. Create it with `createEngine(config)`. */
 export class Engine {
-  /** Shared parts, for servers and tools built on the engine. */
+  /**
+   * Shared parts (database, signer, config …) for Comeback's own server, worker and tools. Not part
+   * of the published API (left out of the type declarations); tests reach it via `comeback/testing`.
+   * @internal
+   */
   readonly ctx: EngineContext;
   /** The job backend (embedded or BullMQ); the worker stops it first on shutdown. */
   readonly backend: JobBackend;
@@ -62,7 +65,7 @@ export class Engine {
   }
 
   /** Customers: upsert by the shop's external id, look up by id or external id. */
-  readonly customers = {
+  readonly customers: EngineCustomers = {
     /**
      * Inserts or updates customers; returns their internal ids by external id. An update changes
      * only the fields given (`null` clears one); a new customer gets defaults for the others.
@@ -81,7 +84,7 @@ export class Engine {
    * shop's order id, refused in a currency without a configured rate, attributed to enrolments
    * whose goal they meet (ending those enrolments), then `on_success` runs.
    */
-  readonly orders = {
+  readonly orders: EngineOrders = {
     /** Records one order; throws NotFoundError for an unknown customer, InputError naming each wrong field. */
     record: async (input: OrderInput): Promise<{ id: number; conversions: Attribution[] }> => {
       const r = await recordOrders(this.ctx, [input]);
@@ -98,12 +101,12 @@ export class Engine {
   };
 
   /** The product catalogue (for recommendations). */
-  readonly products = {
+  readonly products: EngineProducts = {
     upsert: (input: ProductInput | ProductInput[]) => upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
   };
 
   /** The consent ledger: append grants and withdrawals, read the derived state, run double opt-in. */
-  readonly consents = {
+  readonly consents: EngineConsents = {
     /**
      * Appends a grant or withdrawal (never rewrites one). A withdrawal takes effect at once:
      * reserved messages the policy no longer allows are cancelled and their enrolments end.
@@ -162,7 +165,7 @@ export class Engine {
   }
 
   /** Data subject rights: export (Art. 15/20), erasure (Art. 17) and the audit of each mail's legal basis. */
-  readonly privacy = {
+  readonly privacy: EnginePrivacy = {
     /** Everything stored about the person with this address, as plain JSON. */
     export: (email: string): Promise<PersonExport> => exportPerson(this.ctx, email),
     /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
@@ -172,7 +175,7 @@ export class Engine {
   };
 
   /** Feedback from tracking and providers (opens, clicks, unsubscribes, bounces, survey answers). */
-  readonly events = {
+  readonly events: EngineEvents = {
     record: (e: EventInput) => recordEvent(this.ctx, e),
   };
 
@@ -202,7 +205,7 @@ export class Engine {
   }
 
   /** Starts a trigger-based sequence for one customer, e.g. on subscription cancellation. */
-  trigger(sequenceId: string, customer: number | string, data?: Record<string, unknown>) {
+  trigger(sequenceId: string, customer: number | string, data?: Record<string, unknown>): Promise<TriggerResult> {
     return trigger(this.ctx, sequenceId, customer, data);
   }
 
@@ -296,8 +299,11 @@ export class Engine {
    * The success report (docs/METRICS.md): funnels per sequence, version, step, variant and churn
    * reason, uplift against the holdout, variant posteriors and allocation, deliverability health.
    */
-  report(options: StatsReportOptions = {}): Promise<StatsReport> {
-    return buildStatsReport(this.ctx, options);
+  async report(options: StatsReportOptions = {}): Promise<StatsReport> {
+    const { k, config, clock, sequences } = this.ctx;
+    if (options.sequence !== undefined) await assertKnownSequence(this.ctx, options.sequence);
+    const source = { k, now: clock.now(), guard: config.guard, currency: config.defaults.currency, sequences };
+    return buildStatsReport({ ...source, guardSince: await guardSince(k) }, options);
   }
 
   /** Stops the backend and closes the database. */

@@ -33,6 +33,7 @@ const n = (v: unknown) => Number(v ?? 0);
 /** Stats for one sequence or all known ones (current files plus any with enrolments). */
 export async function sequenceStats(ctx: EngineContext, sequenceId?: string): Promise<SequenceStats[]> {
   const k = ctx.k;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any kysely query builder's `where`
   const filter = <T extends { where: Function }>(q: T, col: string): T => (sequenceId ? (q.where(col, '=', sequenceId) as T) : q);
   const enr = await filter(
     k.selectFrom('enrollments').select([

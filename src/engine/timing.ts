@@ -1,6 +1,7 @@
 import { MINUTE } from '../clock.js';
 import type { SendWindow } from '../sequences/schema.js';
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the weekday names as a type (`typeof WEEKDAYS`)
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 

@@ -1,5 +1,5 @@
 import type { ConsentBasis } from '../consent/types.js';
-import type { ShopCouponSpec, ShopCoupons } from '../engine/context.js';
+import type { ShopCoupons } from '../engine/context.js';
 import type { CustomerInput, OrderInput } from '../shop/types.js';
 
 export type { ShopCouponSpec } from '../engine/context.js';

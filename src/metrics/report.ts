@@ -4,8 +4,9 @@
  * deliverability health and recently returned customers. `comeback stats --json` prints it and
  * the dashboard renders it; the types (with every field explained) are in `types.ts`.
  */
-import type { EngineContext } from '../engine/context.js';
-import { assertKnownSequence, guardSince } from '../engine/sequence-state.js';
+import type { Kysely } from 'kysely';
+import type { GuardConfig } from '../config/schema.js';
+import type { Database } from '../db/schema.js';
 import type { Sequence } from '../sequences/schema.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
@@ -16,6 +17,32 @@ import { armRows, decideStep, optimizeMetric, stepOptions, variantSteps, type Ar
 import type { SequenceReport, StatsReport, StatsReportOptions, StepReport, VariantReport } from './types.js';
 
 export type * from './types.js';
+
+/** The sequence definitions the report reads: the current files and stored versions. */
+export interface ReportSequences {
+  /** Ids of the sequences loaded from files. */
+  ids(): string[];
+  /** The current definition of a loaded sequence. */
+  get(id: string): Sequence;
+  /** A stored version (rejects when it cannot be read). */
+  version(id: string, version: number): Promise<Sequence>;
+  /** Whether the sequence runs or is paused, and why. */
+  status(id: string): Promise<{ status: string; reason: string | null }>;
+}
+
+/** What the report reads besides its options; the engine fills it (`engine.report()`). */
+export interface ReportSource {
+  k: Kysely<Database>;
+  /** Engine time now (epoch ms). */
+  now: number;
+  /** The guard's window and thresholds (deliverability and variant allocation). */
+  guard: GuardConfig;
+  /** The currency of a sequence without conversions. */
+  currency: string;
+  /** When the guard started counting for each resumed sequence (epoch ms). */
+  guardSince: Map<string, number>;
+  sequences: ReportSequences;
+}
 
 /** Everything the queries returned, shared by the per-sequence assembly. */
 interface Data {
@@ -32,51 +59,51 @@ interface Data {
 }
 
 /**
- * Builds the report for one sequence or all (current files plus any with enrolments). A handful
+ * Builds the report for one sequence or all (current files plus any with enrolments); the caller
+ * checks that a requested sequence exists. A handful
  * of grouped queries regardless of the number of customers; everything else is arithmetic.
  */
-export async function buildStatsReport(ctx: EngineContext, options: StatsReportOptions = {}): Promise<StatsReport> {
-  const now = ctx.clock.now();
-  if (options.sequence !== undefined) await assertKnownSequence(ctx, options.sequence);
+export async function buildStatsReport(src: ReportSource, options: StatsReportOptions = {}): Promise<StatsReport> {
+  const now = src.now;
   const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
   const f = { sequence: options.sequence, since };
-  const start = windowStart(now, ctx.config.guard);
-  const enrollments = await enrollmentCounts(ctx.k, f);
-  const ids = [...new Set<string>(options.sequence !== undefined ? [options.sequence] : [...ctx.sequences.ids(), ...enrollments.map((e) => e.sequence_id)])].sort();
+  const start = windowStart(now, src.guard);
+  const enrollments = await enrollmentCounts(src.k, f);
+  const ids = [...new Set<string>(options.sequence !== undefined ? [options.sequence] : [...src.sequences.ids(), ...enrollments.map((e) => e.sequence_id)])].sort();
   const definitions = new Map<string, Sequence | undefined>();
-  for (const id of ids) definitions.set(id, await definition(ctx, id));
+  for (const id of ids) definitions.set(id, await definition(src, id));
   const [messages, stepConv, credited, arms, delivery, currencies] = [
-    await messageCounts(ctx.k, f),
-    await stepConversions(ctx.k, f),
-    await creditedConversions(ctx.k, f),
-    await armRows(ctx.k, variantSteps([...definitions.values()].filter((d): d is Sequence => d !== undefined))),
-    await deliveryRows(ctx.k, start, options.sequence),
-    await conversionCurrencies(ctx.k, f),
+    await messageCounts(src.k, f),
+    await stepConversions(src.k, f),
+    await creditedConversions(src.k, f),
+    await armRows(src.k, variantSteps([...definitions.values()].filter((d): d is Sequence => d !== undefined))),
+    await deliveryRows(src.k, start, options.sequence),
+    await conversionCurrencies(src.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k), definitions };
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: src.guardSince, definitions };
   const sequences: SequenceReport[] = [];
-  for (const id of ids) sequences.push(await sequenceReport(ctx, id, data));
+  for (const id of ids) sequences.push(await sequenceReport(src, id, data));
   return {
     generatedAt: new Date(now).toISOString(),
     since: since === undefined ? null : new Date(since).toISOString(),
     sequences,
-    recentlyReturned: await recentlyReturned(ctx.k, f, 20),
+    recentlyReturned: await recentlyReturned(src.k, f, 20),
   };
 }
 
 /** The current file's definition, else the latest stored version (a sequence whose file is gone). */
-async function definition(ctx: EngineContext, id: string): Promise<Sequence | undefined> {
-  if (ctx.sequences.ids().includes(id)) return ctx.sequences.get(id);
-  const latest = await ctx.k.selectFrom('sequences').select('version').where('id', '=', id).orderBy('version', 'desc').executeTakeFirst();
-  return latest ? ctx.sequences.version(id, latest.version).catch(() => undefined) : undefined;
+async function definition(src: ReportSource, id: string): Promise<Sequence | undefined> {
+  if (src.sequences.ids().includes(id)) return src.sequences.get(id);
+  const latest = await src.k.selectFrom('sequences').select('version').where('id', '=', id).orderBy('version', 'desc').executeTakeFirst();
+  return latest ? src.sequences.version(id, latest.version).catch(() => undefined) : undefined;
 }
 
-async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<SequenceReport> {
+async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<SequenceReport> {
   const enr = d.enrollments.filter((r) => r.sequence_id === id);
   const msgs = d.messages.filter((r) => r.sequence_id === id);
   const conv = d.stepConv.filter((r) => r.sequence_id === id);
   const seq = d.definitions.get(id);
-  const status = await ctx.sequences.status(id);
+  const status = await src.sequences.status(id);
   const metric = seq ? optimizeMetric(seq) : 'conversion';
 
   // Sequence, version and churn-reason funnels: enrolments and their conversions plus messages.
@@ -106,7 +133,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     };
     const options = step ? stepOptions(step) : [];
     const variants: VariantReport[] = options.length
-      ? decideStep(id, stepId, options, d.arms, metric, ctx.config.guard.minExplorationShare).map((s) => ({
+      ? decideStep(id, stepId, options, d.arms, metric, src.guard.minExplorationShare).map((s) => ({
           variantId: s.variantId,
           label: s.variantId ?? 'control',
           funnel: funnelOf(s.variantId),
@@ -122,7 +149,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     return { stepId, index: index >= 0 ? index : null, funnel: funnelOf(), variants };
   });
 
-  const currency = d.currencies.get(id) ?? ctx.config.defaults.currency;
+  const currency = d.currencies.get(id) ?? src.currency;
   return {
     sequenceId: id,
     name: seq?.name ?? id,
@@ -137,7 +164,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
-    deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), ctx.config.guard),
+    deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), src.guard),
   };
 }
 

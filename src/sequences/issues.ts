@@ -31,6 +31,7 @@ export function shown(node: YamlNode | undefined, value: unknown): string {
 }
 
 /** Unwraps optional, default, pipe and similar wrappers of a zod schema. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks zod's schema internals, which have no public type
 function unwrap(s: any): any {
   for (let i = 0; i < 10 && s?.def; i++) {
     const d = s.def;
@@ -42,7 +43,9 @@ function unwrap(s: any): any {
 }
 
 /** The zod schema that validates the value at a path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks zod's schema internals, which have no public type
 function schemaAt(path: readonly PropertyKey[]): any {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks zod's schema internals, which have no public type
   let s: any = unwrap(Sequence);
   for (const key of path) {
     if (!s) return undefined;

@@ -1,11 +1,10 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import { trackerDeps, trackingHooksFor } from '../engine/tracking.js';
 import { BYTES } from '../util/limits.js';
 import { Tracker } from '../tracking/tracker.js';
 import { EventWriter, replaySpilled, sinkFor } from '../tracking/writer.js';
-import { trackingHooks } from '../tracking/sinks.js';
-import { webhookTypes } from '../webhooks/emit.js';
 import type { ServerContext, ServerPlugin } from './context.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
@@ -56,7 +55,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const metrics = createMetrics();
   const spillDir = options.spillDir;
   // Human opens and clicks the webhook endpoints receive go into the outbox with the events.
-  const hooks = trackingHooks(webhookTypes(ctx.config));
+  const hooks = trackingHooksFor(ctx);
   const replayed = await replaySpilled(ctx.k, spillDir, hooks);
   if (replayed > 0) ctx.log.warn({ rows: replayed }, 'wrote tracking events kept from an earlier shutdown');
   const writer = new EventWriter(sinkFor(ctx.db, hooks), {
@@ -73,7 +72,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     onError: () => metrics.flushErrors.inc(),
   });
-  const tracker = new Tracker(ctx, writer, (type, machine) => metrics.events.inc({ type, verdict: machine ? 'machine' : 'human' }));
+  const tracker = new Tracker(trackerDeps(ctx), writer, (type, machine) => metrics.events.inc({ type, verdict: machine ? 'machine' : 'human' }));
   metrics.setSources({ pending: () => writer.pendingCount, cacheHits: () => tracker.messages.hits, cacheMisses: () => tracker.messages.misses });
 
   const app = Fastify({

@@ -9,6 +9,7 @@ import type { ServerMetrics } from './metrics.js';
 /** What every route of the server shares; available to plugins as `app.comeback`. */
 export interface ServerContext {
   engine: Engine;
+  /** The engine's internal parts, for Comeback's own routes; not in the published types. @internal */
   ctx: EngineContext;
   tracker: Tracker;
   writer: EventWriter;

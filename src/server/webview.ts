@@ -47,7 +47,7 @@ export async function renderWebView(ctx: EngineContext, messageId: number): Prom
     uses: template.uses,
   });
   data.preheader = '';
-  let stored: string[] = [];
+  let stored: string[];
   try {
     stored = JSON.parse(m.links) as string[];
   } catch {

@@ -69,8 +69,10 @@ async function decode(node: { getDecoder(): NodeJS.ReadWriteStream }, raw: Buffe
 /** Splits a message into its MIME parts (mailsplit), bodies decoded. */
 async function mimeParts(raw: Buffer): Promise<Part[]> {
   const splitter = new Splitter();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mailsplit ships no types
   const nodes: { node: any; chunks: Buffer[]; embedded: boolean }[] = [];
   let previousWasContainer = false;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mailsplit ships no types
   splitter.on('data', (d: any) => {
     if (d.type === 'node') {
       nodes.push({ node: d, chunks: [], embedded: previousWasContainer });

@@ -279,7 +279,7 @@ export class WebhookDispatcher {
 
   /** Writes the outcomes, each fenced by the attempt it was (a lease taken over by another worker is left alone). */
   private async record(name: string, results: { d: Delivery; r: AttemptResult }[]): Promise<void> {
-    const { k, log } = this.deps;
+    const { log } = this.deps;
     const now = this.deps.clock.now();
     const ok = results.filter((x) => x.r.ok);
     this.delivered.push(...ok.map(({ d }) => d.id));

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEngine, DAY, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, DAY, type Engine } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { sequenceYaml } from './fixtures.js';
 import { runCliInProcess } from '../helpers/cli.js';
 

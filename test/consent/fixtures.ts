@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createEngine, DAY, ManualClock, MemoryTransport, parseSequence, type Engine, type EngineConfigInput, type JobBackend, type JobHandler } from '../../src/index.js';
+import { createEngine, DAY, parseSequence, type Engine, type EngineConfigInput, type JobBackend, type JobHandler } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import type { LoadedSequence } from '../../src/sequences/loader.js';
 
 /** A job backend that keeps dispatched message ids instead of sending: the gap between reservation and send. */

@@ -5,7 +5,8 @@ import { expect, it } from 'vitest';
 import { dashboardPlugin } from '../../src/dashboard/index.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { latestRun, type ReturnBacktestSummary } from '../../src/dormancy/index.js';
-import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { createEngine, DAY } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { buildServer, listen } from '../../src/server/index.js';
 
 const TOKEN = 'backtest-dashboard-token-0123456789';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { scoreDb } from '../../src/dormancy/schema.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
-import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { createEngine, DAY } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { customerValues } from '../../src/engine/audience.js';
 import { runCliInProcess } from '../helpers/cli.js';
 

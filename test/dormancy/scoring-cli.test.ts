@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatRun, parseSettingPairs } from '../../src/cli/commands/score.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
-import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { createEngine, DAY } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 

@@ -9,7 +9,8 @@ import { scoreCustomer, type ModelErrors, type ScoringContext } from '../../src/
 import type { SummaryRow } from '../../src/dormancy/store.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { runDemo } from '../../src/demo/run.js';
-import { createEngine, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 
 // Lets a test make the model's expectation fail for chosen histories, as the Gauss
 // hypergeometric series did for a small shop's fit; everything else is the real model.

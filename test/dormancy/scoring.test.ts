@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, DAY, HOUR, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, DAY, HOUR, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { customerReport, refreshScoresIfStale, scoreDb, scoreStaleness, ScoringError, type CustomerScore } from '../../src/dormancy/index.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { SYNTHETIC_TRUTH } from '../../src/dormancy/synthetic.js';

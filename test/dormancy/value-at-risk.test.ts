@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { dormantCandidates } from '../../src/engine/audience.js';
-import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { createEngine, DAY } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { parseSequence } from '../../src/sequences/loader.js';
 import { sqliteUrl } from '../helpers/backends.js';
 

@@ -1,7 +1,8 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { personalization } from '../../src/engine/personalize.js';
-import { createEngine, DAY, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, DAY, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { parseSequence } from '../../src/sequences/loader.js';
 import { invalidateShopData } from '../../src/templates/shop-data.js';
 import { dialects } from '../helpers/backends.js';

@@ -4,7 +4,8 @@ import { dormantCandidates, explainAudience } from '../../src/engine/audience.js
 import { formatCustomerReport } from '../../src/cli/commands/customer.js';
 import { customerReport } from '../../src/dormancy/index.js';
 import { scheduleBatch } from '../../src/engine/scheduler.js';
-import { DAY, type Engine, type ManualClock, type MemoryTransport } from '../../src/index.js';
+import { DAY, type Engine } from '../../src/index.js';
+import { type ManualClock, type MemoryTransport } from '../../src/testing.js';
 import { dialects } from '../helpers/backends.js';
 import { engineWith, head, loaded, shop } from '../sequences/helpers.js';
 

@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { FakeShopify } from '../fakes/shopify.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatProblem } from '../../src/errors.js';
 import { MINUTE, type Engine } from '../../src/index.js';
-import { VariantOptimizer } from '../../src/metrics/optimizer.js';
+import { VariantOptimizer } from '../../src/engine/optimizer.js';
 import { optimizeMetric } from '../../src/metrics/variants.js';
 import { parseSequence } from '../../src/sequences/loader.js';
 import { sqliteUrl } from '../helpers/backends.js';

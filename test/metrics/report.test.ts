@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DAY, type Engine, type ManualClock } from '../../src/index.js';
+import { DAY, type Engine } from '../../src/index.js';
+import { type ManualClock } from '../../src/testing.js';
 import { dialects } from '../helpers/backends.js';
 import { engineWith, head, loaded, shop } from '../sequences/helpers.js';
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createEngine, DAY, ManualClock, MemoryTransport, type Engine, type EngineConfigInput } from '../../src/index.js';
+import { createEngine, DAY, type Engine, type EngineConfigInput } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { formatProblem } from '../../src/errors.js';
 import { parseSequence, type LoadedSequence } from '../../src/sequences/loader.js';
 

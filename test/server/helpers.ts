@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { createEngine, ManualClock, MemoryTransport, type Engine, type EngineConfigInput } from '../../src/index.js';
+import { createEngine, type Engine, type EngineConfigInput } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { buildServer, listen, type BuildServerOptions } from '../../src/server/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
 

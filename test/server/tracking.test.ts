@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TokenSigner } from '../../src/index.js';
+import { TokenSigner } from '../../src/tracking/tokens.js';
 import { PIXEL_GIF } from '../../src/server/index.js';
 import { dialects } from '../helpers/backends.js';
 import { events, get, seedMessage, SECRET, startServer, UA, type TestServer } from './helpers.js';

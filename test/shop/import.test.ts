@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { personalization } from '../../src/engine/personalize.js';
-import { createEngine, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { dialects } from '../helpers/backends.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'comeback-import-'));

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderPreview } from '../../src/cli/commands/preview.js';
-import { createEngine, MemoryTransport } from '../../src/index.js';
+import { createEngine } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { ROOT } from '../worker/fixture.js';
 
 describe('the last order in a mail', () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderPreview } from '../../src/cli/commands/preview.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { createEngine, DAY, MemoryTransport } from '../../src/index.js';
+import { createEngine, DAY } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { TEMPLATES_DIR } from './fixtures.js';
 
 const SEQUENCE = `id: preview-test

@@ -4,7 +4,8 @@
  * order per customer, erasure, and URLs that point at this machine.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { emitEvents, checkWebhookUrls, replay, webhookNotices, WebhookDispatcher, deadLetters } from '../../src/webhooks/index.js';
 import { createLogger } from '../../src/logger.js';
 import { sqliteUrl } from '../helpers/backends.js';

@@ -12,7 +12,9 @@ import { createEngine } from '../../src/app.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { claim, dueMessageIds, markSending, record, release, sweep } from '../../src/engine/ledger.js';
-import { trackClick } from '../../src/tracking/handlers.js';
+import { trackerDeps } from '../../src/engine/tracking.js';
+import { Tracker } from '../../src/tracking/tracker.js';
+import { EventWriter, sinkFor } from '../../src/tracking/writer.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { SmtpSink } from '../delivery/sink.js';
@@ -212,7 +214,10 @@ describe('send ledger recovery', () => {
     await e.ctx.k.updateTable('messages').set({ updated_at: 0 }).execute();
     expect((await sweep(e.ctx)).uncertain).toBe(1);
     const token = new URL(e.ctx.urls.click(id, 0)).pathname.split('/').pop()!;
-    expect(await trackClick(e.ctx, token, { userAgent: 'Mozilla/5.0', ip: '192.0.2.1' })).toBe('https://shop.example.com/p/tea');
+    const writer = new EventWriter(sinkFor(e.ctx.db));
+    const out = await new Tracker(trackerDeps(e.ctx), writer).click(token, { userAgent: 'Mozilla/5.0', ip: '192.0.2.1' });
+    await writer.close();
+    expect(out).toMatchObject({ kind: 'redirect', url: 'https://shop.example.com/p/tea' });
     expect(await e.ctx.k.selectFrom('messages').select(['status', 'subject']).executeTakeFirstOrThrow()).toEqual({ status: 'uncertain', subject: 'We miss you' });
   });
 

@@ -11,7 +11,7 @@ import type { Engine } from '../../engine/engine.js';
 import { readRecords } from '../../shop/import/records.js';
 import { normalizeEmail } from '../../util/email.js';
 import { parseTime } from '../../util/time.js';
-import { applyCustomers, applyOrders, emptyResult } from '../door.js';
+import { applyCustomers, applyOrders } from '../door.js';
 import type { ShopConsent, ShopCustomer, ShopOrder } from '../types.js';
 import { minor } from './map.js';
 

@@ -18,6 +18,7 @@
  * of 20,000 mails checked every minute pauses at 0.1% complaints in under 5% of campaigns and at
  * 0.5% within its first 2,000 mails in 95%.
  */
+import { DEFAULT_GUARD_THRESHOLDS as GUARD_DEFAULTS } from '../../config/defaults.js';
 
 /** Delivery counts of a send (or of a recent window of it). */
 export interface DeliveryCounts {
@@ -49,17 +50,8 @@ export interface GuardThresholds {
   minVolume: number;
 }
 
-/** The default thresholds. */
-export const DEFAULT_GUARD_THRESHOLDS: Readonly<GuardThresholds> = Object.freeze({
-  complaintWarn: 0.001,
-  complaintPause: 0.005,
-  complaintEvidence: 2.75,
-  hardBounceWarn: 0.02,
-  hardBouncePause: 0.05,
-  hardBounceEvidence: 20,
-  minEvents: 5,
-  minVolume: 200,
-});
+/** The default thresholds (owned by the configuration). */
+export const DEFAULT_GUARD_THRESHOLDS: Readonly<GuardThresholds> = GUARD_DEFAULTS;
 
 /** The guard's decision, with one plain sentence per finding. */
 export interface DeliverabilityVerdict {

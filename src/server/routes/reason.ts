@@ -48,17 +48,13 @@ async function thanks(ctx: EngineContext, reply: FastifyReply, m: TrackedMessage
  * misjudged as a scanner can still answer. `POST /r/<token>` is that confirmation.
  */
 export const reasonRoutes: FastifyPluginAsync = async (app) => {
-  const { engine, ctx, tracker, metrics } = app.comeback;
+  const { ctx, tracker, metrics } = app.comeback;
 
   async function resolve(token: string): Promise<{ m: TrackedMessage; index: number } | undefined> {
     const p = ctx.signer.verify(token, 'reason');
     if (!p || p.index === undefined || !CHURN_REASONS[p.index]) return undefined;
     const m = await tracker.message(p.id);
     return m ? { m, index: p.index } : undefined;
-  }
-
-  async function record(m: TrackedMessage, index: number, userAgent: string | undefined, via: string): Promise<void> {
-    await engine.events.record({ messageId: m.id, type: 'reason', source: 'survey', linkIndex: index, userAgent: userAgent?.slice(0, 512), detail: { via } });
   }
 
   app.get<{ Params: { token: string } }>('/r/:token', async (request, reply) => {
@@ -78,7 +74,7 @@ export const reasonRoutes: FastifyPluginAsync = async (app) => {
       return pageHeaders(reply).code(200).send(page(t.lang, t.reason_confirm_title, form));
     }
     metrics.events.inc({ type: 'reason', verdict: 'human' });
-    await record(m, index, shape.userAgent, 'link');
+    await tracker.answer(m, index, shape.userAgent, 'link');
     return thanks(ctx, reply, m, label);
   });
 
@@ -90,7 +86,7 @@ export const reasonRoutes: FastifyPluginAsync = async (app) => {
     }
     const { m, index } = found;
     metrics.events.inc({ type: 'reason', verdict: 'human' });
-    await record(m, index, request.headers['user-agent'], 'confirm');
+    await tracker.answer(m, index, request.headers['user-agent'], 'confirm');
     return thanks(ctx, reply, m, reasonLabelsFor(m.locale)[CHURN_REASONS[index]!] ?? CHURN_REASONS[index]!);
   });
 };

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { trackUnsubscribe } from '../../tracking/handlers.js';
 import { BYTES } from '../../util/limits.js';
 import type { TrackedMessage } from '../../tracking/messages.js';
 import { esc, page, pageHeaders, sendInvalid, textFor } from '../pages.js';
@@ -76,10 +75,10 @@ export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
     const body = request.body;
     let done: boolean;
     if (isOneClick(body)) {
-      done = await trackUnsubscribe(ctx, token, 'all', { via: 'one_click' });
+      done = await tracker.unsubscribe(token, 'all', { via: 'one_click' });
     } else if (field(body, 'confirm') === '1') {
       const reason = field(body, 'reason');
-      done = await trackUnsubscribe(ctx, token, field(body, 'scope') === 'sequence' ? 'sequence' : 'all', {
+      done = await tracker.unsubscribe(token, field(body, 'scope') === 'sequence' ? 'sequence' : 'all', {
         via: 'page',
         reason: reason && reason in UNSUBSCRIBE_REASONS ? reason : undefined,
       });

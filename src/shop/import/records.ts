@@ -123,7 +123,7 @@ export function boundRecords(maxBytes: number, quotes: boolean, onTooLong: (line
     transform(chunk: Buffer, _enc, cb) {
       const out: Buffer[] = [];
       let start = 0;
-      let i = 0;
+      let i: number;
       let nextQuote = quotes ? chunk.indexOf(QUOTE) : -1;
       let nextBreak = chunk.indexOf(NEWLINE);
       while (nextBreak !== -1) {

@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
-import * as root from '../../../src/index.js';
+import * as root from '../../../src/models.js';
 import { loadCdnow } from './helpers.js';
 
-it('the package root exports the model functions under the names of the issue, and they work on CDNOW', () => {
+it('the models entry (comeback/models) exports the model functions under the names of the issue, and they work on CDNOW', () => {
   const { fitBgNbd, bgNbdPAlive, bgNbdExpectedPurchases, bgNbdExpectedPurchasesNew, fitGammaGamma, gammaGammaExpectedSpend } = root;
   const cdnow = loadCdnow();
   const bg = fitBgNbd(cdnow);

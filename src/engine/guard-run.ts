@@ -3,10 +3,10 @@
  * hard-bounce rates (per sequence and per sender) and pauses a sequence over a pause threshold,
  * saying why. Warnings are logged once per change of level, not on every pass.
  */
-import type { EngineContext } from '../engine/context.js';
-import { guardSince, pauseSequence } from '../engine/sequence-state.js';
-import { deliverabilityReport, deliveryRows, windowStart } from './deliverability.js';
-import type { DeliverabilityReport } from './types.js';
+import type { EngineContext } from './context.js';
+import { guardSince, pauseSequence } from './sequence-state.js';
+import { deliverabilityReport, deliveryRows, windowStart } from '../metrics/deliverability.js';
+import type { DeliverabilityReport } from '../metrics/types.js';
 
 /** What the guard found for one sequence. */
 export interface GuardFinding {

@@ -3,9 +3,9 @@
  * database now and then (not per message) and handed to the scheduler as `VariantWeights`.
  * Each sequence optimises its own metric (`optimize:` conversion or net_revenue).
  */
-import type { EngineContext } from '../engine/context.js';
-import type { VariantWeights } from '../engine/scheduler.js';
-import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions, variantSteps } from './variants.js';
+import type { EngineContext } from './context.js';
+import type { VariantWeights } from './scheduler.js';
+import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions, variantSteps } from '../metrics/variants.js';
 
 /** Holds the current shares and refreshes them when they are older than `refreshMs` (engine clock). */
 export class VariantOptimizer {

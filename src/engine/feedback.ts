@@ -4,9 +4,9 @@
  * aggregates, so they run on an engine-clock interval rather than on every pass.
  */
 import { MINUTE } from '../clock.js';
-import type { EngineContext } from '../engine/context.js';
-import { park, pausedSequenceIds } from '../engine/sequence-state.js';
-import type { VariantWeights } from '../engine/scheduler.js';
+import type { EngineContext } from './context.js';
+import { park, pausedSequenceIds } from './sequence-state.js';
+import type { VariantWeights } from './scheduler.js';
 import { checkDeliverability, type GuardFinding } from './guard-run.js';
 import { VariantOptimizer } from './optimizer.js';
 
