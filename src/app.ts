@@ -57,7 +57,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     if (options.migrate !== false) await migrateToLatest(db);
     const clock = options.clock ?? systemClock;
     const sequences = new SequenceRegistry(db.kysely, options.sequences ? undefined : resolve(config.sequencesDir));
-    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir]) : []);
+    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir], undefined, config.topics) : []);
     await sequences.sync(loaded, clock.now());
     const signer = new TokenSigner(config.secret);
     const ctx = {
