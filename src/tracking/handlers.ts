@@ -53,7 +53,7 @@ export async function trackUnsubscribe(
   ctx: EngineContext,
   token: string,
   scope: 'all' | 'sequence' = 'all',
-  options: { via?: string; reason?: string } = {},
+  options: { via?: string; reason?: string; evidence?: Record<string, unknown> } = {},
 ): Promise<boolean> {
   const p = ctx.signer.verify(token, 'unsubscribe');
   if (!p) return false;
@@ -70,6 +70,8 @@ export async function trackUnsubscribe(
     .executeTakeFirst();
   const detail: Record<string, unknown> = { scope: target };
   if (options.reason) detail.reason = options.reason;
+  // Keyed hashes of IP and user agent (never the values), kept with the withdrawal in the ledger.
+  if (options.evidence) detail.evidence = options.evidence;
   const key = `unsubscribe:${p.id}:${target}:${grant?.id ?? 0}`;
   await recordEvent(ctx, { messageId: p.id, type: 'unsubscribe', source: options.via ?? 'one_click', detail, providerEventId: key });
   return true;
