@@ -112,3 +112,15 @@ async function stopTopic(ctx: EngineContext, customerId: number, topic: string, 
   }
   return exited;
 }
+
+/**
+ * Orders a scheduler batch so that, among enrolments due at the same time, the one whose sequence
+ * mailed least recently goes first: with "one a month" two sequences of one address take turns
+ * instead of the older enrolment winning every month. Sorts `due` in place.
+ */
+export async function fairOrder(k: EngineContext['k'], due: { id: number; next_due_at: number | null }[]): Promise<void> {
+  if (due.length < 2) return;
+  const rows = await k.selectFrom('messages').select(['enrollment_id']).select((eb) => eb.fn.max('reserved_at').as('last')).where('enrollment_id', 'in', due.map((e) => e.id)).groupBy('enrollment_id').execute();
+  const last = new Map(rows.map((r) => [r.enrollment_id, Number(r.last)]));
+  due.sort((a, b) => (a.next_due_at ?? 0) - (b.next_due_at ?? 0) || (last.get(a.id) ?? -Infinity) - (last.get(b.id) ?? -Infinity) || a.id - b.id);
+}

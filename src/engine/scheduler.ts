@@ -10,6 +10,7 @@ import { factsFor } from './facts.js';
 import { nextAtHour, nextInWindow, preferredHour } from './timing.js';
 import { preferencesOf } from '../consent/preference-store.js';
 import { preferenceGate, preferenceWindow, type Preferences } from '../consent/preferences.js';
+import { fairOrder } from './preferences.js';
 
 /** What one scheduler pass did. */
 export interface ScheduleResult {
@@ -142,6 +143,8 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
     const tz = new Map(customers.map((c) => [c.id, c.time_zone]));
     const capKeys = new Map(customers.map((c) => [c.id, capKey(c)]));
     const prefs = await preferencesOf(trx, customers.map((c) => c.id));
+    // With a customer's "one a week/month", sequences due together take turns (see fairOrder).
+    if (preferenceWindow(prefs.values()) > 0) await fairOrder(trx, due);
     const capWindow = Math.max(preferenceWindow(prefs.values()), ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
     const recent = capWindow > 0 ? await recentMailTimes(trx, customers, now - capWindow) : new Map<string, number[]>();
     const opens = await humanOpenTimes(ctx, trx, [...tz.keys()], now);
