@@ -150,3 +150,23 @@ export function requestEvidence(secret: string | readonly string[], via: string,
     ...(req.userAgent ? { userAgentHash: keyedHash(secret, req.userAgent) } : {}),
   };
 }
+
+/** One line for people: `snoozed until 2026-08-30; at most one a month; topics left: news; language de`. */
+export function describePreferences(p: Preferences): string {
+  const parts: string[] = [];
+  if (p.snoozedUntil !== null) parts.push(`snoozed until ${new Date(p.snoozedUntil).toISOString().slice(0, 10)}`);
+  if (p.frequency !== 'any') parts.push(`at most one a ${p.frequency === 'weekly' ? 'week' : 'month'}`);
+  if (p.topicsOut.length) parts.push(`topics left: ${p.topicsOut.join(', ')}`);
+  if (p.locale) parts.push(`language ${p.locale}`);
+  return parts.join('; ') || 'none';
+}
+
+/** The choice a preference entry's evidence holds, for people: `snooze 90 d`, `topic news off`. */
+export function describeChoice(evidence: Record<string, unknown>): string {
+  const c = (evidence.choice ?? {}) as Record<string, unknown>;
+  if (typeof c.snooze === 'number') return c.snooze === 0 ? 'snooze ended' : `snooze ${c.snooze} d`;
+  if (typeof c.frequency === 'string') return `frequency ${c.frequency}`;
+  if (typeof c.topic === 'string') return `topic ${c.topic} ${c.subscribed ? 'on' : 'off'}`;
+  if (typeof c.locale === 'string') return `language ${c.locale}`;
+  return 'preference';
+}

@@ -17,7 +17,7 @@ const STYLE =
   '<style>body{margin:1rem auto}section{border-top:1px solid #cbd2d9;padding:.5rem 0 1rem}h2{font-size:1.1rem;margin:.5rem 0}' +
   'fieldset{border:0;padding:0;margin:0}legend{padding:0;margin-bottom:.3rem}label{padding:.35rem 0}input{margin-right:.5rem;width:1.1rem;height:1.1rem}' +
   'button{min-height:44px;margin-top:.5rem}.stop{border:2px solid #8a1c1c;border-radius:6px;padding:.5rem 1rem 1rem}' +
-  '.stop button{background:#8a1c1c}.status{background:#e3f2e1;color:#1d4620;padding:.6rem 1rem;border-radius:4px}select{min-height:44px}</style>';
+  '.stop button{background:#8a1c1c}.status{background:#e3f2e1;color:#1d4620;padding:.6rem 1rem;border-radius:4px}select{min-height:44px}.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}</style>';
 
 interface Target {
   messageId: number;
@@ -138,16 +138,16 @@ function body(t: Record<string, string>, lang: 'de' | 'en', p: Preferences, obje
       '</section>',
   );
   const freq = FREQUENCIES.map((f) => radio('frequency', f, t[`frequency_${f}`] ?? f, p.frequency === f, `freq-${f}`)).join('');
-  out.push(`<section aria-labelledby="h-freq"><h2 id="h-freq">${x('frequency_heading')}</h2>${form('frequency', `<fieldset><legend>${x('frequency_heading')}</legend>${freq}</fieldset>`, 'frequency_button')}</section>`);
+  out.push(`<section aria-labelledby="h-freq"><h2 id="h-freq">${x('frequency_heading')}</h2>${form('frequency', `<fieldset><legend class="vh">${x('frequency_heading')}</legend>${freq}</fieldset>`, 'frequency_button')}</section>`);
   if (topics.length > 0) {
     const boxes = topics
       .map((tp) => `<label for="topic-${esc(tp)}"><input type="checkbox" id="topic-${esc(tp)}" name="topic" value="${esc(tp)}"${p.topicsOut.includes(tp) ? '' : ' checked'}>${esc(t[`topic.${tp}`] ?? tp)}</label>`)
       .join('');
-    out.push(`<section aria-labelledby="h-topics"><h2 id="h-topics">${x('topics_heading')}</h2>${form('topics', `<fieldset><legend>${x('topics_heading')}</legend>${boxes}</fieldset>`, 'topics_button')}</section>`);
+    out.push(`<section aria-labelledby="h-topics"><h2 id="h-topics">${x('topics_heading')}</h2>${form('topics', `<fieldset><legend class="vh">${x('topics_heading')}</legend>${boxes}</fieldset>`, 'topics_button')}</section>`);
   }
   const options = Object.entries(LANGUAGES)
     .map(([code, name]) => `<option value="${code}" lang="${code}"${code === lang ? ' selected' : ''}>${name}</option>`)
     .join('');
-  out.push(`<section aria-labelledby="h-lang"><h2 id="h-lang">${x('language_heading')}</h2>${form('language', `<label for="locale">${x('language_heading')}</label><select id="locale" name="locale">${options}</select><br>`, 'language_button')}</section>`);
+  out.push(`<section aria-labelledby="h-lang"><h2 id="h-lang">${x('language_heading')}</h2>${form('language', `<label for="locale" class="vh">${x('language_heading')}</label><select id="locale" name="locale">${options}</select><br>`, 'language_button')}</section>`);
   return out.join('');
 }
