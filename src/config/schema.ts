@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
 import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
-import { BYTES } from '../util/limits.js';
+import { BYTES, COUNT } from '../util/limits.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
 import { secretKey } from '../webhooks/sign.js';
 
@@ -226,11 +226,11 @@ export const EngineConfig = z.strictObject({
   secret: z.union([z.string().min(16), z.array(z.string().min(16)).min(1)]).default(DEVELOPMENT_SECRET),
   /**
    * Topics (sequence families) customers can opt out of on the preference page, e.g. offers, news,
-   * surveys; each sequence names its `topic`. At most 20.
+   * surveys; each sequence names its `topic`. At most `COUNT.topics` (20).
    */
   topics: z
     .array(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a topic name: lower-case letters, digits, - and _'))
-    .max(20)
+    .max(COUNT.topics)
     .default([])
     .refine((t) => new Set(t).size === t.length, { message: 'a topic is declared twice' }),
   /** Bearer key for the shop-facing HTTP API (orders, trigger). */

@@ -15,8 +15,6 @@ export const FREQUENCIES = ['any', 'weekly', 'monthly'] as const;
 export type Frequency = (typeof FREQUENCIES)[number];
 /** Languages the preference page and the shipped templates offer. */
 export const PREFERENCE_LOCALES = ['de', 'en'] as const;
-/** Topics one configuration may declare. */
-export const MAX_TOPICS = 20;
 
 const DAY = 86_400_000;
 /** The window of one mail at most, per frequency. */
