@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/index.js';
 import { reportText } from '../../src/cli/format/report.js';
+import { preferencesSection } from '../../src/dashboard/preferences.js';
 import { recordEvent } from '../../src/engine/events.js';
 import { validatePaths } from '../../src/sequences/validate.js';
 import { trackUnsubscribe } from '../../src/tracking/handlers.js';
@@ -54,6 +55,10 @@ describe.each(dialects)('kept instead of lost: the stats of preference choices o
     const text = reportText(report);
     expect(text).toContain('kept instead of lost');
     expect(text).toContain('snoozes ended: 1, then opened: 1, then bought: 1');
+    // The dashboard shows the same numbers, each pointing at its place in the report.
+    const html = preferencesSection(report.preferences);
+    expect(html).toContain('data-path="/preferences/totals/frequencyChanges" data-format="int" data-value="2"');
+    expect(html).toContain('data-path="/preferences/snoozeReturns/bought" data-format="int" data-value="1"');
   });
 });
 
