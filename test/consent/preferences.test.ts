@@ -132,6 +132,26 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     expect((await messagesOf(t.engine, id)).filter((m) => m.sequence_id === 'news-seq' && m.status === 'sent')).toHaveLength(1);
   });
 
+  it('a snooze moves a mail already reserved to its end; the sender makes a due one wait too', async () => {
+    t = await testEngine(await url(), { texts: TEXTS, config: TOPICS, hold: true });
+    const id = await customer('rita');
+    await t.engine.trigger('offers-seq', 'rita');
+    await t.engine.runDue();
+    const [m] = await messagesOf(t.engine, id);
+    expect(m!.status).toBe('reserved');
+    const r = await t.engine.preferences.set('rita', { snooze: 30 });
+    expect(r.deferred).toBe(1);
+    expect((await messagesOf(t.engine, id))[0]).toMatchObject({ status: 'reserved', due_at: t.clock.now() + 30 * DAY });
+    expect(await t.engine.sendMessage(m!.id)).toBe('lost_claim');
+    expect(t.transport.sent).toHaveLength(0);
+    // A mail the scheduler reserved with an older due time (a snooze recorded around it): the sender defers it.
+    await t.engine.ctx.k.updateTable('messages').set({ due_at: t.clock.now() }).where('id', '=', m!.id).execute();
+    expect(await t.engine.sendMessage(m!.id)).toBe('paused');
+    expect((await messagesOf(t.engine, id))[0]).toMatchObject({ status: 'reserved', due_at: t.clock.now() + 30 * DAY });
+    t.clock.advance(30 * DAY);
+    expect(await t.engine.sendMessage(m!.id)).toBe('sent');
+  });
+
   it('bad input: a snooze length not offered, an unknown topic, an erased customer; nothing recorded', async () => {
     t = await testEngine(await url(), { texts: TEXTS, config: TOPICS });
     await customer('otto');
