@@ -61,10 +61,19 @@ export async function setPreference(ctx: EngineContext, ref: number | string, in
   }
   const customer = await livingCustomer(ctx, ref);
   const now = ctx.clock.now();
-  const before = (await preferencesOf(ctx.k, [customer.id])).get(customer.id)!;
-  if (unchanged(before, choice, now)) return { recorded: false, preferences: before, exited: 0, deferred: 0 };
   const stored: StoredChoice = { choice, ...('snooze' in choice && choice.snooze > 0 ? { until: now + choice.snooze * DAY } : {}) };
-  const consentId = await appendPreference(ctx.k, customer.id, stored, evidence, now);
+  // Read and append in one transaction, the customer row locked: a form posted twice at once
+  // (a double click) is recorded once.
+  const written = await ctx.k.transaction().execute(async (trx) => {
+    let lock = trx.selectFrom('customers').select('id').where('id', '=', customer.id);
+    if (ctx.db.dialect === 'postgres') lock = lock.forUpdate();
+    await lock.executeTakeFirst();
+    const before = (await preferencesOf(trx, [customer.id])).get(customer.id)!;
+    if (unchanged(before, choice, now)) return { before };
+    return { consentId: await appendPreference(trx, customer.id, stored, evidence, now) };
+  });
+  if (written.before) return { recorded: false, preferences: written.before, exited: 0, deferred: 0 };
+  const consentId = written.consentId!;
   const preferences = (await preferencesOf(ctx.k, [customer.id])).get(customer.id)!;
   const result: PreferenceResult = { recorded: true, consentId, preferences, exited: 0, deferred: 0 };
   if ('locale' in choice) {
