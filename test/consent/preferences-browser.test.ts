@@ -148,11 +148,20 @@ describe('the preference page in Chromium at 375 px', () => {
     expect(later.length).toBeGreaterThan(0);
     expect(later.every(([s]) => s === 'offers-seq')).toBe(true);
 
-    // Unsubscribe from everything: one click, a full stop.
+    // The language: the page (and later mails) in German.
     await page.goto(link!);
-    await page.getByRole('button', { name: 'Unsubscribe from all emails' }).click();
-    await expect(page.getByRole('status').textContent()).resolves.toContain('unsubscribed');
-    await check('5-unsubscribed');
+    await page.locator('select#locale').selectOption('de');
+    await page.getByRole('button', { name: 'Save language' }).click();
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('de');
+    await check('5-deutsch');
+    // The snooze ended long ago: the page no longer says it is paused.
+    await expect(page.getByText('Pausiert bis').count()).resolves.toBe(0);
+    expect((await engine.customers.get('anna'))!.locale).toBe('de');
+
+    // Unsubscribe from everything: one click, a full stop.
+    await page.getByRole('button', { name: 'Von allen E-Mails abmelden' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('abgemeldet');
+    await check('6-unsubscribed');
     expect((await engine.consents.state('anna')).objected).toBe(true);
     const count = (await sent(start)).length;
     await engine.trigger('offers-seq', 'anna');
@@ -161,6 +170,6 @@ describe('the preference page in Chromium at 375 px', () => {
 
     // The ledger holds each choice with its evidence; the export shows them.
     const history = await engine.consents.history('anna');
-    expect(history.filter((h) => h.action === 'preference').map((h) => Object.keys(h.evidence.choice as object)[0])).toEqual(['snooze', 'frequency', 'topic']);
+    expect(history.filter((h) => h.action === 'preference').map((h) => Object.keys(h.evidence.choice as object)[0])).toEqual(['snooze', 'frequency', 'topic', 'locale']);
   }, 240_000);
 });

@@ -60,7 +60,7 @@ export const preferenceRoutes: FastifyPluginAsync = async (app) => {
     const prefs = (await preferencesOf(ctx.k, [target.customerId])).get(target.customerId)!;
     const objected = (await consentStates(ctx.k, [target.customerId])).get(target.customerId)!.objected;
     const lang = (prefs.locale ?? target.locale).toLowerCase().startsWith('de') ? 'de' : 'en';
-    const html = body(preferenceTexts(ctx.config.templatesDir, lang), lang, prefs, objected, ctx.config.topics, `/p/${token}`, status);
+    const html = body(preferenceTexts(ctx.config.templatesDir, lang), lang, { ...prefs, snoozedUntil: prefs.snoozedUntil !== null && prefs.snoozedUntil > ctx.clock.now() ? prefs.snoozedUntil : null }, objected, ctx.config.topics, `/p/${token}`, status);
     return pageHeaders(reply).code(code).send(page(lang, preferenceTexts(ctx.config.templatesDir, lang).title ?? 'Email preferences', html));
   }
 
