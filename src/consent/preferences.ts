@@ -49,7 +49,13 @@ export interface Preferences {
 }
 
 /** Preferences of someone who never chose anything. */
-export const NO_PREFERENCES: Preferences = Object.freeze({ snoozedUntil: null, snooze: null, frequency: 'any', topicsOut: [], locale: null }) as Preferences;
+export const NO_PREFERENCES: Preferences = Object.freeze({
+  snoozedUntil: null,
+  snooze: null,
+  frequency: 'any',
+  topicsOut: [],
+  locale: null,
+}) as Preferences;
 
 /** What a preference entry stores in the ledger's evidence (besides the proof fields). */
 export interface StoredChoice {
@@ -71,7 +77,9 @@ export interface PreferenceRow {
  * current preferences. The latest choice of each kind wins.
  */
 export function foldPreferences(rows: readonly PreferenceRow[]): Preferences {
-  const ordered = rows.filter((r) => r.action === PREFERENCE_ACTION).sort((a, b) => a.recorded_at - b.recorded_at || a.id - b.id);
+  const ordered = rows
+    .filter((r) => r.action === PREFERENCE_ACTION)
+    .sort((a, b) => a.recorded_at - b.recorded_at || a.id - b.id);
   let snoozedUntil: number | null = null;
   let snooze: Preferences['snooze'] = null;
   let frequency: Frequency = 'any';
@@ -84,7 +92,8 @@ export function foldPreferences(rows: readonly PreferenceRow[]): Preferences {
     if (typeof c.snooze === 'number') {
       snoozedUntil = c.snooze === 0 ? null : (stored.until ?? r.recorded_at + c.snooze * DAY);
       snooze = c.snooze === 0 ? null : { days: c.snooze, at: r.recorded_at };
-    }    else if (typeof c.frequency === 'string' && (FREQUENCIES as readonly string[]).includes(c.frequency)) frequency = c.frequency as Frequency;
+    } else if (typeof c.frequency === 'string' && (FREQUENCIES as readonly string[]).includes(c.frequency))
+      frequency = c.frequency as Frequency;
     else if (typeof c.topic === 'string') {
       if (c.subscribed) out.delete(c.topic);
       else out.add(c.topic);
@@ -94,7 +103,10 @@ export function foldPreferences(rows: readonly PreferenceRow[]): Preferences {
 }
 
 /** The gate's answer for one mail. */
-export type GateDecision = { kind: 'allow' } | { kind: 'defer'; until: number } | { kind: 'block'; reason: 'topic_opt_out' };
+export type GateDecision =
+  | { kind: 'allow' }
+  | { kind: 'defer'; until: number }
+  | { kind: 'block'; reason: 'topic_opt_out' };
 
 /**
  * The preference rule for one marketing mail about to be sent at `at`: a topic the customer left
@@ -102,7 +114,12 @@ export type GateDecision = { kind: 'allow' } | { kind: 'defer'; until: number } 
  * defers it until one window after the last mail to the address (`recentMailTimes`: when mails
  * were reserved for the address, across all sequences). Deferring never drops a mail.
  */
-export function preferenceGate(prefs: Preferences, at: number, recentMailTimes: readonly number[], topic?: string | null): GateDecision {
+export function preferenceGate(
+  prefs: Preferences,
+  at: number,
+  recentMailTimes: readonly number[],
+  topic?: string | null,
+): GateDecision {
   if (topic && prefs.topicsOut.includes(topic)) return { kind: 'block', reason: 'topic_opt_out' };
   let until = at;
   if (prefs.snoozedUntil !== null && prefs.snoozedUntil > until) until = prefs.snoozedUntil;
@@ -140,7 +157,11 @@ export function keyedHash(secret: string | readonly string[], value: string): st
 }
 
 /** The evidence of a request: the message, the keyed hashes of IP and user agent. */
-export function requestEvidence(secret: string | readonly string[], via: string, req: { ip?: string; userAgent?: string; messageId?: number }): ChoiceEvidence {
+export function requestEvidence(
+  secret: string | readonly string[],
+  via: string,
+  req: { ip?: string; userAgent?: string; messageId?: number },
+): ChoiceEvidence {
   return {
     via,
     ...(req.messageId !== undefined ? { messageId: req.messageId } : {}),

@@ -17,7 +17,9 @@ export function preferencesSection(p: PreferenceReport | undefined): string {
         .map(
           (r, i) =>
             `<tr><td>${esc(r.sequenceId ?? 'account page / API')}</td><td>${esc(r.stepId ?? '—')}</td>` +
-            KEYS.map((k) => `<td>${metric(`preferences.${i}.${k}`, ['preferences', 'steps', i, k], r[k], 'int')}</td>`).join('') +
+            KEYS.map(
+              (k) => `<td>${metric(`preferences.${i}.${k}`, ['preferences', 'steps', i, k], r[k], 'int')}</td>`,
+            ).join('') +
             '</tr>',
         )
         .join('') +

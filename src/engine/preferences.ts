@@ -43,7 +43,8 @@ export async function getPreferences(ctx: EngineContext, ref: number | string): 
 }
 
 function unchanged(p: Preferences, c: PreferenceChoice, now: number): boolean {
-  if ('snooze' in c) return c.snooze === 0 ? p.snooze === null : p.snooze?.days === c.snooze && now - p.snooze.at < SAME_SNOOZE_MS;
+  if ('snooze' in c)
+    return c.snooze === 0 ? p.snooze === null : p.snooze?.days === c.snooze && now - p.snooze.at < SAME_SNOOZE_MS;
   if ('frequency' in c) return p.frequency === c.frequency;
   if ('topic' in c) return p.topicsOut.includes(c.topic) !== c.subscribed;
   return p.locale === c.locale;
@@ -53,15 +54,25 @@ function unchanged(p: Preferences, c: PreferenceChoice, now: number): boolean {
  * Records one choice for a customer. Throws InputError for an unknown topic or a snooze length
  * not offered (the API answers 400), NotFoundError for an unknown or erased customer.
  */
-export async function setPreference(ctx: EngineContext, ref: number | string, input: unknown, evidence: ChoiceEvidence): Promise<PreferenceResult> {
+export async function setPreference(
+  ctx: EngineContext,
+  ref: number | string,
+  input: unknown,
+  evidence: ChoiceEvidence,
+): Promise<PreferenceResult> {
   const choice = parseInput(PreferenceChoice, input, 'preference') as PreferenceChoice;
   if ('topic' in choice && !ctx.config.topics.includes(choice.topic)) {
     const hint = closest(choice.topic, ctx.config.topics);
-    throw new InputError('preference', [`topic: unknown topic "${choice.topic}"${hint ? ` (did you mean "${hint}"?)` : ''}; topics: ${ctx.config.topics.join(', ') || '(none declared)'}`]);
+    throw new InputError('preference', [
+      `topic: unknown topic "${choice.topic}"${hint ? ` (did you mean "${hint}"?)` : ''}; topics: ${ctx.config.topics.join(', ') || '(none declared)'}`,
+    ]);
   }
   const customer = await livingCustomer(ctx, ref);
   const now = ctx.clock.now();
-  const stored: StoredChoice = { choice, ...('snooze' in choice && choice.snooze > 0 ? { until: now + choice.snooze * DAY } : {}) };
+  const stored: StoredChoice = {
+    choice,
+    ...('snooze' in choice && choice.snooze > 0 ? { until: now + choice.snooze * DAY } : {}),
+  };
   // Read and append in one transaction, the customer row locked: a form posted twice at once
   // (a double click) is recorded once.
   const written = await ctx.k.transaction().execute(async (trx) => {
@@ -77,7 +88,11 @@ export async function setPreference(ctx: EngineContext, ref: number | string, in
   const preferences = (await preferencesOf(ctx.k, [customer.id])).get(customer.id)!;
   const result: PreferenceResult = { recorded: true, consentId, preferences, exited: 0, deferred: 0 };
   if ('locale' in choice) {
-    await ctx.k.updateTable('customers').set({ locale: choice.locale, updated_at: now }).where('id', '=', customer.id).execute();
+    await ctx.k
+      .updateTable('customers')
+      .set({ locale: choice.locale, updated_at: now })
+      .where('id', '=', customer.id)
+      .execute();
   } else if ('snooze' in choice && stored.until !== undefined) {
     // Mails already reserved wait for the end of the snooze; the sender checks again anyway.
     const moved = await ctx.k
@@ -127,9 +142,27 @@ async function stopTopic(ctx: EngineContext, customerId: number, topic: string, 
  * mailed least recently goes first: with "one a month" two sequences of one address take turns
  * instead of the older enrolment winning every month. Sorts `due` in place.
  */
-export async function fairOrder(k: EngineContext['k'], due: { id: number; next_due_at: number | null }[]): Promise<void> {
+export async function fairOrder(
+  k: EngineContext['k'],
+  due: { id: number; next_due_at: number | null }[],
+): Promise<void> {
   if (due.length < 2) return;
-  const rows = await k.selectFrom('messages').select(['enrollment_id']).select((eb) => eb.fn.max('reserved_at').as('last')).where('enrollment_id', 'in', due.map((e) => e.id)).groupBy('enrollment_id').execute();
+  const rows = await k
+    .selectFrom('messages')
+    .select(['enrollment_id'])
+    .select((eb) => eb.fn.max('reserved_at').as('last'))
+    .where(
+      'enrollment_id',
+      'in',
+      due.map((e) => e.id),
+    )
+    .groupBy('enrollment_id')
+    .execute();
   const last = new Map(rows.map((r) => [r.enrollment_id, Number(r.last)]));
-  due.sort((a, b) => (a.next_due_at ?? 0) - (b.next_due_at ?? 0) || (last.get(a.id) ?? -Infinity) - (last.get(b.id) ?? -Infinity) || a.id - b.id);
+  due.sort(
+    (a, b) =>
+      (a.next_due_at ?? 0) - (b.next_due_at ?? 0) ||
+      (last.get(a.id) ?? -Infinity) - (last.get(b.id) ?? -Infinity) ||
+      a.id - b.id,
+  );
 }

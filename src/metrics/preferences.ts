@@ -28,20 +28,36 @@ export interface PreferenceReport {
 }
 
 /** Builds the preference report; `since` counts only choices and unsubscribes from then on. */
-export async function preferenceReport(k: Kysely<Database>, now: number, filter: { sequence?: string; since?: number } = {}): Promise<PreferenceReport> {
-  let q = k.selectFrom('consents').select(['customer_id', 'evidence', 'recorded_at']).where('action', '=', PREFERENCE_ACTION);
+export async function preferenceReport(
+  k: Kysely<Database>,
+  now: number,
+  filter: { sequence?: string; since?: number } = {},
+): Promise<PreferenceReport> {
+  let q = k
+    .selectFrom('consents')
+    .select(['customer_id', 'evidence', 'recorded_at'])
+    .where('action', '=', PREFERENCE_ACTION);
   if (filter.since !== undefined) q = q.where('recorded_at', '>=', filter.since);
-  const choices = (await q.execute()).map((r) => ({ ...r, e: JSON.parse(r.evidence) as StoredChoice & { messageId?: number } }));
+  const choices = (await q.execute()).map((r) => ({
+    ...r,
+    e: JSON.parse(r.evidence) as StoredChoice & { messageId?: number },
+  }));
   const messageIds = [...new Set(choices.flatMap((c) => (typeof c.e.messageId === 'number' ? [c.e.messageId] : [])))];
   const where = new Map<number, { sequence_id: string; step_id: string }>();
   for (let i = 0; i < messageIds.length; i += 500) {
-    for (const m of await k.selectFrom('messages').select(['id', 'sequence_id', 'step_id']).where('id', 'in', messageIds.slice(i, i + 500)).execute()) where.set(m.id, m);
+    for (const m of await k
+      .selectFrom('messages')
+      .select(['id', 'sequence_id', 'step_id'])
+      .where('id', 'in', messageIds.slice(i, i + 500))
+      .execute())
+      where.set(m.id, m);
   }
   const rows = new Map<string, PreferenceStepRow>();
   const row = (sequenceId: string | null, stepId: string | null) => {
     const key = `${sequenceId}\u0000${stepId}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { sequenceId, stepId, snoozes: 0, frequencyChanges: 0, topicOptOuts: 0, unsubscribes: 0 }));
+    if (!r)
+      rows.set(key, (r = { sequenceId, stepId, snoozes: 0, frequencyChanges: 0, topicOptOuts: 0, unsubscribes: 0 }));
     return r;
   };
   const snoozes: { customer: number; until: number }[] = [];
@@ -52,7 +68,8 @@ export async function preferenceReport(k: Kysely<Database>, now: number, filter:
     const choice = c.e.choice as Record<string, unknown>;
     if (typeof choice.snooze === 'number' && choice.snooze > 0) {
       r.snoozes++;
-      if (typeof c.e.until === 'number' && c.e.until <= now) snoozes.push({ customer: c.customer_id, until: c.e.until });
+      if (typeof c.e.until === 'number' && c.e.until <= now)
+        snoozes.push({ customer: c.customer_id, until: c.e.until });
     } else if (typeof choice.frequency === 'string') r.frequencyChanges++;
     else if (typeof choice.topic === 'string' && choice.subscribed === false) r.topicOptOuts++;
   }
@@ -69,14 +86,21 @@ export async function preferenceReport(k: Kysely<Database>, now: number, filter:
   for (const r of await u.execute()) row(r.sequence_id, r.step_id).unsubscribes += Number(r.n);
   const steps = [...rows.values()]
     .filter((r) => r.snoozes + r.frequencyChanges + r.topicOptOuts + r.unsubscribes > 0)
-    .sort((a, b) => (a.sequenceId ?? '\uffff').localeCompare(b.sequenceId ?? '\uffff') || (a.stepId ?? '').localeCompare(b.stepId ?? ''));
+    .sort(
+      (a, b) =>
+        (a.sequenceId ?? '\uffff').localeCompare(b.sequenceId ?? '\uffff') ||
+        (a.stepId ?? '').localeCompare(b.stepId ?? ''),
+    );
   const totals = { snoozes: 0, frequencyChanges: 0, topicOptOuts: 0, unsubscribes: 0 };
   for (const r of steps) for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r[key];
   return { steps, totals, snoozeReturns: await snoozeReturns(k, snoozes) };
 }
 
 /** Of the ended snoozes, the customers who opened (human) a mail sent after the end, or ordered after it. */
-async function snoozeReturns(k: Kysely<Database>, ended: { customer: number; until: number }[]): Promise<PreferenceReport['snoozeReturns']> {
+async function snoozeReturns(
+  k: Kysely<Database>,
+  ended: { customer: number; until: number }[],
+): Promise<PreferenceReport['snoozeReturns']> {
   const out = { ended: ended.length, opened: 0, bought: 0 };
   for (const s of ended) {
     const open = await k
@@ -90,7 +114,13 @@ async function snoozeReturns(k: Kysely<Database>, ended: { customer: number; unt
       .limit(1)
       .executeTakeFirst();
     if (open) out.opened++;
-    const order = await k.selectFrom('orders').select('id').where('customer_id', '=', s.customer).where('ordered_at', '>=', s.until).limit(1).executeTakeFirst();
+    const order = await k
+      .selectFrom('orders')
+      .select('id')
+      .where('customer_id', '=', s.customer)
+      .where('ordered_at', '>=', s.until)
+      .limit(1)
+      .executeTakeFirst();
     if (order) out.bought++;
   }
   return out;

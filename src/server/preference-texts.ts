@@ -15,9 +15,11 @@ function readTexts(file: string): Texts {
   const st = statSync(file);
   const hit = cache.get(file);
   if (hit && hit.mtime === st.mtimeMs) return hit.texts;
-  if (st.size > BYTES.templateFile) throw new Error(`${file}: ${tooLarge(st.size, BYTES.templateFile)} for a texts file`);
+  if (st.size > BYTES.templateFile)
+    throw new Error(`${file}: ${tooLarge(st.size, BYTES.templateFile)} for a texts file`);
   const raw = (parse(readFileSync(file, 'utf8')) ?? {}) as unknown;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a mapping of text keys to texts`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`${file}: expected a mapping of text keys to texts`);
   const texts = Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string')) as Texts;
   cache.set(file, { mtime: st.mtimeMs, texts });
   return texts;
