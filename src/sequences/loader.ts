@@ -211,6 +211,16 @@ export function topicProblems(files: FileResult[], topics: readonly string[]): P
   });
 }
 
+/** Throws ValidationError when a loaded sequence names a topic the config does not declare. */
+export function assertTopics(loaded: readonly LoadedSequence[], topics: readonly string[]): void {
+  const files = loaded.map((l) => {
+    const at: Problem = { file: l.file, line: 1, column: 1, path: 'topic', message: '' };
+    return { file: l.file, hash: l.hash, sequence: l.definition, problems: [], anchors: { topic: at } };
+  });
+  const problems = topicProblems(files, topics);
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
 /** Every `*.yaml`/`*.yml` under the given files or folders (folders one level deep, sorted). */
 export function collectFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];

@@ -95,6 +95,11 @@ describe('preferences in the CLI and the validator', () => {
     expect(JSON.stringify(exported)).toContain('"action":"preference"');
   }, 60_000);
 
+  it('a sequence given in code with an undeclared topic is refused at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'comeback-pref-code-'));
+    await expect(testEngine(join(dir, 'x.db'), { texts: TEXTS, config: { topics: ['news'] } })).rejects.toThrow(/offers\.yaml:1:1 topic: unknown topic "offers"/);
+  });
+
   it('an unknown topic in a sequence is reported at its position', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'comeback-pref-topic-'));
     writeFileSync(join(dir, 'a.yaml'), TEXTS['offers.yaml'].replace('topic: offers', 'topic: ofers'));
