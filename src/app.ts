@@ -12,7 +12,7 @@ import { setRateLimiter } from './engine/deliver.js';
 import { createBackend, sharedRateLimiter } from './queue/factory.js';
 import { NoJobsBackend } from './queue/none.js';
 import type { JobBackend } from './queue/types.js';
-import { loadSequences, type LoadedSequence } from './sequences/loader.js';
+import { assertTopics, loadSequences, type LoadedSequence } from './sequences/loader.js';
 import { TemplateStore } from './templates/store.js';
 import { TokenSigner } from './tracking/tokens.js';
 import { TrackingUrls } from './tracking/urls.js';
@@ -57,7 +57,9 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     if (options.migrate !== false) await migrateToLatest(db);
     const clock = options.clock ?? systemClock;
     const sequences = new SequenceRegistry(db.kysely, options.sequences ? undefined : resolve(config.sequencesDir));
-    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir]) : []);
+    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir], undefined, config.topics) : []);
+    // Sequences given in code are held to the config's topics like files (`topic:` must be declared).
+    if (options.sequences) assertTopics(loaded, config.topics);
     await sequences.sync(loaded, clock.now());
     const signer = new TokenSigner(config.secret);
     const ctx = {

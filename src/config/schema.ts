@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_GUARD_THRESHOLDS, DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from './defaults.js';
-import { BYTES } from '../util/limits.js';
+import { BYTES, COUNT } from '../util/limits.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
 import { secretKey } from '../webhooks/sign.js';
 
@@ -223,6 +223,15 @@ export const EngineConfig = z.strictObject({
   shopUrl: z.string().url().default('https://shop.example.com'),
   /** HMAC key(s) for tracking tokens; the first signs, all verify (key rotation). */
   secret: z.union([z.string().min(16), z.array(z.string().min(16)).min(1)]).default(DEVELOPMENT_SECRET),
+  /**
+   * Topics (sequence families) customers can opt out of on the preference page, e.g. offers, news,
+   * surveys; each sequence names its `topic`. At most `COUNT.topics` (20).
+   */
+  topics: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a topic name: lower-case letters, digits, - and _'))
+    .max(COUNT.topics)
+    .default([])
+    .refine((t) => new Set(t).size === t.length, { message: 'a topic is declared twice' }),
   /** Bearer key for the shop-facing HTTP API (orders, trigger). */
   apiKey: z.string().min(16).optional(),
   server: ServerConfig.default(ServerConfig.parse({})),

@@ -9,7 +9,7 @@ import { CONSENT_BASES, type ActiveBasis, type ConsentBasis, type ConsentEntry, 
 const Entry = z
   .object({
     customerId: z.number().int().positive(),
-    action: z.enum(['grant', 'withdraw']),
+    action: z.enum(['grant', 'withdraw', 'preference']),
     basis: z.enum(CONSENT_BASES).nullish(),
     source: boundedText(TEXT.name).min(1),
     textVersion: boundedText(TEXT.name).nullish(),
@@ -17,7 +17,7 @@ const Entry = z
     recordedAt: z.number().int().min(0),
     channel: z.string().min(1).optional(),
   })
-  .refine((e) => e.action === 'withdraw' || !!e.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
+  .refine((e) => e.action !== 'grant' || !!e.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
 
 /** Appends entries to the ledger. Entries are never updated or deleted; invalid ones throw InputError. */
 export async function appendConsents(db: Kysely<Database>, entries: ConsentEntry[]): Promise<number[]> {
@@ -100,7 +100,7 @@ export async function consentStates(db: Kysely<Database>, customerIds: number[])
 export interface ConsentRecord {
   id: number;
   channel: string;
-  action: 'grant' | 'withdraw';
+  action: 'grant' | 'withdraw' | 'preference';
   basis: ConsentBasis | null;
   source: string;
   textVersion: string | null;

@@ -12,7 +12,8 @@ export type ConsentSource = 'checkout' | 'newsletter_form' | 'import' | 'api' | 
 /** One entry for the append-only ledger. Withdrawals without a basis withdraw every basis (an objection). */
 export interface ConsentEntry {
   customerId: number;
-  action: 'grant' | 'withdraw';
+  /** `preference`: a preference-centre choice (snooze, frequency, topic, language), never an objection. */
+  action: 'grant' | 'withdraw' | 'preference';
   basis?: ConsentBasis | null;
   source: ConsentSource | string;
   /** Version of the wording the person saw (consent text, or the objection notice at collection). */

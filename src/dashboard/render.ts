@@ -1,4 +1,5 @@
 import type { StatsReport } from '../metrics/report.js';
+import { preferencesSection } from './preferences.js';
 import { esc } from '../server/pages.js';
 import { backtestChart, backtestSection, type BacktestView } from './backtest.js';
 import { allocationChart, funnelChart, upliftChart, variantTimelineChart, type ChartSpec } from './charts.js';
@@ -82,6 +83,7 @@ export function renderPage(input: PageInput): string {
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
+    preferencesSection(report.preferences) +
     (input.backtest === undefined ? '' : backtestSection(input.backtest)) +
     `</main><script type="application/json" id="dashboard-charts">${jsonForScript(charts(input))}</script>` +
     `<script src="${esc(base)}/assets/chart.umd.min.js"></script><script src="${esc(base)}/assets/dashboard.js"></script></body></html>`

@@ -7,7 +7,8 @@
  * figures say what a shop would have got choosing at each cut-off from the older ones only
  * (Dawid 1984, "Statistical theory: the prequential approach").
  */
-import { pickWinner, SIGNALS, type OriginResult, type SignalName } from './backtest.js';
+import type { OriginResult } from './backtest-origin.js';
+import { pickWinner, SIGNALS, type SignalName } from './backtest-signals.js';
 import { pooledCalibration, type PooledCalibration } from './pooled-calibration.js';
 import { RECALIBRATIONS, type RecalibrationName } from './recalibrate.js';
 

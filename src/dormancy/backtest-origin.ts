@@ -8,6 +8,7 @@ import { auc, calibrationDeciles, type Decile } from './calibrate.js';
 import {
   featuresAt,
   fitSignalModels,
+  MIN_BACKTEST_CUSTOMERS,
   predictSignals,
   usualInterval,
   type Calibrations,
@@ -15,7 +16,9 @@ import {
   type DayHistory,
   type SignalModels,
   type SignalName,
-} from './backtest.js';
+} from './backtest-signals.js';
+
+export { MIN_BACKTEST_CUSTOMERS };
 import { bgNbdExpectedPurchases } from './model/index.js';
 import {
   fitCalibrations,
@@ -59,8 +62,6 @@ export interface OriginResult {
   };
 }
 
-/** Customers needed at a cut-off to judge anything. */
-export const MIN_BACKTEST_CUSTOMERS = 30;
 
 /**
  * Calibrates on the windows before `c` (one method, default `latest`: the window at c − horizon),

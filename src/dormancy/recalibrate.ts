@@ -28,7 +28,7 @@ import {
   type DayHistory,
   type SignalModels,
   type SignalName,
-} from './backtest.js';
+} from './backtest-signals.js';
 
 /** The recalibration methods, the first being the default without a choice. */
 export const RECALIBRATIONS = ['latest', 'pooled', 'decayed', 'decayed_intercept'] as const;

@@ -1,3 +1,5 @@
+import type { ChoiceEvidence, PreferenceChoice, Preferences } from '../consent/preferences.js';
+import { getPreferences, setPreference, type PreferenceResult } from './preferences.js';
 import { enforceConsent, type EnforceResult } from '../consent/enforce.js';
 import { appendConsents, consentHistory, consentStates, type ConsentRecord } from '../consent/ledger.js';
 import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
@@ -103,6 +105,19 @@ export class Engine {
   /** The product catalogue (for recommendations). */
   readonly products: EngineProducts = {
     upsert: (input: ProductInput | ProductInput[]) => upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
+  };
+
+  /**
+   * The preference centre's choices (snooze 30/90/180 days, one mail a week or month, topics,
+   * language), through the same door as the page and `POST /api/preferences`: recorded once in the
+   * consent ledger with `evidence`, applied at once. Never an objection (see docs/CONSENT.md).
+   */
+  readonly preferences = {
+    /** The customer's current choices; NotFoundError for an unknown or erased customer. */
+    get: (customer: number | string): Promise<Preferences> => getPreferences(this.ctx, customer),
+    /** Records one choice, e.g. `{ snooze: 90 }`, `{ frequency: 'monthly' }`, `{ topic: 'news', subscribed: false }`, `{ locale: 'de' }`. */
+    set: (customer: number | string, choice: PreferenceChoice, evidence: Partial<ChoiceEvidence> = {}): Promise<PreferenceResult> =>
+      setPreference(this.ctx, customer, choice, { ...evidence, via: evidence.via ?? 'library' }),
   };
 
   /** The consent ledger: append grants and withdrawals, read the derived state, run double opt-in. */

@@ -1,5 +1,6 @@
 import type { Insertable } from 'kysely';
 import type { EnrollmentsTable } from '../db/schema.js';
+import { preferencesOf } from '../consent/preference-store.js';
 import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
 import { suppressedHashes } from '../consent/suppressions.js';
@@ -23,7 +24,7 @@ export interface EnrollResult {
   enrolled: number;
   holdout: number;
   /** `same_address`: another customer record with this email address is (or is being) enrolled. */
-  skipped: Partial<Record<DenyReason | 'already_enrolled' | 'same_address' | 'paused', number>>;
+  skipped: Partial<Record<DenyReason | 'already_enrolled' | 'same_address' | 'paused' | 'topic_opt_out', number>>;
 }
 
 /** How long a holdout enrolment stays open to collect conversions: the goal window, else 30 days. */
@@ -57,6 +58,7 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   const now = ctx.clock.now();
   const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
   const states = await consentStates(ctx.k, customerIds);
+  const prefs = seq.topic ? await preferencesOf(ctx.k, customerIds) : undefined;
   const hashes = customers.flatMap((c) => (c.email_hash ? [c.email_hash] : []));
   const suppressed = await suppressedHashes(ctx.k, hashes, seq.id);
   // Shops keep duplicate accounts (a guest order and a login with one address): one address gets
@@ -74,6 +76,11 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
     const decision = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
     if (!decision.allowed) {
       result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
+      continue;
+    }
+    // A topic the customer left on the preference page: not enrolled (a snooze only defers, later).
+    if (prefs && seq.topic && prefs.get(c.id)?.topicsOut.includes(seq.topic)) {
+      result.skipped.topic_opt_out = (result.skipped.topic_opt_out ?? 0) + 1;
       continue;
     }
     if (c.email_hash) taken.set(c.email_hash, c.id);

@@ -85,7 +85,8 @@ export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<bo
   if (e.type === 'unsubscribe') {
     const scope = typeof e.detail?.scope === 'string' ? e.detail.scope : 'all';
     if (scope === 'all') {
-      await appendConsents(ctx.k, [{ customerId: message.customer_id, action: 'withdraw', basis: null, source: 'unsubscribe', recordedAt: now, evidence: { messageId: message.id, via: e.source } }]);
+      const proof = typeof e.detail?.evidence === 'object' && e.detail.evidence !== null ? (e.detail.evidence as Record<string, unknown>) : {};
+      await appendConsents(ctx.k, [{ customerId: message.customer_id, action: 'withdraw', basis: null, source: 'unsubscribe', recordedAt: now, evidence: { ...proof, messageId: message.id, via: e.source } }]);
     }
     if (message.email_hash) await suppress(ctx.k, message.email_hash, 'unsubscribe', now, scope);
   } else if (e.type === 'complaint' || e.type === 'bounce') {

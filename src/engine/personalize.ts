@@ -195,6 +195,7 @@ export async function personalization(
     reason_links: Object.fromEntries(reasons.map((r) => [r.key, r.url])),
     shop_url: shopUrl,
     unsubscribe_url: urls.unsubscribe(messageId),
+    preferences_url: urls.preferences(messageId),
     webview_url: urls.view(messageId),
     tracking_base: config.publicUrl,
     preheader: '',

@@ -1,4 +1,5 @@
 import { forgetWebhookEvents } from '../webhooks/admin.js';
+import { foldPreferences, type Preferences } from '../consent/preferences.js';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -244,6 +245,8 @@ export interface CustomerAudit {
   externalId: string;
   acquiredVia: string;
   state: ConsentState;
+  /** The preference-centre choices in force (snooze, frequency, topics, language); never an objection. */
+  preferences: Preferences;
   /** Whether each current sequence may mail the customer now, and why not. */
   now: { sequenceId: string; allowed: boolean; basis?: string; reason?: string; detail?: string }[];
   messages: MessageAudit[];
@@ -268,11 +271,15 @@ export async function auditPerson(ctx: EngineContext, email: string): Promise<Pe
   for (const c of await customersByEmail(ctx, emailHash)) {
     const ledger = await ctx.k.selectFrom('consents').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
     const state = deriveConsentState(ledger);
-    const audit: CustomerAudit = { customerId: c.id, externalId: c.external_id, acquiredVia: c.acquired_via, state, now: [], messages: [] };
+    const audit: CustomerAudit = { customerId: c.id, externalId: c.external_id, acquiredVia: c.acquired_via, state, preferences: foldPreferences(ledger), now: [], messages: [] };
     for (const id of ctx.sequences.ids()) {
       const seq = ctx.sequences.get(id);
       const suppressed = (await suppressedHashes(ctx.k, [emailHash], id)).size > 0;
       const d = canSend(c, state, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+      if (d.allowed && seq.topic && audit.preferences.topicsOut.includes(seq.topic)) {
+        audit.now.push({ sequenceId: id, allowed: false, reason: 'topic_opt_out', detail: `the customer left the topic ${seq.topic}` });
+        continue;
+      }
       audit.now.push(d.allowed ? { sequenceId: id, allowed: true, basis: d.basis } : { sequenceId: id, allowed: false, reason: d.reason, ...(d.detail ? { detail: d.detail } : {}) });
     }
     for (const m of await ctx.k.selectFrom('messages').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()) {

@@ -8,6 +8,9 @@ import { unitDraw } from '../util/hash.js';
 import type { EngineContext } from './context.js';
 import { factsFor } from './facts.js';
 import { nextAtHour, nextInWindow, preferredHour } from './timing.js';
+import { preferencesOf } from '../consent/preference-store.js';
+import { preferenceGate, preferenceWindow, type Preferences } from '../consent/preferences.js';
+import { fairOrder } from './preferences.js';
 
 /** What one scheduler pass did. */
 export interface ScheduleResult {
@@ -139,7 +142,10 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
     const customers = await trx.selectFrom('customers').select(['id', 'time_zone', 'email_hash']).where('id', 'in', [...new Set(due.map((e) => e.customer_id))]).execute();
     const tz = new Map(customers.map((c) => [c.id, c.time_zone]));
     const capKeys = new Map(customers.map((c) => [c.id, capKey(c)]));
-    const capWindow = Math.max(0, ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
+    const prefs = await preferencesOf(trx, customers.map((c) => c.id));
+    // With a customer's "one a week/month", sequences due together take turns (see fairOrder).
+    if (preferenceWindow(prefs.values()) > 0) await fairOrder(trx, due);
+    const capWindow = Math.max(preferenceWindow(prefs.values()), ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
     const recent = capWindow > 0 ? await recentMailTimes(trx, customers, now - capWindow) : new Map<string, number[]>();
     const opens = await humanOpenTimes(ctx, trx, [...tz.keys()], now);
     const writes = new BatchWrites();
@@ -155,7 +161,8 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
       const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
-      apply(writes, e, seq, decision, zone, { recent, key: capKeys.get(e.customer_id) ?? capKey({ id: e.customer_id, email_hash: null }) }, now, result, hour);
+      const cap = { recent, key: capKeys.get(e.customer_id) ?? capKey({ id: e.customer_id, email_hash: null }), prefs: prefs.get(e.customer_id) };
+      apply(writes, e, seq, decision, zone, cap, now, result, hour);
     }
     result.reserved = await writes.flush(trx);
   });
@@ -176,7 +183,7 @@ function apply(
   seq: Sequence,
   d: Decision,
   timeZone: string,
-  cap: { recent: Map<string, number[]>; key: string },
+  cap: { recent: Map<string, number[]>; key: string; prefs?: Preferences },
   now: number,
   result: ScheduleResult,
   hour?: number,
@@ -215,6 +222,14 @@ function apply(
     const oldest = Math.min(...sentTimes.filter((t) => t > now - limit.per));
     sendAt = Math.max(sendAt, oldest + limit.per);
   }
+  // The customer's own choices (preference centre): a topic opt-out ends, snooze and frequency defer.
+  const gate = cap.prefs ? preferenceGate(cap.prefs, sendAt, sentTimes, seq.topic) : { kind: 'allow' as const };
+  if (gate.kind === 'block') {
+    writes.update(e.id, ended('exited', now, gate.reason));
+    result.exited++;
+    return;
+  }
+  if (gate.kind === 'defer') sendAt = nextInWindow(gate.until, seq.send_window, timeZone);
   if (sendAt > now) {
     writes.update(e.id, { next_due_at: sendAt });
     result.deferred++;

@@ -5,6 +5,8 @@
  * six round trips per mail.
  */
 import { consentStates } from '../consent/ledger.js';
+import { preferencesOf } from '../consent/preference-store.js';
+import type { Preferences } from '../consent/preferences.js';
 import { suppressionScopes } from '../consent/suppressions.js';
 import type { ConsentState } from '../consent/types.js';
 import type { Customer, Enrollment, Message } from '../db/schema.js';
@@ -22,6 +24,8 @@ export interface SendInputs {
   /** Scopes (`all`, sequence ids) under which the customer's address is suppressed. */
   suppressedScopes: ReadonlySet<string>;
   orders: OrderRow[];
+  /** The customer's preference-centre choices (a chosen language is already in `customer.locale`). */
+  preferences: Preferences;
 }
 
 const none: ReadonlySet<string> = new Set();
@@ -38,8 +42,12 @@ export async function loadSendInputs(ctx: EngineContext, messages: Message[]): P
   const hashes = [...customers.values()].flatMap((c) => (c.email_hash ? [c.email_hash] : []));
   const suppressed = await suppressionScopes(ctx.k, hashes, [...enrollments.values()].map((e) => e.sequence_id));
   const orders = await orderHistories(ctx.k, customerIds);
+  const prefs = await preferencesOf(ctx.k, customerIds);
   for (const message of messages) {
-    const customer = customers.get(message.customer_id);
+    const found = customers.get(message.customer_id);
+    const chosen = prefs.get(message.customer_id)?.locale;
+    // A language the customer chose wins over the shop's (a re-import may have written the shop's back).
+    const customer = found && chosen && found.locale.split('-')[0] !== chosen ? { ...found, locale: chosen } : found;
     const enrollment = enrollments.get(message.enrollment_id);
     if (!customer || !enrollment) throw new Error(`message ${message.id}: customer ${message.customer_id} or enrolment ${message.enrollment_id} is missing`);
     out.set(message.id, {
@@ -49,6 +57,7 @@ export async function loadSendInputs(ctx: EngineContext, messages: Message[]): P
       consent: consents.get(customer.id)!,
       suppressedScopes: (customer.email_hash && suppressed.get(customer.email_hash)) || none,
       orders: orders.get(customer.id) ?? [],
+      preferences: prefs.get(customer.id)!,
     });
   }
   return out;

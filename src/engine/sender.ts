@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { canSend } from '../consent/policy.js';
+import { preferenceGate } from '../consent/preferences.js';
 import type { Message } from '../db/schema.js';
 import type { OutgoingMail } from '../delivery/types.js';
 import { TemplateError, TemplateUnusableError } from '../errors.js';
@@ -64,6 +65,16 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
     const reason = decision.allowed ? `enrolment ${enrollment.status}` : decision.reason;
     await record(ctx, m, { status: 'cancelled', error: reason });
     return 'cancelled';
+  }
+  // The customer's choices, checked again now: a topic left cancels, a snooze makes the mail wait.
+  const gate = preferenceGate(inputs.preferences, now, [], seq.topic);
+  if (gate.kind === 'block') {
+    await record(ctx, m, { status: 'cancelled', error: `preference: ${gate.reason}` });
+    return 'cancelled';
+  }
+  if (gate.kind === 'defer') {
+    await record(ctx, m, { status: 'reserved', error: 'snoozed by the customer', due_at: gate.until });
+    return 'paused';
   }
   const step = seq.steps.find((s) => s.id === m.step_id)!;
   const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;

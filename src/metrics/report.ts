@@ -11,6 +11,7 @@ import type { Sequence } from '../sequences/schema.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
+import { preferenceReport } from './preferences.js';
 import { recentlyReturned } from './returned.js';
 import { upliftReport } from './uplift-report.js';
 import { armRows, decideStep, optimizeMetric, stepOptions, variantSteps, type ArmRow } from './variants.js';
@@ -88,6 +89,7 @@ export async function buildStatsReport(src: ReportSource, options: StatsReportOp
     since: since === undefined ? null : new Date(since).toISOString(),
     sequences,
     recentlyReturned: await recentlyReturned(src.k, f, 20),
+    preferences: await preferenceReport(src.k, now, f),
   };
 }
 

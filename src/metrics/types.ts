@@ -7,6 +7,7 @@
  * Every count is of the enrolments that started at or after `since` (a cohort view), except the
  * deliverability health, which always looks at a rolling window up to now.
  */
+import type { PreferenceReport } from './preferences.js';
 import type { Interval } from './stats/uplift.js';
 
 /** Rates of a funnel; null when the denominator is 0. */
@@ -299,6 +300,8 @@ export interface StatsReport {
   sequences: SequenceReport[];
   /** The most recent conversions of mailed enrolments (newest first, at most 20). */
   recentlyReturned: ReturnedCustomer[];
+  /** Kept instead of lost: snoozes, frequency changes and topic opt-outs per step beside unsubscribes. */
+  preferences: PreferenceReport;
 }
 
 /** Options of `buildStatsReport`. */

@@ -153,22 +153,31 @@ export interface FileResult {
   sequence?: Sequence;
   problems: Problem[];
   /** Where the id and `on_success.start` are written, for problems found across files. */
-  anchors: { id?: Problem; start?: Problem };
+  anchors: { id?: Problem; start?: Problem; topic?: Problem };
 }
 
 /** Reduces a parsed file to what the checks across files need. */
 export function fileResult(parsed: ParsedSequence, file: string, hash: string): FileResult {
   const at = parsed.locator;
-  const anchors = parsed.sequence && at ? { id: at.problem(['id'], ''), start: parsed.sequence.on_success?.start ? at.problem(['on_success', 'start'], '') : undefined } : {};
+  const anchors =
+    parsed.sequence && at
+      ? {
+          id: at.problem(['id'], ''),
+          start: parsed.sequence.on_success?.start ? at.problem(['on_success', 'start'], '') : undefined,
+          topic: parsed.sequence.topic ? at.problem(['topic'], '') : undefined,
+        }
+      : {};
   return { file, hash, sequence: parsed.sequence, problems: parsed.problems, anchors };
 }
 
 /**
  * Checks that need every file: ids are unique, and `on_success.start` names a trigger-based
- * sequence (otherwise the audience evaluation would start it for everyone, too).
+ * sequence (otherwise the audience evaluation would start it for everyone, too). With `topics`
+ * (the config's), each sequence's `topic` must be one of them.
  */
-export function crossCheck(files: FileResult[]): Problem[] {
+export function crossCheck(files: FileResult[], topics?: readonly string[]): Problem[] {
   const problems: Problem[] = [];
+  if (topics) problems.push(...topicProblems(files, topics));
   const byId = new Map<string, FileResult>();
   for (const f of files) {
     const id = f.sequence?.id;
@@ -189,6 +198,27 @@ export function crossCheck(files: FileResult[]): Problem[] {
     }
   }
   return problems;
+}
+
+/** A sequence's `topic` that the config does not declare, at the position of the value. */
+export function topicProblems(files: FileResult[], topics: readonly string[]): Problem[] {
+  return files.flatMap((f) => {
+    const topic = f.sequence?.topic;
+    if (!topic || topics.includes(topic)) return [];
+    const hint = closest(topic, topics);
+    const known = topics.length ? `declared: ${topics.join(', ')}` : 'the config declares no topics';
+    return [{ ...f.anchors.topic!, message: `unknown topic "${topic}"${hint ? ` (did you mean "${hint}"?)` : ''}: add it to the config's topics (${known})` }];
+  });
+}
+
+/** Throws ValidationError when a loaded sequence names a topic the config does not declare. */
+export function assertTopics(loaded: readonly LoadedSequence[], topics: readonly string[]): void {
+  const files = loaded.map((l) => {
+    const at: Problem = { file: l.file, line: 1, column: 1, path: 'topic', message: '' };
+    return { file: l.file, hash: l.hash, sequence: l.definition, problems: [], anchors: { topic: at } };
+  });
+  const problems = topicProblems(files, topics);
+  if (problems.length > 0) throw new ValidationError(problems);
 }
 
 /** Every `*.yaml`/`*.yml` under the given files or folders (folders one level deep, sorted). */
@@ -214,7 +244,7 @@ export function readSequenceFile(path: string, shown: string): { parsed: ParsedS
 }
 
 /** Reads and parses files, with the checks across them. */
-export function parseFiles(paths: string[], cwd = process.cwd()): { files: FileResult[]; problems: Problem[] } {
+export function parseFiles(paths: string[], cwd = process.cwd(), topics?: readonly string[]): { files: FileResult[]; problems: Problem[] } {
   const files: FileResult[] = [];
   const problems: Problem[] = [];
   for (const path of paths.flatMap((p) => collectFiles(p))) {
@@ -223,13 +253,13 @@ export function parseFiles(paths: string[], cwd = process.cwd()): { files: FileR
     problems.push(...parsed.problems);
     files.push(fileResult(parsed, shown, createHash('sha256').update(text).digest('hex')));
   }
-  problems.push(...crossCheck(files));
+  problems.push(...crossCheck(files, topics));
   return { files, problems };
 }
 
 /** Loads every sequence under the given files or folders; throws ValidationError listing all problems. */
-export function loadSequences(paths: string[], cwd = process.cwd()): LoadedSequence[] {
-  const { files, problems } = parseFiles(paths, cwd);
+export function loadSequences(paths: string[], cwd = process.cwd(), topics?: readonly string[]): LoadedSequence[] {
+  const { files, problems } = parseFiles(paths, cwd, topics);
   if (problems.length > 0) throw new ValidationError(problems);
   return files.map((f) => ({ definition: f.sequence!, file: f.file, hash: f.hash }));
 }

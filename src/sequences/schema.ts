@@ -176,6 +176,11 @@ export const Sequence = z.strictObject({
     .optional()
     .describe('across all sequences: a mail over the cap waits; it is never dropped'),
   salutation: z.enum(['formal', 'informal']).optional().describe('Sie/du style of the greeting (default by language)'),
+  topic: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a topic name: lower-case letters, digits, - and _')
+    .optional()
+    .describe('the topic (family) of the sequence, one the config declares in `topics`; a customer can opt out of a topic on the preference page'),
   steps: z.array(Step).min(1).max(COUNT.steps, `more than ${COUNT.steps} steps`).describe('the mails, in order'),
   on_success: z
     .strictObject({

@@ -21,6 +21,8 @@ export interface ValidateOptions {
   cwd?: string;
   /** A template store to reuse across runs (its compile cache makes repeated runs cheap). */
   store?: TemplateStore;
+  /** The config's topics: each sequence's `topic` must be one of them (unchecked when absent). */
+  topics?: readonly string[];
 }
 
 /** The outcome of a validation run. */
@@ -68,7 +70,7 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   };
   const files = unique.filter((f) => statSync(f).isFile()).map((f) => read(f, true));
   const shownTargets = new Set(files.map((f) => f.file));
-  problems.push(...crossCheck([...files, ...context.map((f) => read(f, false))]).filter((p) => shownTargets.has(p.file)));
+  problems.push(...crossCheck([...files, ...context.map((f) => read(f, false))], options.topics).filter((p) => shownTargets.has(p.file)));
   if (store && (options.checkTemplates ?? true)) problems.push(...(await checkUsedTemplates(store, run)));
   if (templatesDir && !store && files.some((f) => f.sequence)) {
     problems.push({ file: relative(cwd, templatesDir) || templatesDir, line: 1, column: 1, path: '', message: 'templates folder not found: give --templates DIR, or --no-templates to skip the reference check' });

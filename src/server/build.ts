@@ -15,11 +15,12 @@ import { pixelRoutes } from './routes/pixel.js';
 import { reasonRoutes } from './routes/reason.js';
 import { sendgridRoutes } from './routes/sendgrid.js';
 import { shopWebhookRoutes } from './routes/shop-webhooks.js';
+import { preferenceRoutes } from './routes/preferences.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { viewRoutes } from './routes/view.js';
 
 /** The server's own routes, one small plugin per file; add a route file here. */
-export const CORE_ROUTES: FastifyPluginAsync[] = [healthRoutes, pixelRoutes, clickRoutes, reasonRoutes, unsubscribeRoutes, consentRoutes, viewRoutes, apiRoutes, sendgridRoutes, shopWebhookRoutes];
+export const CORE_ROUTES: FastifyPluginAsync[] = [healthRoutes, pixelRoutes, clickRoutes, reasonRoutes, unsubscribeRoutes, preferenceRoutes, consentRoutes, viewRoutes, apiRoutes, sendgridRoutes, shopWebhookRoutes];
 
 /** What `buildServer` needs. */
 export interface BuildServerOptions {

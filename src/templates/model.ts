@@ -92,6 +92,7 @@ export const DATA_MODEL: Record<string, Field> = {
   reason_links: obj('survey link per reason key', {}, false),
   shop_url: url('the shop (tracked)'),
   unsubscribe_url: url('one-click unsubscribe page (never tracked)'),
+  preferences_url: url('the preference page: snooze, frequency, topics, language, unsubscribe (never tracked)'),
   webview_url: url('the mail in the browser (never tracked)'),
   tracking_base: url('base URL of the tracking server (internal)'),
   preheader: s('the rendered preheader of the step (may be empty)'),
@@ -99,6 +100,7 @@ export const DATA_MODEL: Record<string, Field> = {
   notice: obj('legal texts in the customer language', {
     right_to_object: s('notice of the right to object (legally required)'),
     unsubscribe: s('label of the unsubscribe link'),
+    preferences: s('label of the preference-page link'),
     view_online: s('label of the web-view link'),
   }),
   labels: obj('texts of the shared partials in the customer language and style', {}),

@@ -87,6 +87,7 @@ export function sampleData(options: SampleOptions = {}): Record<string, unknown>
     reason_links: Object.fromEntries(reasons.map((r) => [r.key, r.url])),
     shop_url: shop,
     unsubscribe_url: `${base}/u/sample`,
+    preferences_url: `${base}/p/sample`,
     webview_url: `${base}/v/sample`,
     tracking_base: base,
     preheader: locale.startsWith('de') ? 'Wir haben etwas für Sie' : 'We have something for you',

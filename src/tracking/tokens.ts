@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** What a token can stand for. The token names ids only: never an address, a name or a URL. */
-export type TokenPurpose = 'open' | 'click' | 'unsubscribe' | 'view' | 'reason' | 'confirm';
+export type TokenPurpose = 'open' | 'click' | 'unsubscribe' | 'view' | 'reason' | 'confirm' | 'preferences';
 
 /** The content of a token. */
 export interface TokenPayload {
@@ -12,7 +12,7 @@ export interface TokenPayload {
   index?: number;
 }
 
-const PURPOSE_CODE: Record<TokenPurpose, string> = { open: 'o', click: 'c', unsubscribe: 'u', view: 'v', reason: 'r', confirm: 'k' };
+const PURPOSE_CODE: Record<TokenPurpose, string> = { open: 'o', click: 'c', unsubscribe: 'u', view: 'v', reason: 'r', confirm: 'k', preferences: 'p' };
 const CODE_PURPOSE = Object.fromEntries(Object.entries(PURPOSE_CODE).map(([k, v]) => [v, k])) as Record<string, TokenPurpose>;
 
 /**

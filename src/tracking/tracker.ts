@@ -182,7 +182,11 @@ export class Tracker {
    * the person's latest consent grant, so an old mail's link works again after a re-subscription.
    * True for a valid token (also when it changed nothing), false for a bad one.
    */
-  async unsubscribe(token: string, scope: 'all' | 'sequence' = 'all', options: { via?: string; reason?: string } = {}): Promise<boolean> {
+  async unsubscribe(
+    token: string,
+    scope: 'all' | 'sequence' = 'all',
+    options: { via?: string; reason?: string; evidence?: Record<string, unknown> } = {},
+  ): Promise<boolean> {
     const p = this.deps.signer.verify(token, 'unsubscribe');
     if (!p) return false;
     const { k } = this.deps;
@@ -199,6 +203,8 @@ export class Tracker {
       .executeTakeFirst();
     const detail: Record<string, unknown> = { scope: target };
     if (options.reason) detail.reason = options.reason;
+    // Keyed hashes of IP and user agent (never the values), kept with the withdrawal in the ledger.
+    if (options.evidence) detail.evidence = options.evidence;
     const key = `unsubscribe:${p.id}:${target}:${grant?.id ?? 0}`;
     await this.deps.record({ messageId: p.id, type: 'unsubscribe', source: options.via ?? 'one_click', detail, providerEventId: key });
     return true;

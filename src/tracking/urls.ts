@@ -24,6 +24,10 @@ export class TrackingUrls {
   unsubscribe(messageId: number): string {
     return `${this.base}/u/${this.signer.sign({ purpose: 'unsubscribe', id: messageId })}`;
   }
+  /** The preference page of a message's recipient (snooze, frequency, topics, language, unsubscribe). */
+  preferences(messageId: number): string {
+    return `${this.base}/p/${this.signer.sign({ purpose: 'preferences', id: messageId })}`;
+  }
   view(messageId: number): string {
     return `${this.base}/v/${this.signer.sign({ purpose: 'view', id: messageId })}`;
   }

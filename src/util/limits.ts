@@ -48,6 +48,8 @@ export const COUNT = {
   variants: 20,
   /** Customers in one `POST /api/customers`. */
   customersPerRequest: 1000,
+  /** Topics the config declares for the preference page (each name at most `TEXT.short`). */
+  topics: 20,
 } as const;
 
 /** Sizes in bytes. */
@@ -64,7 +66,7 @@ export const BYTES = {
   json: 16 * KiB,
   /** A raw mail posted to `POST /api/inbound` (a bounce quotes the original). */
   inboundMail: 10 * MiB,
-  /** The body of an unsubscribe POST (`List-Unsubscribe=One-Click` and a few form fields). */
+  /** The body of an unsubscribe POST (`List-Unsubscribe=One-Click` and a few form fields), and of a preference-page form. */
   unsubscribeBody: 64 * KiB,
   /** A SendGrid event webhook batch. */
   webhookBody: 16 * MiB,

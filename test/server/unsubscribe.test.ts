@@ -72,7 +72,8 @@ describe.each(dialects)('unsubscribe over HTTP on $name', ({ url }) => {
     expect(res.status).toBe(200);
     expect((await state(s, customerId)).suppressions).toEqual([{ scope: 'winback-lapsed', reason: 'unsubscribe' }]);
     const [e] = await events(s);
-    expect(JSON.parse(e!.detail)).toEqual({ scope: 'winback-lapsed', reason: 'too_many' });
+    // The keyed hashes of IP and user agent are kept as evidence, never the values.
+    expect(JSON.parse(e!.detail)).toEqual({ scope: 'winback-lapsed', reason: 'too_many', evidence: { via: 'page', ipHash: expect.stringMatching(/^[0-9a-f]{64}$/), userAgentHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect(e!.source).toBe('page');
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describePreferences } from '../../consent/preferences.js';
 import type { MessageAudit, PersonAudit } from '../../engine/privacy.js';
 import { withEngine } from '../context.js';
 import { requireEmail } from './export.js';
@@ -30,6 +31,7 @@ export function auditText(a: PersonAudit): string {
     out.push('', `customer ${c.customerId} (${c.externalId}), address obtained via ${c.acquiredVia}`);
     const active = c.state.active.map((b) => `${b.basis} (#${b.consentId}, ${time(b.grantedAt)})`).join(', ');
     out.push(`  consent now: ${active || 'none'}${c.state.objected ? `; OBJECTED ${time(c.state.objectedAt)}` : ''}`);
+    out.push(`  preferences: ${describePreferences(c.preferences)}`);
     for (const n of c.now) out.push(`  ${n.sequenceId}: ${n.allowed ? `may be mailed (${n.basis})` : `not mailed: ${n.reason}${n.detail ? ` (${n.detail})` : ''}`}`);
     out.push(c.messages.length ? '  messages:' : '  messages: none');
     for (const m of c.messages) {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeChoice, describePreferences, foldPreferences } from '../../consent/preferences.js';
 import { customerReport, type CustomerReport } from '../../dormancy/index.js';
 import { PARK_OFFSET } from '../../engine/sequence-state.js';
 import { formatMoney } from '../../util/money.js';
@@ -44,7 +45,11 @@ export function formatCustomerReport(r: CustomerReport, currency: string, locale
   out.push('');
   const bases = r.consent.active.map((b) => `${b.basis} since ${date(b.grantedAt)} (#${b.consentId})`).join(', ');
   out.push(`consent: ${bases || 'no basis in force'}${r.consent.objected ? `; OBJECTED ${date(r.consent.objectedAt)}` : ''}`);
-  for (const h of r.consentHistory.slice(-5)) out.push(`  ${time(h.recordedAt)}  ${h.action} ${h.basis ?? 'all'} via ${h.source}`);
+  const prefs = foldPreferences(r.consentHistory.map((h) => ({ id: h.id, action: h.action, evidence: JSON.stringify(h.evidence), recorded_at: h.recordedAt })));
+  out.push(`preferences: ${describePreferences(prefs)}`);
+  for (const h of r.consentHistory.slice(-5)) {
+    out.push(`  ${time(h.recordedAt)}  ${h.action} ${h.action === 'preference' ? describeChoice(h.evidence) : (h.basis ?? 'all')} via ${h.source}`);
+  }
   for (const x of r.suppressions) out.push(`SUPPRESSED ${x.scope === 'all' ? 'for all mail' : `for ${x.scope}`}: ${x.reason.replace('_', ' ')} ${time(x.created_at)}`);
   out.push('');
   if (r.enrollments.length === 0) out.push('enrolments: none');

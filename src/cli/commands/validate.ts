@@ -20,7 +20,7 @@ export function register(program: Command): void {
       const config = parseConfig(loadCliConfig(g.config));
       const templatesDir = opts.templates === false ? false : typeof opts.templates === 'string' ? opts.templates : config.templatesDir;
       const targets = paths.length > 0 ? paths : [config.sequencesDir];
-      const { problems, files } = await validatePaths(targets, { templatesDir, fallbackLocale: config.defaults.locale });
+      const { problems, files } = await validatePaths(targets, { templatesDir, fallbackLocale: config.defaults.locale, topics: config.topics });
       for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       if (problems.length > 0) {
         process.stderr.write(`${count(problems.length, 'problem')} in ${count(new Set(problems.map((p) => p.file)).size, 'file')}\n`);

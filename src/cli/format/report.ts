@@ -83,5 +83,16 @@ export function reportText(report: StatsReport, locale = 'en'): string {
       ),
     );
   }
+  const p = report.preferences;
+  if (p && p.steps.length) {
+    parts.push(
+      'kept instead of lost (preference page)\n' +
+        formatTable(
+          ['sequence', 'step', 'snoozed', 'frequency', 'topic opt-outs', 'unsubscribed'],
+          [...p.steps.map((r) => [r.sequenceId ?? '(account page, API)', r.stepId ?? '–', r.snoozes, r.frequencyChanges, r.topicOptOuts, r.unsubscribes]), ['total', '', p.totals.snoozes, p.totals.frequencyChanges, p.totals.topicOptOuts, p.totals.unsubscribes]],
+        ) +
+        `\nsnoozes ended: ${p.snoozeReturns.ended}, then opened: ${p.snoozeReturns.opened}, then bought: ${p.snoozeReturns.bought}`,
+    );
+  }
   return parts.join('\n\n');
 }

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ComebackError, InputError, NotFoundError } from '../../errors.js';
 import { CONSENT_BASES } from '../../consent/types.js';
+import { requestEvidence } from '../../consent/preferences.js';
+import { getPreferences, setPreference } from '../../engine/preferences.js';
 import { CustomerInput, OrderInput } from '../../shop/types.js';
 import { didYouMean } from '../../util/did-you-mean.js';
 import { boundedJson, boundedText, BYTES, COUNT, TEXT } from '../../util/limits.js';
@@ -67,6 +69,10 @@ function issuesOf(err: z.ZodError, schema: { shape: Record<string, unknown> }, i
  *   wrong field (`[3].email: ...`) and stores nothing.
  * - `POST /api/consents`: one consent ledger entry (grant with its basis and evidence, or
  *   withdrawal); 201 with its id; a withdrawal stops pending mail at once.
+ * - `POST /api/preferences`: `{ customer, snooze | frequency | topic+subscribed | locale }` →
+ *   `setPreference` (the page's and the library's door); 200 with what it did (`recorded: false`
+ *   when posted twice), 400 for an unknown topic or a snooze other than 30/90/180 days, 404 for an
+ *   unknown or erased customer. `GET /api/preferences/:customer` → the current choices.
  * - `POST /api/inbound`: one mail that came back, raw (`message/rfc822`): a bounce, a complaint
  *   report or an unsubscribe request → `engine.inbound`; 200 with what it did.
  */
@@ -134,6 +140,19 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     if (!parsed.success) return problem(reply, 400, 'invalid consent', issuesOf(parsed.error, ConsentBody));
     const id = await engine.consents.record(parsed.data);
     return reply.code(201).send({ id });
+  });
+
+  // The preference centre for a shop's own account page: the same door as the page and the library.
+  app.post('/api/preferences', async (request, reply) => {
+    const { customer, ...choice } = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    if (typeof customer !== 'string' && typeof customer !== 'number') return problem(reply, 400, 'invalid preference', ['customer: expected the external id (string) or internal id (number)']);
+    const ua = request.headers['user-agent'];
+    const evidence = requestEvidence(ctx.config.secret, 'api', { ip: request.ip, ...(ua ? { userAgent: ua } : {}) });
+    return reply.code(200).send(await setPreference(ctx, customer, choice, evidence));
+  });
+
+  app.get<{ Params: { customer: string } }>('/api/preferences/:customer', async (request, reply) => {
+    return reply.code(200).send(await getPreferences(ctx, request.params.customer));
   });
 
   app.post(INBOUND_PATH, async (request, reply) => {

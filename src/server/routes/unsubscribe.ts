@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { requestEvidence } from '../../consent/preferences.js';
 import { BYTES } from '../../util/limits.js';
 import type { TrackedMessage } from '../../tracking/messages.js';
 import { esc, page, pageHeaders, sendInvalid, textFor } from '../pages.js';
@@ -73,14 +74,17 @@ export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
       return sendInvalid(reply, 404);
     }
     const body = request.body;
+    const ua = request.headers['user-agent'];
+    const proof = (via: string) => ({ ...requestEvidence(ctx.config.secret, via, { ip: request.ip, userAgent: ua }) });
     let done: boolean;
     if (isOneClick(body)) {
-      done = await tracker.unsubscribe(token, 'all', { via: 'one_click' });
+      done = await tracker.unsubscribe(token, 'all', { via: 'one_click', evidence: proof('one_click') });
     } else if (field(body, 'confirm') === '1') {
       const reason = field(body, 'reason');
       done = await tracker.unsubscribe(token, field(body, 'scope') === 'sequence' ? 'sequence' : 'all', {
         via: 'page',
         reason: reason && reason in UNSUBSCRIBE_REASONS ? reason : undefined,
+        evidence: proof('page'),
       });
     } else {
       return reply.code(400).header('content-type', 'text/plain; charset=utf-8').send('expected the body List-Unsubscribe=One-Click (RFC 8058)\n');
