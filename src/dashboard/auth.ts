@@ -35,6 +35,14 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+/** The basic-auth username a request carries, if any (shown as who is looking; checked by `checkAuth`). */
+export function basicUser(request: FastifyRequest): string | undefined {
+  const [scheme, value = ''] = (request.headers.authorization ?? '').split(/\s+/, 2);
+  if (scheme?.toLowerCase() !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : undefined;
+}
+
 /** True when the configuration allows anyone in at all. */
 export function isConfigured(cfg: Pick<DashboardConfig, 'token' | 'basicAuth'>): boolean {
   return Boolean(cfg.token || cfg.basicAuth);

@@ -20,6 +20,8 @@ export interface PageInput {
   notices?: string[];
   /** The return scores' backtest of the last scoring run (undefined: the section is left out). */
   backtest?: BacktestView;
+  /** The operator console: who is looking (`bar`, in the header), the actions (`top`) and the log (`bottom`). */
+  console?: { bar: string; top: string; bottom: string };
 }
 
 const STYLE = `
@@ -77,12 +79,14 @@ export function renderPage(input: PageInput): string {
     `<form method="get" action="${esc(base)}"><select name="sequence" aria-label="sequence">${options.join('')}</select>` +
     `<label>enrolled since <input type="date" name="since" value="${esc(filter.since ?? '')}"></label><button type="submit">Show</button></form>` +
     `<span class="small">generated <time data-generated="${esc(report.generatedAt)}">${esc(report.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time>` +
-    `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span></header><main>` +
+    `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span>${input.console?.bar ?? ''}</header><main>` +
     (input.notices?.length ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>` : '') +
+    (input.console?.top ?? '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
     (input.backtest === undefined ? '' : backtestSection(input.backtest)) +
+    (input.console?.bottom ?? '') +
     `</main><script type="application/json" id="dashboard-charts">${jsonForScript(charts(input))}</script>` +
     `<script src="${esc(base)}/assets/chart.umd.min.js"></script><script src="${esc(base)}/assets/dashboard.js"></script></body></html>`
   );
