@@ -12,7 +12,7 @@ import csrfProtection from '@fastify/csrf-protection';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { ComebackError, NotFoundError } from '../errors.js';
-import type { Actor } from '../engine/operator-log.js';
+import { recordOperatorAction, type Actor } from '../engine/operator-log.js';
 import { resumeSender, senderPause } from '../engine/sender-state.js';
 import { listUncertain, resolveUncertain, type UncertainVerdict } from '../engine/uncertain.js';
 import { OPERATOR } from '../util/limits.js';
@@ -35,6 +35,7 @@ export function setViewer(request: FastifyRequest, viewer: Viewer): void {
 
 const SMALL_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+// `same-origin`, not `no-referrer`: with no referrer at all, browsers send `Origin: null` on a form post.
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply
     .code(status)
@@ -42,7 +43,7 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
     .header('cache-control', 'no-store')
     .header('content-security-policy', SMALL_CSP)
     .header('x-frame-options', 'DENY')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .send(body);
 }
 
@@ -93,6 +94,12 @@ export async function registerConsole(
     if (refused) return refused;
     const v = viewers.get(request)!;
     if (!v.session || !allows(v.role, role)) {
+      if (request.method === 'POST') {
+        // A refused attempt is kept too: who tried what, without any change to the engine.
+        const action = request.url.split('?')[0]!.split('/').pop() ?? 'action';
+        const target = field(request.body, 'sequence') ?? (action === 'settle' ? 'uncertain mails' : action === 'sender' ? engine.ctx.transport.name : '');
+        await recordOperatorAction(k, { at: engine.ctx.clock.now(), by: { name: v.name, via: 'dashboard' }, action: `dashboard.${action}`, target, outcome: `refused: ${v.session ? v.role : 'read-only credential'}` });
+      }
       return html(reply, 403, smallPage('Not allowed', `<p>${v.session ? `${v.name} is a ${v.role}` : 'The dashboard token and basic auth are read-only'}: this needs a login with the ${role} role.</p>`, base));
     }
   };
@@ -115,6 +122,7 @@ export async function registerConsole(
     const r = await login(k, username, password, Date.now());
     if (r.kind === 'ok') {
       startSession(request, reply, r.user, base);
+      await recordOperatorAction(k, { at: engine.ctx.clock.now(), by: { name: r.user.username, via: 'dashboard' }, action: 'user.login', target: r.user.username, reason: `role ${r.user.role}` });
       return reply.header('cache-control', 'no-store').redirect(base, 303);
     }
     const message = r.kind === 'locked' ? `Too many failed logins: this user is locked until ${new Date(r.until).toISOString()}.` : 'Wrong username or password.';

@@ -134,7 +134,7 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
         .header('content-security-policy', PAGE_CSP)
         .header('x-content-type-options', 'nosniff')
         .header('x-frame-options', 'DENY')
-        .header('referrer-policy', 'no-referrer')
+        .header('referrer-policy', 'same-origin')
         .type('text/html; charset=utf-8');
       const f = parseFilter(request.query);
       if ('error' in f) return reply.code(400).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc(f.error)}</p>`);
