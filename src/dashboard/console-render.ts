@@ -91,7 +91,7 @@ export function operatorLogSection(entries: OperatorAction[]): string {
   return (
     `<section id="operator-log"><h2>Operator log</h2>` +
     (rows.length
-      ? `<div class="table"><table><thead><tr><th>when</th><th>who</th><th>what</th><th>on</th><th>reason</th><th>outcome</th><th>counts</th></tr></thead><tbody>${rows.join('')}</tbody></table></div><p class="small muted">The latest ${rows.length}; all of it: comeback log</p>`
+      ? `<div class="table"><table class="left"><thead><tr><th>when</th><th>who</th><th>what</th><th>on</th><th>reason</th><th>outcome</th><th>counts</th></tr></thead><tbody>${rows.join('')}</tbody></table></div><p class="small muted">The latest ${rows.length}; all of it: comeback log</p>`
       : '<p class="muted">No operator actions yet.</p>') +
     `</section>`
   );
@@ -100,7 +100,7 @@ export function operatorLogSection(entries: OperatorAction[]): string {
 /** The users (admin only): managed with `comeback users add|remove|list`. */
 export function usersSection(users: DashboardUser[]): string {
   const rows = users.map((u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${esc(when(u.lastLoginAt))}</td><td>${u.lockedUntil ? esc(`until ${when(u.lockedUntil)}`) : ''}</td></tr>`);
-  return `<section id="users"><h2>Users</h2><table><thead><tr><th>user</th><th>role</th><th>last login</th><th>locked</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="small muted">Add, change and remove users with comeback users add|remove|list.</p></section>`;
+  return `<section id="users"><h2>Users</h2><table class="left"><thead><tr><th>user</th><th>role</th><th>last login</th><th>locked</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="small muted">Add, change and remove users with comeback users add|remove|list.</p></section>`;
 }
 
 /** The confirm page of a pause: what it parks. */

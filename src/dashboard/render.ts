@@ -37,7 +37,7 @@ th:first-child,td:first-child{text-align:left}th{font-weight:600;color:#52606d;f
 .chart{position:relative;height:240px}.chart.short{height:120px}.small{font-size:.8rem}.muted{color:#7b8794}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:9px;font-size:.8rem;font-weight:600}
 .badge-ok{background:#e3f9e5;color:#207227}.badge-warn{background:#fffbea;color:#8d2b0b}.badge-pause{background:#ffe3e3;color:#a61b1b}
-.notice{background:#fffbea;padding:.4rem .6rem;border-left:3px solid #f0b429}dl.uplift{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0}
+.left th,table.left td{text-align:left}.notice{background:#fffbea;padding:.4rem .6rem;border-left:3px solid #f0b429}dl.uplift{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0}
 @media (max-width:900px){.grid,.charts{grid-template-columns:1fr}}`;
 
 /** The chart specs for the whole page, in the order the canvases appear. */

@@ -104,7 +104,7 @@ describe('operator console in chromium', () => {
     const page = await loggedIn('ada', PASSWORDS.admin);
     expect(await page.locator('#users tr').count()).toBe(4);
     expect(await page.locator('[data-action=pause]').count()).toBe(1);
-    await page.locator('#operator-log').scrollIntoViewIfNeeded();
+    await page.locator('#users').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join('test-results', 'console-admin.png') });
     await page.close();
   }, 120_000);
