@@ -77,7 +77,7 @@ export function checkAuth(request: FastifyRequest, cfg: Pick<DashboardConfig, 't
 /** The message shown when the dashboard has no credentials configured. */
 export const UNCONFIGURED_MESSAGE =
   'The dashboard is turned off because no credentials are configured. Set `dashboard.token` (at least 16 characters) ' +
-  'or `dashboard.basicAuth` (username and password) in the config file, or COMEBACK_DASHBOARD_TOKEN.';
+  'or `dashboard.basicAuth` (username and password) in the config file, or COMEBACK_DASHBOARD_TOKEN; or add a user with `comeback users add`.';
 
 /**
  * Answers a request that was not let in: 403 with the fix when nothing is configured, else 401
