@@ -13,7 +13,8 @@ import type { SequenceWork } from './preview.js';
 import type { Viewer } from './session.js';
 import type { DashboardUser } from './users.js';
 
-const when = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
+const when = (ms: number | null) =>
+  ms === null ? '—' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 const n = (x: number) => x.toLocaleString('en');
 
 const SMALL_STYLE =
@@ -49,7 +50,8 @@ export function loginPage(base: string, csrf: string, message?: string): string 
 
 /** The bar at the top of the dashboard: who is looking, and log in / log out. */
 export function userBar(viewer: Viewer, base: string, csrf: string | undefined): string {
-  if (!viewer.session) return `<span class="small" data-user="${esc(viewer.name)}" data-role="viewer">read-only (${esc(viewer.name)}) · <a href="${esc(base)}/login">log in</a></span>`;
+  if (!viewer.session)
+    return `<span class="small" data-user="${esc(viewer.name)}" data-role="viewer">read-only (${esc(viewer.name)}) · <a href="${esc(base)}/login">log in</a></span>`;
   return (
     `<form method="post" action="${esc(base)}/logout" class="small" data-user="${esc(viewer.name)}" data-role="${esc(viewer.role)}">` +
     `${esc(viewer.name)} (${esc(viewer.role)}) ${csrf ? csrfField(csrf) : ''}<button type="submit">Log out</button></form>`
@@ -57,7 +59,12 @@ export function userBar(viewer: Viewer, base: string, csrf: string | undefined):
 }
 
 /** The operator panel: each sequence with its planned and parked work, the sender, uncertain mails. */
-export function operatorPanel(base: string, work: SequenceWork[], sender: SenderPause | undefined, uncertain: number): string {
+export function operatorPanel(
+  base: string,
+  work: SequenceWork[],
+  sender: SenderPause | undefined,
+  uncertain: number,
+): string {
   const rows = work.map((w) => {
     const paused = w.status === 'paused';
     const action = paused
@@ -86,7 +93,11 @@ export function operatorLogSection(entries: OperatorAction[]): string {
   const rows = entries.map(
     (e) =>
       `<tr data-log-action="${esc(e.action)}" data-log-actor="${esc(e.actor)}"><td>${esc(when(e.at))}</td><td>${esc(e.actor)} <span class="muted">(${esc(e.via)})</span></td><td>${esc(e.action)}</td><td>${esc(e.target)}</td>` +
-      `<td>${esc(e.reason ?? '')}</td><td>${esc(e.outcome)}</td><td>${esc(Object.entries(e.counts).map(([k, v]) => `${k} ${v}`).join(', '))}</td></tr>`,
+      `<td>${esc(e.reason ?? '')}</td><td>${esc(e.outcome)}</td><td>${esc(
+        Object.entries(e.counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      )}</td></tr>`,
   );
   return (
     `<section id="operator-log"><h2>Operator log</h2>` +
@@ -99,13 +110,21 @@ export function operatorLogSection(entries: OperatorAction[]): string {
 
 /** The users (admin only): managed with `comeback users add|remove|list`. */
 export function usersSection(users: DashboardUser[]): string {
-  const rows = users.map((u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${esc(when(u.lastLoginAt))}</td><td>${u.lockedUntil ? esc(`until ${when(u.lockedUntil)}`) : ''}</td></tr>`);
+  const rows = users.map(
+    (u) =>
+      `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${esc(when(u.lastLoginAt))}</td><td>${u.lockedUntil ? esc(`until ${when(u.lockedUntil)}`) : ''}</td></tr>`,
+  );
   return `<section id="users"><h2>Users</h2><table class="left"><thead><tr><th>user</th><th>role</th><th>last login</th><th>locked</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="small muted">Add, change and remove users with comeback users add|remove|list.</p></section>`;
 }
 
 /** The confirm page of a pause: what it parks. */
 export function pauseConfirm(base: string, csrf: string, w: SequenceWork): string {
-  if (w.status === 'paused') return smallPage(`Pause ${w.id}`, `<p class="warn">${esc(w.id)} is paused already (${esc(w.reason ?? 'no reason')}).</p>`, base);
+  if (w.status === 'paused')
+    return smallPage(
+      `Pause ${w.id}`,
+      `<p class="warn">${esc(w.id)} is paused already (${esc(w.reason ?? 'no reason')}).</p>`,
+      base,
+    );
   return smallPage(
     `Pause ${w.id}`,
     `<p data-preview="pause">Pausing parks ${n(w.plannedSteps)} enrolments' next steps and ${n(w.plannedMails)} reserved mails: nothing of ${esc(w.id)} is enrolled or sent until it is resumed; each keeps its planned time.</p>` +
@@ -116,7 +135,8 @@ export function pauseConfirm(base: string, csrf: string, w: SequenceWork): strin
 
 /** The confirm page of a resume: what goes out at once. */
 export function resumeConfirm(base: string, csrf: string, w: SequenceWork): string {
-  if (w.status !== 'paused') return smallPage(`Resume ${w.id}`, `<p class="warn">${esc(w.id)} is not paused.</p>`, base);
+  if (w.status !== 'paused')
+    return smallPage(`Resume ${w.id}`, `<p class="warn">${esc(w.id)} is not paused.</p>`, base);
   return smallPage(
     `Resume ${w.id}`,
     `<p>Paused since ${esc(when(w.pausedAt))}: ${esc(w.reason ?? 'no reason')}</p>` +
@@ -156,5 +176,9 @@ export function senderConfirm(base: string, csrf: string, p: SenderPause | undef
 
 /** The page after an action: what was done, or why nothing was. */
 export function resultPage(base: string, title: string, message: string, done: boolean): string {
-  return smallPage(title, `<p class="${done ? 'ok' : 'warn'}" role="status" data-result="${done ? 'done' : 'nothing'}">${esc(message)}</p>`, base);
+  return smallPage(
+    title,
+    `<p class="${done ? 'ok' : 'warn'}" role="status" data-result="${done ? 'done' : 'nothing'}">${esc(message)}</p>`,
+    base,
+  );
 }

@@ -16,7 +16,15 @@ import { recordOperatorAction, type Actor } from '../engine/operator-log.js';
 import { resumeSender, senderPause } from '../engine/sender-state.js';
 import { listUncertain, resolveUncertain, type UncertainVerdict } from '../engine/uncertain.js';
 import { OPERATOR } from '../util/limits.js';
-import { loginPage, pauseConfirm, resultPage, resumeConfirm, senderConfirm, settleConfirm, smallPage } from './console-render.js';
+import {
+  loginPage,
+  pauseConfirm,
+  resultPage,
+  resumeConfirm,
+  senderConfirm,
+  settleConfirm,
+  smallPage,
+} from './console-render.js';
 import { sequenceWork } from './preview.js';
 import { cookieKey, endSession, sameOrigin, sessionViewer, startSession, type Viewer } from './session.js';
 import { allows, login, type Role } from './users.js';
@@ -33,7 +41,8 @@ export function setViewer(request: FastifyRequest, viewer: Viewer): void {
   viewers.set(request, viewer);
 }
 
-const SMALL_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const SMALL_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 // `same-origin`, not `no-referrer`: with no referrer at all, browsers send `Origin: null` on a form post.
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
@@ -85,7 +94,11 @@ export async function registerConsole(
   /** Refuses a state change from another origin (403), before anything else is read. */
   const origin = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!sameOrigin(request, engine.ctx.config.publicUrl)) {
-      return html(reply, 403, smallPage('Refused', '<p>This request did not come from the dashboard (Origin check).</p>', base));
+      return html(
+        reply,
+        403,
+        smallPage('Refused', '<p>This request did not come from the dashboard (Origin check).</p>', base),
+      );
     }
   };
   /** Lets only a login session with at least `role` through: 403 for a viewer, with nothing changed. */
@@ -97,10 +110,26 @@ export async function registerConsole(
       if (request.method === 'POST') {
         // A refused attempt is kept too: who tried what, without any change to the engine.
         const action = request.url.split('?')[0]!.split('/').pop() ?? 'action';
-        const target = field(request.body, 'sequence') ?? (action === 'settle' ? 'uncertain mails' : action === 'sender' ? engine.ctx.transport.name : '');
-        await recordOperatorAction(k, { at: engine.ctx.clock.now(), by: { name: v.name, via: 'dashboard' }, action: `dashboard.${action}`, target, outcome: `refused: ${v.session ? v.role : 'read-only credential'}` });
+        const target =
+          field(request.body, 'sequence') ??
+          (action === 'settle' ? 'uncertain mails' : action === 'sender' ? engine.ctx.transport.name : '');
+        await recordOperatorAction(k, {
+          at: engine.ctx.clock.now(),
+          by: { name: v.name, via: 'dashboard' },
+          action: `dashboard.${action}`,
+          target,
+          outcome: `refused: ${v.session ? v.role : 'read-only credential'}`,
+        });
       }
-      return html(reply, 403, smallPage('Not allowed', `<p>${v.session ? `${v.name} is a ${v.role}` : 'The dashboard token and basic auth are read-only'}: this needs a login with the ${role} role.</p>`, base));
+      return html(
+        reply,
+        403,
+        smallPage(
+          'Not allowed',
+          `<p>${v.session ? `${v.name} is a ${v.role}` : 'The dashboard token and basic auth are read-only'}: this needs a login with the ${role} role.</p>`,
+          base,
+        ),
+      );
     }
   };
   const optionalViewer = async (request: FastifyRequest) => {
@@ -122,10 +151,19 @@ export async function registerConsole(
     const r = await login(k, username, password, Date.now());
     if (r.kind === 'ok') {
       startSession(request, reply, r.user, base);
-      await recordOperatorAction(k, { at: engine.ctx.clock.now(), by: { name: r.user.username, via: 'dashboard' }, action: 'user.login', target: r.user.username, reason: `role ${r.user.role}` });
+      await recordOperatorAction(k, {
+        at: engine.ctx.clock.now(),
+        by: { name: r.user.username, via: 'dashboard' },
+        action: 'user.login',
+        target: r.user.username,
+        reason: `role ${r.user.role}`,
+      });
       return reply.header('cache-control', 'no-store').redirect(base, 303);
     }
-    const message = r.kind === 'locked' ? `Too many failed logins: this user is locked until ${new Date(r.until).toISOString()}.` : 'Wrong username or password.';
+    const message =
+      r.kind === 'locked'
+        ? `Too many failed logins: this user is locked until ${new Date(r.until).toISOString()}.`
+        : 'Wrong username or password.';
     return html(reply, r.kind === 'locked' ? 429 : 401, loginPage(base, csrfToken(reply, undefined), message));
   });
 
@@ -136,7 +174,9 @@ export async function registerConsole(
 
   const sequenceOf = async (request: FastifyRequest, reply: FastifyReply, id: string | undefined) => {
     if (!id || id.length > 200 || !(await engine.ctx.sequences.ids()).includes(id)) {
-      const known = id ? await k.selectFrom('sequences').select('id').where('id', '=', id).executeTakeFirst() : undefined;
+      const known = id
+        ? await k.selectFrom('sequences').select('id').where('id', '=', id).executeTakeFirst()
+        : undefined;
       if (!known) return void html(reply, 404, smallPage('Not found', `<p>No sequence "${id ?? ''}".</p>`, base));
     }
     return sequenceWork(k, id!, engine.ctx.clock.now());
@@ -154,7 +194,9 @@ export async function registerConsole(
     const { total, messages } = await listUncertain(engine.ctx, 100);
     return html(reply, 200, settleConfirm(base, csrfToken(reply, viewers.get(request)), total, messages));
   });
-  app.get(`${base}/actions/sender`, confirm, async (request, reply) => html(reply, 200, senderConfirm(base, csrfToken(reply, viewers.get(request)), await senderPause(engine.ctx))));
+  app.get(`${base}/actions/sender`, confirm, async (request, reply) =>
+    html(reply, 200, senderConfirm(base, csrfToken(reply, viewers.get(request)), await senderPause(engine.ctx))),
+  );
 
   /** Runs an action; bad input is a 400 page naming it, an unknown sequence 404. */
   const run = async (reply: FastifyReply, title: string, fn: () => Promise<{ done: boolean; message: string }>) => {
@@ -174,9 +216,16 @@ export async function registerConsole(
     if (!reason) return html(reply, 400, resultPage(base, `Pause ${sequence}`, 'A pause needs a reason.', false));
     return run(reply, `Pause ${sequence}`, async () => {
       const paused = await engine.pause(sequence, reason, { by: actor(request) });
-      if (!paused) return { done: false, message: `${sequence} was paused already (by someone else meanwhile?); nothing was done.` };
+      if (!paused)
+        return {
+          done: false,
+          message: `${sequence} was paused already (by someone else meanwhile?); nothing was done.`,
+        };
       const w = await sequenceWork(k, sequence, engine.ctx.clock.now());
-      return { done: true, message: `${sequence} paused: ${w.parkedSteps} steps and ${w.parkedMails} mails parked until it is resumed.` };
+      return {
+        done: true,
+        message: `${sequence} paused: ${w.parkedSteps} steps and ${w.parkedMails} mails parked until it is resumed.`,
+      };
     });
   });
 
@@ -188,11 +237,21 @@ export async function registerConsole(
       const before = await sequenceWork(k, sequence, engine.ctx.clock.now());
       // Paused again since the confirm page was shown: that is a different pause, not the one looked at.
       if (before.status === 'paused' && expected && String(before.pausedAt) !== expected) {
-        return { done: false, message: `${sequence} was resumed and paused again since you looked (${before.reason ?? 'no reason'}); nothing was done. Look again before resuming.` };
+        return {
+          done: false,
+          message: `${sequence} was resumed and paused again since you looked (${before.reason ?? 'no reason'}); nothing was done. Look again before resuming.`,
+        };
       }
       const was = await engine.resume(sequence, { by: actor(request), ...(reason ? { reason } : {}) });
-      if (was === null) return { done: false, message: `${sequence} is not paused (resumed by someone else meanwhile?); nothing was done.` };
-      return { done: true, message: `${sequence} resumed: ${before.parkedSteps} steps and ${before.parkedMails} mails planned again, ${before.dueAtOnce} of them due at once.` };
+      if (was === null)
+        return {
+          done: false,
+          message: `${sequence} is not paused (resumed by someone else meanwhile?); nothing was done.`,
+        };
+      return {
+        done: true,
+        message: `${sequence} resumed: ${before.parkedSteps} steps and ${before.parkedMails} mails planned again, ${before.dueAtOnce} of them due at once.`,
+      };
     });
   });
 
@@ -201,24 +260,38 @@ export async function registerConsole(
     const list = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
     const verdict = field(request.body, 'verdict') as UncertainVerdict | undefined;
     const reason = (field(request.body, 'reason') ?? '').trim();
-    if (verdict !== 'sent' && verdict !== 'resend') return html(reply, 400, resultPage(base, 'Settle', 'Choose mark sent or resend.', false));
+    if (verdict !== 'sent' && verdict !== 'resend')
+      return html(reply, 400, resultPage(base, 'Settle', 'Choose mark sent or resend.', false));
     if (list.length === 0 || list.length > OPERATOR.settleIds || list.some((id) => !/^\d{1,15}$/.test(id))) {
-      return html(reply, 400, resultPage(base, 'Settle', `Choose between 1 and ${OPERATOR.settleIds} mails by their ids.`, false));
+      return html(
+        reply,
+        400,
+        resultPage(base, 'Settle', `Choose between 1 and ${OPERATOR.settleIds} mails by their ids.`, false),
+      );
     }
     return run(reply, 'Settle uncertain mails', async () => {
-      const r = await resolveUncertain(engine.ctx, list.map(Number), verdict, { by: actor(request), ...(reason ? { reason } : {}) });
+      const r = await resolveUncertain(engine.ctx, list.map(Number), verdict, {
+        by: actor(request),
+        ...(reason ? { reason } : {}),
+      });
       const did = verdict === 'sent' ? 'recorded as sent' : 'sent again with the next pass';
-      const parts = [r.resolved.length ? `${did}: ${r.resolved.join(', ')}` : '', r.skipped.length ? `no longer uncertain (settled meanwhile), left as they are: ${r.skipped.join(', ')}` : ''];
+      const parts = [
+        r.resolved.length ? `${did}: ${r.resolved.join(', ')}` : '',
+        r.skipped.length ? `no longer uncertain (settled meanwhile), left as they are: ${r.skipped.join(', ')}` : '',
+      ];
       return { done: r.resolved.length > 0, message: parts.filter(Boolean).join('; ') };
     });
   });
 
   app.post(`${base}/actions/sender`, act, async (request, reply) => {
     const reason = (field(request.body, 'reason') ?? '').trim();
-    if (!reason) return html(reply, 400, resultPage(base, 'Resume the sender', 'Resuming the sender needs a reason.', false));
+    if (!reason)
+      return html(reply, 400, resultPage(base, 'Resume the sender', 'Resuming the sender needs a reason.', false));
     return run(reply, 'Resume the sender', async () => {
       const p = await resumeSender(engine.ctx, { by: actor(request), reason });
-      return p ? { done: true, message: `The sender is resumed; ${p.waiting} mails that waited for it are due at once.` } : { done: false, message: 'The sender is not paused (resumed meanwhile?); nothing was done.' };
+      return p
+        ? { done: true, message: `The sender is resumed; ${p.waiting} mails that waited for it are due at once.` }
+        : { done: false, message: 'The sender is not paused (resumed meanwhile?); nothing was done.' };
     });
   });
 }

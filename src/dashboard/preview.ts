@@ -20,17 +20,27 @@ export interface SequenceWork extends ParkedWork {
 
 /** The work of one sequence at `now`. */
 export async function sequenceWork(k: Kysely<Database>, id: string, now: number): Promise<SequenceWork> {
-  const row = await k.selectFrom('sequences').select(['status', 'paused_reason', 'paused_at']).where('id', '=', id).orderBy('version', 'desc').executeTakeFirst();
+  const row = await k
+    .selectFrom('sequences')
+    .select(['status', 'paused_reason', 'paused_at'])
+    .where('id', '=', id)
+    .orderBy('version', 'desc')
+    .executeTakeFirst();
   const steps = await k
     .selectFrom('enrollments')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('sequence_id', '=', id).where('status', '=', 'active').where('holdout', '=', 0)
-    .where('next_due_at', 'is not', null).where('next_due_at', '<', PARK_OFFSET)
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'active')
+    .where('holdout', '=', 0)
+    .where('next_due_at', 'is not', null)
+    .where('next_due_at', '<', PARK_OFFSET)
     .executeTakeFirstOrThrow();
   const mails = await k
     .selectFrom('messages')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '<', PARK_OFFSET)
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '<', PARK_OFFSET)
     .executeTakeFirstOrThrow();
   return {
     id,

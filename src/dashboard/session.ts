@@ -43,9 +43,21 @@ export function sessionValue(user: { id: number; hash: string }, expiresAt: numb
 }
 
 /** Starts a login session: the signed cookie, HttpOnly, SameSite=Strict, for `OPERATOR.sessionHours`. */
-export function startSession(request: FastifyRequest, reply: FastifyReply, user: { id: number; hash: string }, path: string): void {
+export function startSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: { id: number; hash: string },
+  path: string,
+): void {
   const maxAge = OPERATOR.sessionHours * 3600;
-  reply.setCookie(LOGIN_COOKIE, sessionValue(user, Date.now() + maxAge * 1000), { path, httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', signed: true, maxAge });
+  reply.setCookie(LOGIN_COOKIE, sessionValue(user, Date.now() + maxAge * 1000), {
+    path,
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: request.protocol === 'https',
+    signed: true,
+    maxAge,
+  });
 }
 
 /** Ends the session in this browser. */

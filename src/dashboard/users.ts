@@ -44,7 +44,9 @@ async function derive(password: string, salt: Buffer, o: { N: number; r: number;
   running++;
   try {
     const options: ScryptOptions = { ...o, maxmem: 256 * o.N * o.r + 1024 * 1024 };
-    return await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, KEY_BYTES, options, (err, key) => (err ? reject(err) : resolve(key))));
+    return await new Promise<Buffer>((resolve, reject) =>
+      scrypt(password, salt, KEY_BYTES, options, (err, key) => (err ? reject(err) : resolve(key))),
+    );
   } finally {
     running--;
     waiting.shift()?.();
@@ -71,26 +73,64 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export function checkCredentials(username: string, password: string): void {
   if (!/^[\w.@-]+$/.test(username)) throw new InputError('username', ['use letters, digits and . _ @ - only']);
   if (username.length > OPERATOR.username) throw new InputError('username', [tooLong(OPERATOR.username)]);
-  if (password.length < OPERATOR.passwordMin) throw new InputError('password', [`shorter than ${OPERATOR.passwordMin} characters`]);
+  if (password.length < OPERATOR.passwordMin)
+    throw new InputError('password', [`shorter than ${OPERATOR.passwordMin} characters`]);
   if (password.length > OPERATOR.passwordMax) throw new InputError('password', [tooLong(OPERATOR.passwordMax)]);
 }
 
-function toUser(r: { id: number; username: string; role: string; locked_until: number | null; last_login_at: number | null; created_at: number }): DashboardUser {
-  return { id: Number(r.id), username: r.username, role: r.role as Role, lockedUntil: r.locked_until === null ? null : Number(r.locked_until), lastLoginAt: r.last_login_at === null ? null : Number(r.last_login_at), createdAt: Number(r.created_at) };
+function toUser(r: {
+  id: number;
+  username: string;
+  role: string;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+}): DashboardUser {
+  return {
+    id: Number(r.id),
+    username: r.username,
+    role: r.role as Role,
+    lockedUntil: r.locked_until === null ? null : Number(r.locked_until),
+    lastLoginAt: r.last_login_at === null ? null : Number(r.last_login_at),
+    createdAt: Number(r.created_at),
+  };
 }
 
 /** Adds a user, or sets the role and password of an existing one (which also lifts a lock-out). */
-export async function addUser(k: Kysely<Database>, input: { username: string; role: Role; password: string }, now: number, by: Actor): Promise<'added' | 'updated'> {
+export async function addUser(
+  k: Kysely<Database>,
+  input: { username: string; role: Role; password: string },
+  now: number,
+  by: Actor,
+): Promise<'added' | 'updated'> {
   checkCredentials(input.username, input.password);
-  if (!ROLES.includes(input.role)) throw new InputError('role', [`expected one of ${ROLES.join(', ')}, got "${input.role}"`]);
+  if (!ROLES.includes(input.role))
+    throw new InputError('role', [`expected one of ${ROLES.join(', ')}, got "${input.role}"`]);
   const password_hash = await hashPassword(input.password);
-  const existing = await k.selectFrom('operators').select('id').where('username', '=', input.username).executeTakeFirst();
+  const existing = await k
+    .selectFrom('operators')
+    .select('id')
+    .where('username', '=', input.username)
+    .executeTakeFirst();
   if (existing) {
-    await k.updateTable('operators').set({ role: input.role, password_hash, failed_logins: 0, locked_until: null, updated_at: now }).where('id', '=', existing.id).execute();
+    await k
+      .updateTable('operators')
+      .set({ role: input.role, password_hash, failed_logins: 0, locked_until: null, updated_at: now })
+      .where('id', '=', existing.id)
+      .execute();
   } else {
-    await k.insertInto('operators').values({ username: input.username, role: input.role, password_hash, created_at: now, updated_at: now }).execute();
+    await k
+      .insertInto('operators')
+      .values({ username: input.username, role: input.role, password_hash, created_at: now, updated_at: now })
+      .execute();
   }
-  await recordOperatorAction(k, { at: now, by, action: existing ? 'user.update' : 'user.add', target: input.username, reason: `role ${input.role}` });
+  await recordOperatorAction(k, {
+    at: now,
+    by,
+    action: existing ? 'user.update' : 'user.add',
+    target: input.username,
+    reason: `role ${input.role}`,
+  });
   return existing ? 'updated' : 'added';
 }
 
@@ -98,35 +138,67 @@ export async function addUser(k: Kysely<Database>, input: { username: string; ro
 export async function removeUser(k: Kysely<Database>, username: string, now: number, by: Actor): Promise<boolean> {
   const r = await k.deleteFrom('operators').where('username', '=', username).executeTakeFirst();
   const removed = Number(r.numDeletedRows) > 0;
-  await recordOperatorAction(k, { at: now, by, action: 'user.remove', target: username, outcome: removed ? 'done' : 'no such user' });
+  await recordOperatorAction(k, {
+    at: now,
+    by,
+    action: 'user.remove',
+    target: username,
+    outcome: removed ? 'done' : 'no such user',
+  });
   return removed;
 }
 
 /** All users, by name. */
 export async function listUsers(k: Kysely<Database>): Promise<DashboardUser[]> {
-  const rows = await k.selectFrom('operators').select(['id', 'username', 'role', 'locked_until', 'last_login_at', 'created_at']).orderBy('username').execute();
+  const rows = await k
+    .selectFrom('operators')
+    .select(['id', 'username', 'role', 'locked_until', 'last_login_at', 'created_at'])
+    .orderBy('username')
+    .execute();
   return rows.map(toUser);
 }
 
 /** True when at least one user exists (then the dashboard offers a login). */
 export async function hasUsers(k: Kysely<Database>): Promise<boolean> {
-  return Boolean(await k.selectFrom('operators').select('id').limit(1).executeTakeFirst().catch(() => undefined));
+  return Boolean(
+    await k
+      .selectFrom('operators')
+      .select('id')
+      .limit(1)
+      .executeTakeFirst()
+      .catch(() => undefined),
+  );
 }
 
 /** A user by id with the hash's fingerprint a session is bound to (a new password ends old sessions). */
-export async function sessionUser(k: Kysely<Database>, id: number): Promise<(DashboardUser & { hash: string }) | undefined> {
-  const r = await k.selectFrom('operators').select(['id', 'username', 'role', 'locked_until', 'last_login_at', 'created_at', 'password_hash']).where('id', '=', id).executeTakeFirst();
+export async function sessionUser(
+  k: Kysely<Database>,
+  id: number,
+): Promise<(DashboardUser & { hash: string }) | undefined> {
+  const r = await k
+    .selectFrom('operators')
+    .select(['id', 'username', 'role', 'locked_until', 'last_login_at', 'created_at', 'password_hash'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   return r ? { ...toUser(r), hash: r.password_hash } : undefined;
 }
 
 /** The result of a login attempt. */
-export type LoginResult = { kind: 'ok'; user: DashboardUser & { hash: string } } | { kind: 'denied' } | { kind: 'locked'; until: number };
+export type LoginResult =
+  | { kind: 'ok'; user: DashboardUser & { hash: string } }
+  | { kind: 'denied' }
+  | { kind: 'locked'; until: number };
 
 // Checked against for an unknown name, so the answer takes as long as for a known one.
 let dummyHash: Promise<string> | undefined;
 
 /** Checks a login; counts failures and locks the user out after `OPERATOR.loginAttempts` in a row. */
-export async function login(k: Kysely<Database>, username: string, password: string, now: number): Promise<LoginResult> {
+export async function login(
+  k: Kysely<Database>,
+  username: string,
+  password: string,
+  now: number,
+): Promise<LoginResult> {
   if (username.length > OPERATOR.username || password.length > OPERATOR.passwordMax) return { kind: 'denied' };
   const r = await k.selectFrom('operators').selectAll().where('username', '=', username).executeTakeFirst();
   if (!r) {
@@ -135,19 +207,36 @@ export async function login(k: Kysely<Database>, username: string, password: str
   }
   if (r.locked_until !== null && Number(r.locked_until) > now) return { kind: 'locked', until: Number(r.locked_until) };
   if (await verifyPassword(password, r.password_hash)) {
-    await k.updateTable('operators').set({ failed_logins: 0, locked_until: null, last_login_at: now }).where('id', '=', r.id).execute();
+    await k
+      .updateTable('operators')
+      .set({ failed_logins: 0, locked_until: null, last_login_at: now })
+      .where('id', '=', r.id)
+      .execute();
     return { kind: 'ok', user: { ...toUser(r), hash: r.password_hash } };
   }
   // Counted in the database with one atomic increment, so parallel attempts and every server
   // process see the same count (an expired lock-out starts the count again).
   const counted = await k
     .updateTable('operators')
-    .set({ failed_logins: sql<number>`case when locked_until is not null then 1 else failed_logins + 1 end`, locked_until: null })
+    .set({
+      failed_logins: sql<number>`case when locked_until is not null then 1 else failed_logins + 1 end`,
+      locked_until: null,
+    })
     .where('id', '=', r.id)
     .returning('failed_logins')
     .executeTakeFirst();
-  const lock = Number(counted?.failed_logins ?? 0) >= OPERATOR.loginAttempts ? now + OPERATOR.lockMinutes * 60_000 : null;
-  if (lock) await k.updateTable('operators').set({ failed_logins: 0, locked_until: lock }).where('id', '=', r.id).execute();
-  if (lock) await recordOperatorAction(k, { at: now, by: { name: username, via: 'dashboard' }, action: 'user.locked', target: username, reason: `${OPERATOR.loginAttempts} failed logins in a row`, counts: { minutes: OPERATOR.lockMinutes } });
+  const lock =
+    Number(counted?.failed_logins ?? 0) >= OPERATOR.loginAttempts ? now + OPERATOR.lockMinutes * 60_000 : null;
+  if (lock)
+    await k.updateTable('operators').set({ failed_logins: 0, locked_until: lock }).where('id', '=', r.id).execute();
+  if (lock)
+    await recordOperatorAction(k, {
+      at: now,
+      by: { name: username, via: 'dashboard' },
+      action: 'user.locked',
+      target: username,
+      reason: `${OPERATOR.loginAttempts} failed logins in a row`,
+      counts: { minutes: OPERATOR.lockMinutes },
+    });
   return lock ? { kind: 'locked', until: lock } : { kind: 'denied' };
 }

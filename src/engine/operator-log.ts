@@ -63,7 +63,15 @@ export function checkReason(reason: string | null | undefined): void {
 /** Appends one entry; pass the transaction of the change it records when there is one. */
 export async function recordOperatorAction(
   k: Kysely<Database>,
-  entry: { at: number; by?: Actor; action: string; target: string; reason?: string | null; outcome?: Outcome; counts?: Record<string, number> },
+  entry: {
+    at: number;
+    by?: Actor;
+    action: string;
+    target: string;
+    reason?: string | null;
+    outcome?: Outcome;
+    counts?: Record<string, number>;
+  },
 ): Promise<void> {
   const by = entry.by ?? ENGINE_ACTOR;
   await k
@@ -82,8 +90,15 @@ export async function recordOperatorAction(
 }
 
 /** The latest entries, newest first; `before` pages back by id. */
-export async function listOperatorActions(k: Kysely<Database>, options: { limit?: number; before?: number; actor?: string } = {}): Promise<OperatorAction[]> {
-  let q = k.selectFrom('operator_log').selectAll().orderBy('id', 'desc').limit(options.limit ?? 50);
+export async function listOperatorActions(
+  k: Kysely<Database>,
+  options: { limit?: number; before?: number; actor?: string } = {},
+): Promise<OperatorAction[]> {
+  let q = k
+    .selectFrom('operator_log')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(options.limit ?? 50);
   if (options.before !== undefined) q = q.where('id', '<', options.before);
   if (options.actor) q = q.where('actor', '=', options.actor);
   const rows = await q.execute();

@@ -21,7 +21,12 @@ export interface SenderPause {
 export async function senderPause(ctx: EngineContext): Promise<SenderPause | undefined> {
   const p = await pausedUntil(ctx);
   if (!p) return undefined;
-  const { n } = await ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'reserved').where('due_at', '=', p.until).executeTakeFirstOrThrow();
+  const { n } = await ctx.k
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'reserved')
+    .where('due_at', '=', p.until)
+    .executeTakeFirstOrThrow();
   return { until: p.until, reason: p.reason, waiting: Number(n) };
 }
 
@@ -30,18 +35,43 @@ export async function senderPause(ctx: EngineContext): Promise<SenderPause | und
  * ended, or undefined when the sender was not paused (nothing is changed then). Other worker
  * processes see it within a second (they re-read the pause that often).
  */
-export async function resumeSender(ctx: EngineContext, options: { by?: Actor; reason?: string } = {}): Promise<SenderPause | undefined> {
+export async function resumeSender(
+  ctx: EngineContext,
+  options: { by?: Actor; reason?: string } = {},
+): Promise<SenderPause | undefined> {
   checkReason(options.reason);
   const now = ctx.clock.now();
   const p = await senderPause(ctx);
-  const entry = { at: now, action: 'sender.resume', target: ctx.transport.name, reason: options.reason ?? null, ...(options.by ? { by: options.by } : {}) };
+  const entry = {
+    at: now,
+    action: 'sender.resume',
+    target: ctx.transport.name,
+    reason: options.reason ?? null,
+    ...(options.by ? { by: options.by } : {}),
+  };
   // Conditional on the pause just read, so two operators resuming at once end it only once.
-  const ended = p ? Number((await ctx.k.updateTable('delivery_state').set({ paused_until: null, updated_at: now }).where('transport', '=', ctx.transport.name).where('paused_until', '=', p.until).executeTakeFirst()).numUpdatedRows) : 0;
+  const ended = p
+    ? Number(
+        (
+          await ctx.k
+            .updateTable('delivery_state')
+            .set({ paused_until: null, updated_at: now })
+            .where('transport', '=', ctx.transport.name)
+            .where('paused_until', '=', p.until)
+            .executeTakeFirst()
+        ).numUpdatedRows,
+      )
+    : 0;
   if (!p || ended === 0) {
     await recordOperatorAction(ctx.k, { ...entry, outcome: 'not paused' });
     return undefined;
   }
-  const due = await ctx.k.updateTable('messages').set({ due_at: now, dispatched_at: null, updated_at: now }).where('status', '=', 'reserved').where('due_at', '=', p.until).executeTakeFirst();
+  const due = await ctx.k
+    .updateTable('messages')
+    .set({ due_at: now, dispatched_at: null, updated_at: now })
+    .where('status', '=', 'reserved')
+    .where('due_at', '=', p.until)
+    .executeTakeFirst();
   await recordOperatorAction(ctx.k, { ...entry, counts: { dueAtOnce: Number(due.numUpdatedRows) } });
   return p;
 }

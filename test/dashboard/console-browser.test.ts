@@ -86,7 +86,11 @@ describe('operator console in chromium', () => {
     const statuses = await page.evaluate(async () => {
       const csrf = (document.querySelector('input[name=_csrf]') as HTMLInputElement).value;
       const post = (path: string, body: Record<string, string>) =>
-        fetch(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, ...body }).toString() }).then((r) => r.status);
+        fetch(path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ _csrf: csrf, ...body }).toString(),
+        }).then((r) => r.status);
       return {
         pausePage: (await fetch('/dashboard/actions/pause?sequence=blast')).status,
         pause: await post('/dashboard/actions/pause', { sequence: 'blast', reason: 'viewer tries' }),
@@ -113,12 +117,24 @@ describe('operator console in chromium', () => {
     const { out } = await runCliInProcess(['--config', s.configFile, 'log']);
     const lines = out.split('\n');
     const line = (who: string, what: string) => lines.find((l) => l.includes(`${who} (dashboard)`) && l.includes(what));
-    expect(line('olga', 'sequence.pause')).toMatch(/blast\s+complaints from the spring list\s+done\s+parkedSteps 3, parkedMails 0/);
-    expect(line('olga', 'sequence.resume')).toMatch(/blast\s+spring list cleaned\s+done\s+parkedSteps 3, parkedMails 0, dueAtOnce 3/);
+    expect(line('olga', 'sequence.pause')).toMatch(
+      /blast\s+complaints from the spring list\s+done\s+parkedSteps 3, parkedMails 0/,
+    );
+    expect(line('olga', 'sequence.resume')).toMatch(
+      /blast\s+spring list cleaned\s+done\s+parkedSteps 3, parkedMails 0, dueAtOnce 3/,
+    );
     expect(line('vera', 'user.login')).toBeDefined();
     expect(line('vera', 'dashboard.pause')).toMatch(/blast\s+refused: viewer/);
-    const json = JSON.parse((await runCliInProcess(['--config', s.configFile, 'log', '--user', 'vera', '--json'])).out) as { actor: string; action: string }[];
+    const json = JSON.parse(
+      (await runCliInProcess(['--config', s.configFile, 'log', '--user', 'vera', '--json'])).out,
+    ) as { actor: string; action: string }[];
     expect(new Set(json.map((e) => e.actor))).toEqual(new Set(['vera']));
-    expect(json.map((e) => e.action)).toEqual(['dashboard.sender', 'dashboard.settle', 'dashboard.resume', 'dashboard.pause', 'user.login']);
+    expect(json.map((e) => e.action)).toEqual([
+      'dashboard.sender',
+      'dashboard.settle',
+      'dashboard.resume',
+      'dashboard.pause',
+      'user.login',
+    ]);
   }, 60_000);
 });

@@ -12,25 +12,56 @@ import { sequencesDir, writeConfig } from '../worker/fixture.js';
 
 export const SECRET = 'test-secret-0123456789abcdef';
 export const TOKEN = 'dashboard-viewer-token-0123456789';
-export const PASSWORDS: Record<Role, string> = { viewer: 'viewer-password-1234', operator: 'operator-password-1234', admin: 'admin-password-123456' };
+export const PASSWORDS: Record<Role, string> = {
+  viewer: 'viewer-password-1234',
+  operator: 'operator-password-1234',
+  admin: 'admin-password-123456',
+};
 
 /** A dashboard over a fresh database with the one-step `blast` sequence and a user per role. */
 export async function startConsole(database: string) {
-  const config = { database, secret: SECRET, sequencesDir: sequencesDir(), dashboard: { token: TOKEN }, sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' } };
-  const engine: Engine = await createEngine(config, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+  const config = {
+    database,
+    secret: SECRET,
+    sequencesDir: sequencesDir(),
+    dashboard: { token: TOKEN },
+    sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' },
+  };
+  const engine: Engine = await createEngine(config, {
+    transport: new MemoryTransport(),
+    logger: pino({ level: 'silent' }),
+  });
   const by = { name: 'setup', via: 'cli' as const };
-  for (const role of ['viewer', 'operator', 'admin'] as const) await addUser(engine.ctx.k, { username: role === 'operator' ? 'olga' : role === 'viewer' ? 'vera' : 'ada', role, password: PASSWORDS[role] }, Date.now(), by);
+  for (const role of ['viewer', 'operator', 'admin'] as const)
+    await addUser(
+      engine.ctx.k,
+      { username: role === 'operator' ? 'olga' : role === 'viewer' ? 'vera' : 'ada', role, password: PASSWORDS[role] },
+      Date.now(),
+      by,
+    );
   const app = await buildServer({ engine, plugins: [dashboardPlugin()] });
   const { url } = await listen(app, { host: '127.0.0.1', port: 0 });
-  return { engine, app, url, configFile: writeConfig(config), close: async () => (await app.close(), await engine.close()) };
+  return {
+    engine,
+    app,
+    url,
+    configFile: writeConfig(config),
+    close: async () => (await app.close(), await engine.close()),
+  };
 }
 
 /** A browser-like HTTP client: keeps cookies, sends the Origin of the dashboard on POST. */
 export class Client {
   readonly cookies = new Map<string, string>();
-  constructor(readonly base: string, readonly origin = base) {}
+  constructor(
+    readonly base: string,
+    readonly origin = base,
+  ) {}
 
-  async request(path: string, init: { method?: string; form?: Record<string, string | string[]>; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; location: string | null }> {
+  async request(
+    path: string,
+    init: { method?: string; form?: Record<string, string | string[]>; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: string; location: string | null }> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
@@ -41,7 +72,12 @@ export class Client {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       if (this.origin && !('origin' in headers)) headers.origin = this.origin;
     }
-    const res = await fetch(`${this.base}${path}`, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await fetch(`${this.base}${path}`, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const i = pair!.indexOf('=');
@@ -67,10 +103,19 @@ export class Client {
   }
 
   /** Opens a confirm page and submits its form with `form` added. */
-  async confirm(path: string, action: string, form: Record<string, string | string[]>): Promise<{ status: number; body: string; preview: string }> {
+  async confirm(
+    path: string,
+    action: string,
+    form: Record<string, string | string[]>,
+  ): Promise<{ status: number; body: string; preview: string }> {
     const page = await this.request(path);
     if (page.status !== 200) return { status: page.status, body: page.body, preview: '' };
-    const hidden = Object.fromEntries([...page.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+    const hidden = Object.fromEntries(
+      [...page.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [
+        m[1]!,
+        m[2]!.replace(/&amp;/g, '&'),
+      ]),
+    );
     const r = await this.request(action, { form: { ...hidden, ...form } });
     return { ...r, preview: page.body };
   }

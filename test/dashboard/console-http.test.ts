@@ -29,7 +29,9 @@ describe.each(dialects)('operator console on $name', ({ url }) => {
     expect(page.body).toContain('data-action="pause" data-sequence="blast"');
     expect(page.body).toMatch(/data-sequence-row="blast" data-status="active">.*data-planned="4"/);
 
-    const pause = await op.confirm('/dashboard/actions/pause?sequence=blast', '/dashboard/actions/pause', { reason: 'complaints from a partner list' });
+    const pause = await op.confirm('/dashboard/actions/pause?sequence=blast', '/dashboard/actions/pause', {
+      reason: 'complaints from a partner list',
+    });
     expect(pause.preview).toContain('Pausing parks 4 enrolments');
     expect(pause.status).toBe(200);
     expect(pause.body).toContain('blast paused: 4 steps and 0 mails parked');
@@ -39,10 +41,14 @@ describe.each(dialects)('operator console on $name', ({ url }) => {
     // Two tabs showed the resume page; the first resumes, the second is told.
     const tab1 = await op.request('/dashboard/actions/resume?sequence=blast');
     expect(tab1.body).toContain('4 are due at once');
-    const resume = await op.confirm('/dashboard/actions/resume?sequence=blast', '/dashboard/actions/resume', { reason: 'list cleaned' });
+    const resume = await op.confirm('/dashboard/actions/resume?sequence=blast', '/dashboard/actions/resume', {
+      reason: 'list cleaned',
+    });
     expect(resume.status).toBe(200);
     expect(resume.body).toContain('blast resumed: 4 steps and 0 mails planned again, 4 of them due at once');
-    const late = await op.request('/dashboard/actions/resume', { form: { _csrf: Client.csrf(tab1.body), sequence: 'blast', pausedAt: '' } });
+    const late = await op.request('/dashboard/actions/resume', {
+      form: { _csrf: Client.csrf(tab1.body), sequence: 'blast', pausedAt: '' },
+    });
     expect(late.status).toBe(409);
     expect(late.body).toContain('is not paused');
     expect((await op.request('/dashboard')).body).toMatch(/data-status="active">.*data-planned="4".*data-parked="0"/);
@@ -56,7 +62,9 @@ describe.each(dialects)('operator console on $name', ({ url }) => {
     expect(log[1]!.counts).toEqual({ parkedSteps: 4, parkedMails: 0, dueAtOnce: 4 });
     expect(log[2]!.counts).toEqual({ parkedSteps: 4, parkedMails: 0 });
     // Append-only: the database refuses to change or delete an entry.
-    await expect(s.engine.ctx.k.updateTable('operator_log').set({ actor: 'mallory' }).execute()).rejects.toThrow(/append-only/);
+    await expect(s.engine.ctx.k.updateTable('operator_log').set({ actor: 'mallory' }).execute()).rejects.toThrow(
+      /append-only/,
+    );
     await expect(s.engine.ctx.k.deleteFrom('operator_log').execute()).rejects.toThrow(/append-only/);
   }, 60_000);
 });
@@ -75,13 +83,23 @@ describe('refusals', () => {
     expect((await vera.request('/dashboard')).body).not.toContain('data-action=');
     for (const path of ['pause?sequence=blast', 'resume?sequence=blast', 'settle', 'sender']) {
       expect((await vera.request(`/dashboard/actions/${path}`)).status).toBe(403);
-      expect((await token.request(`/dashboard/actions/${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(403);
+      expect(
+        (await token.request(`/dashboard/actions/${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+      ).toBe(403);
     }
     const csrf = Client.csrf((await vera.request('/dashboard')).body);
-    for (const [action, form] of [['pause', { sequence: 'blast', reason: 'x' }], ['resume', { sequence: 'blast' }], ['settle', { id: '1', verdict: 'sent' }], ['sender', { reason: 'x' }]] as const) {
+    for (const [action, form] of [
+      ['pause', { sequence: 'blast', reason: 'x' }],
+      ['resume', { sequence: 'blast' }],
+      ['settle', { id: '1', verdict: 'sent' }],
+      ['sender', { reason: 'x' }],
+    ] as const) {
       const r = await vera.request(`/dashboard/actions/${action}`, { form: { _csrf: csrf, ...form } });
       expect({ action, status: r.status }).toEqual({ action, status: 403 });
-      const t = await token.request(`/dashboard/actions/${action}`, { form: { ...form }, headers: { authorization: `Bearer ${TOKEN}` } });
+      const t = await token.request(`/dashboard/actions/${action}`, {
+        form: { ...form },
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect({ action, status: t.status }).toEqual({ action, status: 403 });
     }
     expect(await status()).toBe('active');
@@ -95,9 +113,21 @@ describe('refusals', () => {
     const csrf = Client.csrf((await op.request('/dashboard/actions/pause?sequence=blast')).body);
     const form = { sequence: 'blast', reason: 'test' };
     expect((await op.request('/dashboard/actions/pause', { form })).status).toBe(403);
-    expect((await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: 'forged-token' } })).status).toBe(403);
-    expect((await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: csrf }, headers: { origin: 'https://evil.example' } })).status).toBe(403);
-    expect((await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: csrf }, headers: { origin: '' } })).status).toBe(403);
+    expect((await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: 'forged-token' } })).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await op.request('/dashboard/actions/pause', {
+          form: { ...form, _csrf: csrf },
+          headers: { origin: 'https://evil.example' },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: csrf }, headers: { origin: '' } }))
+        .status,
+    ).toBe(403);
     // Another user's token does not fit this session.
     const ada = new Client(s.url);
     expect(await ada.login('ada', PASSWORDS.admin)).toBe(303);
@@ -105,7 +135,11 @@ describe('refusals', () => {
     expect((await op.request('/dashboard/actions/pause', { form: { ...form, _csrf: adaCsrf } })).status).toBe(403);
     expect(await status()).toBe('active');
 
-    const user = await s.engine.ctx.k.selectFrom('operators').select(['id', 'password_hash']).where('username', '=', 'olga').executeTakeFirstOrThrow();
+    const user = await s.engine.ctx.k
+      .selectFrom('operators')
+      .select(['id', 'password_hash'])
+      .where('username', '=', 'olga')
+      .executeTakeFirstOrThrow();
     const key = cookieKey(SECRET);
     const forge = (value: string, k = key) => {
       const c = new Client(s!.url);
@@ -116,7 +150,10 @@ describe('refusals', () => {
     const valid = forge(sessionValue({ id: Number(user.id), hash: user.password_hash }, Date.now() + 60_000));
     expect((await valid.request('/dashboard/actions/pause?sequence=blast')).status).toBe(200);
     const expired = forge(sessionValue({ id: Number(user.id), hash: user.password_hash }, Date.now() - 1));
-    const wrongKey = forge(sessionValue({ id: Number(user.id), hash: user.password_hash }, Date.now() + 60_000), 'not-the-key');
+    const wrongKey = forge(
+      sessionValue({ id: Number(user.id), hash: user.password_hash }, Date.now() + 60_000),
+      'not-the-key',
+    );
     const otherHash = forge(sessionValue({ id: Number(user.id), hash: 'scrypt$old' }, Date.now() + 60_000));
     for (const c of [expired, wrongKey, otherHash]) {
       expect((await c.request('/dashboard/actions/pause?sequence=blast')).location).toBe('/dashboard/login');

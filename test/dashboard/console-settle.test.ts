@@ -20,7 +20,10 @@ afterEach(async () => {
 /** Three mails a dead worker left in `sending`, now uncertain (at a known time). */
 async function uncertain(engine: Engine): Promise<number[]> {
   const ids = await reservedMessages(engine, 3);
-  for (const id of ids) expect(await markSending(engine.ctx, (await claim(engine.ctx, id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
+  for (const id of ids)
+    expect(await markSending(engine.ctx, (await claim(engine.ctx, id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(
+      true,
+    );
   await engine.ctx.k.updateTable('messages').set({ updated_at: 1_000 }).execute();
   expect((await sweep(engine.ctx)).uncertain).toBe(3);
   await engine.ctx.k.updateTable('messages').set({ updated_at: 5_000 }).execute();
@@ -30,11 +33,28 @@ async function uncertain(engine: Engine): Promise<number[]> {
 /** The ledger as it can be compared: times set to "now" by either door become `now`. */
 async function ledger(engine: Engine, since: number) {
   const recent = (t: number | null) => (t !== null && Number(t) >= since ? 'now' : t === null ? null : Number(t));
-  const messages = await engine.ctx.k.selectFrom('messages').select(['id', 'status', 'sent_at', 'error', 'due_at', 'dispatched_at', 'attempts']).orderBy('id').execute();
-  const events = await engine.ctx.k.selectFrom('webhook_outbox').select(['type', 'message_id', 'occurred_at']).orderBy('id').execute();
+  const messages = await engine.ctx.k
+    .selectFrom('messages')
+    .select(['id', 'status', 'sent_at', 'error', 'due_at', 'dispatched_at', 'attempts'])
+    .orderBy('id')
+    .execute();
+  const events = await engine.ctx.k
+    .selectFrom('webhook_outbox')
+    .select(['type', 'message_id', 'occurred_at'])
+    .orderBy('id')
+    .execute();
   return {
-    messages: messages.map((m) => ({ ...m, id: Number(m.id), sent_at: m.sent_at === null ? null : Number(m.sent_at), due_at: recent(m.due_at) })),
-    events: events.map((e) => ({ ...e, message_id: e.message_id === null ? null : Number(e.message_id), occurred_at: recent(e.occurred_at) })),
+    messages: messages.map((m) => ({
+      ...m,
+      id: Number(m.id),
+      sent_at: m.sent_at === null ? null : Number(m.sent_at),
+      due_at: recent(m.due_at),
+    })),
+    events: events.map((e) => ({
+      ...e,
+      message_id: e.message_id === null ? null : Number(e.message_id),
+      occurred_at: recent(e.occurred_at),
+    })),
   };
 }
 
@@ -52,10 +72,14 @@ describe.each(dialects)('settling uncertain mails on $name', ({ url }) => {
     const page = await op.request('/dashboard/actions/settle');
     expect(page.body).toContain('3 mails may or may not have arrived');
     const csrf = Client.csrf(page.body);
-    const sent = await op.request('/dashboard/actions/settle', { form: { _csrf: csrf, id: [String(a), String(b)], verdict: 'sent', reason: 'found in the SMTP log' } });
+    const sent = await op.request('/dashboard/actions/settle', {
+      form: { _csrf: csrf, id: [String(a), String(b)], verdict: 'sent', reason: 'found in the SMTP log' },
+    });
     expect(sent.status).toBe(200);
     expect(sent.body).toContain(`recorded as sent: ${a}, ${b}`);
-    const resend = await op.request('/dashboard/actions/settle', { form: { _csrf: csrf, id: String(c), verdict: 'resend' } });
+    const resend = await op.request('/dashboard/actions/settle', {
+      form: { _csrf: csrf, id: String(c), verdict: 'resend' },
+    });
     expect(resend.body).toContain(`sent again with the next pass: ${c}`);
 
     await runCliInProcess(['--config', cli.configFile, 'uncertain', '--sent', `${a},${b}`, '--resend', String(c)]);
@@ -64,12 +88,17 @@ describe.each(dialects)('settling uncertain mails on $name', ({ url }) => {
     expect(fromWeb).toEqual(fromCli);
 
     // A second settle of the same mail (another tab) says so and changes nothing.
-    const again = await op.request('/dashboard/actions/settle', { form: { _csrf: csrf, id: String(a), verdict: 'resend' } });
+    const again = await op.request('/dashboard/actions/settle', {
+      form: { _csrf: csrf, id: String(a), verdict: 'resend' },
+    });
     expect(again.status).toBe(409);
     expect(again.body).toContain(`no longer uncertain (settled meanwhile), left as they are: ${a}`);
     expect(await ledger(web.engine, since)).toEqual(fromWeb);
 
-    const [webLog, cliLog] = [await listOperatorActions(web.engine.ctx.k, { limit: 3 }), await listOperatorActions(cli.engine.ctx.k, { limit: 2 })];
+    const [webLog, cliLog] = [
+      await listOperatorActions(web.engine.ctx.k, { limit: 3 }),
+      await listOperatorActions(cli.engine.ctx.k, { limit: 2 }),
+    ];
     expect(webLog.map((e) => [e.actor, e.via, e.action, e.outcome, e.reason, e.counts])).toEqual([
       ['olga', 'dashboard', 'uncertain.resend', 'no longer uncertain', null, { resolved: 0, skipped: 1 }],
       ['olga', 'dashboard', 'uncertain.resend', 'done', null, { resolved: 1, skipped: 0 }],

@@ -20,7 +20,10 @@ async function readPassword(opts: { passwordFile?: string; passwordStdin?: boole
       chunks.push(c as Buffer);
     }
     text = Buffer.concat(chunks).toString('utf8');
-  } else throw new InputError('password', ['give it with --password-file FILE or --password-stdin (never on the command line, where ps and the shell history see it)']);
+  } else
+    throw new InputError('password', [
+      'give it with --password-file FILE or --password-stdin (never on the command line, where ps and the shell history see it)',
+    ]);
   return text.replace(/\r?\n$/, '');
 }
 
@@ -28,7 +31,9 @@ const when = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOStr
 
 /** `comeback users add|remove|list`: who may log in to the dashboard, with which role. */
 export function register(program: Command): void {
-  const users = program.command('users').description('dashboard users: viewer (reads), operator (pauses, resumes, settles), admin (also sees the users)');
+  const users = program
+    .command('users')
+    .description('dashboard users: viewer (reads), operator (pauses, resumes, settles), admin (also sees the users)');
   users
     .command('add')
     .description('add a user, or set the role and password of an existing one (which also lifts a lock-out)')
@@ -36,14 +41,26 @@ export function register(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--password-file <file>', 'read the password from this file')
     .option('--password-stdin', 'read the password from stdin')
-    .action(async (username: string, opts: { role: string; passwordFile?: string; passwordStdin?: boolean }, cmd: Command) => {
-      if (!ROLES.includes(opts.role as Role)) throw new InputError('--role', [`expected one of ${ROLES.join(', ')}, got "${opts.role}"`]);
-      const password = await readPassword(opts);
-      await withEngine(cmd, async (engine) => {
-        const r = await addUser(engine.ctx.k, { username, role: opts.role as Role, password }, Date.now(), cliActor());
-        process.stdout.write(`${username} ${r} (${opts.role})\n`);
-      });
-    });
+    .action(
+      async (
+        username: string,
+        opts: { role: string; passwordFile?: string; passwordStdin?: boolean },
+        cmd: Command,
+      ) => {
+        if (!ROLES.includes(opts.role as Role))
+          throw new InputError('--role', [`expected one of ${ROLES.join(', ')}, got "${opts.role}"`]);
+        const password = await readPassword(opts);
+        await withEngine(cmd, async (engine) => {
+          const r = await addUser(
+            engine.ctx.k,
+            { username, role: opts.role as Role, password },
+            Date.now(),
+            cliActor(),
+          );
+          process.stdout.write(`${username} ${r} (${opts.role})\n`);
+        });
+      },
+    );
   users
     .command('remove')
     .description('remove a user; their login sessions end with their next request')
@@ -63,9 +80,22 @@ export function register(program: Command): void {
       await withEngine(cmd, async (engine) => {
         const list = await listUsers(engine.ctx.k);
         if (opts.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
-        if (!list.length) return void process.stdout.write('no users: add one with comeback users add NAME --role operator --password-stdin\n');
+        if (!list.length)
+          return void process.stdout.write(
+            'no users: add one with comeback users add NAME --role operator --password-stdin\n',
+          );
         const now = Date.now();
-        process.stdout.write(`${formatTable(['user', 'role', 'last login', 'locked until'], list.map((u) => [u.username, u.role, when(u.lastLoginAt), u.lockedUntil && u.lockedUntil > now ? when(u.lockedUntil) : '']))}\n`);
+        process.stdout.write(
+          `${formatTable(
+            ['user', 'role', 'last login', 'locked until'],
+            list.map((u) => [
+              u.username,
+              u.role,
+              when(u.lastLoginAt),
+              u.lockedUntil && u.lockedUntil > now ? when(u.lockedUntil) : '',
+            ]),
+          )}\n`,
+        );
       });
     });
 }
