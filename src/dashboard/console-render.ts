@@ -25,15 +25,18 @@ const SMALL_STYLE =
 /** A small page of the console (login, confirm, result). */
 export function smallPage(title: string, body: string, base: string): string {
   return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-    `<link rel="icon" href="data:,"><title>${esc(title)} · Comeback dashboard</title><style>${SMALL_STYLE}</style></head>` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">` +
+    `<meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<link rel="icon" href="data:,"><title>${esc(title)} · Comeback dashboard</title><style>${SMALL_STYLE}</style>` +
+    `</head>` +
     `<body><p><a href="${esc(base)}">← dashboard</a></p><h1>${esc(title)}</h1>${body}</body></html>`
   );
 }
 
 const csrfField = (token: string) => `<input type="hidden" name="_csrf" value="${esc(token)}">`;
 const reasonField = (required: boolean) =>
-  `<label>Reason${required ? '' : ' (optional)'} <input type="text" name="reason" maxlength="${OPERATOR.reason}"${required ? ' required' : ''} data-field="reason"></label>`;
+  `<label>Reason${required ? '' : ' (optional)'} <input type="text" name="reason" maxlength="${OPERATOR.reason}"${required ? ' required' : ''} data-field="reason">` +
+  `</label>`;
 
 /** The login form. */
 export function loginPage(base: string, csrf: string, message?: string): string {
@@ -41,8 +44,10 @@ export function loginPage(base: string, csrf: string, message?: string): string 
     'Log in',
     (message ? `<p class="warn" role="alert">${esc(message)}</p>` : '') +
       `<form method="post" action="${esc(base)}/login">${csrfField(csrf)}` +
-      `<label>Username <input type="text" name="username" autocomplete="username" maxlength="${OPERATOR.username}" required></label>` +
-      `<label>Password <input type="password" name="password" autocomplete="current-password" maxlength="${OPERATOR.passwordMax}" required></label>` +
+      `<label>Username <input type="text" name="username" autocomplete="username" maxlength="${OPERATOR.username}" required>` +
+      `</label>` +
+      `<label>Password <input type="password" name="password" autocomplete="current-password" maxlength="${OPERATOR.passwordMax}" required>` +
+      `</label>` +
       `<button type="submit">Log in</button></form>`,
     base,
   );
@@ -54,7 +59,8 @@ export function userBar(viewer: Viewer, base: string, csrf: string | undefined):
     return `<span class="small" data-user="${esc(viewer.name)}" data-role="viewer">read-only (${esc(viewer.name)}) · <a href="${esc(base)}/login">log in</a></span>`;
   return (
     `<form method="post" action="${esc(base)}/logout" class="small" data-user="${esc(viewer.name)}" data-role="${esc(viewer.role)}">` +
-    `${esc(viewer.name)} (${esc(viewer.role)}) ${csrf ? csrfField(csrf) : ''}<button type="submit">Log out</button></form>`
+    `${esc(viewer.name)} (${esc(viewer.role)}) ${csrf ? csrfField(csrf) : ''}<button type="submit">Log out</button>` +
+    `</form>`
   );
 }
 
@@ -71,9 +77,11 @@ export function operatorPanel(
       ? `<a href="${esc(base)}/actions/resume?sequence=${encodeURIComponent(w.id)}" data-action="resume" data-sequence="${esc(w.id)}">Resume…</a>`
       : `<a href="${esc(base)}/actions/pause?sequence=${encodeURIComponent(w.id)}" data-action="pause" data-sequence="${esc(w.id)}">Pause…</a>`;
     return (
-      `<tr data-sequence-row="${esc(w.id)}" data-status="${esc(w.status)}"><td>${esc(w.id)}</td><td>${paused ? `<span class="badge badge-pause">paused</span> ${esc((w.reason ?? '').split('\n')[0])}` : '<span class="badge badge-ok">active</span>'}</td>` +
+      `<tr data-sequence-row="${esc(w.id)}" data-status="${esc(w.status)}"><td>${esc(w.id)}</td>` +
+      `<td>${paused ? `<span class="badge badge-pause">paused</span> ${esc((w.reason ?? '').split('\n')[0])}` : '<span class="badge badge-ok">active</span>'}</td>` +
       `<td data-planned="${w.plannedSteps + w.plannedMails}">${n(w.plannedSteps)} steps, ${n(w.plannedMails)} mails</td>` +
-      `<td data-parked="${w.parkedSteps + w.parkedMails}">${n(w.parkedSteps)} steps, ${n(w.parkedMails)} mails</td><td>${action}</td></tr>`
+      `<td data-parked="${w.parkedSteps + w.parkedMails}">${n(w.parkedSteps)} steps, ${n(w.parkedMails)} mails</td>` +
+      `<td>${action}</td></tr>`
     );
   });
   const senderLine = sender
@@ -83,7 +91,8 @@ export function operatorPanel(
     ? `<p>${n(uncertain)} mails may or may not have arrived. <a href="${esc(base)}/actions/settle" data-action="settle">Settle them…</a></p>`
     : '<p>No uncertain mails.</p>';
   return (
-    `<section id="operator-actions"><h2>Operator actions</h2><div class="table"><table><thead><tr><th>sequence</th><th>status</th><th>planned</th><th>parked</th><th></th></tr></thead>` +
+    `<section id="operator-actions"><h2>Operator actions</h2><div class="table"><table><thead><tr>` +
+    `<th>sequence</th><th>status</th><th>planned</th><th>parked</th><th></th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>${senderLine}${uncertainLine}</section>`
   );
 }
@@ -92,7 +101,9 @@ export function operatorPanel(
 export function operatorLogSection(entries: OperatorAction[]): string {
   const rows = entries.map(
     (e) =>
-      `<tr data-log-action="${esc(e.action)}" data-log-actor="${esc(e.actor)}"><td>${esc(when(e.at))}</td><td>${esc(e.actor)} <span class="muted">(${esc(e.via)})</span></td><td>${esc(e.action)}</td><td>${esc(e.target)}</td>` +
+      `<tr data-log-action="${esc(e.action)}" data-log-actor="${esc(e.actor)}"><td>${esc(when(e.at))}</td>` +
+      `<td>${esc(e.actor)} <span class="muted">(${esc(e.via)})</span></td><td>${esc(e.action)}</td>` +
+      `<td>${esc(e.target)}</td>` +
       `<td>${esc(e.reason ?? '')}</td><td>${esc(e.outcome)}</td><td>${esc(
         Object.entries(e.counts)
           .map(([k, v]) => `${k} ${v}`)
@@ -112,7 +123,8 @@ export function operatorLogSection(entries: OperatorAction[]): string {
 export function usersSection(users: DashboardUser[]): string {
   const rows = users.map(
     (u) =>
-      `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${esc(when(u.lastLoginAt))}</td><td>${u.lockedUntil ? esc(`until ${when(u.lockedUntil)}`) : ''}</td></tr>`,
+      `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${esc(when(u.lastLoginAt))}</td>` +
+      `<td>${u.lockedUntil ? esc(`until ${when(u.lockedUntil)}`) : ''}</td></tr>`,
   );
   return `<section id="users"><h2>Users</h2><table class="left"><thead><tr><th>user</th><th>role</th><th>last login</th><th>locked</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="small muted">Add, change and remove users with comeback users add|remove|list.</p></section>`;
 }
@@ -128,7 +140,8 @@ export function pauseConfirm(base: string, csrf: string, w: SequenceWork): strin
   return smallPage(
     `Pause ${w.id}`,
     `<p data-preview="pause">Pausing parks ${n(w.plannedSteps)} enrolments' next steps and ${n(w.plannedMails)} reserved mails: nothing of ${esc(w.id)} is enrolled or sent until it is resumed; each keeps its planned time.</p>` +
-      `<form method="post" action="${esc(base)}/actions/pause">${csrfField(csrf)}<input type="hidden" name="sequence" value="${esc(w.id)}">${reasonField(true)}<button type="submit">Pause ${esc(w.id)}</button></form>`,
+      `<form method="post" action="${esc(base)}/actions/pause">${csrfField(csrf)}<input type="hidden" name="sequence" value="${esc(w.id)}">${reasonField(true)}<button type="submit">Pause ${esc(w.id)}</button>` +
+      `</form>`,
     base,
   );
 }
@@ -141,7 +154,9 @@ export function resumeConfirm(base: string, csrf: string, w: SequenceWork): stri
     `Resume ${w.id}`,
     `<p>Paused since ${esc(when(w.pausedAt))}: ${esc(w.reason ?? 'no reason')}</p>` +
       `<p data-preview="resume">Resuming plans ${n(w.parkedSteps)} parked steps and ${n(w.parkedMails)} parked mails again: <strong>${n(w.dueAtOnce)} are due at once</strong> (their time passed while paused), the rest keep their planned time.</p>` +
-      `<form method="post" action="${esc(base)}/actions/resume">${csrfField(csrf)}<input type="hidden" name="sequence" value="${esc(w.id)}"><input type="hidden" name="pausedAt" value="${esc(w.pausedAt ?? '')}">${reasonField(false)}<button type="submit">Resume ${esc(w.id)}</button></form>`,
+      `<form method="post" action="${esc(base)}/actions/resume">${csrfField(csrf)}<input type="hidden" name="sequence" value="${esc(w.id)}">` +
+      `<input type="hidden" name="pausedAt" value="${esc(w.pausedAt ?? '')}">${reasonField(false)}<button type="submit">Resume ${esc(w.id)}</button>` +
+      `</form>`,
     base,
   );
 }
@@ -151,14 +166,19 @@ export function settleConfirm(base: string, csrf: string, total: number, message
   if (!total) return smallPage('Settle uncertain mails', '<p>No uncertain mails.</p>', base);
   const rows = messages.map(
     (m) =>
-      `<tr><td><input type="checkbox" name="id" value="${m.id}" checked aria-label="message ${m.id}"></td><td>${m.id}</td><td>${esc(`${m.sequenceId}/${m.stepId}`)}</td><td>${esc(m.customerExternalId)}</td><td>${esc(when(m.since))}</td><td>${esc(m.messageIdHeader ?? '—')}</td></tr>`,
+      `<tr><td><input type="checkbox" name="id" value="${m.id}" checked aria-label="message ${m.id}"></td>` +
+      `<td>${m.id}</td><td>${esc(`${m.sequenceId}/${m.stepId}`)}</td><td>${esc(m.customerExternalId)}</td>` +
+      `<td>${esc(when(m.since))}</td><td>${esc(m.messageIdHeader ?? '—')}</td></tr>`,
   );
   return smallPage(
     'Settle uncertain mails',
     `<p data-preview="settle">${n(total)} mails may or may not have arrived${total > messages.length ? ` (the oldest ${messages.length} shown)` : ''}. Look each up in the provider's log (SMTP: by Message-ID; SendGrid: custom_args comeback_message_id = id), then record what it says: ` +
       `<em>mark sent</em> records them as delivered, <em>resend</em> sends them again with the next pass.</p>` +
-      `<form method="post" action="${esc(base)}/actions/settle">${csrfField(csrf)}<table><thead><tr><th></th><th>id</th><th>sequence/step</th><th>customer</th><th>uncertain since</th><th>Message-ID</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
-      `${reasonField(false)}<button type="submit" name="verdict" value="sent">Mark sent</button><button type="submit" name="verdict" value="resend">Resend</button></form>`,
+      `<form method="post" action="${esc(base)}/actions/settle">${csrfField(csrf)}<table><thead><tr><th></th>` +
+      `<th>id</th><th>sequence/step</th><th>customer</th><th>uncertain since</th><th>Message-ID</th></tr></thead>` +
+      `<tbody>${rows.join('')}</tbody></table>` +
+      `${reasonField(false)}<button type="submit" name="verdict" value="sent">Mark sent</button>` +
+      `<button type="submit" name="verdict" value="resend">Resend</button></form>`,
     base,
   );
 }
@@ -169,7 +189,8 @@ export function senderConfirm(base: string, csrf: string, p: SenderPause | undef
   return smallPage(
     'Resume the sender',
     `<p data-preview="sender">The sender is paused until ${esc(when(p.until))}: ${esc(p.reason ?? 'no reason recorded')}. Resuming ends the pause now: <strong>${n(p.waiting)} mails are due at once</strong>. Resume only once the cause is fixed; if the provider still fails, the sender pauses again.</p>` +
-      `<form method="post" action="${esc(base)}/actions/sender">${csrfField(csrf)}${reasonField(true)}<button type="submit">Resume the sender</button></form>`,
+      `<form method="post" action="${esc(base)}/actions/sender">${csrfField(csrf)}${reasonField(true)}<button type="submit">Resume the sender</button>` +
+      `</form>`,
     base,
   );
 }
