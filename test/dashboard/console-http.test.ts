@@ -8,7 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cookieKey, LOGIN_COOKIE, sessionValue } from '../../src/dashboard/session.js';
 import { listOperatorActions } from '../../src/engine/operator-log.js';
 import { dialects, sqliteUrl } from '../helpers/backends.js';
-import { seedDue } from '../worker/fixture.js';
+import { reservedMessages, seedDue } from '../worker/fixture.js';
+import { pauseTransport } from '../../src/engine/ledger.js';
+import { senderPause } from '../../src/engine/sender-state.js';
+import { OPERATOR } from '../../src/util/limits.js';
 import { Client, PASSWORDS, SECRET, startConsole, TOKEN } from './console-helpers.js';
 
 let s: Awaited<ReturnType<typeof startConsole>> | undefined;
@@ -161,6 +164,40 @@ describe('refusals', () => {
       expect((await c.request('/dashboard')).location).toBe('/dashboard/login');
     }
     expect(await status()).toBe('active');
+  }, 60_000);
+
+  it('bad input gets a clear 4xx and changes nothing; an operator resumes a paused sender once', async () => {
+    s = await startConsole(sqliteUrl());
+    const ids = await reservedMessages(s.engine, 2);
+    const op = new Client(s.url);
+    expect(await op.login('olga', PASSWORDS.operator)).toBe(303);
+    const csrf = Client.csrf((await op.request('/dashboard')).body);
+    const post = (action: string, form: Record<string, string | string[]>) => op.request(`/dashboard/actions/${action}`, { form: { _csrf: csrf, ...form } });
+    expect((await post('pause', { sequence: 'blast', reason: '  ' })).status).toBe(400);
+    const long = await post('pause', { sequence: 'blast', reason: 'x'.repeat(OPERATOR.reason + 1) });
+    expect(long.status).toBe(400);
+    expect(long.body).toContain('reason: longer than 1,000 characters');
+    expect((await post('pause', { sequence: 'no-such-sequence', reason: 'x' })).status).toBe(404);
+    expect((await op.request('/dashboard/actions/pause?sequence=no-such-sequence')).status).toBe(404);
+    expect((await post('settle', { id: ['1', 'x'], verdict: 'sent' })).status).toBe(400);
+    expect((await post('settle', { id: '1', verdict: 'maybe' })).status).toBe(400);
+    expect((await post('settle', { id: Array.from({ length: OPERATOR.settleIds + 1 }, (_, i) => String(i + 1)), verdict: 'sent' })).status).toBe(400);
+    expect(await status()).toBe('active');
+
+    const until = Date.now() + 3_600_000;
+    await pauseTransport(s.engine.ctx, until, 'policy block 5.7.1');
+    await s.engine.ctx.k.updateTable('messages').set({ due_at: until }).where('id', 'in', ids).execute();
+    expect((await op.request('/dashboard')).body).toContain('Resume the sender…');
+    const page = await op.request('/dashboard/actions/sender');
+    expect(page.body).toContain('2 mails are due at once');
+    expect((await post('sender', { reason: '' })).status).toBe(400);
+    const done = await post('sender', { reason: 'provider lifted the block' });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('2 mails that waited for it are due at once');
+    const again = await post('sender', { reason: 'second tab' });
+    expect(again.status).toBe(409);
+    expect(again.body).toContain('The sender is not paused');
+    expect(await senderPause(s.engine.ctx)).toBeUndefined();
   }, 60_000);
 
   it('locks a user out after 5 wrong passwords in a row, even for the right one', async () => {
