@@ -82,7 +82,7 @@ export async function registerConsole(
   await app.register(csrfProtection, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'comeback_csrf',
-    cookieOpts: { path: base, httpOnly: true, sameSite: 'strict', signed: true },
+    cookieOpts: { path: base, httpOnly: true, sameSite: 'strict', signed: true, secure: 'auto' },
     getUserInfo: (request) => {
       const v = viewers.get(request);
       return v?.session ? v.name : 'anonymous';
