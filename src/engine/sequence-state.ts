@@ -53,7 +53,9 @@ export async function pauseSequence(ctx: EngineContext, id: string, reason: stri
   const paused = Number(r.numUpdatedRows) > 0;
   const parked = await park(ctx.k, id);
   const entry = { at: now, action: 'sequence.pause', target: id, reason, ...(by ? { by } : {}) };
-  await recordOperatorAction(ctx.k, paused ? { ...entry, counts: parked } : { ...entry, outcome: 'already paused' });
+  // The engine pausing again what it paused (a broken template, per message) leaves one entry, not one per try.
+  if (paused) await recordOperatorAction(ctx.k, { ...entry, counts: parked });
+  else if (by) await recordOperatorAction(ctx.k, { ...entry, outcome: 'already paused' });
   return paused;
 }
 

@@ -8,6 +8,7 @@ import { listUsers, login } from '../../src/dashboard/users.js';
 import { pauseTransport } from '../../src/engine/ledger.js';
 import { listOperatorActions } from '../../src/engine/operator-log.js';
 import { resumeSender, senderPause } from '../../src/engine/sender-state.js';
+import { pauseSequence } from '../../src/engine/sequence-state.js';
 import { InputError } from '../../src/errors.js';
 import { OPERATOR } from '../../src/util/limits.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -104,6 +105,13 @@ describe('comeback pause, resume, uncertain and forget in comeback log', () => {
         .map((e) => e.target),
     ).toEqual(['no customer record (suppressed)', expect.stringMatching(/^customer \d+$/)]);
   }, 120_000);
+
+  it('the engine pausing on its own (guard, broken template) is logged once as the engine, however often it retries', async () => {
+    s = await startConsole(sqliteUrl());
+    for (let i = 0; i < 3; i++) await pauseSequence(s.engine.ctx, 'blast', `template cannot be sent: ${'x'.repeat(2000)}`);
+    const log = (await listOperatorActions(s.engine.ctx.k)).filter((e) => e.action === 'sequence.pause');
+    expect(log.map((e) => [e.actor, e.via, e.outcome])).toEqual([['engine', 'engine', 'done']]);
+  }, 60_000);
 
   it('refuses a reason over the limit before changing anything', async () => {
     s = await startConsole(sqliteUrl());
