@@ -14,6 +14,7 @@ import * as m012 from './012_return_score.js';
 import * as m013 from './013_webhook_outbox.js';
 import * as m014 from './014_shop_sync.js';
 import * as m015 from './015_preferences.js';
+import * as m016 from './016_operators.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '013_webhook_outbox': m013,
   '014_shop_sync': m014,
   '015_preferences': m015,
+  '016_operators': m016,
 };

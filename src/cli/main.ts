@@ -11,6 +11,7 @@ import * as exportCmd from './commands/export.js';
 import * as forget from './commands/forget.js';
 import * as importCmd from './commands/import.js';
 import * as inbound from './commands/inbound.js';
+import * as log from './commands/log.js';
 import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
 import * as pause from './commands/pause.js';
@@ -23,12 +24,13 @@ import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
 import * as sync from './commands/sync.js';
 import * as uncertain from './commands/uncertain.js';
+import * as users from './commands/users.js';
 import * as validate from './commands/validate.js';
 import * as webhooks from './commands/webhooks.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, log, users, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

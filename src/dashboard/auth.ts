@@ -35,6 +35,14 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+/** The basic-auth username a request carries, if any (shown as who is looking; checked by `checkAuth`). */
+export function basicUser(request: FastifyRequest): string | undefined {
+  const [scheme, value = ''] = (request.headers.authorization ?? '').split(/\s+/, 2);
+  if (scheme?.toLowerCase() !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : undefined;
+}
+
 /** True when the configuration allows anyone in at all. */
 export function isConfigured(cfg: Pick<DashboardConfig, 'token' | 'basicAuth'>): boolean {
   return Boolean(cfg.token || cfg.basicAuth);
@@ -69,7 +77,7 @@ export function checkAuth(request: FastifyRequest, cfg: Pick<DashboardConfig, 't
 /** The message shown when the dashboard has no credentials configured. */
 export const UNCONFIGURED_MESSAGE =
   'The dashboard is turned off because no credentials are configured. Set `dashboard.token` (at least 16 characters) ' +
-  'or `dashboard.basicAuth` (username and password) in the config file, or COMEBACK_DASHBOARD_TOKEN.';
+  'or `dashboard.basicAuth` (username and password) in the config file, or COMEBACK_DASHBOARD_TOKEN; or add a user with `comeback users add`.';
 
 /**
  * Answers a request that was not let in: 403 with the fix when nothing is configured, else 401

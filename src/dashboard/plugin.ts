@@ -10,7 +10,11 @@ import type { StatsReport } from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import type { ServerPlugin } from '../server/context.js';
 import { parseTime } from '../util/time.js';
-import { checkAuth, refuse, SESSION_COOKIE, sessionValue } from './auth.js';
+import { basicUser, checkAuth, refuse, SESSION_COOKIE, sessionValue } from './auth.js';
+import { registerConsole, setViewer } from './console.js';
+import { consoleExtras } from './console-page.js';
+import { sessionViewer } from './session.js';
+import { hasUsers } from './users.js';
 import { CLIENT_JS } from './client.js';
 import type { BacktestView } from './backtest.js';
 import { latestRun } from '../dormancy/index.js';
@@ -91,10 +95,27 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
     if (!cfg.enabled) return;
     let chartJs: Buffer | undefined;
 
-    const guard = (json: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    /** Finds who is asking (a login session, else the shared viewer credentials); refuses when no one. */
+    const resolve = async (request: FastifyRequest, reply: FastifyReply, json: boolean): Promise<FastifyReply | undefined> => {
+      const session = await sessionViewer(request, engine.ctx.k);
+      if (session) return void setViewer(request, session);
       const verdict = checkAuth(request, cfg);
-      if (verdict.kind !== 'ok') return refuse(reply, verdict, cfg, json);
-      if (verdict.viaQuery && !json && cfg.token) {
+      if (verdict.kind === 'ok') {
+        setViewer(request, { name: basicUser(request) ?? 'token', role: 'viewer', session: false });
+        return undefined;
+      }
+      const users = await hasUsers(engine.ctx.k);
+      // With users, a browser without credentials is sent to the login form.
+      if (users && !json && request.method === 'GET') return reply.header('cache-control', 'no-store').redirect(`${DASHBOARD_PATH}/login`, 303);
+      return refuse(reply, users && verdict.kind === 'unconfigured' ? { kind: 'denied' } : verdict, cfg, json);
+    };
+    await registerConsole(app, engine, DASHBOARD_PATH, (request, reply) => resolve(request, reply, request.url.includes('/api/')));
+
+    const guard = (json: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const refused = await resolve(request, reply, json);
+      if (refused) return refused;
+      const verdict = checkAuth(request, cfg);
+      if (verdict.kind === 'ok' && verdict.viaQuery && !json && cfg.token) {
         // Trade the token in the address bar for a cookie, so it stays out of history and logs.
         const rest = new URLSearchParams(request.query as Record<string, string>);
         rest.delete('token');
@@ -113,7 +134,7 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
         .header('content-security-policy', PAGE_CSP)
         .header('x-content-type-options', 'nosniff')
         .header('x-frame-options', 'DENY')
-        .header('referrer-policy', 'no-referrer')
+        .header('referrer-policy', 'same-origin')
         .type('text/html; charset=utf-8');
       const f = parseFilter(request.query);
       if ('error' in f) return reply.code(400).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc(f.error)}</p>`);
@@ -126,7 +147,8 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       const steps = r.sequences.flatMap((s) => (s.steps ?? []).filter((st) => st.variants?.length).map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })));
       const timelines = await variantTimelines(engine.ctx, steps, f.sinceMs);
       const notices = await operatorNotices(engine.ctx);
-      return renderPage({ backtest: await lastBacktest(engine), report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
+      const extras = await consoleExtras(engine, request, reply, DASHBOARD_PATH);
+      return renderPage({ console: extras, backtest: await lastBacktest(engine), report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
     });
 
     app.get(`${DASHBOARD_PATH}/api/stats`, { preHandler: guard(true) }, async (request, reply) => {

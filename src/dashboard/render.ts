@@ -21,6 +21,8 @@ export interface PageInput {
   notices?: string[];
   /** The return scores' backtest of the last scoring run (undefined: the section is left out). */
   backtest?: BacktestView;
+  /** The operator console: who is looking (`bar`, in the header), the actions (`top`) and the log (`bottom`). */
+  console?: { bar: string; top: string; bottom: string };
 }
 
 const STYLE = `
@@ -36,7 +38,7 @@ th:first-child,td:first-child{text-align:left}th{font-weight:600;color:#52606d;f
 .chart{position:relative;height:240px}.chart.short{height:120px}.small{font-size:.8rem}.muted{color:#7b8794}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:9px;font-size:.8rem;font-weight:600}
 .badge-ok{background:#e3f9e5;color:#207227}.badge-warn{background:#fffbea;color:#8d2b0b}.badge-pause{background:#ffe3e3;color:#a61b1b}
-.notice{background:#fffbea;padding:.4rem .6rem;border-left:3px solid #f0b429}dl.uplift{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0}
+.left th,table.left td{text-align:left}.notice{background:#fffbea;padding:.4rem .6rem;border-left:3px solid #f0b429}dl.uplift{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0}
 @media (max-width:900px){.grid,.charts{grid-template-columns:1fr}}`;
 
 /** The chart specs for the whole page, in the order the canvases appear. */
@@ -78,13 +80,15 @@ export function renderPage(input: PageInput): string {
     `<form method="get" action="${esc(base)}"><select name="sequence" aria-label="sequence">${options.join('')}</select>` +
     `<label>enrolled since <input type="date" name="since" value="${esc(filter.since ?? '')}"></label><button type="submit">Show</button></form>` +
     `<span class="small">generated <time data-generated="${esc(report.generatedAt)}">${esc(report.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time>` +
-    `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span></header><main>` +
+    `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span>${input.console?.bar ?? ''}</header><main>` +
     (input.notices?.length ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>` : '') +
+    (input.console?.top ?? '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
     preferencesSection(report.preferences) +
     (input.backtest === undefined ? '' : backtestSection(input.backtest)) +
+    (input.console?.bottom ?? '') +
     `</main><script type="application/json" id="dashboard-charts">${jsonForScript(charts(input))}</script>` +
     `<script src="${esc(base)}/assets/chart.umd.min.js"></script><script src="${esc(base)}/assets/dashboard.js"></script></body></html>`
   );

@@ -330,6 +330,38 @@ export interface WebhookEndpointsTable {
   updated_at: number;
 }
 
+/** A person who may log in to the dashboard (migration 016). */
+export interface OperatorsTable {
+  id: Generated<number>;
+  username: string;
+  /** `viewer`, `operator` or `admin`. */
+  role: string;
+  /** `scrypt$N$r$p$salt$hash` (base64url). */
+  password_hash: string;
+  failed_logins: Generated<number>;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One operator action, append-only (migration 016). */
+export interface OperatorLogTable {
+  id: Generated<number>;
+  at: number;
+  /** Who: the dashboard user, the OS user of the CLI, or what the library caller named. */
+  actor: string;
+  /** `dashboard`, `cli` or `library`. */
+  via: string;
+  action: string;
+  target: string;
+  reason: string | null;
+  /** `done`, or why nothing was done (`already paused`, ...). */
+  outcome: string;
+  /** What it affected, as JSON (`{"parkedMails":12}`). */
+  counts: Generated<string>;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   customers: CustomersTable;
@@ -352,6 +384,8 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_endpoints: WebhookEndpointsTable;
+  operators: OperatorsTable;
+  operator_log: OperatorLogTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

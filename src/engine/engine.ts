@@ -26,6 +26,7 @@ import { FeedbackLoop } from './feedback.js';
 import type { GuardFinding } from './guard-run.js';
 import { buildStatsReport, type StatsReport, type StatsReportOptions } from '../metrics/report.js';
 import { assertKnownSequence, guardSince, pauseSequence, resumeSequence } from './sequence-state.js';
+import { LIBRARY_ACTOR, type Actor } from './operator-log.js';
 import { applyInboundMail, type InboundOutcome } from './inbound.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { startWorkerLoop, type WorkerHandle } from './worker-loop.js';
@@ -184,7 +185,7 @@ export class Engine {
     /** Everything stored about the person with this address, as plain JSON. */
     export: (email: string): Promise<PersonExport> => exportPerson(this.ctx, email),
     /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
-    forget: (email: string): Promise<ForgetResult> => forgetPerson(this.ctx, email),
+    forget: (email: string, options: { by?: Actor } = {}): Promise<ForgetResult> => forgetPerson(this.ctx, email, options.by ?? LIBRARY_ACTOR),
     /** Why each mail to this address was allowed, and what the policy says now. */
     audit: (email: string): Promise<PersonAudit> => auditPerson(this.ctx, email),
   };
@@ -272,20 +273,22 @@ export class Engine {
   /**
    * Pauses a sequence by hand: it enrols and sends nothing until `resume`; its due work is parked
    * and keeps its planned times. Returns false when it was paused already (the first reason stays).
+   * The operator trail names `options.by` (the library when not given).
    */
-  async pause(sequenceId: string, reason = 'paused by hand'): Promise<boolean> {
+  async pause(sequenceId: string, reason = 'paused by hand', options: { by?: Actor } = {}): Promise<boolean> {
     await assertKnownSequence(this.ctx, sequenceId);
-    return pauseSequence(this.ctx, sequenceId, reason);
+    return pauseSequence(this.ctx, sequenceId, reason, options.by ?? LIBRARY_ACTOR);
   }
 
   /**
    * Resumes a paused sequence: it enrols and sends again, parked work that came due meanwhile is
    * due at once (later steps keep their times), and the guard counts from now on. Returns the
-   * reason it had been paused for, or null when it was not paused.
+   * reason it had been paused for, or null when it was not paused. The operator trail names
+   * `options.by` with `options.reason`.
    */
-  async resume(sequenceId: string): Promise<string | null> {
+  async resume(sequenceId: string, options: { by?: Actor; reason?: string } = {}): Promise<string | null> {
     await assertKnownSequence(this.ctx, sequenceId);
-    return resumeSequence(this.ctx, sequenceId);
+    return resumeSequence(this.ctx, sequenceId, { ...options, by: options.by ?? LIBRARY_ACTOR });
   }
 
   /** Claims and sends one reserved message (the job handler of every backend). */

@@ -11,6 +11,7 @@ import { suppress, suppressedHashes, suppressionsOf, type SuppressionRecord } fr
 import type { ConsentState } from '../consent/types.js';
 import type { Customer } from '../db/schema.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
+import { recordOperatorAction, type Actor } from './operator-log.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
 
@@ -121,7 +122,7 @@ const KEPT_EVIDENCE = ['messageId', 'requestId', 'requestedAt', 'confirmedAt', '
  * suppression list first, so a re-imported or re-created customer is never mailed again (a later
  * confirmed double opt-in by the person is the only way back).
  */
-export async function forgetPerson(ctx: EngineContext, email: string): Promise<ForgetResult> {
+export async function forgetPerson(ctx: EngineContext, email: string, by?: Actor): Promise<ForgetResult> {
   const now = ctx.clock.now();
   const emailHash = hashEmail(email);
   const k = ctx.k;
@@ -181,6 +182,9 @@ export async function forgetPerson(ctx: EngineContext, email: string): Promise<F
     });
     result.customers++;
   }
+  // The trail names the customer ids only, never the address: it outlives the erasure.
+  const counts = { customers: result.customers, ordersDeleted: result.ordersDeleted, messagesCancelled: result.messagesCancelled, messagesScrubbed: result.messagesScrubbed };
+  await recordOperatorAction(k, { at: now, action: 'person.erase', target: ids.length ? `customer ${ids.join(', ')}` : 'no customer record (suppressed)', counts, ...(by ? { by } : {}) });
   result.storage = clearStorage(ctx);
   ctx.log.info(result, 'person erased');
   return result;

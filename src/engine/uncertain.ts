@@ -7,6 +7,7 @@ import { senderHeader } from '../delivery/headers.js';
 import { messageIdOf } from '../delivery/mime.js';
 import { emitEvents, withOutbox } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
+import { checkReason, recordOperatorAction, type Actor } from './operator-log.js';
 
 /** An `uncertain` mail with what it takes to find it at the provider. */
 export interface UncertainMessage {
@@ -73,9 +74,15 @@ export function sentMessageId(ctx: EngineContext, id: number, stored: string | n
 /**
  * Settles uncertain mails: `sent` records them as delivered (at the time they went uncertain),
  * `resend` puts them back to be sent now. Mails that are no longer uncertain are left alone and
- * returned in `skipped`.
+ * returned in `skipped`. Recorded in the operator trail as done by `by`, with `reason`.
  */
-export async function resolveUncertain(ctx: EngineContext, ids: number[], verdict: UncertainVerdict): Promise<{ resolved: number[]; skipped: number[] }> {
+export async function resolveUncertain(
+  ctx: EngineContext,
+  ids: number[],
+  verdict: UncertainVerdict,
+  options: { by?: Actor; reason?: string } = {},
+): Promise<{ resolved: number[]; skipped: number[] }> {
+  checkReason(options.reason);
   if (ids.length === 0) return { resolved: [], skipped: [] };
   const now = ctx.clock.now();
   // A confirmed mail is reported as `message.sent` in the transaction that records it.
@@ -92,5 +99,15 @@ export async function resolveUncertain(ctx: EngineContext, ids: number[], verdic
   });
   const resolved = done.map((r) => Number(r.id)).sort((a, b) => a - b);
   const set = new Set(resolved);
-  return { resolved, skipped: ids.filter((id) => !set.has(id)) };
+  const skipped = ids.filter((id) => !set.has(id));
+  await recordOperatorAction(ctx.k, {
+    at: now,
+    action: verdict === 'sent' ? 'uncertain.mark-sent' : 'uncertain.resend',
+    target: `message ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ` and ${ids.length - 20} more` : ''}`,
+    reason: options.reason ?? null,
+    outcome: resolved.length ? 'done' : 'no longer uncertain',
+    counts: { resolved: resolved.length, skipped: skipped.length },
+    ...(options.by ? { by: options.by } : {}),
+  });
+  return { resolved, skipped };
 }

@@ -152,3 +152,23 @@ export function boundedJson() {
     if (size > BYTES.json) ctx.addIssue({ code: 'custom', message: tooLarge(size, BYTES.json) });
   });
 }
+
+/** The operator console: users, logins and the reasons actions carry. */
+export const OPERATOR = {
+  /** A dashboard username. */
+  username: 64,
+  /** Shortest password `comeback users add` accepts. */
+  passwordMin: 12,
+  /** Longest password (scrypt hashes any length, but a megabyte login form costs for nothing). */
+  passwordMax: 1024,
+  /** The reason given for an action (pause, resume, settle), kept in the operator log. */
+  reason: 1000,
+  /** Failed logins in a row before a user is locked out. */
+  loginAttempts: 5,
+  /** How long a lock-out lasts, in minutes. */
+  lockMinutes: 15,
+  /** How long a dashboard login lasts, in hours. */
+  sessionHours: 8,
+  /** Message ids settled by one dashboard action. */
+  settleIds: 1000,
+} as const;

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { cliActor } from '../../engine/operator-log.js';
 import { withEngine } from '../context.js';
 import { POSTGRES_ERASURE } from '../../engine/privacy.js';
 import { requireEmail } from './export.js';
@@ -30,7 +31,7 @@ export function register(program: Command): void {
         return;
       }
       await withEngine(cmd, async (engine) => {
-        const r = await engine.privacy.forget(address);
+        const r = await engine.privacy.forget(address, { by: cliActor() });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor } from '../../engine/operator-log.js';
 import { withEngine } from '../context.js';
 
 /** `comeback pause SEQUENCE [--reason TEXT]`: stops a sequence at once, until `comeback resume`. */
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why, shown by comeback stats, the worker and the dashboard', 'paused by hand')
     .action(async (sequence: string, opts: { reason: string }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const paused = await engine.pause(sequence, opts.reason);
+        const paused = await engine.pause(sequence, opts.reason, { by: cliActor() });
         const status = await engine.ctx.sequences.status(sequence);
         process.stdout.write(
           paused

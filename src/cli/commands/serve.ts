@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createEngine } from '../../app.js';
 import { SECRET_FIX, usesDevelopmentSecret } from '../../config/live-sending.js';
 import { dashboardPlugin, isConfigured } from '../../dashboard/index.js';
+import { hasUsers } from '../../dashboard/users.js';
 import { ConfigError } from '../../errors.js';
 import { buildServer, closeOnSignal, listen } from '../../server/index.js';
 import { loadProjectConfig } from '../config-file.js';
@@ -67,12 +68,13 @@ export function register(program: Command): void {
         const mismatch = linksMissServer(engine.ctx.config.publicUrl, url);
         if (mismatch) process.stderr.write(`comeback serve: warning: ${mismatch}\n`);
         const dash = engine.ctx.config.dashboard;
+        const logins = (await hasUsers(engine.ctx.k)) ? ', user logins' : '';
         process.stderr.write(
           !dash.enabled
             ? 'comeback serve: dashboard disabled (dashboard.enabled: false)\n'
-            : isConfigured(dash)
-              ? `comeback serve: dashboard at ${url}/dashboard (${dash.token ? 'token' : 'basic auth'})\n`
-              : 'comeback serve: dashboard refused until dashboard.token or dashboard.basicAuth is configured (or COMEBACK_DASHBOARD_TOKEN)\n',
+            : isConfigured(dash) || logins
+              ? `comeback serve: dashboard at ${url}/dashboard (${[dash.token ? 'token' : dash.basicAuth ? 'basic auth' : '', logins.slice(2)].filter(Boolean).join(', ')})\n`
+              : 'comeback serve: dashboard refused until dashboard.token or dashboard.basicAuth is configured (or COMEBACK_DASHBOARD_TOKEN), or a user is added (comeback users add)\n',
         );
         await closeOnSignal(app, {
           onClosing: (signal) => process.stderr.write(`${signal}: finishing requests in flight and writing accepted events (signal again to force)\n`),

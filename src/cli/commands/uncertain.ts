@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { listUncertain, resolveUncertain, type UncertainVerdict } from '../../engine/uncertain.js';
 import { formatTable } from '../../util/table.js';
+import { cliActor } from '../../engine/operator-log.js';
 import { withEngine } from '../context.js';
 
 /** `12,13 14` → [12, 13, 14]; names the first entry that is not a message id. */
@@ -19,9 +20,10 @@ export function register(program: Command): void {
     .description('mails whose delivery is unknown (a worker died waiting for the provider): list them, then settle each after looking it up in the provider log')
     .option('--sent <ids...>', 'the provider has them: record them as sent')
     .option('--resend <ids...>', 'the provider never got them: send them again')
+    .option('--reason <text>', 'what the provider log showed, kept in the operator log (comeback log)')
     .option('--limit <n>', 'list at most this many (oldest first)', '100')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { sent?: string[]; resend?: string[]; limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { sent?: string[]; resend?: string[]; reason?: string; limit: string; json?: boolean }, cmd: Command) => {
       const verdicts: [UncertainVerdict, number[]][] = [
         ['sent', messageIds('--sent', opts.sent ?? [])],
         ['resend', messageIds('--resend', opts.resend ?? [])],
@@ -33,7 +35,7 @@ export function register(program: Command): void {
           const results = [];
           for (const [verdict, ids] of verdicts) {
             if (ids.length === 0) continue;
-            const r = await resolveUncertain(engine.ctx, ids, verdict);
+            const r = await resolveUncertain(engine.ctx, ids, verdict, { by: cliActor(), ...(opts.reason ? { reason: opts.reason } : {}) });
             results.push({ verdict, ...r });
             if (!opts.json) {
               if (r.resolved.length) process.stdout.write(`${verdict === 'sent' ? 'recorded as sent' : 'sent again with the next pass'}: ${r.resolved.join(', ')}\n`);
