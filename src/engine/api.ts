@@ -2,6 +2,7 @@
  * The engine's namespaces as named interfaces: what `engine.customers`, `engine.orders`, … offer
  * to a shop that embeds Comeback. The implementations are in engine.ts; these are the contract.
  */
+import type { Actor } from './operator-log.js';
 import type { EnforceResult } from '../consent/enforce.js';
 import type { ConsentRecord } from '../consent/ledger.js';
 import type { ConfirmResult, OptInRequest, OptInRequestResult } from '../consent/optin.js';
@@ -80,7 +81,8 @@ export interface EnginePrivacy {
   /** Everything stored about the person with this address, as plain JSON. */
   export(email: string): Promise<PersonExport>;
   /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
-  forget(email: string): Promise<ForgetResult>;
+  /** Erases a person; `by` names who asked, for the operator log (default: the library). */
+  forget(email: string, options?: { by?: Actor }): Promise<ForgetResult>;
   /** Why each mail to this address was allowed, and what the policy says now. */
   audit(email: string): Promise<PersonAudit>;
 }
