@@ -14,6 +14,7 @@ import { unitDraw } from '../util/hash.js';
 import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
 import { emitEvents, withOutbox } from '../webhooks/emit.js';
 import { dormantCandidates } from './audience.js';
+import { inControlGroup } from './control-group.js';
 import type { EngineContext } from './context.js';
 
 /** Outcome of an audience run: who entered, and why the others did not. */
@@ -22,6 +23,8 @@ export interface EnrollResult {
   considered: number;
   enrolled: number;
   holdout: number;
+  /** Of `holdout`: members of the global control group (never mailed by any sequence). */
+  control?: number;
   /** `same_address`: another customer record with this email address is (or is being) enrolled. */
   skipped: Partial<Record<DenyReason | 'already_enrolled' | 'same_address' | 'paused', number>>;
 }
@@ -77,7 +80,10 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       continue;
     }
     if (c.email_hash) taken.set(c.email_hash, c.id);
-    const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+    // The global control group is held out of every sequence (after consent: who may not be
+    // mailed is on neither side of the programme's comparison).
+    const control = inControlGroup(c, ctx.config.controlGroup);
+    const holdout = control || unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
     rows.push({
       customer_id: c.id,
       sequence_id: seq.id,
@@ -91,18 +97,21 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       consent_id: decision.consentId,
       legal_basis: decision.basis,
       address_hash: c.email_hash,
+      control: control ? 1 : 0,
     });
   }
   if (rows.length === 0) return [];
   // Two partial unique indexes refuse a second active enrolment of the customer and of the address
   // (another enrolment path may have enrolled either since the checks above); neither is an error.
   const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
-    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id']).execute();
+    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id', 'control']).execute();
     await emitEvents(trx, ctx.config, got.map((r) => ({ type: 'enrollment.created', customerId: r.customer_id, enrollmentId: r.id, sequenceId: seq.id, occurredAt: now })));
     return got;
   });
   result.enrolled += inserted.length;
   result.holdout += inserted.filter((r) => r.holdout === 1).length;
+  const control = inserted.filter((r) => r.control === 1).length;
+  if (control > 0) result.control = (result.control ?? 0) + control;
   if (inserted.length < rows.length) {
     const got = new Set(inserted.map((r) => r.customer_id));
     const lost = rows.filter((r) => !got.has(r.customer_id)).map((r) => r.customer_id);

@@ -10,6 +10,7 @@ import type { Sequence } from '../sequences/schema.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
+import { programmeReport } from './programme.js';
 import { recentlyReturned } from './returned.js';
 import { upliftReport } from './uplift-report.js';
 import { armRows, decideStep, optimizeMetric, stepOptions, variantSteps, type ArmRow } from './variants.js';
@@ -61,6 +62,7 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
     since: since === undefined ? null : new Date(since).toISOString(),
     sequences,
     recentlyReturned: await recentlyReturned(ctx.k, f, 20),
+    programme: await programmeReport(ctx.k, { since, now, currency: ctx.config.defaults.currency, ...ctx.config.controlGroup, controlShare: ctx.config.controlGroup.share }),
   };
 }
 

@@ -299,6 +299,8 @@ export interface StatsReport {
   sequences: SequenceReport[];
   /** The most recent conversions of mailed enrolments (newest first, at most 20). */
   recentlyReturned: ReturnedCustomer[];
+  /** The whole programme against the global control group (all sequences, whatever `sequence` filters). */
+  programme: ProgrammeReport;
 }
 
 /** Options of `buildStatsReport`. */
@@ -307,4 +309,30 @@ export interface StatsReportOptions {
   sequence?: string;
   /** Count only enrolments from this time on (epoch ms or Date). */
   since?: number | Date;
+}
+
+/** The programme's uplift over the global control group (docs/METRICS.md, "The whole programme"). */
+export interface ProgrammeReport {
+  /** Configured share of the control group (0 when switched off). */
+  controlShare: number;
+  /** The rotation key the group is currently drawn with. */
+  rotation: string;
+  /** Days after a customer's first entry in the period over which their orders count. */
+  windowDays: number;
+  /** Eligible customers whose window has not ended yet: counted once it has. */
+  pending: number;
+  /**
+   * Programme (every eligible customer outside the control group: `mailed`) against the control
+   * group (`holdout`): conversion = bought at least once in the window; revenue = the sum of
+   * their orders in it, per eligible customer. Same fields and methods as a sequence's uplift.
+   */
+  uplift: UpliftReport;
+  /** Net revenue (orders minus their discounts) per eligible customer, programme − control. */
+  netRevenue: {
+    differenceMinor: number | null;
+    ci95: Interval | null;
+    significant: boolean;
+    minimumDetectableEffectMinor: number | null;
+    verdict: string | null;
+  };
 }
