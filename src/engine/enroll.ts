@@ -7,6 +7,7 @@ import type { DenyReason } from '../consent/types.js';
 import { DAY } from '../clock.js';
 import { InputError, NotFoundError, ValidationError } from '../errors.js';
 import { firstDueAt } from '../sequences/machine.js';
+import { drawCohort, firstIndex } from '../sequences/paths.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
 import { findCustomer } from '../shop/customers.js';
@@ -84,20 +85,23 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
     // mailed is on neither side of the programme's comparison).
     const control = inControlGroup(c, ctx.config.controlGroup);
     const holdout = control || unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+    // A path experiment's cohort is drawn for everyone at entry (intention to treat).
+    const cohort = drawCohort(seq, c.id);
     rows.push({
       customer_id: c.id,
       sequence_id: seq.id,
       sequence_version: seq.version,
       status: 'active',
       holdout: holdout ? 1 : 0,
-      current_step: 0,
-      next_due_at: holdout ? now + holdoutWindow(seq) : firstDueAt(seq, now),
+      current_step: firstIndex(seq, cohort),
+      next_due_at: holdout ? now + holdoutWindow(seq) : firstDueAt(seq, now, cohort),
       enrolled_at: now,
       trigger_data: JSON.stringify(triggerData),
       consent_id: decision.consentId,
       legal_basis: decision.basis,
       address_hash: c.email_hash,
       control: control ? 1 : 0,
+      cohort,
     });
   }
   if (rows.length === 0) return [];

@@ -7,6 +7,7 @@
 import type { EngineContext } from '../engine/context.js';
 import { assertKnownSequence, guardSince } from '../engine/sequence-state.js';
 import type { Sequence } from '../sequences/schema.js';
+import { sequencePaths } from '../sequences/paths.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
@@ -95,10 +96,11 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
   for (const m of msgs) for (const target of [total, at(byVersion, m.version), at(byReason, m.churn_reason)]) addFunnel(target, messageSums(m));
 
   // Step and variant funnels: the step's sends are its enrolments, conversions are those after the send.
-  const stepIds = [...new Set([...(seq?.steps.map((s) => s.id) ?? []), ...msgs.map((m) => m.step_id)])];
+  const flat = seq ? sequencePaths(seq).steps : undefined;
+  const stepIds = [...new Set([...(flat?.map((s) => s.id) ?? []), ...msgs.map((m) => m.step_id)])];
   const steps: StepReport[] = stepIds.map((stepId) => {
-    const index = seq ? seq.steps.findIndex((s) => s.id === stepId) : -1;
-    const step = index >= 0 ? seq!.steps[index] : undefined;
+    const index = flat ? flat.findIndex((s) => s.id === stepId) : -1;
+    const step = index >= 0 ? flat![index] : undefined;
     const funnelOf = (variant?: string | null) => {
       const sums = emptyFunnel();
       const pick = <T extends { step_id: string; variant_id: string | null }>(rows: T[]) => rows.filter((r) => r.step_id === stepId && (variant === undefined || r.variant_id === variant));
