@@ -11,6 +11,7 @@ import { sequencePaths } from '../sequences/paths.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
+import { pathExperimentReport } from './cohorts.js';
 import { programmeReport } from './programme.js';
 import { recentlyReturned } from './returned.js';
 import { upliftReport } from './uplift-report.js';
@@ -31,6 +32,7 @@ interface Data {
   windowStart: number;
   guardSince: Map<string, number>;
   definitions: Map<string, Sequence | undefined>;
+  since?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function buildStatsReport(ctx: EngineContext, options: StatsReportO
     await deliveryRows(ctx.k, start, options.sequence),
     await conversionCurrencies(ctx.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k), definitions };
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: await guardSince(ctx.k), definitions, since };
   const sequences: SequenceReport[] = [];
   for (const id of ids) sequences.push(await sequenceReport(ctx, id, data));
   return {
@@ -141,6 +143,7 @@ async function sequenceReport(ctx: EngineContext, id: string, d: Data): Promise<
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
+    ...(seq && sequencePaths(seq).cohorts.length > 0 ? { paths: (await pathExperimentReport(ctx.k, seq, d.since, currency))! } : {}),
     deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), ctx.config.guard),
   };
 }

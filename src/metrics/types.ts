@@ -257,6 +257,8 @@ export interface SequenceReport {
   byChurnReason: ChurnReasonFunnel[];
   /** Uplift against the holdout, or the reason there is none. */
   uplift: UpliftReport;
+  /** The path experiment, when a step splits into random cohorts (absent otherwise). */
+  paths?: PathExperimentReport;
   /** Rolling complaint and hard-bounce health and the guard verdict. */
   deliverability: DeliverabilityReport;
 }
@@ -335,4 +337,28 @@ export interface ProgrammeReport {
     minimumDetectableEffectMinor: number | null;
     verdict: string | null;
   };
+}
+
+/** A path experiment (a step split into random cohorts): each cohort vs the holdout, and every pair. */
+export interface PathExperimentReport {
+  /** How the pairwise intervals are corrected for the number of comparisons. */
+  correction: 'bonferroni';
+  /** Number of pairwise comparisons m = k(k−1)/2 for k cohorts. */
+  comparisons: number;
+  /** Confidence level of each pairwise interval: 1 − 0.05/m (the family keeps 95%). */
+  pairLevel: number;
+  /** Each cohort (mailed enrolments drawn into it) against the sequence's whole holdout. */
+  cohorts: { cohortId: string; share: number; uplift: UpliftReport }[];
+  /** Conversion rate of `b` − that of `a`, with its corrected interval. */
+  pairs: {
+    a: string;
+    b: string;
+    difference: number | null;
+    ci: Interval | null;
+    significant: boolean;
+    /** The cohort that converts better when `significant`, else null. */
+    better: string | null;
+    /** Smallest difference these sizes detect at the corrected level with 80% power. */
+    minimumDetectableEffect: number | null;
+  }[];
 }
