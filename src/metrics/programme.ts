@@ -57,7 +57,7 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
     from (select customer_id, min(enrolled_at) as entered_at from enrollments
           where enrolled_at >= ${since} and enrolled_at < ${until} group by customer_id) x`;
   const r = await sql<Sums & { done: number }>`
-    select y.control, case when y.entered_at + ${window} <= ${o.now} then 1 else 0 end as done,
+    select y.control, y.done,
       count(*) as n,
       sum(case when y.orders > 0 then 1 else 0 end) as conversions,
       sum(y.revenue) as revenue, sum(y.revenue * y.revenue) as revenue_sq,
@@ -67,7 +67,7 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
       sum(case when y.net > 0 then 1 else 0 end) as net_buyers,
       sum(${LOG('y.net')}) as net_log, sum(${LOG('y.net')} * ${LOG('y.net')}) as net_log_sq
     from (
-      select e.customer_id, e.entered_at, e.control, count(o.id) as orders,
+      select e.customer_id, e.control, case when e.entered_at + ${window} <= ${o.now} then 1 else 0 end as done, count(o.id) as orders,
         coalesce(sum(o.total_minor), 0) as revenue,
         coalesce(sum(case when o.total_minor > o.discount_minor then o.total_minor - o.discount_minor else 0 end), 0) as net
       from (${entries}) e
@@ -75,7 +75,7 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
         and o.ordered_at > e.entered_at and o.ordered_at <= e.entered_at + ${window}
       group by e.customer_id, e.entered_at, e.control
     ) y
-    group by y.control, case when y.entered_at + ${window} <= ${o.now} then 1 else 0 end`.execute(k);
+    group by y.control, y.done`.execute(k);
   const rows: Sums[] = [];
   let pending = 0;
   for (const raw of r.rows) {
