@@ -139,3 +139,49 @@ describe('path experiments through the engine', () => {
     expect(run!.paths.pairs).toHaveLength(3);
   }, 120_000);
 });
+
+describe('path experiments in the simulator', () => {
+  it('forecasts the same cohort mails as the worker sends', async () => {
+    const { engineWith, head, loaded } = await import('./helpers.js');
+    const { loadCustomers, NO_ENGAGEMENT, simulate, syntheticCustomers } = await import('../../src/sequences/simulate/index.js');
+    const { enrollAudience } = await import('../../src/engine/enroll.js');
+    const HOURS = 3_600_000;
+    const start = Date.UTC(2026, 2, 2, 6);
+    const seq = loaded(`${head('split')}audience:
+  dormant: { min_days: 20 }
+holdout: 10%
+steps:
+  - id: hello
+    template: winback/miss-you
+    subject: Hello
+  - id: paths
+    split:
+      cohorts:
+        - { id: quick, steps: [{ id: quick-offer, wait: 2d, template: winback/offer, subject: Offer }] }
+        - id: slow
+          steps:
+            - { id: slow-news, wait: 3d, template: winback/new-arrivals, subject: News }
+            - { id: slow-offer, wait: 4d, template: winback/offer, subject: Offer }
+`);
+    const { engine, clock } = await engineWith(sqliteUrl(), [seq], start);
+    try {
+      await loadCustomers(engine, syntheticCustomers(120, 3, start));
+      const days = 10;
+      const tick = 6 * HOURS;
+      const sim = await simulate(engine.ctx.k, seq.definition, { start, days, tickMs: tick, assumptions: NO_ENGAGEMENT });
+      for (let t = start; t < start + days * 24 * HOURS; t += tick) {
+        if (t > clock.now()) clock.set(t);
+        if ((t - start) % (24 * HOURS) === 0) await enrollAudience(engine.ctx, 'split');
+        await engine.runDue();
+      }
+      const worker = await engine.ctx.k.selectFrom('messages').innerJoin('customers', 'customers.id', 'messages.customer_id').select(['customers.external_id', 'messages.step_id', 'messages.reserved_at']).execute();
+      const fromWorker = worker.map((m) => `${m.external_id} ${m.step_id} ${Number(m.reserved_at)}`).sort();
+      const fromSim = sim.sends.map((s) => `${s.externalId} ${s.stepId} ${s.at}`).sort();
+      expect(fromSim).toEqual(fromWorker);
+      const steps = new Set(sim.sends.map((s) => s.stepId));
+      expect(steps).toEqual(new Set(['hello', 'quick-offer', 'slow-news', 'slow-offer']));
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
+});
