@@ -1,6 +1,7 @@
-/** Terminal rendering of the programme's uplift over the global control group (`comeback stats`). */
-import type { ProgrammeReport } from '../../metrics/types.js';
+/** Terminal rendering of the experiments in `comeback stats`: path experiments and the programme vs the control group. */
+import type { ProgrammeReport, SequenceReport } from '../../metrics/types.js';
 import { formatMoney } from '../../util/money.js';
+import { formatTable } from '../../util/table.js';
 import { pct, upliftCell } from './report.js';
 
 /** The programme section, or '' when there is no control group and never was one. */
@@ -18,4 +19,26 @@ export function programmeText(p: ProgrammeReport, currency: string, locale = 'en
     `  revenue per eligible customer: ${money(u.mailed.revenuePerEnrolledMinor)} vs ${money(u.holdout.revenuePerEnrolledMinor)}, difference ${money(u.revenuePerEnrolledDifferenceMinor)}${range(u.revenuePerEnrolledDifferenceCi95)} — ${u.revenueVerdict}`,
     `  net revenue per eligible customer: difference ${money(p.netRevenue.differenceMinor)}${range(p.netRevenue.ci95)} — ${p.netRevenue.verdict ?? '–'}${pending}`,
   ].join('\n');
+}
+
+/** The path experiments of the report's sequences: each cohort vs the holdout, then every pair (corrected). */
+export function pathsText(sequences: SequenceReport[]): string {
+  const parts: string[] = [];
+  for (const s of sequences) {
+    const p = s.paths;
+    if (!p) continue;
+    const pp = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} pp`);
+    parts.push(
+      `${s.sequenceId}: path experiment, ${p.cohorts.length} cohorts drawn at entry; pairs Bonferroni-corrected for ${p.comparisons} comparison${p.comparisons === 1 ? '' : 's'} (each at ${pct(p.pairLevel)})`,
+      formatTable(
+        ['cohort', 'share', 'mailed', 'conversions', 'conv. rate', 'vs holdout'],
+        p.cohorts.map((c) => [c.cohortId, pct(c.share), c.uplift.mailed.enrolled, c.uplift.mailed.conversions, pct(c.uplift.mailed.conversionRate), upliftCell(c.uplift)]),
+      ),
+      formatTable(
+        ['pair', 'difference', 'corrected interval', 'better', 'detectable'],
+        p.pairs.map((x) => [`${x.b} − ${x.a}`, pp(x.difference), x.ci ? `[${(x.ci[0] * 100).toFixed(1)}, ${(x.ci[1] * 100).toFixed(1)}]` : '–', x.better ?? 'not significant', pp(x.minimumDetectableEffect)]),
+      ),
+    );
+  }
+  return parts.join('\n\n');
 }
