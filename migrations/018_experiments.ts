@@ -10,7 +10,11 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('enrollments').addColumn('control', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('enrollments').addColumn('cohort', 'text').execute();
-  await db.schema.createIndex('enrollments_programme').on('enrollments').columns(['enrolled_at', 'customer_id']).execute();
+  await db.schema
+    .createIndex('enrollments_programme')
+    .on('enrollments')
+    .columns(['enrolled_at', 'customer_id'])
+    .execute();
 }
 
 /** Drops the columns again. */

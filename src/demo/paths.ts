@@ -10,12 +10,12 @@
 import { createHash } from 'node:crypto';
 import { createEngine } from '../app.js';
 import { DAY, ManualClock } from '../clock.js';
-import { appendConsents } from '../consent/ledger.js';
 import { MemoryTransport } from '../delivery/memory.js';
 import { enrollCustomers, type EnrollResult } from '../engine/enroll.js';
 import type { PathExperimentReport } from '../metrics/types.js';
 import { parseSequence } from '../sequences/loader.js';
 import { seededRandom } from '../util/random.js';
+import { customersWithConsent, lognormalMinor } from './experiment-shop.js';
 
 /** Options of `runPathExperiment`. */
 export interface PathExperimentOptions {
@@ -71,12 +71,12 @@ steps:
             - { id: three-offer-${seed}, wait: 4d, template: winback/offer, subject: "10% for you" }
         - id: gift
           steps:
-            - { id: gift-offer-${seed}, wait: 5d, template: winback/offer, subject: "A gift for you", coupon: { amount: 500, valid: 14d } }
+            - id: gift-offer-${seed}
+              wait: 5d
+              template: winback/offer
+              subject: "A gift for you"
+              coupon: { amount: 500, valid: 14d }
 `;
-}
-
-function normal(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
 /** Runs every seed's shop through the engine and returns each seed's path-experiment report. */
@@ -84,31 +84,42 @@ export async function runPathExperiment(o: PathExperimentOptions): Promise<PathR
   const sequences = o.seeds.map((seed) => {
     const yaml = pathSequence(seed, o.holdout);
     const parsed = parseSequence(yaml, `paths-${seed}.yaml`);
-    if (!parsed.sequence) throw new Error(`path sequence: ${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path} ${p.message}`).join('; ')}`);
-    return { definition: parsed.sequence, file: `paths-${seed}.yaml`, hash: createHash('sha256').update(yaml).digest('hex') };
+    if (!parsed.sequence) {
+      throw new Error(`path sequence: ${parsed.problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('; ')}`);
+    }
+    const hash = createHash('sha256').update(yaml).digest('hex');
+    return { definition: parsed.sequence, file: `paths-${seed}.yaml`, hash };
   });
   const clock = new ManualClock(START);
   const transport = new MemoryTransport();
-  const engine = await createEngine({ database: o.database, worker: { maxInDoubt: 64, concurrency: 64 } }, { clock, transport, sequences });
+  // The memory transport cannot leave a mail in doubt: let many through at once.
+  const config = { database: o.database, worker: { maxInDoubt: 64, concurrency: 64 } };
+  const engine = await createEngine(config, { clock, transport, sequences });
   const sigma = o.sigma ?? 1.5;
   try {
     const orders = [];
     for (const seed of o.seeds) {
       const rand = seededRandom(seed);
       const ids = Array.from({ length: o.customers }, (_, i) => `Q${seed}-${i}`);
-      const map = await engine.customers.upsert(ids.map((id) => ({ externalId: id, email: `${id.toLowerCase()}@example.com`, locale: 'en', timeZone: 'UTC', acquiredVia: 'newsletter' as const })));
-      const grants = ids.map((id) => ({ customerId: map.get(id)!, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'experiment', recordedAt: START - DAY, evidence: { experiment: true } }));
-      for (let i = 0; i < grants.length; i += 500) await appendConsents(engine.ctx.k, grants.slice(i, i + 500));
+      const map = await customersWithConsent(engine, ids, START - DAY);
       const result: EnrollResult = { sequenceId: `paths-${seed}`, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
-      await enrollCustomers(engine.ctx, engine.ctx.sequences.get(`paths-${seed}`), ids.map((id) => map.get(id)!), result);
-      const rows = await engine.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['c.external_id', 'e.holdout', 'e.cohort']).where('e.sequence_id', '=', `paths-${seed}`).orderBy('e.id').execute();
+      const seq = engine.ctx.sequences.get(`paths-${seed}`);
+      await enrollCustomers(engine.ctx, seq, ids.map((id) => map.get(id)!), result);
+      const rows = await engine.ctx.k
+        .selectFrom('enrollments as e')
+        .innerJoin('customers as c', 'c.id', 'e.customer_id')
+        .select(['c.external_id', 'e.holdout', 'e.cohort'])
+        .where('e.sequence_id', '=', `paths-${seed}`)
+        .orderBy('e.id')
+        .execute();
       for (const r of rows) {
         // The truth depends on the cohort drawn at entry (intention to treat).
         const p = r.holdout === 1 ? o.baseline : o.truths[r.cohort as keyof PathExperimentOptions['truths']];
         const buys = rand() < p;
         const at = START + 12 * DAY + Math.floor(rand() * 17 * DAY);
-        const total = Math.max(1, Math.round(4000 * Math.exp(sigma * normal(rand))));
-        if (buys) orders.push({ externalId: `${r.external_id}-o`, customerExternalId: r.external_id, orderedAt: at, totalMinor: total });
+        const totalMinor = lognormalMinor(rand, 4000, sigma);
+        if (!buys) continue;
+        orders.push({ externalId: `${r.external_id}-o`, customerExternalId: r.external_id, orderedAt: at, totalMinor });
       }
     }
     if (o.send) {
@@ -123,8 +134,10 @@ export async function runPathExperiment(o: PathExperimentOptions): Promise<PathR
     await engine.runDue();
     const report = await engine.report();
     const sentByStep: Record<string, number> = {};
-    for (const m of await engine.ctx.k.selectFrom('messages').select(['step_id']).where('status', '=', 'sent').execute()) sentByStep[m.step_id] = (sentByStep[m.step_id] ?? 0) + 1;
-    return o.seeds.map((seed) => ({ seed, paths: report.sequences.find((s) => s.sequenceId === `paths-${seed}`)!.paths!, sentByStep }));
+    const sent = await engine.ctx.k.selectFrom('messages').select(['step_id']).where('status', '=', 'sent').execute();
+    for (const m of sent) sentByStep[m.step_id] = (sentByStep[m.step_id] ?? 0) + 1;
+    const pathsOf = (seed: number) => report.sequences.find((s) => s.sequenceId === `paths-${seed}`)!.paths!;
+    return o.seeds.map((seed) => ({ seed, paths: pathsOf(seed), sentByStep }));
   } finally {
     await engine.close();
   }

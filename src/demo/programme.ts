@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import { createEngine } from '../app.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
-import { appendConsents } from '../consent/ledger.js';
 import { MemoryTransport } from '../delivery/memory.js';
 import { enrollCustomers, type EnrollResult } from '../engine/enroll.js';
 import { programmeReport } from '../metrics/programme.js';
 import type { ProgrammeReport } from '../metrics/types.js';
 import { parseSequence } from '../sequences/loader.js';
 import { seededRandom } from '../util/random.js';
+import { customersWithConsent, lognormalMinor } from './experiment-shop.js';
 
 /** Options of `runProgrammeExperiment`. */
 export interface ProgrammeExperimentOptions {
@@ -63,10 +63,6 @@ steps:
     subject: "We miss you"
 `;
 
-function normal(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
-
 /**
  * Runs every run through one engine: run r's customers enter on day r (so the report's period
  * [day r, day r + 1) is exactly run r), buy according to their group, and once every window has
@@ -75,42 +71,51 @@ function normal(rand: () => number): number {
 export async function runProgrammeExperiment(o: ProgrammeExperimentOptions): Promise<ProgrammeRun[]> {
   const parsed = parseSequence(SEQUENCE, 'programme.yaml');
   if (!parsed.sequence) throw new Error(`programme sequence: ${parsed.problems.map((p) => p.message).join('; ')}`);
-  const sequences = [{ definition: parsed.sequence, file: 'programme.yaml', hash: createHash('sha256').update(SEQUENCE).digest('hex') }];
+  const hash = createHash('sha256').update(SEQUENCE).digest('hex');
+  const sequences = [{ definition: parsed.sequence, file: 'programme.yaml', hash }];
   const clock = new ManualClock(START);
   const controlGroup = { share: o.controlShare, rotation: `seed-${o.seed}`, windowDays: WINDOW_DAYS };
-  const engine = await createEngine({ database: o.database, controlGroup }, { clock, transport: new MemoryTransport(), sequences });
+  const transport = new MemoryTransport();
+  const engine = await createEngine({ database: o.database, controlGroup }, { clock, transport, sequences });
   const rand = seededRandom(o.seed);
   const sigma = o.sigma ?? 1.5;
-  const mu = Math.log(o.medianMinor ?? 4000);
+  const median = o.medianMinor ?? 4000;
   try {
     const seq = engine.ctx.sequences.get('programme');
     const orders = [];
     // Every run's customers and consents in two batches; each run then enters on its own day.
-    const runIds = Array.from({ length: o.runs }, (_, run) => Array.from({ length: o.customers }, (_, i) => `P${o.seed}-${run}-${i}`));
-    const all = runIds.flat();
-    const customers = await engine.customers.upsert(all.map((id) => ({ externalId: id, email: `${id.toLowerCase()}@example.com`, locale: 'en', timeZone: 'UTC', acquiredVia: 'newsletter' as const })));
-    const grants = all.map((id) => ({ customerId: customers.get(id)!, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'experiment', recordedAt: START - DAY, evidence: { experiment: true } }));
-    for (let i = 0; i < grants.length; i += 500) await appendConsents(engine.ctx.k, grants.slice(i, i + 500));
+    const idsOf = (run: number) => Array.from({ length: o.customers }, (_, i) => `P${o.seed}-${run}-${i}`);
+    const runIds = Array.from({ length: o.runs }, (_, run) => idsOf(run));
+    const customers = await customersWithConsent(engine, runIds.flat(), START - DAY);
     for (const [run, ids] of runIds.entries()) {
       clock.set(START + run * DAY);
       const result: EnrollResult = { sequenceId: 'programme', considered: 0, enrolled: 0, holdout: 0, skipped: {} };
       await enrollCustomers(engine.ctx, seq, ids.map((id) => customers.get(id)!), result);
-      const rows = await engine.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['c.external_id', 'e.control']).where('e.enrolled_at', '=', clock.now()).orderBy('e.id').execute();
+      const rows = await engine.ctx.k
+        .selectFrom('enrollments as e')
+        .innerJoin('customers as c', 'c.id', 'e.customer_id')
+        .select(['c.external_id', 'e.control'])
+        .where('e.enrolled_at', '=', clock.now())
+        .orderBy('e.id')
+        .execute();
       for (const r of rows) {
         const p = o.baseline + (r.control === 1 ? 0 : o.effect);
         const buys = rand() < p;
         const at = clock.now() + HOUR + Math.floor(rand() * (WINDOW_DAYS * DAY - 2 * HOUR));
-        const total = Math.max(1, Math.round(Math.exp(mu + sigma * normal(rand))));
-        if (buys) orders.push({ externalId: `${r.external_id}-o`, customerExternalId: r.external_id, orderedAt: at, totalMinor: total });
+        const totalMinor = lognormalMinor(rand, median, sigma);
+        if (!buys) continue;
+        orders.push({ externalId: `${r.external_id}-o`, customerExternalId: r.external_id, orderedAt: at, totalMinor });
       }
     }
     // The shop reports the orders afterwards (an import): attribution does not depend on when.
     clock.set(START + (o.runs + WINDOW_DAYS + 1) * DAY);
     await engine.orders.recordMany(orders);
-    const meanOrder = Math.exp(mu + (sigma * sigma) / 2);
+    const meanOrder = median * Math.exp((sigma * sigma) / 2);
     const out: ProgrammeRun[] = [];
     for (let run = 0; run < o.runs; run++) {
-      const report = await programmeReport(engine.ctx.k, { since: START + run * DAY, until: START + (run + 1) * DAY, now: clock.now(), controlShare: o.controlShare, rotation: controlGroup.rotation, windowDays: WINDOW_DAYS });
+      const period = { since: START + run * DAY, until: START + (run + 1) * DAY, now: clock.now() };
+      const group = { controlShare: o.controlShare, rotation: controlGroup.rotation, windowDays: WINDOW_DAYS };
+      const report = await programmeReport(engine.ctx.k, { ...period, ...group });
       out.push({ run, report, trueUplift: o.effect, trueRevenueDifference: o.effect * meanOrder });
     }
     return out;

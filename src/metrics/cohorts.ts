@@ -17,6 +17,10 @@ import type { PathExperimentReport } from './types.js';
 
 type CohortRow = EnrollmentRow & { cohort: string | null };
 
+const LN = sql.raw('ln(cast(c.revenue as double precision))');
+const NUMERIC = ['holdout', 'enrolled', 'conversions', 'revenue', 'revenue_sq', 'buyers', 'revenue_log',
+  'revenue_log_sq'] as const;
+
 /** Enrolments and conversion sums per (cohort, holdout) of one sequence. */
 async function cohortRows(k: Kysely<Database>, sequenceId: string, since?: number): Promise<CohortRow[]> {
   const r = await sql<CohortRow>`
@@ -25,21 +29,27 @@ async function cohortRows(k: Kysely<Database>, sequenceId: string, since?: numbe
       sum(coalesce(c.revenue, 0)) as revenue,
       sum(coalesce(c.revenue, 0) * coalesce(c.revenue, 0)) as revenue_sq,
       sum(case when c.revenue > 0 then 1 else 0 end) as buyers,
-      sum(case when c.revenue > 0 then ln(cast(c.revenue as double precision)) else 0 end) as revenue_log,
-      sum(case when c.revenue > 0 then ln(cast(c.revenue as double precision)) * ln(cast(c.revenue as double precision)) else 0 end) as revenue_log_sq
+      sum(case when c.revenue > 0 then ${LN} else 0 end) as revenue_log,
+      sum(case when c.revenue > 0 then ${LN} * ${LN} else 0 end) as revenue_log_sq
     from enrollments en
-    left join (select enrollment_id, sum(revenue_minor) as revenue from conversions group by enrollment_id) c on c.enrollment_id = en.id
+    left join (select enrollment_id, sum(revenue_minor) as revenue from conversions group by enrollment_id) c
+      on c.enrollment_id = en.id
     where en.sequence_id = ${sequenceId} and en.enrolled_at >= ${since ?? 0}
     group by en.cohort, en.holdout`.execute(k);
   return r.rows.map((row) => {
-    const out = { ...row, sequence_id: sequenceId, version: 0, churn_reason: 'unknown', active: 0, discount: 0 } as CohortRow;
-    for (const key of ['holdout', 'enrolled', 'conversions', 'revenue', 'revenue_sq', 'buyers', 'revenue_log', 'revenue_log_sq'] as const) out[key] = Number(row[key] ?? 0);
+    const out = { ...row, sequence_id: sequenceId, version: 0, churn_reason: 'unknown', active: 0, discount: 0 };
+    for (const key of NUMERIC) out[key] = Number(row[key] ?? 0);
     return out;
   });
 }
 
 /** The path experiment of a sequence whose step splits into cohorts; null without a split. */
-export async function pathExperimentReport(k: Kysely<Database>, seq: Sequence, since?: number, currency = 'EUR'): Promise<PathExperimentReport | null> {
+export async function pathExperimentReport(
+  k: Kysely<Database>,
+  seq: Sequence,
+  since?: number,
+  currency = 'EUR',
+): Promise<PathExperimentReport | null> {
   const { cohorts } = sequencePaths(seq);
   if (cohorts.length === 0) return null;
   const rows = await cohortRows(k, seq.id, since);
@@ -54,23 +64,31 @@ export async function pathExperimentReport(k: Kysely<Database>, seq: Sequence, s
     for (let j = i + 1; j < cohorts.length; j++) {
       const a = cohorts[i]!.id;
       const b = cohorts[j]!.id;
-      const [k1, n1, k2, n2] = [sum(mailed(b), 'conversions'), sum(mailed(b), 'enrolled'), sum(mailed(a), 'conversions'), sum(mailed(a), 'enrolled')];
+      const [k1, n1] = [sum(mailed(b), 'conversions'), sum(mailed(b), 'enrolled')];
+      const [k2, n2] = [sum(mailed(a), 'conversions'), sum(mailed(a), 'enrolled')];
       if (n1 === 0 || n2 === 0) {
-        pairs.push({ a, b, difference: null, ci: null, significant: false, better: null, minimumDetectableEffect: null });
+        pairs.push({ a, b, difference: null, ci: null, significant: false, better: null,
+          minimumDetectableEffect: null });
         continue;
       }
       const ci = newcombeInterval(k1, n1, k2, n2, z);
       const significant = ci[0] > 0 || ci[1] < 0;
       // The detectable difference at this pair's sizes and the corrected level (80% power).
-      const mde = (conversionMde((k1 + k2) / (n1 + n2), n1, n2) * (z + normalQuantile(0.8))) / (normalQuantile(0.975) + normalQuantile(0.8));
-      pairs.push({ a, b, difference: k1 / n1 - k2 / n2, ci, significant, better: significant ? (ci[0] > 0 ? b : a) : null, minimumDetectableEffect: mde });
+      const z80 = normalQuantile(0.8);
+      const mde = (conversionMde((k1 + k2) / (n1 + n2), n1, n2) * (z + z80)) / (normalQuantile(0.975) + z80);
+      const better = significant ? (ci[0] > 0 ? b : a) : null;
+      pairs.push({ a, b, difference: k1 / n1 - k2 / n2, ci, significant, better, minimumDetectableEffect: mde });
     }
   }
   return {
     correction: 'bonferroni',
     comparisons: m,
     pairLevel: 1 - 0.05 / m,
-    cohorts: cohorts.map((c) => ({ cohortId: c.id, share: c.share, uplift: upliftReport([...mailed(c.id), ...holdout], seq.holdout, currency) })),
+    cohorts: cohorts.map((c) => ({
+      cohortId: c.id,
+      share: c.share,
+      uplift: upliftReport([...mailed(c.id), ...holdout], seq.holdout, currency),
+    })),
     pairs,
   };
 }

@@ -53,7 +53,8 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
   const since = o.since ?? 0;
   const entries = sql`
     select x.customer_id, x.entered_at,
-      (select max(e2.control) from enrollments e2 where e2.customer_id = x.customer_id and e2.enrolled_at = x.entered_at) as control
+      (select max(e2.control) from enrollments e2
+       where e2.customer_id = x.customer_id and e2.enrolled_at = x.entered_at) as control
     from (select customer_id, min(enrolled_at) as entered_at from enrollments
           where enrolled_at >= ${since} and enrolled_at < ${until} group by customer_id) x`;
   const r = await sql<Sums & { done: number }>`
@@ -67,9 +68,11 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
       sum(case when y.net > 0 then 1 else 0 end) as net_buyers,
       sum(${LOG('y.net')}) as net_log, sum(${LOG('y.net')} * ${LOG('y.net')}) as net_log_sq
     from (
-      select e.customer_id, e.control, case when e.entered_at + ${window} <= ${o.now} then 1 else 0 end as done, count(o.id) as orders,
+      select e.customer_id, e.control, count(o.id) as orders,
+        case when e.entered_at + ${window} <= ${o.now} then 1 else 0 end as done,
         coalesce(sum(o.total_minor), 0) as revenue,
-        coalesce(sum(case when o.total_minor > o.discount_minor then o.total_minor - o.discount_minor else 0 end), 0) as net
+        coalesce(sum(case when o.total_minor > o.discount_minor
+          then o.total_minor - o.discount_minor else 0 end), 0) as net
       from (${entries}) e
       left join orders o on o.customer_id = e.customer_id and o.status != 'cancelled'
         and o.ordered_at > e.entered_at and o.ordered_at <= e.entered_at + ${window}
@@ -79,7 +82,8 @@ async function programmeSums(k: Kysely<Database>, o: ProgrammeOptions): Promise<
   const rows: Sums[] = [];
   let pending = 0;
   for (const raw of r.rows) {
-    const row = Object.fromEntries(Object.entries(raw).map(([key, v]) => [key, Number(v ?? 0)])) as unknown as Sums & { done: number };
+    const entries = Object.entries(raw).map(([key, v]) => [key, Number(v ?? 0)]);
+    const row = Object.fromEntries(entries) as unknown as Sums & { done: number };
     if (row.done === 1) rows.push(row);
     else pending += row.n;
   }
@@ -114,7 +118,9 @@ export async function programmeReport(k: Kysely<Database>, o: ProgrammeOptions):
   const uplift = upliftReport(rows.map((r) => asRow(r, false)), o.controlShare, currency);
   const net = upliftReport(rows.map((r) => asRow(r, true)), o.controlShare, currency);
   if (uplift.reason === 'no holdout') uplift.reason = 'no control group (controlGroup.share is 0)';
-  else if (uplift.reason === 'no holdout enrolments yet') uplift.reason = 'no control-group customers with a closed window yet';
+  else if (uplift.reason === 'no holdout enrolments yet') {
+    uplift.reason = 'no control-group customers with a closed window yet';
+  }
   return {
     controlShare: o.controlShare,
     rotation: o.rotation,
