@@ -3,7 +3,7 @@ import { esc } from '../server/pages.js';
 import { backtestChart, backtestSection, type BacktestView } from './backtest.js';
 import { allocationChart, funnelChart, upliftChart, variantTimelineChart, type ChartSpec } from './charts.js';
 import { jsonForScript } from './format.js';
-import { programmeSection } from './programme.js';
+import { pathsSection, programmeSection } from './programme.js';
 import { overview, returnedTable, sequenceSection } from './sections.js';
 import type { VariantTimeline } from './timeline.js';
 
@@ -82,6 +82,7 @@ export function renderPage(input: PageInput): string {
     (input.notices?.length ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>` : '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
+    report.sequences.map((s, i) => pathsSection(s, i)).join('') +
     programmeSection(report.programme, report.sequences[0]?.currency ?? 'EUR') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
     (input.backtest === undefined ? '' : backtestSection(input.backtest)) +
