@@ -25,7 +25,7 @@ describe('programme uplift against the global control group (known truth, 400 ru
     expect(control).toBeGreaterThan(0.27);
     expect(control).toBeLessThan(0.33);
     expect(covered(runs)).toBeGreaterThanOrEqual(0.93);
-  }, 300_000);
+  }, 600_000);
 
   it('calls a zero effect significant in at most 6% of runs', async () => {
     const runs = await runProgrammeExperiment({ ...base, seed: 12, effect: 0 });
@@ -34,5 +34,5 @@ describe('programme uplift against the global control group (known truth, 400 ru
     expect(significant).toBeLessThanOrEqual(0.06);
     expect(revenue).toBeLessThanOrEqual(0.06);
     expect(covered(runs)).toBeGreaterThanOrEqual(0.93);
-  }, 300_000);
+  }, 600_000);
 });
