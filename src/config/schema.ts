@@ -123,6 +123,22 @@ export const GuardConfig = z
   .refine((g) => g.hardBounceWarn < g.hardBouncePause, { message: 'hardBounceWarn must be below hardBouncePause', path: ['hardBounceWarn'] });
 export type GuardConfig = z.infer<typeof GuardConfig>;
 
+/**
+ * The global control group (docs/METRICS.md, "The whole programme"): a share of customers that no
+ * sequence ever mails, drawn by a stable hash of the address and `rotation`, the baseline of the
+ * programme's uplift. Changing `rotation` (e.g. once a year) draws a new group; enrolments keep
+ * the membership recorded when they started.
+ */
+export const ControlGroupConfig = z.strictObject({
+  /** Share of customers in the group (0.05 = 5 %); 0 switches it off. Raising it keeps the old members. */
+  share: z.number().min(0).max(0.5).default(0),
+  /** Salt of the draw: a new value draws a new group (e.g. "2027"). */
+  rotation: z.string().min(1).max(64).default('1'),
+  /** Days after a customer's first entry in the period over which their orders count. */
+  windowDays: z.number().int().min(1).max(365).default(30),
+});
+export type ControlGroupConfig = z.infer<typeof ControlGroupConfig>;
+
 /** Double opt-in limits (docs/CONSENT.md). */
 export const ConsentConfig = z.strictObject({
   /** How long a confirmation link stays valid. */
@@ -238,6 +254,7 @@ export const EngineConfig = z.strictObject({
   tracking: TrackingConfig.default(TrackingConfig.parse({})),
   dashboard: DashboardConfig.default(DashboardConfig.parse({})),
   guard: GuardConfig.default(GuardConfig.parse({})),
+  controlGroup: ControlGroupConfig.default(ControlGroupConfig.parse({})),
   consent: ConsentConfig.default(ConsentConfig.parse({})),
   /** The connected shop, if any: without it coupon codes exist in Comeback only. */
   shop: ShopConfig.optional(),

@@ -4,6 +4,7 @@ import { esc } from '../server/pages.js';
 import { backtestChart, backtestSection, type BacktestView } from './backtest.js';
 import { allocationChart, funnelChart, upliftChart, variantTimelineChart, type ChartSpec } from './charts.js';
 import { jsonForScript } from './format.js';
+import { pathsSection, programmeSection } from './programme.js';
 import { overview, returnedTable, sequenceSection } from './sections.js';
 import type { VariantTimeline } from './timeline.js';
 
@@ -85,6 +86,8 @@ export function renderPage(input: PageInput): string {
     (input.console?.top ?? '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +
+    report.sequences.map((s, i) => pathsSection(s, i)).join('') +
+    programmeSection(report.programme, report.sequences[0]?.currency ?? 'EUR') +
     `<section><h2>Recently returned customers</h2>${returnedTable(report.recentlyReturned)}</section>` +
     preferencesSection(report.preferences) +
     (input.backtest === undefined ? '' : backtestSection(input.backtest)) +

@@ -154,6 +154,10 @@ export interface EnrollmentsTable {
   legal_basis: string | null;
   /** The address hash the enrolment was made for: one active enrolment per address and sequence (null after erasure). */
   address_hash: string | null;
+  /** 1 when the customer was in the global control group at enrolment (never mailed; also a holdout enrolment). */
+  control: Generated<number>;
+  /** The path cohort drawn at enrolment when a step of the sequence splits into cohorts; null otherwise. */
+  cohort: string | null;
 }
 
 /** The send ledger: one row per (enrollment, step), guarded by a unique key. */

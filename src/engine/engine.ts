@@ -320,7 +320,7 @@ export class Engine {
   async report(options: StatsReportOptions = {}): Promise<StatsReport> {
     const { k, config, clock, sequences } = this.ctx;
     if (options.sequence !== undefined) await assertKnownSequence(this.ctx, options.sequence);
-    const source = { k, now: clock.now(), guard: config.guard, currency: config.defaults.currency, sequences };
+    const source = { k, now: clock.now(), guard: config.guard, currency: config.defaults.currency, controlGroup: config.controlGroup, sequences };
     return buildStatsReport({ ...source, guardSince: await guardSince(k) }, options);
   }
 

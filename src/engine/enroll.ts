@@ -8,6 +8,7 @@ import type { DenyReason } from '../consent/types.js';
 import { DAY } from '../clock.js';
 import { InputError, NotFoundError, ValidationError } from '../errors.js';
 import { firstDueAt } from '../sequences/machine.js';
+import { drawCohort, firstIndex } from '../sequences/paths.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
 import { findCustomer } from '../shop/customers.js';
@@ -15,6 +16,7 @@ import { unitDraw } from '../util/hash.js';
 import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
 import { emitEvents, withOutbox } from '../webhooks/emit.js';
 import { dormantCandidates } from './audience.js';
+import { inControlGroup } from './control-group.js';
 import type { EngineContext } from './context.js';
 
 /** Outcome of an audience run: who entered, and why the others did not. */
@@ -23,6 +25,8 @@ export interface EnrollResult {
   considered: number;
   enrolled: number;
   holdout: number;
+  /** Of `holdout`: members of the global control group (never mailed by any sequence). */
+  control?: number;
   /** `same_address`: another customer record with this email address is (or is being) enrolled. */
   skipped: Partial<Record<DenyReason | 'already_enrolled' | 'same_address' | 'paused' | 'topic_opt_out', number>>;
 }
@@ -84,32 +88,41 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       continue;
     }
     if (c.email_hash) taken.set(c.email_hash, c.id);
-    const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+    // The global control group is held out of every sequence (after consent: who may not be
+    // mailed is on neither side of the programme's comparison).
+    const control = inControlGroup(c, ctx.config.controlGroup);
+    const holdout = control || unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+    // A path experiment's cohort is drawn for everyone at entry (intention to treat).
+    const cohort = drawCohort(seq, c.id);
     rows.push({
       customer_id: c.id,
       sequence_id: seq.id,
       sequence_version: seq.version,
       status: 'active',
       holdout: holdout ? 1 : 0,
-      current_step: 0,
-      next_due_at: holdout ? now + holdoutWindow(seq) : firstDueAt(seq, now),
+      current_step: firstIndex(seq, cohort),
+      next_due_at: holdout ? now + holdoutWindow(seq) : firstDueAt(seq, now, cohort),
       enrolled_at: now,
       trigger_data: JSON.stringify(triggerData),
       consent_id: decision.consentId,
       legal_basis: decision.basis,
       address_hash: c.email_hash,
+      control: control ? 1 : 0,
+      cohort,
     });
   }
   if (rows.length === 0) return [];
   // Two partial unique indexes refuse a second active enrolment of the customer and of the address
   // (another enrolment path may have enrolled either since the checks above); neither is an error.
   const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
-    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id']).execute();
+    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id', 'control']).execute();
     await emitEvents(trx, ctx.config, got.map((r) => ({ type: 'enrollment.created', customerId: r.customer_id, enrollmentId: r.id, sequenceId: seq.id, occurredAt: now })));
     return got;
   });
   result.enrolled += inserted.length;
   result.holdout += inserted.filter((r) => r.holdout === 1).length;
+  const control = inserted.filter((r) => r.control === 1).length;
+  if (control > 0) result.control = (result.control ?? 0) + control;
   if (inserted.length < rows.length) {
     const got = new Set(inserted.map((r) => r.customer_id));
     const lost = rows.filter((r) => !got.has(r.customer_id)).map((r) => r.customer_id);

@@ -3,6 +3,7 @@
  * database now and then (not per message) and handed to the scheduler as `VariantWeights`.
  * Each sequence optimises its own metric (`optimize:` conversion or net_revenue).
  */
+import { sequencePaths } from '../sequences/paths.js';
 import type { EngineContext } from './context.js';
 import type { VariantWeights } from './scheduler.js';
 import { armRows, optimizeMetric, stepAllocation, stepArms, stepOptions, variantSteps } from '../metrics/variants.js';
@@ -36,7 +37,7 @@ export class VariantOptimizer {
     const next = new Map<string, Map<string | null, number>>();
     for (const id of this.ctx.sequences.ids()) {
       const seq = this.ctx.sequences.get(id);
-      for (const step of seq.steps) {
+      for (const step of sequencePaths(seq).steps) {
         const options = stepOptions(step);
         if (options.length < 2) continue;
         const key = `${id}\u0000${step.id}`;

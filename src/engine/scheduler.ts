@@ -2,6 +2,7 @@ import type { Insertable, Kysely, Transaction } from 'kysely';
 import { statementChunks } from '../db/chunks.js';
 import type { Database, Enrollment, MessagesTable } from '../db/schema.js';
 import { decide, type Decision } from '../sequences/machine.js';
+import { stepAt } from '../sequences/paths.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Sequence } from '../sequences/schema.js';
 import { unitDraw } from '../util/hash.js';
@@ -157,8 +158,9 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
         result.completed++;
         continue;
       }
-      const stepId = seq.steps[e.current_step]?.id ?? '';
-      const decision = decide(seq, { id: e.id, currentStep: e.current_step }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
+      // Path experiments: the flat step index and the enrolment's cohort (sequences/paths.ts).
+      const stepId = stepAt(seq, e.current_step)?.id ?? '';
+      const decision = decide(seq, { id: e.id, currentStep: e.current_step, cohort: e.cohort }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
       const zone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const hour = preferredHour(opens.get(e.customer_id) ?? [], zone, ctx.config.worker.preferredHourMinOpens);
       const cap = { recent, key: capKeys.get(e.customer_id) ?? capKey({ id: e.customer_id, email_hash: null }), prefs: prefs.get(e.customer_id) };

@@ -6,6 +6,7 @@ import type { OutgoingMail } from '../delivery/types.js';
 import { TemplateError, TemplateUnusableError } from '../errors.js';
 import { parseDuration } from '../sequences/duration.js';
 import { resolveMail } from '../sequences/machine.js';
+import { findStep } from '../sequences/paths.js';
 import type { LocalizedText } from '../sequences/schema.js';
 import { renderBody, renderHeaderText } from '../templates/render.js';
 import type { EngineContext } from './context.js';
@@ -76,7 +77,7 @@ async function sendWithInputs(ctx: EngineContext, inputs: SendInputs): Promise<S
     await record(ctx, m, { status: 'reserved', error: 'snoozed by the customer', due_at: gate.until });
     return 'paused';
   }
-  const step = seq.steps.find((s) => s.id === m.step_id)!;
+  const step = findStep(seq, m.step_id)!;
   const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
   const mail = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
   let outgoing: OutgoingMail;

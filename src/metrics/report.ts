@@ -5,13 +5,16 @@
  * the dashboard renders it; the types (with every field explained) are in `types.ts`.
  */
 import type { Kysely } from 'kysely';
-import type { GuardConfig } from '../config/schema.js';
+import type { ControlGroupConfig, GuardConfig } from '../config/schema.js';
 import type { Database } from '../db/schema.js';
 import type { Sequence } from '../sequences/schema.js';
+import { sequencePaths } from '../sequences/paths.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
 import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
 import { preferenceReport } from './preferences.js';
+import { pathExperimentReport } from './cohorts.js';
+import { programmeReport } from './programme.js';
 import { recentlyReturned } from './returned.js';
 import { upliftReport } from './uplift-report.js';
 import { armRows, decideStep, optimizeMetric, stepOptions, variantSteps, type ArmRow } from './variants.js';
@@ -42,6 +45,8 @@ export interface ReportSource {
   currency: string;
   /** When the guard started counting for each resumed sequence (epoch ms). */
   guardSince: Map<string, number>;
+  /** The global control group the programme is measured against. */
+  controlGroup: ControlGroupConfig;
   sequences: ReportSequences;
 }
 
@@ -57,6 +62,7 @@ interface Data {
   windowStart: number;
   guardSince: Map<string, number>;
   definitions: Map<string, Sequence | undefined>;
+  since?: number;
 }
 
 /**
@@ -81,7 +87,7 @@ export async function buildStatsReport(src: ReportSource, options: StatsReportOp
     await deliveryRows(src.k, start, options.sequence),
     await conversionCurrencies(src.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: src.guardSince, definitions };
+  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: src.guardSince, definitions, since };
   const sequences: SequenceReport[] = [];
   for (const id of ids) sequences.push(await sequenceReport(src, id, data));
   return {
@@ -90,6 +96,7 @@ export async function buildStatsReport(src: ReportSource, options: StatsReportOp
     sequences,
     recentlyReturned: await recentlyReturned(src.k, f, 20),
     preferences: await preferenceReport(src.k, now, f),
+    programme: await programmeReport(src.k, { since, now, currency: src.currency, ...src.controlGroup, controlShare: src.controlGroup.share }),
   };
 }
 
@@ -122,10 +129,11 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
   for (const m of msgs) for (const target of [total, at(byVersion, m.version), at(byReason, m.churn_reason)]) addFunnel(target, messageSums(m));
 
   // Step and variant funnels: the step's sends are its enrolments, conversions are those after the send.
-  const stepIds = [...new Set([...(seq?.steps.map((s) => s.id) ?? []), ...msgs.map((m) => m.step_id)])];
+  const flat = seq ? sequencePaths(seq).steps : undefined;
+  const stepIds = [...new Set([...(flat?.map((s) => s.id) ?? []), ...msgs.map((m) => m.step_id)])];
   const steps: StepReport[] = stepIds.map((stepId) => {
-    const index = seq ? seq.steps.findIndex((s) => s.id === stepId) : -1;
-    const step = index >= 0 ? seq!.steps[index] : undefined;
+    const index = flat ? flat.findIndex((s) => s.id === stepId) : -1;
+    const step = index >= 0 ? flat![index] : undefined;
     const funnelOf = (variant?: string | null) => {
       const sums = emptyFunnel();
       const pick = <T extends { step_id: string; variant_id: string | null }>(rows: T[]) => rows.filter((r) => r.step_id === stepId && (variant === undefined || r.variant_id === variant));
@@ -166,6 +174,7 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
     steps,
     byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
+    ...(seq && sequencePaths(seq).cohorts.length > 0 ? { paths: (await pathExperimentReport(src.k, seq, d.since, currency))! } : {}),
     deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), src.guard),
   };
 }

@@ -258,6 +258,8 @@ export interface SequenceReport {
   byChurnReason: ChurnReasonFunnel[];
   /** Uplift against the holdout, or the reason there is none. */
   uplift: UpliftReport;
+  /** The path experiment, when a step splits into random cohorts (absent otherwise). */
+  paths?: PathExperimentReport;
   /** Rolling complaint and hard-bounce health and the guard verdict. */
   deliverability: DeliverabilityReport;
 }
@@ -302,6 +304,8 @@ export interface StatsReport {
   recentlyReturned: ReturnedCustomer[];
   /** Kept instead of lost: snoozes, frequency changes and topic opt-outs per step beside unsubscribes. */
   preferences: PreferenceReport;
+  /** The whole programme against the global control group (all sequences, whatever `sequence` filters). */
+  programme: ProgrammeReport;
 }
 
 /** Options of `buildStatsReport`. */
@@ -310,4 +314,54 @@ export interface StatsReportOptions {
   sequence?: string;
   /** Count only enrolments from this time on (epoch ms or Date). */
   since?: number | Date;
+}
+
+/** The programme's uplift over the global control group (docs/METRICS.md, "The whole programme"). */
+export interface ProgrammeReport {
+  /** Configured share of the control group (0 when switched off). */
+  controlShare: number;
+  /** The rotation key the group is currently drawn with. */
+  rotation: string;
+  /** Days after a customer's first entry in the period over which their orders count. */
+  windowDays: number;
+  /** Eligible customers whose window has not ended yet: counted once it has. */
+  pending: number;
+  /**
+   * Programme (every eligible customer outside the control group: `mailed`) against the control
+   * group (`holdout`): conversion = bought at least once in the window; revenue = the sum of
+   * their orders in it, per eligible customer. Same fields and methods as a sequence's uplift.
+   */
+  uplift: UpliftReport;
+  /** Net revenue (orders minus their discounts) per eligible customer, programme − control. */
+  netRevenue: {
+    differenceMinor: number | null;
+    ci95: Interval | null;
+    significant: boolean;
+    minimumDetectableEffectMinor: number | null;
+    verdict: string | null;
+  };
+}
+
+/** A path experiment (a step split into random cohorts): each cohort vs the holdout, and every pair. */
+export interface PathExperimentReport {
+  /** How the pairwise intervals are corrected for the number of comparisons. */
+  correction: 'bonferroni';
+  /** Number of pairwise comparisons m = k(k−1)/2 for k cohorts. */
+  comparisons: number;
+  /** Confidence level of each pairwise interval: 1 − 0.05/m (the family keeps 95%). */
+  pairLevel: number;
+  /** Each cohort (mailed enrolments drawn into it) against the sequence's whole holdout. */
+  cohorts: { cohortId: string; share: number; uplift: UpliftReport }[];
+  /** Conversion rate of `b` − that of `a`, with its corrected interval. */
+  pairs: {
+    a: string;
+    b: string;
+    difference: number | null;
+    ci: Interval | null;
+    significant: boolean;
+    /** The cohort that converts better when `significant`, else null. */
+    better: string | null;
+    /** Smallest difference these sizes detect at the corrected level with 80% power. */
+    minimumDetectableEffect: number | null;
+  }[];
 }

@@ -4,6 +4,7 @@
  * Thompson-sampling shares the scheduler uses. Shares are drawn with a seed derived from the
  * step, so the worker and `comeback stats` compute the same allocation from the same data.
  */
+import { sequencePaths } from '../sequences/paths.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Sequence } from '../sequences/schema.js';
@@ -94,7 +95,7 @@ export function stepAllocation(sequenceId: string, stepId: string, arms: readonl
 
 /** The steps with variants of the given sequences, as (sequence id, step id) pairs. */
 export function variantSteps(sequences: readonly Sequence[]): [string, string][] {
-  return sequences.flatMap((seq) => seq.steps.filter((st) => st.variants?.length).map((st) => [seq.id, st.id] as [string, string]));
+  return sequences.flatMap((seq) => sequencePaths(seq).steps.filter((st) => st.variants?.length).map((st) => [seq.id, st.id] as [string, string]));
 }
 
 /** The options of a step: the step's own content (null) and its variants; empty without variants. */

@@ -1,12 +1,16 @@
 import { parseDuration } from './duration.js';
 import { evaluate, type ExpressionData } from './expressions.js';
 import type { CustomerValues } from './fields.js';
+import { firstIndex, nextIndex, stepAt } from './paths.js';
 import type { Coupon, LocalizedText, MailAction, Sequence, Step } from './schema.js';
 
 /** What the machine knows about an enrolment. */
 export interface EnrollmentState {
   id: number;
+  /** Flat index over every step of every path (see `paths.ts`). */
   currentStep: number;
+  /** The path cohort drawn at enrolment, when a step splits into cohorts. */
+  cohort?: string | null;
 }
 
 /** Facts about the customer's behaviour since enrolment (human events only) and their data. */
@@ -143,10 +147,11 @@ export function decide(sequence: Sequence, state: EnrollmentState, facts: Facts,
   }
   // A survey goal is reached by the answer itself; a purchase goal by attribution of the order.
   if (sequence.goal?.survey_answered && facts.surveyAnswered) return { kind: 'exit', reason: 'survey_answered', goal: true };
-  const step = sequence.steps[state.currentStep];
+  const step = stepAt(sequence, state.currentStep);
   if (!step) return { kind: 'complete' };
-  const nextStep = sequence.steps[state.currentStep + 1];
-  const next: Next = nextStep ? { stepIndex: state.currentStep + 1, dueAt: now + parseDuration(nextStep.wait) } : null;
+  // The next step on this enrolment's path: after the split, its cohort's own steps.
+  const after = nextIndex(sequence, state.currentStep, state.cohort);
+  const next: Next = after !== null ? { stepIndex: after, dueAt: now + parseDuration(stepAt(sequence, after)!.wait) } : null;
   if (step.unless || step.only_if) {
     const data = conditionData(facts);
     if (step.unless && evaluate(step.unless, data)) return { kind: 'skip', stepIndex: state.currentStep, step, reason: `unless ${step.unless}`, next };
@@ -156,9 +161,9 @@ export function decide(sequence: Sequence, state: EnrollmentState, facts: Facts,
   return { kind: 'send', stepIndex: state.currentStep, step, mail: resolveMail(step, facts, variantId), next };
 }
 
-/** When the first step of a new enrolment is due. */
-export function firstDueAt(sequence: Sequence, enrolledAt: number): number {
-  return enrolledAt + parseDuration(sequence.steps[0]!.wait);
+/** When the first step of a new enrolment (in `cohort`, when the sequence starts with a split) is due. */
+export function firstDueAt(sequence: Sequence, enrolledAt: number, cohort?: string | null): number {
+  return enrolledAt + parseDuration(stepAt(sequence, firstIndex(sequence, cohort))!.wait);
 }
 
 /** Facts with nothing happened yet. */

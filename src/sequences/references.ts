@@ -31,16 +31,24 @@ export function mailActions(seq: Sequence | unknown): { path: PathKey[]; action:
     if (isRecord(a)) out.push({ path, action: { template: stringOr(a.template), subject: localized(a.subject), preheader: localized(a.preheader) } });
   };
   const steps = isRecord(seq) && Array.isArray(seq.steps) ? seq.steps : [];
-  steps.forEach((s: unknown, i) => {
+  const each = (s: unknown, base: PathKey[]) => {
     if (!isRecord(s)) return;
-    const base: PathKey[] = ['steps', i];
+    // A split step sends nothing itself; its cohorts' steps do.
+    if (isRecord(s.split)) {
+      const cohorts = Array.isArray(s.split.cohorts) ? s.split.cohorts : [];
+      cohorts.forEach((c: unknown, j) => {
+        if (isRecord(c) && Array.isArray(c.steps)) c.steps.forEach((cs: unknown, k) => each(cs, [...base, 'split', 'cohorts', j, 'steps', k]));
+      });
+      return;
+    }
     add(base, s);
     const branch = isRecord(s.branch) ? s.branch : {};
     if (isRecord(branch.cases)) for (const [reason, a] of Object.entries(branch.cases)) add([...base, 'branch', 'cases', reason], a);
     if (Array.isArray(branch.when)) branch.when.forEach((w: unknown, j) => add([...base, 'branch', 'when', j], w));
     add([...base, 'branch', 'default'], branch.default);
     if (Array.isArray(s.variants)) s.variants.forEach((v: unknown, j) => add([...base, 'variants', j], v));
-  });
+  };
+  steps.forEach((s: unknown, i) => each(s, ['steps', i]));
   return out;
 }
 

@@ -73,15 +73,50 @@ export const Branch = z
   .describe('send something different depending on the churn reason or on facts');
 export type Branch = z.infer<typeof Branch>;
 
-/** One mail of the sequence. */
-export const Step = z.strictObject({
-  id: id().describe('step id, unique in the sequence; messages and statistics are keyed by it'),
+const stepFields = {
+  id: id().describe('step id, unique in the sequence (cohort steps included); messages and statistics are keyed by it'),
   wait: Duration.default('0d').describe('time after the previous step (after enrolment for the first step), e.g. 5d or 36h'),
   unless: Condition.optional().describe('skip the step when this holds, e.g. clicked'),
   only_if: Condition.optional().describe('send the step only when this holds, e.g. "not opened"'),
   ...mailFields,
   branch: Branch.optional(),
   variants: z.array(Variant).min(1).max(COUNT.variants, `more than ${COUNT.variants} variants`).optional().describe('alternatives tested against the step itself; better ones get more traffic'),
+};
+
+/** A mail on a cohort's path (a cohort's steps do not split again). */
+export const CohortStep = z.strictObject(stepFields);
+export type CohortStep = z.infer<typeof CohortStep>;
+
+/** One random cohort of a path experiment: its share of entrants and its own steps to the end. */
+export const Cohort = z.strictObject({
+  id: id().describe('cohort id, unique in the split; the report compares cohorts by it'),
+  share: z
+    .union([
+      z.number().gt(0).max(1),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?%$/, 'expected a share like 50%')
+        .transform((v) => Number(v.slice(0, -1)) / 100)
+        .refine((n) => n > 0 && n <= 1, 'a share is above 0% and at most 100%'),
+    ])
+    .optional()
+    .describe('share of entrants in this cohort, e.g. 50% (give all or none; none: equal shares)'),
+  steps: z.array(CohortStep).min(1).max(COUNT.steps, `more than ${COUNT.steps} steps`).describe("the cohort's own steps, to the end of the sequence"),
+});
+export type Cohort = z.infer<typeof Cohort>;
+
+/** A path experiment: entrants are drawn at random into cohorts, each running its own steps to the end. */
+export const Split = z
+  .strictObject({
+    cohorts: z.array(Cohort).min(2, 'a split needs at least 2 cohorts').max(COUNT.variants, `more than ${COUNT.variants} cohorts`),
+  })
+  .describe('split entrants into random cohorts that differ in waits, number of steps, template or offer; the last step of the list');
+export type Split = z.infer<typeof Split>;
+
+/** One mail of the sequence, or (with `split`) the point where random cohorts take their own paths. */
+export const Step = z.strictObject({
+  ...stepFields,
+  split: Split.optional(),
 });
 export type Step = z.infer<typeof Step>;
 

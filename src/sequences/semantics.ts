@@ -5,6 +5,7 @@
  */
 import { CHURN_REASONS } from '../shop/types.js';
 import { closest } from '../util/did-you-mean.js';
+import { COUNT } from '../util/limits.js';
 import { checkExpression, type ExpressionScope } from './expressions.js';
 import type { PathKey } from './positions.js';
 
@@ -99,14 +100,14 @@ function checkBranch(out: SemanticProblem[], path: PathKey[], b: Obj): Outcome[]
   return outcomes;
 }
 
-function checkStep(out: SemanticProblem[], s: Obj, i: number, seen: Map<string, number>): void {
-  const path: PathKey[] = ['steps', i];
+function checkStep(out: SemanticProblem[], s: Obj, path: PathKey[], seen: Map<string, string>): void {
   const id = str(s.id);
   if (id !== undefined) {
     const first = seen.get(id);
-    if (first !== undefined) out.push({ path: [...path, 'id'], message: `step id "${id}" is also used by steps[${first}]` });
-    else seen.set(id, i);
+    if (first !== undefined) out.push({ path: [...path, 'id'], message: `step id "${id}" is also used by ${first}` });
+    else seen.set(id, pathText(path));
   }
+  if (s.split !== undefined) return;
   expression(out, [...path, 'unless'], s.unless, 'step');
   expression(out, [...path, 'only_if'], s.only_if, 'step');
   checkCoupon(out, [...path, 'coupon'], s.coupon);
@@ -133,6 +134,56 @@ function checkStep(out: SemanticProblem[], s: Obj, i: number, seen: Map<string, 
     if (Object.keys(variant).every((k) => k === 'id')) out.push({ path: [...path, 'variants', j], message: 'this variant changes nothing: give it a template, subject, preheader or coupon' });
     checkCoupon(out, [...path, 'variants', j, 'coupon'], variant.coupon);
   });
+}
+
+/** `steps[2].split.cohorts[0].steps[1]` from its path. */
+function pathText(path: PathKey[]): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}
+
+/** Keys a split step may have: it sends nothing itself, its cohorts do. */
+const SPLIT_KEYS = ['id', 'split'];
+
+/**
+ * Path experiments: one split, the last step, sending nothing itself; cohorts with distinct ids
+ * and shares that add up to 100% (or none given); each cohort step checked like any step.
+ */
+function checkSplits(out: SemanticProblem[], steps: unknown[], seen: Map<string, string>): void {
+  const splits = steps.flatMap((s, i) => (obj(s)?.split !== undefined ? [i] : []));
+  splits.slice(1).forEach((i) => out.push({ path: ['steps', i, 'split'], message: 'only one step of a sequence may split: put further differences into the cohorts\' own steps', atKey: true }));
+  const at = splits[0];
+  if (at === undefined) return;
+  const step = obj(steps[at])!;
+  if (at < steps.length - 1) out.push({ path: ['steps', at + 1], message: 'no steps after a split: each cohort runs its own path to the end; move these steps into the cohorts' });
+  for (const key of Object.keys(step).filter((k) => !SPLIT_KEYS.includes(k))) {
+    out.push({ path: ['steps', at, key], message: `a split step sends nothing itself, so "${key}" does not apply: give it to the cohorts' steps`, atKey: true });
+  }
+  const cohorts = list(obj(step.split)?.cohorts);
+  const ids = new Map<string, number>();
+  let total = 0;
+  let given = 0;
+  let count = 0;
+  cohorts.forEach((c, j) => {
+    const cohort = obj(c);
+    if (!cohort) return;
+    const path: PathKey[] = ['steps', at, 'split', 'cohorts', j];
+    const id = str(cohort.id);
+    if (id !== undefined) {
+      if (ids.has(id)) out.push({ path: [...path, 'id'], message: `cohort id "${id}" is also used by cohorts[${ids.get(id)}]` });
+      else ids.set(id, j);
+    }
+    const share = typeof cohort.share === 'number' ? cohort.share : typeof cohort.share === 'string' && /^\d+(\.\d+)?%$/.test(cohort.share) ? Number(cohort.share.slice(0, -1)) / 100 : undefined;
+    if (cohort.share !== undefined) given++;
+    total += share ?? 0;
+    list(cohort.steps).forEach((s, k) => {
+      const cs = obj(s);
+      count++;
+      if (cs) checkStep(out, cs, [...path, 'steps', k], seen);
+    });
+  });
+  if (given > 0 && given < cohorts.length) out.push({ path: ['steps', at, 'split', 'cohorts'], message: 'give every cohort a share, or none (then the shares are equal)' });
+  else if (given > 0 && Math.abs(total - 1) > 1e-6) out.push({ path: ['steps', at, 'split', 'cohorts'], message: `the cohorts' shares add up to ${+(total * 100).toFixed(4)}%, not 100%` });
+  if (at + count > COUNT.steps) out.push({ path: ['steps', at, 'split'], message: `more than ${COUNT.steps} steps on all paths together (${at + count})` });
 }
 
 function checkWindow(out: SemanticProblem[], w: Obj): void {
@@ -166,11 +217,12 @@ export function checkSemantics(raw: unknown): SemanticProblem[] {
   if (!seq) return out;
   const audience = obj(seq.audience);
   if (audience) checkAudience(out, audience);
-  const seen = new Map<string, number>();
+  const seen = new Map<string, string>();
   list(seq.steps).forEach((s, i) => {
     const step = obj(s);
-    if (step) checkStep(out, step, i, seen);
+    if (step) checkStep(out, step, ['steps', i], seen);
   });
+  checkSplits(out, list(seq.steps), seen);
   const goal = obj(seq.goal);
   if (goal && goal.purchase === undefined && goal.survey_answered === undefined) out.push({ path: ['goal'], message: 'give purchase (e.g. { within: 30d }) or survey_answered: true' });
   duplicates(out, ['exit_on'], list(seq.exit_on));

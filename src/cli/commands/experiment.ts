@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { runExperiment } from '../../demo/experiment.js';
 import { runZeroEffect } from '../../demo/zero-effect.js';
+import { pathsScenario, programmeScenario } from './experiment-scenarios.js';
 import { InputError } from '../../errors.js';
 import { formatTable } from '../../util/table.js';
 import { pct, upliftCell } from '../format/report.js';
@@ -23,8 +24,11 @@ export function register(program: Command): void {
     .addOption(new Option('--waves <n>', 'enrolment waves, a week apart (the bandit learns between them)').default(10).argParser(int))
     .addOption(new Option('--seed <n>', 'random seed (with --zero-effect: the first of --seeds)').default(7).argParser(int))
     .option('--zero-effect', 'no true effect at all (coupons on, 15% unsubscribes, heavy-tailed order values): count how often the report calls the uplift significant')
-    .addOption(new Option('--seeds <n>', 'with --zero-effect: independent shops, side by side').default(40).argParser(int))
-    .action(async (cmdOpts: { customers: number; waves: number; seed: number; zeroEffect?: boolean; seeds: number }, cmd: Command) => {
+    .addOption(new Option('--seeds <n>', 'with --zero-effect or --paths: independent shops, side by side').default(40).argParser(int))
+    .option('--programme', 'the whole programme against the global control group: coverage of a true +2 pp and false "significant" at no effect over many runs')
+    .addOption(new Option('--runs <n>', 'with --programme: independent runs per scenario').default(400).argParser(int))
+    .option('--paths', 'a path experiment (two mails, three mails, a gift): how often the truly better cohort wins its corrected pairwise comparison')
+    .action(async (cmdOpts: { customers: number; waves: number; seed: number; zeroEffect?: boolean; seeds: number; programme?: boolean; paths?: boolean; runs: number }, cmd: Command) => {
       // The global --db names the experiment's SQLite file (recreated on every run).
       const opts = { ...cmdOpts, db: cmd.optsWithGlobals<{ db?: string }>().db ?? '.comeback/experiment.db' };
       if (/^postgres(ql)?:/i.test(opts.db)) throw new InputError('experiment database', ['the experiment recreates its database: pass a SQLite file path']);
@@ -32,6 +36,15 @@ export function register(program: Command): void {
       const { dirname } = await import('node:path');
       mkdirSync(dirname(opts.db), { recursive: true });
       rmSync(opts.db, { force: true });
+      const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+      if (opts.programme) {
+        process.stdout.write(await programmeScenario({ db: opts.db, seed: opts.seed, runs: opts.runs, customers: given('customers') ? opts.customers : 100 }));
+        return;
+      }
+      if (opts.paths) {
+        process.stdout.write(await pathsScenario({ db: opts.db, seed: opts.seed, seeds: opts.seeds, customers: given('customers') ? opts.customers : 1340 }));
+        return;
+      }
       if (opts.zeroEffect) {
         const customers = cmd.getOptionValueSource('customers') === 'default' ? 300 : opts.customers;
         const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.seed + i);

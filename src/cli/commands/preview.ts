@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { findStep, sequencePaths } from '../../sequences/paths.js';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { Engine } from '../../engine/engine.js';
@@ -55,9 +56,9 @@ function pick(text: LocalizedText | undefined, locale: string, fallback: string)
 export async function renderPreview(engine: Engine, sequenceId: string, stepId: string, o: PreviewOptions): Promise<Preview> {
   const ctx = engine.ctx;
   const seq = ctx.sequences.get(sequenceId);
-  const step = seq.steps.find((s) => s.id === stepId);
+  const step = findStep(seq, stepId);
   if (!step) {
-    const ids = seq.steps.map((s) => s.id);
+    const ids = sequencePaths(seq).steps.map((s) => s.id);
     const hint = closest(stepId, ids);
     throw new NotFoundError(`step of ${sequenceId}`, stepId, hint ? `Did you mean "${hint}"?` : `Steps: ${ids.join(', ')}`);
   }

@@ -7,6 +7,7 @@ import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
 import { parseTimeOption } from '../../util/time.js';
 import { withEngine } from '../context.js';
+import { pathsText, programmeText } from '../format/programme.js';
 import { reportText } from '../format/report.js';
 
 /** The short per-sequence summary table (the demo prints it after a run). */
@@ -57,7 +58,8 @@ export function register(program: Command): void {
           else {
             // What needs an operator comes before the figures.
             const notes = await operatorNotices(engine.ctx);
-            process.stdout.write(`${noticeLines(notes)}${notes.length ? '\n' : ''}${reportText(report)}\n`);
+            const extra = [pathsText(report.sequences), programmeText(report.programme, engine.ctx.config.defaults.currency)].filter((t) => t !== '');
+            process.stdout.write(`${noticeLines(notes)}${notes.length ? '\n' : ''}${reportText(report)}${extra.map((t) => `\n\n${t}`).join('')}\n`);
           }
         },
         options,

@@ -16,6 +16,7 @@ import { nextInWindow } from '../../engine/timing.js';
 import { unitDraw } from '../../util/hash.js';
 import { parseDuration } from '../duration.js';
 import { decide, firstDueAt, type Facts } from '../machine.js';
+import { drawCohort, firstIndex, sequencePaths, stepAt } from '../paths.js';
 import type { Sequence } from '../schema.js';
 import { baselinePurchase, DEFAULT_ASSUMPTIONS, reactions, type Assumptions, type SimEvent } from './assumptions.js';
 
@@ -84,6 +85,8 @@ interface SimEnrollment {
   timeZone: string;
   holdout: boolean;
   currentStep: number;
+  /** Path experiments: the cohort drawn at entry, as the engine draws it. */
+  cohort: string | null;
   nextDueAt: number | null;
   enrolledAt: number;
   status: 'active' | 'completed' | 'converted' | 'exited';
@@ -114,7 +117,7 @@ const emptyRow = (day: number, start: number, steps: string[]): DayRow => ({
 export async function simulate(db: Kysely<Database>, seq: Sequence, options: SimulationOptions): Promise<SimulationResult> {
   const a = options.assumptions ?? DEFAULT_ASSUMPTIONS;
   const tick = options.tickMs ?? HOUR;
-  const steps = seq.steps.map((s) => s.id);
+  const steps = sequencePaths(seq).steps.map((s) => s.id);
   const rows = Array.from({ length: options.days }, (_, d) => emptyRow(d, options.start, steps));
   const sends: SimSend[] = [];
   const enrollments: SimEnrollment[] = [];
@@ -142,6 +145,7 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         continue;
       }
       const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+      const cohort = drawCohort(seq, c.id);
       enrolled.add(c.id);
       enrollments.push({
         id: nextId++,
@@ -149,8 +153,9 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         externalId: c.external_id,
         timeZone: c.time_zone,
         holdout,
-        currentStep: 0,
-        nextDueAt: holdout ? now + goalWindow : firstDueAt(seq, now),
+        currentStep: firstIndex(seq, cohort),
+        cohort,
+        nextDueAt: holdout ? now + goalWindow : firstDueAt(seq, now, cohort),
         enrolledAt: now,
         status: 'active',
         churnReason: c.churn_reason,
@@ -217,9 +222,9 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         e.nextDueAt = null;
         continue;
       }
-      const stepId = seq.steps[e.currentStep]?.id ?? '';
+      const stepId = stepAt(seq, e.currentStep)?.id ?? '';
       e.facts.customer = values.get(e.customerId)?.values;
-      const d = decide(seq, { id: e.id, currentStep: e.currentStep }, e.facts, now, unitDraw(`variant|${e.id}|${stepId}`), options.weights?.(seq.id, stepId));
+      const d = decide(seq, { id: e.id, currentStep: e.currentStep, cohort: e.cohort }, e.facts, now, unitDraw(`variant|${e.id}|${stepId}`), options.weights?.(seq.id, stepId));
       if (d.kind === 'exit' || d.kind === 'complete') {
         e.status = d.kind === 'exit' ? (d.reason === 'purchased' ? 'converted' : 'exited') : 'completed';
         e.nextDueAt = null;
