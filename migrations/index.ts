@@ -13,6 +13,7 @@ import * as m011 from './011_order_original_amount.js';
 import * as m012 from './012_return_score.js';
 import * as m013 from './013_webhook_outbox.js';
 import * as m014 from './014_shop_sync.js';
+import * as m017 from './017_test_sends.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '012_return_score': m012,
   '013_webhook_outbox': m013,
   '014_shop_sync': m014,
+  '017_test_sends': m017,
 };

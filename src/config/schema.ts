@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from '../consent/limits.js';
 import { DEFAULT_GUARD_THRESHOLDS } from '../metrics/stats/guard.js';
-import { BYTES } from '../util/limits.js';
+import { BYTES, COUNT, TEXT } from '../util/limits.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
 import { secretKey } from '../webhooks/sign.js';
 
@@ -218,6 +218,8 @@ export const EngineConfig = z.strictObject({
   templatesDir: z.string().default('templates'),
   transport: TransportConfig.default({ type: 'outbox', dir: 'outbox' }),
   sender: SenderConfig.default(SenderConfig.parse({})),
+  /** The only addresses test sends (`comeback studio`, `comeback send-test`) go to: the team's own inboxes. */
+  seedList: z.array(z.email().max(TEXT.email)).max(COUNT.seedList).default([]),
   /** Base URL of `comeback serve`, used in tracking and unsubscribe links. */
   publicUrl: z.string().url().default('http://localhost:8080'),
   /** The shop's own site, offered to templates as `shop_url`. */

@@ -282,6 +282,23 @@ export interface ShopVersionsTable {
   updated_at: number;
 }
 
+/** Test sends (studio, `comeback send-test`): never in `messages`, so never in a metric. */
+export interface TestSendsTable {
+  id: Generated<number>;
+  sequence_id: string;
+  step_id: string;
+  variant_id: string | null;
+  customer_id: number | null;
+  locale: string;
+  to_address: string;
+  subject: string;
+  /** `sent` or `failed`. */
+  status: string;
+  provider_id: string | null;
+  error: string | null;
+  created_at: number;
+}
+
 /** Outbound webhook events, written in the transaction of the state change they report (docs/WEBHOOKS.md). */
 export interface WebhookOutboxTable {
   id: Generated<number>;
@@ -352,6 +369,7 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_endpoints: WebhookEndpointsTable;
+  test_sends: TestSendsTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

@@ -48,6 +48,8 @@ export const COUNT = {
   variants: 20,
   /** Customers in one `POST /api/customers`. */
   customersPerRequest: 1000,
+  /** Addresses of the config's `seedList` (test sends). */
+  seedList: 50,
 } as const;
 
 /** Sizes in bytes. */
@@ -70,6 +72,8 @@ export const BYTES = {
   webhookBody: 16 * MiB,
   /** Default of `sender.maxMessageBytes`: the largest mail the sender builds (subject, HTML, text). */
   message: 2 * MiB,
+  /** A request to the studio (`comeback studio`): a file's text as JSON, with room for escaping. */
+  studioRequest: 2 * MiB,
 } as const;
 
 /** The message for a text over its limit: `longer than 200 characters`. */
