@@ -49,6 +49,9 @@ export interface Flow {
 /** Size of a node box and the gaps of the layout, in SVG units. */
 export const NODE = { width: 220, height: 84, gapX: 24, gapY: 46 } as const;
 
+/** Cases or variants side by side at most; more wrap into further rows (11 churn reasons stay readable). */
+export const PER_ROW = 4;
+
 /**
  * Nodes a sequence draws: 1 entry, 1 per step, per step with variants 1 + variants (the step's
  * own content is a variant too), per branch 1 per case plus its default, 1 goal (when set),
@@ -144,9 +147,10 @@ export function buildFlow(seq: Sequence, at: Locator): Flow {
       previous = [node];
       return;
     }
-    const r = row++;
-    previous = kids.map((c) => {
-      const kid = add({ id: `step-${i}-${c.key}`, kind: c.kind, title: c.title, lines: c.lines, stepIndex: i, stepId: step.id, variantId: c.variantId, ...pos(['steps', i, ...c.path]) }, r);
+    const first = row;
+    row += Math.ceil(kids.length / PER_ROW);
+    previous = kids.map((c, k) => {
+      const kid = add({ id: `step-${i}-${c.key}`, kind: c.kind, title: c.title, lines: c.lines, stepIndex: i, stepId: step.id, variantId: c.variantId, ...pos(['steps', i, ...c.path]) }, first + Math.floor(k / PER_ROW));
       edges.push({ from: node.id, to: kid.id });
       return kid;
     });
