@@ -98,6 +98,17 @@ async function cursorAtEndOf(text: string): Promise<void> {
   }, text);
 }
 
+/** Puts the cursor right after the first occurrence of `text`. */
+async function cursorAfter(text: string): Promise<void> {
+  await page.evaluate((t) => {
+    const view = (window as any).studioView;
+    const at = view.state.doc.toString().indexOf(t);
+    if (at < 0) throw new Error(`no ${t}`);
+    view.dispatch({ selection: { anchor: at + t.length } });
+    view.focus();
+  }, text);
+}
+
 describe('comeback studio in Chromium', () => {
   it('draws the flow of every shipped sequence with one node per element of the YAML', async () => {
     const names = readdirSync(join(project.dir, 'sequences')).filter((f) => f.endsWith('.yaml'));
@@ -210,6 +221,51 @@ describe('comeback studio in Chromium', () => {
     expect(withoutTimes(await engine.report())).toEqual(before);
     expect(await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).toEqual(messages);
     expect((await engine.ctx.k.selectFrom('test_sends').select(['to_address', 'status']).execute()).map((r) => `${r.to_address} ${r.status}`)).toEqual([`${SEED} sent`, `${SEED} sent`]);
+  });
+
+  it('completes keys from the JSON Schema, lays the live figures over the flow, forecasts, and re-renders a saved template', async () => {
+    await open('sequences/subscription-cancelled.yaml');
+    await cursorAtEndOf('holdout: 10%');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('freq');
+    await page.waitForSelector('.cm-tooltip-autocomplete li');
+    expect(await page.locator('.cm-tooltip-autocomplete li').allTextContents()).toContain('frequency_cap');
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Backspace');
+    await page.waitForSelector('#status[data-state="ok"]');
+    // Live figures: Ben was sent the first step.
+    await page.check('#overlay');
+    await page.waitForSelector('#flow g.node[data-id="step-0"] text.figures');
+    expect(await page.textContent('#flow g.node[data-id="step-0"] text.figures')).toBe('sent 1 · opens 0 · clicks 0 · conv 0');
+    await page.screenshot({ path: join(SHOTS, 'live-figures.png') });
+    // The forecast: the simulation over the real customers, from the start of this hour.
+    await page.click('.tabs button[data-tab="forecast"]');
+    await page.click('#fc-run');
+    await page.waitForSelector('#fc-figures, #fc-out .error');
+    expect(await page.locator('#fc-out .error').count(), (await page.textContent('#fc-out')) ?? '').toBe(0);
+    const figures = await page.locator('#fc-figures dd').allTextContents();
+    const seq = engine.ctx.sequences.get('subscription-cancelled');
+    const start = Date.parse((await page.textContent('#fc-out p'))!.match(/from (\d{4}-\d\d-\d\d)/)![1]!);
+    expect(start).toBeGreaterThan(0);
+    const { forecast: expected } = await import('../../src/studio/forecast.js');
+    const again = await expected(engine, seq);
+    expect(figures[0]).toBe(String(again.entered));
+    await page.screenshot({ path: join(SHOTS, 'forecast.png') });
+    // Hot reload: a template saved in the studio shows in the open preview at once.
+    await page.click('.tabs button[data-tab="preview"]');
+    await page.selectOption('#pv-step', 'ask-why');
+    await page.fill('#pv-customer', 'ben');
+    await page.selectOption('#pv-locale', 'en');
+    await page.click('#pv-render');
+    await page.waitForSelector('#pv-form[data-state="done"]');
+    expect(await page.textContent('#pv-text')).not.toContain('See you soon');
+    await page.click('#files a[data-path="templates/subscription/ask-why.en.mjml"]');
+    await page.waitForFunction(() => document.getElementById('file-name')?.textContent === 'templates/subscription/ask-why.en.mjml');
+    await cursorAfter('Thank you!');
+    await page.keyboard.type(' See you soon.');
+    await page.click('#save');
+    await page.waitForFunction(() => document.getElementById('pv-text')?.textContent?.includes('See you soon'));
+    expect(await page.getAttribute('#pv-800', 'srcdoc')).toContain('See you soon');
   });
 
   it('changes a wait from the graph: the saved file differs in exactly that line, comments intact', async () => {
