@@ -6,7 +6,18 @@
 import type { CompletionContext, CompletionResult } from '@codemirror/autocomplete';
 import { api } from './api.js';
 
-type Schema = { properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; oneOf?: Schema[]; enum?: unknown[]; description?: string; $ref?: string; $defs?: Record<string, Schema>; propertyNames?: Schema; additionalProperties?: Schema | boolean };
+type Schema = {
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  enum?: unknown[];
+  description?: string;
+  $ref?: string;
+  $defs?: Record<string, Schema>;
+  propertyNames?: Schema;
+  additionalProperties?: Schema | boolean;
+};
 
 let root: Promise<Schema> | null = null;
 
@@ -29,7 +40,10 @@ function objectLike(s: Schema | undefined, top: Schema): Schema | undefined {
 function child(s: Schema | undefined, key: string | number, top: Schema): Schema | undefined {
   const o = objectLike(s, top);
   if (typeof key === 'number') return objectLike(o?.items, top);
-  return objectLike(o?.properties?.[key] ?? (typeof o?.additionalProperties === 'object' ? o.additionalProperties : undefined), top);
+  return objectLike(
+    o?.properties?.[key] ?? (typeof o?.additionalProperties === 'object' ? o.additionalProperties : undefined),
+    top,
+  );
 }
 
 /** The key path of the mapping the cursor's line belongs to, from the indentation above. */
@@ -67,7 +81,9 @@ export async function schemaCompletion(ctx: CompletionContext): Promise<Completi
     let s: Schema | undefined = objectLike(top, top);
     for (const k of pathAt(above, indent, Boolean(value[2]))) s = child(s, k, top);
     const target = deref(objectLike(s, top)?.properties?.[value[3]!], top);
-    const options = [...(target?.enum ?? []), ...(target?.anyOf ?? []).flatMap((a) => deref(a, top)?.enum ?? [])].map(String);
+    const options = [...(target?.enum ?? []), ...(target?.anyOf ?? []).flatMap((a) => deref(a, top)?.enum ?? [])].map(
+      String,
+    );
     if (options.length === 0) return null;
     return { from: ctx.pos - value[4]!.length, options: options.map((o) => ({ label: o, type: 'enum' })) };
   }
@@ -80,7 +96,12 @@ export async function schemaCompletion(ctx: CompletionContext): Promise<Completi
   if (!props) return null;
   return {
     from: ctx.pos - key[3]!.length,
-    options: Object.entries(props).map(([label, p]) => ({ label, type: 'property', apply: `${label}: `, info: deref(p, top)?.description })),
+    options: Object.entries(props).map(([label, p]) => ({
+      label,
+      type: 'property',
+      apply: `${label}: `,
+      info: deref(p, top)?.description,
+    })),
     validFor: /^[\w-]*$/,
   };
 }

@@ -26,7 +26,11 @@ const W = 220;
 const H = 84;
 const NS = 'http://www.w3.org/2000/svg';
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;
@@ -36,11 +40,30 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 const clip = (s: string, n = 34) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Replaces the content of `box` with the picture; `figures` adds a live line per node id. */
-export function drawFlow(box: HTMLElement, flow: Flow, onPick: (n: FlowNode) => void, figures: Map<string, string> = new Map()): void {
+export function drawFlow(
+  box: HTMLElement,
+  flow: Flow,
+  onPick: (n: FlowNode) => void,
+  figures: Map<string, string> = new Map(),
+): void {
   box.replaceChildren();
-  const root = svg('svg', { viewBox: `0 0 ${flow.width} ${flow.height}`, width: flow.width, height: flow.height, role: 'img', 'aria-label': `flow of ${flow.sequenceId}` });
+  const root = svg('svg', {
+    viewBox: `0 0 ${flow.width} ${flow.height}`,
+    width: flow.width,
+    height: flow.height,
+    role: 'img',
+    'aria-label': `flow of ${flow.sequenceId}`,
+  });
   const defs = svg('defs', {});
-  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  const marker = svg('marker', {
+    id: 'arrow',
+    viewBox: '0 0 10 10',
+    refX: 9,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: 'auto-start-reverse',
+  });
   marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#667' }));
   defs.append(marker);
   root.append(defs);
@@ -54,11 +77,24 @@ export function drawFlow(box: HTMLElement, flow: Flow, onPick: (n: FlowNode) => 
     const x2 = b.x + W / 2;
     const y2 = b.y;
     const my = (y1 + y2) / 2;
-    root.append(svg('path', { d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`, class: 'edge', 'marker-end': 'url(#arrow)' }));
+    root.append(
+      svg('path', {
+        d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`,
+        class: 'edge',
+        'marker-end': 'url(#arrow)',
+      }),
+    );
     if (e.label) root.append(svg('text', { x: (x1 + x2) / 2 + 6, y: my + 4, class: 'edge-label' }, e.label));
   }
   for (const n of flow.nodes) {
-    const g = svg('g', { class: `node ${n.kind}`, 'data-id': n.id, 'data-kind': n.kind, 'data-line': n.line, transform: `translate(${n.x},${n.y})`, tabindex: 0 });
+    const g = svg('g', {
+      class: `node ${n.kind}`,
+      'data-id': n.id,
+      'data-kind': n.kind,
+      'data-line': n.line,
+      transform: `translate(${n.x},${n.y})`,
+      tabindex: 0,
+    });
     g.append(svg('rect', { width: W, height: H, rx: 8 }));
     g.append(svg('text', { x: 10, y: 18, class: 'title' }, clip(n.title, 30)));
     n.lines.slice(0, 3).forEach((l, i) => g.append(svg('text', { x: 10, y: 36 + i * 14 }, clip(l))));

@@ -87,14 +87,20 @@ const validation = linter(
     const n = ++state.checks;
     setStatus('checking', 'checking…');
     try {
-      const r = await api<{ problems: Problem[]; flow: Flow | null }>('POST', '/api/validate', { path: file.path, text });
+      const r = await api<{ problems: Problem[]; flow: Flow | null }>('POST', '/api/validate', {
+        path: file.path,
+        text,
+      });
       if (n !== state.checks || v.state.doc.toString() !== text) return [];
       showProblems(r.problems);
       if (r.flow) {
         state.flow = r.flow;
         redrawFlow();
       }
-      setStatus(r.problems.length ? 'problems' : 'ok', r.problems.length ? `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : 'valid');
+      setStatus(
+        r.problems.length ? 'problems' : 'ok',
+        r.problems.length ? `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : 'valid',
+      );
       return r.problems.map((p) => ({ ...pos(v.state.doc, p.line, p.column), severity: 'error', message: p.text }));
     } catch (err) {
       setStatus('error', (err as Error).message);
@@ -113,7 +119,9 @@ function extensions(kind: FileInfo['kind']): Extension[] {
     if (kind === 'sequence') setStatus('pending', 'typing…');
   });
   const base = [basicSetup, onChange, EditorView.lineWrapping];
-  return kind === 'sequence' ? [...base, yaml(), validation, lintGutter(), autocompletion({ override: [schemaCompletion] })] : [...base];
+  return kind === 'sequence'
+    ? [...base, yaml(), validation, lintGutter(), autocompletion({ override: [schemaCompletion] })]
+    : [...base];
 }
 
 function showVersion(note: FileInfo['version']): void {
@@ -123,7 +131,10 @@ function showVersion(note: FileInfo['version']): void {
   if (!note) return;
   const button = el('button', `Raise version to ${note.version}`, { type: 'button', id: 'version-bump' });
   button.addEventListener('click', async () => {
-    const r = await api<{ text: string }>('POST', '/api/edit/version', { text: view.state.doc.toString(), version: note.version });
+    const r = await api<{ text: string }>('POST', '/api/edit/version', {
+      text: view.state.doc.toString(),
+      version: note.version,
+    });
     replaceText(r.text);
   });
   box.append(el('span', note.message), button);
@@ -145,7 +156,8 @@ async function open(path: string): Promise<void> {
   state.baseHash = file.hash;
   state.saved = file.text;
   $('file-name').textContent = file.path;
-  for (const a of document.querySelectorAll<HTMLElement>('#files a')) a.classList.toggle('on', a.dataset.path === file.path);
+  for (const a of document.querySelectorAll<HTMLElement>('#files a'))
+    a.classList.toggle('on', a.dataset.path === file.path);
   showProblems([]);
   showVersion(file.version);
   if (file.kind === 'sequence') {
@@ -157,7 +169,10 @@ async function open(path: string): Promise<void> {
   }
   setStatus(file.kind === 'sequence' ? 'pending' : 'idle', '');
   view?.destroy();
-  view = new EditorView({ parent: $('editor'), state: EditorState.create({ doc: file.text, extensions: extensions(file.kind) }) });
+  view = new EditorView({
+    parent: $('editor'),
+    state: EditorState.create({ doc: file.text, extensions: extensions(file.kind) }),
+  });
   ($('save') as HTMLButtonElement).disabled = true;
   $('save-status').textContent = '';
   (window as unknown as { studioView: EditorView }).studioView = view;
@@ -168,7 +183,11 @@ async function save(): Promise<void> {
   if (!file) return;
   const text = view.state.doc.toString();
   try {
-    const r = await api<{ file: FileInfo; problems: Problem[]; version: FileInfo['version'] }>('POST', '/api/save', { path: file.path, text, baseHash: state.baseHash });
+    const r = await api<{ file: FileInfo; problems: Problem[]; version: FileInfo['version'] }>('POST', '/api/save', {
+      path: file.path,
+      text,
+      baseHash: state.baseHash,
+    });
     state.baseHash = r.file.hash;
     state.saved = text;
     ($('save') as HTMLButtonElement).disabled = true;
@@ -188,7 +207,8 @@ async function save(): Promise<void> {
 
 function pickNode(n: FlowNode): void {
   jump(n.line, n.column);
-  for (const g of document.querySelectorAll('#flow g.node')) g.classList.toggle('on', g.getAttribute('data-id') === n.id);
+  for (const g of document.querySelectorAll('#flow g.node'))
+    g.classList.toggle('on', g.getAttribute('data-id') === n.id);
   const panel = $('node-panel');
   panel.hidden = false;
   panel.replaceChildren(el('strong', n.title), el('span', ` line ${n.line}`));
@@ -198,7 +218,11 @@ function pickNode(n: FlowNode): void {
     const apply = el('button', 'Change wait', { type: 'button', id: 'wait-apply' });
     apply.addEventListener('click', async () => {
       try {
-        const r = await api<{ text: string }>('POST', '/api/edit/wait', { text: view.state.doc.toString(), stepIndex: n.stepIndex, wait: input.value.trim() });
+        const r = await api<{ text: string }>('POST', '/api/edit/wait', {
+          text: view.state.doc.toString(),
+          stepIndex: n.stepIndex,
+          wait: input.value.trim(),
+        });
         replaceText(r.text);
       } catch (err) {
         panel.append(el('p', (err as Error).message, { class: 'error' }));
@@ -210,7 +234,10 @@ function pickNode(n: FlowNode): void {
 }
 
 async function start(): Promise<void> {
-  const { files, seedList } = await api<{ files: { path: string; kind: string }[]; seedList: string[] }>('GET', '/api/files');
+  const { files, seedList } = await api<{ files: { path: string; kind: string }[]; seedList: string[] }>(
+    'GET',
+    '/api/files',
+  );
   const nav = $('files');
   for (const kind of ['sequence', 'template']) {
     nav.append(el('h3', kind === 'sequence' ? 'Sequences' : 'Templates'));

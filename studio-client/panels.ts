@@ -29,7 +29,16 @@ async function render(): Promise<void> {
   const form = $('pv-form');
   form.dataset.state = 'rendering';
   try {
-    const p = await api<Preview>('GET', `/api/preview?${query({ path: sequencePath, step: selected('pv-step'), variant: selected('pv-variant'), customer: selected('pv-customer'), locale: selected('pv-locale') })}`);
+    const p = await api<Preview>(
+      'GET',
+      `/api/preview?${query({
+        path: sequencePath,
+        step: selected('pv-step'),
+        variant: selected('pv-variant'),
+        customer: selected('pv-customer'),
+        locale: selected('pv-locale'),
+      })}`,
+    );
     $('pv-subject').textContent = p.subject;
     $('pv-preheader').textContent = p.preheader;
     $('pv-from').textContent = `${p.from} → ${p.to ?? ''}`;
@@ -68,8 +77,13 @@ export const previewState = {
   setVariants(flow: Flow): void {
     const variant = $('pv-variant') as HTMLSelectElement;
     const step = selected('pv-step');
-    const ids = flow.nodes.filter((n) => n.kind === 'variant' && n.stepId === step && n.variantId).map((n) => n.variantId!);
-    variant.replaceChildren(el('option', 'step itself', { value: '' }), ...ids.map((v) => el('option', v, { value: v })));
+    const ids = flow.nodes
+      .filter((n) => n.kind === 'variant' && n.stepId === step && n.variantId)
+      .map((n) => n.variantId!);
+    variant.replaceChildren(
+      el('option', 'step itself', { value: '' }),
+      ...ids.map((v) => el('option', v, { value: v })),
+    );
   },
   pick(stepId: string, variantId: string | null): void {
     ($('pv-step') as HTMLSelectElement).value = stepId;
@@ -77,7 +91,10 @@ export const previewState = {
   },
   setSeeds(seeds: string[]): void {
     const to = $('ts-to') as HTMLSelectElement;
-    to.replaceChildren(...(seeds.length > 1 ? [el('option', `all ${seeds.length} seed addresses`, { value: '' })] : []), ...seeds.map((s) => el('option', s, { value: s })));
+    to.replaceChildren(
+      ...(seeds.length > 1 ? [el('option', `all ${seeds.length} seed addresses`, { value: '' })] : []),
+      ...seeds.map((s) => el('option', s, { value: s })),
+    );
     ($('ts-send') as HTMLButtonElement).disabled = seeds.length === 0;
     if (seeds.length === 0) $('ts-result').textContent = 'no seedList in the config: test sends are off';
   },
@@ -98,8 +115,14 @@ function wire(): void {
     timer = window.setTimeout(async () => {
       const q = selected('pv-customer');
       if (q.length < 1) return;
-      const { customers } = await api<{ customers: { externalId: string; email: string | null; firstName: string | null }[] }>('GET', `/api/customers?${query({ q })}`);
-      $('pv-customers').replaceChildren(...customers.map((c) => el('option', [c.firstName, c.email].filter(Boolean).join(' · '), { value: c.externalId })));
+      const { customers } = await api<{
+        customers: { externalId: string; email: string | null; firstName: string | null }[];
+      }>('GET', `/api/customers?${query({ q })}`);
+      $('pv-customers').replaceChildren(
+        ...customers.map((c) =>
+          el('option', [c.firstName, c.email].filter(Boolean).join(' · '), { value: c.externalId }),
+        ),
+      );
     }, 200);
   });
   $('ts-form').addEventListener('submit', async (ev) => {
@@ -161,8 +184,21 @@ export function renderForecast(out: HTMLElement, f: Forecast): void {
   }
   const max = Math.max(1, ...f.mailsPerDay.map((d) => d.mails));
   const bars = el('div', undefined, { class: 'bars', 'aria-label': 'mails per day' });
-  for (const d of f.mailsPerDay) bars.append(el('span', undefined, { title: `${d.date}: ${d.mails}`, style: `height:${Math.round((d.mails / max) * 100)}%` }));
-  out.replaceChildren(el('p', `${f.sequenceId} v${f.version}, ${f.days} days from ${f.start.slice(0, 10)}, over the customers of the database; nothing is sent.`), dl, table, el('h4', 'mails per day'), bars, el('p', `Assumptions: ${f.assumptions}.`, { class: 'small' }));
+  for (const d of f.mailsPerDay)
+    bars.append(
+      el('span', undefined, { title: `${d.date}: ${d.mails}`, style: `height:${Math.round((d.mails / max) * 100)}%` }),
+    );
+  out.replaceChildren(
+    el(
+      'p',
+      `${f.sequenceId} v${f.version}, ${f.days} days from ${f.start.slice(0, 10)}, over the customers of the database; nothing is sent.`,
+    ),
+    dl,
+    table,
+    el('h4', 'mails per day'),
+    bars,
+    el('p', `Assumptions: ${f.assumptions}.`, { class: 'small' }),
+  );
 }
 
 interface Funnel {
@@ -175,12 +211,20 @@ interface Funnel {
 /** Live figures from the stats report, keyed by flow node id. */
 export async function overlayFigures(flow: Flow): Promise<Map<string, string>> {
   const figures = new Map<string, string>();
-  const { sequence } = await api<{ sequence: { funnel: Funnel & { enrolled: number }; uplift: { upliftPp?: number | null }; steps: { stepId: string; funnel: Funnel; variants: { variantId: string | null; allocation: number; funnel: Funnel }[] }[] } | null }>(
-    'GET',
-    `/api/stats?${query({ sequence: flow.sequenceId })}`,
-  );
+  const { sequence } = await api<{
+    sequence: {
+      funnel: Funnel & { enrolled: number };
+      uplift: { upliftPp?: number | null };
+      steps: {
+        stepId: string;
+        funnel: Funnel;
+        variants: { variantId: string | null; allocation: number; funnel: Funnel }[];
+      }[];
+    } | null;
+  }>('GET', `/api/stats?${query({ sequence: flow.sequenceId })}`);
   if (!sequence) return figures;
-  const line = (f: Funnel) => `sent ${f.sent} · opens ${f.humanOpens} · clicks ${f.humanClicks} · conv ${f.conversions}`;
+  const line = (f: Funnel) =>
+    `sent ${f.sent} · opens ${f.humanOpens} · clicks ${f.humanClicks} · conv ${f.conversions}`;
   figures.set('entry', `enrolled ${sequence.funnel.enrolled} · conv ${sequence.funnel.conversions}`);
   for (const n of flow.nodes) {
     const step = sequence.steps.find((s) => s.stepId === n.stepId);

@@ -12,7 +12,8 @@ type Item = CST.BlockMap['items'][number];
 
 function documentMap(tokens: CST.Token[]): CST.BlockMap {
   const docs = tokens.filter((t): t is CST.Document => t.type === 'document');
-  if (docs.length !== 1 || docs[0]!.value?.type !== 'block-map') throw new StudioError(409, 'the file is not a single YAML mapping: fix it in the editor first');
+  if (docs.length !== 1 || docs[0]!.value?.type !== 'block-map')
+    throw new StudioError(409, 'the file is not a single YAML mapping: fix it in the editor first');
   return docs[0]!.value;
 }
 
@@ -33,24 +34,29 @@ export function setStepWait(text: string, index: number, wait: string): string {
   if (!isDuration(wait)) throw new StudioError(400, `expected a duration like 5d or 36h, got ${JSON.stringify(wait)}`);
   const tokens = [...new Parser().parse(text)];
   const steps = documentMap(tokens).items.find((i) => keyOf(i) === 'steps')?.value;
-  if (steps?.type !== 'block-seq') throw new StudioError(409, 'steps is not a block list (- id: ...): change the wait in the editor');
+  if (steps?.type !== 'block-seq')
+    throw new StudioError(409, 'steps is not a block list (- id: ...): change the wait in the editor');
   const step = steps.items[index]?.value;
   if (!step) throw new StudioError(404, `there is no step ${index + 1}`);
-  if (step.type !== 'block-map') throw new StudioError(409, `step ${index + 1} is not written as a block mapping: change its wait in the editor`);
+  if (step.type !== 'block-map')
+    throw new StudioError(409, `step ${index + 1} is not written as a block mapping: change its wait in the editor`);
   const waitItem = step.items.find((i) => keyOf(i) === 'wait');
   if (waitItem) {
-    if (!waitItem.value || !CST.isScalar(waitItem.value)) throw new StudioError(409, `steps[${index}].wait is not a single value: change it in the editor`);
+    if (!waitItem.value || !CST.isScalar(waitItem.value))
+      throw new StudioError(409, `steps[${index}].wait is not a single value: change it in the editor`);
     CST.setScalarValue(waitItem.value, wait);
     return tokens.map((t) => CST.stringify(t)).join('');
   }
   const idItem = step.items.find((i) => keyOf(i) === 'id');
-  if (!idItem?.key || !idItem.value || !CST.isScalar(idItem.value)) throw new StudioError(409, `step ${index + 1} has no id line to put the wait under`);
+  if (!idItem?.key || !idItem.value || !CST.isScalar(idItem.value))
+    throw new StudioError(409, `step ${index + 1} has no id line to put the wait under`);
   const end = idItem.value.offset + idItem.value.source.length;
   const lineEnd = text.indexOf('\n', end);
   const at = lineEnd < 0 ? text.length : lineEnd + 1;
   const newline = lineEnd < 0 ? '\n' : '';
   const eol = /\r\n/.test(text) ? '\r\n' : '\n';
-  return `${text.slice(0, at)}${newline}${' '.repeat(columnOf(text, (idItem.key as CST.FlowScalar).offset))}wait: ${wait}${eol}${text.slice(at)}`;
+  const indent = ' '.repeat(columnOf(text, (idItem.key as CST.FlowScalar).offset));
+  return `${text.slice(0, at)}${newline}${indent}wait: ${wait}${eol}${text.slice(at)}`;
 }
 
 /** Sets the top-level `version` (the bump the studio offers when the loaded version was already used). */
@@ -58,7 +64,8 @@ export function setVersion(text: string, version: number): string {
   if (!Number.isInteger(version) || version < 1) throw new StudioError(400, 'expected a whole number from 1');
   const tokens = [...new Parser().parse(text)];
   const item = documentMap(tokens).items.find((i) => keyOf(i) === 'version');
-  if (!item?.value || !CST.isScalar(item.value)) throw new StudioError(409, 'the file has no version line: add `version: 2` in the editor');
+  if (!item?.value || !CST.isScalar(item.value))
+    throw new StudioError(409, 'the file has no version line: add `version: 2` in the editor');
   CST.setScalarValue(item.value, String(version));
   return tokens.map((t) => CST.stringify(t)).join('');
 }

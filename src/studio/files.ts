@@ -4,7 +4,16 @@
  * was edited from, and is refused when the file changed on disk since (the editor reloads instead).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ComebackError } from '../errors.js';
 import { BYTES, tooLarge } from '../util/limits.js';
@@ -56,7 +65,8 @@ export class ProjectFiles {
   list(): { path: string; kind: FileKind }[] {
     const out: { path: string; kind: FileKind }[] = [];
     if (existsSync(this.sequencesDir)) {
-      for (const f of readdirSync(this.sequencesDir).sort()) if (EXTENSIONS.sequence.test(f)) out.push({ path: this.shown(join(this.sequencesDir, f)), kind: 'sequence' });
+      for (const f of readdirSync(this.sequencesDir).sort())
+        if (EXTENSIONS.sequence.test(f)) out.push({ path: this.shown(join(this.sequencesDir, f)), kind: 'sequence' });
     }
     const walk = (dir: string, depth: number): void => {
       for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -74,14 +84,30 @@ export class ProjectFiles {
    * an absolute path, a symbolic link that leads out), or an extension the folder does not hold.
    */
   resolve(path: string): { abs: string; kind: FileKind } {
-    if (typeof path !== 'string' || path.length === 0 || path.length > 1000 || path.includes('\0')) throw new StudioError(400, 'give the path of a file under the sequences or templates folder');
+    if (typeof path !== 'string' || path.length === 0 || path.length > 1000 || path.includes('\0'))
+      throw new StudioError(400, 'give the path of a file under the sequences or templates folder');
     const abs = resolve(this.root, path);
-    const kind: FileKind | undefined = inside(abs, this.sequencesDir) && dirname(abs) === this.sequencesDir ? 'sequence' : inside(abs, this.templatesDir) ? 'template' : undefined;
-    if (!kind) throw new StudioError(403, `${path}: the studio only reads and writes files in ${this.shown(this.sequencesDir)}/ and ${this.shown(this.templatesDir)}/`);
-    if (!EXTENSIONS[kind].test(abs)) throw new StudioError(403, `${path}: not a ${kind} file (${kind === 'sequence' ? '.yaml or .yml' : '.mjml, .hbs, .txt or .yaml'})`);
+    const kind: FileKind | undefined =
+      inside(abs, this.sequencesDir) && dirname(abs) === this.sequencesDir
+        ? 'sequence'
+        : inside(abs, this.templatesDir)
+          ? 'template'
+          : undefined;
+    if (!kind)
+      throw new StudioError(
+        403,
+        `${path}: the studio only reads and writes files in ${this.shown(this.sequencesDir)}/ and ${this.shown(this.templatesDir)}/`,
+      );
+    if (!EXTENSIONS[kind].test(abs))
+      throw new StudioError(
+        403,
+        `${path}: not a ${kind} file (${kind === 'sequence' ? '.yaml or .yml' : '.mjml, .hbs, .txt or .yaml'})`,
+      );
     // A link inside the folder that points out of it is refused like `..`.
     const base = kind === 'sequence' ? this.sequencesDir : this.templatesDir;
-    const real = existsSync(abs) ? realpathSync(abs) : join(realpathSync(existingParent(abs)), relative(existingParent(abs), abs));
+    const real = existsSync(abs)
+      ? realpathSync(abs)
+      : join(realpathSync(existingParent(abs)), relative(existingParent(abs), abs));
     if (!inside(real, realpathSync(base))) throw new StudioError(403, `${path}: leads outside ${this.shown(base)}/`);
     return { abs, kind };
   }
@@ -91,7 +117,8 @@ export class ProjectFiles {
     const { abs, kind } = this.resolve(path);
     if (!existsSync(abs) || !statSync(abs).isFile()) throw new StudioError(404, `${path}: no such file`);
     const size = statSync(abs).size;
-    if (size > LIMIT[kind]) throw new StudioError(413, `${path}: the file is ${tooLarge(size, LIMIT[kind])} for a ${kind} file`);
+    if (size > LIMIT[kind])
+      throw new StudioError(413, `${path}: the file is ${tooLarge(size, LIMIT[kind])} for a ${kind} file`);
     const text = readFileSync(abs, 'utf8');
     return { path: this.shown(abs), kind, text, hash: textHash(text) };
   }
@@ -104,12 +131,20 @@ export class ProjectFiles {
   write(path: string, text: string, baseHash: string | null): ProjectFile {
     const { abs, kind } = this.resolve(path);
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > LIMIT[kind]) throw new StudioError(413, `${path}: the text is ${tooLarge(bytes, LIMIT[kind])} for a ${kind} file; nothing was saved`);
+    if (bytes > LIMIT[kind])
+      throw new StudioError(
+        413,
+        `${path}: the text is ${tooLarge(bytes, LIMIT[kind])} for a ${kind} file; nothing was saved`,
+      );
     const current = existsSync(abs) ? textHash(readFileSync(abs, 'utf8')) : null;
     if (current !== baseHash) {
-      throw new StudioError(409, `${path} changed on disk since it was loaded: reload it (your edit is kept in the editor until you do); nothing was saved`);
+      throw new StudioError(
+        409,
+        `${path} changed on disk since it was loaded: reload it (your edit is kept in the editor until you do); nothing was saved`,
+      );
     }
-    if (existsSync(abs) && lstatSync(abs).isSymbolicLink()) throw new StudioError(403, `${path}: a symbolic link; edit the file it points to`);
+    if (existsSync(abs) && lstatSync(abs).isSymbolicLink())
+      throw new StudioError(403, `${path}: a symbolic link; edit the file it points to`);
     const tmp = `${abs}.studio-${process.pid}.tmp`;
     writeFileSync(tmp, text, 'utf8');
     renameSync(tmp, abs);

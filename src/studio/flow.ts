@@ -74,19 +74,46 @@ interface Child {
 
 function children(step: Step): Child[] {
   const mail = (m: { template?: string; coupon?: { percent?: number; amount?: number } }) =>
-    [m.template ? `template ${m.template}` : '', m.coupon ? `coupon ${m.coupon.percent ? `${m.coupon.percent}%` : `${m.coupon.amount} off`}` : ''].filter(Boolean);
+    [
+      m.template ? `template ${m.template}` : '',
+      m.coupon ? `coupon ${m.coupon.percent ? `${m.coupon.percent}%` : `${m.coupon.amount} off`}` : '',
+    ].filter(Boolean);
   if (step.variants) {
     return [
-      { key: 'control', kind: 'variant', title: 'control (the step itself)', path: [], variantId: null, lines: mail(step) },
-      ...step.variants.map((v, i) => ({ key: `v-${v.id}`, kind: 'variant' as const, title: `variant ${v.id}`, path: ['variants', i], variantId: v.id, lines: mail(v) })),
+      {
+        key: 'control',
+        kind: 'variant',
+        title: 'control (the step itself)',
+        path: [],
+        variantId: null,
+        lines: mail(step),
+      },
+      ...step.variants.map((v, i) => ({
+        key: `v-${v.id}`,
+        kind: 'variant' as const,
+        title: `variant ${v.id}`,
+        path: ['variants', i],
+        variantId: v.id,
+        lines: mail(v),
+      })),
     ];
   }
   const b = step.branch;
   if (!b) return [];
   const out: Child[] = [];
-  for (const [reason, c] of Object.entries(b.cases ?? {})) out.push({ key: `r-${reason}`, kind: 'case', title: `reason: ${reason}`, path: ['branch', 'cases', reason], lines: mail(c!) });
-  (b.when ?? []).forEach((c, i) => out.push({ key: `w-${i}`, kind: 'case', title: `if ${c.if}`, path: ['branch', 'when', i], lines: mail(c) }));
-  if (b.default) out.push({ key: 'default', kind: 'case', title: 'otherwise', path: ['branch', 'default'], lines: mail(b.default) });
+  for (const [reason, c] of Object.entries(b.cases ?? {}))
+    out.push({
+      key: `r-${reason}`,
+      kind: 'case',
+      title: `reason: ${reason}`,
+      path: ['branch', 'cases', reason],
+      lines: mail(c!),
+    });
+  (b.when ?? []).forEach((c, i) =>
+    out.push({ key: `w-${i}`, kind: 'case', title: `if ${c.if}`, path: ['branch', 'when', i], lines: mail(c) }),
+  );
+  if (b.default)
+    out.push({ key: 'default', kind: 'case', title: 'otherwise', path: ['branch', 'default'], lines: mail(b.default) });
   return out;
 }
 
@@ -95,7 +122,15 @@ function audienceLines(seq: Sequence): string[] {
   if (a.trigger) return [`trigger: ${a.trigger}`];
   const d = a.dormant;
   return [
-    d ? `dormant: ${[d.overdue_factor ? `${d.overdue_factor}× rhythm` : '', d.min_days ? `≥ ${d.min_days} d` : '', d.max_days ? `≤ ${d.max_days} d` : ''].filter(Boolean).join(', ')}` : '',
+    d
+      ? `dormant: ${[
+          d.overdue_factor ? `${d.overdue_factor}× rhythm` : '',
+          d.min_days ? `≥ ${d.min_days} d` : '',
+          d.max_days ? `≤ ${d.max_days} d` : '',
+        ]
+          .filter(Boolean)
+          .join(', ')}`
+      : '',
     a.min_orders ? `orders ≥ ${a.min_orders}` : '',
     a.where ? `where ${a.where}` : '',
   ].filter(Boolean);
@@ -122,7 +157,11 @@ export function buildFlow(seq: Sequence, at: Locator): Flow {
       id: 'entry',
       kind: 'entry',
       title: 'audience',
-      lines: [...audienceLines(seq), `consent: ${seq.consent.join(', ')}`, seq.holdout > 0 ? `holdout ${Math.round(seq.holdout * 1000) / 10}%` : 'no holdout'],
+      lines: [
+        ...audienceLines(seq),
+        `consent: ${seq.consent.join(', ')}`,
+        seq.holdout > 0 ? `holdout ${Math.round(seq.holdout * 1000) / 10}%` : 'no holdout',
+      ],
       ...pos(['audience'], true),
     },
     row++,
@@ -134,14 +173,24 @@ export function buildFlow(seq: Sequence, at: Locator): Flow {
         id: `step-${i}`,
         kind: 'step',
         title: `${i + 1}. ${step.id}`,
-        lines: [`wait ${step.wait}`, step.unless ? `unless ${step.unless}` : '', step.only_if ? `only if ${step.only_if}` : '', !step.variants && !step.branch && step.template ? `template ${step.template}` : ''].filter(Boolean),
+        lines: [
+          `wait ${step.wait}`,
+          step.unless ? `unless ${step.unless}` : '',
+          step.only_if ? `only if ${step.only_if}` : '',
+          !step.variants && !step.branch && step.template ? `template ${step.template}` : '',
+        ].filter(Boolean),
         stepIndex: i,
         stepId: step.id,
         ...pos(['steps', i]),
       },
       row++,
     );
-    for (const p of previous) edges.push({ from: p.id, to: node.id, label: p === entry || previous.length === 1 ? `after ${step.wait}` : undefined });
+    for (const p of previous)
+      edges.push({
+        from: p.id,
+        to: node.id,
+        label: p === entry || previous.length === 1 ? `after ${step.wait}` : undefined,
+      });
     const kids = children(step);
     if (kids.length === 0) {
       previous = [node];
@@ -150,7 +199,19 @@ export function buildFlow(seq: Sequence, at: Locator): Flow {
     const first = row;
     row += Math.ceil(kids.length / PER_ROW);
     previous = kids.map((c, k) => {
-      const kid = add({ id: `step-${i}-${c.key}`, kind: c.kind, title: c.title, lines: c.lines, stepIndex: i, stepId: step.id, variantId: c.variantId, ...pos(['steps', i, ...c.path]) }, first + Math.floor(k / PER_ROW));
+      const kid = add(
+        {
+          id: `step-${i}-${c.key}`,
+          kind: c.kind,
+          title: c.title,
+          lines: c.lines,
+          stepIndex: i,
+          stepId: step.id,
+          variantId: c.variantId,
+          ...pos(['steps', i, ...c.path]),
+        },
+        first + Math.floor(k / PER_ROW),
+      );
       edges.push({ from: node.id, to: kid.id });
       return kid;
     });
@@ -158,15 +219,35 @@ export function buildFlow(seq: Sequence, at: Locator): Flow {
   const end = row++;
   if (seq.goal) {
     const g = seq.goal;
-    const lines = [g.purchase ? `purchase within ${g.purchase.within}` : '', g.purchase?.min_amount_ratio ? `≥ ${g.purchase.min_amount_ratio} × former basket` : '', g.purchase?.new_category ? 'in a new category' : '', g.survey_answered ? 'or survey answered' : ''];
-    const goal = add({ id: 'goal', kind: 'goal', title: 'goal', lines: lines.filter(Boolean), ...pos(['goal'], true) }, end);
+    const lines = [
+      g.purchase ? `purchase within ${g.purchase.within}` : '',
+      g.purchase?.min_amount_ratio ? `≥ ${g.purchase.min_amount_ratio} × former basket` : '',
+      g.purchase?.new_category ? 'in a new category' : '',
+      g.survey_answered ? 'or survey answered' : '',
+    ];
+    const goal = add(
+      { id: 'goal', kind: 'goal', title: 'goal', lines: lines.filter(Boolean), ...pos(['goal'], true) },
+      end,
+    );
     for (const p of previous) edges.push({ from: p.id, to: goal.id });
     if (seq.on_success?.start) {
-      const h = add({ id: 'handover', kind: 'handover', title: `→ ${seq.on_success.start}`, lines: [`tag ${seq.on_success.tag ?? 'returning'}`], ...pos(['on_success', 'start']) }, row++);
+      const h = add(
+        {
+          id: 'handover',
+          kind: 'handover',
+          title: `→ ${seq.on_success.start}`,
+          lines: [`tag ${seq.on_success.tag ?? 'returning'}`],
+          ...pos(['on_success', 'start']),
+        },
+        row++,
+      );
       edges.push({ from: goal.id, to: h.id, label: 'on success' });
     }
   }
-  const exit = add({ id: 'exit', kind: 'exit', title: 'exits', lines: [seq.exit_on.join(', ')], ...pos(['exit_on'], true) }, end);
+  const exit = add(
+    { id: 'exit', kind: 'exit', title: 'exits', lines: [seq.exit_on.join(', ')], ...pos(['exit_on'], true) },
+    end,
+  );
   if (!seq.goal) for (const p of previous) edges.push({ from: p.id, to: exit.id });
   return { sequenceId: seq.id, nodes, edges, ...layout(rowOf) };
 }

@@ -36,7 +36,13 @@ export interface Forecast {
 /** Simulates the sequence against the engine's database from the start of the current hour. */
 export async function forecast(engine: Engine, seq: Sequence, days = FORECAST_DAYS): Promise<Forecast> {
   const start = Math.floor(engine.ctx.clock.now() / HOUR) * HOUR;
-  const result = await simulate(engine.ctx.k, seq, { start, days, tickMs: HOUR, assumptions: DEFAULT_ASSUMPTIONS, currencyDigits: currencyDigits(engine.ctx.config.defaults.currency) });
+  const result = await simulate(engine.ctx.k, seq, {
+    start,
+    days,
+    tickMs: HOUR,
+    assumptions: DEFAULT_ASSUMPTIONS,
+    currencyDigits: currencyDigits(engine.ctx.config.defaults.currency),
+  });
   const sum = (f: (r: (typeof result.rows)[number]) => number) => result.rows.reduce((n, r) => n + f(r), 0);
   return {
     sequenceId: seq.id,

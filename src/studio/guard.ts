@@ -24,7 +24,8 @@ function same(a: string, b: string): boolean {
 /** The host names the studio answers to on a port: loopback names, plus the one it listens on. */
 export function allowedHosts(host: string, port: number): Set<string> {
   const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
-  if (host && host !== '0.0.0.0' && host !== '::') names.add(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+  if (host && host !== '0.0.0.0' && host !== '::')
+    names.add(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
   return new Set([...names].map((n) => `${n}:${port}`));
 }
 
@@ -33,10 +34,12 @@ export function refusal(request: FastifyRequest, token: string, hosts: ReadonlyS
   const host = request.headers.host ?? '';
   if (!hosts.has(host.toLowerCase())) return `unknown Host "${host}": open the studio by the address it printed`;
   const given = request.headers[TOKEN_HEADER] ?? (request.query as Record<string, unknown> | undefined)?.token;
-  if (typeof given !== 'string' || !same(given, token)) return 'missing or wrong studio token: open the address `comeback studio` printed';
+  if (typeof given !== 'string' || !same(given, token))
+    return 'missing or wrong studio token: open the address `comeback studio` printed';
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     const origin = request.headers.origin;
-    if (!origin || !hosts.has(origin.replace(/^http:\/\//, '').toLowerCase()) || !origin.startsWith('http://')) return `request from another origin (${origin ?? 'none given'}) refused`;
+    if (!origin || !hosts.has(origin.replace(/^http:\/\//, '').toLowerCase()) || !origin.startsWith('http://'))
+      return `request from another origin (${origin ?? 'none given'}) refused`;
     const site = request.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin') return `cross-site request (${site}) refused`;
   }
@@ -47,6 +50,11 @@ export function refusal(request: FastifyRequest, token: string, hosts: ReadonlyS
 export function guardHook(token: string, hosts: ReadonlySet<string>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const why = refusal(request, token, hosts);
-    if (why) await reply.code(403).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ error: 'forbidden', message: why });
+    if (why)
+      await reply
+        .code(403)
+        .header('cache-control', 'no-store')
+        .type('application/json; charset=utf-8')
+        .send({ error: 'forbidden', message: why });
   };
 }

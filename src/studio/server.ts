@@ -36,32 +36,69 @@ function str(body: Body, key: string, required = true): string | undefined {
 }
 
 /** Builds the studio app (not listening). `hosts` is filled in once the port is known. */
-export async function buildStudioServer(session: StudioSession, token: string, hosts: Set<string>): Promise<FastifyInstance> {
+export async function buildStudioServer(
+  session: StudioSession,
+  token: string,
+  hosts: Set<string>,
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: BYTES.studioRequest, routerOptions: { ignoreTrailingSlash: true } });
   app.addHook('onRequest', guardHook(token, hosts));
   app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('cache-control', 'no-store').header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff');
+    reply
+      .header('cache-control', 'no-store')
+      .header('x-frame-options', 'DENY')
+      .header('x-content-type-options', 'nosniff');
     return payload;
   });
   app.setErrorHandler((err, _req, reply) => {
     const e = err as Error & { statusCode?: number };
     const status =
-      e instanceof StudioError ? e.status : e instanceof SeedListError ? 400 : e instanceof NotFoundError ? 404 : e instanceof ValidationError || e instanceof TemplateError ? 422 : e instanceof ComebackError ? 400 : (e.statusCode ?? 500);
-    void reply.code(status).send({ error: status >= 500 ? 'internal' : 'refused', message: status >= 500 && !(e instanceof ComebackError) ? `unexpected error: ${e.message}` : e.message });
+      e instanceof StudioError
+        ? e.status
+        : e instanceof SeedListError
+          ? 400
+          : e instanceof NotFoundError
+            ? 404
+            : e instanceof ValidationError || e instanceof TemplateError
+              ? 422
+              : e instanceof ComebackError
+                ? 400
+                : (e.statusCode ?? 500);
+    void reply
+      .code(status)
+      .send({
+        error: status >= 500 ? 'internal' : 'refused',
+        message: status >= 500 && !(e instanceof ComebackError) ? `unexpected error: ${e.message}` : e.message,
+      });
   });
   const bundle = clientBundleDir();
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-src 'self' data: about:; frame-ancestors 'none'").send(studioPage(token)));
+  app.get('/', async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-src 'self' data: about:; frame-ancestors 'none'",
+      )
+      .send(studioPage(token)),
+  );
   app.get('/assets/:name', async (req, reply) => {
     const name = (req.params as { name: string }).name;
     if (!/^studio\.(js|css)$/.test(name)) return reply.code(404).send({ error: 'not_found', message: name });
     const file = join(bundle, name);
-    if (!existsSync(file)) return reply.code(500).send({ error: 'not_built', message: `${file} is missing: run npm run build` });
-    return reply.type(name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8').send(readFileSync(file));
+    if (!existsSync(file))
+      return reply.code(500).send({ error: 'not_built', message: `${file} is missing: run npm run build` });
+    return reply
+      .type(name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8')
+      .send(readFileSync(file));
   });
 
   app.get('/api/schema', async () => sequenceJsonSchema());
-  app.get('/api/files', async () => ({ files: session.files.list(), seedList: session.engine.ctx.config.seedList, locales: ['de', 'en'] }));
+  app.get('/api/files', async () => ({
+    files: session.files.list(),
+    seedList: session.engine.ctx.config.seedList,
+    locales: ['de', 'en'],
+  }));
   app.get('/api/file', async (req) => {
     const file = session.files.read(str(req.query as Body, 'path')!);
     return { ...file, version: file.kind === 'sequence' ? await session.versionNote(file.text, file.path) : null };
@@ -89,12 +126,22 @@ export async function buildStudioServer(session: StudioSession, token: string, h
   });
   app.get('/api/preview', async (req) => {
     const q = req.query as Body;
-    return session.preview(str(q, 'path')!, str(q, 'step')!, { customer: str(q, 'customer', false) || undefined, locale: str(q, 'locale', false) || undefined, variant: str(q, 'variant', false) || undefined });
+    return session.preview(str(q, 'path')!, str(q, 'step')!, {
+      customer: str(q, 'customer', false) || undefined,
+      locale: str(q, 'locale', false) || undefined,
+      variant: str(q, 'variant', false) || undefined,
+    });
   });
   app.get('/api/customers', async (req) => ({ customers: await session.customers(str(req.query as Body, 'q')!) }));
   app.post('/api/test-send', async (req) => {
     const b = req.body as Body;
-    const sent = await session.sendTest(str(b, 'path')!, { step: str(b, 'step')!, customer: str(b, 'customer', false) || undefined, locale: str(b, 'locale', false) || undefined, variant: str(b, 'variant', false) || undefined, to: str(b, 'to', false) || undefined });
+    const sent = await session.sendTest(str(b, 'path')!, {
+      step: str(b, 'step')!,
+      customer: str(b, 'customer', false) || undefined,
+      locale: str(b, 'locale', false) || undefined,
+      variant: str(b, 'variant', false) || undefined,
+      to: str(b, 'to', false) || undefined,
+    });
     return { sent };
   });
   app.post('/api/forecast', async (req) => {

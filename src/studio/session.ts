@@ -67,19 +67,31 @@ export class StudioSession {
     const file = this.files.read(path);
     if (file.kind !== 'sequence') throw new StudioError(400, `${path} is not a sequence file`);
     const parsed = parseSequence(text ?? file.text, file.path);
-    if (!parsed.sequence) throw new StudioError(409, `${file.path} has problems: fix them first (${parsed.problems.slice(0, 3).map(formatProblem).join('; ')})`);
+    if (!parsed.sequence)
+      throw new StudioError(
+        409,
+        `${file.path} has problems: fix them first (${parsed.problems.slice(0, 3).map(formatProblem).join('; ')})`,
+      );
     return parsed.sequence;
   }
 
   /** Saves a file; templates re-render from the next preview on (the compile cache is dropped). */
-  async save(path: string, text: string, baseHash: string | null): Promise<{ file: ProjectFile; problems: ShownProblem[]; version: VersionNote | null }> {
+  async save(
+    path: string,
+    text: string,
+    baseHash: string | null,
+  ): Promise<{ file: ProjectFile; problems: ShownProblem[]; version: VersionNote | null }> {
     const file = this.files.write(path, text, baseHash);
     if (file.kind === 'template') {
       this.engine.ctx.templates.reload();
       this.store.reload();
       return { file, problems: [], version: null };
     }
-    return { file, problems: await this.validate(file.path, file.text), version: await this.versionNote(file.text, file.path) };
+    return {
+      file,
+      problems: await this.validate(file.path, file.text),
+      version: await this.versionNote(file.text, file.path),
+    };
   }
 
   /**
@@ -89,16 +101,28 @@ export class StudioSession {
   async versionNote(text: string, shown: string): Promise<VersionNote | null> {
     const seq = parseSequence(text, shown).sequence;
     if (!seq) return null;
-    const stored = await this.engine.ctx.k.selectFrom('sequences').select(['hash']).where('id', '=', seq.id).where('version', '=', seq.version).executeTakeFirst();
+    const stored = await this.engine.ctx.k
+      .selectFrom('sequences')
+      .select(['hash'])
+      .where('id', '=', seq.id)
+      .where('version', '=', seq.version)
+      .executeTakeFirst();
     if (!stored || stored.hash === textHash(text)) return null;
     return {
       version: seq.version + 1,
-      message: `version ${seq.version} of ${seq.id} is already in use with other content: raise it to ${seq.version + 1} before the worker loads this file. Customers enrolled on version ${seq.version} finish on it; new enrolments get the new version.`,
+      message:
+        `version ${seq.version} of ${seq.id} is already in use with other content: raise it to ${seq.version + 1} ` +
+        `before the worker loads this file. Customers enrolled on version ${seq.version} finish on it; ` +
+        'new enrolments get the new version.',
     };
   }
 
   /** A step rendered by the production pipeline (the saved file's definition). */
-  preview(path: string, step: string, options: { customer?: string; locale?: string; variant?: string }): Promise<Preview> {
+  preview(
+    path: string,
+    step: string,
+    options: { customer?: string; locale?: string; variant?: string },
+  ): Promise<Preview> {
     const definition = this.definition(path);
     return renderPreview(this.engine, definition.id, step, { ...options, definition });
   }
@@ -115,13 +139,25 @@ export class StudioSession {
   }
 
   /** Customers whose external id starts with the query, or whose address is the query. */
-  async customers(query: string): Promise<{ id: number; externalId: string; email: string | null; firstName: string | null; locale: string | null }[]> {
+  async customers(
+    query: string,
+  ): Promise<
+    { id: number; externalId: string; email: string | null; firstName: string | null; locale: string | null }[]
+  > {
     const q = query.trim().slice(0, 254);
     if (!q) return [];
     const k = this.engine.ctx.k;
     let select = k.selectFrom('customers').select(['id', 'external_id', 'email', 'first_name', 'locale']);
-    select = q.includes('@') ? select.where('email_hash', '=', hashEmail(normalizeEmail(q))) : select.where('external_id', 'like', `${q.replace(/[%_\\]/g, '')}%`);
+    select = q.includes('@')
+      ? select.where('email_hash', '=', hashEmail(normalizeEmail(q)))
+      : select.where('external_id', 'like', `${q.replace(/[%_\\]/g, '')}%`);
     const rows = await select.orderBy('external_id').limit(10).execute();
-    return rows.map((r) => ({ id: Number(r.id), externalId: r.external_id, email: r.email, firstName: r.first_name, locale: r.locale }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      externalId: r.external_id,
+      email: r.email,
+      firstName: r.first_name,
+      locale: r.locale,
+    }));
   }
 }

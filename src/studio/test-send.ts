@@ -37,11 +37,17 @@ export class SeedListError extends ComebackError {
 
 /** The recipients of a test send: `to` when it is on the seed list, else the whole list. */
 export function seedRecipients(seedList: readonly string[], to?: string): string[] {
-  if (seedList.length === 0) throw new SeedListError('no seedList in the config: list the addresses test mails may go to, e.g. "seedList": ["marketing@shop.example"]');
+  if (seedList.length === 0)
+    throw new SeedListError(
+      'no seedList in the config: list the addresses test mails may go to, e.g. "seedList": ["marketing@shop.example"]',
+    );
   if (to === undefined) return [...seedList];
   const wanted = to.trim().toLowerCase();
   const found = seedList.find((a) => a.toLowerCase() === wanted);
-  if (!found) throw new SeedListError(`${to} is not on the seedList of the config (${seedList.join(', ')}): test mails only go to those addresses`);
+  if (!found)
+    throw new SeedListError(
+      `${to} is not on the seedList of the config (${seedList.join(', ')}): test mails only go to those addresses`,
+    );
   return [found];
 }
 
@@ -56,7 +62,19 @@ export async function sendTest(engine: Engine, request: TestSendRequest): Promis
     const now = ctx.clock.now();
     const row = await ctx.k
       .insertInto('test_sends')
-      .values({ sequence_id: request.sequence, step_id: request.step, variant_id: request.variant ?? null, customer_id: customer?.id ?? null, locale: preview.locale, to_address: to, subject: preview.subject, status: 'sending', provider_id: null, error: null, created_at: now })
+      .values({
+        sequence_id: request.sequence,
+        step_id: request.step,
+        variant_id: request.variant ?? null,
+        customer_id: customer?.id ?? null,
+        locale: preview.locale,
+        to_address: to,
+        subject: preview.subject,
+        status: 'sending',
+        provider_id: null,
+        error: null,
+        created_at: now,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const id = Number(row.id);
@@ -79,7 +97,11 @@ export async function sendTest(engine: Engine, request: TestSendRequest): Promis
     } catch (err) {
       result = { id, to, subject: preview.subject, status: 'failed', providerId: null, error: (err as Error).message };
     }
-    await ctx.k.updateTable('test_sends').set({ status: result.status, provider_id: result.providerId, error: result.error }).where('id', '=', id).execute();
+    await ctx.k
+      .updateTable('test_sends')
+      .set({ status: result.status, provider_id: result.providerId, error: result.error })
+      .where('id', '=', id)
+      .execute();
     out.push(result);
   }
   return out;

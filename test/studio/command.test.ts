@@ -13,7 +13,11 @@ describe('comeback studio', () => {
   it('starts on a project with a broken file, prints the address with its token, and needs it', async () => {
     const project = exampleProject({});
     writeFileSync(join(project.dir, 'sequences', 'broken.yaml'), 'id: broken\nsteps: 3\n');
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'comeback.js'), '--config', project.configFile, 'studio', '--port', '0', '--no-open'], { cwd: project.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'comeback.js'), '--config', project.configFile, 'studio', '--port', '0', '--no-open'],
+      { cwd: project.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { CST, Parser, parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseSequence } from '../../src/sequences/loader.js';
-import { buildFlow, flowNodeCount, ProjectFiles, setStepWait, setVersion, StudioError, textHash } from '../../src/studio/index.js';
+import {
+  buildFlow,
+  flowNodeCount,
+  ProjectFiles,
+  setStepWait,
+  setVersion,
+  StudioError,
+  textHash,
+} from '../../src/studio/index.js';
 import { BYTES } from '../../src/util/limits.js';
 import { ROOT } from '../worker/fixture.js';
 
@@ -28,7 +36,8 @@ function lineDiff(before: string, after: string): { removed: string[]; added: st
 
 describe('edits through the CST', () => {
   it('round-trips every shipped sequence byte for byte without an edit', () => {
-    for (const f of SHIPPED) expect([...new Parser().parse(read(f))].map((t) => CST.stringify(t)).join(''), f).toBe(read(f));
+    for (const f of SHIPPED)
+      expect([...new Parser().parse(read(f))].map((t) => CST.stringify(t)).join(''), f).toBe(read(f));
   });
 
   it.each(SHIPPED)('changes each wait of %s in exactly one line (or adds one line), nothing else', (f) => {
@@ -47,7 +56,10 @@ describe('edits through the CST', () => {
       }
       const after = parse(edited);
       expect(after.steps[i].wait).toBe('11d');
-      expect({ ...after, steps: after.steps.map((s: object, k: number) => (k === i ? { ...s, wait: undefined } : s)) }).toEqual({
+      expect({
+        ...after,
+        steps: after.steps.map((s: object, k: number) => (k === i ? { ...s, wait: undefined } : s)),
+      }).toEqual({
         ...seq,
         steps: seq.steps.map((s: object, k: number) => (k === i ? { ...s, wait: undefined } : s)),
       });
@@ -66,18 +78,24 @@ describe('edits through the CST', () => {
 });
 
 describe('the flow picture', () => {
-  it.each(SHIPPED)('%s: one node per element, every edge between existing nodes, every node on a line of the file', (f) => {
-    const parsed = parseSequence(read(f), f);
-    const flow = buildFlow(parsed.sequence!, parsed.locator!);
-    expect(flow.nodes).toHaveLength(flowNodeCount(parsed.sequence!));
-    const ids = new Set(flow.nodes.map((n) => n.id));
-    expect(ids.size).toBe(flow.nodes.length);
-    for (const e of flow.edges) expect(ids.has(e.from) && ids.has(e.to), `${e.from} → ${e.to}`).toBe(true);
-    const lines = read(f).split('\n');
-    for (const n of flow.nodes.filter((x) => x.kind === 'step')) expect(lines[n.line - 1]).toContain(`id: ${n.stepId}`);
-    // No two boxes overlap.
-    for (const a of flow.nodes) for (const b of flow.nodes) if (a !== b) expect(Math.abs(a.x - b.x) >= 220 || Math.abs(a.y - b.y) >= 84, `${a.id} / ${b.id}`).toBe(true);
-  });
+  it.each(SHIPPED)(
+    '%s: one node per element, every edge between existing nodes, every node on a line of the file',
+    (f) => {
+      const parsed = parseSequence(read(f), f);
+      const flow = buildFlow(parsed.sequence!, parsed.locator!);
+      expect(flow.nodes).toHaveLength(flowNodeCount(parsed.sequence!));
+      const ids = new Set(flow.nodes.map((n) => n.id));
+      expect(ids.size).toBe(flow.nodes.length);
+      for (const e of flow.edges) expect(ids.has(e.from) && ids.has(e.to), `${e.from} → ${e.to}`).toBe(true);
+      const lines = read(f).split('\n');
+      for (const n of flow.nodes.filter((x) => x.kind === 'step'))
+        expect(lines[n.line - 1]).toContain(`id: ${n.stepId}`);
+      // No two boxes overlap.
+      for (const a of flow.nodes)
+        for (const b of flow.nodes)
+          if (a !== b) expect(Math.abs(a.x - b.x) >= 220 || Math.abs(a.y - b.y) >= 84, `${a.id} / ${b.id}`).toBe(true);
+    },
+  );
 });
 
 describe('project files', () => {
@@ -103,7 +121,18 @@ describe('project files', () => {
     // Links are not listed (nor followed when named).
     expect(files.list().map((f) => f.path)).toEqual(['sequences/a.yaml', 'templates/winback/x.en.mjml']);
     expect(files.read('sequences/a.yaml').text).toBe('id: a\n');
-    for (const p of ['secret.txt', '../secret.txt', '/etc/passwd', 'sequences/../secret.txt', 'templates/leak.txt', 'templates/up/secret.txt', 'sequences/a.txt', 'templates/winback/x.js', 'sequences/x\0.yaml', '']) {
+    for (const p of [
+      'secret.txt',
+      '../secret.txt',
+      '/etc/passwd',
+      'sequences/../secret.txt',
+      'templates/leak.txt',
+      'templates/up/secret.txt',
+      'sequences/a.txt',
+      'templates/winback/x.js',
+      'sequences/x\0.yaml',
+      '',
+    ]) {
       expect([400, 403], p).toContain(status(() => files.read(p)));
       expect([400, 403], p).toContain(status(() => files.write(p, 'x', null)));
     }

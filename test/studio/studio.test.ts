@@ -40,9 +40,25 @@ beforeAll(async () => {
       { externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', locale: 'de' },
       { externalId: 'ben', email: 'ben@example.com', firstName: 'Ben', locale: 'en' },
     ]);
-    await sender.orders.record({ externalId: 'o1', customerExternalId: 'anna', orderedAt: Date.UTC(2026, 5, 1), totalMinor: 4990 });
-    await sender.orders.record({ externalId: 'o2', customerExternalId: 'anna', orderedAt: Date.UTC(2026, 7, 1), totalMinor: 2990 });
-    await sender.consents.record({ customer: 'ben', action: 'grant', basis: 'double_opt_in', source: 'test', evidence: { confirmed: true } });
+    await sender.orders.record({
+      externalId: 'o1',
+      customerExternalId: 'anna',
+      orderedAt: Date.UTC(2026, 5, 1),
+      totalMinor: 4990,
+    });
+    await sender.orders.record({
+      externalId: 'o2',
+      customerExternalId: 'anna',
+      orderedAt: Date.UTC(2026, 7, 1),
+      totalMinor: 2990,
+    });
+    await sender.consents.record({
+      customer: 'ben',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'test',
+      evidence: { confirmed: true },
+    });
     await sender.trigger('subscription-cancelled', 'ben');
     await sender.ctx.k.updateTable('enrollments').set({ next_due_at: 0 }).execute();
     await sender.runDue();
@@ -76,7 +92,8 @@ function expectedNodes(seq: any): number {
   let n = 1 + seq.steps.length + 1 + (seq.goal ? 1 : 0) + (seq.on_success?.start ? 1 : 0);
   for (const s of seq.steps) {
     if (s.variants) n += s.variants.length + 1;
-    else if (s.branch) n += Object.keys(s.branch.cases ?? {}).length + (s.branch.when?.length ?? 0) + (s.branch.default ? 1 : 0);
+    else if (s.branch)
+      n += Object.keys(s.branch.cases ?? {}).length + (s.branch.when?.length ?? 0) + (s.branch.default ? 1 : 0);
   }
   return n;
 }
@@ -148,8 +165,14 @@ describe('comeback studio in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('save-status')?.textContent?.startsWith('saved'));
     const validate = await cli(['--config', project.configFile, 'validate'], project.dir);
     expect(validate.code).toBe(1);
-    const printed = validate.out.trim().split('\n').filter((l) => l.startsWith('sequences/winback-lapsed.yaml:'));
-    expect(printed).toEqual(['sequences/winback-lapsed.yaml:27:11 steps[1].wait: expected a duration like 5d or 36h, got "7 days"', 'sequences/winback-lapsed.yaml:28:13 steps[1].unless: unknown field "clickedx" (did you mean "clicked"?)']);
+    const printed = validate.out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('sequences/winback-lapsed.yaml:'));
+    expect(printed).toEqual([
+      'sequences/winback-lapsed.yaml:27:11 steps[1].wait: expected a duration like 5d or 36h, got "7 days"',
+      'sequences/winback-lapsed.yaml:28:13 steps[1].unless: unknown field "clickedx" (did you mean "clicked"?)',
+    ]);
     expect(shown).toEqual(printed);
     // Fixed: the problems disappear, and the saved file is the original again, byte for byte.
     await cursorAtEndOf('unless: clickedx');
@@ -177,7 +200,17 @@ describe('comeback studio in Chromium', () => {
       const subject = await page.textContent('#pv-subject');
       const html = await page.getAttribute('#pv-375', 'srcdoc');
       expect(await page.getAttribute('#pv-800', 'srcdoc')).toBe(html);
-      const args = ['--config', project.configFile, 'preview', 'winback-lapsed', 'miss-you', '--customer', 'anna', '--locale', locale];
+      const args = [
+        '--config',
+        project.configFile,
+        'preview',
+        'winback-lapsed',
+        'miss-you',
+        '--customer',
+        'anna',
+        '--locale',
+        locale,
+      ];
       const [shown, htmlOut] = await Promise.all([cli(args, project.dir), cli([...args, '--html', '-'], project.dir)]);
       expect(shown.code, shown.err).toBe(0);
       expect(subject).toBe(/^Subject: (.*)$/m.exec(shown.out)?.[1]);
@@ -190,9 +223,14 @@ describe('comeback studio in Chromium', () => {
   }
 
   it('sends a test to the seed address through the transport, and stats stay as they were', async () => {
-    const before = withoutTimes(await engine.report()) as { sequences: { sequenceId: string; funnel: { sent: number } }[] };
+    const before = withoutTimes(await engine.report()) as {
+      sequences: { sequenceId: string; funnel: { sent: number } }[];
+    };
     expect(before.sequences.find((x) => x.sequenceId === 'subscription-cancelled')?.funnel.sent).toBe(1);
-    const messages = await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const messages = await engine.ctx.k
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(sink.accepted.map((m) => m.to)).toEqual(['ben@example.com']);
     sink.reset();
     await open('sequences/winback-lapsed.yaml');
@@ -212,15 +250,40 @@ describe('comeback studio in Chromium', () => {
     expect(mail).toMatch(/^X-Comeback-Test: winback-lapsed\/offer$/m);
     expect(mail).not.toContain('anna@example.com');
     // The CLI sends the same way; an address off the seed list is refused and nothing goes out.
-    const sent = await cli(['--config', project.configFile, 'send-test', 'winback-lapsed', 'miss-you', '--customer', 'anna', '--to', SEED], project.dir);
+    const sent = await cli(
+      ['--config', project.configFile, 'send-test', 'winback-lapsed', 'miss-you', '--customer', 'anna', '--to', SEED],
+      project.dir,
+    );
     expect(sent.code, sent.err).toBe(0);
-    const refused = await cli(['--config', project.configFile, 'send-test', 'winback-lapsed', 'miss-you', '--customer', 'anna', '--to', 'anna@example.com'], project.dir);
+    const refused = await cli(
+      [
+        '--config',
+        project.configFile,
+        'send-test',
+        'winback-lapsed',
+        'miss-you',
+        '--customer',
+        'anna',
+        '--to',
+        'anna@example.com',
+      ],
+      project.dir,
+    );
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('is not on the seedList');
     expect(sink.accepted.map((m) => m.to)).toEqual([SEED, SEED]);
     expect(withoutTimes(await engine.report())).toEqual(before);
-    expect(await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).toEqual(messages);
-    expect((await engine.ctx.k.selectFrom('test_sends').select(['to_address', 'status']).execute()).map((r) => `${r.to_address} ${r.status}`)).toEqual([`${SEED} sent`, `${SEED} sent`]);
+    expect(
+      await engine.ctx.k
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow(),
+    ).toEqual(messages);
+    expect(
+      (await engine.ctx.k.selectFrom('test_sends').select(['to_address', 'status']).execute()).map(
+        (r) => `${r.to_address} ${r.status}`,
+      ),
+    ).toEqual([`${SEED} sent`, `${SEED} sent`]);
   });
 
   it('completes keys from the JSON Schema, lays the live figures over the flow, forecasts, and re-renders a saved template', async () => {
@@ -236,7 +299,9 @@ describe('comeback studio in Chromium', () => {
     // Live figures: Ben was sent the first step.
     await page.check('#overlay');
     await page.waitForSelector('#flow g.node[data-id="step-0"] text.figures');
-    expect(await page.textContent('#flow g.node[data-id="step-0"] text.figures')).toBe('sent 1 · opens 0 · clicks 0 · conv 0');
+    expect(await page.textContent('#flow g.node[data-id="step-0"] text.figures')).toBe(
+      'sent 1 · opens 0 · clicks 0 · conv 0',
+    );
     await page.screenshot({ path: join(SHOTS, 'live-figures.png') });
     // The forecast: the simulation over the real customers, from the start of this hour.
     await page.click('.tabs button[data-tab="forecast"]');
@@ -260,7 +325,9 @@ describe('comeback studio in Chromium', () => {
     await page.waitForSelector('#pv-form[data-state="done"]');
     expect(await page.textContent('#pv-text')).not.toContain('See you soon');
     await page.click('#files a[data-path="templates/subscription/ask-why.en.mjml"]');
-    await page.waitForFunction(() => document.getElementById('file-name')?.textContent === 'templates/subscription/ask-why.en.mjml');
+    await page.waitForFunction(
+      () => document.getElementById('file-name')?.textContent === 'templates/subscription/ask-why.en.mjml',
+    );
     await cursorAfter('Thank you!');
     await page.keyboard.type(' See you soon.');
     await page.click('#save');
@@ -293,7 +360,9 @@ describe('comeback studio in Chromium', () => {
   it('refuses a change without the token, from another origin or another host name (403), and changes nothing', async () => {
     const path = 'sequences/welcome-back.yaml';
     const before = readFileSync(join(project.dir, path), 'utf8');
-    const { hash } = JSON.parse((await raw(`${studio.base}/api/file?path=${path}`, { headers: { 'x-studio-token': studio.token } })).body) as { hash: string };
+    const { hash } = JSON.parse(
+      (await raw(`${studio.base}/api/file?path=${path}`, { headers: { 'x-studio-token': studio.token } })).body,
+    ) as { hash: string };
     const body = JSON.stringify({ path, text: 'id: hacked\n', baseHash: hash });
     const json = { 'content-type': 'application/json' };
     const attempts: Record<string, Record<string, string>> = {
@@ -301,13 +370,27 @@ describe('comeback studio in Chromium', () => {
       'wrong token': { ...json, origin: studio.base, 'x-studio-token': 'x'.repeat(43) },
       'another origin': { ...json, origin: 'http://evil.example', 'x-studio-token': studio.token },
       'no origin': { ...json, 'x-studio-token': studio.token },
-      'a rebound host name': { ...json, origin: 'http://evil.example:80', host: 'evil.example', 'x-studio-token': studio.token },
-      'a cross-site fetch': { ...json, origin: studio.base, 'sec-fetch-site': 'cross-site', 'x-studio-token': studio.token },
+      'a rebound host name': {
+        ...json,
+        origin: 'http://evil.example:80',
+        host: 'evil.example',
+        'x-studio-token': studio.token,
+      },
+      'a cross-site fetch': {
+        ...json,
+        origin: studio.base,
+        'sec-fetch-site': 'cross-site',
+        'x-studio-token': studio.token,
+      },
     };
     for (const [what, headers] of Object.entries(attempts)) {
       const r = await raw(`${studio.base}/api/save`, { method: 'POST', headers, body });
       expect(r.status, what).toBe(403);
-      const sendTest = await raw(`${studio.base}/api/test-send`, { method: 'POST', headers, body: JSON.stringify({ path, step: 'thank-you' }) });
+      const sendTest = await raw(`${studio.base}/api/test-send`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ path, step: 'thank-you' }),
+      });
       expect(sendTest.status, what).toBe(403);
     }
     expect((await raw(`${studio.base}/api/file?path=${path}`, {})).status).toBe(403);
@@ -315,8 +398,18 @@ describe('comeback studio in Chromium', () => {
     expect(readFileSync(join(project.dir, path), 'utf8')).toBe(before);
     // With the token and the right origin: paths outside the two folders are refused too.
     const ok = { ...json, origin: studio.base, 'x-studio-token': studio.token };
-    for (const bad of ['comeback.config.json', '../etc/passwd', 'sequences/../comeback.config.json', 'templates/../../x.mjml', 'sequences/sub/x.yaml']) {
-      const r = await raw(`${studio.base}/api/save`, { method: 'POST', headers: ok, body: JSON.stringify({ path: bad, text: 'x', baseHash: null }) });
+    for (const bad of [
+      'comeback.config.json',
+      '../etc/passwd',
+      'sequences/../comeback.config.json',
+      'templates/../../x.mjml',
+      'sequences/sub/x.yaml',
+    ]) {
+      const r = await raw(`${studio.base}/api/save`, {
+        method: 'POST',
+        headers: ok,
+        body: JSON.stringify({ path: bad, text: 'x', baseHash: null }),
+      });
       expect(r.status, bad).toBe(403);
     }
     // A file that changed on disk since it was loaded is not overwritten.
