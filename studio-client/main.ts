@@ -228,7 +228,21 @@ function pickNode(n: FlowNode): void {
         panel.append(el('p', (err as Error).message, { class: 'error' }));
       }
     });
-    panel.append(el('label', ' wait '), input, apply);
+    const add = el('button', 'Add a step after (a copy)', { type: 'button', id: 'add-step' });
+    add.addEventListener('click', async () => {
+      try {
+        const index = n.stepIndex;
+        const r = await api<{ text: string; id: string }>('POST', '/api/edit/add-step', {
+          text: view.state.doc.toString(),
+          stepIndex: index,
+        });
+        replaceText(r.text);
+        panel.append(el('p', `added step ${r.id}: change its template, subject and wait in the file`));
+      } catch (err) {
+        panel.append(el('p', (err as Error).message, { class: 'error' }));
+      }
+    });
+    panel.append(el('label', ' wait '), input, apply, add);
   }
   if (n.stepId) previewState.pick(n.stepId, n.variantId ?? null);
 }

@@ -69,3 +69,50 @@ export function setVersion(text: string, version: number): string {
   CST.setScalarValue(item.value, String(version));
   return tokens.map((t) => CST.stringify(t)).join('');
 }
+
+/**
+ * Adds a step after `steps[index]`: a copy of that step's lines (template, subject, conditions, as
+ * written) under a new id, so the file stays valid and every existing line stays as it was.
+ */
+export function addStepAfter(text: string, index: number): { text: string; id: string } {
+  const tokens = [...new Parser().parse(text)];
+  const steps = documentMap(tokens).items.find((i) => keyOf(i) === 'steps')?.value;
+  if (steps?.type !== 'block-seq')
+    throw new StudioError(409, 'steps is not a block list (- id: ...): add the step in the editor');
+  const item = steps.items[index];
+  const dash = item?.start.find((t) => t.type === 'seq-item-ind');
+  if (!item || !dash || item.value?.type !== 'block-map')
+    throw new StudioError(404, `there is no step ${index + 1} written as - id: ...`);
+  const lineStart = text.lastIndexOf('\n', dash.offset - 1) + 1;
+  const next = steps.items[index + 1]?.start.find((t) => t.type === 'seq-item-ind');
+  let end: number;
+  if (next) end = text.lastIndexOf('\n', next.offset - 1) + 1;
+  else {
+    end = Math.min(text.length, item.value.offset + CST.stringify(item.value).length);
+    // The copy starts on a line of its own.
+    if (end > 0 && text[end - 1] !== '\n')
+      end = text.indexOf('\n', end) < 0 ? text.length : text.indexOf('\n', end) + 1;
+  }
+  const block = text.slice(lineStart, end);
+  const idOf = (s: (typeof steps.items)[number]): string | undefined => {
+    const pair = s.value?.type === 'block-map' ? s.value.items.find((i) => keyOf(i) === 'id') : undefined;
+    return pair?.value && CST.isScalar(pair.value) ? CST.resolveAsScalar(pair.value)?.value : undefined;
+  };
+  const ids = steps.items.map(idOf);
+  const original = ids[index] ?? 'step';
+  let n = 2;
+  while (ids.includes(`${original}-${n}`)) n++;
+  const id = `${original}-${n}`;
+  const eol = block.endsWith('\n') ? '' : '\n';
+  const inserted = `${text.slice(0, end)}${eol}${block}${text.slice(end)}`;
+  // Rename the copy through the CST, so only its id line differs from the step it copies.
+  const again = [...new Parser().parse(inserted)];
+  const copy = (documentMap(again).items.find((i) => keyOf(i) === 'steps')!.value as CST.BlockSequence).items[
+    index + 1
+  ]!.value as CST.BlockMap;
+  const idItem = copy.items.find((i) => keyOf(i) === 'id');
+  if (!idItem?.value || !CST.isScalar(idItem.value))
+    throw new StudioError(409, `step ${index + 1} has no id line to copy`);
+  CST.setScalarValue(idItem.value, id);
+  return { text: again.map((t) => CST.stringify(t)).join(''), id };
+}

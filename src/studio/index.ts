@@ -12,7 +12,7 @@ import { StudioSession } from './session.js';
 export { StudioSession } from './session.js';
 export { ProjectFiles, StudioError, textHash } from './files.js';
 export { buildFlow, flowNodeCount, type Flow, type FlowNode } from './flow.js';
-export { setStepWait, setVersion } from './cst-edit.js';
+export { addStepAfter, setStepWait, setVersion } from './cst-edit.js';
 export { sendTest, seedRecipients, SeedListError, type TestSendResult } from './test-send.js';
 export { forecast, type Forecast } from './forecast.js';
 export { TOKEN_HEADER } from './guard.js';

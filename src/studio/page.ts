@@ -8,7 +8,7 @@ import { esc } from '../server/pages.js';
 export function studioPage(token: string): string {
   const t = esc(encodeURIComponent(token));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="referrer" content="no-referrer">
 <meta name="studio-token" content="${esc(token)}">
 <title>Comeback studio</title>
 <link rel="stylesheet" href="/assets/studio.css?token=${t}">

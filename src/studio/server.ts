@@ -10,7 +10,7 @@ import { ComebackError, NotFoundError, TemplateError, ValidationError } from '..
 import { sequenceJsonSchema } from '../sequences/json-schema.js';
 import { BYTES } from '../util/limits.js';
 import { StudioError } from './files.js';
-import { setStepWait, setVersion } from './cst-edit.js';
+import { addStepAfter, setStepWait, setVersion } from './cst-edit.js';
 import { guardHook } from './guard.js';
 import { studioPage } from './page.js';
 import { SeedListError } from './test-send.js';
@@ -64,12 +64,10 @@ export async function buildStudioServer(
               : e instanceof ComebackError
                 ? 400
                 : (e.statusCode ?? 500);
-    void reply
-      .code(status)
-      .send({
-        error: status >= 500 ? 'internal' : 'refused',
-        message: status >= 500 && !(e instanceof ComebackError) ? `unexpected error: ${e.message}` : e.message,
-      });
+    void reply.code(status).send({
+      error: status >= 500 ? 'internal' : 'refused',
+      message: status >= 500 && !(e instanceof ComebackError) ? `unexpected error: ${e.message}` : e.message,
+    });
   });
   const bundle = clientBundleDir();
 
@@ -119,6 +117,12 @@ export async function buildStudioServer(
     const index = Number(b.stepIndex);
     if (!Number.isInteger(index) || index < 0) throw new StudioError(400, '"stepIndex" must be a step number from 0');
     return { text: setStepWait(str(b, 'text')!, index, str(b, 'wait')!) };
+  });
+  app.post('/api/edit/add-step', async (req) => {
+    const b = req.body as Body;
+    const index = Number(b.stepIndex);
+    if (!Number.isInteger(index) || index < 0) throw new StudioError(400, '"stepIndex" must be a step number from 0');
+    return addStepAfter(str(b, 'text')!, index);
   });
   app.post('/api/edit/version', async (req) => {
     const b = req.body as Body;

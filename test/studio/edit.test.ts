@@ -9,6 +9,7 @@ import { CST, Parser, parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseSequence } from '../../src/sequences/loader.js';
 import {
+  addStepAfter,
   buildFlow,
   flowNodeCount,
   ProjectFiles,
@@ -149,5 +150,23 @@ describe('project files', () => {
     expect(readFileSync(join(root, 'sequences', 'a.yaml'), 'utf8')).toBe(text);
     expect(status(() => files.write('sequences/new.yaml', 'id: new\n', null))).toBe(200);
     expect(status(() => files.write('sequences/new.yaml', 'id: new\n', null))).toBe(409);
+  });
+});
+
+describe('adding a step from the graph', () => {
+  it.each(SHIPPED)('%s: a copy of each step under a new id, only added lines, the file still valid', (f) => {
+    const text = read(f);
+    const seq = parse(text);
+    seq.steps.forEach((step: { id: string }, i: number) => {
+      const { text: edited, id } = addStepAfter(text, i);
+      expect(id).toBe(`${step.id}-2`);
+      const d = lineDiff(text, edited);
+      expect(d.removed, `${f} after ${step.id}`).toEqual([]);
+      expect(d.added.length).toBeGreaterThan(0);
+      const after = parse(edited);
+      expect(after.steps).toHaveLength(seq.steps.length + 1);
+      expect(after.steps[i + 1]).toEqual({ ...seq.steps[i], id });
+      expect(parseSequence(edited, f).problems).toEqual([]);
+    });
   });
 });

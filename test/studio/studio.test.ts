@@ -355,6 +355,12 @@ describe('comeback studio in Chromium', () => {
     expect(await page.textContent('#version-note')).toContain('raise it to 3');
     await page.click('#flow g.node[data-id="step-1"]');
     await page.screenshot({ path: join(SHOTS, 'graph-edit.png') });
+    // Adding a step from the graph: a copy under a new id, valid at once, drawn as one more step.
+    await page.click('#add-step');
+    await page.waitForFunction(() => (window as any).studioView.state.doc.toString().includes('- id: offer-2'));
+    await page.waitForSelector('#flow g.node[data-id="step-2"]');
+    expect(await page.locator('#flow g.node.step').count()).toBe(3);
+    expect(await page.textContent('#status')).toBe('valid');
   });
 
   it('refuses a change without the token, from another origin or another host name (403), and changes nothing', async () => {
