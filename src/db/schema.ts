@@ -292,7 +292,7 @@ export interface TestSendsTable {
   locale: string;
   to_address: string;
   subject: string;
-  /** `sent` or `failed`. */
+  /** `sending` while the transport has it, then `sent` or `failed`. */
   status: string;
   provider_id: string | null;
   error: string | null;
