@@ -51,7 +51,8 @@ function pos(doc: EditorState['doc'], line: number, column: number): { from: num
   const l = doc.line(Math.max(1, Math.min(line, doc.lines)));
   const from = Math.min(l.from + Math.max(0, column - 1), l.to);
   const rest = doc.sliceString(from, l.to);
-  const word = /^[^\s,}\]]*/.exec(rest)?.[0].length ?? 0;
+  // The value (or key) that starts there: up to a comma or brace of a flow mapping, or a comment.
+  const word = /^(?:"[^"]*"?|'[^']*'?|[^,}\]#]*[^\s,}\]#])/.exec(rest)?.[0].length ?? 0;
   return { from, to: Math.min(l.to, from + Math.max(word, 1)) };
 }
 
