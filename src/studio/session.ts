@@ -12,6 +12,7 @@ import type { Sequence } from '../sequences/schema.js';
 import { validatePaths } from '../sequences/validate.js';
 import { TemplateStore } from '../templates/store.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
+import { BYTES, tooLarge } from '../util/limits.js';
 import { buildFlow, type Flow } from './flow.js';
 import { ProjectFiles, StudioError, textHash, type ProjectFile } from './files.js';
 import { forecast, type Forecast } from './forecast.js';
@@ -46,6 +47,17 @@ export class StudioSession {
   async validate(path: string, text: string): Promise<ShownProblem[]> {
     const { abs, kind } = this.files.resolve(path);
     if (kind !== 'sequence') return [];
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > BYTES.sequenceFile) {
+      const p = {
+        file: this.files.shown(abs),
+        line: 1,
+        column: 1,
+        path: '',
+        message: `the file is ${tooLarge(bytes, BYTES.sequenceFile)} for a sequence file`,
+      };
+      return [{ ...p, text: formatProblem(p) }];
+    }
     const { problems } = await validatePaths([abs], {
       cwd: this.files.root,
       templatesDir: this.files.templatesDir,
