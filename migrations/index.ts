@@ -16,6 +16,7 @@ import * as m014 from './014_shop_sync.js';
 import * as m015 from './015_preferences.js';
 import * as m016 from './016_operators.js';
 import * as m018 from './018_experiments.js';
+import * as m017 from './017_test_sends.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '015_preferences': m015,
   '016_operators': m016,
   '018_experiments': m018,
+  '017_test_sends': m017,
 };

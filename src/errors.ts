@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'E_NO_SCORES'
   | 'E_SCORING'
   | 'E_SHOP_API'
-  | 'E_SHOP_UNREACHABLE';
+  | 'E_SHOP_UNREACHABLE'
+  | 'E_STUDIO'
+  | 'E_SEED_LIST';
 
 /** Base class of every error Comeback raises on purpose. */
 export class ComebackError extends Error {

@@ -19,9 +19,11 @@ import * as preview from './commands/preview.js';
 import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
 import * as schema from './commands/schema.js';
+import * as sendTest from './commands/send-test.js';
 import * as score from './commands/score.js';
 import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
+import * as studio from './commands/studio.js';
 import * as sync from './commands/sync.js';
 import * as uncertain from './commands/uncertain.js';
 import * as users from './commands/users.js';
@@ -30,7 +32,7 @@ import * as webhooks from './commands/webhooks.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, log, users, preview, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, log, users, preview, studio, sendTest, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

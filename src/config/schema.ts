@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_GUARD_THRESHOLDS, DEFAULT_OPT_IN_TTL_HOURS, MAX_REQUESTS_PER_DAY } from './defaults.js';
-import { BYTES, COUNT } from '../util/limits.js';
+import { BYTES, COUNT, TEXT } from '../util/limits.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/catalogue.js';
 import { secretKey } from '../webhooks/sign.js';
 
@@ -233,6 +233,8 @@ export const EngineConfig = z.strictObject({
   templatesDir: z.string().default('templates'),
   transport: TransportConfig.default({ type: 'outbox', dir: 'outbox' }),
   sender: SenderConfig.default(SenderConfig.parse({})),
+  /** The only addresses test sends (`comeback studio`, `comeback send-test`) go to: the team's own inboxes. */
+  seedList: z.array(z.email().max(TEXT.email)).max(COUNT.seedList).default([]),
   /** Base URL of `comeback serve`, used in tracking and unsubscribe links. */
   publicUrl: z.string().url().default('http://localhost:8080'),
   /** The shop's own site, offered to templates as `shop_url`. */

@@ -286,6 +286,23 @@ export interface ShopVersionsTable {
   updated_at: number;
 }
 
+/** Test sends (studio, `comeback send-test`): never in `messages`, so never in a metric. */
+export interface TestSendsTable {
+  id: Generated<number>;
+  sequence_id: string;
+  step_id: string;
+  variant_id: string | null;
+  customer_id: number | null;
+  locale: string;
+  to_address: string;
+  subject: string;
+  /** `sending` while the transport has it, then `sent` or `failed`. */
+  status: string;
+  provider_id: string | null;
+  error: string | null;
+  created_at: number;
+}
+
 /** Outbound webhook events, written in the transaction of the state change they report (docs/WEBHOOKS.md). */
 export interface WebhookOutboxTable {
   id: Generated<number>;
@@ -390,6 +407,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   operators: OperatorsTable;
   operator_log: OperatorLogTable;
+  test_sends: TestSendsTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Problem } from '../errors.js';
 import { TemplateStore } from '../templates/store.js';
-import { collectFiles, crossCheck, fileResult, readSequenceFile, type FileResult } from './loader.js';
+import { collectFiles, crossCheck, fileResult, parseSequence, readSequenceFile, type FileResult } from './loader.js';
 import { checkFileReferences, checkUsedTemplates, referenceRun } from './references.js';
 
 /** Options of a validation run. */
@@ -23,6 +23,8 @@ export interface ValidateOptions {
   store?: TemplateStore;
   /** The config's topics: each sequence's `topic` must be one of them (unchecked when absent). */
   topics?: readonly string[];
+  /** Unsaved texts by absolute path, checked instead of the files on disk (the studio's editor). */
+  texts?: ReadonlyMap<string, string>;
 }
 
 /** The outcome of a validation run. */
@@ -60,7 +62,8 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   // checks across files need.
   const read = (file: string, report: boolean): FileResult => {
     const shown = relative(cwd, file) || file;
-    const { parsed, text } = readSequenceFile(file, shown);
+    const unsaved = options.texts?.get(file);
+    const { parsed, text } = unsaved !== undefined ? { text: unsaved, parsed: parseSequence(unsaved, shown) } : readSequenceFile(file, shown);
     if (report) {
       problems.push(...parsed.problems);
       const data = parsed.sequence ?? parsed.draft;

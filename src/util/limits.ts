@@ -50,6 +50,8 @@ export const COUNT = {
   customersPerRequest: 1000,
   /** Topics the config declares for the preference page (each name at most `TEXT.short`). */
   topics: 20,
+  /** Addresses of the config's `seedList` (test sends). */
+  seedList: 50,
 } as const;
 
 /** Sizes in bytes. */
@@ -72,6 +74,8 @@ export const BYTES = {
   webhookBody: 16 * MiB,
   /** Default of `sender.maxMessageBytes`: the largest mail the sender builds (subject, HTML, text). */
   message: 2 * MiB,
+  /** A request to the studio (`comeback studio`): a file's text as JSON, with room for escaping. */
+  studioRequest: 2 * MiB,
 } as const;
 
 /** The message for a text over its limit: `longer than 200 characters`. */
