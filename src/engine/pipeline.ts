@@ -14,7 +14,8 @@ import type { JobBackend } from '../queue/types.js';
 import { Batcher } from '../util/batcher.js';
 import { composeMail, type ComposedMail } from './compose.js';
 import type { EngineContext } from './context.js';
-import { deliver, handleFailure, type DeliveryParts, type GateTimings, type PauseState, type SendOutcome } from './deliver.js';
+import { deliver, handleFailure } from './deliver.js';
+import type { DeliveryParts, GateTimings, PauseState, SendOutcome } from './deliver.js';
 import { Ledger, pausedUntil } from './ledger.js';
 import { loadSendInputs, type SendInputs } from './send-inputs.js';
 
@@ -36,7 +37,15 @@ export class SendPipeline {
   private readonly gate: InDoubtGate;
   private readonly limiter: RateLimiter;
   private readonly pause: PauseState = { checkedAt: -Infinity, until: 0, reason: null, unreachableStreak: 0 };
-  private readonly counts: Record<SendOutcome, number> = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
+  private readonly counts: Record<SendOutcome, number> = {
+    sent: 0,
+    cancelled: 0,
+    failed: 0,
+    retry: 0,
+    uncertain: 0,
+    paused: 0,
+    lost_claim: 0,
+  };
   private readonly timings: GateTimings = { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 };
   /** Claims and reads the messages of the jobs in flight together (send-inputs.ts). */
   private readonly batcher: Batcher<number, SendInputs>;
@@ -53,10 +62,15 @@ export class SendPipeline {
     this.ledger = new Ledger(ctx);
     this.gate = new InDoubtGate(maxInDoubtOf(ctx.config));
     const rate = ctx.config.transport.rateLimit;
-    this.limiter = !rate ? unlimited : (backend?.rateLimiter?.(`rate:${ctx.transport.name}`, rate) ?? new LocalRateLimiter(rate));
+    const shared = rate ? backend?.rateLimiter?.(`rate:${ctx.transport.name}`, rate) : undefined;
+    this.limiter = !rate ? unlimited : (shared ?? new LocalRateLimiter(rate));
     const { concurrency, claimLingerMs } = ctx.config.worker;
-    this.batcher = new Batcher(async (ids) => loadSendInputs(ctx, await this.ledger.claimMany(ids)), { maxBatch: concurrency, lingerMs: claimLingerMs });
-    this.parts = { ledger: this.ledger, gate: this.gate, limiter: this.limiter, timings: this.timings, pause: this.pause };
+    this.batcher = new Batcher(async (ids) => loadSendInputs(ctx, await this.ledger.claimMany(ids)), {
+      maxBatch: concurrency,
+      lingerMs: claimLingerMs,
+    });
+    const { ledger, gate, limiter, timings, pause } = this;
+    this.parts = { ledger, gate, limiter, timings, pause };
   }
 
   /**
@@ -77,7 +91,7 @@ export class SendPipeline {
     return this.sendWithInputs((await loadSendInputs(this.ctx, [m])).get(m.id)!);
   }
 
-  /** Until when the transport is paused, read from the database at most once a second; 0 when not paused. */
+  /** Until when the transport is paused (read from the database at most once a second); 0 when not paused. */
   async pausedUntil(): Promise<number> {
     const s = this.pause;
     const now = this.ctx.clock.now();
@@ -90,7 +104,8 @@ export class SendPipeline {
 
   /** This process's counters, serial-path timings and last known pause (a copy). */
   stats(): SendStats {
-    return { counts: { ...this.counts }, gateTimings: { ...this.timings }, pause: { until: this.pause.until, reason: this.pause.reason } };
+    const { until, reason } = this.pause;
+    return { counts: { ...this.counts }, gateTimings: { ...this.timings }, pause: { until, reason } };
   }
 
   private async claimAndSend(id: number): Promise<SendOutcome> {
@@ -108,7 +123,8 @@ export class SendPipeline {
     const { message: m, customer, enrollment } = inputs;
     const seq = await ctx.sequences.version(enrollment.sequence_id, enrollment.sequence_version);
     const suppressed = inputs.suppressedScopes.has('all') || inputs.suppressedScopes.has(seq.id);
-    const decision = canSend(customer, inputs.consent, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    const policy = { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods };
+    const decision = canSend(customer, inputs.consent, suppressed, policy);
     if (!decision.allowed || (enrollment.status !== 'active' && enrollment.status !== 'completed')) {
       const reason = decision.allowed ? `enrolment ${enrollment.status}` : decision.reason;
       await this.ledger.record(m, { status: 'cancelled', error: reason });

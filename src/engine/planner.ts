@@ -62,9 +62,14 @@ export function plan(input: PlanInput): Plan {
   if (input.holdout) return { kind: 'complete' };
   const d = input.decision;
   if (!d) throw new Error('plan: a decision of the step machine is needed for an enrolment that is mailed');
-  if (d.kind === 'exit') return { kind: 'exit', status: d.reason === 'purchased' ? 'converted' : 'exited', reason: d.reason, goal: Boolean(d.goal) };
+  if (d.kind === 'exit') {
+    const status = d.reason === 'purchased' ? 'converted' : 'exited';
+    return { kind: 'exit', status, reason: d.reason, goal: Boolean(d.goal) };
+  }
   if (d.kind === 'complete') return { kind: 'complete' };
-  const advance: Advance = d.next ? { stepIndex: d.next.stepIndex, dueAt: d.next.dueAt } : { stepIndex: input.currentStep + 1, dueAt: null };
+  const advance: Advance = d.next
+    ? { stepIndex: d.next.stepIndex, dueAt: d.next.dueAt }
+    : { stepIndex: input.currentStep + 1, dueAt: null };
   if (d.kind === 'skip') return { kind: 'skip', reason: d.reason, advance };
   const { sequence: seq, now, timeZone } = input;
   // Send window in the customer's time zone, then the preferred hour, then the cross-sequence
