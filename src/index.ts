@@ -7,6 +7,7 @@ export { Engine, type ConsentInput } from './engine/engine.js';
 export type { EngineContext } from './engine/context.js';
 export type { EnrollResult } from './engine/enroll.js';
 export type { PassResult } from './engine/pass.js';
+export type { SendPipeline, SendStats, SendOutcome } from './engine/pipeline.js';
 export type { SequenceStats } from './engine/stats.js';
 export type * from './metrics/types.js';
 export type { WorkerHandle } from './engine/worker-loop.js';
