@@ -8,8 +8,8 @@ import type { Transport } from './delivery/types.js';
 import { Engine } from './engine/engine.js';
 import { SequenceRegistry } from './engine/registry.js';
 import { createLogger } from './logger.js';
-import { setRateLimiter } from './engine/deliver.js';
-import { createBackend, sharedRateLimiter } from './queue/factory.js';
+import { createBackend } from './queue/factory.js';
+import { SendPipeline } from './engine/pipeline.js';
 import { NoJobsBackend } from './queue/none.js';
 import type { JobBackend } from './queue/types.js';
 import { assertTopics, loadSequences, type LoadedSequence } from './sequences/loader.js';
@@ -79,9 +79,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     const problems = options.transport || options.jobs === false ? [] : liveSendingProblems(config);
     if (problems.length > 0) ctx.log.warn({ problems }, `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`);
     const backend = options.backend ?? (options.jobs === false ? new NoJobsBackend() : await createBackend(config, ctx.log));
-    const shared = sharedRateLimiter(backend, config, ctx.transport.name);
-    if (shared) setRateLimiter(ctx, shared);
-    const engine = new Engine(ctx, backend);
+    const engine = new Engine(ctx, backend, new SendPipeline(ctx, backend));
     await engine.init();
     return engine;
   } catch (err) {

@@ -19,6 +19,7 @@ export type {
 } from './engine/api.js';
 export type { EnrollResult } from './engine/enroll.js';
 export type { PassResult } from './engine/pass.js';
+export type { SendPipeline, SendStats, SendOutcome } from './engine/pipeline.js';
 export type { SequenceStats } from './engine/stats.js';
 export type * from './metrics/types.js';
 export type { WorkerHandle } from './engine/worker-loop.js';
@@ -36,7 +37,7 @@ export { Sequence, parseSequence, loadSequences, decide, parseDuration } from '.
 export { validatePaths, type ValidateOptions, type ValidateResult } from './sequences/validate.js';
 export { sequenceJsonSchema } from './sequences/json-schema.js';
 export { checkExpression, evaluate, CUSTOMER_FIELDS, ENGAGEMENT_FACTS, type CustomerValues } from './sequences/index.js';
-export { simulate, DEFAULT_ASSUMPTIONS, NO_ENGAGEMENT, type SimulationOptions, type SimulationResult, type Assumptions } from './sequences/simulate/index.js';
+export { simulate, DEFAULT_ASSUMPTIONS, NO_ENGAGEMENT, type SimulationOptions, type SimulationResult, type Assumptions } from './simulate/index.js';
 export { explainAudience, type AudienceExplanation } from './engine/audience.js';
 export {
   canSend,

@@ -12,7 +12,7 @@ import { EventWriter, sinkFor } from '../tracking/writer.js';
 import type { StatsReport } from '../metrics/types.js';
 import { seededRandom } from '../util/random.js';
 import { DEFAULT_BEHAVIOUR, planRecipient, type PlannedAction } from './recipients.js';
-import { syntheticProducts, syntheticShop, type SyntheticCustomer } from './synthetic.js';
+import { syntheticProducts, syntheticShop, type SyntheticCustomer } from '../simulate/synthetic.js';
 
 /** Options of `comeback demo`. */
 export interface DemoOptions {

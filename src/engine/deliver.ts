@@ -5,16 +5,16 @@
  * classified into retry, permanent failure, hard bounce (suppressed), policy block (sender
  * paused, customer not blamed) or unknown outcome (`uncertain`, never resent).
  */
-import { maxInDoubtOf } from '../config/schema.js';
 import { suppress } from '../consent/suppressions.js';
 import type { Message } from '../db/schema.js';
-import { InDoubtGate } from '../delivery/in-doubt.js';
-import { LocalRateLimiter, unlimited, type RateLimiter } from '../delivery/rate-limit.js';
-import type { OutgoingMail, SendReceipt } from '../delivery/types.js';
+import type { InDoubtGate } from '../delivery/in-doubt.js';
+import type { RateLimiter } from '../delivery/rate-limit.js';
+import type { SendReceipt } from '../delivery/types.js';
 import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, ShopUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
+import type { ComposedMail } from './compose.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
-import { markSending, pauseTransport, pausedUntil, record, release, type ShownMail } from './ledger.js';
+import { pauseTransport, pausedUntil, type Ledger } from './ledger.js';
 import { pauseSequence } from './sequence-state.js';
 
 /** Outcome of sending one reserved message. */
@@ -39,46 +39,23 @@ export interface GateTimings {
   replyMs: number;
 }
 
-interface SendState {
-  /** Outcomes of the jobs this process handled, for status lines and logs. */
-  counts: Record<SendOutcome, number>;
-  /** A worker sends at most `maxInDoubt` / (commit + reply) mails per second. */
-  gateTimings: GateTimings;
-  gate: InDoubtGate;
-  limiter: RateLimiter;
-  pause: { checkedAt: number; until: number; reason: string | null };
+/** The cached shared pause of the transport (`delivery_state`), and this process's outage streak. */
+export interface PauseState {
+  checkedAt: number;
+  until: number;
+  reason: string | null;
   /** Pauses in a row because the provider could not be reached (each one twice as long); 0 after a send. */
   unreachableStreak: number;
 }
 
-const states = new WeakMap<EngineContext, SendState>();
-
-/** Per-engine sending state: the in-doubt gate, the rate limiter, the cached pause state. */
-export function sendState(ctx: EngineContext): SendState {
-  let s = states.get(ctx);
-  if (!s) {
-    const rate = ctx.config.transport.rateLimit;
-    const counts = { sent: 0, cancelled: 0, failed: 0, retry: 0, uncertain: 0, paused: 0, lost_claim: 0 };
-    s = { counts, gateTimings: { mails: 0, waitMs: 0, commitMs: 0, replyMs: 0 }, gate: new InDoubtGate(maxInDoubtOf(ctx.config)), limiter: rate ? new LocalRateLimiter(rate) : unlimited, pause: { checkedAt: -Infinity, until: 0, reason: null }, unreachableStreak: 0 };
-    states.set(ctx, s);
-  }
-  return s;
-}
-
-/** Replaces the rate limiter (the BullMQ backend shares one through Redis). */
-export function setRateLimiter(ctx: EngineContext, limiter: RateLimiter): void {
-  sendState(ctx).limiter = limiter;
-}
-
-/** Until when the transport is paused, checked at most once a second per process; 0 when not paused. */
-export async function transportPausedUntil(ctx: EngineContext): Promise<number> {
-  const s = sendState(ctx).pause;
-  const now = ctx.clock.now();
-  if (now - s.checkedAt >= 1000 || now < s.checkedAt) {
-    const p = await pausedUntil(ctx);
-    Object.assign(s, { checkedAt: now, until: p?.until ?? 0, reason: p?.reason ?? null });
-  }
-  return s.until > now ? s.until : 0;
+/** The parts of the send pipeline that delivery uses (owned by `SendPipeline`, src/engine/pipeline.ts). */
+export interface DeliveryParts {
+  ledger: Ledger;
+  gate: InDoubtGate;
+  limiter: RateLimiter;
+  /** A worker sends at most `maxInDoubt` / (commit + reply) mails per second. */
+  timings: GateTimings;
+  pause: PauseState;
 }
 
 /**
@@ -86,20 +63,20 @@ export async function transportPausedUntil(ctx: EngineContext): Promise<number> 
  * links as JSON, the Message-ID) is stored with `sending`, so that the links of a mail that ends
  * `uncertain` work and the operator can look it up.
  */
-export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail, shown: ShownMail, emailHash: string | null): Promise<SendOutcome> {
-  const state = sendState(ctx);
+export async function deliver(ctx: EngineContext, parts: DeliveryParts, m: Message, composed: ComposedMail, emailHash: string | null): Promise<SendOutcome> {
+  const { ledger, gate, limiter, timings: t } = parts;
+  const { mail, shown } = composed;
   let leave: (() => void) | undefined;
   let receipt: SendReceipt;
-  const t = state.gateTimings;
   let committedAt = 0;
   try {
-    await state.limiter.take();
+    await limiter.take();
     receipt = await ctx.transport.send(mail, {
       commit: async () => {
         const asked = performance.now();
-        leave = await state.gate.enter();
+        leave = await gate.enter();
         const entered = performance.now();
-        if (!(await markSending(ctx, m, shown))) throw new ClaimLostError(m.id);
+        if (!(await ledger.markSending(m, shown))) throw new ClaimLostError(m.id);
         committedAt = performance.now();
         t.waitMs += entered - asked;
         t.commitMs += committedAt - entered;
@@ -112,7 +89,7 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   } catch (err) {
     try {
       if (err instanceof ClaimLostError) return 'lost_claim';
-      return await handleFailure(ctx, m, emailHash, err);
+      return await handleFailure(ctx, parts, m, emailHash, err);
     } finally {
       leave?.();
     }
@@ -121,13 +98,13 @@ export async function deliver(ctx: EngineContext, m: Message, mail: OutgoingMail
   // send failure (that would retry it); it propagates and the row ends `uncertain`.
   // Subject and links went with `sending` (ledger.markSending).
   const sent = { status: 'sent' as const, provider_id: receipt.providerId, sent_at: ctx.clock.now(), transport: ctx.transport.name, error: null };
-  const recorded = record(ctx, m, sent);
+  const recorded = ledger.record(m, sent);
   // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
   // the same transaction as this `sent` or after it, never before, so no more than the gate's
   // limit are ever durably in doubt, and the two writes share one commit.
   leave?.();
-  state.unreachableStreak = 0;
-  await throughOutage(ctx, recorded, () => record(ctx, m, sent));
+  parts.pause.unreachableStreak = 0;
+  await throughOutage(ctx, recorded, () => ledger.record(m, sent));
   return 'sent';
 }
 
@@ -162,15 +139,15 @@ const MAX_UNREACHABLE_PAUSE_MS = 10 * 60_000;
  * it stays down, at most 10 minutes), alert once per pause, and give the message back without
  * counting the attempt, so an outage of any length costs no mail.
  */
-async function providerDown(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
-  const s = sendState(ctx);
+async function providerDown(ctx: EngineContext, parts: DeliveryParts, m: Message, message: string): Promise<SendOutcome> {
+  const s = parts.pause;
   const now = ctx.clock.now();
-  let until = s.pause.until;
+  let until = s.until;
   if (until <= now) {
     // Another worker may have paused already (this one's cached state is up to a second old).
     const shared = await pausedUntil(ctx);
-    if (shared) Object.assign(s.pause, { checkedAt: now, until: shared.until, reason: shared.reason });
-    until = s.pause.until;
+    if (shared) Object.assign(s, { checkedAt: now, until: shared.until, reason: shared.reason });
+    until = s.until;
   }
   if (until <= now) {
     // The first job to notice pauses; the jobs already under way wait for the same time.
@@ -178,11 +155,11 @@ async function providerDown(ctx: EngineContext, m: Message, message: string): Pr
     until = at + Math.min(MAX_UNREACHABLE_PAUSE_MS, ctx.config.worker.unreachablePauseMs * 2 ** s.unreachableStreak);
     s.unreachableStreak++;
     const reason = `provider unreachable: ${message}`;
-    Object.assign(s.pause, { checkedAt: at, until, reason });
+    Object.assign(s, { checkedAt: at, until, reason });
     await pauseTransport(ctx, until, reason);
     ctx.log.error({ alert: 'provider_unreachable', transport: ctx.transport.name, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: the mail provider cannot be reached; sending paused, mails wait without using up their attempts');
   }
-  await release(ctx, m, until, message);
+  await parts.ledger.release(m, until, message);
   return 'paused';
 }
 
@@ -190,8 +167,8 @@ async function providerDown(ctx: EngineContext, m: Message, message: string): Pr
  * The shop cannot be reached to create the mail's coupon: the mail waits without using up an
  * attempt (its code must exist at the checkout first) and the operator is alerted.
  */
-async function shopDown(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
-  await release(ctx, m, ctx.clock.now() + ctx.config.worker.unreachablePauseMs, `shop unreachable: ${message}`);
+async function shopDown(ctx: EngineContext, ledger: Ledger, m: Message, message: string): Promise<SendOutcome> {
+  await ledger.release(m, ctx.clock.now() + ctx.config.worker.unreachablePauseMs, `shop unreachable: ${message}`);
   ctx.log.error({ alert: 'shop_unreachable', messageId: m.id, err: message }, 'ALERT: the shop cannot be reached to create a coupon; the mail waits and is tried again');
   return 'paused';
 }
@@ -201,8 +178,8 @@ async function shopDown(ctx: EngineContext, m: Message, message: string): Promis
  * once, and give the message back without counting the attempt; `comeback resume` after the fix
  * sends every parked mail. Failing each mail instead would lose the whole step to one typo.
  */
-async function templateUnusable(ctx: EngineContext, m: Message, message: string): Promise<SendOutcome> {
-  await release(ctx, m, ctx.clock.now(), `template: ${message}`);
+async function templateUnusable(ctx: EngineContext, ledger: Ledger, m: Message, message: string): Promise<SendOutcome> {
+  await ledger.release(m, ctx.clock.now(), `template: ${message}`);
   if (await pauseSequence(ctx, m.sequence_id, `template cannot be sent: ${message}`)) {
     ctx.log.error({ alert: 'sequence_paused', sequenceId: m.sequence_id, template: m.template, err: message }, `ALERT: sequence ${m.sequence_id} paused itself: a template it sends cannot be used; fix it (comeback validate), then comeback resume ${m.sequence_id}`);
   }
@@ -210,20 +187,21 @@ async function templateUnusable(ctx: EngineContext, m: Message, message: string)
 }
 
 /** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */
-export async function handleFailure(ctx: EngineContext, m: Message, emailHash: string | null, err: unknown): Promise<SendOutcome> {
+export async function handleFailure(ctx: EngineContext, parts: DeliveryParts, m: Message, emailHash: string | null, err: unknown): Promise<SendOutcome> {
+  const { ledger } = parts;
   const message = (err as Error).message ?? String(err);
   const w = ctx.config.worker;
   const now = ctx.clock.now();
-  if (err instanceof ProviderUnreachableError) return providerDown(ctx, m, message);
-  if (err instanceof ShopUnreachableError) return shopDown(ctx, m, message);
+  if (err instanceof ProviderUnreachableError) return providerDown(ctx, parts, m, message);
+  if (err instanceof ShopUnreachableError) return shopDown(ctx, ledger, m, message);
   if (err instanceof DeliveryUnknownError) {
-    await record(ctx, m, { status: 'uncertain', error: message, transport: ctx.transport.name });
+    await ledger.record(m, { status: 'uncertain', error: message, transport: ctx.transport.name });
     ctx.log.warn({ messageId: m.id, err: message }, 'delivery unknown: recorded as uncertain, not resent');
     return 'uncertain';
   }
-  if (err instanceof TemplateUnusableError) return templateUnusable(ctx, m, message);
+  if (err instanceof TemplateUnusableError) return templateUnusable(ctx, ledger, m, message);
   if (err instanceof TemplateError) {
-    await record(ctx, m, { status: 'failed', error: `template: ${message}` });
+    await ledger.record(m, { status: 'failed', error: `template: ${message}` });
     ctx.log.error({ messageId: m.id, err: message }, 'message failed: template');
     return 'failed';
   }
@@ -232,13 +210,13 @@ export async function handleFailure(ctx: EngineContext, m: Message, emailHash: s
     // the customer did nothing wrong, so nothing is suppressed and the message waits.
     const until = now + w.policyPauseMs;
     await pauseTransport(ctx, until, message);
-    sendState(ctx).pause.checkedAt = -Infinity;
-    await record(ctx, m, { status: 'reserved', error: `policy block, sender paused: ${message}`, due_at: until });
+    parts.pause.checkedAt = -Infinity;
+    await ledger.record(m, { status: 'reserved', error: `policy block, sender paused: ${message}`, due_at: until });
     ctx.log.error({ alert: 'sender_paused', transport: ctx.transport.name, messageId: m.id, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: provider policy block (5.7.x); sending paused, check the sender reputation and authentication');
     return 'paused';
   }
   if (err instanceof PermanentSendError) {
-    await record(ctx, m, { status: 'failed', error: `${err.kind}: ${message}` });
+    await ledger.record(m, { status: 'failed', error: `${err.kind}: ${message}` });
     if (err.kind === 'hard_bounce') {
       if (emailHash) await suppress(ctx.k, emailHash, 'hard_bounce', now);
       await recordEvent(ctx, { messageId: m.id, type: 'bounce', source: ctx.transport.name, detail: { reason: message } });
@@ -247,13 +225,13 @@ export async function handleFailure(ctx: EngineContext, m: Message, emailHash: s
     return 'failed';
   }
   if (m.attempts >= w.maxAttempts) {
-    await record(ctx, m, { status: 'failed', error: `gave up after ${m.attempts} attempts: ${message}` });
+    await ledger.record(m, { status: 'failed', error: `gave up after ${m.attempts} attempts: ${message}` });
     ctx.log.warn({ messageId: m.id, attempts: m.attempts, err: message }, 'message failed: too many transient failures');
     return 'failed';
   }
   // Exponential backoff with jitter (50–100 % of base·2^(n-1)) so retries don't stampede.
   const delay = w.retryBaseMs * 2 ** (m.attempts - 1) * (0.5 + Math.random() * 0.5);
-  await record(ctx, m, { status: 'reserved', error: message, due_at: now + Math.round(delay) });
+  await ledger.record(m, { status: 'reserved', error: message, due_at: now + Math.round(delay) });
   ctx.log.info({ messageId: m.id, attempt: m.attempts, err: message }, 'transient send failure, will retry');
   return 'retry';
 }

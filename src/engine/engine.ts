@@ -20,7 +20,7 @@ import { enrollAudience, trigger, type EnrollResult } from './enroll.js';
 import { recordEvent, type EventInput } from './events.js';
 import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type ForgetResult, type MailUnsubscribeResult, type PersonAudit, type PersonExport } from './privacy.js';
 import { runPass, type PassResult } from './pass.js';
-import { sendOne, type SendOutcome } from './sender.js';
+import { SendPipeline, type SendOutcome } from './pipeline.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
 import { FeedbackLoop } from './feedback.js';
 import type { GuardFinding } from './guard-run.js';
@@ -43,12 +43,15 @@ export class Engine {
   readonly ctx: EngineContext;
   /** The job backend (embedded or BullMQ); the worker stops it first on shutdown. */
   readonly backend: JobBackend;
+  /** Sends reserved messages: the gate, limiter, pause, counters, batcher and group commit; `stats()` for status lines. */
+  readonly sending: SendPipeline;
   /** The deliverability guard and the variant optimiser, run before each pass. */
   private readonly feedback: FeedbackLoop;
 
-  constructor(ctx: EngineContext, backend: JobBackend) {
+  constructor(ctx: EngineContext, backend: JobBackend, sending: SendPipeline = new SendPipeline(ctx, backend)) {
     this.ctx = ctx;
     this.backend = backend;
+    this.sending = sending;
     this.feedback = new FeedbackLoop(ctx);
   }
 
@@ -259,7 +262,7 @@ export class Engine {
   async runDue(): Promise<PassResult> {
     await expireOptInRequests(this.ctx.k, this.now());
     await this.feedback.beforePass();
-    const result = await runPass(this.ctx, this.backend, this.feedback.weights);
+    const result = await runPass(this.ctx, this.backend, this.sending, this.feedback.weights);
     // A survey goal is reached when the scheduler sees the answer; it succeeds like a purchase.
     for (const g of result.goalsReached) await applySuccess(this.ctx, g, null);
     return result;
@@ -293,7 +296,7 @@ export class Engine {
 
   /** Claims and sends one reserved message (the job handler of every backend). */
   sendMessage(messageId: number): Promise<SendOutcome> {
-    return sendOne(this.ctx, messageId);
+    return this.sending.send(messageId);
   }
 
   /**

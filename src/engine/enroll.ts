@@ -1,5 +1,5 @@
-import type { Insertable } from 'kysely';
-import type { EnrollmentsTable } from '../db/schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, EnrollmentsTable } from '../db/schema.js';
 import { preferencesOf } from '../consent/preference-store.js';
 import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
@@ -67,7 +67,7 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   const suppressed = await suppressedHashes(ctx.k, hashes, seq.id);
   // Shops keep duplicate accounts (a guest order and a login with one address): one address gets
   // a sequence once, or its owner would receive every mail twice.
-  const taken = await addressesEnrolled(ctx, seq.id, hashes);
+  const taken = await addressesEnrolled(ctx.k, seq.id, hashes);
   const rows: Insertable<EnrollmentsTable>[] = [];
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
@@ -135,9 +135,9 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
 }
 
 /** Of these address hashes, those with an active enrolment in the sequence, and whose it is. */
-async function addressesEnrolled(ctx: EngineContext, sequenceId: string, hashes: string[]): Promise<Map<string, number>> {
+export async function addressesEnrolled(db: Kysely<Database>, sequenceId: string, hashes: string[]): Promise<Map<string, number>> {
   if (hashes.length === 0) return new Map();
-  const rows = await ctx.k
+  const rows = await db
     .selectFrom('enrollments as e')
     .innerJoin('customers as c', 'c.id', 'e.customer_id')
     .select(['c.email_hash', 'c.id'])

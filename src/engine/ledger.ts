@@ -37,49 +37,6 @@ const markSendingQuery = prepared(['id', 'attempts', 'now', 'subject', 'links', 
 /** One prepared update per set of outcome columns (a handful: sent, retry, failed, ...). */
 const recordQueries = new Map<string, PreparedQuery<string, unknown>>();
 
-const committers = new WeakMap<EngineContext, GroupCommit>();
-
-/** The per-engine group commit the ledger's state changes share (src/db/group-commit.ts). */
-function committer(ctx: EngineContext): GroupCommit {
-  let c = committers.get(ctx);
-  if (!c) committers.set(ctx, (c = new GroupCommit(ctx.k)));
-  return c;
-}
-
-/** Runs a claim: SQLite has one connection anyway, so claims share commits; PostgreSQL claims in parallel on its pool. */
-function runClaim<T>(ctx: EngineContext, write: (k: EngineContext['k']) => Promise<T>): Promise<T> {
-  return ctx.db.dialect === 'sqlite' ? committer(ctx).run(write) : write(ctx.k);
-}
-
-/** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
-export async function claim(ctx: EngineContext, id: number): Promise<Message | undefined> {
-  const values = { id, now: ctx.clock.now() };
-  const r = await runClaim(ctx, (k) => claimQuery.run(k, values));
-  return r.rows[0] as Message | undefined;
-}
-
-/**
- * Claims many due reserved messages in one statement (one commit); returns those it claimed.
- * Ids not (or no longer) claimable are simply absent.
- */
-export async function claimMany(ctx: EngineContext, ids: number[]): Promise<Message[]> {
-  if (ids.length === 1) {
-    const m = await claim(ctx, ids[0]!);
-    return m ? [m] : [];
-  }
-  const now = ctx.clock.now();
-  const write = (k: EngineContext['k']) =>
-    k
-      .updateTable('messages')
-      .set((eb) => ({ status: 'claimed', claimed_at: now, updated_at: now, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', ids)
-      .where('status', '=', 'reserved')
-      .where('due_at', '<=', now)
-      .returningAll()
-      .execute();
-  return runClaim(ctx, write);
-}
-
 /** What a rendered mail showed its recipient, stored with `sending`. */
 export interface ShownMail {
   subject: string;
@@ -89,26 +46,112 @@ export interface ShownMail {
   messageIdHeader?: string;
 }
 
-/**
- * The point of no return: claimed → sending, only if this claim still holds. The subject, the
- * links and the Message-ID of the rendered mail are stored now, not with the outcome: a mail whose
- * outcome is never recorded (`uncertain`) may have arrived, its tracked links must lead somewhere,
- * and the operator needs the header it went out with to look it up.
- */
-export async function markSending(ctx: EngineContext, m: Message, shown?: ShownMail): Promise<boolean> {
-  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links, header: shown?.messageIdHeader ?? m.message_id_header };
-  return (await committer(ctx).update(markSendingQuery.compile(ctx.k, values), `message ${m.id}`)) === 1;
-}
+const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>
+  k
+    .updateTable('messages')
+    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, dispatched_at: null, attempts: eb('attempts', '-', 1) }))
+    .where('id', '=', p.id)
+    .where('attempts', '=', p.attempts)
+    .where('status', 'in', ['claimed', 'sending']),
+);
 
 /**
- * Records the outcome of this claim. Ignored when the claim was taken back; a late `sent` still
- * overwrites `uncertain`, because it is the truth. The write is queued for the group commit
- * before this returns.
+ * The ledger's writes after scheduling: claim, `sending`, the outcome, a release. They share one
+ * group commit (src/db/group-commit.ts), so a worker's many small state changes share commits;
+ * the send pipeline owns one ledger per engine.
  */
-export function record(ctx: EngineContext, m: Message, outcome: Outcome): Promise<boolean> {
-  // A message back in `reserved` (a retry, a pause) goes to the queue again when it is due, not
-  // only after `worker.redispatchAfterMs`.
-  const fields: Outcome = outcome.status === 'reserved' ? { ...outcome, dispatched_at: null } : outcome;
+export class Ledger {
+  private readonly commit: GroupCommit;
+
+  constructor(private readonly ctx: EngineContext) {
+    this.commit = new GroupCommit(ctx.k);
+  }
+
+  /** Runs a claim: SQLite has one connection anyway, so claims share commits; PostgreSQL claims in parallel on its pool. */
+  private runClaim<T>(write: (k: EngineContext['k']) => Promise<T>): Promise<T> {
+    return this.ctx.db.dialect === 'sqlite' ? this.commit.run(write) : write(this.ctx.k);
+  }
+
+  /** Claims a due reserved message (reserved → claimed). Undefined when it is not (or no longer) claimable. */
+  async claim(id: number): Promise<Message | undefined> {
+    const values = { id, now: this.ctx.clock.now() };
+    const r = await this.runClaim((k) => claimQuery.run(k, values));
+    return r.rows[0] as Message | undefined;
+  }
+
+  /**
+   * Claims many due reserved messages in one statement (one commit); returns those it claimed.
+   * Ids not (or no longer) claimable are simply absent.
+   */
+  async claimMany(ids: number[]): Promise<Message[]> {
+    if (ids.length === 1) {
+      const m = await this.claim(ids[0]!);
+      return m ? [m] : [];
+    }
+    const now = this.ctx.clock.now();
+    const write = (k: EngineContext['k']) =>
+      k
+        .updateTable('messages')
+        .set((eb) => ({ status: 'claimed', claimed_at: now, updated_at: now, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', ids)
+        .where('status', '=', 'reserved')
+        .where('due_at', '<=', now)
+        .returningAll()
+        .execute();
+    return this.runClaim(write);
+  }
+
+  /**
+   * The point of no return: claimed → sending, only if this claim still holds. The subject, the
+   * links and the Message-ID of the rendered mail are stored now, not with the outcome: a mail whose
+   * outcome is never recorded (`uncertain`) may have arrived, its tracked links must lead somewhere,
+   * and the operator needs the header it went out with to look it up.
+   */
+  async markSending(m: Message, shown?: ShownMail): Promise<boolean> {
+    const values = { id: m.id, attempts: m.attempts, now: this.ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links, header: shown?.messageIdHeader ?? m.message_id_header };
+    return (await this.commit.update(markSendingQuery.compile(this.ctx.k, values), `message ${m.id}`)) === 1;
+  }
+
+  /**
+   * Records the outcome of this claim. Ignored when the claim was taken back; a late `sent` still
+   * overwrites `uncertain`, because it is the truth. The write is queued for the group commit
+   * before this returns.
+   */
+  record(m: Message, outcome: Outcome): Promise<boolean> {
+    const ctx = this.ctx;
+    // A message back in `reserved` (a retry, a pause) goes to the queue again when it is due, not
+    // only after `worker.redispatchAfterMs`.
+    const fields: Outcome = outcome.status === 'reserved' ? { ...outcome, dispatched_at: null } : outcome;
+    const query = recordQuery(fields);
+    const values = { ...fields, id: m.id, attempts: m.attempts, now: ctx.clock.now() };
+    if (outcome.status === 'sent' && webhookTypes(ctx.config).has('message.sent')) {
+      // The webhook event commits with the `sent` it reports, in the same (group) transaction.
+      const update = query.compile(ctx.k, values);
+      return this.commit.run((k) =>
+        inTransaction(k, async (t) => {
+          const n = Number((await t.executeQuery(update)).numAffectedRows ?? 0);
+          if (n === 1) await emitEvent(t, ctx.config, { type: 'message.sent', customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, occurredAt: values.now });
+          return n === 1;
+        }),
+      );
+    }
+    // Queued synchronously: a write issued after this call commits with it or later (see deliver.ts).
+    return this.commit.update(query.compile(ctx.k, values), `message ${m.id}`).then((n) => n === 1);
+  }
+
+  /**
+   * Gives a claimed message back, due at `dueAt`, without counting the attempt, when nothing was
+   * handed over and the message is not to blame (the provider could not be reached, the template
+   * cannot be used).
+   */
+  release(m: Message, dueAt: number, error: string): Promise<boolean> {
+    const values = { id: m.id, attempts: m.attempts, now: this.ctx.clock.now(), due_at: dueAt, error };
+    return this.commit.update(releaseQuery.compile(this.ctx.k, values), `message ${m.id}`).then((n) => n === 1);
+  }
+}
+
+/** The prepared update of one set of outcome columns. */
+function recordQuery(fields: Outcome): PreparedQuery<string, unknown> {
   // Undefined values are left out, as kysely's own `set` does.
   const columns = (Object.keys(fields) as (keyof Outcome)[]).filter((c) => fields[c] !== undefined).sort();
   const key = columns.join(',');
@@ -124,49 +167,12 @@ export function record(ctx: EngineContext, m: Message, outcome: Outcome): Promis
     );
     recordQueries.set(key, found);
   }
-  const query = found;
-  const values = { ...fields, id: m.id, attempts: m.attempts, now: ctx.clock.now() };
-  if (outcome.status === 'sent' && webhookTypes(ctx.config).has('message.sent')) {
-    // The webhook event commits with the `sent` it reports, in the same (group) transaction.
-    const update = query.compile(ctx.k, values);
-    return committer(ctx).run((k) =>
-      inTransaction(k, async (t) => {
-        const n = Number((await t.executeQuery(update)).numAffectedRows ?? 0);
-        if (n === 1) await emitEvent(t, ctx.config, { type: 'message.sent', customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, occurredAt: values.now });
-        return n === 1;
-      }),
-    );
-  }
-  // Queued synchronously: a write issued after this call commits with it or later (see deliver.ts).
-  return committer(ctx)
-    .update(query.compile(ctx.k, values), `message ${m.id}`)
-    .then((n) => n === 1);
+  return found;
 }
 
 /** Runs `write` in the caller's transaction, or in one of its own. */
 function inTransaction<T>(k: EngineContext['k'], write: (t: EngineContext['k']) => Promise<T>): Promise<T> {
   return k.isTransaction ? write(k) : k.transaction().execute(write);
-}
-
-const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>
-  k
-    .updateTable('messages')
-    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, dispatched_at: null, attempts: eb('attempts', '-', 1) }))
-    .where('id', '=', p.id)
-    .where('attempts', '=', p.attempts)
-    .where('status', 'in', ['claimed', 'sending']),
-);
-
-/**
- * Gives a claimed message back, due at `dueAt`, without counting the attempt, when nothing was
- * handed over and the message is not to blame (the provider could not be reached, the template
- * cannot be used).
- */
-export function release(ctx: EngineContext, m: Message, dueAt: number, error: string): Promise<boolean> {
-  const values = { id: m.id, attempts: m.attempts, now: ctx.clock.now(), due_at: dueAt, error };
-  return committer(ctx)
-    .update(releaseQuery.compile(ctx.k, values), `message ${m.id}`)
-    .then((n) => n === 1);
 }
 
 /** What a sweep changed. */

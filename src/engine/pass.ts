@@ -1,7 +1,7 @@
 import type { JobBackend } from '../queue/types.js';
 import type { EngineContext } from './context.js';
-import { transportPausedUntil } from './deliver.js';
 import { dueMessageIds, sweep } from './ledger.js';
+import type { SendPipeline } from './pipeline.js';
 import { scheduleBatch, type ScheduleResult, type VariantWeights } from './scheduler.js';
 
 /** What one `runDue()` pass did. */
@@ -23,7 +23,7 @@ export interface PassResult extends ScheduleResult {
  * again only after `worker.redispatchAfterMs` if it has still not been sent (the queue lost it),
  * and no more than fill it to `worker.maxQueued` jobs.
  */
-export async function runPass(ctx: EngineContext, backend: JobBackend, weights?: VariantWeights): Promise<PassResult> {
+export async function runPass(ctx: EngineContext, backend: JobBackend, sending: Pick<SendPipeline, 'pausedUntil'>, weights?: VariantWeights): Promise<PassResult> {
   const total: PassResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [], dispatched: 0, uncertain: 0, released: 0, paused: false };
   const swept = await sweep(ctx);
   total.uncertain = swept.uncertain;
@@ -37,7 +37,7 @@ export async function runPass(ctx: EngineContext, backend: JobBackend, weights?:
   }
   let previous = '';
   for (;;) {
-    if (await transportPausedUntil(ctx)) {
+    if (await sending.pausedUntil()) {
       total.paused = true;
       break;
     }
@@ -52,6 +52,6 @@ export async function runPass(ctx: EngineContext, backend: JobBackend, weights?:
     total.dispatched += ids.length;
     if (ids.length < room) break;
   }
-  if (!total.paused && (await transportPausedUntil(ctx))) total.paused = true; // paused during this pass
+  if (!total.paused && (await sending.pausedUntil())) total.paused = true; // paused during this pass
   return total;
 }

@@ -10,9 +10,7 @@ import type { Preferences } from '../consent/preferences.js';
 import { suppressionScopes } from '../consent/suppressions.js';
 import type { ConsentState } from '../consent/types.js';
 import type { Customer, Enrollment, Message } from '../db/schema.js';
-import { Batcher } from '../util/batcher.js';
 import type { EngineContext } from './context.js';
-import { claimMany } from './ledger.js';
 import { orderHistories, type OrderRow } from './personalize.js';
 
 /** A claimed message with what its send needs, read after the claim (so a later opt-out is seen). */
@@ -61,20 +59,4 @@ export async function loadSendInputs(ctx: EngineContext, messages: Message[]): P
     });
   }
   return out;
-}
-
-const batchers = new WeakMap<EngineContext, Batcher<number, SendInputs>>();
-
-/**
- * Claims message `id` and reads its inputs, together with the other messages this process's jobs
- * ask for meanwhile. Undefined when the message is not (or no longer) claimable.
- */
-export function claimWithInputs(ctx: EngineContext, id: number): Promise<SendInputs | undefined> {
-  let b = batchers.get(ctx);
-  if (!b) {
-    const { concurrency, claimLingerMs } = ctx.config.worker;
-    b = new Batcher(async (ids) => loadSendInputs(ctx, await claimMany(ctx, ids)), { maxBatch: concurrency, lingerMs: claimLingerMs });
-    batchers.set(ctx, b);
-  }
-  return b.load(id);
 }

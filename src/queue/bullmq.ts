@@ -2,6 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Outage } from '../db/outage.js';
+import { RedisRateLimiter, type RateLimiter } from '../delivery/rate-limit.js';
 import type { JobBackend, JobHandler } from './types.js';
 
 /** How the BullMQ backend connects and consumes. */
@@ -48,7 +49,7 @@ export class BullmqBackend implements JobBackend {
   readonly name = 'bullmq';
   readonly runsInline = false;
   /** The connection, shared with the Redis rate limiter. */
-  readonly redis: Redis;
+  private readonly redis: Redis;
   private readonly queue: Queue;
   private worker: Worker | undefined;
   /** Redis outages: ioredis reconnects by itself; each outage is logged when it begins and ends. */
@@ -86,6 +87,11 @@ export class BullmqBackend implements JobBackend {
       { connection: this.redis, prefix: this.options.queueName, concurrency: this.options.concurrency, ...(this.options.lockMs ? { lockDuration: this.options.lockMs, stalledInterval: this.options.lockMs } : {}) },
     );
     this.worker.on('error', (err) => this.logError(err, 'worker'));
+  }
+
+  /** The transport's rate, shared by every worker through one Redis key under the queue's prefix. */
+  rateLimiter(name: string, perSecond: number): RateLimiter {
+    return new RedisRateLimiter(this.redis, `${this.options.queueName}:${name}`, perSecond);
   }
 
   /** Waiting, delayed and active jobs in the queue (all workers). */

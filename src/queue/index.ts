@@ -1,3 +1,3 @@
 export type { JobBackend, JobHandler } from './types.js';
 export { EmbeddedBackend, runPool } from './embedded.js';
-export { createBackend, sharedRateLimiter } from './factory.js';
+export { createBackend } from './factory.js';

@@ -1,4 +1,5 @@
 import type { Outage } from '../db/outage.js';
+import type { RateLimiter } from '../delivery/rate-limit.js';
 
 /** Handles one send job: the job id is the message id. */
 export type JobHandler = (messageId: number) => Promise<unknown>;
@@ -20,6 +21,12 @@ export interface JobBackend {
   pending?(): Promise<number>;
   /** The queue's own server (Redis), when it has one: its outages, logged once each. */
   readonly outage?: Outage;
+  /**
+   * A rate limiter shared by every worker on this backend (`name` is unique per limited thing,
+   * e.g. `rate:smtp`), when the backend has a shared server to keep it in; absent otherwise
+   * (each process then limits itself).
+   */
+  rateLimiter?(name: string, perSecond: number): RateLimiter;
   /** Stops taking jobs and waits for the ones in flight. */
   stop(): Promise<void>;
 }

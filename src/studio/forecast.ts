@@ -5,7 +5,7 @@
 import { HOUR } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { Sequence } from '../sequences/schema.js';
-import { DEFAULT_ASSUMPTIONS, describeAssumptions, simulate } from '../sequences/simulate/index.js';
+import { DEFAULT_ASSUMPTIONS, describeAssumptions, simulate } from '../simulate/index.js';
 import { currencyDigits } from '../util/money.js';
 
 /** Days the studio forecasts. */

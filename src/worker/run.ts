@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Engine } from '../engine/engine.js';
-import { sendState } from '../engine/deliver.js';
 import type { PassResult } from '../engine/pass.js';
 import { formatOutageStatus, formatStatus, StatusSampler } from './status.js';
 import { warmTemplates } from './warm.js';
@@ -149,7 +148,7 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
     await draw();
     tty?.write('\n');
   }
-  const { counts, gateTimings: g } = sendState(ctx);
+  const { counts, gateTimings: g } = engine.sending.stats();
   Object.assign(summary, { sent: counts.sent, failed: counts.failed, retried: counts.retry, uncertain: summary.uncertain + counts.uncertain });
   // Mean milliseconds per mail on the serial path: what bounds one worker's rate (docs/PERFORMANCE.md).
   const mean = (ms: number) => (g.mails ? Number((ms / g.mails).toFixed(3)) : null);

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Outage } from '../db/outage.js';
 import type { Engine } from '../engine/engine.js';
-import { sendState, transportPausedUntil } from '../engine/deliver.js';
 import { PARK_OFFSET } from '../engine/sequence-state.js';
 
 /** What the status line shows. */
@@ -64,7 +63,7 @@ export class StatusSampler {
       .groupBy('status')
       .execute();
     const by = (st: string) => rows.find((r) => r.status === st);
-    const counts = sendState(ctx).counts;
+    const { counts } = this.engine.sending.stats();
     const t = performance.now();
     const dt = (t - this.last.at) / 1000;
     if (dt >= 0.5) {
@@ -81,8 +80,8 @@ export class StatusSampler {
       inFlight: Number(by('claimed')?.n ?? 0) + Number(by('sending')?.n ?? 0),
       uncertain: Number(by('uncertain')?.n ?? 0),
       failed: counts.failed,
-      pausedUntil: await transportPausedUntil(ctx),
-      pauseReason: sendState(ctx).pause.reason,
+      pausedUntil: await this.engine.sending.pausedUntil(),
+      pauseReason: this.engine.sending.stats().pause.reason,
     };
   }
 }

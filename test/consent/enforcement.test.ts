@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/index.js';
 import { hashEmail } from '../../src/util/email.js';
 import { suppress } from '../../src/consent/index.js';
-import { claim, sendClaimed } from '../../src/engine/sender.js';
+import { Ledger } from '../../src/engine/ledger.js';
 import { dialects } from '../helpers/backends.js';
 import { addCustomer, grant, messagesOf, testEngine, type TestEngine } from './fixtures.js';
 
@@ -112,10 +112,10 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     await t.engine.trigger('doi-only', 'cora');
     await t.engine.runDue();
     const [reserved] = await messagesOf(t.engine, id);
-    const claimed = await claim(t.engine.ctx, reserved!.id);
+    const claimed = await new Ledger(t.engine.ctx).claim(reserved!.id);
     expect(['claimed', 'sending']).toContain(claimed?.status);
     await t.engine.events.record({ messageId: reserved!.id, type: 'unsubscribe', source: 'one_click' });
-    expect(await sendClaimed(t.engine.ctx, claimed!)).toBe('cancelled');
+    expect(await t.engine.sending.sendClaimed(claimed!)).toBe('cancelled');
     expect((await messagesOf(t.engine, id))[0]).toMatchObject({ status: 'cancelled', error: expect.stringMatching(/suppressed/), sent_at: null });
     expect(t.transport.sent).toHaveLength(0);
   });

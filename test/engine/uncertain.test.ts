@@ -11,7 +11,7 @@ import { MemoryTransport } from '../../src/delivery/memory.js';
 import { SendgridTransport } from '../../src/delivery/sendgrid.js';
 import { buildMime } from '../../src/delivery/mime.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { claim, markSending, sweep } from '../../src/engine/ledger.js';
+import { Ledger, sweep } from '../../src/engine/ledger.js';
 import { listUncertain } from '../../src/engine/uncertain.js';
 import { DeliveryUnknownError, InputError } from '../../src/errors.js';
 import type { OutgoingMail, SendHooks, SendReceipt, Transport } from '../../src/delivery/types.js';
@@ -32,7 +32,7 @@ async function setup(database: string) {
   const transport = new MemoryTransport();
   engine = await createEngine(config, { transport, logger: pino({ level: 'silent' }) });
   for (const id of await reservedMessages(engine, 3)) {
-    expect(await markSending(engine.ctx, (await claim(engine.ctx, id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
+    expect(await new Ledger(engine.ctx).markSending((await new Ledger(engine.ctx).claim(id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
   }
   await engine.ctx.k.updateTable('messages').set({ updated_at: 1_000 }).execute();
   expect((await sweep(engine.ctx)).uncertain).toBe(3);

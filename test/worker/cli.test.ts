@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { claim, dueMessageIds, markSending, record, release, sweep } from '../../src/engine/ledger.js';
+import { Ledger, dueMessageIds, sweep } from '../../src/engine/ledger.js';
 import { trackerDeps } from '../../src/engine/tracking.js';
 import { Tracker } from '../../src/tracking/tracker.js';
 import { EventWriter, sinkFor } from '../../src/tracking/writer.js';
@@ -186,17 +186,17 @@ describe('send ledger recovery', () => {
     );
     const e = engine;
     const ids = await reservedMessages(e, 3);
-    const [a, b, c] = await Promise.all(ids.map((id) => claim(e.ctx, id)));
-    expect(await claim(e.ctx, ids[0]!)).toBeUndefined(); // claimed once
-    expect(await markSending(e.ctx, b!)).toBe(true);
-    expect(await markSending(e.ctx, c!)).toBe(true);
+    const [a, b, c] = await Promise.all(ids.map((id) => new Ledger(e.ctx).claim(id)));
+    expect(await new Ledger(e.ctx).claim(ids[0]!)).toBeUndefined(); // claimed once
+    expect(await new Ledger(e.ctx).markSending(b!)).toBe(true);
+    expect(await new Ledger(e.ctx).markSending(c!)).toBe(true);
     await e.ctx.k.updateTable('messages').set({ claimed_at: 0, updated_at: 0 }).execute(); // long ago
     expect(await sweep(e.ctx)).toEqual({ released: 1, uncertain: 2 });
     // The stale worker of `a` wakes up: its claim no longer holds.
-    expect(await markSending(e.ctx, a!)).toBe(false);
-    expect(await record(e.ctx, a!, { status: 'sent' })).toBe(false);
+    expect(await new Ledger(e.ctx).markSending(a!)).toBe(false);
+    expect(await new Ledger(e.ctx).record(a!, { status: 'sent' })).toBe(false);
     // The worker of `c` finally gets its 250: the truth replaces `uncertain`.
-    expect(await record(e.ctx, c!, { status: 'sent', sent_at: 1 })).toBe(true);
+    expect(await new Ledger(e.ctx).record(c!, { status: 'sent', sent_at: 1 })).toBe(true);
     const rows = await e.ctx.k.selectFrom('messages').select(['id', 'status']).orderBy('id').execute();
     expect(rows.map((r) => r.status)).toEqual(['reserved', 'uncertain', 'sent']);
     // `uncertain` is shown in stats.
@@ -208,8 +208,8 @@ describe('send ledger recovery', () => {
     engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
     const e = engine;
     const [id] = (await reservedMessages(e, 1)) as [number];
-    const m = (await claim(e.ctx, id))!;
-    expect(await markSending(e.ctx, m, { subject: 'We miss you', links: JSON.stringify(['https://shop.example.com/p/tea']) })).toBe(true);
+    const m = (await new Ledger(e.ctx).claim(id))!;
+    expect(await new Ledger(e.ctx).markSending(m, { subject: 'We miss you', links: JSON.stringify(['https://shop.example.com/p/tea']) })).toBe(true);
     // The worker dies before the reply is recorded.
     await e.ctx.k.updateTable('messages').set({ updated_at: 0 }).execute();
     expect((await sweep(e.ctx)).uncertain).toBe(1);
@@ -241,9 +241,9 @@ describe('send ledger recovery', () => {
     const ids = await queue(); // handed to the queue
     expect(ids).toHaveLength(3);
     expect(await queue()).toEqual([]); // not twice
-    const [a, b, c] = await Promise.all(ids.map((id) => claim(e.ctx, id)));
-    expect(await record(e.ctx, a!, { status: 'reserved', due_at: 0, error: '451 try again' })).toBe(true);
-    expect(await release(e.ctx, b!, 0, 'connect ECONNREFUSED')).toBe(true);
+    const [a, b, c] = await Promise.all(ids.map((id) => new Ledger(e.ctx).claim(id)));
+    expect(await new Ledger(e.ctx).record(a!, { status: 'reserved', due_at: 0, error: '451 try again' })).toBe(true);
+    expect(await new Ledger(e.ctx).release(b!, 0, 'connect ECONNREFUSED')).toBe(true);
     await e.ctx.k.updateTable('messages').set({ claimed_at: 0 }).where('id', '=', c!.id).execute();
     expect((await sweep(e.ctx)).released).toBe(1);
     expect((await queue()).sort()).toEqual([...ids].sort());

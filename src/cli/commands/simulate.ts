@@ -8,7 +8,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseDuration } from '../../sequences/duration.js';
 import { loadSequences, parseSequence } from '../../sequences/loader.js';
 import type { Sequence } from '../../sequences/schema.js';
-import { customersFromFile, DEFAULT_ASSUMPTIONS, describeAssumptions, NO_ENGAGEMENT, scratchEngine, simulate, simulationTable, syntheticCustomers, type Assumptions } from '../../sequences/simulate/index.js';
+import { customersFromFile, DEFAULT_ASSUMPTIONS, describeAssumptions, NO_ENGAGEMENT, scratchEngine, simulate, simulationTable, syntheticCustomers, type Assumptions } from '../../simulate/index.js';
 import { conversionMde, holdoutAdvice, PLAUSIBLE_EFFECT } from '../../metrics/stats/index.js';
 import { closest } from '../../util/did-you-mean.js';
 import { currencyDigits } from '../../util/money.js';
@@ -106,7 +106,7 @@ export function register(program: Command): void {
         source = `the customers in ${config.database}`;
       }
       try {
-        const result = await simulate(engine.ctx.k, seq, { start, days: o.days, tickMs: tick, assumptions, currencyDigits: currencyDigits(config.defaults.currency) });
+        const result = await simulate(engine.ctx.k, seq, { start, days: o.days, tickMs: tick, assumptions, currencyDigits: currencyDigits(config.defaults.currency), preferredHourMinOpens: config.worker.preferredHourMinOpens });
         if (o.sends) writeFileSync(o.sends, result.sends.map((s) => JSON.stringify(s)).join('\n') + (result.sends.length ? '\n' : ''));
         const power = holdoutPower(seq, result.rows.reduce((n, r) => n + r.entered, 0), assumptions);
         if (o.json) {

@@ -1,23 +1,27 @@
 /**
  * `comeback simulate`: replays a sequence over the customers of a database on a manual clock,
- * through the real audience rules, consent policy and step machine, without writing or sending
- * anything. It mirrors the worker's scheduler (one pass per tick: window and frequency cap defer,
- * never drop), so the same sequence on the same customers and clock gives the same sends.
- * This is the one part of `sequences/` that reads storage (read-only).
+ * through the real audience rules, consent policy, step machine and planner (src/engine/planner.ts:
+ * send window, preferred hour, frequency cap per address, holdout), without writing or sending
+ * anything. The worker's scheduler turns the same planner's answers into database writes, this
+ * into in-memory state, so the same shop on the same clock gives the same sends
+ * (test/simulate/equals-worker.test.ts). It reads the database, never writes it.
  */
 import type { Kysely } from 'kysely';
-import { DAY, HOUR } from '../../clock.js';
-import { consentStates } from '../../consent/ledger.js';
-import { canSend } from '../../consent/policy.js';
-import { suppressedHashes } from '../../consent/suppressions.js';
-import type { Database } from '../../db/schema.js';
-import { customerValues, dormantCandidates } from '../../engine/audience.js';
-import { nextInWindow } from '../../engine/timing.js';
-import { unitDraw } from '../../util/hash.js';
-import { parseDuration } from '../duration.js';
-import { decide, firstDueAt, type Facts } from '../machine.js';
-import { drawCohort, firstIndex, sequencePaths, stepAt } from '../paths.js';
-import type { Sequence } from '../schema.js';
+import { DAY, HOUR } from '../clock.js';
+import { consentStates } from '../consent/ledger.js';
+import { canSend } from '../consent/policy.js';
+import { suppressedHashes } from '../consent/suppressions.js';
+import type { Database } from '../db/schema.js';
+import { customerValues, dormantCandidates } from '../engine/audience.js';
+import { addressesEnrolled } from '../engine/enroll.js';
+import { capKey, humanOpenTimes, recentMailTimes } from '../engine/plan-history.js';
+import { capOf, plan } from '../engine/planner.js';
+import { preferredHour } from '../engine/timing.js';
+import { unitDraw } from '../util/hash.js';
+import { parseDuration } from '../sequences/duration.js';
+import { decide, firstDueAt, type Facts } from '../sequences/machine.js';
+import { drawCohort, firstIndex, sequencePaths, stepAt } from '../sequences/paths.js';
+import type { Sequence } from '../sequences/schema.js';
 import { baselinePurchase, DEFAULT_ASSUMPTIONS, reactions, type Assumptions, type SimEvent } from './assumptions.js';
 
 /** Options of a simulation. */
@@ -32,6 +36,11 @@ export interface SimulationOptions {
   currencyDigits?: number;
   /** Id of the first simulated enrolment (default: after the highest in the database, as the worker would). */
   firstEnrollmentId?: number;
+  /**
+   * Human opens a customer needs before follow-ups wait for their usual hour (config
+   * `worker.preferredHourMinOpens`; default 3, 0 turns it off).
+   */
+  preferredHourMinOpens?: number;
   /** Variant weights per (sequence, step), as the optimiser would hand them to the worker. */
   weights?: (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
 }
@@ -83,6 +92,8 @@ interface SimEnrollment {
   customerId: number;
   externalId: string;
   timeZone: string;
+  /** The customer's address hash: an address is enrolled once at a time and capped as one. */
+  emailHash: string | null;
   holdout: boolean;
   currentStep: number;
   /** Path experiments: the cohort drawn at entry, as the engine draws it. */
@@ -123,11 +134,15 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
   const enrollments: SimEnrollment[] = [];
   const enrolled = new Set<number>();
   const blocked = new Set<number>();
-  const recent = new Map<number, number[]>();
+  /** Simulated reservations per address (capKey), for the frequency cap. */
+  const recent = new Map<string, number[]>();
+  /** Simulated human opens per customer, for the preferred hour. */
+  const simOpens = new Map<number, number[]>();
+  const minOpens = options.preferredHourMinOpens ?? 3;
   const maxId = await db.selectFrom('enrollments').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
   let nextId = options.firstEnrollmentId ?? Number(maxId?.m ?? 0) + 1;
   const goalWindow = seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY;
-  const cap = seq.frequency_cap ? { max: seq.frequency_cap.max, per: parseDuration(seq.frequency_cap.per) } : undefined;
+  const cap = capOf(seq);
   const end = options.start + options.days * DAY;
   const rowAt = (t: number) => rows[Math.min(rows.length - 1, Math.floor((t - options.start) / DAY))]!;
 
@@ -137,7 +152,11 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
     const states = await consentStates(db, ids);
     const suppressed = await suppressedHashes(db, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])), seq.id);
     const row = rowAt(now);
+    // As the worker: one address gets a sequence once at a time (duplicate customer records).
+    const taken = new Set((await addressesEnrolled(db, seq.id, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])))).keys());
+    for (const e of enrollments) if (e.status === 'active' && e.emailHash) taken.add(e.emailHash);
     for (const c of customers) {
+      if (c.email_hash && taken.has(c.email_hash)) continue;
       const d = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
       if (!d.allowed) {
         if (!blocked.has(c.id)) row.consent++;
@@ -147,11 +166,13 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
       const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
       const cohort = drawCohort(seq, c.id);
       enrolled.add(c.id);
+      if (c.email_hash) taken.add(c.email_hash);
       enrollments.push({
         id: nextId++,
         customerId: c.id,
         externalId: c.external_id,
         timeZone: c.time_zone,
+        emailHash: c.email_hash,
         holdout,
         currentStep: firstIndex(seq, cohort),
         cohort,
@@ -191,8 +212,10 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
     for (const e of enrollments) {
       while (e.events.length > 0 && e.events[0]!.at <= now) {
         const ev = e.events.shift()!;
-        if (ev.type === 'open') e.facts.opened = true;
-        else if (ev.type === 'click') e.facts.clicked = e.facts.opened = true;
+        if (ev.type === 'open') {
+          e.facts.opened = true;
+          simOpens.set(e.customerId, [...(simOpens.get(e.customerId) ?? []), ev.at]);
+        } else if (ev.type === 'click') e.facts.clicked = e.facts.opened = true;
         else if (ev.type === 'unsubscribe') e.facts.unsubscribed = true;
         else if (ev.type === 'survey') {
           e.facts.surveyAnswered = true;
@@ -214,57 +237,55 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
   const pass = async (now: number) => {
     const due = enrollments.filter((e) => e.status === 'active' && e.nextDueAt !== null && e.nextDueAt <= now).sort((x, y) => x.nextDueAt! - y.nextDueAt! || x.id - y.id);
     if (due.length === 0) return;
-    const values = await customerValues(db, [...new Set(due.filter((e) => !e.holdout).map((e) => e.customerId))], now, { currencyDigits: options.currencyDigits });
+    const mailed = due.filter((e) => !e.holdout);
+    const customerIds = [...new Set(mailed.map((e) => e.customerId))];
+    const values = await customerValues(db, customerIds, now, { currencyDigits: options.currencyDigits });
+    // The history the worker would read: mails to each address (every sequence) and human opens.
+    const addresses = mailed.map((e) => ({ id: e.customerId, email_hash: e.emailHash }));
+    const history = cap && addresses.length > 0 ? await recentMailTimes(db, addresses, now - cap.per) : new Map<string, number[]>();
+    const opens = await humanOpenTimes(db, customerIds, now, minOpens);
     const row = rowAt(now);
     for (const e of due) {
-      if (e.holdout) {
-        e.status = 'completed';
-        e.nextDueAt = null;
-        continue;
-      }
       const stepId = stepAt(seq, e.currentStep)?.id ?? '';
       e.facts.customer = values.get(e.customerId)?.values;
-      const d = decide(seq, { id: e.id, currentStep: e.currentStep, cohort: e.cohort }, e.facts, now, unitDraw(`variant|${e.id}|${stepId}`), options.weights?.(seq.id, stepId));
-      if (d.kind === 'exit' || d.kind === 'complete') {
-        e.status = d.kind === 'exit' ? (d.reason === 'purchased' ? 'converted' : 'exited') : 'completed';
+      const decision = e.holdout ? undefined : decide(seq, { id: e.id, currentStep: e.currentStep, cohort: e.cohort }, e.facts, now, unitDraw(`variant|${e.id}|${stepId}`), options.weights?.(seq.id, stepId));
+      const key = capKey({ id: e.customerId, email_hash: e.emailHash });
+      const openTimes = [...(opens.get(e.customerId) ?? []), ...(simOpens.get(e.customerId) ?? []).filter((t) => t <= now && t > now - OPEN_HISTORY)];
+      const p = plan({
+        sequence: seq,
+        currentStep: e.currentStep,
+        holdout: e.holdout,
+        decision,
+        now,
+        timeZone: e.timeZone,
+        capHistory: [...(history.get(key) ?? []), ...(recent.get(key) ?? [])],
+        preferredHour: preferredHour(openTimes, e.timeZone, minOpens),
+      });
+      if (p.kind === 'exit' || p.kind === 'complete') {
+        e.status = p.kind === 'exit' ? p.status : 'completed';
         e.nextDueAt = null;
-        if (d.kind === 'exit' && d.goal) row.goal++;
-        else if (d.kind === 'exit') row.exited++;
+        if (p.kind === 'exit' && p.goal) row.goal++;
+        else if (p.kind === 'exit') row.exited++;
         continue;
       }
-      const advance = () => {
-        if (d.next) {
-          e.currentStep = d.next.stepIndex;
-          e.nextDueAt = d.next.dueAt;
-        } else {
-          e.currentStep++;
-          e.nextDueAt = null;
-          e.status = 'completed';
-        }
-      };
-      if (d.kind === 'skip') {
-        if (d.reason.startsWith('unless')) row.unless++;
+      if (p.kind === 'defer') {
+        const why = p.why === 'cap' ? 'cap' : 'window';
+        const waitKey = `${stepId}|${why}`;
+        if (!e.waited.has(waitKey)) row[why]++;
+        e.waited.add(waitKey);
+        e.nextDueAt = p.until;
+        continue;
+      }
+      e.currentStep = p.advance.stepIndex;
+      e.nextDueAt = p.advance.dueAt;
+      if (p.advance.dueAt === null) e.status = 'completed';
+      if (p.kind === 'skip') {
+        if (p.reason.startsWith('unless')) row.unless++;
         else row.onlyIf++;
-        advance();
         continue;
       }
-      let sendAt = nextInWindow(now, seq.send_window, e.timeZone);
-      let why: 'window' | 'cap' | undefined = sendAt > now ? 'window' : undefined;
-      const times = (recent.get(e.customerId) ?? []).filter((t) => cap && t > now - cap.per);
-      if (cap && times.length >= cap.max) {
-        const until = Math.min(...times) + cap.per;
-        if (until > sendAt) why = 'cap';
-        sendAt = Math.max(sendAt, until);
-      }
-      if (sendAt > now) {
-        const key = `${d.step.id}|${why}`;
-        if (!e.waited.has(key)) row[why!]++;
-        e.waited.add(key);
-        e.nextDueAt = sendAt;
-        continue;
-      }
-      recent.set(e.customerId, [...(recent.get(e.customerId) ?? []), now]);
-      advance();
+      const d = p.decision;
+      recent.set(key, [...(recent.get(key) ?? []), now]);
       // The sender re-checks consent: an unsubscribe after enrolment cancels the mail.
       if (e.facts.unsubscribed) {
         row.consent++;
@@ -302,3 +323,6 @@ function meetsGoal(seq: Sequence, e: SimEnrollment, ev: SimEvent, window: number
   if (g?.new_category && !ev.newCategory) return false;
   return true;
 }
+
+/** How far back opens count for the preferred hour (as the worker reads them). */
+const OPEN_HISTORY = 180 * DAY;

@@ -6,17 +6,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine } from '../../app.js';
-import { HOUR, ManualClock } from '../../clock.js';
-import { appendConsents } from '../../consent/ledger.js';
-import type { ConsentBasis, ConsentEntry } from '../../consent/types.js';
-import { syntheticProducts, syntheticShop } from '../../demo/synthetic.js';
-import { MemoryTransport } from '../../delivery/memory.js';
-import type { Engine } from '../../engine/engine.js';
-import { InputError } from '../../errors.js';
-import { parseOrder, recordOrderBatch } from '../../shop/orders.js';
-import type { CustomerInput, OrderInput } from '../../shop/types.js';
-import { seededRandom } from '../../util/random.js';
+import { createEngine } from '../app.js';
+import { HOUR, ManualClock } from '../clock.js';
+import { appendConsents } from '../consent/ledger.js';
+import type { ConsentBasis, ConsentEntry } from '../consent/types.js';
+import { syntheticProducts, syntheticShop } from './synthetic.js';
+import { MemoryTransport } from '../delivery/memory.js';
+import type { Engine } from '../engine/engine.js';
+import { InputError } from '../errors.js';
+import { parseOrder, recordOrderBatch } from '../shop/orders.js';
+import type { CustomerInput, OrderInput } from '../shop/types.js';
+import { seededRandom } from '../util/random.js';
 
 /** A customer to simulate: the shop's customer record, their consent and their orders. */
 export interface SimCustomerInput {

@@ -3,9 +3,9 @@
  * quarter open a first win-back mail and up to half a later one. Every draw is a hash of the
  * enrolment, the step and the kind of event, so a simulation is reproducible to the mail.
  */
-import { DAY, HOUR } from '../../clock.js';
-import { CHURN_REASONS } from '../../shop/types.js';
-import { unitDraw } from '../../util/hash.js';
+import { DAY, HOUR } from '../clock.js';
+import { CHURN_REASONS } from '../shop/types.js';
+import { unitDraw } from '../util/hash.js';
 
 /** Rates of the simulated behaviour (all between 0 and 1). */
 export interface Assumptions {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { enrollAudience } from '../../src/engine/enroll.js';
 import { HOUR, type Engine } from '../../src/index.js';
-import { loadCustomers, NO_ENGAGEMENT, simulate, syntheticCustomers, DEFAULT_ASSUMPTIONS } from '../../src/sequences/simulate/index.js';
+import { loadCustomers, NO_ENGAGEMENT, simulate, syntheticCustomers, DEFAULT_ASSUMPTIONS } from '../../src/simulate/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { engineWith, head, loaded } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { formatTable } from '../../util/table.js';
+import { formatTable } from '../util/table.js';
 import type { Assumptions } from './assumptions.js';
 import type { DayRow, SimulationResult } from './run.js';
 
