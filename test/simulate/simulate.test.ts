@@ -7,7 +7,7 @@ import { enrollAudience } from '../../src/engine/enroll.js';
 import { HOUR, type Engine } from '../../src/index.js';
 import { loadCustomers, NO_ENGAGEMENT, simulate, syntheticCustomers, DEFAULT_ASSUMPTIONS } from '../../src/simulate/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
-import { engineWith, head, loaded } from './helpers.js';
+import { engineWith, head, loaded } from '../sequences/helpers.js';
 
 const START = Date.UTC(2026, 2, 2, 6); // a Monday, 07:00 in Berlin
 

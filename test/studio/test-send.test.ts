@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PermanentSendError } from '../../src/errors.js';
-import { createEngine, MemoryTransport, type OutgoingMail } from '../../src/index.js';
+import { createEngine, type OutgoingMail } from '../../src/index.js';
+import { MemoryTransport } from '../../src/testing.js';
 import { sendTest, seedRecipients } from '../../src/studio/index.js';
 import { dialects } from '../helpers/backends.js';
 import { ROOT } from '../worker/fixture.js';

@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, ManualClock, MemoryTransport, type Engine } from '../../src/index.js';
+import { createEngine, type Engine } from '../../src/index.js';
+import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import type { RateLimiter } from '../../src/delivery/rate-limit.js';
 import { EmbeddedBackend } from '../../src/queue/embedded.js';
 import { BullmqBackend } from '../../src/queue/bullmq.js';
