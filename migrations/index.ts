@@ -15,8 +15,8 @@ import * as m013 from './013_webhook_outbox.js';
 import * as m014 from './014_shop_sync.js';
 import * as m015 from './015_preferences.js';
 import * as m016 from './016_operators.js';
-import * as m018 from './018_experiments.js';
 import * as m017 from './017_test_sends.js';
+import * as m018 from './018_experiments.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -40,6 +40,6 @@ export const migrations: Record<string, Migration> = {
   '014_shop_sync': m014,
   '015_preferences': m015,
   '016_operators': m016,
-  '018_experiments': m018,
   '017_test_sends': m017,
+  '018_experiments': m018,
 };

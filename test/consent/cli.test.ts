@@ -77,9 +77,9 @@ describe('comeback audit / export / forget', () => {
     expect(audit).toContain('no customer record holds this address');
     expect(JSON.parse((await cli('export', 'kim@example.com')).out).customers).toEqual([]);
     await withEngine(async (e) => {
-      await e.customers.upsert({ externalId: 'kim', email: 'kim@example.com', locale: 'en' });
-      await e.consents.record({ customer: 'kim', action: 'grant', basis: 'double_opt_in', source: 'import' });
-      expect(await e.trigger('doi-only', 'kim')).toEqual({ enrollmentId: null, reason: 'suppressed' });
+      // The erased address is not stored again, so there is no one to enrol.
+      expect(await e.customers.upsert({ externalId: 'kim', email: 'kim@example.com', locale: 'en' })).toEqual(new Map());
+      await expect(e.trigger('doi-only', 'kim')).rejects.toThrow(/not found/);
     });
   });
 });

@@ -3,7 +3,7 @@
  * door: the same ledger rows, the same webhook events, and an operator log entry naming who did it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { claim, markSending, sweep } from '../../src/engine/ledger.js';
+import { Ledger, sweep } from '../../src/engine/ledger.js';
 import { listOperatorActions } from '../../src/engine/operator-log.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -20,10 +20,11 @@ afterEach(async () => {
 /** Three mails a dead worker left in `sending`, now uncertain (at a known time). */
 async function uncertain(engine: Engine): Promise<number[]> {
   const ids = await reservedMessages(engine, 3);
-  for (const id of ids)
-    expect(await markSending(engine.ctx, (await claim(engine.ctx, id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(
-      true,
-    );
+  const ledger = new Ledger(engine.ctx);
+  for (const id of ids) {
+    const m = (await ledger.claim(id))!;
+    expect(await ledger.markSending(m, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
+  }
   await engine.ctx.k.updateTable('messages').set({ updated_at: 1_000 }).execute();
   expect((await sweep(engine.ctx)).uncertain).toBe(3);
   await engine.ctx.k.updateTable('messages').set({ updated_at: 5_000 }).execute();

@@ -39,7 +39,8 @@ if (mode === 'validate') {
   const { validatePaths } = await lib('sequences/validate.js');
   run = async (f) => (await validatePaths([f], { templatesDir: false })).problems.map((p) => p.message);
 } else {
-  const { createEngine, MemoryTransport } = await lib('index.js');
+  const { createEngine } = await lib('index.js');
+  const { MemoryTransport } = await lib('testing.js');
   const engine = await createEngine({ database: join(work, mode + '.db'), sequencesDir: join(work, 'none') }, { transport: new MemoryTransport() });
   run = async (f) => { const r = await engine.import('customers', f); return { imported: r.imported, rejected: r.rejected }; };
 }
