@@ -13,7 +13,7 @@ import { autocompletion } from '@codemirror/autocomplete';
 import { $, api, ApiError, el, query } from './api.js';
 import { drawFlow, type Flow, type FlowNode } from './flow.js';
 import { schemaCompletion } from './complete.js';
-import { showPreview, previewState, renderForecast, overlayFigures } from './panels.js';
+import { previewState, renderForecast, overlayFigures } from './panels.js';
 
 interface Problem {
   file: string;

@@ -27,7 +27,6 @@ import {
   type CutoffSet,
   type DayHistory,
   type SignalModels,
-  type SignalName,
 } from './backtest-signals.js';
 
 /** The recalibration methods, the first being the default without a choice. */
