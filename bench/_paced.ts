@@ -49,7 +49,9 @@ export async function paced(options: PacedOptions): Promise<PacedResult> {
   const extra = Object.entries(options.headers ?? {})
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  const requests = options.paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extra}\r\n`, 'latin1'));
+  const requests = options.paths.map((p) =>
+    Buffer.from(`GET ${p} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extra}\r\n`, 'latin1'),
+  );
   const total = Math.round(options.rate * options.seconds);
   const latencies = new Float64Array(total);
   const statuses: Record<string, number> = {};
@@ -83,7 +85,11 @@ export async function paced(options: PacedOptions): Promise<PacedResult> {
   };
 
   const open = () => {
-    const c: Conn = { socket: connect({ host: '127.0.0.1', port: options.port, noDelay: true }), due: undefined, buf: Buffer.alloc(0) };
+    const c: Conn = {
+      socket: connect({ host: '127.0.0.1', port: options.port, noDelay: true }),
+      due: undefined,
+      buf: Buffer.alloc(0),
+    };
     all.add(c);
     c.socket.on('connect', () => {
       idle.push(c);
@@ -124,7 +130,8 @@ export async function paced(options: PacedOptions): Promise<PacedResult> {
   };
   for (let i = 0; i < options.connections; i++) open();
   // The clock starts once every connection is open, so connecting is not counted as waiting.
-  for (let waited = 0; idle.length < options.connections && waited < 5_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  for (let waited = 0; idle.length < options.connections && waited < 5_000; waited += 5)
+    await new Promise((r) => setTimeout(r, 5));
 
   const start = performance.now();
   // Every millisecond, queue what has come due since (setInterval cannot fire more often).

@@ -65,7 +65,10 @@ steps:
 export function writeScaleSequences(dir: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'scale.yaml'), `id: scale\nname: Scale benchmark\nversion: 1\n${AUDIENCE}`);
-  writeFileSync(join(dir, 'scale-naive.yaml'), `id: scale-naive\nname: Scale benchmark, naive baseline\nversion: 1\n${AUDIENCE}`);
+  writeFileSync(
+    join(dir, 'scale-naive.yaml'),
+    `id: scale-naive\nname: Scale benchmark, naive baseline\nversion: 1\n${AUDIENCE}`,
+  );
   return dir;
 }
 
@@ -73,9 +76,20 @@ export function writeScaleSequences(dir: string): string {
 export const peakRss = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** Opens the engine the stages share: the synthetic shop's clock, the benchmark's sequences. */
-export function scaleEngine(url: string, sequencesDir: string, transport?: Transport, worker: Record<string, unknown> = {}): Promise<Engine> {
+export function scaleEngine(
+  url: string,
+  sequencesDir: string,
+  transport?: Transport,
+  worker: Record<string, unknown> = {},
+): Promise<Engine> {
   return createEngine(
-    { database: url, sequencesDir, templatesDir: join(ROOT, 'templates'), transport: { type: 'memory' }, worker: { batchSize: 1000, concurrency: 32, ...worker } },
+    {
+      database: url,
+      sequencesDir,
+      templatesDir: join(ROOT, 'templates'),
+      transport: { type: 'memory' },
+      worker: { batchSize: 1000, concurrency: 32, ...worker },
+    },
     { clock: new ManualClock(NOW), logger: silent, ...(transport ? { transport } : {}) },
   );
 }
@@ -90,7 +104,16 @@ export async function stageLoad(url: string, customers: number, ordersPerCustome
     const bg = { ...SYNTHETIC_TRUTH.bg, r: (SYNTHETIC_TRUTH.bg.r * ordersPerCustomer) / 5 };
     const r = await loadSyntheticShop(db, { seed: SEED, customers, now: NOW, bg });
     if (db.dialect === 'postgres') await sql`analyze`.execute(db.kysely);
-    return { stage: 'import', items: r.customers, unit: 'customers', seconds: r.seconds, peak_rss_mib: peakRss(), orders: r.orders, orders_per_s: Math.round(r.orders / r.seconds), consents: r.consents };
+    return {
+      stage: 'import',
+      items: r.customers,
+      unit: 'customers',
+      seconds: r.seconds,
+      peak_rss_mib: peakRss(),
+      orders: r.orders,
+      orders_per_s: Math.round(r.orders / r.seconds),
+      consents: r.consents,
+    };
   } finally {
     await db.close();
   }
@@ -101,7 +124,14 @@ export async function stageScore(url: string): Promise<StageResult> {
   const db = await openDatabase(url);
   try {
     const r = await scoreCustomers({ db, clock: { now: () => NOW } }, {});
-    return { stage: 'score', items: r.customers, unit: 'customers', seconds: r.seconds.total, peak_rss_mib: peakRss(), fit_s: Number(r.seconds.fit.toFixed(1)) };
+    return {
+      stage: 'score',
+      items: r.customers,
+      unit: 'customers',
+      seconds: r.seconds.total,
+      peak_rss_mib: peakRss(),
+      fit_s: Number(r.seconds.fit.toFixed(1)),
+    };
   } finally {
     await db.close();
   }
@@ -116,13 +146,30 @@ export async function stageEnroll(url: string, sequencesDir: string, baselineSam
   const engine = await scaleEngine(url, sequencesDir);
   try {
     const ctx = engine.ctx;
-    const total = Number((await ctx.k.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const total = Number(
+      (
+        await ctx.k
+          .selectFrom('customers')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     const t0 = performance.now();
     const r = await enrollAudience(ctx, 'scale');
     const seconds = (performance.now() - t0) / 1000;
     const rss = peakRss();
     const baseline = baselineSample > 0 ? await naiveEnroll(engine, baselineSample) : undefined;
-    return { stage: 'enroll', items: total, unit: 'customers', seconds, peak_rss_mib: rss, baseline_per_s: baseline, enrolled: r.enrolled, considered: r.considered, skipped: Object.values(r.skipped).reduce((a, b) => a + b, 0) };
+    return {
+      stage: 'enroll',
+      items: total,
+      unit: 'customers',
+      seconds,
+      peak_rss_mib: rss,
+      baseline_per_s: baseline,
+      enrolled: r.enrolled,
+      considered: r.considered,
+      skipped: Object.values(r.skipped).reduce((a, b) => a + b, 0),
+    };
   } finally {
     await engine.close();
   }
@@ -144,15 +191,44 @@ async function naiveEnroll(engine: Engine, sample: number): Promise<number> {
     const count = Number(a.orders_count);
     const first = Number(a.first_order_at);
     const last = Number(a.last_order_at);
-    const c: Candidate = { customer_id: id, external_id: v.externalId, orders_count: count, first_order_at: first, last_order_at: last, total_spent_minor: Number(a.total_minor), days_since_last_order: (now - last) / DAY, purchase_days: Number(a.purchase_days), first_day: Number(a.first_day), last_day: Number(a.last_day), interval_days: v.values.interval_days, values: v.values, scored: v.scored };
+    const c: Candidate = {
+      customer_id: id,
+      external_id: v.externalId,
+      orders_count: count,
+      first_order_at: first,
+      last_order_at: last,
+      total_spent_minor: Number(a.total_minor),
+      days_since_last_order: (now - last) / DAY,
+      purchase_days: Number(a.purchase_days),
+      first_day: Number(a.first_day),
+      last_day: Number(a.last_day),
+      interval_days: v.values.interval_days,
+      values: v.values,
+      scored: v.scored,
+    };
     if (firstFailure(rules, c)) continue;
     if ((await notEnrolledSince(ctx.k, seq.id, [c])).length === 0) continue;
     const customer = await ctx.k.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const d = canSend(customer, (await consentStates(ctx.k, [id])).get(id)!, false, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    const d = canSend(customer, (await consentStates(ctx.k, [id])).get(id)!, false, {
+      consent: seq.consent,
+      ownSimilarGoods: seq.own_similar_goods,
+    });
     if (!d.allowed) continue;
     await ctx.k
       .insertInto('enrollments')
-      .values({ customer_id: id, sequence_id: seq.id, sequence_version: seq.version, status: 'active', holdout: 0, current_step: 0, next_due_at: firstDueAt(seq, now), enrolled_at: now, trigger_data: '{}', consent_id: d.consentId, legal_basis: d.basis })
+      .values({
+        customer_id: id,
+        sequence_id: seq.id,
+        sequence_version: seq.version,
+        status: 'active',
+        holdout: 0,
+        current_step: 0,
+        next_due_at: firstDueAt(seq, now),
+        enrolled_at: now,
+        trigger_data: '{}',
+        consent_id: d.consentId,
+        legal_basis: d.basis,
+      })
       .execute();
   }
   const perSecond = ids.length / ((performance.now() - t0) / 1000);
@@ -173,7 +249,14 @@ export async function stageSchedule(url: string, sequencesDir: string): Promise<
       reserved += r.reserved;
       if (r.processed < engine.ctx.config.worker.batchSize) break;
     }
-    return { stage: 'schedule', items: processed, unit: 'enrolments', seconds: (performance.now() - t0) / 1000, peak_rss_mib: peakRss(), reserved };
+    return {
+      stage: 'schedule',
+      items: processed,
+      unit: 'enrolments',
+      seconds: (performance.now() - t0) / 1000,
+      peak_rss_mib: peakRss(),
+      reserved,
+    };
   } finally {
     await engine.close();
   }
@@ -186,10 +269,37 @@ export async function limitDue(url: string, mails: number): Promise<number> {
     const k = db.kysely;
     // A kept database may hold claims of an interrupted run: nothing reached the sink for them that counts here.
     await k.updateTable('messages').set({ status: 'reserved' }).where('status', 'in', ['claimed', 'sending']).execute();
-    await k.updateTable('messages').set({ due_at: NOW }).where('status', '=', 'reserved').where('due_at', '=', PARKED_AT).execute();
-    const cut = await k.selectFrom('messages').select('id').where('status', '=', 'reserved').orderBy('id').offset(mails).limit(1).executeTakeFirst();
-    if (cut) await k.updateTable('messages').set({ due_at: PARKED_AT }).where('status', '=', 'reserved').where('id', '>=', cut.id).execute();
-    return Number((await k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'reserved').where('due_at', '<', PARKED_AT).executeTakeFirstOrThrow()).n);
+    await k
+      .updateTable('messages')
+      .set({ due_at: NOW })
+      .where('status', '=', 'reserved')
+      .where('due_at', '=', PARKED_AT)
+      .execute();
+    const cut = await k
+      .selectFrom('messages')
+      .select('id')
+      .where('status', '=', 'reserved')
+      .orderBy('id')
+      .offset(mails)
+      .limit(1)
+      .executeTakeFirst();
+    if (cut)
+      await k
+        .updateTable('messages')
+        .set({ due_at: PARKED_AT })
+        .where('status', '=', 'reserved')
+        .where('id', '>=', cut.id)
+        .execute();
+    return Number(
+      (
+        await k
+          .selectFrom('messages')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', '=', 'reserved')
+          .where('due_at', '<', PARKED_AT)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   } finally {
     await db.close();
   }
@@ -206,7 +316,13 @@ export async function stageSendInline(url: string, sequencesDir: string, transpo
       if (r.dispatched === 0) break;
       sent += r.dispatched;
     }
-    return { stage: 'send', items: sent, unit: 'messages', seconds: (performance.now() - t0) / 1000, peak_rss_mib: peakRss() };
+    return {
+      stage: 'send',
+      items: sent,
+      unit: 'messages',
+      seconds: (performance.now() - t0) / 1000,
+      peak_rss_mib: peakRss(),
+    };
   } finally {
     await engine.close();
   }
@@ -231,8 +347,12 @@ export async function scaleCounts(url: string): Promise<ScaleCounts> {
     return {
       enrolled: await one(`select count(*) as n from enrollments where sequence_id = 'scale'`),
       messages: await one(`select count(*) as n from messages where sequence_id = 'scale'`),
-      duplicate_messages: await one(`select count(*) as n from (select enrollment_id from messages group by enrollment_id having count(*) > 1) d`),
-      duplicate_enrolments: await one(`select count(*) as n from (select customer_id from enrollments where sequence_id = 'scale' group by customer_id having count(*) > 1) d`),
+      duplicate_messages: await one(
+        `select count(*) as n from (select enrollment_id from messages group by enrollment_id having count(*) > 1) d`,
+      ),
+      duplicate_enrolments: await one(
+        `select count(*) as n from (select customer_id from enrollments where sequence_id = 'scale' group by customer_id having count(*) > 1) d`,
+      ),
       sent: await one(`select count(*) as n from messages where status = 'sent'`),
     };
   } finally {

@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ closed: true, ...served })}\n`);
     return;
   }
-  const engine = await createEngine({ database: database!, secret: BENCH_SECRET, publicUrl: 'http://127.0.0.1' }, { sequences: [] });
+  const engine = await createEngine(
+    { database: database!, secret: BENCH_SECRET, publicUrl: 'http://127.0.0.1' },
+    { sequences: [] },
+  );
   const app = await buildServer({ engine, ...(batch ? { eventBatchSize: Number(batch) } : {}) });
   const served = await serve(app);
   const counts = app.comeback.writer.counts;

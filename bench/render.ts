@@ -20,15 +20,29 @@ import { ManualClock } from '../src/clock.js';
 import { assertHeaderSafe } from '../src/delivery/compose.js';
 import { MemoryTransport } from '../src/delivery/memory.js';
 import { personalization } from '../src/engine/personalize.js';
-import { renderBody, renderHeaderText, rewriteLinks, TemplateStore, type CompiledTemplate } from '../src/templates/index.js';
+import {
+  renderBody,
+  renderHeaderText,
+  rewriteLinks,
+  TemplateStore,
+  type CompiledTemplate,
+} from '../src/templates/index.js';
 import { sampleData } from '../src/templates/sample.js';
 import { TokenSigner } from '../src/tracking/tokens.js';
 import { TrackingUrls } from '../src/tracking/urls.js';
 import { report } from './report.js';
 
-const NAMES = ['miss-you', 'reason-survey', 'offer', 'apology', 'new-arrivals', 'welcome-back'].map((n) => `winback/${n}`);
-const SUBJECT: Record<string, string> = { de: '{{salutation}}, wir haben etwas für {{formal "Sie" "dich"}}', en: '{{#if first_name}}{{first_name}}, w{{else}}W{{/if}}e miss you' };
-const PREHEADER: Record<string, string> = { de: 'Ihr Code {{#if coupon}}{{coupon.code}}{{/if}}', en: 'Your code {{#if coupon}}{{coupon.code}}{{/if}}' };
+const NAMES = ['miss-you', 'reason-survey', 'offer', 'apology', 'new-arrivals', 'welcome-back'].map(
+  (n) => `winback/${n}`,
+);
+const SUBJECT: Record<string, string> = {
+  de: '{{salutation}}, wir haben etwas für {{formal "Sie" "dich"}}',
+  en: '{{#if first_name}}{{first_name}}, w{{else}}W{{/if}}e miss you',
+};
+const PREHEADER: Record<string, string> = {
+  de: 'Ihr Code {{#if coupon}}{{coupon.code}}{{/if}}',
+  en: 'Your code {{#if coupon}}{{coupon.code}}{{/if}}',
+};
 const FIRST = ['Anna', 'Jürgen', 'سارة', 'Zoë 🌸', '<b>Bob</b>', 'Chloé', 'Łukasz', 'Mia'];
 const LAST = ['Müller', 'Schmidt', "O'Brien", 'Nguyen', 'Weber', 'Kowalski', 'Fischer', 'Lee'];
 
@@ -44,15 +58,28 @@ function recipients(count: number): { name: string; locale: string; data: Record
       style: i % 3 ? 'formal' : 'informal',
       coupon: i % 4 !== 0,
       images: 'remote',
-      customer: { first_name: FIRST[i % FIRST.length]!, last_name: LAST[(i * 7) % LAST.length]!, gender: ['f', 'm', null][i % 3]!, title: i % 5 ? null : 'Dr.' },
+      customer: {
+        first_name: FIRST[i % FIRST.length]!,
+        last_name: LAST[(i * 7) % LAST.length]!,
+        gender: ['f', 'm', null][i % 3]!,
+        title: i % 5 ? null : 'Dr.',
+      },
     });
-    if (data.coupon) (data.coupon as { code: string }).code = `CB-${(0x10000000 + i * 7919).toString(16).toUpperCase()}`;
+    if (data.coupon)
+      (data.coupon as { code: string }).code = `CB-${(0x10000000 + i * 7919).toString(16).toUpperCase()}`;
     return { name: NAMES[i % NAMES.length]!, locale, data };
   });
 }
 
 /** Everything the sender does per message after personalisation: subject, preheader, body, headers. */
-function compose(hb: TemplateStore['hb'], t: CompiledTemplate, base: Record<string, unknown>, locale: string, id: number, urls: TrackingUrls) {
+function compose(
+  hb: TemplateStore['hb'],
+  t: CompiledTemplate,
+  base: Record<string, unknown>,
+  locale: string,
+  id: number,
+  urls: TrackingUrls,
+) {
   const data: Record<string, unknown> = { ...base, unsubscribe_url: urls.unsubscribe(id), webview_url: urls.view(id) };
   const subject = renderHeaderText(hb, SUBJECT[locale]!, data);
   data.preheader = renderHeaderText(hb, PREHEADER[locale]!, data);
@@ -68,7 +95,14 @@ function compose(hb: TemplateStore['hb'], t: CompiledTemplate, base: Record<stri
 }
 
 /** The naive way: Handlebars over the MJML source, MJML compile and HTML → text per recipient. */
-async function composeNaive(store: TemplateStore, name: string, base: Record<string, unknown>, locale: string, id: number, urls: TrackingUrls) {
+async function composeNaive(
+  store: TemplateStore,
+  name: string,
+  base: Record<string, unknown>,
+  locale: string,
+  id: number,
+  urls: TrackingUrls,
+) {
   const data: Record<string, unknown> = { ...base, unsubscribe_url: urls.unsubscribe(id), webview_url: urls.view(id) };
   const hb = store.hb;
   const subject = hb.compile(SUBJECT[locale]!, { noEscape: true })(data);
@@ -85,20 +119,59 @@ async function composeNaive(store: TemplateStore, name: string, base: Record<str
  * queries per recipient, shared per-shop data) and the render, beside the same personalisation
  * with the naive render.
  */
-async function withPersonalization(store: TemplateStore, urls: TrackingUrls, seconds: number, sample: number): Promise<{ rate: number; baseline: number; customers: number }> {
+async function withPersonalization(
+  store: TemplateStore,
+  urls: TrackingUrls,
+  seconds: number,
+  sample: number,
+): Promise<{ rate: number; baseline: number; customers: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-render-'));
   const clock = new ManualClock(Date.UTC(2026, 5, 1));
-  const engine = await createEngine({ database: join(dir, 'bench.db'), sequencesDir: join(dir, 'none') }, { clock, transport: new MemoryTransport() });
+  const engine = await createEngine(
+    { database: join(dir, 'bench.db'), sequencesDir: join(dir, 'none') },
+    { clock, transport: new MemoryTransport() },
+  );
   try {
     const customers = 2000;
     const cats = ['Tee', 'Zubehör', 'Feinkost', 'Kaffee'];
-    await engine.products.upsert(Array.from({ length: 200 }, (_, i) => ({ externalId: `P${i}`, name: `Produkt ${i}`, category: cats[i % 4]!, priceMinor: 500 + i * 37, url: `https://shop.example.com/p/${i}`, inStock: i % 9 !== 0 })));
+    await engine.products.upsert(
+      Array.from({ length: 200 }, (_, i) => ({
+        externalId: `P${i}`,
+        name: `Produkt ${i}`,
+        category: cats[i % 4]!,
+        priceMinor: 500 + i * 37,
+        url: `https://shop.example.com/p/${i}`,
+        inStock: i % 9 !== 0,
+      })),
+    );
     for (let from = 0; from < customers; from += 200) {
-      await engine.customers.upsert(Array.from({ length: 200 }, (_, k) => from + k).map((i) => ({ externalId: `C${i}`, email: `c${i}@example.com`, firstName: FIRST[i % FIRST.length]!, lastName: LAST[i % LAST.length]!, gender: (['f', 'm', 'd'] as const)[i % 3], locale: i % 2 ? 'de' : 'en' })));
+      await engine.customers.upsert(
+        Array.from({ length: 200 }, (_, k) => from + k).map((i) => ({
+          externalId: `C${i}`,
+          email: `c${i}@example.com`,
+          firstName: FIRST[i % FIRST.length]!,
+          lastName: LAST[i % LAST.length]!,
+          gender: (['f', 'm', 'd'] as const)[i % 3],
+          locale: i % 2 ? 'de' : 'en',
+        })),
+      );
     }
     for (let i = 0; i < customers * 3; i++) {
-      const items = [0, 1, 2].slice(0, 1 + (i % 3)).map((k) => ({ sku: `P${(i * 13 + k * 7) % 200}`, name: `Produkt ${(i * 13 + k * 7) % 200}`, category: cats[(i + k) % 4]!, unitPriceMinor: 990 }));
-      await engine.orders.record({ externalId: `O${i}`, customerExternalId: `C${i % customers}`, orderedAt: clock.now() - (30 + (i % 300)) * 86_400_000, totalMinor: 990 * items.length, items });
+      const items = [0, 1, 2]
+        .slice(0, 1 + (i % 3))
+        .map((k) => ({
+          sku: `P${(i * 13 + k * 7) % 200}`,
+          name: `Produkt ${(i * 13 + k * 7) % 200}`,
+          category: cats[(i + k) % 4]!,
+          unitPriceMinor: 990,
+        }));
+      await engine.orders.record({
+        externalId: `O${i}`,
+        customerExternalId: `C${i % customers}`,
+        orderedAt: clock.now() - (30 + (i % 300)) * 86_400_000,
+        totalMinor: 990 * items.length,
+        items,
+      });
     }
     const ctx = engine.ctx;
     const rows = await ctx.k.selectFrom('customers').selectAll().execute();
@@ -106,8 +179,15 @@ async function withPersonalization(store: TemplateStore, urls: TrackingUrls, sec
       const c = rows[i % rows.length]!;
       const name = NAMES[i % NAMES.length]!;
       const t = await store.get(name, c.locale);
-      const data = await personalization(ctx.k, ctx.config, urls, c, i + 1, clock.now(), { coupon: null, style: 'formal', locale: t.locale, uses: t.uses });
-      return naive ? composeNaive(store, name, data, t.locale, i + 1, urls) : compose(store.hb, t, data, t.locale, i + 1, urls);
+      const data = await personalization(ctx.k, ctx.config, urls, c, i + 1, clock.now(), {
+        coupon: null,
+        style: 'formal',
+        locale: t.locale,
+        uses: t.uses,
+      });
+      return naive
+        ? composeNaive(store, name, data, t.locale, i + 1, urls)
+        : compose(store.hb, t, data, t.locale, i + 1, urls);
     };
     for (let i = 0; i < 500; i++) await one(i, false);
     let n = 0;
@@ -124,7 +204,14 @@ async function withPersonalization(store: TemplateStore, urls: TrackingUrls, sec
 
 /** Runs the benchmark. */
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { seconds: { type: 'string', default: '5' }, baseline: { type: 'string', default: '60' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seconds: { type: 'string', default: '5' },
+      baseline: { type: 'string', default: '60' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const dir = join(import.meta.dirname, '../../templates');
   const store = new TemplateStore(dir);
   const urls = new TrackingUrls('https://t.example.com', new TokenSigner('bench-secret-0123456789abcdef'));
@@ -185,5 +272,13 @@ export async function run(argv: string[]): Promise<void> {
     },
     values.json!,
   );
-  report({ name: 'render_messages_personalized_sqlite', ops_per_s: Math.round(full.rate), baseline_ops_per_s: Number(full.baseline.toFixed(1)), customers: full.customers }, values.json!);
+  report(
+    {
+      name: 'render_messages_personalized_sqlite',
+      ops_per_s: Math.round(full.rate),
+      baseline_ops_per_s: Number(full.baseline.toFixed(1)),
+      customers: full.customers,
+    },
+    values.json!,
+  );
 }

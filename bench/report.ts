@@ -8,8 +8,14 @@ export interface BenchResult {
 }
 
 /** Prints a result: one JSON object per line with `--json`, a readable line otherwise. */
-export function report(result: { name: string; ops_per_s: number; baseline_ops_per_s: number; ratio?: number; [extra: string]: unknown }, json: boolean): void {
-  const full: BenchResult = { ...result, ratio: result.ratio ?? Number((result.ops_per_s / Math.max(result.baseline_ops_per_s, 1e-9)).toFixed(2)) };
+export function report(
+  result: { name: string; ops_per_s: number; baseline_ops_per_s: number; ratio?: number; [extra: string]: unknown },
+  json: boolean,
+): void {
+  const full: BenchResult = {
+    ...result,
+    ratio: result.ratio ?? Number((result.ops_per_s / Math.max(result.baseline_ops_per_s, 1e-9)).toFixed(2)),
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(full)}\n`);
     return;

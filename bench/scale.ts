@@ -17,12 +17,28 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/index.js';
-import { limitDue, ROOT, scaleCounts, stageEnroll, stageLoad, stageSchedule, stageScore, writeScaleSequences, type ScaleCounts, type StageResult } from './_scale-stages.js';
+import {
+  limitDue,
+  ROOT,
+  scaleCounts,
+  stageEnroll,
+  stageLoad,
+  stageSchedule,
+  stageScore,
+  writeScaleSequences,
+  type ScaleCounts,
+  type StageResult,
+} from './_scale-stages.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Child mode: runs one stage and prints its result as one JSON line. */
-async function runStage(stage: string, url: string, dir: string, values: Record<string, string | boolean | undefined>): Promise<void> {
+async function runStage(
+  stage: string,
+  url: string,
+  dir: string,
+  values: Record<string, string | boolean | undefined>,
+): Promise<void> {
   let r: StageResult;
   if (stage === 'import') r = await stageLoad(url, Number(values.customers), Number(values['orders-per-customer']));
   else if (stage === 'score') r = await stageScore(url);
@@ -37,7 +53,9 @@ async function runStage(stage: string, url: string, dir: string, values: Record<
 /** Runs a stage in a child process and returns what it printed. */
 function child(stage: string, args: string[]): Promise<StageResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [process.argv[1]!, 'scale', '--stage', stage, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [process.argv[1]!, 'scale', '--stage', stage, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     p.once('exit', (code) => {
@@ -61,7 +79,11 @@ async function startSink(): Promise<{ proc: ChildProcess; port: number; count: (
 
 /** Starts `comeback worker`; resolves once it logged that it runs. Its stderr is drained, only the tail kept. */
 function spawnWorker(configFile: string): Promise<{ proc: ChildProcess; tail: () => string }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'],
+    { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   let started = false;
   return new Promise((res, rej) => {
@@ -89,11 +111,19 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Stage 5: `workers` worker processes render and send every due message to the sink. */
-async function sendThroughWorkers(config: Record<string, unknown>, dir: string, due: number, workers: number): Promise<StageResult> {
+async function sendThroughWorkers(
+  config: Record<string, unknown>,
+  dir: string,
+  due: number,
+  workers: number,
+): Promise<StageResult> {
   const sink = await startSink();
   const redis = config.redisUrl ? await redisMemory(config.redisUrl as string) : undefined;
   const configFile = join(dir, 'worker.json');
-  writeFileSync(configFile, JSON.stringify({ ...config, transport: { type: 'smtp', url: `smtp://127.0.0.1:${sink.port}`, pool: 8 } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ ...config, transport: { type: 'smtp', url: `smtp://127.0.0.1:${sink.port}`, pool: 8 } }),
+  );
   const procs: Awaited<ReturnType<typeof spawnWorker>>[] = [];
   try {
     for (let i = 0; i < workers; i++) procs.push(await spawnWorker(configFile));
@@ -104,7 +134,8 @@ async function sendThroughWorkers(config: Record<string, unknown>, dir: string, 
       const n = await sink.count();
       if (n >= due) break;
       if (n !== last) [last, lastChange] = [n, performance.now()];
-      if (performance.now() - lastChange > 60_000) throw new Error(`sending stalled at ${n} of ${due}: ${procs[0]!.tail()}`);
+      if (performance.now() - lastChange > 60_000)
+        throw new Error(`sending stalled at ${n} of ${due}: ${procs[0]!.tail()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -112,9 +143,26 @@ async function sendThroughWorkers(config: Record<string, unknown>, dir: string, 
     const cpu = procs.reduce((s, p) => s + cpuSeconds(p.proc.pid!), 0);
     const mem = await redis?.stop();
     const queue = mem ? { redis_mib_before: mem.before, redis_mib_peak: mem.peak } : {};
-    return { stage: 'send', items: due, unit: 'messages', seconds, peak_rss_mib: Math.max(...rss), cpu_s: Number(cpu.toFixed(1)), workers, worker_rss_mib: rss.join('/'), ...queue };
+    return {
+      stage: 'send',
+      items: due,
+      unit: 'messages',
+      seconds,
+      peak_rss_mib: Math.max(...rss),
+      cpu_s: Number(cpu.toFixed(1)),
+      workers,
+      worker_rss_mib: rss.join('/'),
+      ...queue,
+    };
   } finally {
-    await Promise.all(procs.map((p) => new Promise((res) => (p.proc.exitCode !== null ? res(null) : (p.proc.once('exit', res), p.proc.kill('SIGTERM'))))));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((res) =>
+            p.proc.exitCode !== null ? res(null) : (p.proc.once('exit', res), p.proc.kill('SIGTERM')),
+          ),
+      ),
+    );
     sink.proc.kill();
   }
 }
@@ -142,7 +190,14 @@ async function redisMemory(url: string): Promise<{ stop: () => Promise<{ before:
   const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN) / 1048576;
   const before = await used();
   let peak = before;
-  const timer = setInterval(() => void used().then((m) => (peak = Math.max(peak, m)), () => {}), 1000);
+  const timer = setInterval(
+    () =>
+      void used().then(
+        (m) => (peak = Math.max(peak, m)),
+        () => {},
+      ),
+    1000,
+  );
   return {
     async stop() {
       clearInterval(timer);
@@ -155,13 +210,29 @@ async function redisMemory(url: string): Promise<{ stop: () => Promise<{ before:
 
 function printTable(name: string, rows: StageResult[], counts: ScaleCounts): void {
   const pad = (s: string, n: number) => s.padStart(n);
-  process.stdout.write(`\n${name}\n${'stage'.padEnd(10)}${pad('items', 12)} unit        ${pad('seconds', 9)}${pad('items/s', 11)}${pad('cpu s', 8)}${pad('peak RSS MiB', 14)}  baseline/s  ratio\n`);
+  process.stdout.write(
+    `\n${name}\n${'stage'.padEnd(10)}${pad('items', 12)} unit        ${pad('seconds', 9)}${pad('items/s', 11)}${pad('cpu s', 8)}${pad('peak RSS MiB', 14)}  baseline/s  ratio\n`,
+  );
   for (const r of rows) {
     const rate = r.items / r.seconds;
-    const base = r.baseline_per_s ? `${pad(Math.round(r.baseline_per_s).toLocaleString('en'), 10)}  ${(rate / r.baseline_per_s).toFixed(1)}×` : '';
-    process.stdout.write(`${r.stage.padEnd(10)}${pad(r.items.toLocaleString('en'), 12)} ${r.unit.padEnd(11)} ${pad(r.seconds.toFixed(1), 9)}${pad(Math.round(rate).toLocaleString('en'), 11)}${pad(String(r.cpu_s), 8)}${pad(String(r.peak_rss_mib), 14)}  ${base}\n`);
+    const base = r.baseline_per_s
+      ? `${pad(Math.round(r.baseline_per_s).toLocaleString('en'), 10)}  ${(rate / r.baseline_per_s).toFixed(1)}×`
+      : '';
+    process.stdout.write(
+      `${r.stage.padEnd(10)}${pad(r.items.toLocaleString('en'), 12)} ${r.unit.padEnd(11)} ${pad(r.seconds.toFixed(1), 9)}${pad(Math.round(rate).toLocaleString('en'), 11)}${pad(String(r.cpu_s), 8)}${pad(String(r.peak_rss_mib), 14)}  ${base}\n`,
+    );
   }
-  for (const { stage, items: _i, unit: _u, seconds: _s, peak_rss_mib: _p, cpu_s: _c, baseline_per_s: _b, ...extras } of rows) process.stdout.write(`${stage}: ${JSON.stringify(extras)}\n`);
+  for (const {
+    stage,
+    items: _i,
+    unit: _u,
+    seconds: _s,
+    peak_rss_mib: _p,
+    cpu_s: _c,
+    baseline_per_s: _b,
+    ...extras
+  } of rows)
+    process.stdout.write(`${stage}: ${JSON.stringify(extras)}\n`);
   process.stdout.write(`checks: ${JSON.stringify(counts)}\n`);
 }
 
@@ -191,18 +262,38 @@ export async function run(argv: string[]): Promise<void> {
   const backend = values.backend;
   if (backend !== 'sqlite' && backend !== 'postgres') throw new Error('--backend is sqlite or postgres');
   const workers = Number(values.workers);
-  if (backend === 'sqlite' && workers !== 1) throw new Error('SQLite has one writer: --workers 2 needs --backend postgres');
+  if (backend === 'sqlite' && workers !== 1)
+    throw new Error('SQLite has one writer: --workers 2 needs --backend postgres');
   const customers = Number(values.customers);
   // --resume DIR: only the send stage, on the database a run with --keep left in DIR (SQLite) or --db.
   const dir = values.resume ?? mkdtempSync(join(tmpdir(), 'comeback-bench-scale-'));
   const seqDir = writeScaleSequences(join(dir, 'sequences'));
   const stamp = `${process.pid}_${Date.now().toString(36)}`;
   const schema = `bench_scale_${stamp}`;
-  const url = values.resume && values.db ? values.db : backend === 'postgres' ? `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=${schema}` : join(dir, 'scale.db');
+  const url =
+    values.resume && values.db
+      ? values.db
+      : backend === 'postgres'
+        ? `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=${schema}`
+        : join(dir, 'scale.db');
   const queueName = `bench-scale-${stamp}`;
-  const args = ['--db', url, '--dir', seqDir, '--customers', String(customers), '--orders-per-customer', values['orders-per-customer'], '--baseline', values.baseline];
+  const args = [
+    '--db',
+    url,
+    '--dir',
+    seqDir,
+    '--customers',
+    String(customers),
+    '--orders-per-customer',
+    values['orders-per-customer'],
+    '--baseline',
+    values.baseline,
+  ];
   const rows: StageResult[] = [];
-  const log = (r: StageResult) => process.stderr.write(`${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s (cpu ${r.cpu_s} s), peak RSS ${r.peak_rss_mib} MiB, load ${loadavg()[0]!.toFixed(1)}${r.baseline_per_s ? `, naive ${Math.round(r.baseline_per_s)}/s` : ''}\n`);
+  const log = (r: StageResult) =>
+    process.stderr.write(
+      `${r.stage}: ${r.items.toLocaleString('en')} ${r.unit} in ${r.seconds.toFixed(1)} s (cpu ${r.cpu_s} s), peak RSS ${r.peak_rss_mib} MiB, load ${loadavg()[0]!.toFixed(1)}${r.baseline_per_s ? `, naive ${Math.round(r.baseline_per_s)}/s` : ''}\n`,
+    );
   try {
     for (const stage of values.resume ? [] : ['import', 'score', 'enroll', 'schedule']) {
       rows.push(await child(stage, args));
@@ -210,12 +301,26 @@ export async function run(argv: string[]): Promise<void> {
     }
     const sentBefore = values.resume ? (await scaleCounts(url)).sent : 0;
     const due = await limitDue(url, Number(values.mails));
-    const config = { database: url, sequencesDir: seqDir, templatesDir: join(ROOT, 'templates'), redisUrl: backend === 'postgres' ? values.redis : undefined, worker: { batchSize: 1000, concurrency: 32, pollIntervalMs: 100, audienceIntervalMs: 0, queueName, ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}) } };
+    const config = {
+      database: url,
+      sequencesDir: seqDir,
+      templatesDir: join(ROOT, 'templates'),
+      redisUrl: backend === 'postgres' ? values.redis : undefined,
+      worker: {
+        batchSize: 1000,
+        concurrency: 32,
+        pollIntervalMs: 100,
+        audienceIntervalMs: 0,
+        queueName,
+        ...(values['max-in-doubt'] ? { maxInDoubt: Number(values['max-in-doubt']) } : {}),
+      },
+    };
     const send = await sendThroughWorkers(config, dir, due, workers);
     rows.push(send);
     log(send);
     const counts = await scaleCounts(url);
-    if (counts.duplicate_messages || counts.duplicate_enrolments || counts.sent - sentBefore !== due) throw new Error(`invariant broken: ${JSON.stringify(counts)}`);
+    if (counts.duplicate_messages || counts.duplicate_enrolments || counts.sent - sentBefore !== due)
+      throw new Error(`invariant broken: ${JSON.stringify(counts)}`);
     const name = `scale_${backend}${backend === 'postgres' ? `_bullmq_${workers}w` : ''}`;
     if (!values.json) printTable(`${name}: ${customers.toLocaleString('en')} customers`, rows, counts);
     else {
@@ -223,13 +328,17 @@ export async function run(argv: string[]): Promise<void> {
         const { stage, baseline_per_s, ...extras } = r;
         const ops = Math.round(r.items / r.seconds);
         const base = baseline_per_s === undefined ? null : Math.round(baseline_per_s);
-        process.stdout.write(`${JSON.stringify({ name: `${name}_${stage}`, ops_per_s: ops, baseline_ops_per_s: base, ratio: base ? Number((ops / base).toFixed(1)) : null, customers, ...extras, seconds: Number(r.seconds.toFixed(2)) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ name: `${name}_${stage}`, ops_per_s: ops, baseline_ops_per_s: base, ratio: base ? Number((ops / base).toFixed(1)) : null, customers, ...extras, seconds: Number(r.seconds.toFixed(2)) })}\n`,
+        );
       }
     }
   } finally {
     if (!values.keep) {
       if (backend === 'postgres') {
-        await cleanRedis(values.redis, queueName).catch((e: Error) => process.stderr.write(`redis cleanup: ${e.message}\n`));
+        await cleanRedis(values.redis, queueName).catch((e: Error) =>
+          process.stderr.write(`redis cleanup: ${e.message}\n`),
+        );
         const db = await openDatabase(values.pg);
         await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db.kysely);
         await db.close();

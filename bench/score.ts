@@ -50,20 +50,48 @@ async function loadOnly(url: string, customers: number): Promise<void> {
 /** The naive way: every customer on their own, by id, with one upsert each. */
 async function naiveBaseline(db: Db, run: ScoreRunResult, sample: number): Promise<number> {
   const k = db.kysely;
-  const ids = (await k.selectFrom('customers').select('id').where('erased_at', 'is', null).orderBy('id').limit(sample).execute()).map((r) => r.id);
+  const ids = (
+    await k.selectFrom('customers').select('id').where('erased_at', 'is', null).orderBy('id').limit(sample).execute()
+  ).map((r) => r.id);
   const settings = parseScoringSettings({});
-  const ctx: ScoringContext = { settings, now: NOW, runId: run.runId, priorIntervalDays: run.priorIntervalDays, cuts: run.cuts, models: { bg: run.bgNbd, gg: run.gammaGamma, fitRows: run.fitRows, note: run.modelNote } };
+  const ctx: ScoringContext = {
+    settings,
+    now: NOW,
+    runId: run.runId,
+    priorIntervalDays: run.priorIntervalDays,
+    cuts: run.cuts,
+    models: { bg: run.bgNbd, gg: run.gammaGamma, fitRows: run.fitRows, note: run.modelNote },
+  };
   const writer = kyselyWriter(scoreDb(k), db.dialect);
   const started = performance.now();
   for (const id of ids) {
-    const customer = await k.selectFrom('customers').select(['late_payments']).where('id', '=', id).executeTakeFirstOrThrow();
-    const orders = await k.selectFrom('orders').selectAll().where('customer_id', '=', id).where('status', '!=', 'cancelled').orderBy('ordered_at').execute();
+    const customer = await k
+      .selectFrom('customers')
+      .select(['late_payments'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    const orders = await k
+      .selectFrom('orders')
+      .selectAll()
+      .where('customer_id', '=', id)
+      .where('status', '!=', 'cancelled')
+      .orderBy('ordered_at')
+      .execute();
     const consents = await k.selectFrom('consents').selectAll().where('customer_id', '=', id).execute();
     const facts: OrderFacts[] = orders
       .filter((o) => invalidOrderReason(o.ordered_at, o.total_minor, NOW) === null)
-      .map((o) => ({ orderedAt: o.ordered_at, totalMinor: o.total_minor, discountMinor: amountOrZero(o.discount_minor), returnedMinor: amountOrZero(o.returned_minor), paidLate: o.paid_late === 1 }));
+      .map((o) => ({
+        orderedAt: o.ordered_at,
+        totalMinor: o.total_minor,
+        discountMinor: amountOrZero(o.discount_minor),
+        returnedMinor: amountOrZero(o.returned_minor),
+        paidLate: o.paid_late === 1,
+      }));
     const h = summarizeHistory(facts, NOW);
-    const { row } = scoreCustomer(summaryRow(id, h, { latePayments: customer.late_payments, objected: deriveConsentState(consents).objected }), ctx);
+    const { row } = scoreCustomer(
+      summaryRow(id, h, { latePayments: customer.late_payments, objected: deriveConsentState(consents).objected }),
+      ctx,
+    );
     await writer.write([row]);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -95,10 +123,21 @@ export async function run(argv: string[]): Promise<void> {
     url = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
   }
   // Load in a child process, so that the peak RSS below is the scoring's own.
-  const child = spawnSync(process.execPath, [process.argv[1]!, 'score', '--load-only', '--db', url, '--customers', String(customers)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 20 });
+  const child = spawnSync(
+    process.execPath,
+    [process.argv[1]!, 'score', '--load-only', '--db', url, '--customers', String(customers)],
+    { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   if (child.status !== 0) throw new Error(`loading the synthetic shop failed (exit ${child.status})`);
-  const loaded = JSON.parse(child.stdout.trim().split('\n').pop()!) as { customers: number; orders: number; consents: number; seconds: number };
-  process.stderr.write(`loaded ${loaded.customers.toLocaleString('en')} customers, ${loaded.orders.toLocaleString('en')} orders, ${loaded.consents.toLocaleString('en')} consent entries in ${loaded.seconds.toFixed(1)} s\n`);
+  const loaded = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+    customers: number;
+    orders: number;
+    consents: number;
+    seconds: number;
+  };
+  process.stderr.write(
+    `loaded ${loaded.customers.toLocaleString('en')} customers, ${loaded.orders.toLocaleString('en')} orders, ${loaded.consents.toLocaleString('en')} consent entries in ${loaded.seconds.toFixed(1)} s\n`,
+  );
 
   const db = await openDatabase(url);
   try {
@@ -127,7 +166,10 @@ export async function run(argv: string[]): Promise<void> {
         load_s: Number(loaded.seconds.toFixed(1)),
         peak_rss_mib: rss,
         load_avg_1m: [Number(loadBefore.toFixed(1)), Number(loadAfter.toFixed(1))],
-        p_return: 'reason' in result.pReturn ? result.pReturn.reason : `${result.pReturn.method} (AUC ${result.pReturn.auc[result.pReturn.method]?.toFixed(3)})`,
+        p_return:
+          'reason' in result.pReturn
+            ? result.pReturn.reason
+            : `${result.pReturn.method} (AUC ${result.pReturn.auc[result.pReturn.method]?.toFixed(3)})`,
       },
       values.json!,
     );

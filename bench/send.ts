@@ -37,12 +37,29 @@ const silent = pino({ level: 'silent' });
 
 /** `n` customers with consent; enrolled in one statement so all of them come due at once. */
 async function seed(engine: Engine, n: number, tag: string): Promise<void> {
-  const input = Array.from({ length: n }, (_, i) => ({ externalId: `${tag}${i}`, email: `${tag}${i}@example.com`, firstName: `Kim ${i}`, locale: i % 2 ? 'de' : 'en', acquiredVia: 'newsletter' as const }));
+  const input = Array.from({ length: n }, (_, i) => ({
+    externalId: `${tag}${i}`,
+    email: `${tag}${i}@example.com`,
+    firstName: `Kim ${i}`,
+    locale: i % 2 ? 'de' : 'en',
+    acquiredVia: 'newsletter' as const,
+  }));
   const ids: number[] = [];
   for (let i = 0; i < n; i += 1000) ids.push(...(await engine.customers.upsert(input.slice(i, i + 1000))).values());
   const now = engine.ctx.clock.now();
   for (let i = 0; i < n; i += 1000) {
-    await appendConsents(engine.ctx.k, ids.slice(i, i + 1000).map((customerId) => ({ customerId, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'bench', recordedAt: now })));
+    await appendConsents(
+      engine.ctx.k,
+      ids
+        .slice(i, i + 1000)
+        .map((customerId) => ({
+          customerId,
+          action: 'grant' as const,
+          basis: 'double_opt_in' as const,
+          source: 'bench',
+          recordedAt: now,
+        })),
+    );
   }
   const result: EnrollResult = { sequenceId: 'blast', considered: 0, enrolled: 0, holdout: 0, skipped: {} };
   await enrollCustomers(engine.ctx, engine.ctx.sequences.get('blast'), ids, result);
@@ -75,7 +92,10 @@ async function rawCeilings(mails: OutgoingMail[], port: number): Promise<Record<
   const out: Record<string, number> = {};
   const viaNodemailer = async (options: Record<string, unknown>, prebuilt = false) => {
     const t = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, ...options });
-    const send = (m: OutgoingMail) => (prebuilt ? t.sendMail({ envelope: { from: addressOf(m.from), to: [addressOf(m.to)] }, raw: buildMime(m) }) : t.sendMail(toNodemailer(m)));
+    const send = (m: OutgoingMail) =>
+      prebuilt
+        ? t.sendMail({ envelope: { from: addressOf(m.from), to: [addressOf(m.to)] }, raw: buildMime(m) })
+        : t.sendMail(toNodemailer(m));
     const r = await timed(mails.length, () => Promise.all(mails.map(send)));
     t.close();
     return r.perSecond;
@@ -91,7 +111,10 @@ async function rawCeilings(mails: OutgoingMail[], port: number): Promise<Record<
 
 /** Messages built per second: the engine's one-pass MIME writer and nodemailer's MailComposer (best of three rounds each). */
 async function mimeBuild(mails: OutgoingMail[]): Promise<{ engine: number; nodemailer: number }> {
-  const compose = (m: OutgoingMail) => new Promise<Buffer>((res, rej) => new MailComposer(toNodemailer(m)).compile().build((err, msg) => (err ? rej(err) : res(msg))));
+  const compose = (m: OutgoingMail) =>
+    new Promise<Buffer>((res, rej) =>
+      new MailComposer(toNodemailer(m)).compile().build((err, msg) => (err ? rej(err) : res(msg))),
+    );
   let engine = 0;
   let viaNodemailer = 0;
   for (let round = 0; round < 3; round++) {
@@ -111,7 +134,11 @@ interface Worker {
 }
 
 function spawnWorker(configFile: string): Promise<Worker> {
-  const child = spawn(process.execPath, [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'], { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...workerNodeArgs, join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--no-status', '--dev'],
+    { env: { ...process.env, COMEBACK_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   return new Promise((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -129,7 +156,10 @@ async function stopWorker(w: Worker): Promise<SerialPath | undefined> {
     w.child.kill('SIGTERM');
     await exited;
   }
-  const line = w.log().split('\n').find((l) => l.includes('"worker stopped"'));
+  const line = w
+    .log()
+    .split('\n')
+    .find((l) => l.includes('"worker stopped"'));
   return line ? (JSON.parse(line) as { serialPath?: SerialPath }).serialPath : undefined;
 }
 
@@ -150,12 +180,23 @@ async function endToEnd(n: number, config: Record<string, unknown>, workers: num
   const full = { ...config, sequencesDir: dir, templatesDir: join(ROOT, 'templates') };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(full));
-  const engine = await createEngine({ ...full, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: silent });
+  const engine = await createEngine({ ...full, redisUrl: undefined, transport: { type: 'memory' } } as never, {
+    logger: silent,
+  });
   const running = await Promise.all(Array.from({ length: workers }, () => spawnWorker(configFile)));
   const children = running.map((w) => w.child);
   let stopped = false;
   try {
-    const sent = async () => Number((await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()).n);
+    const sent = async () =>
+      Number(
+        (
+          await engine.ctx.k
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('status', '=', 'sent')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     await seed(engine, n, tag);
     // The workers' CPU time per message: what the figure would be with a core to themselves.
     const cpu = () => {
@@ -169,16 +210,20 @@ async function endToEnd(n: number, config: Record<string, unknown>, workers: num
     const cpuAfter = cpu();
     const paths = (await Promise.all(running.map(stopWorker))).filter((p): p is SerialPath => !!p && p.mails > 0);
     stopped = true;
-    const avg = (key: 'commitMs' | 'replyMs' | 'waitMs') => paths.reduce((s, p) => s + (p[key] ?? 0) * p.mails, 0) / paths.reduce((s, p) => s + p.mails, 0);
+    const avg = (key: 'commitMs' | 'replyMs' | 'waitMs') =>
+      paths.reduce((s, p) => s + (p[key] ?? 0) * p.mails, 0) / paths.reduce((s, p) => s + p.mails, 0);
     return {
       ...r,
       ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerMsg: (cpuAfter - cpuBefore) / n } : {}),
-      ...(paths.length ? { serial: { commitMs: avg('commitMs'), replyMs: avg('replyMs'), waitMs: avg('waitMs') } } : {}),
+      ...(paths.length
+        ? { serial: { commitMs: avg('commitMs'), replyMs: avg('replyMs'), waitMs: avg('waitMs') } }
+        : {}),
     };
   } finally {
     if (!stopped) for (const c of children) c.kill('SIGTERM');
     // Leave no benchmark data behind in a shared PostgreSQL database.
-    if (engine.ctx.db.schema) await sql`drop schema if exists ${sql.id(engine.ctx.db.schema)} cascade`.execute(engine.ctx.k);
+    if (engine.ctx.db.schema)
+      await sql`drop schema if exists ${sql.id(engine.ctx.db.schema)} cascade`.execute(engine.ctx.k);
     await engine.close();
   }
 }
@@ -216,7 +261,10 @@ export async function run(argv: string[]): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-mails-'));
     writeFileSync(join(dir, 'blast.yaml'), SEQUENCE);
     const memory = new MemoryTransport();
-    const renderer = await createEngine({ database: join(dir, 'render.db'), sequencesDir: dir, templatesDir: join(ROOT, 'templates') }, { transport: memory, logger: silent });
+    const renderer = await createEngine(
+      { database: join(dir, 'render.db'), sequencesDir: dir, templatesDir: join(ROOT, 'templates') },
+      { transport: memory, logger: silent },
+    );
     await seed(renderer, n, 'r');
     await renderer.runDue();
     await renderer.close();
@@ -227,20 +275,81 @@ export async function run(argv: string[]): Promise<void> {
     const before = await rawCeilings(mails, port);
     const engines: [string, EndToEnd][] = [];
     const stamp = Date.now().toString(36);
-    engines.push(['send_embedded_sqlite', await endToEnd(n, { database: join(mkdtempSync(join(tmpdir(), 'comeback-bench-db-')), 'send.db'), transport: smtp, worker }, 1, 'e')]);
+    engines.push([
+      'send_embedded_sqlite',
+      await endToEnd(
+        n,
+        { database: join(mkdtempSync(join(tmpdir(), 'comeback-bench-db-')), 'send.db'), transport: smtp, worker },
+        1,
+        'e',
+      ),
+    ]);
     if (!values['no-bullmq']) {
       for (const workers of [1, 2]) {
         const database = `${values.pg}${values.pg.includes('?') ? '&' : '?'}schema=bench_send_${stamp}_${workers}`;
-        engines.push([`send_bullmq_postgres_${workers}_worker${workers > 1 ? 's' : ''}`, await endToEnd(n, { database, redisUrl: values.redis, transport: smtp, worker: { ...worker, queueName: `bench-${stamp}-${workers}` } }, workers, `b${workers}`)]);
+        engines.push([
+          `send_bullmq_postgres_${workers}_worker${workers > 1 ? 's' : ''}`,
+          await endToEnd(
+            n,
+            {
+              database,
+              redisUrl: values.redis,
+              transport: smtp,
+              worker: { ...worker, queueName: `bench-${stamp}-${workers}` },
+            },
+            workers,
+            `b${workers}`,
+          ),
+        ]);
       }
     }
     const after = await rawCeilings(mails, port);
     const raw = Object.fromEntries(Object.keys(before).map((k) => [k, (before[k]! + after[k]!) / 2]));
     const ceiling = Math.max(...Object.values(raw));
     const round = (x: number) => Math.round(x);
-    report({ name: 'send_mime_build', ops_per_s: round(mime.engine), baseline_ops_per_s: round(mime.nodemailer), us_per_msg: Number((1e6 / mime.engine).toFixed(1)), baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)), avg_kib: Number(kib.toFixed(1)) }, values.json);
-    for (const [name, v] of Object.entries(raw)) report({ name: `send_raw_${name}`, ops_per_s: round(v), baseline_ops_per_s: round(ceiling), messages: n, avg_kib: Number(kib.toFixed(1)) }, values.json);
-    for (const [name, r] of engines) report({ name, ops_per_s: round(r.perSecond), baseline_ops_per_s: round(ceiling), messages: n, seconds: Number(r.seconds.toFixed(1)), concurrency: worker.concurrency ?? 32, max_in_doubt: worker.maxInDoubt ?? smtp.pool, ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}), ...(r.serial ? { serial_commit_ms: Number(r.serial.commitMs.toFixed(2)), serial_reply_ms: Number(r.serial.replyMs.toFixed(2)) } : {}), avg_kib: Number(kib.toFixed(1)) }, values.json);
+    report(
+      {
+        name: 'send_mime_build',
+        ops_per_s: round(mime.engine),
+        baseline_ops_per_s: round(mime.nodemailer),
+        us_per_msg: Number((1e6 / mime.engine).toFixed(1)),
+        baseline_us_per_msg: Number((1e6 / mime.nodemailer).toFixed(1)),
+        avg_kib: Number(kib.toFixed(1)),
+      },
+      values.json,
+    );
+    for (const [name, v] of Object.entries(raw))
+      report(
+        {
+          name: `send_raw_${name}`,
+          ops_per_s: round(v),
+          baseline_ops_per_s: round(ceiling),
+          messages: n,
+          avg_kib: Number(kib.toFixed(1)),
+        },
+        values.json,
+      );
+    for (const [name, r] of engines)
+      report(
+        {
+          name,
+          ops_per_s: round(r.perSecond),
+          baseline_ops_per_s: round(ceiling),
+          messages: n,
+          seconds: Number(r.seconds.toFixed(1)),
+          concurrency: worker.concurrency ?? 32,
+          max_in_doubt: worker.maxInDoubt ?? smtp.pool,
+          ...(r.cpuMsPerMsg !== undefined ? { worker_cpu_ms_per_msg: Number(r.cpuMsPerMsg.toFixed(2)) } : {}),
+          ...(r.serial
+            ? {
+                serial_commit_ms: Number(r.serial.commitMs.toFixed(2)),
+                serial_reply_ms: Number(r.serial.replyMs.toFixed(2)),
+              }
+            : {}),
+          avg_kib: Number(kib.toFixed(1)),
+        },
+        values.json,
+      );
   } finally {
     sink.kill();
   }

@@ -24,16 +24,41 @@ const IDS = `query Ids($first: Int!, $after: String) { orders(first: $first, aft
 
 /** Runs the benchmark. */
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { orders: { type: 'string', default: '3000' }, 'baseline-orders': { type: 'string', default: '300' }, 'latency-ms': { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      orders: { type: 'string', default: '3000' },
+      'baseline-orders': { type: 'string', default: '300' },
+      'latency-ms': { type: 'string', default: '20' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const orders = Number(values.orders);
   const sample = Number(values['baseline-orders']);
   const customers = Math.max(1, Math.round(orders / 5));
   // 1000 points per second and a bucket of 2000: the throttle is reached, as in a real backfill.
-  const shop = await new FakeShopify({ customers, orders, latencyMs: Number(values['latency-ms']), maximumAvailable: 2000, restoreRate: 1000 }).start();
-  const config = { type: 'shopify' as const, domain: shop.domain, accessToken: shop.accessToken, webhookSecret: shop.webhookSecret, apiUrl: shop.url, apiVersion: '2025-01', timeoutMs: 30_000 };
+  const shop = await new FakeShopify({
+    customers,
+    orders,
+    latencyMs: Number(values['latency-ms']),
+    maximumAvailable: 2000,
+    restoreRate: 1000,
+  }).start();
+  const config = {
+    type: 'shopify' as const,
+    domain: shop.domain,
+    accessToken: shop.accessToken,
+    webhookSecret: shop.webhookSecret,
+    apiUrl: shop.url,
+    apiVersion: '2025-01',
+    timeoutMs: 30_000,
+  };
   const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-sync-'));
   try {
-    const engine = await createEngine({ database: join(dir, 'sync.db'), sequencesDir: join(dir, 'none') }, { transport: new MemoryTransport() });
+    const engine = await createEngine(
+      { database: join(dir, 'sync.db'), sequencesDir: join(dir, 'none') },
+      { transport: new MemoryTransport() },
+    );
     const client = new ShopifyClient(config);
     const t0 = performance.now();
     const result = await runSync(engine, client);
@@ -41,7 +66,10 @@ export async function run(argv: string[]): Promise<void> {
     if (result.orders !== orders) throw new Error(`backfill stored ${result.orders} of ${orders} orders`);
 
     // Naive: the same store into a fresh database, one request per order.
-    const naiveEngine = await createEngine({ database: join(dir, 'naive.db'), sequencesDir: join(dir, 'none') }, { transport: new MemoryTransport() });
+    const naiveEngine = await createEngine(
+      { database: join(dir, 'naive.db'), sequencesDir: join(dir, 'none') },
+      { transport: new MemoryTransport() },
+    );
     const naive = new ShopifyClient(config);
     // The customers come first here too, untimed (a page of them costs the same for both clients).
     await naiveEngine.customers.upsert(shop.customers.map((c) => ({ externalId: String(c.id), email: c.email })));
@@ -49,7 +77,9 @@ export async function run(argv: string[]): Promise<void> {
     const ids: string[] = [];
     const started = performance.now();
     while (ids.length < sample) {
-      const page: { orders: { pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: { legacyResourceId: string }[] } } = await naive.query(IDS, { first: 250, after });
+      const page: {
+        orders: { pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: { legacyResourceId: string }[] };
+      } = await naive.query(IDS, { first: 250, after });
       ids.push(...page.orders.nodes.map((n) => n.legacyResourceId));
       if (!page.orders.pageInfo.hasNextPage) break;
       after = page.orders.pageInfo.endCursor;

@@ -26,7 +26,8 @@ import { BENCH_SECRET } from './_tracking-server.js';
 import { report } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 /**
  * Creates the database with `count` sent messages of three links each and `history` earlier
@@ -42,12 +43,31 @@ async function seed(database: string, count: number, history: number): Promise<v
     await k.transaction().execute(async (trx) => {
       const customers = await trx
         .insertInto('customers')
-        .values(Array.from({ length: n }, (_, j) => ({ external_id: `b-${i + j}`, email: `b${i + j}@example.com`, email_hash: `h${i + j}`, locale: 'en', time_zone: 'Europe/Berlin', created_at: now, updated_at: now })))
+        .values(
+          Array.from({ length: n }, (_, j) => ({
+            external_id: `b-${i + j}`,
+            email: `b${i + j}@example.com`,
+            email_hash: `h${i + j}`,
+            locale: 'en',
+            time_zone: 'Europe/Berlin',
+            created_at: now,
+            updated_at: now,
+          })),
+        )
         .returning('id')
         .execute();
       const enrollments = await trx
         .insertInto('enrollments')
-        .values(customers.map((c) => ({ customer_id: c.id, sequence_id: 'bench', sequence_version: 1, status: 'active', enrolled_at: now - 86_400_000, next_due_at: null })))
+        .values(
+          customers.map((c) => ({
+            customer_id: c.id,
+            sequence_id: 'bench',
+            sequence_version: 1,
+            status: 'active',
+            enrolled_at: now - 86_400_000,
+            next_due_at: null,
+          })),
+        )
         .returning(['id', 'customer_id'])
         .execute();
       const sentAt = now - 3_600_000;
@@ -61,7 +81,11 @@ async function seed(database: string, count: number, history: number): Promise<v
             step_id: 'one',
             template: 'winback/miss-you',
             status: 'sent',
-            links: JSON.stringify([`https://shop.example.com/new?utm_source=comeback&c=${e.id}`, 'https://shop.example.com/sale?utm_source=comeback', 'https://shop.example.com/']),
+            links: JSON.stringify([
+              `https://shop.example.com/new?utm_source=comeback&c=${e.id}`,
+              'https://shop.example.com/sale?utm_source=comeback',
+              'https://shop.example.com/',
+            ]),
             due_at: sentAt,
             reserved_at: sentAt,
             sent_at: sentAt,
@@ -75,7 +99,15 @@ async function seed(database: string, count: number, history: number): Promise<v
   for (let i = 0; i < history; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, history - i) }, (_, j) => {
       const id = 1 + ((i + j) % count);
-      return { message_id: id, customer_id: id, enrollment_id: id, type: (i + j) % 3 === 0 ? 'open' : 'delivered', source: 'history', user_agent: CHROME, occurred_at: past + i + j };
+      return {
+        message_id: id,
+        customer_id: id,
+        enrollment_id: id,
+        type: (i + j) % 3 === 0 ? 'open' : 'delivered',
+        source: 'history',
+        user_agent: CHROME,
+        occurred_at: past + i + j,
+      };
     });
     await k.insertInto('events').values(rows).execute();
   }
@@ -83,10 +115,18 @@ async function seed(database: string, count: number, history: number): Promise<v
 }
 
 /** A server process pinned to one core; resolves with its port once it listens. */
-async function startServer(database: string, mode: 'tracking' | 'bare', cpu: number | null): Promise<{ child: ChildProcess; port: number; done: Promise<string> }> {
+async function startServer(
+  database: string,
+  mode: 'tracking' | 'bare',
+  cpu: number | null,
+): Promise<{ child: ChildProcess; port: number; done: Promise<string> }> {
   const script = join(here, '_tracking-server.js');
   const pinned = cpu !== null && spawnSync('taskset', ['--version']).status === 0;
-  const child = pinned ? spawn('taskset', ['-c', String(cpu), process.execPath, script, database, mode], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, [script, database, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = pinned
+    ? spawn('taskset', ['-c', String(cpu), process.execPath, script, database, mode], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, [script, database, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const done = new Promise<string>((resolve) => child.on('exit', () => resolve(out)));
   const port = await new Promise<number>((resolve, reject) => {
@@ -117,7 +157,10 @@ function exitOf(out: string): ServerExit {
 async function countEvents(database: string): Promise<number> {
   const db = await openDatabase(database);
   try {
-    const r = await db.kysely.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await db.kysely
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   } finally {
     await db.close();
@@ -131,7 +174,13 @@ interface Load {
   accepted: number;
 }
 
-function load(port: number, paths: string[], seconds: number, connections: number, acceptedStatus: number): Promise<Load> {
+function load(
+  port: number,
+  paths: string[],
+  seconds: number,
+  connections: number,
+  acceptedStatus: number,
+): Promise<Load> {
   let n = Math.floor(Math.random() * paths.length);
   const instance = autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -140,7 +189,12 @@ function load(port: number, paths: string[], seconds: number, connections: numbe
     headers: { 'user-agent': CHROME },
     requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }],
   });
-  return instance.then((r) => ({ rps: r.requests.average, p99: r.latency.p99, accepted: (r.statusCodeStats as Record<string, { count?: number }> | undefined)?.[String(acceptedStatus)]?.count ?? 0 }));
+  return instance.then((r) => ({
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    accepted:
+      (r.statusCodeStats as Record<string, { count?: number }> | undefined)?.[String(acceptedStatus)]?.count ?? 0,
+  }));
 }
 
 /** One run's figures and what happened to its events. */
@@ -179,7 +233,14 @@ async function measure(o: MeasureOptions): Promise<Measured> {
   const mid = o.sigtermMidway ? setTimeout(() => server.child.kill('SIGTERM'), (o.seconds * 1000) / 2) : undefined;
   let result: Load;
   if (o.rate) {
-    const r = await paced({ port: server.port, paths: o.paths, rate: o.rate, seconds: o.seconds, connections: o.connections, headers: { 'user-agent': CHROME } });
+    const r = await paced({
+      port: server.port,
+      paths: o.paths,
+      rate: o.rate,
+      seconds: o.seconds,
+      connections: o.connections,
+      headers: { 'user-agent': CHROME },
+    });
     result = { rps: r.rps, p99: r.p99, accepted: r.statuses[o.acceptedStatus] ?? 0 };
   } else {
     result = await load(server.port, o.paths, o.seconds, o.connections, o.acceptedStatus);
@@ -201,7 +262,8 @@ function lost(runs: Measured[]): number {
 
 /** A fresh database for one backend: a SQLite file, or a new schema in PostgreSQL. */
 function databaseFor(backend: string, pg: string): string {
-  if (backend === 'postgres') return `${pg}${pg.includes('?') ? '&' : '?'}schema=bench_tracking_${Date.now().toString(36)}`;
+  if (backend === 'postgres')
+    return `${pg}${pg.includes('?') ? '&' : '?'}schema=bench_tracking_${Date.now().toString(36)}`;
   if (backend === 'sqlite') return join(mkdtempSync(join(tmpdir(), 'comeback-bench-tracking-')), 'bench.db');
   throw new Error(`--backend is sqlite, postgres or both, not "${backend}"`);
 }
@@ -248,16 +310,50 @@ export async function run(args: string[]): Promise<void> {
       runs.click.push(await measure({ ...common, database, mode: 'tracking', paths: clickPaths, acceptedStatus: 307 }));
       runs.open.push(await measure({ ...common, database, mode: 'tracking', paths: openPaths, acceptedStatus: 200 }));
     }
-    const atRate = await measure({ ...common, database, mode: 'tracking', paths: clickPaths, acceptedStatus: 307, rate });
+    const atRate = await measure({
+      ...common,
+      database,
+      mode: 'tracking',
+      paths: clickPaths,
+      acceptedStatus: 307,
+      rate,
+    });
     // The same offered rate against the bare route: the floor this machine's scheduling leaves.
-    const bareAtRate = await measure({ ...common, database, mode: 'bare', paths: ['/bare'], acceptedStatus: 200, rate });
-    const sigterm = await measure({ ...common, database, mode: 'tracking', paths: clickPaths, acceptedStatus: 307, sigtermMidway: true });
+    const bareAtRate = await measure({
+      ...common,
+      database,
+      mode: 'bare',
+      paths: ['/bare'],
+      acceptedStatus: 200,
+      rate,
+    });
+    const sigterm = await measure({
+      ...common,
+      database,
+      mode: 'tracking',
+      paths: clickPaths,
+      acceptedStatus: 307,
+      sigtermMidway: true,
+    });
 
     const avg = (xs: Measured[], f: (l: Measured) => number) => xs.reduce((s, x) => s + f(x), 0) / xs.length;
     const baseline = avg(runs.bare, (l) => l.rps);
     const suffix = backend === 'sqlite' ? '' : `_${backend}`;
-    const context = { backend, connections, seconds, rounds, messages, history: Number(values.history), events_after: await countEvents(database), cpu: cpu ?? 'unpinned', load_avg: Number(loadavg()[0]!.toFixed(1)) };
-    for (const [name, list] of [[`tracking_click_recorded${suffix}`, runs.click], [`tracking_open_pixel_recorded${suffix}`, runs.open]] as const) {
+    const context = {
+      backend,
+      connections,
+      seconds,
+      rounds,
+      messages,
+      history: Number(values.history),
+      events_after: await countEvents(database),
+      cpu: cpu ?? 'unpinned',
+      load_avg: Number(loadavg()[0]!.toFixed(1)),
+    };
+    for (const [name, list] of [
+      [`tracking_click_recorded${suffix}`, runs.click],
+      [`tracking_open_pixel_recorded${suffix}`, runs.open],
+    ] as const) {
       report(
         {
           name,

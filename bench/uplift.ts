@@ -12,7 +12,14 @@ import { simulateUplift, upliftScenarios, type UpliftCoverage } from '../src/met
 import { report } from './report.js';
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { replications: { type: 'string', default: '2000' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      replications: { type: 'string', default: '2000' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const reps = Number(values.replications);
   const seed = Number(values.seed);
   const json = values.json ?? false;
@@ -24,14 +31,26 @@ export async function run(args: string[]): Promise<void> {
     const r = simulateUplift(scenario, reps, seed * 1000 + i++);
     const seconds = (performance.now() - started) / 1000;
     rows.push([name, r]);
-    if (json) report({ name: `uplift ${name}`, ops_per_s: reps / seconds, baseline_ops_per_s: reps / seconds, ratio: 1, ...r }, true);
+    if (json)
+      report(
+        { name: `uplift ${name}`, ops_per_s: reps / seconds, baseline_ops_per_s: reps / seconds, ratio: 1, ...r },
+        true,
+      );
   }
   if (json) return;
-  process.stdout.write(`${reps} replications per scenario, seed ${seed}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n\n`);
-  process.stdout.write('| scenario | conversion coverage | conversion "significant" | revenue coverage (two-part) | revenue "significant" (two-part) | revenue coverage (Welch) | revenue "significant" (Welch) |\n');
+  process.stdout.write(
+    `${reps} replications per scenario, seed ${seed}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}\n\n`,
+  );
+  process.stdout.write(
+    '| scenario | conversion coverage | conversion "significant" | revenue coverage (two-part) | revenue "significant" (two-part) | revenue coverage (Welch) | revenue "significant" (Welch) |\n',
+  );
   process.stdout.write('| --- | --- | --- | --- | --- | --- | --- |\n');
   for (const [name, r] of rows) {
     const na = r.revenueUnavailable > 0 ? ` (${r.revenueUnavailable} without)` : '';
-    process.stdout.write(`| ${name} | ${pct(r.conversionCoverage)} | ${pct(r.conversionSignificant)} | ${pct(r.revenueCoverage)}${na} | ${pct(r.revenueSignificant)} | ${pct(r.welchCoverage)} | ${pct(r.welchSignificant)} |\n`);
+    process.stdout.write(
+      `| ${name} | ${pct(r.conversionCoverage)} | ${pct(r.conversionSignificant)} | ${pct(r.revenueCoverage)}${na} | ${pct(r.revenueSignificant)} | ${pct(r.welchCoverage)} | ${pct(r.welchSignificant)} |\n`,
+    );
   }
 }

@@ -28,8 +28,7 @@ function generate(root: string, count: number): { dir: string; files: string[] }
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const group = Math.floor(i / EXAMPLES.length);
-    const text = sources[i % EXAMPLES.length]!
-      .replace(/^id: (\S+)/m, (_m, id: string) => `id: ${id}-${group}`)
+    const text = sources[i % EXAMPLES.length]!.replace(/^id: (\S+)/m, (_m, id: string) => `id: ${id}-${group}`)
       .replace(/start: welcome-back/g, `start: welcome-back-${group}`)
       .replace(/total_spent (<|>=) 150/g, (_m, op: string) => `total_spent ${op} ${100 + group}`);
     const file = join(dir, `${String(i).padStart(4, '0')}.yaml`);
@@ -45,8 +44,15 @@ async function naive(files: string[], templatesDir: string, templates: boolean):
   for (const file of files) {
     clearExpressionCache();
     const parsed = parseSequence(readFileSync(file, 'utf8'), file);
-    problems += parsed.problems.length + crossCheck([fileResult(parsed, file, '')]).filter((p) => !p.message.startsWith('no sequence')).length;
-    if (templates) problems += (await checkReferences([parsed], new TemplateStore(templatesDir, 'en', { checkIntervalMs: 0 }), { checkTemplates: true })).length;
+    problems +=
+      parsed.problems.length +
+      crossCheck([fileResult(parsed, file, '')]).filter((p) => !p.message.startsWith('no sequence')).length;
+    if (templates)
+      problems += (
+        await checkReferences([parsed], new TemplateStore(templatesDir, 'en', { checkIntervalMs: 0 }), {
+          checkTemplates: true,
+        })
+      ).length;
   }
   return problems;
 }
@@ -64,14 +70,25 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: numb
  * Engine and baseline run alternately, three times each, and the best round of each counts: neither
  * profits from the other's JIT warm-up, and a burst of load on a shared machine hits one round.
  */
-async function measure(name: string, files: string[], dir: string, templatesDir: string, templates: boolean, baselineFiles: number, json: boolean): Promise<void> {
+async function measure(
+  name: string,
+  files: string[],
+  dir: string,
+  templatesDir: string,
+  templates: boolean,
+  baselineFiles: number,
+  json: boolean,
+): Promise<void> {
   const sample = files.slice(0, baselineFiles);
   let engine = { seconds: Infinity, cpuSeconds: Infinity };
   let base = { seconds: Infinity, cpuSeconds: Infinity };
   for (let round = 0; round < 3; round++) {
     clearExpressionCache();
     const e = await timed(() => validatePaths([dir], { templatesDir: templates ? templatesDir : false, cwd: dir }));
-    if (e.value.problems.length > 0) throw new Error(`generated files should be valid:\n${e.value.problems.slice(0, 5).map(formatProblem).join('\n')}`);
+    if (e.value.problems.length > 0)
+      throw new Error(
+        `generated files should be valid:\n${e.value.problems.slice(0, 5).map(formatProblem).join('\n')}`,
+      );
     const b = await timed(() => naive(sample, templatesDir, templates));
     if (b.value > 0) throw new Error('the naive validator found problems the engine did not');
     engine = { seconds: Math.min(engine.seconds, e.seconds), cpuSeconds: Math.min(engine.cpuSeconds, e.cpuSeconds) };
@@ -96,7 +113,14 @@ async function measure(name: string, files: string[], dir: string, templatesDir:
 
 /** Runs the benchmark. */
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { files: { type: 'string', default: '1000' }, 'baseline-files': { type: 'string', default: '40' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: 'string', default: '1000' },
+      'baseline-files': { type: 'string', default: '40' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const root = join(import.meta.dirname, '../..');
   const templatesDir = join(root, 'templates');
   const { dir, files } = generate(root, Number(values.files));
@@ -105,8 +129,24 @@ export async function run(argv: string[]): Promise<void> {
   await validatePaths([warm.dir], { templatesDir: false, cwd: warm.dir });
   await naive(warm.files, templatesDir, false);
   try {
-    await measure('validate_sequences_with_templates', files, dir, templatesDir, true, Number(values['baseline-files']), values.json);
-    await measure('validate_sequences_only', files, dir, templatesDir, false, Math.min(files.length, Number(values['baseline-files']) * 10), values.json);
+    await measure(
+      'validate_sequences_with_templates',
+      files,
+      dir,
+      templatesDir,
+      true,
+      Number(values['baseline-files']),
+      values.json,
+    );
+    await measure(
+      'validate_sequences_only',
+      files,
+      dir,
+      templatesDir,
+      false,
+      Math.min(files.length, Number(values['baseline-files']) * 10),
+      values.json,
+    );
   } finally {
     for (const d of [dir, warm.dir]) rmSync(d, { recursive: true, force: true });
   }

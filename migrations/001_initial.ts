@@ -200,7 +200,20 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 /** Drops everything the initial migration created. */
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['coupons', 'conversions', 'events', 'messages', 'enrollments', 'sequences', 'suppressions', 'consents', 'order_items', 'orders', 'products', 'customers']) {
+  for (const t of [
+    'coupons',
+    'conversions',
+    'events',
+    'messages',
+    'enrollments',
+    'sequences',
+    'suppressions',
+    'consents',
+    'order_items',
+    'orders',
+    'products',
+    'customers',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

@@ -22,8 +22,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('confirmed_at', 'bigint')
     .addColumn('consent_id', 'bigint')
     .execute();
-  await db.schema.createIndex('consent_requests_hash').on('consent_requests').columns(['email_hash', 'requested_at']).execute();
-  await db.schema.createIndex('consent_requests_status').on('consent_requests').columns(['status', 'expires_at']).execute();
+  await db.schema
+    .createIndex('consent_requests_hash')
+    .on('consent_requests')
+    .columns(['email_hash', 'requested_at'])
+    .execute();
+  await db.schema
+    .createIndex('consent_requests_status')
+    .on('consent_requests')
+    .columns(['status', 'expires_at'])
+    .execute();
 }
 
 /** Drops the table of pending double opt-in requests. */

@@ -6,7 +6,11 @@ import type { Kysely } from 'kysely';
  * enrolment of the sequence, so enrolling a whole audience grew with the square of its size.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createIndex('enrollments_customer').on('enrollments').columns(['customer_id', 'sequence_id']).execute();
+  await db.schema
+    .createIndex('enrollments_customer')
+    .on('enrollments')
+    .columns(['customer_id', 'sequence_id'])
+    .execute();
 }
 
 /** Drops the index. */

@@ -26,7 +26,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 /** Back to a UNIQUE constraint over every row. */
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('events_provider_event').execute();
-  if (isPostgres(db)) await sql`alter table events add constraint events_provider_event_id_key unique (provider_event_id)`.execute(db);
+  if (isPostgres(db))
+    await sql`alter table events add constraint events_provider_event_id_key unique (provider_event_id)`.execute(db);
   else await rebuildSqlite(db, true);
 }
 
@@ -46,7 +47,9 @@ async function rebuildSqlite(db: Kysely<any>, uniqueProviderId: boolean): Promis
     .addColumn('detail', 'text', notNullDefault('{}'))
     .addColumn('occurred_at', 'bigint', (c) => c.notNull())
     .execute();
-  const columns = sql.raw('id, message_id, customer_id, enrollment_id, type, link_index, machine, machine_reason, source, provider_event_id, user_agent, detail, occurred_at');
+  const columns = sql.raw(
+    'id, message_id, customer_id, enrollment_id, type, link_index, machine, machine_reason, source, provider_event_id, user_agent, detail, occurred_at',
+  );
   await sql`insert into events_rebuilt (${columns}) select ${columns} from events`.execute(db);
   await db.schema.dropTable('events').execute();
   await sql`alter table events_rebuilt rename to events`.execute(db);

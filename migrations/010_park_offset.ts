@@ -12,12 +12,30 @@ const PARK_OFFSET = 100_000_000_000_000;
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const now = Date.now();
-  await db.updateTable('enrollments').set({ next_due_at: PARK_OFFSET + now }).where('next_due_at', '=', PARKED_UNTIL).execute();
-  await db.updateTable('messages').set({ due_at: PARK_OFFSET + now }).where('due_at', '=', PARKED_UNTIL).execute();
+  await db
+    .updateTable('enrollments')
+    .set({ next_due_at: PARK_OFFSET + now })
+    .where('next_due_at', '=', PARKED_UNTIL)
+    .execute();
+  await db
+    .updateTable('messages')
+    .set({ due_at: PARK_OFFSET + now })
+    .where('due_at', '=', PARKED_UNTIL)
+    .execute();
 }
 
 /** Back to the fixed parking time. */
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.updateTable('enrollments').set({ next_due_at: PARKED_UNTIL }).where('next_due_at', '>=', PARK_OFFSET).where('next_due_at', '<', PARKED_UNTIL).execute();
-  await db.updateTable('messages').set({ due_at: PARKED_UNTIL }).where('due_at', '>=', PARK_OFFSET).where('due_at', '<', PARKED_UNTIL).execute();
+  await db
+    .updateTable('enrollments')
+    .set({ next_due_at: PARKED_UNTIL })
+    .where('next_due_at', '>=', PARK_OFFSET)
+    .where('next_due_at', '<', PARKED_UNTIL)
+    .execute();
+  await db
+    .updateTable('messages')
+    .set({ due_at: PARKED_UNTIL })
+    .where('due_at', '>=', PARK_OFFSET)
+    .where('due_at', '<', PARKED_UNTIL)
+    .execute();
 }

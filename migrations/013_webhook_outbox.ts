@@ -38,7 +38,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('delivered_at', 'bigint')
     .addUniqueConstraint('webhook_deliveries_event_endpoint', ['event_id', 'endpoint'])
     .execute();
-  await db.schema.createIndex('webhook_deliveries_pending').on('webhook_deliveries').columns(['status', 'endpoint', 'id']).execute();
+  await db.schema
+    .createIndex('webhook_deliveries_pending')
+    .on('webhook_deliveries')
+    .columns(['status', 'endpoint', 'id'])
+    .execute();
   await db.schema.createIndex('webhook_deliveries_customer').on('webhook_deliveries').column('customer_id').execute();
   await db.schema
     .createTable('webhook_endpoints')

@@ -8,7 +8,10 @@ import type { Kysely } from 'kysely';
  * into random cohorts (null without a split).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('enrollments').addColumn('control', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('enrollments')
+    .addColumn('control', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('enrollments').addColumn('cohort', 'text').execute();
   await db.schema
     .createIndex('enrollments_programme')

@@ -57,7 +57,9 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     if (options.migrate !== false) await migrateToLatest(db);
     const clock = options.clock ?? systemClock;
     const sequences = new SequenceRegistry(db.kysely, options.sequences ? undefined : resolve(config.sequencesDir));
-    const loaded = options.sequences ?? (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir], undefined, config.topics) : []);
+    const loaded =
+      options.sequences ??
+      (existsSync(config.sequencesDir) ? loadSequences([config.sequencesDir], undefined, config.topics) : []);
     // Sequences given in code are held to the config's topics like files (`topic:` must be declared).
     if (options.sequences) assertTopics(loaded, config.topics);
     await sequences.sync(loaded, clock.now());
@@ -77,8 +79,13 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
     };
     // Only a process that sends needs the warning; tools (import, stats, ...) would repeat it every run.
     const problems = options.transport || options.jobs === false ? [] : liveSendingProblems(config);
-    if (problems.length > 0) ctx.log.warn({ problems }, `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`);
-    const backend = options.backend ?? (options.jobs === false ? new NoJobsBackend() : await createBackend(config, ctx.log));
+    if (problems.length > 0)
+      ctx.log.warn(
+        { problems },
+        `demo settings with the ${config.transport.type} transport: mails to real people would carry them (comeback worker refuses them without --dev)`,
+      );
+    const backend =
+      options.backend ?? (options.jobs === false ? new NoJobsBackend() : await createBackend(config, ctx.log));
     const engine = new Engine(ctx, backend, new SendPipeline(ctx, backend));
     await engine.init();
     return engine;

@@ -102,7 +102,11 @@ export class TemplateUnusableError extends TemplateError {
 
 /** A transport failed in a way that may succeed later (4xx SMTP, timeout before acceptance). */
 export class TransientSendError extends ComebackError {
-  constructor(message: string, options?: { cause?: unknown }, code: 'E_SEND_TRANSIENT' | 'E_SEND_UNREACHABLE' = 'E_SEND_TRANSIENT') {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    code: 'E_SEND_TRANSIENT' | 'E_SEND_UNREACHABLE' = 'E_SEND_TRANSIENT',
+  ) {
     super(code, message, options);
   }
 }

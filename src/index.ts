@@ -36,8 +36,21 @@ export type { ImportResult, RejectedRow, ImportKind } from './shop/import/run.js
 export { Sequence, parseSequence, loadSequences, decide, parseDuration } from './sequences/index.js';
 export { validatePaths, type ValidateOptions, type ValidateResult } from './sequences/validate.js';
 export { sequenceJsonSchema } from './sequences/json-schema.js';
-export { checkExpression, evaluate, CUSTOMER_FIELDS, ENGAGEMENT_FACTS, type CustomerValues } from './sequences/index.js';
-export { simulate, DEFAULT_ASSUMPTIONS, NO_ENGAGEMENT, type SimulationOptions, type SimulationResult, type Assumptions } from './simulate/index.js';
+export {
+  checkExpression,
+  evaluate,
+  CUSTOMER_FIELDS,
+  ENGAGEMENT_FACTS,
+  type CustomerValues,
+} from './sequences/index.js';
+export {
+  simulate,
+  DEFAULT_ASSUMPTIONS,
+  NO_ENGAGEMENT,
+  type SimulationOptions,
+  type SimulationResult,
+  type Assumptions,
+} from './simulate/index.js';
 export { explainAudience, type AudienceExplanation } from './engine/audience.js';
 export {
   canSend,

@@ -22,7 +22,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.COMEBACK_LOG ?? 'warn';
   const format = logFormat(options.audience ?? 'service');
   if (format === 'json') return pino({ level, base: { app: 'comeback' } }, pino.destination(2));
-  return pino({ level, base: undefined, timestamp: false }, { write: (line: string) => void process.stderr.write(textLine(line)) });
+  return pino(
+    { level, base: undefined, timestamp: false },
+    { write: (line: string) => void process.stderr.write(textLine(line)) },
+  );
 }
 
 /** The format for an audience, after COMEBACK_LOG_FORMAT. */
@@ -32,7 +35,14 @@ export function logFormat(audience: LogAudience): LogFormat {
   return audience === 'command' || process.stderr.isTTY ? 'text' : 'json';
 }
 
-const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
 
 /** One pino JSON line as text: `warning: message (key=value, ...)`, a list of strings one per line below. */
 export function textLine(json: string): string {
@@ -41,7 +51,8 @@ export function textLine(json: string): string {
   const below: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) below.push(...value.map((v) => `  - ${v}`));
-    else if (key === 'err' && value && typeof value === 'object') inline.push(`error=${(value as { message?: string }).message}`);
+    else if (key === 'err' && value && typeof value === 'object')
+      inline.push(`error=${(value as { message?: string }).message}`);
     else inline.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }
   const head = `${LEVELS[level as number] ?? String(level)}: ${String(msg ?? '')}${inline.length ? ` (${inline.join(', ')})` : ''}`;

@@ -9,7 +9,11 @@ import { ROOT } from './worker/fixture.js';
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 /** The anchors of a Markdown file's headings (outside code blocks), numbered when repeated. */
@@ -31,11 +35,18 @@ function anchors(file: string): Set<string> {
 
 /** The relative link targets of a Markdown file, outside code blocks and code spans. */
 function links(file: string): string[] {
-  const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/`[^`\n]*`/g, '');
   return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/i.test(t));
 }
 
-const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docs = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 describe('documentation links', () => {
   it.each(docs)('%s: every relative link resolves', (doc) => {
@@ -45,7 +56,8 @@ describe('documentation links', () => {
       const [path, anchor] = target.split('#') as [string, string | undefined];
       const dest = path === '' ? file : join(dirname(file), decodeURIComponent(path));
       if (!existsSync(dest)) broken.push(`${target}: no file ${relative(ROOT, dest)}`);
-      else if (anchor && dest.endsWith('.md') && !anchors(dest).has(anchor)) broken.push(`${target}: no heading #${anchor}`);
+      else if (anchor && dest.endsWith('.md') && !anchors(dest).has(anchor))
+        broken.push(`${target}: no heading #${anchor}`);
     }
     expect(broken).toEqual([]);
   });

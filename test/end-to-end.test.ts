@@ -19,7 +19,13 @@ describe.each(dialects)('end-to-end pipeline on $name', ({ url }) => {
       { externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', locale: 'en', acquiredVia: 'sale' },
       { externalId: 'bob', email: 'bob@example.com', firstName: 'Bob', locale: 'en', acquiredVia: 'sale' },
     ]);
-    await engine.consents.record({ customer: 'anna', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', evidence: { ip: '192.0.2.1' } });
+    await engine.consents.record({
+      customer: 'anna',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      evidence: { ip: '192.0.2.1' },
+    });
     for (const who of ['anna', 'bob']) {
       for (const [i, daysAgo] of [200, 170, 140].entries()) {
         await engine.orders.record({
@@ -54,7 +60,12 @@ describe.each(dialects)('end-to-end pipeline on $name', ({ url }) => {
     expect(transport.sent[1]!.html).toMatch(/CB-[0-9A-F]{10}/);
 
     clock.advance(DAY);
-    const order = await engine.orders.record({ externalId: 'anna-back', customerExternalId: 'anna', orderedAt: clock.now(), totalMinor: 5990 });
+    const order = await engine.orders.record({
+      externalId: 'anna-back',
+      customerExternalId: 'anna',
+      orderedAt: clock.now(),
+      totalMinor: 5990,
+    });
     expect(order.conversions).toHaveLength(1);
     const [stats] = await engine.stats('winback-lapsed');
     expect(stats).toMatchObject({ enrolled: 1, sent: 2, converted: 1, revenueMinor: 5990 });
@@ -62,14 +73,26 @@ describe.each(dialects)('end-to-end pipeline on $name', ({ url }) => {
     expect(JSON.parse(customer!.tags)).toContain('returning');
   });
   it('upserts thousands of customers and products in one call (statements split under the parameter limit)', async () => {
-    engine = await createEngine({ database: await url() }, { clock: new ManualClock(Date.UTC(2026, 5, 1)), transport: new MemoryTransport() });
-    const many = Array.from({ length: 5000 }, (_, i) => ({ externalId: `bulk-${i}`, email: `bulk-${i}@example.com`, locale: 'de' }));
+    engine = await createEngine(
+      { database: await url() },
+      { clock: new ManualClock(Date.UTC(2026, 5, 1)), transport: new MemoryTransport() },
+    );
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      externalId: `bulk-${i}`,
+      email: `bulk-${i}@example.com`,
+      locale: 'de',
+    }));
     const ids = await engine.customers.upsert(many);
     expect(ids.size).toBe(5000);
     expect(new Set(ids.values()).size).toBe(5000);
     expect((await engine.customers.upsert(many)).get('bulk-4999')).toBe(ids.get('bulk-4999')); // idempotent
-    await engine.products.upsert(Array.from({ length: 5000 }, (_, i) => ({ externalId: `SKU-${i}`, name: `Product ${i}`, priceMinor: 100 + i })));
-    const count = await engine.ctx.k.selectFrom('products').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await engine.products.upsert(
+      Array.from({ length: 5000 }, (_, i) => ({ externalId: `SKU-${i}`, name: `Product ${i}`, priceMinor: 100 + i })),
+    );
+    const count = await engine.ctx.k
+      .selectFrom('products')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(5000);
   });
 });

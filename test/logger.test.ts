@@ -27,14 +27,27 @@ describe('the log', () => {
   });
 
   it('writes a text line with its fields, a list one item per line, an error by its message', () => {
-    const line = JSON.stringify({ level: 40, msg: 'demo settings with the smtp transport', transport: 'smtp', problems: ['secret: the development value', 'publicUrl: localhost'] });
-    expect(textLine(line)).toBe('warning: demo settings with the smtp transport (transport=smtp)\n  - secret: the development value\n  - publicUrl: localhost\n');
-    expect(textLine(JSON.stringify({ level: 50, msg: 'send failed', err: { type: 'Error', message: 'boom', stack: '...' }, id: 7 }))).toBe('error: send failed (error=boom, id=7)\n');
+    const line = JSON.stringify({
+      level: 40,
+      msg: 'demo settings with the smtp transport',
+      transport: 'smtp',
+      problems: ['secret: the development value', 'publicUrl: localhost'],
+    });
+    expect(textLine(line)).toBe(
+      'warning: demo settings with the smtp transport (transport=smtp)\n  - secret: the development value\n  - publicUrl: localhost\n',
+    );
+    expect(
+      textLine(
+        JSON.stringify({ level: 50, msg: 'send failed', err: { type: 'Error', message: 'boom', stack: '...' }, id: 7 }),
+      ),
+    ).toBe('error: send failed (error=boom, id=7)\n');
   });
 
   it('a command logger writes text on stderr, at warn unless told otherwise', () => {
     let err = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation(
+      (chunk: string | Uint8Array) => ((err += String(chunk)), true),
+    );
     const log = createLogger({ audience: 'command', level: 'warn' });
     log.info('not shown');
     log.warn({ sequencesDir: '/x/sequences' }, 'no sequences loaded');

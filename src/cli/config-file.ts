@@ -32,7 +32,9 @@ export function loadProjectConfig(g: ConfigChoice): EngineConfigInput {
         `  --db FILE|postgres://  uses a database with the default settings`,
     );
   }
-  process.stderr.write(`note: no comeback.config.* in ${here}; using the defaults (database ${DEFAULT_DATABASE}, sequences/, templates/, mails to outbox/)\n`);
+  process.stderr.write(
+    `note: no comeback.config.* in ${here}; using the defaults (database ${DEFAULT_DATABASE}, sequences/, templates/, mails to outbox/)\n`,
+  );
   return config;
 }
 
@@ -61,7 +63,8 @@ export function loadCliConfig(file?: string): EngineConfigInput {
   if (env.COMEBACK_SECRET) config.secret = env.COMEBACK_SECRET;
   if (env.COMEBACK_API_KEY) config.apiKey = env.COMEBACK_API_KEY;
   if (env.COMEBACK_PUBLIC_URL) config.publicUrl = env.COMEBACK_PUBLIC_URL;
-  if (env.COMEBACK_DASHBOARD_TOKEN) config.dashboard = { ...((config.dashboard as object | undefined) ?? {}), token: env.COMEBACK_DASHBOARD_TOKEN };
+  if (env.COMEBACK_DASHBOARD_TOKEN)
+    config.dashboard = { ...((config.dashboard as object | undefined) ?? {}), token: env.COMEBACK_DASHBOARD_TOKEN };
   // Shop secrets stay out of the file when the environment has them.
   const shop = config.shop as Record<string, unknown> | undefined;
   if (shop && env.COMEBACK_SHOP_ACCESS_TOKEN) shop.accessToken = env.COMEBACK_SHOP_ACCESS_TOKEN;
@@ -69,7 +72,9 @@ export function loadCliConfig(file?: string): EngineConfigInput {
   // Checked here, where the file is at hand, so that each problem names its line and column.
   const checked = EngineConfig.safeParse(config);
   if (!checked.success && path) {
-    throw new ConfigError(`invalid configuration:\n${formatConfigIssues(EngineConfig, checked.error.issues, 'config', locator(path, text))}`);
+    throw new ConfigError(
+      `invalid configuration:\n${formatConfigIssues(EngineConfig, checked.error.issues, 'config', locator(path, text))}`,
+    );
   }
   return config as EngineConfigInput;
 }

@@ -19,7 +19,11 @@ export async function engineFor(cmd: Command, options: EngineOptions = {}): Prom
 }
 
 /** Runs `fn` with an engine and always closes it. */
-export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>, options: EngineOptions = {}): Promise<T> {
+export async function withEngine<T>(
+  cmd: Command,
+  fn: (engine: Engine) => Promise<T>,
+  options: EngineOptions = {},
+): Promise<T> {
   const engine = await engineFor(cmd, options);
   try {
     return await fn(engine);

@@ -32,7 +32,38 @@ import * as webhooks from './commands/webhooks.js';
 import * as worker from './commands/worker.js';
 
 /** Every command module registers itself here; the order is the order of `comeback --help`. */
-const COMMANDS = [demo, init, experiment, importCmd, sync, migrate, check, enroll, worker, serve, stats, uncertain, webhooks, inbound, pause, resume, log, users, preview, studio, sendTest, validate, schema, simulate, audience, score, customer, exportCmd, forget, audit];
+const COMMANDS = [
+  demo,
+  init,
+  experiment,
+  importCmd,
+  sync,
+  migrate,
+  check,
+  enroll,
+  worker,
+  serve,
+  stats,
+  uncertain,
+  webhooks,
+  inbound,
+  pause,
+  resume,
+  log,
+  users,
+  preview,
+  studio,
+  sendTest,
+  validate,
+  schema,
+  simulate,
+  audience,
+  score,
+  customer,
+  exportCmd,
+  forget,
+  audit,
+];
 
 /** The `comeback` program. */
 export function buildProgram(): Command {

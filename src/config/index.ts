@@ -19,7 +19,12 @@ function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
 }
 
 /** Formats zod issues as one line each: `config.worker.batchSze: unknown field (did you mean "batchSize"?)`. */
-export function formatConfigIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], root = 'config', locate: (path: PropertyKey[]) => string | undefined = () => undefined): string {
+export function formatConfigIssues(
+  schema: z.ZodType,
+  issues: z.core.$ZodIssue[],
+  root = 'config',
+  locate: (path: PropertyKey[]) => string | undefined = () => undefined,
+): string {
   const where = (path: PropertyKey[]) => {
     const at = locate(path);
     return at ? `${at} ` : '';
@@ -29,7 +34,10 @@ export function formatConfigIssues(schema: z.ZodType, issues: z.core.$ZodIssue[]
       const at = [root, ...issue.path.map(String)].join('.');
       if (issue.code === 'unrecognized_keys') {
         return issue.keys
-          .map((k) => `${where([...issue.path, k])}${at}.${k}: unknown field${didYouMean(k, knownKeys(schema, issue.path))}`)
+          .map(
+            (k) =>
+              `${where([...issue.path, k])}${at}.${k}: unknown field${didYouMean(k, knownKeys(schema, issue.path))}`,
+          )
           .join('\n');
       }
       return `${where(issue.path)}${at}: ${issue.message}`;

@@ -14,7 +14,8 @@ export function usesDevelopmentSecret(secret: string | string[] | undefined): bo
 }
 
 /** The fix for the development secret, for every command that refuses it. */
-export const SECRET_FIX = 'Set a long random `secret` in the config file or COMEBACK_SECRET (e.g. `openssl rand -base64 32`)';
+export const SECRET_FIX =
+  'Set a long random `secret` in the config file or COMEBACK_SECRET (e.g. `openssl rand -base64 32`)';
 
 /** True when the transport hands mails to a provider that delivers them to real mailboxes. */
 export function deliversToPeople(config: EngineConfig): boolean {
@@ -30,17 +31,25 @@ export function liveSendingProblems(config: EngineConfig): string[] {
   if (!deliversToPeople(config)) return [];
   const problems: string[] = [];
   if (usesDevelopmentSecret(config.secret)) {
-    problems.push(`secret: the built-in development secret; anyone could forge tracking and unsubscribe links. ${SECRET_FIX}`);
+    problems.push(
+      `secret: the built-in development secret; anyone could forge tracking and unsubscribe links. ${SECRET_FIX}`,
+    );
   }
   if (config.sender.from === DEMO_SENDER.from || config.sender.name === DEMO_SENDER.name) {
-    problems.push(`sender.from / sender.name: still the demo shop ("${DEMO_SENDER.name}" <${DEMO_SENDER.from}>). Set your shop's name and an address of a domain you send for`);
+    problems.push(
+      `sender.from / sender.name: still the demo shop ("${DEMO_SENDER.name}" <${DEMO_SENDER.from}>). Set your shop's name and an address of a domain you send for`,
+    );
   }
   if (config.sender.postalAddress === DEMO_SENDER.postalAddress) {
-    problems.push("sender.postalAddress: still the demo shop's address; every marketing mail must carry your real postal address");
+    problems.push(
+      "sender.postalAddress: still the demo shop's address; every marketing mail must carry your real postal address",
+    );
   }
   const host = new URL(config.publicUrl).hostname.toLowerCase();
   if (LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost')) {
-    problems.push(`publicUrl: ${config.publicUrl} is this machine; recipients could not open the unsubscribe and tracking links. Set the address where \`comeback serve\` is reachable (COMEBACK_PUBLIC_URL or publicUrl)`);
+    problems.push(
+      `publicUrl: ${config.publicUrl} is this machine; recipients could not open the unsubscribe and tracking links. Set the address where \`comeback serve\` is reachable (COMEBACK_PUBLIC_URL or publicUrl)`,
+    );
   }
   return problems;
 }

@@ -6,7 +6,11 @@ import { secretKey } from '../webhooks/sign.js';
 
 /** Where mail goes. `outbox` writes .eml files, `memory` keeps them in RAM (tests). */
 export const TransportConfig = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('outbox'), dir: z.string().default('outbox'), rateLimit: z.number().positive().optional() }),
+  z.strictObject({
+    type: z.literal('outbox'),
+    dir: z.string().default('outbox'),
+    rateLimit: z.number().positive().optional(),
+  }),
   z.strictObject({ type: z.literal('memory'), rateLimit: z.number().positive().optional() }),
   z.strictObject({
     type: z.literal('smtp'),
@@ -17,9 +21,7 @@ export const TransportConfig = z.discriminatedUnion('type', [
     timeoutMs: z.number().int().positive().default(60_000),
     /** Most messages per second through this transport, shared by all workers (through Redis on BullMQ). */
     rateLimit: z.number().positive().optional(),
-    dkim: z
-      .strictObject({ domainName: z.string(), keySelector: z.string(), privateKey: z.string() })
-      .optional(),
+    dkim: z.strictObject({ domainName: z.string(), keySelector: z.string(), privateKey: z.string() }).optional(),
   }),
   z.strictObject({
     type: z.literal('sendgrid'),
@@ -99,7 +101,11 @@ export const GuardConfig = z
     /** Length of the rolling window the guard judges, in days. */
     windowDays: z.number().int().positive().default(30),
     /** How often the worker runs the guard, in minutes of engine time. */
-    checkIntervalMinutes: z.number().positive().max(24 * 60).default(1),
+    checkIntervalMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(1),
     /** Acceptable complaint rate: the guard's null hypothesis, and a warning from there (providers want spam under 0.1 %). */
     complaintWarn: z.number().gt(0).lt(1).default(DEFAULT_GUARD_THRESHOLDS.complaintWarn),
     /** Harmful complaint rate the sequential test is built to catch (Gmail's and Yahoo's bulk-sender limit is 0.3 %). */
@@ -119,8 +125,14 @@ export const GuardConfig = z
     /** Traffic share every variant keeps however badly it does, so the optimiser can still learn it is better. */
     minExplorationShare: z.number().min(0).max(0.5).default(0.05),
   })
-  .refine((g) => g.complaintWarn < g.complaintPause, { message: 'complaintWarn must be below complaintPause', path: ['complaintWarn'] })
-  .refine((g) => g.hardBounceWarn < g.hardBouncePause, { message: 'hardBounceWarn must be below hardBouncePause', path: ['hardBounceWarn'] });
+  .refine((g) => g.complaintWarn < g.complaintPause, {
+    message: 'complaintWarn must be below complaintPause',
+    path: ['complaintWarn'],
+  })
+  .refine((g) => g.hardBounceWarn < g.hardBouncePause, {
+    message: 'hardBounceWarn must be below hardBouncePause',
+    path: ['hardBounceWarn'],
+  });
 export type GuardConfig = z.infer<typeof GuardConfig>;
 
 /**
@@ -142,7 +154,11 @@ export type ControlGroupConfig = z.infer<typeof ControlGroupConfig>;
 /** Double opt-in limits (docs/CONSENT.md). */
 export const ConsentConfig = z.strictObject({
   /** How long a confirmation link stays valid. */
-  optInTtlHours: z.number().positive().max(24 * 30).default(DEFAULT_OPT_IN_TTL_HOURS),
+  optInTtlHours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(DEFAULT_OPT_IN_TTL_HOURS),
   /** Confirmation mails per address and 24 hours at most (abuse protection). */
   optInRequestsPerDay: z.number().int().min(1).max(20).default(MAX_REQUESTS_PER_DAY),
 });
@@ -156,7 +172,10 @@ export type ConsentConfig = z.infer<typeof ConsentConfig>;
 export const ShopConfig = z.strictObject({
   type: z.enum(['shopify', 'woocommerce']),
   /** The shop's host: `example.myshopify.com`, or the WordPress site's host for WooCommerce. */
-  domain: z.string().min(3).regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name like example.myshopify.com'),
+  domain: z
+    .string()
+    .min(3)
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name like example.myshopify.com'),
   /** Shopify: the Admin API access token. WooCommerce: `consumer_key:consumer_secret`. */
   accessToken: z.string().min(8),
   /** The secret webhooks are signed with (Shopify: the app's client secret). */
@@ -164,7 +183,10 @@ export const ShopConfig = z.strictObject({
   /** The API's base URL, when it is not the shop's own https host (a proxy, a local test shop). */
   apiUrl: z.string().url().optional(),
   /** Shopify Admin API version. */
-  apiVersion: z.string().regex(/^\d{4}-\d{2}$/).default('2025-01'),
+  apiVersion: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/)
+    .default('2025-01'),
   /** How long a call to the shop may take before it counts as unreachable. */
   timeoutMs: z.number().int().positive().default(10_000),
 });
@@ -193,7 +215,10 @@ const WebhookSecrets = z.union([z.string(), z.array(z.string()).min(1).max(2)]).
 /** One receiver of outbound webhooks (docs/WEBHOOKS.md). */
 export const WebhookEndpoint = z.strictObject({
   /** Names the endpoint in `comeback webhooks` and the database; default: the URL. */
-  name: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+  name: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional(),
   url: z.url({ protocol: /^https?$/ }).max(2000),
   /** Event types it receives (docs/WEBHOOKS.md), or `*` for all. */
   events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1),
@@ -265,7 +290,9 @@ export const EngineConfig = z.strictObject({
     .array(WebhookEndpoint)
     .max(20)
     .default([])
-    .refine((list) => new Set(list.map((w) => w.name ?? w.url)).size === list.length, { message: 'two webhook endpoints have the same name (or URL); give each a distinct name' }),
+    .refine((list) => new Set(list.map((w) => w.name ?? w.url)).size === list.length, {
+      message: 'two webhook endpoints have the same name (or URL); give each a distinct name',
+    }),
   webhookDelivery: WebhookDeliveryConfig.default(WebhookDeliveryConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
@@ -281,7 +308,9 @@ export const EngineConfig = z.strictObject({
    * 0.92 of it. An order in another currency is converted with its rate (the original amount and
    * currency are kept); an order in a currency without a rate is refused.
    */
-  exchangeRates: z.record(z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like USD'), z.number().positive().finite()).default({}),
+  exchangeRates: z
+    .record(z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like USD'), z.number().positive().finite())
+    .default({}),
   worker: z
     .strictObject({
       /** Enrolments claimed per scheduler transaction. */
@@ -294,7 +323,11 @@ export const EngineConfig = z.strictObject({
       /** How long a send job waits for others to claim and read their rows in one batch (queries per batch, not per mail). */
       claimLingerMs: z.number().int().min(0).default(5),
       /** A message stuck in `sending` this long becomes `uncertain` (never resent blindly). */
-      sendingTimeoutMs: z.number().int().positive().default(10 * 60_000),
+      sendingTimeoutMs: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 60_000),
       /** Milliseconds between passes of `startWorker()`. */
       pollIntervalMs: z.number().int().positive().default(1000),
       /** A message claimed but not yet handed to the provider this long (its worker died) is sent again. */
@@ -326,7 +359,10 @@ export const EngineConfig = z.strictObject({
       /** Human opens needed before a follow-up waits for the customer's usual opening hour (0: never). */
       preferredHourMinOpens: z.number().int().min(0).default(3),
       /** BullMQ queue name (and Redis key prefix): workers of one installation share it. */
-      queueName: z.string().regex(/^[\w.-]+$/).default('comeback-send'),
+      queueName: z
+        .string()
+        .regex(/^[\w.-]+$/)
+        .default('comeback-send'),
       /** On SIGTERM/SIGINT, sends in flight get this long to finish before the process exits anyway. */
       shutdownTimeoutMs: z.number().int().positive().default(8_000),
       /** How often `comeback worker` evaluates the audiences of all sequences and enrols who qualifies (0: never; use `comeback enroll` from cron). */

@@ -7,7 +7,8 @@ const TEXTS: Record<string, { subject: string; intro: string; action: string; un
     intro: 'Sie (oder jemand mit Ihrer Adresse) möchten E-Mails mit Neuigkeiten und Angeboten von {shop} erhalten.',
     action: 'Bitte bestätigen Sie das mit einem Klick:',
     until: 'Der Link gilt bis {until}.',
-    ignore: 'Wenn Sie das nicht waren, ignorieren Sie diese E-Mail einfach: Sie erhalten dann keine weiteren E-Mails von uns.',
+    ignore:
+      'Wenn Sie das nicht waren, ignorieren Sie diese E-Mail einfach: Sie erhalten dann keine weiteren E-Mails von uns.',
   },
   en: {
     subject: 'Please confirm your subscription to {shop}',
@@ -41,10 +42,28 @@ export interface ConfirmationMailInput {
 export function confirmationMail(input: ConfirmationMailInput): OutgoingMail {
   const lang = input.locale.split('-')[0]!.toLowerCase();
   const t = TEXTS[lang] ?? TEXTS.en!;
-  const until = new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: input.timeZone }).format(new Date(input.expiresAt));
-  const fill = (s: string) => s.replaceAll('{shop}', input.sender.name).replaceAll('{url}', input.confirmUrl).replaceAll('{until}', until);
+  const until = new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', {
+    dateStyle: 'long',
+    timeStyle: 'short',
+    timeZone: input.timeZone,
+  }).format(new Date(input.expiresAt));
+  const fill = (s: string) =>
+    s.replaceAll('{shop}', input.sender.name).replaceAll('{url}', input.confirmUrl).replaceAll('{until}', until);
   const subject = fill(t.subject).replace(/[\r\n]+/g, ' ');
-  const lines = [fill(t.intro), '', fill(t.action), input.confirmUrl, '', fill(t.until), '', fill(t.ignore), '', '--', input.sender.name, input.sender.postalAddress];
+  const lines = [
+    fill(t.intro),
+    '',
+    fill(t.action),
+    input.confirmUrl,
+    '',
+    fill(t.until),
+    '',
+    fill(t.ignore),
+    '',
+    '--',
+    input.sender.name,
+    input.sender.postalAddress,
+  ];
   const button = lang === 'de' ? 'Anmeldung bestätigen' : 'Confirm subscription';
   const html = [
     `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,

@@ -33,7 +33,12 @@ export interface EnforceResult {
  * enrolments send nothing and are left alone. The sender checks the policy again before each send,
  * so a message that a concurrent scheduler reserves a moment later is still stopped.
  */
-export async function enforceConsent(db: Kysely<Database>, customerId: number, policyOf: PolicyLookup, now: number): Promise<EnforceResult> {
+export async function enforceConsent(
+  db: Kysely<Database>,
+  customerId: number,
+  policyOf: PolicyLookup,
+  now: number,
+): Promise<EnforceResult> {
   const result: EnforceResult = { exited: 0, cancelled: 0 };
   const enrollments = await db
     .selectFrom('enrollments')
@@ -56,19 +61,38 @@ export async function enforceConsent(db: Kysely<Database>, customerId: number, p
   if (!customer) return result;
   const state = (await consentStates(db, [customerId])).get(customerId)!;
   const versions = new Map<number, { sequence_id: string; version: number; active: boolean }>();
-  for (const e of enrollments) versions.set(e.id, { sequence_id: e.sequence_id, version: e.sequence_version, active: true });
+  for (const e of enrollments)
+    versions.set(e.id, { sequence_id: e.sequence_id, version: e.sequence_version, active: true });
   if (reservedElsewhere.length) {
-    const rows = await db.selectFrom('enrollments').select(['id', 'sequence_id', 'sequence_version']).where('id', 'in', reservedElsewhere.map((r) => r.enrollment_id)).execute();
-    for (const e of rows) versions.set(e.id, { sequence_id: e.sequence_id, version: e.sequence_version, active: false });
+    const rows = await db
+      .selectFrom('enrollments')
+      .select(['id', 'sequence_id', 'sequence_version'])
+      .where(
+        'id',
+        'in',
+        reservedElsewhere.map((r) => r.enrollment_id),
+      )
+      .execute();
+    for (const e of rows)
+      versions.set(e.id, { sequence_id: e.sequence_id, version: e.sequence_version, active: false });
   }
   for (const [enrollmentId, v] of versions) {
-    const suppressed = customer.email_hash ? (await suppressedHashes(db, [customer.email_hash], v.sequence_id)).size > 0 : false;
+    const suppressed = customer.email_hash
+      ? (await suppressedHashes(db, [customer.email_hash], v.sequence_id)).size > 0
+      : false;
     const seq = await policyOf.version(v.sequence_id, v.version);
-    const decision = canSend(customer, state, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    const decision = canSend(customer, state, suppressed, {
+      consent: seq.consent,
+      ownSimilarGoods: seq.own_similar_goods,
+    });
     if (decision.allowed) {
       // Still allowed, perhaps under another basis (one of several was withdrawn): what is sent
       // from now on records the basis that actually allows it.
-      await db.updateTable('enrollments').set({ legal_basis: decision.basis, consent_id: decision.consentId }).where('id', '=', enrollmentId).execute();
+      await db
+        .updateTable('enrollments')
+        .set({ legal_basis: decision.basis, consent_id: decision.consentId })
+        .where('id', '=', enrollmentId)
+        .execute();
       await db
         .updateTable('messages')
         .set({ legal_basis: decision.basis, consent_id: decision.consentId })

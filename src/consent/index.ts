@@ -1,6 +1,19 @@
 export * from './types.js';
-export { appendConsents, consentStates, deriveConsentState, consentHistory, toConsentRecord, type ConsentRecord } from './ledger.js';
-export { suppress, suppressedHashes, suppressionsOf, liftSuppressions, type SuppressionRecord } from './suppressions.js';
+export {
+  appendConsents,
+  consentStates,
+  deriveConsentState,
+  consentHistory,
+  toConsentRecord,
+  type ConsentRecord,
+} from './ledger.js';
+export {
+  suppress,
+  suppressedHashes,
+  suppressionsOf,
+  liftSuppressions,
+  type SuppressionRecord,
+} from './suppressions.js';
 export { canSend, type SequencePolicy } from './policy.js';
 export { enforceConsent, type EnforceResult, type PolicyLookup, type SequenceConsentFields } from './enforce.js';
 export {

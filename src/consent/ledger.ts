@@ -17,7 +17,10 @@ const Entry = z
     recordedAt: z.number().int().min(0),
     channel: z.string().min(1).optional(),
   })
-  .refine((e) => e.action !== 'grant' || !!e.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
+  .refine((e) => e.action !== 'grant' || !!e.basis, {
+    message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)',
+    path: ['basis'],
+  });
 
 /** Appends entries to the ledger. Entries are never updated or deleted; invalid ones throw InputError. */
 export async function appendConsents(db: Kysely<Database>, entries: ConsentEntry[]): Promise<number[]> {
@@ -53,7 +56,9 @@ export async function appendConsents(db: Kysely<Database>, entries: ConsentEntry
  * - After an objection, `existing_customer` never comes back (§7(3) no. 3 UWG: the customer must
  *   not have objected); only a new explicit opt-in allows mail again.
  */
-export function deriveConsentState(rows: Pick<Consent, 'id' | 'action' | 'basis' | 'recorded_at' | 'channel'>[]): ConsentState {
+export function deriveConsentState(
+  rows: Pick<Consent, 'id' | 'action' | 'basis' | 'recorded_at' | 'channel'>[],
+): ConsentState {
   const ordered = [...rows].sort((a, b) => a.recorded_at - b.recorded_at || a.id - b.id);
   const active = new Map<ConsentBasis, ActiveBasis>();
   let objected = false;
@@ -124,6 +129,11 @@ export function toConsentRecord(r: Consent): ConsentRecord {
 
 /** The whole ledger of one customer, in the order it was written. */
 export async function consentHistory(db: Kysely<Database>, customerId: number): Promise<ConsentRecord[]> {
-  const rows = await db.selectFrom('consents').selectAll().where('customer_id', '=', customerId).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('consents')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('id')
+    .execute();
   return rows.map(toConsentRecord);
 }

@@ -71,7 +71,12 @@ export function confirmUrl(deps: Pick<OptInDeps, 'publicUrl' | 'signer'>, reques
 
 /** Marks pending requests past their time as expired and forgets their address. Returns how many. */
 export async function expireOptInRequests(k: Kysely<Database>, now: number): Promise<number> {
-  const r = await k.updateTable('consent_requests').set({ status: 'expired', email: null }).where('status', '=', 'pending').where('expires_at', '<=', now).executeTakeFirst();
+  const r = await k
+    .updateTable('consent_requests')
+    .set({ status: 'expired', email: null })
+    .where('status', '=', 'pending')
+    .where('expires_at', '<=', now)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
@@ -84,17 +89,22 @@ export async function requestOptIn(deps: OptInDeps, input: OptInRequest): Promis
   const req = parseInput(OptInRequest, input, 'opt-in request');
   const now = deps.now();
   await expireOptInRequests(deps.k, now);
-  let customer: { id: number; email: string | null; locale: string; time_zone: string; erased_at: number | null } | undefined;
+  let customer:
+    { id: number; email: string | null; locale: string; time_zone: string; erased_at: number | null } | undefined;
   if (req.customer !== undefined) {
     const q = deps.k.selectFrom('customers').select(['id', 'email', 'locale', 'time_zone', 'erased_at']);
-    customer = typeof req.customer === 'number' ? await q.where('id', '=', req.customer).executeTakeFirst() : await q.where('external_id', '=', req.customer).executeTakeFirst();
+    customer =
+      typeof req.customer === 'number'
+        ? await q.where('id', '=', req.customer).executeTakeFirst()
+        : await q.where('external_id', '=', req.customer).executeTakeFirst();
     if (!customer || customer.erased_at !== null) return { status: 'blocked', reason: 'unknown_customer' };
   }
   const raw = req.email ?? customer?.email;
   if (!raw) return { status: 'blocked', reason: 'no_email' };
   const email = normalizeEmail(raw);
   const emailHash = hashEmail(email);
-  if (customer?.email && hashEmail(customer.email) !== emailHash) return { status: 'blocked', reason: 'email_differs_from_customer' };
+  if (customer?.email && hashEmail(customer.email) !== emailHash)
+    return { status: 'blocked', reason: 'email_differs_from_customer' };
   const suppressions = await suppressionsOf(deps.k, emailHash);
   const blocking = suppressions.find((s) => s.scope === 'all' && BLOCKING.includes(s.reason));
   if (blocking) return { status: 'blocked', reason: blocking.reason };
@@ -149,14 +159,21 @@ export async function requestOptIn(deps: OptInDeps, input: OptInRequest): Promis
     await deps.transport.send(mail);
   } catch (err) {
     // No mail, no request: the address is not kept for a confirmation that can never come.
-    await deps.k.updateTable('consent_requests').set({ status: 'expired', email: null, expires_at: now }).where('id', '=', row.id).execute();
+    await deps.k
+      .updateTable('consent_requests')
+      .set({ status: 'expired', email: null, expires_at: now })
+      .where('id', '=', row.id)
+      .execute();
     throw err;
   }
   return { status: 'sent', requestId: row.id, expiresAt };
 }
 
 /** The request a confirm token stands for, or undefined for a forged, altered or unknown token. */
-export async function requestForToken(deps: Pick<OptInDeps, 'k' | 'signer'>, token: string): Promise<Selectable<ConsentRequestsTable> | undefined> {
+export async function requestForToken(
+  deps: Pick<OptInDeps, 'k' | 'signer'>,
+  token: string,
+): Promise<Selectable<ConsentRequestsTable> | undefined> {
   const p = deps.signer.verify(token, 'confirm');
   if (!p) return undefined;
   return deps.k.selectFrom('consent_requests').selectAll().where('id', '=', p.id).executeTakeFirst();
@@ -168,27 +185,54 @@ export async function requestForToken(deps: Pick<OptInDeps, 'k' | 'signer'>, tok
  * customer when the address was not known yet, and lifts earlier unsubscribe/objection/erasure
  * suppressions of the address (the person asked for mail again, with proof). Idempotent.
  */
-export async function confirmOptIn(deps: OptInDeps, token: string, proof: { ip?: string; userAgent?: string } = {}): Promise<ConfirmResult> {
+export async function confirmOptIn(
+  deps: OptInDeps,
+  token: string,
+  proof: { ip?: string; userAgent?: string } = {},
+): Promise<ConfirmResult> {
   const now = deps.now();
   const row = await requestForToken(deps, token);
   if (!row) return { status: 'invalid' };
-  if (row.status === 'confirmed') return { status: 'already_confirmed', consentId: row.consent_id!, customerId: row.customer_id! };
+  if (row.status === 'confirmed')
+    return { status: 'already_confirmed', consentId: row.consent_id!, customerId: row.customer_id! };
   if (row.status !== 'pending' || row.expires_at <= now || !row.email) {
-    await deps.k.updateTable('consent_requests').set({ status: 'expired', email: null }).where('id', '=', row.id).where('status', '=', 'pending').execute();
+    await deps.k
+      .updateTable('consent_requests')
+      .set({ status: 'expired', email: null })
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .execute();
     return { status: 'expired' };
   }
   const email = row.email;
   return deps.k.transaction().execute(async (trx) => {
     // Claim the request first, so two concurrent clicks record one grant.
-    const claimed = await trx.updateTable('consent_requests').set({ status: 'confirmed', confirmed_at: now, email: null }).where('id', '=', row.id).where('status', '=', 'pending').executeTakeFirst();
+    const claimed = await trx
+      .updateTable('consent_requests')
+      .set({ status: 'confirmed', confirmed_at: now, email: null })
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) return { status: 'expired' } as const;
     let customerId = row.customer_id;
     if (customerId !== null) {
-      const c = await trx.selectFrom('customers').select(['email_hash', 'erased_at']).where('id', '=', customerId).executeTakeFirst();
+      const c = await trx
+        .selectFrom('customers')
+        .select(['email_hash', 'erased_at'])
+        .where('id', '=', customerId)
+        .executeTakeFirst();
       if (!c || c.erased_at !== null || c.email_hash !== row.email_hash) customerId = null;
     }
     customerId ??=
-      (await trx.selectFrom('customers').select('id').where('email_hash', '=', row.email_hash).where('erased_at', 'is', null).orderBy('id').executeTakeFirst())?.id ??
+      (
+        await trx
+          .selectFrom('customers')
+          .select('id')
+          .where('email_hash', '=', row.email_hash)
+          .where('erased_at', 'is', null)
+          .orderBy('id')
+          .executeTakeFirst()
+      )?.id ??
       (
         await trx
           .insertInto('customers')
@@ -228,7 +272,16 @@ export async function confirmOptIn(deps: OptInDeps, token: string, proof: { ip?:
         },
       },
     ]);
-    await trx.updateTable('consent_requests').set({ customer_id: customerId, consent_id: consentId! }).where('id', '=', row.id).execute();
-    return { status: 'confirmed', consentId: consentId!, customerId, liftedSuppressions: lifted.map((l) => l.reason) } as const;
+    await trx
+      .updateTable('consent_requests')
+      .set({ customer_id: customerId, consent_id: consentId! })
+      .where('id', '=', row.id)
+      .execute();
+    return {
+      status: 'confirmed',
+      consentId: consentId!,
+      customerId,
+      liftedSuppressions: lifted.map((l) => l.reason),
+    } as const;
   });
 }

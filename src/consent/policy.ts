@@ -45,6 +45,7 @@ export function canSend(
     }
     return { allowed: true, basis, consentId: active.consentId };
   }
-  if (existingCustomerProblem) return { allowed: false, reason: 'existing_customer_conditions', detail: existingCustomerProblem };
+  if (existingCustomerProblem)
+    return { allowed: false, reason: 'existing_customer_conditions', detail: existingCustomerProblem };
   return { allowed: false, reason: 'basis_not_accepted', detail: `has ${state.active.map((a) => a.basis).join(', ')}` };
 }

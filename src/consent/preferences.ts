@@ -104,9 +104,7 @@ export function foldPreferences(rows: readonly PreferenceRow[]): Preferences {
 
 /** The gate's answer for one mail. */
 export type GateDecision =
-  | { kind: 'allow' }
-  | { kind: 'defer'; until: number }
-  | { kind: 'block'; reason: 'topic_opt_out' };
+  { kind: 'allow' } | { kind: 'defer'; until: number } | { kind: 'block'; reason: 'topic_opt_out' };
 
 /**
  * The preference rule for one marketing mail about to be sent at `at`: a topic the customer left

@@ -7,7 +7,8 @@ export type ConsentBasis = (typeof CONSENT_BASES)[number];
  * `api`; withdrawals also from `unsubscribe`, `complaint`, `objection` (a customer's written or
  * spoken objection recorded by the shop) and `erasure`.
  */
-export type ConsentSource = 'checkout' | 'newsletter_form' | 'import' | 'api' | 'unsubscribe' | 'complaint' | 'objection' | 'erasure';
+export type ConsentSource =
+  'checkout' | 'newsletter_form' | 'import' | 'api' | 'unsubscribe' | 'complaint' | 'objection' | 'erasure';
 
 /** One entry for the append-only ledger. Withdrawals without a basis withdraw every basis (an objection). */
 export interface ConsentEntry {
@@ -52,8 +53,7 @@ export type DenyReason =
 
 /** The policy's answer. */
 export type SendDecision =
-  | { allowed: true; basis: ConsentBasis; consentId: number }
-  | { allowed: false; reason: DenyReason; detail?: string };
+  { allowed: true; basis: ConsentBasis; consentId: number } | { allowed: false; reason: DenyReason; detail?: string };
 
 /** Suppression reasons written by Comeback. */
 export type SuppressionReason = 'unsubscribe' | 'complaint' | 'hard_bounce' | 'objection' | 'erasure';

@@ -83,12 +83,26 @@ export const UNCONFIGURED_MESSAGE =
  * Answers a request that was not let in: 403 with the fix when nothing is configured, else 401
  * with a challenge (basic auth makes browsers ask for a login). Never any report data.
  */
-export function refuse(reply: FastifyReply, verdict: AuthVerdict, cfg: Pick<DashboardConfig, 'basicAuth'>, json: boolean): FastifyReply {
+export function refuse(
+  reply: FastifyReply,
+  verdict: AuthVerdict,
+  cfg: Pick<DashboardConfig, 'basicAuth'>,
+  json: boolean,
+): FastifyReply {
   const unconfigured = verdict.kind === 'unconfigured';
-  const message = unconfigured ? UNCONFIGURED_MESSAGE : 'Authentication required: a dashboard token or the dashboard login.';
+  const message = unconfigured
+    ? UNCONFIGURED_MESSAGE
+    : 'Authentication required: a dashboard token or the dashboard login.';
   reply.code(unconfigured ? 403 : 401).header('cache-control', 'no-store');
-  if (!unconfigured) reply.header('www-authenticate', cfg.basicAuth ? 'Basic realm="Comeback dashboard", charset="UTF-8"' : 'Bearer realm="Comeback dashboard"');
-  if (json) return reply.type('application/json; charset=utf-8').send({ error: unconfigured ? 'dashboard_not_configured' : 'unauthorized', message });
+  if (!unconfigured)
+    reply.header(
+      'www-authenticate',
+      cfg.basicAuth ? 'Basic realm="Comeback dashboard", charset="UTF-8"' : 'Bearer realm="Comeback dashboard"',
+    );
+  if (json)
+    return reply
+      .type('application/json; charset=utf-8')
+      .send({ error: unconfigured ? 'dashboard_not_configured' : 'unauthorized', message });
   return reply
     .type('text/html; charset=utf-8')
     .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")

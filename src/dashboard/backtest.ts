@@ -34,7 +34,10 @@ export function backtestSection(view: BacktestView): string {
       `<td data-backtest="${s}.auc">${num(view.auc[s])}</td><td>${num(view.maxCalibrationGapPp[s], 1)} pp</td><td>${pct(view.flaggedCameBack[s])}</td></tr>`,
   );
   const deciles = view.deciles[view.method] ?? [];
-  const decileRows = deciles.map((d, i) => `<tr><td>${i + 1}</td><td>${d.n}</td><td>${pct(d.predicted)}</td><td>${pct(d.actual)}</td><td>${num(d.expectedPurchases, 2)}</td><td>${num(d.actualPurchases, 2)}</td></tr>`);
+  const decileRows = deciles.map(
+    (d, i) =>
+      `<tr><td>${i + 1}</td><td>${d.n}</td><td>${pct(d.predicted)}</td><td>${pct(d.actual)}</td><td>${num(d.expectedPurchases, 2)}</td><td>${num(d.actualPurchases, 2)}</td></tr>`,
+  );
   return (
     head +
     `<p class="small">Fitted up to ${esc(view.cutoff)} (calibrated one horizon earlier), judged on the next ${view.horizonDays} days: ${view.customers.toLocaleString('en')} customers, ${pct(view.returnedShare)} bought again. ` +
@@ -59,11 +62,34 @@ export function backtestChart(view: BacktestView): ChartSpec | null {
       type: 'scatter',
       data: {
         datasets: [
-          { label: 'deciles: predicted vs bought again (%)', data: pts, backgroundColor: '#3e7cb1', pointRadius: 5, showLine: true, borderColor: '#3e7cb1' },
-          { label: 'perfect calibration', data: [{ x: 0, y: 0 }, { x: max, y: max }], showLine: true, pointRadius: 0, borderColor: '#bc4b51', borderDash: [4, 4] },
+          {
+            label: 'deciles: predicted vs bought again (%)',
+            data: pts,
+            backgroundColor: '#3e7cb1',
+            pointRadius: 5,
+            showLine: true,
+            borderColor: '#3e7cb1',
+          },
+          {
+            label: 'perfect calibration',
+            data: [
+              { x: 0, y: 0 },
+              { x: max, y: max },
+            ],
+            showLine: true,
+            pointRadius: 0,
+            borderColor: '#bc4b51',
+            borderDash: [4, 4],
+          },
         ],
       },
-      options: { plugins: { title: { display: true, text: `Calibration of p_return (${LABELS[view.method]})` } }, scales: { x: { title: { display: true, text: 'predicted %' }, min: 0 }, y: { title: { display: true, text: 'bought again %' }, min: 0 } } },
+      options: {
+        plugins: { title: { display: true, text: `Calibration of p_return (${LABELS[view.method]})` } },
+        scales: {
+          x: { title: { display: true, text: 'predicted %' }, min: 0 },
+          y: { title: { display: true, text: 'bought again %' }, min: 0 },
+        },
+      },
     },
   };
 }

@@ -29,7 +29,14 @@ export function funnelChart(seq: SequenceReport): ChartSpec {
     canvas: domId('funnel', seq.sequenceId),
     config: {
       type: 'bar',
-      data: { labels, datasets: series.map(([label, get], i) => ({ label, data: seq.steps.map((s) => get(s.funnel)), backgroundColor: COLORS[i] })) },
+      data: {
+        labels,
+        datasets: series.map(([label, get], i) => ({
+          label,
+          data: seq.steps.map((s) => get(s.funnel)),
+          backgroundColor: COLORS[i],
+        })),
+      },
       options: { plugins: { title: { display: true, text: 'Funnel per step' } }, scales: { y: { beginAtZero: true } } },
     },
   };
@@ -49,14 +56,34 @@ export function upliftChart(sequenceId: string, uplift: UpliftReport): ChartSpec
       data: {
         labels: ['uplift'],
         datasets: [
-          { type: 'bar', label: '95% interval', data: [[pp(uplift.absoluteCi95[0]), pp(uplift.absoluteCi95[1])]], backgroundColor: uplift.significant ? '#5b8e7d88' : '#81a4cd88', borderColor: '#1f3a5f', borderWidth: 1 },
-          { type: 'scatter', label: 'estimate', data: [{ x: pp(uplift.absolute), y: 'uplift' }], backgroundColor: '#bc4b51', pointRadius: 6 },
+          {
+            type: 'bar',
+            label: '95% interval',
+            data: [[pp(uplift.absoluteCi95[0]), pp(uplift.absoluteCi95[1])]],
+            backgroundColor: uplift.significant ? '#5b8e7d88' : '#81a4cd88',
+            borderColor: '#1f3a5f',
+            borderWidth: 1,
+          },
+          {
+            type: 'scatter',
+            label: 'estimate',
+            data: [{ x: pp(uplift.absolute), y: 'uplift' }],
+            backgroundColor: '#bc4b51',
+            pointRadius: 6,
+          },
         ],
       },
       options: {
         indexAxis: 'y',
         plugins: { title: { display: true, text: 'Absolute uplift vs holdout, percentage points (0 = no effect)' } },
-        scales: { y: { display: false }, x: { suggestedMin: Math.min(0, pp(uplift.absoluteCi95[0])), suggestedMax: Math.max(0, pp(uplift.absoluteCi95[1])), grid: { color: '#ccc' } } },
+        scales: {
+          y: { display: false },
+          x: {
+            suggestedMin: Math.min(0, pp(uplift.absoluteCi95[0])),
+            suggestedMax: Math.max(0, pp(uplift.absoluteCi95[1])),
+            grid: { color: '#ccc' },
+          },
+        },
       },
     },
   };
@@ -101,7 +128,11 @@ export function allocationChart(seq: SequenceReport, step: SequenceReport['steps
           { label: 'P(best)', data: step.variants.map((v) => v.probabilityBest), backgroundColor: COLORS[3] },
         ],
       },
-      options: { percentAxis: 'y', plugins: { title: { display: true, text: `Variants of step ${step.stepId}` } }, scales: { y: { min: 0, max: 1 } } },
+      options: {
+        percentAxis: 'y',
+        plugins: { title: { display: true, text: `Variants of step ${step.stepId}` } },
+        scales: { y: { min: 0, max: 1 } },
+      },
     },
   };
 }

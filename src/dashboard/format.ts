@@ -37,7 +37,13 @@ export function display(value: number | null | undefined, format: MetricFormat, 
  * prints), `data-format` and `data-value` (the exact value, empty for null), so a test or a script
  * can check the page against the JSON.
  */
-export function metric(name: string, path: (string | number)[], value: number | null | undefined, format: MetricFormat, currency?: string): string {
+export function metric(
+  name: string,
+  path: (string | number)[],
+  value: number | null | undefined,
+  format: MetricFormat,
+  currency?: string,
+): string {
   const raw = value === null || value === undefined ? '' : String(value);
   return (
     `<span class="metric" data-metric="${esc(name)}" data-path="${esc(pointer(path))}" data-format="${format}" data-value="${esc(raw)}"` +
@@ -46,12 +52,21 @@ export function metric(name: string, path: (string | number)[], value: number | 
 }
 
 /** An interval such as `[−0.40 pp, +3.10 pp]`, or a dash. Each end is its own metric. */
-export function interval(name: string, path: (string | number)[], value: [number, number] | null | undefined, format: MetricFormat, currency?: string): string {
+export function interval(
+  name: string,
+  path: (string | number)[],
+  value: [number, number] | null | undefined,
+  format: MetricFormat,
+  currency?: string,
+): string {
   if (!value) return `<span class="muted">—</span>`;
   return `[${metric(`${name}.low`, [...path, 0], value[0], format, currency)}, ${metric(`${name}.high`, [...path, 1], value[1], format, currency)}]`;
 }
 
 /** Serialises data for a `<script type="application/json">` block: no `<`, `>`, `&` or line separators can end it early. */
 export function jsonForScript(data: unknown): string {
-  return JSON.stringify(data).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(data).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -62,7 +62,10 @@ function filterStatus(err: unknown): number {
 }
 
 async function report(engine: Engine, f: Filter): Promise<StatsReport> {
-  return engine.report({ ...(f.sequence ? { sequence: f.sequence } : {}), ...(f.sinceMs !== undefined ? { since: f.sinceMs } : {}) });
+  return engine.report({
+    ...(f.sequence ? { sequence: f.sequence } : {}),
+    ...(f.sinceMs !== undefined ? { since: f.sinceMs } : {}),
+  });
 }
 
 /**
@@ -96,7 +99,11 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
     let chartJs: Buffer | undefined;
 
     /** Finds who is asking (a login session, else the shared viewer credentials); refuses when no one. */
-    const resolve = async (request: FastifyRequest, reply: FastifyReply, json: boolean): Promise<FastifyReply | undefined> => {
+    const resolve = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      json: boolean,
+    ): Promise<FastifyReply | undefined> => {
       const session = await sessionViewer(request, engine.ctx.k);
       if (session) return void setViewer(request, session);
       const verdict = checkAuth(request, cfg);
@@ -106,10 +113,13 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
       }
       const users = await hasUsers(engine.ctx.k);
       // With users, a browser without credentials is sent to the login form.
-      if (users && !json && request.method === 'GET') return reply.header('cache-control', 'no-store').redirect(`${DASHBOARD_PATH}/login`, 303);
+      if (users && !json && request.method === 'GET')
+        return reply.header('cache-control', 'no-store').redirect(`${DASHBOARD_PATH}/login`, 303);
       return refuse(reply, users && verdict.kind === 'unconfigured' ? { kind: 'denied' } : verdict, cfg, json);
     };
-    await registerConsole(app, engine, DASHBOARD_PATH, (request, reply) => resolve(request, reply, request.url.includes('/api/')));
+    await registerConsole(app, engine, DASHBOARD_PATH, (request, reply) =>
+      resolve(request, reply, request.url.includes('/api/')),
+    );
 
     const guard = (json: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
       const refused = await resolve(request, reply, json);
@@ -122,7 +132,10 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
         const secure = request.protocol === 'https' ? '; Secure' : '';
         const q = rest.toString();
         return reply
-          .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(cfg.token)}; Path=${DASHBOARD_PATH}; HttpOnly; SameSite=Strict${secure}`)
+          .header(
+            'set-cookie',
+            `${SESSION_COOKIE}=${sessionValue(cfg.token)}; Path=${DASHBOARD_PATH}; HttpOnly; SameSite=Strict${secure}`,
+          )
           .header('cache-control', 'no-store')
           .redirect(`${DASHBOARD_PATH}${q ? `?${q}` : ''}`, 303);
       }
@@ -137,18 +150,38 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
         .header('referrer-policy', 'same-origin')
         .type('text/html; charset=utf-8');
       const f = parseFilter(request.query);
-      if ('error' in f) return reply.code(400).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc(f.error)}</p>`);
+      if ('error' in f)
+        return reply
+          .code(400)
+          .send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc(f.error)}</p>`);
       let r: StatsReport;
       try {
         r = await report(engine, f);
       } catch (err) {
-        return reply.code(filterStatus(err)).send(`<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc((err as Error).message)}</p><p><a href="${DASHBOARD_PATH}">all sequences</a></p>`);
+        return reply
+          .code(filterStatus(err))
+          .send(
+            `<!doctype html><meta charset="utf-8"><title>Comeback dashboard</title><p>${esc((err as Error).message)}</p><p><a href="${DASHBOARD_PATH}">all sequences</a></p>`,
+          );
       }
-      const steps = r.sequences.flatMap((s) => (s.steps ?? []).filter((st) => st.variants?.length).map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })));
+      const steps = r.sequences.flatMap((s) =>
+        (s.steps ?? [])
+          .filter((st) => st.variants?.length)
+          .map((st) => ({ sequenceId: s.sequenceId, stepId: st.stepId })),
+      );
       const timelines = await variantTimelines(engine.ctx, steps, f.sinceMs);
       const notices = await operatorNotices(engine.ctx);
       const extras = await consoleExtras(engine, request, reply, DASHBOARD_PATH);
-      return renderPage({ console: extras, backtest: await lastBacktest(engine), report: r, timelines, sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(), filter: { sequence: f.sequence, since: f.since }, base: DASHBOARD_PATH, notices });
+      return renderPage({
+        console: extras,
+        backtest: await lastBacktest(engine),
+        report: r,
+        timelines,
+        sequenceIds: [...new Set([...engine.ctx.sequences.ids(), ...r.sequences.map((s) => s.sequenceId)])].sort(),
+        filter: { sequence: f.sequence, since: f.since },
+        base: DASHBOARD_PATH,
+        notices,
+      });
     });
 
     app.get(`${DASHBOARD_PATH}/api/stats`, { preHandler: guard(true) }, async (request, reply) => {
@@ -159,13 +192,18 @@ export function dashboardPlugin(overrides: Partial<DashboardConfig> = {}): Serve
         return await report(engine, f);
       } catch (err) {
         const status = filterStatus(err);
-        return reply.code(status).send({ error: status === 404 ? 'not_found' : 'invalid_filter', message: (err as Error).message });
+        return reply
+          .code(status)
+          .send({ error: status === 404 ? 'not_found' : 'invalid_filter', message: (err as Error).message });
       }
     });
 
     app.get(`${DASHBOARD_PATH}/assets/chart.umd.min.js`, async (_request, reply) => {
       chartJs ??= readFileSync(chartJsPath());
-      return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs);
+      return reply
+        .type('application/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=86400')
+        .send(chartJs);
     });
     app.get(`${DASHBOARD_PATH}/assets/dashboard.js`, async (_request, reply) =>
       reply.type('application/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CLIENT_JS),

@@ -9,7 +9,8 @@ export function programmeSection(p: ProgrammeReport | undefined, currency: strin
   const u = p.uplift;
   const up = ['programme', 'uplift'];
   const head = `<h2>Programme vs global control group</h2><p class="small muted">${metric('programme.controlShare', ['programme', 'controlShare'], p.controlShare, 'pct')} of customers never mailed (rotation “${esc(p.rotation)}”); orders within ${p.windowDays} days of a customer's first entry; ${metric('programme.pending', ['programme', 'pending'], p.pending, 'int')} customers still inside their window.</p>`;
-  if (!u.available) return `<section id="programme">${head}<p class="notice">No programme uplift yet: ${esc(u.reason ?? 'not available')}.</p></section>`;
+  if (!u.available)
+    return `<section id="programme">${head}<p class="notice">No programme uplift yet: ${esc(u.reason ?? 'not available')}.</p></section>`;
   return (
     `<section id="programme">${head}<dl class="uplift">` +
     `<dt>Eligible customers</dt><dd>programme ${metric('programme.mailed.enrolled', [...up, 'mailed', 'enrolled'], u.mailed.enrolled, 'int')}, control ${metric('programme.holdout.enrolled', [...up, 'holdout', 'enrolled'], u.holdout.enrolled, 'int')}</dd>` +

@@ -69,7 +69,12 @@ function charts(input: PageInput): ChartSpec[] {
 export function renderPage(input: PageInput): string {
   const { report, filter, base } = input;
   const timelineKeys = new Set(input.timelines.map((t) => `${t.sequenceId}\u0000${t.stepId}`));
-  const options = ['<option value="">all sequences</option>', ...input.sequenceIds.map((id) => `<option value="${esc(id)}"${id === filter.sequence ? ' selected' : ''}>${esc(id)}</option>`)];
+  const options = [
+    '<option value="">all sequences</option>',
+    ...input.sequenceIds.map(
+      (id) => `<option value="${esc(id)}"${id === filter.sequence ? ' selected' : ''}>${esc(id)}</option>`,
+    ),
+  ];
   const apiQuery = new URLSearchParams();
   if (filter.sequence) apiQuery.set('sequence', filter.sequence);
   if (filter.since) apiQuery.set('since', filter.since);
@@ -82,7 +87,9 @@ export function renderPage(input: PageInput): string {
     `<label>enrolled since <input type="date" name="since" value="${esc(filter.since ?? '')}"></label><button type="submit">Show</button></form>` +
     `<span class="small">generated <time data-generated="${esc(report.generatedAt)}">${esc(report.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time>` +
     `${report.since ? ` · enrolments since ${esc(report.since.slice(0, 10))}` : ''} · <a href="${esc(base)}/api/stats${q ? `?${esc(q)}` : ''}">JSON</a></span>${input.console?.bar ?? ''}</header><main>` +
-    (input.notices?.length ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>` : '') +
+    (input.notices?.length
+      ? `<section class="notice" role="alert">${input.notices.map((n) => `<p>${esc(n)}</p>`).join('')}</section>`
+      : '') +
     (input.console?.top ?? '') +
     `<section><h2>Sequences</h2>${overview(report.sequences)}</section>` +
     report.sequences.map((s, i) => sequenceSection(s, i, timelineKeys)).join('') +

@@ -1,4 +1,11 @@
-import type { DeliverabilityReport, Funnel, ReturnedCustomer, SequenceReport, StepReport, UpliftReport } from '../metrics/report.js';
+import type {
+  DeliverabilityReport,
+  Funnel,
+  ReturnedCustomer,
+  SequenceReport,
+  StepReport,
+  UpliftReport,
+} from '../metrics/report.js';
 import { esc } from '../server/pages.js';
 import { domId } from './charts.js';
 import { interval, metric } from './format.js';
@@ -16,13 +23,17 @@ function badge(level: string, text = level): string {
 
 /** The overview table: one row per sequence with its headline funnel, uplift and health. */
 export function overview(seqs: SequenceReport[]): string {
-  if (seqs.length === 0) return `<p class="muted">No sequences yet: add one under <code>sequences/</code> and run the worker.</p>`;
+  if (seqs.length === 0)
+    return `<p class="muted">No sequences yet: add one under <code>sequences/</code> and run the worker.</p>`;
   const rows = seqs.map((s, i) => {
     const p: Path = ['sequences', i];
     const f = s.funnel;
     const fp: Path = [...p, 'funnel'];
     const id = s.sequenceId;
-    const status = s.status === 'paused' ? `${badge('pause', 'paused')}<div class="small">${esc(s.pausedReason ?? '')}</div>` : badge('ok', s.status);
+    const status =
+      s.status === 'paused'
+        ? `${badge('pause', 'paused')}<div class="small">${esc(s.pausedReason ?? '')}</div>`
+        : badge('ok', s.status);
     const uplift = s.uplift?.available
       ? `${metric(`${id}.uplift.absolute`, [...p, 'uplift', 'absolute'], s.uplift.absolute, 'pp')}${s.uplift.significant ? ' ' + badge('ok', 'significant') : ''}`
       : `<span class="muted">${esc(s.uplift?.reason ?? 'not reported')}</span>`;
@@ -123,7 +134,9 @@ function variantsBlock(s: SequenceReport, st: StepReport, j: number, p: Path, ha
     `<h4>Step ${esc(st.stepId)} <span class="small muted">optimising ${esc(s.optimize ?? 'conversion')}</span></h4>` +
     `<div class="table"><table><thead><tr><th>Variant</th><th>Trials</th><th>Successes</th><th>Conversion (posterior, 95%)</th><th>Net revenue</th><th>P(best)</th><th>Allocation</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>` +
     `<div class="charts"><div class="chart"><canvas id="${esc(domId('allocation', s.sequenceId, st.stepId))}"></canvas></div>` +
-    (hasTimeline ? `<div class="chart"><canvas id="${esc(domId('variants', s.sequenceId, st.stepId))}"></canvas></div>` : `<p class="muted">No sends of this step yet.</p>`) +
+    (hasTimeline
+      ? `<div class="chart"><canvas id="${esc(domId('variants', s.sequenceId, st.stepId))}"></canvas></div>`
+      : `<p class="muted">No sends of this step yet.</p>`) +
     `</div>`
   );
 }
@@ -146,13 +159,20 @@ function healthBlock(s: SequenceReport, p: Path): string {
     `${metric(`${id}.complaints`, [...dp, 'complaints'], d.complaints, 'int')} complaints (${metric(`${id}.complaintRate`, [...dp, 'complaintRate'], d.complaintRate, 'pct')}; warn at 0.1%, pause at 0.3%), ` +
     `${metric(`${id}.hardBounces`, [...dp, 'hardBounces'], d.hardBounces, 'int')} hard bounces (${metric(`${id}.hardBounceRate`, [...dp, 'hardBounceRate'], d.hardBounceRate, 'pct')}; pause at 5%)</p>` +
     `<ul class="reasons">${(d.reasons ?? []).map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` +
-    (senders ? `<div class="table"><table><thead><tr><th>Sender</th><th>Sent</th><th>Complaint rate</th><th>Hard-bounce rate</th><th>Verdict</th></tr></thead><tbody>${senders}</tbody></table></div>` : '')
+    (senders
+      ? `<div class="table"><table><thead><tr><th>Sender</th><th>Sent</th><th>Complaint rate</th><th>Hard-bounce rate</th><th>Verdict</th></tr></thead><tbody>${senders}</tbody></table></div>`
+      : '')
   );
 }
 
 /** Funnels per stored version and per churn reason, folded away under the step table. */
 function breakdowns(s: SequenceReport, p: Path): string {
-  const table = <F extends Funnel>(title: string, key: 'byVersion' | 'byChurnReason', list: F[] | undefined, label: (f: F) => string) => {
+  const table = <F extends Funnel>(
+    title: string,
+    key: 'byVersion' | 'byChurnReason',
+    list: F[] | undefined,
+    label: (f: F) => string,
+  ) => {
     if (!list?.length) return '';
     const rows = list.map((f, j) => {
       const fp: Path = [...p, key, j];
@@ -165,7 +185,9 @@ function breakdowns(s: SequenceReport, p: Path): string {
     });
     return `<div class="table"><table><thead><tr><th>${title}</th><th>Enrolled</th><th>Sent</th><th>Human clicks</th><th>Conversions</th><th>Conversion rate</th><th>Net revenue</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   };
-  const body = table('Version', 'byVersion', s.byVersion, (f) => `v${f.version}`) + table('Churn reason', 'byChurnReason', s.byChurnReason, (f) => f.churnReason);
+  const body =
+    table('Version', 'byVersion', s.byVersion, (f) => `v${f.version}`) +
+    table('Churn reason', 'byChurnReason', s.byChurnReason, (f) => f.churnReason);
   return body ? `<details><summary>By version and churn reason</summary>${body}</details>` : '';
 }
 
@@ -180,7 +202,9 @@ export function sequenceSection(s: SequenceReport, i: number, timelines: Set<str
     `<h3>Deliverability health</h3>${healthBlock(s, p)}` +
     `<h3>Variants over time</h3>` +
     (variantSteps.length
-      ? variantSteps.map(([st, j]) => variantsBlock(s, st, j, p, timelines.has(`${s.sequenceId}\u0000${st.stepId}`))).join('')
+      ? variantSteps
+          .map(([st, j]) => variantsBlock(s, st, j, p, timelines.has(`${s.sequenceId}\u0000${st.stepId}`)))
+          .join('')
       : `<p class="muted">This sequence has no A/B variants.</p>`) +
     `</section>`
   );

@@ -19,7 +19,11 @@ const WEEK_OF = sql.raw(`messages.sent_at / ${WEEK}`);
  * Weekly sends per variant for the steps that have variants. Not part of the stats report (it
  * is a time series only the dashboard draws); counts messages sent to enrolments from `since` on.
  */
-export async function variantTimelines(ctx: EngineContext, steps: { sequenceId: string; stepId: string }[], since?: number): Promise<VariantTimeline[]> {
+export async function variantTimelines(
+  ctx: EngineContext,
+  steps: { sequenceId: string; stepId: string }[],
+  since?: number,
+): Promise<VariantTimeline[]> {
   if (steps.length === 0) return [];
   const sequenceIds = [...new Set(steps.map((s) => s.sequenceId))];
   let q = ctx.k

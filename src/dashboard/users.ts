@@ -185,9 +185,7 @@ export async function sessionUser(
 
 /** The result of a login attempt. */
 export type LoginResult =
-  | { kind: 'ok'; user: DashboardUser & { hash: string } }
-  | { kind: 'denied' }
-  | { kind: 'locked'; until: number };
+  { kind: 'ok'; user: DashboardUser & { hash: string } } | { kind: 'denied' } | { kind: 'locked'; until: number };
 
 // Checked against for an unknown name, so the answer takes as long as for a known one.
 let dummyHash: Promise<string> | undefined;

@@ -75,7 +75,10 @@ async function openSqlite(file: string, outage: Outage): Promise<Db> {
   try {
     sqlite = new SQLite(file);
   } catch (err) {
-    const what = file !== ':memory:' && existsSync(file) && statSync(file).isDirectory() ? 'it is a folder; name a file in it, e.g. comeback.db' : (err as Error).message;
+    const what =
+      file !== ':memory:' && existsSync(file) && statSync(file).isDirectory()
+        ? 'it is a folder; name a file in it, e.g. comeback.db'
+        : (err as Error).message;
     throw new ConfigError(`cannot open the SQLite database ${file}: ${what}`);
   }
   sqlite.pragma('journal_mode = WAL');

@@ -91,7 +91,9 @@ export class GroupCommit {
       return `w${i} as (${q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)} returning 1)`;
     });
     const counts = queries.map((_, i) => `(select count(*) from w${i})::int as n${i}`);
-    const r: QueryResult<Record<string, number>> = await this.k.executeQuery(CompiledQuery.raw(`with ${ctes.join(', ')} select ${counts.join(', ')}`, parameters));
+    const r: QueryResult<Record<string, number>> = await this.k.executeQuery(
+      CompiledQuery.raw(`with ${ctes.join(', ')} select ${counts.join(', ')}`, parameters),
+    );
     const row = r.rows[0]!;
     return queries.map((_, i) => Number(row[`n${i}`]));
   }

@@ -3,9 +3,19 @@ import type { Logger } from 'pino';
 /** PostgreSQL SQLSTATE classes and codes that mean "the server is gone or restarting", not "the query is wrong". */
 const PG_DOWN = /^(08|57P0[1-3]$|53300$)/;
 /** Node socket errors of a lost or refused connection. */
-const NET_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NET_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** What pg and ioredis say when a connection ends under a query, in their own words. */
-const DOWN_TEXT = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Connection is closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i;
+const DOWN_TEXT =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Connection is closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /**
  * True when `err` says the connection to a database or Redis was lost or refused: an outage that
@@ -57,7 +67,10 @@ export class Outage {
       const reason = (err as Error).message || String((err as { code?: string }).code ?? err);
       this.state = { since: this.now(), reason };
       this.count++;
-      this.log?.error({ alert: 'dependency_down', dependency: this.name, err: reason }, `${this.name} unavailable (${reason}); work pauses and resumes by itself when it is back`);
+      this.log?.error(
+        { alert: 'dependency_down', dependency: this.name, err: reason },
+        `${this.name} unavailable (${reason}); work pauses and resumes by itself when it is back`,
+      );
     }
     return true;
   }
@@ -66,7 +79,10 @@ export class Outage {
   ok(): void {
     if (!this.state) return;
     const seconds = Number(((this.now() - this.state.since) / 1000).toFixed(1));
-    this.log?.warn({ alert: 'dependency_back', dependency: this.name, downSeconds: seconds }, `${this.name} available again after ${seconds} s; work resumed`);
+    this.log?.warn(
+      { alert: 'dependency_back', dependency: this.name, downSeconds: seconds },
+      `${this.name} available again after ${seconds} s; work resumed`,
+    );
     this.state = null;
   }
 

@@ -21,15 +21,23 @@ export interface PreparedQuery<P extends string, R> {
  * in place of each named parameter, then only fills in the values. Parameters must be plain
  * values (`=`, `set`, `values`), not lists whose length varies (`in`).
  */
-export function prepared<P extends string, R>(names: readonly P[], build: (k: Kysely<Database>, p: Record<P, never>) => Compilable<R>): PreparedQuery<P, R> {
+export function prepared<P extends string, R>(
+  names: readonly P[],
+  build: (k: Kysely<Database>, p: Record<P, never>) => Compilable<R>,
+): PreparedQuery<P, R> {
   const cache = new WeakMap<object, { template: CompiledQuery<R>; slots: Slot[] }>();
   const markers = Object.fromEntries(names.map((n) => [n, `${MARK}${n}`])) as unknown as Record<P, never>;
   const compile = (k: Kysely<Database>) => {
     const template = build(k, markers).compile();
-    const slots = template.parameters.map((v): Slot => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v }));
+    const slots = template.parameters.map((v): Slot =>
+      typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v },
+    );
     const used = new Set(slots.flatMap((s) => ('name' in s ? [s.name] : [])));
     const missing = names.filter((n) => !used.has(n));
-    if (missing.length || template.sql.includes(MARK)) throw new Error(`prepared query: parameters ${missing.join(', ') || '(inlined)'} are not bound parameters in: ${template.sql}`);
+    if (missing.length || template.sql.includes(MARK))
+      throw new Error(
+        `prepared query: parameters ${missing.join(', ') || '(inlined)'} are not bound parameters in: ${template.sql}`,
+      );
     return { template, slots };
   };
   const withValues = (k: Kysely<Database>, values: Record<P, unknown>): CompiledQuery<R> => {

@@ -15,8 +15,10 @@ export function classifySmtpError(err: unknown): TransientSendError | PermanentS
   const enhanced = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(response);
   if (code !== undefined && code >= 500) {
     if (enhanced?.[1] === '5' && enhanced[2] === '7') return new PermanentSendError(response, 'policy', { cause: err });
-    if (enhanced?.[1] === '5' && enhanced[2] === '1') return new PermanentSendError(response, 'hard_bounce', { cause: err });
-    if (code === 550 || code === 551 || code === 553) return new PermanentSendError(response, 'hard_bounce', { cause: err });
+    if (enhanced?.[1] === '5' && enhanced[2] === '1')
+      return new PermanentSendError(response, 'hard_bounce', { cause: err });
+    if (code === 550 || code === 551 || code === 553)
+      return new PermanentSendError(response, 'hard_bounce', { cause: err });
     return new PermanentSendError(response, 'other', { cause: err });
   }
   return new TransientSendError(response, { cause: err });

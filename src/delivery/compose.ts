@@ -6,7 +6,8 @@ export { assertHeaderSafe };
 
 /** Nodemailer message options for a mail (for tools that hand mails to nodemailer's own transports). */
 export function toNodemailer(mail: OutgoingMail) {
-  for (const [k, v] of Object.entries({ From: mail.from, To: mail.to, Subject: mail.subject, ...mail.headers })) assertHeaderSafe(k, v);
+  for (const [k, v] of Object.entries({ From: mail.from, To: mail.to, Subject: mail.subject, ...mail.headers }))
+    assertHeaderSafe(k, v);
   return {
     from: mail.from,
     to: mail.to,

@@ -13,7 +13,8 @@ export interface DkimOptions {
  * Headers covered by the signature. RFC 8058 requires `List-Unsubscribe` and
  * `List-Unsubscribe-Post` to be signed, or one-click unsubscribe is not honoured by Gmail/Yahoo.
  */
-export const DKIM_SIGNED_HEADERS = 'From:To:Reply-To:Subject:Date:Message-ID:MIME-Version:Content-Type:List-Unsubscribe:List-Unsubscribe-Post';
+export const DKIM_SIGNED_HEADERS =
+  'From:To:Reply-To:Subject:Date:Message-ID:MIME-Version:Content-Type:List-Unsubscribe:List-Unsubscribe-Post';
 
 const SIGNATURE = Buffer.from('DKIM-Signature:');
 
@@ -29,9 +30,12 @@ export class DkimSigner {
     try {
       type = createPrivateKey(options.privateKey).asymmetricKeyType;
     } catch (err) {
-      throw new ConfigError(`transport.dkim.privateKey: not a private key in PEM form (-----BEGIN PRIVATE KEY----- ...): ${(err as Error).message}`);
+      throw new ConfigError(
+        `transport.dkim.privateKey: not a private key in PEM form (-----BEGIN PRIVATE KEY----- ...): ${(err as Error).message}`,
+      );
     }
-    if (type !== 'rsa') throw new ConfigError(`transport.dkim.privateKey: an RSA key is needed for rsa-sha256, got ${type}`);
+    if (type !== 'rsa')
+      throw new ConfigError(`transport.dkim.privateKey: an RSA key is needed for rsa-sha256, got ${type}`);
     this.dkim = new DKIM({ ...options, headerFieldNames: DKIM_SIGNED_HEADERS });
   }
 
@@ -40,7 +44,8 @@ export class DkimSigner {
     const chunks: Buffer[] = [];
     for await (const chunk of this.dkim.sign(raw)) chunks.push(chunk as Buffer);
     const signed = Buffer.concat(chunks);
-    if (!signed.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('DKIM signing failed: the message would have gone out unsigned');
+    if (!signed.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+      throw new Error('DKIM signing failed: the message would have gone out unsigned');
     return signed;
   }
 }

@@ -6,7 +6,8 @@ export class MemoryTransport implements Transport {
   readonly name = 'memory';
   readonly sent: OutgoingMail[] = [];
   async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
-    for (const [k, v] of Object.entries({ Subject: mail.subject, To: mail.to, ...mail.headers })) assertHeaderSafe(k, v);
+    for (const [k, v] of Object.entries({ Subject: mail.subject, To: mail.to, ...mail.headers }))
+      assertHeaderSafe(k, v);
     await commitPoint(hooks);
     this.sent.push(mail);
     return { providerId: `memory-${mail.messageId}` };

@@ -124,14 +124,21 @@ export function messageIdOf(mail: Pick<OutgoingMail, 'messageId' | 'from' | 'to'
   return `<comeback.${mail.messageId}.${tag}@${domain}>`;
 }
 
-const PART_HEAD = (type: string) => `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+const PART_HEAD = (type: string) =>
+  `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
 
 /**
  * The complete RFC 5322 message (multipart/alternative: text, then HTML) as one Buffer with CRLF
  * line ends, ready to be signed and sent. Header values with CR or LF are refused.
  */
 export function buildMime(mail: OutgoingMail, options: { boundary?: string } = {}): Buffer {
-  for (const [k, v] of Object.entries({ From: mail.from, To: mail.to, Subject: mail.subject, ...(mail.replyTo ? { 'Reply-To': mail.replyTo } : {}), ...mail.headers })) {
+  for (const [k, v] of Object.entries({
+    From: mail.from,
+    To: mail.to,
+    Subject: mail.subject,
+    ...(mail.replyTo ? { 'Reply-To': mail.replyTo } : {}),
+    ...mail.headers,
+  })) {
     assertHeaderSafe(k, v);
   }
   const boundary = options.boundary ?? `=_cb_${randomBytes(9).toString('hex')}`;

@@ -43,7 +43,11 @@ return tat - now`;
 /** A limiter shared by every worker through one Redis key (BullMQ deployments). */
 export class RedisRateLimiter implements RateLimiter {
   private readonly intervalUs: number;
-  constructor(private readonly redis: RedisEval, private readonly key: string, perSecond: number) {
+  constructor(
+    private readonly redis: RedisEval,
+    private readonly key: string,
+    perSecond: number,
+  ) {
     this.intervalUs = Math.round(1_000_000 / perSecond);
   }
   async take(): Promise<void> {

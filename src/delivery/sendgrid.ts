@@ -20,7 +20,9 @@ export class SendgridTransport implements Transport {
     if (config.baseUrl) client.setDefaultRequest('baseUrl', config.baseUrl);
     // Without a timeout a request SendGrid never answers would hold its send job forever (an axios
     // option the client passes through; its types do not list it).
-    client.setDefaultRequest({ timeout: config.timeoutMs ?? 30_000 } as unknown as Parameters<Client['setDefaultRequest']>[0]);
+    client.setDefaultRequest({ timeout: config.timeoutMs ?? 30_000 } as unknown as Parameters<
+      Client['setDefaultRequest']
+    >[0]);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @sendgrid/mail does not type its MailService class
     this.mail = new (sgMail as any).MailService();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @sendgrid/mail does not type its MailService class
@@ -34,9 +36,15 @@ export class SendgridTransport implements Transport {
       scopes = (body as { scopes?: unknown }).scopes;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      throw new ProviderUnreachableError(typeof code === 'number' ? `SendGrid ${code}: the API key was refused (${(err as Error).message})` : `SendGrid unreachable: ${(err as Error).message}`, { cause: err });
+      throw new ProviderUnreachableError(
+        typeof code === 'number'
+          ? `SendGrid ${code}: the API key was refused (${(err as Error).message})`
+          : `SendGrid unreachable: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    if (!Array.isArray(scopes) || !scopes.includes('mail.send')) throw new ProviderUnreachableError('SendGrid: the API key may not send mail (scope mail.send missing)');
+    if (!Array.isArray(scopes) || !scopes.includes('mail.send'))
+      throw new ProviderUnreachableError('SendGrid: the API key may not send mail (scope mail.send missing)');
   }
 
   async send(mail: OutgoingMail, hooks?: SendHooks): Promise<SendReceipt> {
@@ -58,13 +66,16 @@ export class SendgridTransport implements Transport {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const message = (err as Error).message;
-      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ProviderUnreachableError(`SendGrid unreachable: ${message}`, { cause: err });
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        throw new ProviderUnreachableError(`SendGrid unreachable: ${message}`, { cause: err });
       // No HTTP status: the request may have reached SendGrid (connection lost, timeout).
       if (typeof code !== 'number') throw new DeliveryUnknownError(`SendGrid: ${message}`, { cause: err });
       // The API key or sender identity refused, too many requests, the service down: trouble of the
       // account or of SendGrid, not of this message; failing every message for it would lose them all.
-      if ([401, 403, 429, 503].includes(code)) throw new ProviderUnreachableError(`SendGrid ${code}: ${message}`, { cause: err });
-      if (code >= 400 && code < 500) throw new PermanentSendError(`SendGrid ${code}: ${message}`, 'other', { cause: err });
+      if ([401, 403, 429, 503].includes(code))
+        throw new ProviderUnreachableError(`SendGrid ${code}: ${message}`, { cause: err });
+      if (code >= 400 && code < 500)
+        throw new PermanentSendError(`SendGrid ${code}: ${message}`, 'other', { cause: err });
       throw new TransientSendError(`SendGrid ${code}: ${message}`, { cause: err });
     }
   }

@@ -1,5 +1,8 @@
 import { Readable } from 'node:stream';
-import SMTPConnection, { type SMTPConnectionOptions, type SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
+import SMTPConnection, {
+  type SMTPConnectionOptions,
+  type SMTPConnectionSendInfo,
+} from 'nodemailer/lib/smtp-connection';
 
 /** Where and how to connect; a subset of nodemailer's SMTPConnection options plus the pool size. */
 export interface SmtpPoolOptions extends SMTPConnectionOptions {
@@ -48,7 +51,11 @@ export class SmtpPool {
   }
 
   /** Sends one message; `commit` runs before the final `.` and can still abandon the mail. */
-  async send(envelope: { from: string; to: string[] }, raw: Buffer, commit: () => Promise<void>): Promise<SMTPConnectionSendInfo> {
+  async send(
+    envelope: { from: string; to: string[] },
+    raw: Buffer,
+    commit: () => Promise<void>,
+  ): Promise<SMTPConnectionSendInfo> {
     const c = await this.acquire();
     let committing = false;
     let committed = false;

@@ -61,7 +61,8 @@ export class SmtpTransport implements Transport {
       if (refusal) throw refusal.err; // the sender called it off before the final dot
       const f = err as SmtpFailure;
       if (f.stage === 'connect') throw this.unreachable(err);
-      if (f.afterCommit && !f.responseCode) throw new DeliveryUnknownError(`SMTP: ${f.message} after the message was handed over`, { cause: err });
+      if (f.afterCommit && !f.responseCode)
+        throw new DeliveryUnknownError(`SMTP: ${f.message} after the message was handed over`, { cause: err });
       throw classifySmtpError(err);
     }
   }

@@ -7,7 +7,10 @@ import { packageRoot } from '../util/package-root.js';
  * and `templates/` of the current folder when they exist (a project of one's own); else the
  * examples shipped with the package, so that `comeback demo` works from any folder.
  */
-export function demoSources(given: { sequencesDir?: string; templatesDir?: string }, cwd = process.cwd()): { sequencesDir: string; templatesDir: string } {
+export function demoSources(
+  given: { sequencesDir?: string; templatesDir?: string },
+  cwd = process.cwd(),
+): { sequencesDir: string; templatesDir: string } {
   const root = packageRoot();
   const pick = (explicit: string | undefined, name: string) => {
     if (explicit) return resolve(cwd, explicit);

@@ -3,7 +3,11 @@ import { appendConsents } from '../consent/ledger.js';
 import type { Engine } from '../engine/engine.js';
 
 /** Records customers (address `<id>@example.com`) with a double opt-in granted at `grantedAt`; returns their ids. */
-export async function customersWithConsent(engine: Engine, ids: string[], grantedAt: number): Promise<Map<string, number>> {
+export async function customersWithConsent(
+  engine: Engine,
+  ids: string[],
+  grantedAt: number,
+): Promise<Map<string, number>> {
   const customers = await engine.customers.upsert(
     ids.map((id) => ({
       externalId: id,

@@ -59,7 +59,10 @@ export interface ExperimentResult {
 export function experimentSequence(o: Pick<ExperimentOptions, 'holdout' | 'truths'>): string {
   const variants = Object.entries(o.truths)
     .filter(([id]) => id !== 'control')
-    .map(([id, t]) => `      - { id: ${id}, subject: "Offer ${id}"${t.couponPercent ? `, coupon: { percent: ${t.couponPercent}, valid: 14d }` : ''} }`)
+    .map(
+      ([id, t]) =>
+        `      - { id: ${id}, subject: "Offer ${id}"${t.couponPercent ? `, coupon: { percent: ${t.couponPercent}, valid: 14d }` : ''} }`,
+    )
     .join('\n');
   return `id: experiment
 name: Offer experiment with a known truth
@@ -88,16 +91,46 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const clock = new ManualClock(START);
   const engine = await createEngine(
     { database: o.database },
-    { clock, transport: new MemoryTransport(), sequences: [{ definition: parsed.sequence, file: 'experiment.yaml', hash: createHash('sha256').update(yaml).digest('hex') }] },
+    {
+      clock,
+      transport: new MemoryTransport(),
+      sequences: [
+        { definition: parsed.sequence, file: 'experiment.yaml', hash: createHash('sha256').update(yaml).digest('hex') },
+      ],
+    },
   );
   const ids = Array.from({ length: o.customers }, (_, i) => `X${String(i + 1).padStart(6, '0')}`);
-  await engine.customers.upsert(ids.map((id) => ({ externalId: id, email: `${id.toLowerCase()}@example.com`, firstName: id, locale: 'en', timeZone: 'UTC', acquiredVia: 'sale' as const })));
-  for (const id of ids) await engine.consents.record({ customer: id, action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', recordedAt: START - 400 * DAY, evidence: { experiment: true } });
+  await engine.customers.upsert(
+    ids.map((id) => ({
+      externalId: id,
+      email: `${id.toLowerCase()}@example.com`,
+      firstName: id,
+      locale: 'en',
+      timeZone: 'UTC',
+      acquiredVia: 'sale' as const,
+    })),
+  );
+  for (const id of ids)
+    await engine.consents.record({
+      customer: id,
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      recordedAt: START - 400 * DAY,
+      evidence: { experiment: true },
+    });
 
   const sends: Record<string, number> = Object.fromEntries(Object.keys(o.truths).map((v) => [v, 0]));
   let orderNo = 0;
   const buy = (customer: string, at: number, discount: number) =>
-    engine.orders.record({ externalId: `XO${++orderNo}`, customerExternalId: customer, orderedAt: at, totalMinor: o.basketMinor, discountMinor: discount, couponCode: null });
+    engine.orders.record({
+      externalId: `XO${++orderNo}`,
+      customerExternalId: customer,
+      orderedAt: at,
+      totalMinor: o.basketMinor,
+      discountMinor: discount,
+      couponCode: null,
+    });
   const perWave = Math.ceil(o.customers / o.waves);
   for (let w = 0; w < o.waves; w++) {
     const wave = ids.slice(w * perWave, (w + 1) * perWave);
@@ -122,15 +155,29 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       sends[variant] = (sends[variant] ?? 0) + 1;
       if (rand() >= o.truths[variant]!.conversion) continue;
       const discount = e.percent ? Math.round((o.basketMinor * e.percent) / 100) : 0;
-      await engine.orders.record({ externalId: `XO${++orderNo}`, customerExternalId: e.external_id, orderedAt: at, totalMinor: o.basketMinor, discountMinor: discount, couponCode: e.code });
+      await engine.orders.record({
+        externalId: `XO${++orderNo}`,
+        customerExternalId: e.external_id,
+        orderedAt: at,
+        totalMinor: o.basketMinor,
+        discountMinor: discount,
+        couponCode: e.code,
+      });
     }
     clock.advance(7 * DAY + HOUR); // the wave's purchases have happened before the next wave
   }
   const report = await engine.report({ sequence: 'experiment' });
   const mailed = Object.values(sends).reduce((a, b) => a + b, 0);
   const expected = Object.entries(sends).reduce((s, [v, n]) => s + n * o.truths[v]!.conversion, 0);
-  const trueNetPerSend = Object.fromEntries(Object.entries(o.truths).map(([v, t]) => [v, t.conversion * o.basketMinor * (1 - (t.couponPercent ?? 0) / 100)]));
-  const result: ExperimentResult = { report, sends, trueUplift: mailed > 0 ? expected / mailed - o.holdoutConversion : 0, trueNetPerSend };
+  const trueNetPerSend = Object.fromEntries(
+    Object.entries(o.truths).map(([v, t]) => [v, t.conversion * o.basketMinor * (1 - (t.couponPercent ?? 0) / 100)]),
+  );
+  const result: ExperimentResult = {
+    report,
+    sends,
+    trueUplift: mailed > 0 ? expected / mailed - o.holdoutConversion : 0,
+    trueNetPerSend,
+  };
   if (o.keepOpen) return { ...result, engine };
   await engine.close();
   return result;

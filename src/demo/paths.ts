@@ -104,7 +104,12 @@ export async function runPathExperiment(o: PathExperimentOptions): Promise<PathR
       const map = await customersWithConsent(engine, ids, START - DAY);
       const result: EnrollResult = { sequenceId: `paths-${seed}`, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
       const seq = engine.ctx.sequences.get(`paths-${seed}`);
-      await enrollCustomers(engine.ctx, seq, ids.map((id) => map.get(id)!), result);
+      await enrollCustomers(
+        engine.ctx,
+        seq,
+        ids.map((id) => map.get(id)!),
+        result,
+      );
       const rows = await engine.ctx.k
         .selectFrom('enrollments as e')
         .innerJoin('customers as c', 'c.id', 'e.customer_id')
@@ -142,4 +147,3 @@ export async function runPathExperiment(o: PathExperimentOptions): Promise<PathR
     await engine.close();
   }
 }
-

@@ -90,7 +90,12 @@ export async function runProgrammeExperiment(o: ProgrammeExperimentOptions): Pro
     for (const [run, ids] of runIds.entries()) {
       clock.set(START + run * DAY);
       const result: EnrollResult = { sequenceId: 'programme', considered: 0, enrolled: 0, holdout: 0, skipped: {} };
-      await enrollCustomers(engine.ctx, seq, ids.map((id) => customers.get(id)!), result);
+      await enrollCustomers(
+        engine.ctx,
+        seq,
+        ids.map((id) => customers.get(id)!),
+        result,
+      );
       const rows = await engine.ctx.k
         .selectFrom('enrollments as e')
         .innerJoin('customers as c', 'c.id', 'e.customer_id')

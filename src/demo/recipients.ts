@@ -35,7 +35,8 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   surveyAnswerGivenOpen: 0.4,
 };
 
-const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const HUMAN_UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
 /**
  * Plans what the recipient of a sent message does. Every action goes through the `Tracker` the
@@ -51,16 +52,28 @@ export function planRecipient(
   onHumanClick: (messageId: number, at: number) => void,
 ): PlannedAction[] {
   const signer = engine.ctx.signer;
-  const sign = (purpose: 'open' | 'click' | 'unsubscribe' | 'reason', index?: number) => signer.sign({ purpose, id: m.id, index });
+  const sign = (purpose: 'open' | 'click' | 'unsubscribe' | 'reason', index?: number) =>
+    signer.sign({ purpose, id: m.id, index });
   const plan: PlannedAction[] = [];
   if (rand() < b.appleMailShare) {
-    plan.push({ at: m.sent_at + 2_000, run: () => tracker.open(sign('open'), { userAgent: 'Mozilla/5.0' }), buffered: true });
+    plan.push({
+      at: m.sent_at + 2_000,
+      run: () => tracker.open(sign('open'), { userAgent: 'Mozilla/5.0' }),
+      buffered: true,
+    });
   }
   if (m.links > 0 && rand() < b.scannerShare) {
-    plan.push({ at: m.sent_at + 3_000, run: () => tracker.click(sign('click', 0), { method: 'GET', userAgent: 'Mimecast URL Protect' }), buffered: true });
+    plan.push({
+      at: m.sent_at + 3_000,
+      run: () => tracker.click(sign('click', 0), { method: 'GET', userAgent: 'Mimecast URL Protect' }),
+      buffered: true,
+    });
   }
   if (rand() < b.complaintRate) {
-    plan.push({ at: m.sent_at + HOUR, run: () => engine.events.record({ messageId: m.id, type: 'complaint', source: 'demo_feedback_loop' }) });
+    plan.push({
+      at: m.sent_at + HOUR,
+      run: () => engine.events.record({ messageId: m.id, type: 'complaint', source: 'demo_feedback_loop' }),
+    });
     return plan;
   }
   const openRate = m.step_index === 0 ? b.firstOpenRate : b.laterOpenRate;
@@ -69,7 +82,10 @@ export function planRecipient(
   plan.push({ at: openAt, run: () => tracker.open(sign('open'), { userAgent: HUMAN_UA }), buffered: true });
   if (m.template.includes('reason-survey') && rand() < b.surveyAnswerGivenOpen) {
     const reason = Math.floor(rand() * CHURN_REASONS.length);
-    plan.push({ at: openAt + 2 * MINUTE, run: () => tracker.reason(sign('reason', reason), { method: 'GET', userAgent: HUMAN_UA }) });
+    plan.push({
+      at: openAt + 2 * MINUTE,
+      run: () => tracker.reason(sign('reason', reason), { method: 'GET', userAgent: HUMAN_UA }),
+    });
   } else if (m.links > 0 && rand() < b.clickGivenOpen) {
     const at = openAt + MINUTE;
     plan.push({

@@ -57,10 +57,20 @@ async function loadShop(engine: Engine, shop: SyntheticCustomer[]): Promise<void
           source: c.consent === 'existing_customer' ? 'checkout' : 'newsletter_form',
           textVersion: 'v1',
           recordedAt: at,
-          evidence: c.consent === 'double_opt_in' ? { confirmedAt: at + HOUR, ip: '198.51.100.7', token: `demo-${ref}` } : { orderId: c.orders[0]?.externalId },
+          evidence:
+            c.consent === 'double_opt_in'
+              ? { confirmedAt: at + HOUR, ip: '198.51.100.7', token: `demo-${ref}` }
+              : { orderId: c.orders[0]?.externalId },
         });
       }
-      if (c.objected) await engine.consents.record({ customer: ref, action: 'withdraw', source: 'api', recordedAt: at + 30 * DAY, evidence: { channel: 'email reply' } });
+      if (c.objected)
+        await engine.consents.record({
+          customer: ref,
+          action: 'withdraw',
+          source: 'api',
+          recordedAt: at + 30 * DAY,
+          evidence: { channel: 'email reply' },
+        });
     }
     for (const c of page) for (const o of c.orders) await engine.orders.record(o);
   }
@@ -73,13 +83,21 @@ async function loadShop(engine: Engine, shop: SyntheticCustomer[]): Promise<void
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   // The demo recreates its database; it never wipes a server database it was pointed at.
-  if (/^postgres(ql)?:/i.test(o.db)) throw new InputError('demo database', [`the demo runs on a SQLite file it recreates, not on ${o.db.replace(/\/\/[^@/]*@/, '//…@')}; pass a file path`]);
+  if (/^postgres(ql)?:/i.test(o.db))
+    throw new InputError('demo database', [
+      `the demo runs on a SQLite file it recreates, not on ${o.db.replace(/\/\/[^@/]*@/, '//…@')}; pass a file path`,
+    ]);
   for (const f of [o.db, `${o.db}-wal`, `${o.db}-shm`]) if (existsSync(f)) rmSync(f);
   if (existsSync(o.out)) for (const f of readdirSync(o.out)) if (f.endsWith('.eml')) rmSync(join(o.out, f));
   const rand = seededRandom(o.seed);
   const clock = new ManualClock(DEMO_START);
   const engine = await createEngine(
-    { database: o.db, transport: { type: 'outbox', dir: o.out }, ...(o.sequencesDir ? { sequencesDir: o.sequencesDir } : {}), ...(o.templatesDir ? { templatesDir: o.templatesDir } : {}) },
+    {
+      database: o.db,
+      transport: { type: 'outbox', dir: o.out },
+      ...(o.sequencesDir ? { sequencesDir: o.sequencesDir } : {}),
+      ...(o.templatesDir ? { templatesDir: o.templatesDir } : {}),
+    },
     // The demo prints its own progress and summary; the engine's warnings of every simulated day
     // (a model note per daily scoring run) would drown it. COMEBACK_LOG=warn shows them.
     { clock, logger: createLogger({ level: process.env.COMEBACK_LOG ?? 'error', audience: 'command' }) },
@@ -89,10 +107,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await loadShop(engine, shop);
   const byId = new Map(shop.map((c) => [c.input.externalId, c]));
   // Sequences the shop starts when a subscription is cancelled (others, like `returned`, start from on_success).
-  const cancellationSequences = engine.ctx.sequences.ids().filter((id) => engine.ctx.sequences.get(id).audience.trigger === 'subscription_cancelled');
+  const cancellationSequences = engine.ctx.sequences
+    .ids()
+    .filter((id) => engine.ctx.sequences.get(id).audience.trigger === 'subscription_cancelled');
 
   // The server's recording path: opens and clicks are buffered, written before anything reads them.
-  const writer = new EventWriter(sinkFor(engine.ctx.db, trackingHooksFor(engine.ctx)), { batchSize: 1000, flushMs: 60_000 });
+  const writer = new EventWriter(sinkFor(engine.ctx.db, trackingHooksFor(engine.ctx)), {
+    batchSize: 1000,
+    flushMs: 60_000,
+  });
   const tracker = new Tracker(trackerDeps(engine.ctx), writer);
   const pending: PlannedAction[] = [];
   const boostedUntil = new Map<number, number>(); // customer id → a human click makes a purchase likelier until then
@@ -116,7 +139,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const sent = await engine.ctx.k
       .selectFrom('messages')
       .innerJoin('enrollments', 'enrollments.id', 'messages.enrollment_id')
-      .select(['messages.id', 'messages.sent_at', 'messages.links', 'messages.template', 'messages.customer_id', 'enrollments.current_step'])
+      .select([
+        'messages.id',
+        'messages.sent_at',
+        'messages.links',
+        'messages.template',
+        'messages.customer_id',
+        'enrollments.current_step',
+      ])
       .where('messages.status', '=', 'sent')
       .where('messages.id', '>', lastSeen)
       .orderBy('messages.id')
@@ -125,8 +155,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       lastSeen = m.id;
       const links = (JSON.parse(m.links) as string[]).length;
       pending.push(
-        ...planRecipient(engine, tracker, rand, { id: m.id, sent_at: m.sent_at!, step_index: m.current_step - 1, links, template: m.template }, DEFAULT_BEHAVIOUR, (_id, at) =>
-          boostedUntil.set(m.customer_id, at + 14 * DAY),
+        ...planRecipient(
+          engine,
+          tracker,
+          rand,
+          { id: m.id, sent_at: m.sent_at!, step_index: m.current_step - 1, links, template: m.template },
+          DEFAULT_BEHAVIOUR,
+          (_id, at) => boostedUntil.set(m.customer_id, at + 14 * DAY),
         ),
       );
     }
@@ -145,7 +180,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const boosted = (boostedUntil.get(c.id) ?? 0) > clock.now();
       if (rand() >= (boosted ? 0.03 : 0.003)) continue;
       const coupon = boosted
-        ? await engine.ctx.k.selectFrom('coupons').select('code').where('customer_id', '=', c.id).where('redeemed_order_id', 'is', null).where('expires_at', '>', clock.now()).executeTakeFirst()
+        ? await engine.ctx.k
+            .selectFrom('coupons')
+            .select('code')
+            .where('customer_id', '=', c.id)
+            .where('redeemed_order_id', 'is', null)
+            .where('expires_at', '>', clock.now())
+            .executeTakeFirst()
         : undefined;
       const s = byId.get(c.external_id)!;
       const total = Math.round(s.basket * (0.6 + rand() * 0.8));
@@ -153,13 +194,29 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       pending.push({
         at: day + 9 * HOUR + rand() * 12 * HOUR,
         run: () =>
-          engine.orders.record({ externalId: `${c.external_id}-D${++orderNo}`, customerExternalId: c.external_id, orderedAt: clock.now(), totalMinor: total - discount, discountMinor: discount, couponCode: coupon?.code ?? null }),
+          engine.orders.record({
+            externalId: `${c.external_id}-D${++orderNo}`,
+            customerExternalId: c.external_id,
+            orderedAt: clock.now(),
+            totalMinor: total - discount,
+            discountMinor: discount,
+            couponCode: coupon?.code ?? null,
+          }),
       });
     }
     // Loyal customers keep buying on their own rhythm.
     for (const s of shop) {
       if (s.segment !== 'loyal' || rand() >= 1 / s.intervalDays) continue;
-      pending.push({ at: day + 12 * HOUR, run: () => engine.orders.record({ externalId: `${s.input.externalId}-D${++orderNo}`, customerExternalId: s.input.externalId, orderedAt: clock.now(), totalMinor: s.basket }) });
+      pending.push({
+        at: day + 12 * HOUR,
+        run: () =>
+          engine.orders.record({
+            externalId: `${s.input.externalId}-D${++orderNo}`,
+            customerExternalId: s.input.externalId,
+            orderedAt: clock.now(),
+            totalMinor: s.basket,
+          }),
+      });
     }
     // A few subscription cancellations start the sequences triggered by them.
     for (const seq of cancellationSequences) {
@@ -182,7 +239,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     const n = (day - DEMO_START) / DAY + 1;
     if (n % 7 === 0 || n === o.days) {
-      const sent = await engine.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow();
+      const sent = await engine.ctx.k
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', '=', 'sent')
+        .executeTakeFirstOrThrow();
       o.progress?.(`day ${n}/${o.days}: ${Number(sent.n)} mails sent so far`);
     }
   }

@@ -74,7 +74,8 @@ function normal(rand: () => number): number {
 }
 
 /** A heavy-tailed amount with the given mean: lognormal with σ. */
-const lognormal = (rand: () => number, mean: number, sigma: number) => Math.max(1, Math.round(mean * Math.exp(sigma * normal(rand) - (sigma * sigma) / 2)));
+const lognormal = (rand: () => number, mean: number, sigma: number) =>
+  Math.max(1, Math.round(mean * Math.exp(sigma * normal(rand) - (sigma * sigma) / 2)));
 
 /**
  * Runs the zero-effect shop of every seed through the real engine (enrolment, holdout draw,
@@ -86,11 +87,18 @@ export async function runZeroEffect(o: ZeroEffectOptions): Promise<ZeroEffectRes
     const yaml = sequenceOf(seed, index, o.holdout ?? 0.2);
     const parsed = parseSequence(yaml, `zero-effect-${seed}.yaml`);
     if (!parsed.sequence) throw new Error(`zero-effect sequence: ${parsed.problems.map((p) => p.message).join('; ')}`);
-    return { definition: parsed.sequence, file: `zero-effect-${seed}.yaml`, hash: createHash('sha256').update(yaml).digest('hex') };
+    return {
+      definition: parsed.sequence,
+      file: `zero-effect-${seed}.yaml`,
+      hash: createHash('sha256').update(yaml).digest('hex'),
+    };
   });
   const clock = new ManualClock(START);
   // The memory transport cannot leave a mail in doubt: let many through at once.
-  const engine = await createEngine({ database: o.database, worker: { maxInDoubt: 64, concurrency: 64 } }, { clock, transport: new MemoryTransport(), sequences });
+  const engine = await createEngine(
+    { database: o.database, worker: { maxInDoubt: 64, concurrency: 64 } },
+    { clock, transport: new MemoryTransport(), sequences },
+  );
   try {
     const shops = [];
     for (const [index, seed] of o.seeds.entries()) shops.push(await openShop(engine, seed, index, o));
@@ -101,7 +109,10 @@ export async function runZeroEffect(o: ZeroEffectOptions): Promise<ZeroEffectRes
     clock.advance(30 * DAY);
     await engine.runDue(); // closes the holdout enrolments at the end of their window
     const report = await engine.report();
-    return results.map((r) => ({ ...r, uplift: report.sequences.find((s) => s.sequenceId === `zero-effect-${r.seed}`)!.uplift }));
+    return results.map((r) => ({
+      ...r,
+      uplift: report.sequences.find((s) => s.sequenceId === `zero-effect-${r.seed}`)!.uplift,
+    }));
   } finally {
     await engine.close();
   }
@@ -113,19 +124,44 @@ async function openShop(engine: Engine, seed: number, index: number, o: ZeroEffe
   const sigma = o.sigma ?? 1.5;
   const ids = Array.from({ length: o.customers ?? 1000 }, (_, i) => `S${seed}-${String(i + 1).padStart(6, '0')}`);
   const customers = await engine.customers.upsert(
-    ids.map((id) => ({ externalId: id, email: `${id.toLowerCase()}@example.com`, firstName: id, locale: 'en', timeZone: 'UTC', acquiredVia: 'sale' as const })),
+    ids.map((id) => ({
+      externalId: id,
+      email: `${id.toLowerCase()}@example.com`,
+      firstName: id,
+      locale: 'en',
+      timeZone: 'UTC',
+      acquiredVia: 'sale' as const,
+    })),
   );
   await appendConsents(
     engine.ctx.k,
-    ids.map((id) => ({ customerId: customers.get(id)!, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'newsletter_form', recordedAt: START - 400 * DAY, evidence: { experiment: true } })),
+    ids.map((id) => ({
+      customerId: customers.get(id)!,
+      action: 'grant' as const,
+      basis: 'double_opt_in' as const,
+      source: 'newsletter_form',
+      recordedAt: START - 400 * DAY,
+      evidence: { experiment: true },
+    })),
   );
   const basket = new Map(ids.map((id) => [id, lognormal(rand, 4000, sigma)] as const));
-  await engine.orders.recordMany(ids.map((id) => ({ externalId: `${id}-before`, customerExternalId: id, orderedAt: START - lapsedDays(index) * DAY - HOUR, totalMinor: basket.get(id)! })));
+  await engine.orders.recordMany(
+    ids.map((id) => ({
+      externalId: `${id}-before`,
+      customerExternalId: id,
+      orderedAt: START - lapsedDays(index) * DAY - HOUR,
+      totalMinor: basket.get(id)!,
+    })),
+  );
   return { seed, rand, basket };
 }
 
 /** Mailed and holdout customers buy alike; mailed buyers use their coupon; some mailed leave first. */
-async function behave(engine: Engine, shop: Awaited<ReturnType<typeof openShop>>, o: ZeroEffectOptions): Promise<ZeroEffectResult> {
+async function behave(
+  engine: Engine,
+  shop: Awaited<ReturnType<typeof openShop>>,
+  o: ZeroEffectOptions,
+): Promise<ZeroEffectResult> {
   const { rand, basket, seed } = shop;
   const enrolled = await engine.ctx.k
     .selectFrom('enrollments as e')
@@ -147,12 +183,24 @@ async function behave(engine: Engine, shop: Awaited<ReturnType<typeof openShop>>
     const leaves = rand() < (o.unsubscribe ?? 0.15);
     if (e.holdout === 0 && leaves && e.message_id !== null) {
       unsubscribed++;
-      await engine.events.record({ messageId: e.message_id, type: 'unsubscribe', source: 'experiment', at: START + HOUR });
+      await engine.events.record({
+        messageId: e.message_id,
+        type: 'unsubscribe',
+        source: 'experiment',
+        at: START + HOUR,
+      });
     }
     if (!buys) continue;
     const coupon = e.holdout === 0 ? e.code : null;
     if (coupon) couponOrders++;
-    orders.push({ externalId: `${e.external_id}-after`, customerExternalId: e.external_id, orderedAt: at, totalMinor: total, discountMinor: coupon ? Math.round(total * 0.2) : 0, couponCode: coupon });
+    orders.push({
+      externalId: `${e.external_id}-after`,
+      customerExternalId: e.external_id,
+      orderedAt: at,
+      totalMinor: total,
+      discountMinor: coupon ? Math.round(total * 0.2) : 0,
+      couponCode: coupon,
+    });
   }
   await engine.orders.recordMany(orders);
   return { seed, uplift: undefined as never, couponOrders, unsubscribed };

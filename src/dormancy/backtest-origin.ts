@@ -62,7 +62,6 @@ export interface OriginResult {
   };
 }
 
-
 /**
  * Calibrates on the windows before `c` (one method, default `latest`: the window at c − horizon),
  * judges at `c`. Null when either side has too few customers or one outcome only.
@@ -153,7 +152,10 @@ function judgeOrigin(
     for (let i = 0; i < n; i++) brier += (ps[i]! - test.y[i]!) ** 2 / n;
     signals[s] = {
       auc: auc(ps, test.y),
-      aucRepeat: auc(repeatIdx.map((i) => ps[i]!), repeatIdx.map((i) => test.y[i]!)),
+      aucRepeat: auc(
+        repeatIdx.map((i) => ps[i]!),
+        repeatIdx.map((i) => test.y[i]!),
+      ),
       brier,
       maxCalibrationGapPp: 100 * Math.max(...deciles.map((d) => Math.abs(d.predicted - d.actual))),
       deciles,

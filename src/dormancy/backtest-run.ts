@@ -39,14 +39,28 @@ export async function backtestShop(deps: ScoringDeps, options: BacktestShopOptio
   const now = nowOption ?? deps.clock.now();
   if (!Number.isFinite(now) || now < 0) throw new ScoringError(`backtest end must be a timestamp, got ${now}`);
   const horizon = horizonDays ?? settings.returnHorizonDays;
-  if (!Number.isInteger(horizon) || horizon < 1 || horizon > 3650) throw new ScoringError(`backtest horizon: expected whole days from 1 to 3650, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 1 || horizon > 3650)
+    throw new ScoringError(`backtest horizon: expected whole days from 1 to 3650, got ${horizon}`);
   const direct = deps.db.dialect === 'sqlite' ? await openSqliteDirect(deps.db.kysely) : null;
   const pgDirect = deps.db.dialect === 'postgres' && deps.db.pool ? await openPostgresDirect(deps.db.pool) : null;
   try {
     const source = direct?.source ?? pgDirect?.source ?? kyselySource(deps.db.kysely);
-    const collected = await collectSummaries(source, now, settings.pageSize, undefined, { max: settings.maxBacktestCustomers, seed: settings.seed });
-    const result = backtest(collected.sample, { endDay: dayIndex(now), horizon, maxOrigins, defaultInterval: settings.defaultIntervalDays });
-    return { ...result, asOf: new Date(now).toISOString(), sampled: collected.sample.length, customersRead: collected.store.length };
+    const collected = await collectSummaries(source, now, settings.pageSize, undefined, {
+      max: settings.maxBacktestCustomers,
+      seed: settings.seed,
+    });
+    const result = backtest(collected.sample, {
+      endDay: dayIndex(now),
+      horizon,
+      maxOrigins,
+      defaultInterval: settings.defaultIntervalDays,
+    });
+    return {
+      ...result,
+      asOf: new Date(now).toISOString(),
+      sampled: collected.sample.length,
+      customersRead: collected.store.length,
+    };
   } finally {
     direct?.close();
     await pgDirect?.close();

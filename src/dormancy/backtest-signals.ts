@@ -16,13 +16,20 @@ export interface DayHistory {
 export const MIN_BACKTEST_CUSTOMERS = 30;
 
 /** The candidate scores, in the order they are reported. */
-export const SIGNALS = ['recency', 'rhythm', 'bg_p_alive', 'bg_expected', 'bg_p_buy', 'regularity', 'combined'] as const;
+export const SIGNALS = [
+  'recency',
+  'rhythm',
+  'bg_p_alive',
+  'bg_expected',
+  'bg_p_buy',
+  'regularity',
+  'combined',
+] as const;
 
 /** Scores that are already probabilities of buying within the horizon under their model: used as they are, not recalibrated. */
 export const MODEL_PROBABILITIES: readonly SignalName[] = ['bg_p_buy'];
 /** One candidate score. */
 export type SignalName = (typeof SIGNALS)[number];
-
 
 /** What every score needs of a customer at a cut-off day, in days. */
 export interface CutoffFeatures {
@@ -64,7 +71,14 @@ export function featuresAt(histories: readonly DayHistory[], c: number, horizon:
     }
     let later = 0;
     for (let j = m; j < d.length && d[j]! <= c + horizon; j++) later++;
-    rows.push({ id: h.id, x: m - 1, recency: d[m - 1]! - d[0]!, T: c - d[0]!, sinceLast: c - d[m - 1]!, sumLogInterval: sumLog });
+    rows.push({
+      id: h.id,
+      x: m - 1,
+      recency: d[m - 1]! - d[0]!,
+      T: c - d[0]!,
+      sinceLast: c - d[m - 1]!,
+      sumLogInterval: sumLog,
+    });
     y.push(later > 0 ? 1 : 0);
     purchases.push(later);
   }
@@ -87,10 +101,24 @@ export function usualInterval(f: Pick<CutoffFeatures, 'x' | 'recency'>, prior: n
 }
 
 /** Fits the prior interval, BG/NBD and the regularity model on the customers at a cut-off. */
-export function fitSignalModels(rows: readonly CutoffFeatures[], horizon: number, defaultInterval = 30, bg?: BgNbdParams | null): SignalModels {
+export function fitSignalModels(
+  rows: readonly CutoffFeatures[],
+  horizon: number,
+  defaultInterval = 30,
+  bg?: BgNbdParams | null,
+): SignalModels {
   const notes: string[] = [];
-  const trusted = rows.filter((f) => f.x >= 2).map((f) => f.recency / f.x).sort((a, b) => a - b);
-  const anyRepeat = trusted.length > 0 ? trusted : rows.filter((f) => f.x >= 1).map((f) => f.recency / f.x).sort((a, b) => a - b);
+  const trusted = rows
+    .filter((f) => f.x >= 2)
+    .map((f) => f.recency / f.x)
+    .sort((a, b) => a - b);
+  const anyRepeat =
+    trusted.length > 0
+      ? trusted
+      : rows
+          .filter((f) => f.x >= 1)
+          .map((f) => f.recency / f.x)
+          .sort((a, b) => a - b);
   const prior = anyRepeat.length > 0 ? anyRepeat[anyRepeat.length >> 1]! : defaultInterval;
   let model: BgNbdParams | null = bg ?? null;
   if (bg === undefined) {
@@ -101,9 +129,15 @@ export function fitSignalModels(rows: readonly CutoffFeatures[], horizon: number
       notes.push(`BG/NBD not fitted: ${(err as Error).message}`);
     }
   }
-  const regularity = fitRegularity(rows.map((f) => ({ x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast })), prior);
+  const regularity = fitRegularity(
+    rows.map((f) => ({ x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast })),
+    prior,
+  );
   if (!regularity.converged) notes.push('regularity drop-out fit did not converge');
-  if (regularity.atBoundary) notes.push(`regularity drop-out fit at the edge of its range (a ${regularity.a.toPrecision(3)}, b ${regularity.b.toPrecision(3)})`);
+  if (regularity.atBoundary)
+    notes.push(
+      `regularity drop-out fit at the edge of its range (a ${regularity.a.toPrecision(3)}, b ${regularity.b.toPrecision(3)})`,
+    );
   return { horizon, priorInterval: Math.max(1, prior), bg: model, regularity, notes };
 }
 
@@ -112,7 +146,12 @@ export function fitSignalModels(rows: readonly CutoffFeatures[], horizon: number
  * posterior rate Gamma(r + x, α + T) fires: P(alive) · (1 − ((α + T) / (α + T + t))^(r + x)).
  * (A customer only drops out right after a purchase, so an alive customer's first purchase is not cut short.)
  */
-export function bgNbdProbabilityToBuy(p: BgNbdParams, h: { frequency: number; recency: number; T: number }, t: number, pAlive?: number): number {
+export function bgNbdProbabilityToBuy(
+  p: BgNbdParams,
+  h: { frequency: number; recency: number; T: number },
+  t: number,
+  pAlive?: number,
+): number {
   const alive = pAlive ?? bgNbdPAlive(p, h);
   return alive * -Math.expm1((p.r + h.frequency) * Math.log((p.alpha + h.T) / (p.alpha + h.T + t)));
 }
@@ -121,7 +160,12 @@ const clamp = (p: number): number => Math.min(1 - 1e-9, Math.max(1e-9, p));
 const logit = (p: number): number => Math.log(clamp(p) / (1 - clamp(p)));
 
 /** The raw value of every score for one customer (NaN where a model is missing). */
-export function rawSignals(m: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Record<Exclude<SignalName, 'combined'>, number> {
+export function rawSignals(
+  m: SignalModels,
+  f: CutoffFeatures,
+  only?: SignalName,
+  known?: { pAlive: number; expected: number },
+): Record<Exclude<SignalName, 'combined'>, number> {
   // `only`: the one score needed (a scoring run computes just the winner's inputs).
   const need = (s: SignalName) => only === undefined || only === 'combined' || only === s;
   const h = { frequency: f.x, recency: f.recency, T: f.T };
@@ -130,14 +174,20 @@ export function rawSignals(m: SignalModels, f: CutoffFeatures, only?: SignalName
     recency: f.sinceLast,
     rhythm: f.sinceLast / usualInterval(f, m.priorInterval),
     bg_p_alive: !m.bg || !need('bg_p_alive') ? NaN : known ? known.pAlive : bgNbdPAlive(m.bg, h),
-    bg_expected: !m.bg || !need('bg_expected') ? NaN : known ? known.expected : bgNbdExpectedPurchases(m.bg, m.horizon, h),
+    bg_expected:
+      !m.bg || !need('bg_expected') ? NaN : known ? known.expected : bgNbdExpectedPurchases(m.bg, m.horizon, h),
     bg_p_buy: !m.bg || !need('bg_p_buy') ? NaN : bgNbdProbabilityToBuy(m.bg, h, m.horizon, known?.pAlive),
     regularity: need('regularity') ? regularityPredict(m.regularity, regInput, m.horizon).pReturn : NaN,
   };
 }
 
 /** The features of the logistic map of each score (monotone in the raw score, so its ranking is kept). */
-export function signalFeatures(name: SignalName, r: ReturnType<typeof rawSignals>, f: CutoffFeatures, available: readonly SignalName[]): number[] {
+export function signalFeatures(
+  name: SignalName,
+  r: ReturnType<typeof rawSignals>,
+  f: CutoffFeatures,
+  available: readonly SignalName[],
+): number[] {
   switch (name) {
     case 'recency':
       return [Math.log1p(r.recency)];
@@ -152,7 +202,12 @@ export function signalFeatures(name: SignalName, r: ReturnType<typeof rawSignals
     case 'regularity':
       return [logit(r.regularity)];
     case 'combined':
-      return [...available.filter((s) => s !== 'combined' && !MODEL_PROBABILITIES.includes(s)).flatMap((s) => signalFeatures(s, r, f, available)), Math.log1p(f.x)];
+      return [
+        ...available
+          .filter((s) => s !== 'combined' && !MODEL_PROBABILITIES.includes(s))
+          .flatMap((s) => signalFeatures(s, r, f, available)),
+        Math.log1p(f.x),
+      ];
   }
 }
 
@@ -163,12 +218,20 @@ export interface Calibrations {
 }
 
 /** Every available score of one customer as a probability of buying again within the horizon. */
-export function predictSignals(cal: Calibrations, models: SignalModels, f: CutoffFeatures, only?: SignalName, known?: { pAlive: number; expected: number }): Partial<Record<SignalName, number>> {
+export function predictSignals(
+  cal: Calibrations,
+  models: SignalModels,
+  f: CutoffFeatures,
+  only?: SignalName,
+  known?: { pAlive: number; expected: number },
+): Partial<Record<SignalName, number>> {
   const r = rawSignals(models, f, only, known);
   const out: Partial<Record<SignalName, number>> = {};
   for (const s of cal.available) {
     if (only !== undefined && s !== only) continue;
-    out[s] = MODEL_PROBABILITIES.includes(s) ? r[s as Exclude<SignalName, 'combined'>] : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
+    out[s] = MODEL_PROBABILITIES.includes(s)
+      ? r[s as Exclude<SignalName, 'combined'>]
+      : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
   }
   return out;
 }

@@ -80,5 +80,14 @@ export function backtest(histories: readonly DayHistory[], o: BacktestOptions): 
     const pc = pooledOf(chosen, s);
     if (pc) pooled[s] = pc;
   }
-  return { horizonDays: h, endDay: o.endDay, customers: histories.length, origins: chosen, meanAuc, winner: pickWinner(meanAuc), recalibration, pooled };
+  return {
+    horizonDays: h,
+    endDay: o.endDay,
+    customers: histories.length,
+    origins: chosen,
+    meanAuc,
+    winner: pickWinner(meanAuc),
+    recalibration,
+    pooled,
+  };
 }

@@ -34,7 +34,12 @@ function solve(A: number[][], y: number[]): number[] {
  * ridge penalty (keeps separable or collinear features finite). `weights` (default all 1) weigh
  * the rows, e.g. older time windows less than recent ones; the ridge scales with their sum.
  */
-export function fitLogistic(features: readonly number[][], y: ArrayLike<number>, ridge = 1e-3, weights?: ArrayLike<number>): Logistic {
+export function fitLogistic(
+  features: readonly number[][],
+  y: ArrayLike<number>,
+  ridge = 1e-3,
+  weights?: ArrayLike<number>,
+): Logistic {
   const d = features[0]?.length ?? 0;
   const rows = features.length;
   const wt = (i: number): number => (weights ? weights[i]! : 1);
@@ -104,14 +109,15 @@ export function auc(scores: ArrayLike<number>, y: ArrayLike<number>): number {
   const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
   let pos = 0;
   let rankSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const mid = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (y[idx[k]!]) {
-      pos++;
-      rankSum += mid;
-    }
+    for (let k = i; k <= j; k++)
+      if (y[idx[k]!]) {
+        pos++;
+        rankSum += mid;
+      }
     i = j + 1;
   }
   const neg = n - pos;
@@ -132,14 +138,22 @@ export interface Decile {
 }
 
 /** Ten groups of (nearly) equal size by predicted probability, lowest first. */
-export function calibrationDeciles(p: ArrayLike<number>, y: ArrayLike<number>, purchases: ArrayLike<number>, expected: ArrayLike<number>): Decile[] {
+export function calibrationDeciles(
+  p: ArrayLike<number>,
+  y: ArrayLike<number>,
+  purchases: ArrayLike<number>,
+  expected: ArrayLike<number>,
+): Decile[] {
   const n = p.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => p[i]! - p[j]!);
   const out: Decile[] = [];
   for (let d = 0; d < 10; d++) {
     const lo = Math.floor((d * n) / 10);
     const hi = Math.floor(((d + 1) * n) / 10);
-    let sp = 0, sy = 0, se = 0, sa = 0;
+    let sp = 0,
+      sy = 0,
+      se = 0,
+      sa = 0;
     for (let k = lo; k < hi; k++) {
       const i = idx[k]!;
       sp += p[i]!;

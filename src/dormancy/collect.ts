@@ -44,9 +44,22 @@ export type ProgressFn = (done: number, total: number) => void;
  * summarised), and keeps one summary row per customer that is not erased. Invalid orders are
  * counted and left out, never turned into NaN; orders after the scoring time are not there yet.
  */
-export async function collectSummaries(source: PageSource, now: number, pageSize: number, onProgress?: ProgressFn, sample = { max: 50_000, seed: 1 }): Promise<Collected> {
+export async function collectSummaries(
+  source: PageSource,
+  now: number,
+  pageSize: number,
+  onProgress?: ProgressFn,
+  sample = { max: 50_000, seed: 1 },
+): Promise<Collected> {
   const { customers: total, ordersMaxId } = await source.totals();
-  const out: Collected = { store: new SummaryStore(total + 16), orders: 0, invalidOrders: 0, invalidSamples: [], ordersMaxId, sample: [] };
+  const out: Collected = {
+    store: new SummaryStore(total + 16),
+    orders: 0,
+    invalidOrders: 0,
+    invalidSamples: [],
+    ordersMaxId,
+    sample: [],
+  };
   const rate = total > 0 ? sample.max / total : 1;
   let done = 0;
   let next = source.page(0, pageSize, now);
@@ -64,7 +77,9 @@ export async function collectSummaries(source: PageSource, now: number, pageSize
 const SAME_ROW = { id: 0, action: '', basis: null as string | null, recorded_at: 0, channel: '' };
 
 function isObjected(rows: ConsentCells[]): boolean {
-  return deriveConsentState(rows.map((c) => ({ ...SAME_ROW, id: c[0], action: c[2], basis: c[3], recorded_at: c[4], channel: c[5] }))).objected;
+  return deriveConsentState(
+    rows.map((c) => ({ ...SAME_ROW, id: c[0], action: c[2], basis: c[3], recorded_at: c[4], channel: c[5] })),
+  ).objected;
 }
 
 // Order facts are reused from customer to customer (summaries keep no reference to them).
@@ -95,7 +110,9 @@ function summarisePage(page: RawPage, now: number, out: Collected, rate: number,
         }
         continue;
       }
-      const f = POOL[facts.length] ?? (POOL[facts.length] = { orderedAt: 0, totalMinor: 0, discountMinor: 0, returnedMinor: 0, paidLate: false });
+      const f =
+        POOL[facts.length] ??
+        (POOL[facts.length] = { orderedAt: 0, totalMinor: 0, discountMinor: 0, returnedMinor: 0, paidLate: false });
       f.orderedAt = orderedAt as number;
       f.totalMinor = total as number;
       f.discountMinor = amountOrZero(discount);
@@ -108,6 +125,11 @@ function summarisePage(page: RawPage, now: number, out: Collected, rate: number,
     const h = summarizeHistory(facts, now);
     if (facts.length > 0 && inSample(id, rate, seed)) out.sample.push({ id, days: purchaseDays(facts) });
     const consents = consentsBy.get(id);
-    out.store.push(summaryRow(id, h, { latePayments: Math.floor(amountOrZero(latePayments)), objected: consents !== undefined && isObjected(consents) }));
+    out.store.push(
+      summaryRow(id, h, {
+        latePayments: Math.floor(amountOrZero(latePayments)),
+        objected: consents !== undefined && isObjected(consents),
+      }),
+    );
   }
 }

@@ -77,8 +77,14 @@ export const DEFAULT_SCORING_SETTINGS: ScoringSettings = ScoringSettings.parse({
 /** Validates settings and fills defaults; throws ConfigError naming each wrong field. */
 export function parseScoringSettings(input: unknown): ScoringSettings {
   const r = ScoringSettings.safeParse(input ?? {});
-  if (!r.success) throw new ConfigError(`invalid scoring settings:\n${formatConfigIssues(ScoringSettings, r.error.issues, 'scoring')}`);
+  if (!r.success)
+    throw new ConfigError(
+      `invalid scoring settings:\n${formatConfigIssues(ScoringSettings, r.error.issues, 'scoring')}`,
+    );
   const s = r.data;
-  if (s.earlyWarningRatio >= s.lostRatio) throw new ConfigError(`scoring.earlyWarningRatio (${s.earlyWarningRatio}) must be below scoring.lostRatio (${s.lostRatio})`);
+  if (s.earlyWarningRatio >= s.lostRatio)
+    throw new ConfigError(
+      `scoring.earlyWarningRatio (${s.earlyWarningRatio}) must be below scoring.lostRatio (${s.lostRatio})`,
+    );
   return s;
 }

@@ -29,7 +29,10 @@ export interface FittedModels {
   /** Why a model is missing, if one is, and fit warnings (no convergence, a parameter at a boundary). */
   note: string | null;
   /** Per model: the fit converged, and the parameters at a boundary (empty when none). */
-  checks?: { bg: { converged: boolean; atBoundary: string[] } | null; gg: { converged: boolean; atBoundary: string[] } | null };
+  checks?: {
+    bg: { converged: boolean; atBoundary: string[] } | null;
+    gg: { converged: boolean; atBoundary: string[] } | null;
+  };
 }
 
 /** Parameters beyond these bounds mean the likelihood ran off to the edge of the parameter space. */
@@ -37,14 +40,19 @@ export const PARAMETER_BOUNDS = { min: 1e-4, max: 1e5 } as const;
 
 /** Parameters of a fit outside {@link PARAMETER_BOUNDS}, as `name=value` texts. */
 export function atBoundary(params: Record<string, number>, keys: readonly string[]): string[] {
-  return keys.filter((k) => !(params[k]! >= PARAMETER_BOUNDS.min && params[k]! <= PARAMETER_BOUNDS.max)).map((k) => `${k}=${params[k]!.toPrecision(3)}`);
+  return keys
+    .filter((k) => !(params[k]! >= PARAMETER_BOUNDS.min && params[k]! <= PARAMETER_BOUNDS.max))
+    .map((k) => `${k}=${params[k]!.toPrecision(3)}`);
 }
 
 /** The warning of a fit that did not converge or ended at a boundary, or null. */
 function fitWarning(model: string, converged: boolean, edge: string[]): string | null {
   const parts: string[] = [];
   if (!converged) parts.push('did not converge');
-  if (edge.length > 0) parts.push(`ended at the edge of the parameter space (${edge.join(', ')}): the data do not identify these parameters, read its values with care`);
+  if (edge.length > 0)
+    parts.push(
+      `ended at the edge of the parameter space (${edge.join(', ')}): the data do not identify these parameters, read its values with care`,
+    );
   return parts.length > 0 ? `${model} fit ${parts.join(' and ')}` : null;
 }
 
@@ -86,10 +94,22 @@ export function fitModels(store: SummaryStore, s: ScoringSettings): FittedModels
     if (frequency[i]! > 0 && monetaryMinor[i]! > 0) repeat.push(i);
   }
   if (withOrders.length < s.minFitCustomers) {
-    return { bg: null, gg: null, fitRows: 0, note: `model not fitted: ${withOrders.length} customers with orders, at least ${s.minFitCustomers} needed`, checks: { bg: null, gg: null } };
+    return {
+      bg: null,
+      gg: null,
+      fitRows: 0,
+      note: `model not fitted: ${withOrders.length} customers with orders, at least ${s.minFitCustomers} needed`,
+      checks: { bg: null, gg: null },
+    };
   }
   if (repeat.length < s.minRepeatCustomers) {
-    return { bg: null, gg: null, fitRows: 0, note: `model not fitted: ${repeat.length} repeat buyers, at least ${s.minRepeatCustomers} needed`, checks: { bg: null, gg: null } };
+    return {
+      bg: null,
+      gg: null,
+      fitRows: 0,
+      note: `model not fitted: ${repeat.length} repeat buyers, at least ${s.minRepeatCustomers} needed`,
+      checks: { bg: null, gg: null },
+    };
   }
   const notes: string[] = [];
   const checks: NonNullable<FittedModels['checks']> = { bg: null, gg: null };
@@ -98,9 +118,15 @@ export function fitModels(store: SummaryStore, s: ScoringSettings): FittedModels
   try {
     const rows = fitIdx.map((i) => ({ frequency: frequency[i]!, recency: recency[i]!, T: T[i]! }));
     const fit = fitBgNbd(rows);
-    if (finitePositive(fit as unknown as Record<string, number>, ['r', 'alpha', 'a', 'b']) && Number.isFinite(fit.logLikelihood)) {
+    if (
+      finitePositive(fit as unknown as Record<string, number>, ['r', 'alpha', 'a', 'b']) &&
+      Number.isFinite(fit.logLikelihood)
+    ) {
       bg = { r: fit.r, alpha: fit.alpha, a: fit.a, b: fit.b, logLikelihood: fit.logLikelihood };
-      checks.bg = { converged: fit.converged, atBoundary: atBoundary(bg as unknown as Record<string, number>, ['r', 'alpha', 'a', 'b']) };
+      checks.bg = {
+        converged: fit.converged,
+        atBoundary: atBoundary(bg as unknown as Record<string, number>, ['r', 'alpha', 'a', 'b']),
+      };
       const w = fitWarning('BG/NBD', fit.converged, checks.bg.atBoundary);
       if (w) notes.push(w);
     } else notes.push(`BG/NBD fit gave unusable parameters ${JSON.stringify(fit)}`);
@@ -110,13 +136,25 @@ export function fitModels(store: SummaryStore, s: ScoringSettings): FittedModels
   let gg: GammaGammaParameters | null = null;
   try {
     const idx = sampleIndices(repeat, s.maxSpendFitRows, s.seed + 1);
-    const fit = fitGammaGamma(idx.map((i) => ({ frequency: frequency[i]!, monetaryValue: monetaryMinor[i]! / SPEND_SCALE })));
-    if (finitePositive(fit as unknown as Record<string, number>, ['p', 'q', 'v']) && Number.isFinite(fit.logLikelihood) && fit.q > 1) {
+    const fit = fitGammaGamma(
+      idx.map((i) => ({ frequency: frequency[i]!, monetaryValue: monetaryMinor[i]! / SPEND_SCALE })),
+    );
+    if (
+      finitePositive(fit as unknown as Record<string, number>, ['p', 'q', 'v']) &&
+      Number.isFinite(fit.logLikelihood) &&
+      fit.q > 1
+    ) {
       gg = { p: fit.p, q: fit.q, v: fit.v, logLikelihood: fit.logLikelihood };
-      checks.gg = { converged: fit.converged, atBoundary: atBoundary(gg as unknown as Record<string, number>, ['p', 'q', 'v']) };
+      checks.gg = {
+        converged: fit.converged,
+        atBoundary: atBoundary(gg as unknown as Record<string, number>, ['p', 'q', 'v']),
+      };
       const w = fitWarning('Gamma-Gamma', fit.converged, checks.gg.atBoundary);
       if (w) notes.push(w);
-    } else notes.push(`Gamma-Gamma fit gave unusable parameters ${JSON.stringify(fit)} (q must exceed 1 for a finite mean spend); the average order is used instead`);
+    } else
+      notes.push(
+        `Gamma-Gamma fit gave unusable parameters ${JSON.stringify(fit)} (q must exceed 1 for a finite mean spend); the average order is used instead`,
+      );
   } catch (err) {
     notes.push(`Gamma-Gamma fit failed: ${(err as Error).message}`);
   }

@@ -40,7 +40,8 @@ export async function openPostgresDirect(pool: Pool): Promise<PostgresDirect> {
     throw err;
   }
   const run = async <T>(s: { name: string; text: string }, values: unknown[]): Promise<T[]> =>
-    (await client.query<T extends unknown[] ? T : never>({ name: s.name, text: s.text, values, rowMode: 'array' })).rows as T[];
+    (await client.query<T extends unknown[] ? T : never>({ name: s.name, text: s.text, values, rowMode: 'array' }))
+      .rows as T[];
   let released = false;
   return {
     source: {
@@ -50,17 +51,27 @@ export async function openPostgresDirect(pool: Pool): Promise<PostgresDirect> {
         const lo = cs[0]![0];
         const hi = cs[cs.length - 1]![0];
         // One client runs its queries in order; the next page is still fetched while this one is summarised.
-        const [orders, consents] = await Promise.all([run<OrderCells>(STATEMENTS.orders, [lo, hi]), run<ConsentCells>(STATEMENTS.consents, [lo, hi, now])]);
+        const [orders, consents] = await Promise.all([
+          run<OrderCells>(STATEMENTS.orders, [lo, hi]),
+          run<ConsentCells>(STATEMENTS.consents, [lo, hi, now]),
+        ]);
         return { customers: cs, orders, consents };
       },
       async totals() {
-        const r = await client.query<{ customers: string | number; orders_max_id: string | number | null }>(PAGE_SQL.totals);
+        const r = await client.query<{ customers: string | number; orders_max_id: string | number | null }>(
+          PAGE_SQL.totals,
+        );
         return { customers: Number(r.rows[0]?.customers ?? 0), ordersMaxId: Number(r.rows[0]?.orders_max_id ?? 0) };
       },
     },
     writer: {
       async write(rows) {
-        if (rows.length > 0) await client.query({ name: STATEMENTS.upsert.name, text: STATEMENTS.upsert.text, values: postgresUpsertParams(rows) });
+        if (rows.length > 0)
+          await client.query({
+            name: STATEMENTS.upsert.name,
+            text: STATEMENTS.upsert.text,
+            values: postgresUpsertParams(rows),
+          });
       },
       async close() {},
     },

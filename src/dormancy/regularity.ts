@@ -75,7 +75,11 @@ function survival(p: RegularityParams, c: RegularityInput): (u: number) => numbe
 }
 
 /** P(alive) and P(at least one purchase within `horizon` days) of one customer. */
-export function regularityPredict(p: RegularityParams, c: RegularityInput, horizon: number): { pAlive: number; pReturn: number } {
+export function regularityPredict(
+  p: RegularityParams,
+  c: RegularityInput,
+  horizon: number,
+): { pAlive: number; pReturn: number } {
   const S = survival(p, c);
   const s0 = S(c.sinceLast);
   const s1 = S(c.sinceLast + horizon);
@@ -92,7 +96,11 @@ const LOG_BOUND = 12;
  * likelihood, which only needs S(s) per customer:
  * ln L = Σ ln B(a + 1, b + x) + ln(1 + S(s)·(b + x)/a) − ln B(a, b).
  */
-export function fitRegularity(rows: readonly RegularityInput[], defaultInterval = 30, weights = { w: 2, wk: 2 }): RegularityParams {
+export function fitRegularity(
+  rows: readonly RegularityInput[],
+  defaultInterval = 30,
+  weights = { w: 2, wk: 2 },
+): RegularityParams {
   const means: number[] = [];
   const shapes: number[] = [];
   for (const c of rows) {
@@ -131,5 +139,11 @@ export function fitRegularity(rows: readonly RegularityInput[], defaultInterval 
   };
   const best = nelderMead(negLL, [0, Math.log(3)], { maxEvaluations: 600 });
   const [la, lb] = best.x as [number, number];
-  return { ...base, a: Math.exp(la), b: Math.exp(lb), converged: best.converged, atBoundary: Math.abs(la) >= LOG_BOUND || Math.abs(lb) >= LOG_BOUND };
+  return {
+    ...base,
+    a: Math.exp(la),
+    b: Math.exp(lb),
+    converged: best.converged,
+    atBoundary: Math.abs(la) >= LOG_BOUND || Math.abs(lb) >= LOG_BOUND,
+  };
 }

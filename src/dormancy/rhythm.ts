@@ -53,8 +53,10 @@ export function median(values: number[]): number | null {
 
 /** Why an order row is left out of scoring, or null when it is usable. */
 export function invalidOrderReason(orderedAt: unknown, totalMinor: unknown, now: number): string | null {
-  if (typeof orderedAt !== 'number' || !Number.isFinite(orderedAt) || orderedAt < 0) return `ordered_at ${JSON.stringify(orderedAt)} is not a timestamp`;
-  if (typeof totalMinor !== 'number' || !Number.isFinite(totalMinor) || totalMinor < 0) return `total_minor ${JSON.stringify(totalMinor)} is not a non-negative amount`;
+  if (typeof orderedAt !== 'number' || !Number.isFinite(orderedAt) || orderedAt < 0)
+    return `ordered_at ${JSON.stringify(orderedAt)} is not a timestamp`;
+  if (typeof totalMinor !== 'number' || !Number.isFinite(totalMinor) || totalMinor < 0)
+    return `total_minor ${JSON.stringify(totalMinor)} is not a non-negative amount`;
   if (orderedAt > now) return 'ordered after the scoring time';
   return null;
 }
@@ -140,8 +142,14 @@ export interface Rhythm {
  * (a weighted geometric mean, own weight = number of intervals, prior weight = `priorWeight`);
  * with a single purchase day, the prior itself.
  */
-export function rhythmOf(ownInterval: number | null, intervals: number, prior: number, s: Pick<ScoringSettings, 'minOwnIntervals' | 'priorWeight'>): Rhythm {
-  if (ownInterval !== null && ownInterval > 0 && intervals >= s.minOwnIntervals) return { intervalDays: ownInterval, source: 'own' };
+export function rhythmOf(
+  ownInterval: number | null,
+  intervals: number,
+  prior: number,
+  s: Pick<ScoringSettings, 'minOwnIntervals' | 'priorWeight'>,
+): Rhythm {
+  if (ownInterval !== null && ownInterval > 0 && intervals >= s.minOwnIntervals)
+    return { intervalDays: ownInterval, source: 'own' };
   if (ownInterval !== null && ownInterval > 0 && intervals > 0) {
     const w = intervals;
     const k = s.priorWeight;
@@ -162,7 +170,11 @@ export function medianOf(values: Float64Array): number | null {
  * The shop-wide prior interval: the median of the own intervals of customers with a
  * trusted rhythm; else the median interval of customers with any repeat purchase; else the default.
  */
-export function priorInterval(trustedMedians: Float64Array, anyRepeatMedians: Float64Array, defaultDays: number): number {
+export function priorInterval(
+  trustedMedians: Float64Array,
+  anyRepeatMedians: Float64Array,
+  defaultDays: number,
+): number {
   const m = medianOf(trustedMedians) ?? medianOf(anyRepeatMedians);
   return m !== null && m > 0 ? m : defaultDays;
 }
@@ -176,6 +188,10 @@ export function overdueRatio(daysSinceLastOrder: number, intervalDays: number): 
  * Early warning: the customer is past their rhythm (ratio ≥ `earlyWarningRatio`) but not yet
  * lost (ratio < `lostRatio` and P(alive), when known, ≥ `lostPAlive`).
  */
-export function isEarlyWarning(ratio: number, pAlive: number | null, s: Pick<ScoringSettings, 'earlyWarningRatio' | 'lostRatio' | 'lostPAlive'>): boolean {
+export function isEarlyWarning(
+  ratio: number,
+  pAlive: number | null,
+  s: Pick<ScoringSettings, 'earlyWarningRatio' | 'lostRatio' | 'lostPAlive'>,
+): boolean {
   return ratio >= s.earlyWarningRatio && ratio < s.lostRatio && (pAlive === null || pAlive >= s.lostPAlive);
 }

@@ -42,7 +42,8 @@ const round = (x: number, digits: number): number => Math.round(x * POW10[digits
 
 /** "111".."555": one string per combination instead of a new one per customer. */
 const RFM_TEXT = new Map<number, string>();
-for (let r = 1; r <= 5; r++) for (let f = 1; f <= 5; f++) for (let m = 1; m <= 5; m++) RFM_TEXT.set(r * 100 + f * 10 + m, `${r}${f}${m}`);
+for (let r = 1; r <= 5; r++)
+  for (let f = 1; f <= 5; f++) for (let m = 1; m <= 5; m++) RFM_TEXT.set(r * 100 + f * 10 + m, `${r}${f}${m}`);
 
 /** The purchase-model values that depend only on (frequency, recency, T). */
 export interface ModelValues {
@@ -55,7 +56,12 @@ export interface ModelValues {
 }
 
 /** Model values of a history the model functions failed on: every field becomes null in the row. */
-const NOT_COMPUTABLE: ModelValues = Object.freeze({ pAlive: NaN, purchases90: NaN, discountedPurchases: NaN, purchasesReturn: NaN });
+const NOT_COMPUTABLE: ModelValues = Object.freeze({
+  pAlive: NaN,
+  purchases90: NaN,
+  discountedPurchases: NaN,
+  purchasesReturn: NaN,
+});
 
 /** The expectations given alive, shared by every customer with the same frequency and T. */
 export interface AliveValues {
@@ -81,7 +87,11 @@ const MAX_CACHE = 2_000_000;
  * to `horizonDays`, each increment discounted at the step's end) with a unit spend. Throws where
  * the model functions do.
  */
-function aliveValues(bg: NonNullable<FittedModels['bg']>, h: { frequency: number; T: number }, s: ScoringSettings): AliveValues {
+function aliveValues(
+  bg: NonNullable<FittedModels['bg']>,
+  h: { frequency: number; T: number },
+  s: ScoringSettings,
+): AliveValues {
   const rate = Math.pow(1 + s.annualDiscountRate, s.valueStepDays / 365) - 1;
   const steps = Math.max(1, Math.ceil(s.horizonDays / s.valueStepDays - 1e-9));
   let value = 0;
@@ -95,8 +105,10 @@ function aliveValues(bg: NonNullable<FittedModels['bg']>, h: { frequency: number
     if (t === 90) purchases90 = cumulative;
   }
   if (Number.isNaN(purchases90)) purchases90 = bgNbdExpectedPurchasesIfAlive(bg, 90, h);
-  if (!Number.isFinite(value) || !Number.isFinite(purchases90)) throw new RangeError(`expected purchases not finite (${purchases90}, ${value})`);
-  const purchasesReturn = s.returnHorizonDays === 90 ? purchases90 : bgNbdExpectedPurchasesIfAlive(bg, s.returnHorizonDays, h);
+  if (!Number.isFinite(value) || !Number.isFinite(purchases90))
+    throw new RangeError(`expected purchases not finite (${purchases90}, ${value})`);
+  const purchasesReturn =
+    s.returnHorizonDays === 90 ? purchases90 : bgNbdExpectedPurchasesIfAlive(bg, s.returnHorizonDays, h);
   return { purchases90, discountedPurchases: value, purchasesReturn };
 }
 
@@ -109,17 +121,29 @@ function aliveValues(bg: NonNullable<FittedModels['bg']>, h: { frequency: number
  * Never throws: where the model functions fail, the values are NaN (written as null) and the
  * failure is counted, per customer, in `ctx.modelErrors`.
  */
-export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache; modelErrors?: ModelErrors }, h: { frequency: number; recency: number; T: number }): ModelValues | null {
+export function modelValues(
+  ctx: Pick<ScoringContext, 'models' | 'settings'> & { cache?: ModelCache; modelErrors?: ModelErrors },
+  h: { frequency: number; recency: number; T: number },
+): ModelValues | null {
   const bg = ctx.models.bg;
   if (!bg) return null;
   const fail = (err: unknown): ModelValues => {
     if (ctx.modelErrors) {
       ctx.modelErrors.count++;
-      if (err) ctx.modelErrors.first ??= `frequency ${h.frequency}, recency ${h.recency}, T ${h.T}: ${(err as Error).message}`;
+      if (err)
+        ctx.modelErrors.first ??= `frequency ${h.frequency}, recency ${h.recency}, T ${h.T}: ${(err as Error).message}`;
     }
     return NOT_COMPUTABLE;
   };
-  const key = Number.isInteger(h.frequency) && Number.isInteger(h.T) && h.frequency >= 0 && h.frequency < 1e6 && h.T >= 0 && h.T < 1e6 ? h.frequency * 1e6 + h.T : -1;
+  const key =
+    Number.isInteger(h.frequency) &&
+    Number.isInteger(h.T) &&
+    h.frequency >= 0 &&
+    h.frequency < 1e6 &&
+    h.T >= 0 &&
+    h.T < 1e6
+      ? h.frequency * 1e6 + h.T
+      : -1;
   let alive = key >= 0 ? ctx.cache?.get(key) : undefined;
   if (!alive) {
     let error: unknown = null;
@@ -144,7 +168,12 @@ export function modelValues(ctx: Pick<ScoringContext, 'models' | 'settings'> & {
   } catch (err) {
     return fail(err);
   }
-  return { pAlive, purchases90: pAlive * alive.purchases90, discountedPurchases: pAlive * alive.discountedPurchases, purchasesReturn: pAlive * alive.purchasesReturn };
+  return {
+    pAlive,
+    purchases90: pAlive * alive.purchases90,
+    discountedPurchases: pAlive * alive.discountedPurchases,
+    purchasesReturn: pAlive * alive.purchasesReturn,
+  };
 }
 
 function finiteOrNull(x: number | null): number | null {
@@ -178,7 +207,12 @@ export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore
   let value: number | null = null;
   let pReturn: number | null = null;
   if (has) {
-    const rhythm = rhythmOf(Number.isNaN(c.ownInterval) ? null : c.ownInterval, c.purchaseDays - 1, ctx.priorIntervalDays, s);
+    const rhythm = rhythmOf(
+      Number.isNaN(c.ownInterval) ? null : c.ownInterval,
+      c.purchaseDays - 1,
+      ctx.priorIntervalDays,
+      s,
+    );
     intervalDays = rhythm.intervalDays;
     source = rhythm.source;
     const exactDays = Math.max(0, (ctx.now - c.lastOrderAt) / DAY);
@@ -194,19 +228,37 @@ export function scoreCustomer(c: SummaryRow, ctx: ScoringContext): ComputedScore
     }
     spend = avgOrder;
     if (ctx.models.gg) {
-      const e = gammaGammaExpectedSpend(ctx.models.gg, { frequency: c.frequency, monetaryValue: c.monetaryMinor / SPEND_SCALE }) * SPEND_SCALE;
+      const e =
+        gammaGammaExpectedSpend(ctx.models.gg, {
+          frequency: c.frequency,
+          monetaryValue: c.monetaryMinor / SPEND_SCALE,
+        }) * SPEND_SCALE;
       if (Number.isFinite(e) && e >= 0) spend = e;
     }
     if (mv && pAlive !== null && purchases90 !== null) value = finiteOrNull(mv.discountedPurchases * spend);
     if (ctx.returnModel) {
       const lastDay = dayIndex(c.lastOrderAt);
-      const f = { id: c.customerId, x: c.frequency, recency: c.recency, T: c.T, sinceLast: Math.max(0, dayIndex(ctx.now) - lastDay), sumLogInterval: c.sumLogInterval };
-      const known = mv && Number.isFinite(mv.pAlive) && Number.isFinite(mv.purchasesReturn) ? { pAlive: mv.pAlive, expected: mv.purchasesReturn } : undefined;
-      if (known || !ctx.returnModel.method.startsWith('bg_') && ctx.returnModel.method !== 'combined') pReturn = finiteOrNull(predictReturn(ctx.returnModel, f, known));
+      const f = {
+        id: c.customerId,
+        x: c.frequency,
+        recency: c.recency,
+        T: c.T,
+        sinceLast: Math.max(0, dayIndex(ctx.now) - lastDay),
+        sumLogInterval: c.sumLogInterval,
+      };
+      const known =
+        mv && Number.isFinite(mv.pAlive) && Number.isFinite(mv.purchasesReturn)
+          ? { pAlive: mv.pAlive, expected: mv.purchasesReturn }
+          : undefined;
+      if (known || (!ctx.returnModel.method.startsWith('bg_') && ctx.returnModel.method !== 'combined'))
+        pReturn = finiteOrNull(predictReturn(ctx.returnModel, f, known));
     }
   }
   const cost = recoveryCostMinor(avgOrder, s);
-  const exclusions = exclusionReasons({ ordersCount: n, discountShare, returnRate, latePayments: c.latePayments, objected }, s);
+  const exclusions = exclusionReasons(
+    { ordersCount: n, discountShare, returnRate, latePayments: c.latePayments, objected },
+    s,
+  );
   const valueMinor = value === null ? null : Math.round(value);
   const row: CustomerScoresTable = {
     customer_id: c.customerId,

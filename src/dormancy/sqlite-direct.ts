@@ -57,7 +57,10 @@ export async function openSqliteDirect(k: Kysely<Database>): Promise<SqliteDirec
         const lo = cs[0]![0];
         const hi = cs[cs.length - 1]![0];
         // Read both in one snapshot, so a customer's orders and consents agree.
-        const read = conn.transaction(() => ({ orders: orders.all(lo, hi) as OrderCells[], consents: consents.all(lo, hi, now) as ConsentCells[] }));
+        const read = conn.transaction(() => ({
+          orders: orders.all(lo, hi) as OrderCells[],
+          consents: consents.all(lo, hi, now) as ConsentCells[],
+        }));
         return { customers: cs, ...read() };
       },
       async totals() {

@@ -6,7 +6,13 @@ import { scoreDb, type ScoreRun } from './schema.js';
 
 /** The newest finished run, or undefined before the first one. */
 export async function latestRun(deps: Pick<ScoringDeps, 'db'>): Promise<ScoreRun | undefined> {
-  return scoreDb(deps.db.kysely).selectFrom('score_runs').selectAll().where('status', '=', 'done').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return scoreDb(deps.db.kysely)
+    .selectFrom('score_runs')
+    .selectAll()
+    .where('status', '=', 'done')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** Whether the stored scores need a new run, and why. */
@@ -30,8 +36,12 @@ export async function scoreStaleness(deps: ScoringDeps): Promise<Staleness> {
   const running = await k.selectFrom('score_runs').select('id').where('status', '=', 'running').executeTakeFirst();
   if (running) return { stale: false, reason: 'run_in_progress', settings, ...(last ? { lastRun: last } : {}) };
   if (!last) return { stale: true, reason: 'never_scored', settings };
-  if (deps.clock.now() - last.as_of > settings.staleAfterHours * 3_600_000) return { stale: true, reason: 'too_old', settings, lastRun: last };
-  const max = await k.selectFrom('orders').select(sql<number | null>`max(id)`.as('m')).executeTakeFirst();
+  if (deps.clock.now() - last.as_of > settings.staleAfterHours * 3_600_000)
+    return { stale: true, reason: 'too_old', settings, lastRun: last };
+  const max = await k
+    .selectFrom('orders')
+    .select(sql<number | null>`max(id)`.as('m'))
+    .executeTakeFirst();
   if (Number(max?.m ?? 0) > last.orders_max_id) return { stale: true, reason: 'new_orders', settings, lastRun: last };
   return { stale: false, reason: 'fresh', settings, lastRun: last };
 }

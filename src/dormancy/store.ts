@@ -39,7 +39,11 @@ export type SummaryRow = Record<SummaryColumn, number>;
  * The summary row of one customer from their order history (`null`: no valid order) and the
  * signals kept on the customer: dunning cases recorded there, and whether they objected.
  */
-export function summaryRow(customerId: number, h: HistorySummary | null, signals: { latePayments: number; objected: boolean }): SummaryRow {
+export function summaryRow(
+  customerId: number,
+  h: HistorySummary | null,
+  signals: { latePayments: number; objected: boolean },
+): SummaryRow {
   return {
     customerId,
     ordersCount: h?.ordersCount ?? 0,
@@ -69,7 +73,10 @@ export class SummaryStore {
 
   constructor(capacity = 1024) {
     this.capacity = Math.max(16, capacity);
-    this.cols = Object.fromEntries(SUMMARY_COLUMNS.map((c) => [c, new Float64Array(this.capacity)])) as Record<SummaryColumn, Float64Array>;
+    this.cols = Object.fromEntries(SUMMARY_COLUMNS.map((c) => [c, new Float64Array(this.capacity)])) as Record<
+      SummaryColumn,
+      Float64Array
+    >;
   }
 
   /** Appends one row. */

@@ -65,7 +65,8 @@ export function gammaDraw(rand: () => number, shape: number, scale: number): num
     } while (v <= 0);
     v = v * v * v;
     const u = rand();
-    if (u < 1 - 0.0331 * x ** 4 || Math.log(u || 1e-300) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v * scale;
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u || 1e-300) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+      return d * v * scale;
   }
 }
 

@@ -41,7 +41,13 @@ export function recoveryCostMinor(avgOrderMinor: number, s: ScoringSettings): nu
  * value covers the recovery cost. Without a fitted model (expected value unknown) the value test
  * is skipped and only the exclusions decide.
  */
-export function isWorthWinningBack(ordersCount: number, expectedValueMinor: number | null, costMinor: number, reasons: ExclusionReason[], s: ScoringSettings): boolean {
+export function isWorthWinningBack(
+  ordersCount: number,
+  expectedValueMinor: number | null,
+  costMinor: number,
+  reasons: ExclusionReason[],
+  s: ScoringSettings,
+): boolean {
   if (ordersCount < 1 || reasons.length > 0) return false;
   return expectedValueMinor === null || s.marginRate * expectedValueMinor >= costMinor;
 }

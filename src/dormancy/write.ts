@@ -56,16 +56,45 @@ export const SCORE_UPDATE_SET = NAMES.filter((c) => c !== 'customer_id')
  */
 export function scoreRowValues(r: CustomerScoresTable): unknown[] {
   const v = [
-    r.customer_id, r.run_id, r.orders_count, r.first_order_at, r.last_order_at, r.total_spent_minor,
-    r.avg_order_minor, r.median_interval_days, r.interval_source, r.days_since_last_order, r.overdue_ratio,
-    r.early_warning, r.r_score, r.f_score, r.m_score, r.rfm, r.frequency, r.recency, r.t, r.p_alive,
-    r.expected_purchases_90d, r.expected_spend_minor, r.expected_value_minor, r.recovery_cost_minor,
-    r.worth_winning_back, r.discount_share, r.return_rate, r.late_payments, r.objected, r.scored_at, r.p_return,
+    r.customer_id,
+    r.run_id,
+    r.orders_count,
+    r.first_order_at,
+    r.last_order_at,
+    r.total_spent_minor,
+    r.avg_order_minor,
+    r.median_interval_days,
+    r.interval_source,
+    r.days_since_last_order,
+    r.overdue_ratio,
+    r.early_warning,
+    r.r_score,
+    r.f_score,
+    r.m_score,
+    r.rfm,
+    r.frequency,
+    r.recency,
+    r.t,
+    r.p_alive,
+    r.expected_purchases_90d,
+    r.expected_spend_minor,
+    r.expected_value_minor,
+    r.recovery_cost_minor,
+    r.worth_winning_back,
+    r.discount_share,
+    r.return_rate,
+    r.late_payments,
+    r.objected,
+    r.scored_at,
+    r.p_return,
     r.interval_days,
   ];
   for (let j = 0; j < v.length; j++) {
     const x = v[j];
-    if (typeof x === 'number' && !Number.isFinite(x)) throw new ScoringError(`customer ${r.customer_id}: ${NAMES[j]} is ${x}; scores are never written as NaN or Infinity`);
+    if (typeof x === 'number' && !Number.isFinite(x))
+      throw new ScoringError(
+        `customer ${r.customer_id}: ${NAMES[j]} is ${x}; scores are never written as NaN or Infinity`,
+      );
   }
   return v;
 }
@@ -142,4 +171,3 @@ export function kyselyWriter(k: Kysely<ScoreDatabase>, dialect: DialectName): Sc
     async close() {},
   };
 }
-

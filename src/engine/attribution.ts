@@ -17,8 +17,25 @@ export interface Attribution {
   orderId: number;
 }
 
-type OrderRow = { id: number; external_id: string; customer_id: number; ordered_at: number; total_minor: number; discount_minor: number; currency: string; coupon_code: string | null };
-type EnrollmentRow = { id: number; customer_id: number; sequence_id: string; sequence_version: number; enrolled_at: number; status: string; holdout: number };
+type OrderRow = {
+  id: number;
+  external_id: string;
+  customer_id: number;
+  ordered_at: number;
+  total_minor: number;
+  discount_minor: number;
+  currency: string;
+  coupon_code: string | null;
+};
+type EnrollmentRow = {
+  id: number;
+  customer_id: number;
+  sequence_id: string;
+  sequence_version: number;
+  enrolled_at: number;
+  status: string;
+  holdout: number;
+};
 
 /** Rows for `ids`, one statement per chunk of ids. */
 async function byIds<T>(ids: readonly number[], query: (chunk: number[]) => Promise<T[]>): Promise<T[]> {
@@ -39,11 +56,24 @@ async function byIds<T>(ids: readonly number[], query: (chunk: number[]) => Prom
  * are cancelled. Idempotent: attributing the same orders again changes nothing.
  * Runs on `db`, so a caller can attribute inside the transaction that stored the orders.
  */
-export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, orderIds: readonly number[]): Promise<Attribution[]> {
+export async function attributeOrders(
+  ctx: EngineContext,
+  db: Kysely<Database>,
+  orderIds: readonly number[],
+): Promise<Attribution[]> {
   const orders = await byIds(orderIds, (chunk) =>
     db
       .selectFrom('orders')
-      .select(['id', 'external_id', 'customer_id', 'ordered_at', 'total_minor', 'discount_minor', 'currency', 'coupon_code'])
+      .select([
+        'id',
+        'external_id',
+        'customer_id',
+        'ordered_at',
+        'total_minor',
+        'discount_minor',
+        'currency',
+        'coupon_code',
+      ])
       .where('id', 'in', chunk)
       .where('status', '!=', 'cancelled')
       .execute(),
@@ -64,7 +94,14 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
   );
   if (enrolled.length === 0) return [];
   // An enrolment that left (unsubscribe, bounce...) keeps its status; its conversion row says it converted.
-  const converted = new Set((await byIds(enrolled.map((e) => e.id), (chunk) => db.selectFrom('conversions').select('enrollment_id').where('enrollment_id', 'in', chunk).execute())).map((c) => c.enrollment_id));
+  const converted = new Set(
+    (
+      await byIds(
+        enrolled.map((e) => e.id),
+        (chunk) => db.selectFrom('conversions').select('enrollment_id').where('enrollment_id', 'in', chunk).execute(),
+      )
+    ).map((c) => c.enrollment_id),
+  );
   const open = enrolled.filter((e) => !converted.has(e.id));
   const ordersOf = new Map<number, OrderRow[]>();
   for (const o of [...orders].sort((a, b) => a.ordered_at - b.ordered_at || a.id - b.id)) {
@@ -80,7 +117,9 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
     const goal = (await ctx.sequences.version(e.sequence_id, e.sequence_version, db)).goal?.purchase;
     goals.set(e.id, goal);
     const end = e.enrolled_at + (goal ? parseDuration(goal.within) : 30 * DAY);
-    const inWindow = (ordersOf.get(e.customer_id) ?? []).filter((o) => o.ordered_at >= e.enrolled_at && o.ordered_at <= end);
+    const inWindow = (ordersOf.get(e.customer_id) ?? []).filter(
+      (o) => o.ordered_at >= e.enrolled_at && o.ordered_at <= end,
+    );
     if (inWindow.length > 0) windows.push({ e, inWindow });
   }
   if (windows.length === 0) return [];
@@ -122,20 +161,44 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
     for (const r of ids) inserted.add(r.enrollment_id);
     // The outbox rows are written on `db`, in the transaction that stores the conversions.
     const made = new Map(ids.map((r) => [r.enrollment_id, r.id]));
-    await emitEvents(db, ctx.config, matches.filter(({ e }) => made.has(e.id)).map(({ e, o }) => conversionEvent(made.get(e.id)!, e, o, credits.get(e.id))));
+    await emitEvents(
+      db,
+      ctx.config,
+      matches
+        .filter(({ e }) => made.has(e.id))
+        .map(({ e, o }) => conversionEvent(made.get(e.id)!, e, o, credits.get(e.id))),
+    );
   }
   const running = matches.filter(({ e }) => inserted.has(e.id) && (e.status === 'active' || e.status === 'completed'));
   for (const { e, o } of running) {
-    await db.updateTable('enrollments').set({ status: 'converted', ended_at: o.ordered_at, next_due_at: null, exit_reason: 'purchased' }).where('id', '=', e.id).execute();
+    await db
+      .updateTable('enrollments')
+      .set({ status: 'converted', ended_at: o.ordered_at, next_due_at: null, exit_reason: 'purchased' })
+      .where('id', '=', e.id)
+      .execute();
   }
   // Mails still waiting for a converted enrolment are no longer wanted.
   const now = ctx.clock.now();
-  for (const chunk of statementChunks(running.map(({ e }) => e.id), 1)) {
-    await db.updateTable('messages').set({ status: 'cancelled', error: 'customer converted', updated_at: now }).where('enrollment_id', 'in', chunk).where('status', '=', 'reserved').execute();
+  for (const chunk of statementChunks(
+    running.map(({ e }) => e.id),
+    1,
+  )) {
+    await db
+      .updateTable('messages')
+      .set({ status: 'cancelled', error: 'customer converted', updated_at: now })
+      .where('enrollment_id', 'in', chunk)
+      .where('status', '=', 'reserved')
+      .execute();
   }
   for (const r of rows) {
     if (inserted.has(r.enrollment_id)) {
-      results.push({ enrollmentId: r.enrollment_id, sequenceId: r.sequence_id, holdout: r.holdout === 1, attributedBy: r.attributed_by, orderId: r.order_id });
+      results.push({
+        enrollmentId: r.enrollment_id,
+        sequenceId: r.sequence_id,
+        holdout: r.holdout === 1,
+        attributedBy: r.attributed_by,
+        orderId: r.order_id,
+      });
     }
   }
   return results;
@@ -145,7 +208,13 @@ export async function attributeOrders(ctx: EngineContext, db: Kysely<Database>, 
 async function markRedeemedCoupons(db: Kysely<Database>, orders: OrderRow[]): Promise<void> {
   for (const o of orders) {
     if (!o.coupon_code) continue;
-    await db.updateTable('coupons').set({ redeemed_order_id: o.id }).where('code', '=', o.coupon_code).where('customer_id', '=', o.customer_id).where('redeemed_order_id', 'is', null).execute();
+    await db
+      .updateTable('coupons')
+      .set({ redeemed_order_id: o.id })
+      .where('code', '=', o.coupon_code)
+      .where('customer_id', '=', o.customer_id)
+      .where('redeemed_order_id', 'is', null)
+      .execute();
   }
 }
 
@@ -153,14 +222,20 @@ async function markRedeemedCoupons(db: Kysely<Database>, orders: OrderRow[]): Pr
  * The goal conditions of a batch, from three grouped queries: the average basket before each
  * enrolment, the categories bought before it, and the categories of each order.
  */
-async function goalConditions(db: Kysely<Database>, windows: { e: EnrollmentRow; inWindow: OrderRow[] }[], goals: Map<number, NonNullable<Sequence['goal']>['purchase']>) {
+async function goalConditions(
+  db: Kysely<Database>,
+  windows: { e: EnrollmentRow; inWindow: OrderRow[] }[],
+  goals: Map<number, NonNullable<Sequence['goal']>['purchase']>,
+) {
   const withRatio = windows.filter(({ e }) => goals.get(e.id)?.min_amount_ratio).map(({ e }) => e.id);
   const withCategory = windows.filter(({ e }) => goals.get(e.id)?.new_category);
   const averages = new Map<number, number>();
   for (const r of await byIds(withRatio, (chunk) =>
     db
       .selectFrom('enrollments as e')
-      .innerJoin('orders as o', (j) => j.onRef('o.customer_id', '=', 'e.customer_id').onRef('o.ordered_at', '<', 'e.enrolled_at'))
+      .innerJoin('orders as o', (j) =>
+        j.onRef('o.customer_id', '=', 'e.customer_id').onRef('o.ordered_at', '<', 'e.enrolled_at'),
+      )
       .select((eb) => ['e.id', eb.fn.avg<number>('o.total_minor').as('avg')])
       .where('e.id', 'in', chunk)
       .where('o.status', '!=', 'cancelled')
@@ -171,21 +246,33 @@ async function goalConditions(db: Kysely<Database>, windows: { e: EnrollmentRow;
   const before = new Map<number, Set<string>>();
   const bought = new Map<number, Set<string>>();
   if (withCategory.length > 0) {
-    for (const r of await byIds(withCategory.map(({ e }) => e.id), (chunk) =>
-      db
-        .selectFrom('enrollments as e')
-        .innerJoin('orders as o', (j) => j.onRef('o.customer_id', '=', 'e.customer_id').onRef('o.ordered_at', '<', 'e.enrolled_at'))
-        .innerJoin('order_items as i', 'i.order_id', 'o.id')
-        .select(['e.id', 'i.category'])
-        .distinct()
-        .where('e.id', 'in', chunk)
-        .where('o.status', '!=', 'cancelled')
-        .where('i.category', 'is not', null)
-        .execute(),
+    for (const r of await byIds(
+      withCategory.map(({ e }) => e.id),
+      (chunk) =>
+        db
+          .selectFrom('enrollments as e')
+          .innerJoin('orders as o', (j) =>
+            j.onRef('o.customer_id', '=', 'e.customer_id').onRef('o.ordered_at', '<', 'e.enrolled_at'),
+          )
+          .innerJoin('order_items as i', 'i.order_id', 'o.id')
+          .select(['e.id', 'i.category'])
+          .distinct()
+          .where('e.id', 'in', chunk)
+          .where('o.status', '!=', 'cancelled')
+          .where('i.category', 'is not', null)
+          .execute(),
     ))
       before.set(r.id, (before.get(r.id) ?? new Set()).add(r.category!));
     const orderIds = withCategory.flatMap(({ inWindow }) => inWindow.map((o) => o.id));
-    for (const r of await byIds(orderIds, (chunk) => db.selectFrom('order_items').select(['order_id', 'category']).distinct().where('order_id', 'in', chunk).where('category', 'is not', null).execute())) {
+    for (const r of await byIds(orderIds, (chunk) =>
+      db
+        .selectFrom('order_items')
+        .select(['order_id', 'category'])
+        .distinct()
+        .where('order_id', 'in', chunk)
+        .where('category', 'is not', null)
+        .execute(),
+    )) {
       bought.set(r.order_id, (bought.get(r.order_id) ?? new Set()).add(r.category!));
     }
   }
@@ -210,23 +297,27 @@ async function goalConditions(db: Kysely<Database>, windows: { e: EnrollmentRow;
 async function creditedMails(db: Kysely<Database>, matches: { e: EnrollmentRow; o: OrderRow }[]) {
   const out = new Map<number, { step_id: string; variant_id: string | null; byCoupon: boolean }>();
   const mailed = matches.filter(({ e }) => e.holdout === 0);
-  const clicks = await byIds(mailed.map(({ e }) => e.id), (chunk) =>
-    db
-      .selectFrom('events')
-      .innerJoin('messages', 'messages.id', 'events.message_id')
-      .select(['events.enrollment_id', 'events.occurred_at', 'messages.step_id', 'messages.variant_id'])
-      .where('events.enrollment_id', 'in', chunk)
-      .where('events.type', '=', 'click')
-      .where('events.machine', '=', 0)
-      .execute(),
+  const clicks = await byIds(
+    mailed.map(({ e }) => e.id),
+    (chunk) =>
+      db
+        .selectFrom('events')
+        .innerJoin('messages', 'messages.id', 'events.message_id')
+        .select(['events.enrollment_id', 'events.occurred_at', 'messages.step_id', 'messages.variant_id'])
+        .where('events.enrollment_id', 'in', chunk)
+        .where('events.type', '=', 'click')
+        .where('events.machine', '=', 0)
+        .execute(),
   );
-  const coupons = await byIds(mailed.map(({ e }) => e.id), (chunk) =>
-    db
-      .selectFrom('coupons')
-      .innerJoin('messages', 'messages.id', 'coupons.message_id')
-      .select(['coupons.enrollment_id', 'coupons.code', 'messages.step_id', 'messages.variant_id'])
-      .where('coupons.enrollment_id', 'in', chunk)
-      .execute(),
+  const coupons = await byIds(
+    mailed.map(({ e }) => e.id),
+    (chunk) =>
+      db
+        .selectFrom('coupons')
+        .innerJoin('messages', 'messages.id', 'coupons.message_id')
+        .select(['coupons.enrollment_id', 'coupons.code', 'messages.step_id', 'messages.variant_id'])
+        .where('coupons.enrollment_id', 'in', chunk)
+        .execute(),
   );
   const clicksOf = new Map<number, typeof clicks>();
   for (const c of clicks) clicksOf.set(c.enrollment_id!, [...(clicksOf.get(c.enrollment_id!) ?? []), c]);
@@ -234,7 +325,9 @@ async function creditedMails(db: Kysely<Database>, matches: { e: EnrollmentRow; 
     const click = (clicksOf.get(e.id) ?? [])
       .filter((c) => c.occurred_at <= o.ordered_at)
       .sort((a, b) => b.occurred_at - a.occurred_at)[0];
-    const coupon = o.coupon_code ? coupons.find((c) => c.enrollment_id === e.id && c.code === o.coupon_code) : undefined;
+    const coupon = o.coupon_code
+      ? coupons.find((c) => c.enrollment_id === e.id && c.code === o.coupon_code)
+      : undefined;
     if (click) out.set(e.id, { step_id: click.step_id, variant_id: click.variant_id, byCoupon: !!coupon });
     else if (coupon) out.set(e.id, { step_id: coupon.step_id, variant_id: coupon.variant_id, byCoupon: true });
   }
@@ -249,7 +342,25 @@ function conversionEvent(
   credited: { step_id: string; variant_id: string | null; byCoupon: boolean } | undefined,
 ): WebhookEventInput {
   const by = credited?.byCoupon ? 'coupon' : 'goal_window';
-  const data = { conversion_id: id, order: { external_id: order.external_id, total_minor: order.total_minor, discount_minor: order.discount_minor, currency: order.currency }, attributed_by: by, step: credited?.step_id ?? null, variant: credited?.variant_id ?? null };
-  return { type: 'conversion.created', customerId: e.customer_id, enrollmentId: e.id, sequenceId: e.sequence_id, refId: id, data, occurredAt: order.ordered_at };
+  const data = {
+    conversion_id: id,
+    order: {
+      external_id: order.external_id,
+      total_minor: order.total_minor,
+      discount_minor: order.discount_minor,
+      currency: order.currency,
+    },
+    attributed_by: by,
+    step: credited?.step_id ?? null,
+    variant: credited?.variant_id ?? null,
+  };
+  return {
+    type: 'conversion.created',
+    customerId: e.customer_id,
+    enrollmentId: e.id,
+    sequenceId: e.sequence_id,
+    refId: id,
+    data,
+    occurredAt: order.ordered_at,
+  };
 }
-

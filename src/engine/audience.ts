@@ -42,7 +42,13 @@ export async function scoreColumns(db: Kysely<Database>): Promise<ScoreColumns |
   // Catalog queries never fail, so this is safe inside a PostgreSQL transaction.
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const rows = pg
-    ? (await sql<{ name: string }>`select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = 'customer_scores'`.execute(db)).rows
+    ? (
+        await sql<{
+          name: string;
+        }>`select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = 'customer_scores'`.execute(
+          db,
+        )
+      ).rows
     : (await sql<{ name: string }>`select name from pragma_table_info('customer_scores')`.execute(db)).rows;
   if (rows.length === 0) return null;
   const cols = new Set(rows.map((r) => r.name));
@@ -51,7 +57,10 @@ export async function scoreColumns(db: Kysely<Database>): Promise<ScoreColumns |
 
 /** The error when an audience needs scores that are not there. */
 export function missingScores(what: string): ComebackError {
-  return new ComebackError('E_NO_SCORES', `${what} needs the purchase-model scores (table customer_scores with p_alive and expected_value), which do not exist yet: run \`comeback score\` first`);
+  return new ComebackError(
+    'E_NO_SCORES',
+    `${what} needs the purchase-model scores (table customer_scores with p_alive and expected_value), which do not exist yet: run \`comeback score\` first`,
+  );
 }
 
 interface Aggregate {
@@ -109,12 +118,27 @@ function aggregates(db: Kysely<Database>) {
  * The documented fields of some customers (with or without orders), in a handful of queries:
  * purchase aggregates, the customer rows, categories bought, and the model scores if they exist.
  */
-export async function customerValues(db: Kysely<Database>, customerIds: number[], now: number, options: AudienceQueryOptions & { aggregates?: Map<number, Aggregate>; scores?: ScoreColumns | null } = {}): Promise<Map<number, { values: CustomerValues; externalId: string; scored: boolean; agg?: Aggregate }>> {
+export async function customerValues(
+  db: Kysely<Database>,
+  customerIds: number[],
+  now: number,
+  options: AudienceQueryOptions & { aggregates?: Map<number, Aggregate>; scores?: ScoreColumns | null } = {},
+): Promise<Map<number, { values: CustomerValues; externalId: string; scored: boolean; agg?: Aggregate }>> {
   const out = new Map<number, { values: CustomerValues; externalId: string; scored: boolean; agg?: Aggregate }>();
   if (customerIds.length === 0) return out;
   // The ids bound both sides of the join (PostgreSQL otherwise merge-joins over every customer).
-  const aggs = options.aggregates ?? new Map((await aggregates(db).where('o.customer_id', 'in', customerIds).where('c.id', 'in', customerIds).execute()).map((a) => [a.customer_id, a as Aggregate]));
-  const customers = await db.selectFrom('customers').select(['id', 'external_id', 'locale', 'tags', 'churn_reason', 'acquired_via', 'late_payments']).where('id', 'in', customerIds).execute();
+  const aggs =
+    options.aggregates ??
+    new Map(
+      (await aggregates(db).where('o.customer_id', 'in', customerIds).where('c.id', 'in', customerIds).execute()).map(
+        (a) => [a.customer_id, a as Aggregate],
+      ),
+    );
+  const customers = await db
+    .selectFrom('customers')
+    .select(['id', 'external_id', 'locale', 'tags', 'churn_reason', 'acquired_via', 'late_payments'])
+    .where('id', 'in', customerIds)
+    .execute();
   const categories = new Map<number, string[]>();
   const cats = await db
     .selectFrom('order_items as i')
@@ -130,7 +154,9 @@ export async function customerValues(db: Kysely<Database>, customerIds: number[]
   const scores = new Map<number, Record<string, unknown>>();
   if (scoreCols && scoreCols.length > 0) {
     const cols = sql.join(scoreCols.map((f) => sql`${sql.ref(MODEL_COLUMNS[f])} as ${sql.ref(f)}`));
-    const rows = await sql<Record<string, unknown> & { customer_id: number }>`select customer_id, ${cols} from customer_scores where customer_id in (${sql.join(customerIds)})`.execute(db);
+    const rows = await sql<
+      Record<string, unknown> & { customer_id: number }
+    >`select customer_id, ${cols} from customer_scores where customer_id in (${sql.join(customerIds)})`.execute(db);
     for (const r of rows.rows) scores.set(Number(r.customer_id), r);
   }
   const unit = 10 ** (options.currencyDigits ?? 2);
@@ -203,7 +229,11 @@ export async function candidatePage(
 ): Promise<{ candidates: Candidate[]; rows: number; lastId: number }> {
   // The bound on c.id too: PostgreSQL does not carry it over the join, and its merge join then
   // read every customer before the page, so paging through a million customers grew quadratically.
-  let q = aggregates(db).where('o.customer_id', '>', afterId).where('c.id', '>', afterId).orderBy('o.customer_id').limit(pageSize);
+  let q = aggregates(db)
+    .where('o.customer_id', '>', afterId)
+    .where('c.id', '>', afterId)
+    .orderBy('o.customer_id')
+    .limit(pageSize);
   if (options.prefilter) {
     const d = audience.dormant;
     if (d?.min_days !== undefined) q = q.having(sql`max(o.ordered_at)`, '<=', now - d.min_days * DAY);
@@ -214,7 +244,11 @@ export async function candidatePage(
       const days = sql`count(distinct ${UTC_DAY})`;
       q = q
         .having(days, '>=', 2)
-        .having(sql`(${now} - max(o.ordered_at)) * (${days} - 1)`, '>', sql`cast(${d.overdue_factor} as double precision) * ${sql.raw(String(DAY))} * (max(${UTC_DAY}) - min(${UTC_DAY}))`);
+        .having(
+          sql`(${now} - max(o.ordered_at)) * (${days} - 1)`,
+          '>',
+          sql`cast(${d.overdue_factor} as double precision) * ${sql.raw(String(DAY))} * (max(${UTC_DAY}) - min(${UTC_DAY}))`,
+        );
     }
   }
   const rows = (await q.execute()) as Aggregate[];
@@ -256,7 +290,12 @@ export async function audienceScores(db: Kysely<Database>, audience: Audience): 
   const names = audience.where ? checkExpression(audience.where, 'audience').names : new Set<string>();
   const cols = await scoreColumns(db);
   if (!needsScores(audience, names)) return cols;
-  const what = audience.p_alive_below !== undefined ? 'audience.p_alive_below' : audience.min_expected_value !== undefined ? 'audience.min_expected_value' : 'audience.where (model fields)';
+  const what =
+    audience.p_alive_below !== undefined
+      ? 'audience.p_alive_below'
+      : audience.min_expected_value !== undefined
+        ? 'audience.min_expected_value'
+        : 'audience.where (model fields)';
   if (!cols) throw missingScores(what);
   const any = await sql`select customer_id from customer_scores limit 1`.execute(db);
   if (any.rows.length === 0) throw missingScores(what);
@@ -291,16 +330,25 @@ export async function* dormantCandidates(
 }
 
 /** Drops candidates enrolled in the sequence since their last order (re-entry needs a new purchase and a new lapse). */
-export async function notEnrolledSince(db: Kysely<Database>, sequenceId: string, candidates: Candidate[]): Promise<Candidate[]> {
+export async function notEnrolledSince(
+  db: Kysely<Database>,
+  sequenceId: string,
+  candidates: Candidate[],
+): Promise<Candidate[]> {
   if (candidates.length === 0) return [];
   const enrolled = await db
     .selectFrom('enrollments')
     .select(['customer_id', 'enrolled_at'])
     .where('sequence_id', '=', sequenceId)
-    .where('customer_id', 'in', candidates.map((c) => c.customer_id))
+    .where(
+      'customer_id',
+      'in',
+      candidates.map((c) => c.customer_id),
+    )
     .execute();
   const lastEnrolled = new Map<number, number>();
-  for (const e of enrolled) lastEnrolled.set(e.customer_id, Math.max(e.enrolled_at, lastEnrolled.get(e.customer_id) ?? 0));
+  for (const e of enrolled)
+    lastEnrolled.set(e.customer_id, Math.max(e.enrolled_at, lastEnrolled.get(e.customer_id) ?? 0));
   return candidates.filter((c) => (lastEnrolled.get(c.customer_id) ?? -Infinity) < c.last_order_at);
 }
 
@@ -335,13 +383,23 @@ export async function explainAudience(
   const sample = options.sample ?? 5;
   const audience = sequence.audience;
   const notes: string[] = [];
-  const total = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).where('erased_at', 'is', null).executeTakeFirstOrThrow();
+  const total = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('erased_at', 'is', null)
+    .executeTakeFirstOrThrow();
   const step = (key: string, label: string): ExplainStep => ({ key, label, remaining: 0, excluded: 0, samples: [] });
   const steps: ExplainStep[] = [{ ...step('customers', 'customers (not erased)'), remaining: Number(total.n) }];
-  if (audience.trigger) notes.push(`started by the trigger "${audience.trigger}" (engine.trigger); below: who would be mailed if triggered`);
+  if (audience.trigger)
+    notes.push(
+      `started by the trigger "${audience.trigger}" (engine.trigger); below: who would be mailed if triggered`,
+    );
   const scores = await scoreColumns(db);
   const names = audience.where ? checkExpression(audience.where, 'audience').names : new Set<string>();
-  if (needsScores(audience, names) && !scores) notes.push('no purchase-model scores yet (table customer_scores): run `comeback score`; the model rules exclude everyone until then');
+  if (needsScores(audience, names) && !scores)
+    notes.push(
+      'no purchase-model scores yet (table customer_scores): run `comeback score`; the model rules exclude everyone until then',
+    );
   const rules = audience.trigger ? [] : audienceRules(audience, now);
   const ordered = step('orders', 'with at least one order');
   const ruleSteps = rules.map((r) => step(r.key, r.label));
@@ -353,7 +411,11 @@ export async function explainAudience(
   };
   let afterId = 0;
   for (;;) {
-    const page = await candidatePage(db, audience, now, afterId, options.pageSize ?? 1000, { ...options, prefilter: false, scores });
+    const page = await candidatePage(db, audience, now, afterId, options.pageSize ?? 1000, {
+      ...options,
+      prefilter: false,
+      scores,
+    });
     if (page.rows === 0) break;
     afterId = page.lastId;
     let alive = page.candidates;
@@ -369,25 +431,37 @@ export async function explainAudience(
     alive = await consentFilter(db, sequence, alive, (c, reason) => remove(consent, c.external_id, reason));
     consent.remaining += alive.length;
     const kept = new Set((await notEnrolledSince(db, sequence.id, alive)).map((c) => c.customer_id));
-    for (const c of alive) if (!kept.has(c.customer_id)) remove(fresh, c.external_id, 'enrolled after their last order');
+    for (const c of alive)
+      if (!kept.has(c.customer_id)) remove(fresh, c.external_id, 'enrolled after their last order');
     fresh.remaining += kept.size;
   }
   ordered.excluded = steps[0]!.remaining - ordered.remaining;
   steps.push(ordered, ...ruleSteps, consent, fresh);
-  if (sequence.holdout > 0) notes.push(`${Math.round(sequence.holdout * 100)}% of those entering are drawn into the holdout and never mailed`);
+  if (sequence.holdout > 0)
+    notes.push(`${Math.round(sequence.holdout * 100)}% of those entering are drawn into the holdout and never mailed`);
   return { sequenceId: sequence.id, at: now, steps, notes };
 }
 
-async function consentFilter(db: Kysely<Database>, seq: Sequence, candidates: Candidate[], excluded: (c: Candidate, reason: string) => void): Promise<Candidate[]> {
+async function consentFilter(
+  db: Kysely<Database>,
+  seq: Sequence,
+  candidates: Candidate[],
+  excluded: (c: Candidate, reason: string) => void,
+): Promise<Candidate[]> {
   if (candidates.length === 0) return [];
   const ids = candidates.map((c) => c.customer_id);
-  const customers = new Map((await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute()).map((c) => [c.id, c]));
+  const customers = new Map(
+    (await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute()).map((c) => [c.id, c]),
+  );
   const states = await consentStates(db, ids);
   const hashes = [...customers.values()].flatMap((c) => (c.email_hash ? [c.email_hash] : []));
   const suppressed = await suppressedHashes(db, hashes, seq.id);
   return candidates.filter((c) => {
     const row = customers.get(c.customer_id)!;
-    const d = canSend(row, states.get(c.customer_id)!, row.email_hash !== null && suppressed.has(row.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    const d = canSend(row, states.get(c.customer_id)!, row.email_hash !== null && suppressed.has(row.email_hash), {
+      consent: seq.consent,
+      ownSimilarGoods: seq.own_similar_goods,
+    });
     if (!d.allowed) excluded(c, d.detail ? `${d.reason} (${d.detail})` : d.reason);
     return d.allowed;
   });

@@ -31,7 +31,16 @@ function pick(text: LocalizedText | undefined, locale: string, fallback: string)
   return text[locale] ?? text[locale.split('-')[0]!] ?? text[fallback] ?? Object.values(text)[0];
 }
 
-const emptyFacts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };
+const emptyFacts = {
+  opened: false,
+  clicked: false,
+  purchased: false,
+  surveyAnswered: false,
+  unsubscribed: false,
+  complained: false,
+  hardBounced: false,
+  churnReason: null,
+};
 
 /**
  * Builds the mail of a claimed message. Throws `TemplateError` (this mail cannot be made),
@@ -42,7 +51,9 @@ export async function composeMail(ctx: EngineContext, seq: Sequence, inputs: Sen
   const { message: m, customer, enrollment } = inputs;
   const now = ctx.clock.now();
   const step = findStep(seq, m.step_id)!;
-  const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[step.id]?.case;
+  const chosenCase = (JSON.parse(enrollment.variant_choices || '{}') as Record<string, { case?: string | null }>)[
+    step.id
+  ]?.case;
   const content = resolveMail(step, { ...emptyFacts, churnReason: customer.churn_reason }, m.variant_id, chosenCase);
   const template = await ctx.templates.get(m.template, customer.locale);
   const coupon = content.coupon ? await issueCoupon(ctx, m, content.coupon, now, customer) : null;
@@ -55,14 +66,16 @@ export async function composeMail(ctx: EngineContext, seq: Sequence, inputs: Sen
     orders: inputs.orders,
   });
   const subjectTemplate = pick(content.subject, template.locale, ctx.config.defaults.locale);
-  if (!subjectTemplate) throw new TemplateUnusableError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
+  if (!subjectTemplate)
+    throw new TemplateUnusableError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
   const subject = renderHeaderText(ctx.templates.hb, subjectTemplate, data);
   const preheaderTemplate = pick(content.preheader, template.locale, ctx.config.defaults.locale);
   data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
   const body = renderBody(template, data, (_target, i) => ctx.urls.click(m.id, i), ctx.urls.open(m.id));
   const size = Buffer.byteLength(subject) + Buffer.byteLength(body.html) + Buffer.byteLength(body.text);
   const max = ctx.config.sender.maxMessageBytes;
-  if (size > max) throw new TemplateError(`template ${m.template}: the mail is ${tooLarge(size, max)} (sender.maxMessageBytes)`);
+  if (size > max)
+    throw new TemplateError(`template ${m.template}: the mail is ${tooLarge(size, max)} (sender.maxMessageBytes)`);
   const unsubscribe = data.unsubscribe_url as string;
   const mailto = ctx.config.sender.unsubscribeMailto ?? ctx.config.sender.from;
   const mail: OutgoingMail = {
@@ -91,7 +104,13 @@ export async function composeMail(ctx: EngineContext, seq: Sequence, inputs: Sen
  * finds the stored code and asks the shop for it by code, so the shop never gets two codes and
  * no mail carries a code the shop does not have. A shop that cannot be reached makes the mail wait.
  */
-async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: number; amount?: number; valid: string }, now: number, customer: { email: string | null; external_id: string }): Promise<CouponData> {
+async function issueCoupon(
+  ctx: EngineContext,
+  m: Message,
+  spec: { percent?: number; amount?: number; valid: string },
+  now: number,
+  customer: { email: string | null; external_id: string },
+): Promise<CouponData> {
   const existing = await ctx.k.selectFrom('coupons').selectAll().where('message_id', '=', m.id).executeTakeFirst();
   const row =
     existing ??
@@ -121,7 +140,11 @@ async function issueCoupon(ctx: EngineContext, m: Message, spec: { percent?: num
       startsAt: row.created_at,
       expiresAt: row.expires_at,
     });
-    await ctx.k.updateTable('coupons').set({ shop_ref: ref, shop_created_at: ctx.clock.now() }).where('id', '=', row.id).execute();
+    await ctx.k
+      .updateTable('coupons')
+      .set({ shop_ref: ref, shop_created_at: ctx.clock.now() })
+      .where('id', '=', row.id)
+      .execute();
   }
   return { code: row.code, percent: row.percent, amount: row.amount_minor, expires_at: row.expires_at };
 }

@@ -10,7 +10,15 @@ import type { Message } from '../db/schema.js';
 import type { InDoubtGate } from '../delivery/in-doubt.js';
 import type { RateLimiter } from '../delivery/rate-limit.js';
 import type { SendReceipt } from '../delivery/types.js';
-import { ComebackError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, ShopUnreachableError, TemplateError, TemplateUnusableError } from '../errors.js';
+import {
+  ComebackError,
+  DeliveryUnknownError,
+  PermanentSendError,
+  ProviderUnreachableError,
+  ShopUnreachableError,
+  TemplateError,
+  TemplateUnusableError,
+} from '../errors.js';
 import type { ComposedMail } from './compose.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
@@ -63,7 +71,13 @@ export interface DeliveryParts {
  * links as JSON, the Message-ID) is stored with `sending`, so that the links of a mail that ends
  * `uncertain` work and the operator can look it up.
  */
-export async function deliver(ctx: EngineContext, parts: DeliveryParts, m: Message, composed: ComposedMail, emailHash: string | null): Promise<SendOutcome> {
+export async function deliver(
+  ctx: EngineContext,
+  parts: DeliveryParts,
+  m: Message,
+  composed: ComposedMail,
+  emailHash: string | null,
+): Promise<SendOutcome> {
   const { ledger, gate, limiter, timings: t } = parts;
   const { mail, shown } = composed;
   let leave: (() => void) | undefined;
@@ -97,7 +111,13 @@ export async function deliver(ctx: EngineContext, parts: DeliveryParts, m: Messa
   // Outside the try: the provider has the mail, so a failure to record it must not count as a
   // send failure (that would retry it); it propagates and the row ends `uncertain`.
   // Subject and links went with `sending` (ledger.markSending).
-  const sent = { status: 'sent' as const, provider_id: receipt.providerId, sent_at: ctx.clock.now(), transport: ctx.transport.name, error: null };
+  const sent = {
+    status: 'sent' as const,
+    provider_id: receipt.providerId,
+    sent_at: ctx.clock.now(),
+    transport: ctx.transport.name,
+    error: null,
+  };
   const recorded = ledger.record(m, sent);
   // The gate may open as soon as the outcome is queued: the next message's `sending` commits in
   // the same transaction as this `sent` or after it, never before, so no more than the gate's
@@ -116,7 +136,11 @@ const RECORD_RETRY_MS = 120_000;
  * again until it lands, so a mail the provider took ends `sent`, not `uncertain`. The write is
  * conditional on the row's state, so repeating one whose commit did land changes nothing.
  */
-async function throughOutage(ctx: EngineContext, first: Promise<unknown>, again: () => Promise<unknown>): Promise<void> {
+async function throughOutage(
+  ctx: EngineContext,
+  first: Promise<unknown>,
+  again: () => Promise<unknown>,
+): Promise<void> {
   const deadline = Date.now() + Math.min(RECORD_RETRY_MS, ctx.config.worker.sendingTimeoutMs / 2);
   let write = first;
   for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
@@ -139,7 +163,12 @@ const MAX_UNREACHABLE_PAUSE_MS = 10 * 60_000;
  * it stays down, at most 10 minutes), alert once per pause, and give the message back without
  * counting the attempt, so an outage of any length costs no mail.
  */
-async function providerDown(ctx: EngineContext, parts: DeliveryParts, m: Message, message: string): Promise<SendOutcome> {
+async function providerDown(
+  ctx: EngineContext,
+  parts: DeliveryParts,
+  m: Message,
+  message: string,
+): Promise<SendOutcome> {
   const s = parts.pause;
   const now = ctx.clock.now();
   let until = s.until;
@@ -157,7 +186,15 @@ async function providerDown(ctx: EngineContext, parts: DeliveryParts, m: Message
     const reason = `provider unreachable: ${message}`;
     Object.assign(s, { checkedAt: at, until, reason });
     await pauseTransport(ctx, until, reason);
-    ctx.log.error({ alert: 'provider_unreachable', transport: ctx.transport.name, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: the mail provider cannot be reached; sending paused, mails wait without using up their attempts');
+    ctx.log.error(
+      {
+        alert: 'provider_unreachable',
+        transport: ctx.transport.name,
+        pausedUntil: new Date(until).toISOString(),
+        err: message,
+      },
+      'ALERT: the mail provider cannot be reached; sending paused, mails wait without using up their attempts',
+    );
   }
   await parts.ledger.release(m, until, message);
   return 'paused';
@@ -169,7 +206,10 @@ async function providerDown(ctx: EngineContext, parts: DeliveryParts, m: Message
  */
 async function shopDown(ctx: EngineContext, ledger: Ledger, m: Message, message: string): Promise<SendOutcome> {
   await ledger.release(m, ctx.clock.now() + ctx.config.worker.unreachablePauseMs, `shop unreachable: ${message}`);
-  ctx.log.error({ alert: 'shop_unreachable', messageId: m.id, err: message }, 'ALERT: the shop cannot be reached to create a coupon; the mail waits and is tried again');
+  ctx.log.error(
+    { alert: 'shop_unreachable', messageId: m.id, err: message },
+    'ALERT: the shop cannot be reached to create a coupon; the mail waits and is tried again',
+  );
   return 'paused';
 }
 
@@ -181,13 +221,22 @@ async function shopDown(ctx: EngineContext, ledger: Ledger, m: Message, message:
 async function templateUnusable(ctx: EngineContext, ledger: Ledger, m: Message, message: string): Promise<SendOutcome> {
   await ledger.release(m, ctx.clock.now(), `template: ${message}`);
   if (await pauseSequence(ctx, m.sequence_id, `template cannot be sent: ${message}`)) {
-    ctx.log.error({ alert: 'sequence_paused', sequenceId: m.sequence_id, template: m.template, err: message }, `ALERT: sequence ${m.sequence_id} paused itself: a template it sends cannot be used; fix it (comeback validate), then comeback resume ${m.sequence_id}`);
+    ctx.log.error(
+      { alert: 'sequence_paused', sequenceId: m.sequence_id, template: m.template, err: message },
+      `ALERT: sequence ${m.sequence_id} paused itself: a template it sends cannot be used; fix it (comeback validate), then comeback resume ${m.sequence_id}`,
+    );
   }
   return 'paused';
 }
 
 /** Records a failed attempt: retry with backoff, failed, suppressed, sender paused, or uncertain. */
-export async function handleFailure(ctx: EngineContext, parts: DeliveryParts, m: Message, emailHash: string | null, err: unknown): Promise<SendOutcome> {
+export async function handleFailure(
+  ctx: EngineContext,
+  parts: DeliveryParts,
+  m: Message,
+  emailHash: string | null,
+  err: unknown,
+): Promise<SendOutcome> {
   const { ledger } = parts;
   const message = (err as Error).message ?? String(err);
   const w = ctx.config.worker;
@@ -212,21 +261,38 @@ export async function handleFailure(ctx: EngineContext, parts: DeliveryParts, m:
     await pauseTransport(ctx, until, message);
     parts.pause.checkedAt = -Infinity;
     await ledger.record(m, { status: 'reserved', error: `policy block, sender paused: ${message}`, due_at: until });
-    ctx.log.error({ alert: 'sender_paused', transport: ctx.transport.name, messageId: m.id, pausedUntil: new Date(until).toISOString(), err: message }, 'ALERT: provider policy block (5.7.x); sending paused, check the sender reputation and authentication');
+    ctx.log.error(
+      {
+        alert: 'sender_paused',
+        transport: ctx.transport.name,
+        messageId: m.id,
+        pausedUntil: new Date(until).toISOString(),
+        err: message,
+      },
+      'ALERT: provider policy block (5.7.x); sending paused, check the sender reputation and authentication',
+    );
     return 'paused';
   }
   if (err instanceof PermanentSendError) {
     await ledger.record(m, { status: 'failed', error: `${err.kind}: ${message}` });
     if (err.kind === 'hard_bounce') {
       if (emailHash) await suppress(ctx.k, emailHash, 'hard_bounce', now);
-      await recordEvent(ctx, { messageId: m.id, type: 'bounce', source: ctx.transport.name, detail: { reason: message } });
+      await recordEvent(ctx, {
+        messageId: m.id,
+        type: 'bounce',
+        source: ctx.transport.name,
+        detail: { reason: message },
+      });
     }
     ctx.log.warn({ messageId: m.id, kind: err.kind, err: message }, 'message failed permanently');
     return 'failed';
   }
   if (m.attempts >= w.maxAttempts) {
     await ledger.record(m, { status: 'failed', error: `gave up after ${m.attempts} attempts: ${message}` });
-    ctx.log.warn({ messageId: m.id, attempts: m.attempts, err: message }, 'message failed: too many transient failures');
+    ctx.log.warn(
+      { messageId: m.id, attempts: m.attempts, err: message },
+      'message failed: too many transient failures',
+    );
     return 'failed';
   }
   // Exponential backoff with jitter (50–100 % of base·2^(n-1)) so retries don't stampede.

@@ -2,9 +2,25 @@ import type { ChoiceEvidence, PreferenceChoice, Preferences } from '../consent/p
 import { getPreferences, setPreference, type PreferenceResult } from './preferences.js';
 import { enforceConsent, type EnforceResult } from '../consent/enforce.js';
 import { appendConsents, consentHistory, consentStates, type ConsentRecord } from '../consent/ledger.js';
-import { confirmOptIn, expireOptInRequests, requestOptIn, type ConfirmResult, type OptInDeps, type OptInRequest, type OptInRequestResult } from '../consent/optin.js';
+import {
+  confirmOptIn,
+  expireOptInRequests,
+  requestOptIn,
+  type ConfirmResult,
+  type OptInDeps,
+  type OptInRequest,
+  type OptInRequestResult,
+} from '../consent/optin.js';
 import type { Customer } from '../db/schema.js';
-import { backtestShop, refreshScoresIfStale, scoreCustomers, type BacktestShopOptions, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../dormancy/index.js';
+import {
+  backtestShop,
+  refreshScoresIfStale,
+  scoreCustomers,
+  type BacktestShopOptions,
+  type ScoreOptions,
+  type ScoreRunResult,
+  type ShopBacktest,
+} from '../dormancy/index.js';
 import { NotFoundError } from '../errors.js';
 import type { JobBackend } from '../queue/types.js';
 import { findCustomer, toCustomerRow, upsertCustomerRows } from '../shop/customers.js';
@@ -12,13 +28,31 @@ import { importFile, type ImportKind, type ImportOptions, type ImportResult } fr
 import { upsertProducts } from '../shop/products.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
 import type { Attribution } from './attribution.js';
-import type { ConsentInput, EngineConsents, EngineCustomers, EngineEvents, EngineOrders, EnginePrivacy, EngineProducts, TriggerResult } from './api.js';
+import type {
+  ConsentInput,
+  EngineConsents,
+  EngineCustomers,
+  EngineEvents,
+  EngineOrders,
+  EnginePrivacy,
+  EngineProducts,
+  TriggerResult,
+} from './api.js';
 import { applySuccess } from './success.js';
 import { applySuccesses, recordOrders, shopMoney, storeOrders } from './orders.js';
 import type { EngineContext } from './context.js';
 import { enrollAudience, trigger, type EnrollResult } from './enroll.js';
 import { recordEvent, type EventInput } from './events.js';
-import { auditPerson, exportPerson, forgetPerson, unsubscribeByMail, type ForgetResult, type MailUnsubscribeResult, type PersonAudit, type PersonExport } from './privacy.js';
+import {
+  auditPerson,
+  exportPerson,
+  forgetPerson,
+  unsubscribeByMail,
+  type ForgetResult,
+  type MailUnsubscribeResult,
+  type PersonAudit,
+  type PersonExport,
+} from './privacy.js';
 import { runPass, type PassResult } from './pass.js';
 import { SendPipeline, type SendOutcome } from './pipeline.js';
 import { sequenceStats, type SequenceStats } from './stats.js';
@@ -78,7 +112,9 @@ export class Engine {
      * A record whose address was erased is not stored again and has no id in the result.
      */
     upsert: async (input: CustomerInput | CustomerInput[]): Promise<Map<string, number>> => {
-      const rows = (Array.isArray(input) ? input : [input]).map((c) => toCustomerRow(c, this.ctx.config.defaults, this.now()));
+      const rows = (Array.isArray(input) ? input : [input]).map((c) =>
+        toCustomerRow(c, this.ctx.config.defaults, this.now()),
+      );
       return upsertCustomerRows(this.ctx.k, rows);
     },
     /** A customer by internal or external id, or undefined. */
@@ -108,7 +144,8 @@ export class Engine {
 
   /** The product catalogue (for recommendations). */
   readonly products: EngineProducts = {
-    upsert: (input: ProductInput | ProductInput[]) => upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
+    upsert: (input: ProductInput | ProductInput[]) =>
+      upsertProducts(this.ctx.k, Array.isArray(input) ? input : [input], this.ctx.config.defaults.currency),
   };
 
   /**
@@ -120,7 +157,11 @@ export class Engine {
     /** The customer's current choices; NotFoundError for an unknown or erased customer. */
     get: (customer: number | string): Promise<Preferences> => getPreferences(this.ctx, customer),
     /** Records one choice, e.g. `{ snooze: 90 }`, `{ frequency: 'monthly' }`, `{ topic: 'news', subscribed: false }`, `{ locale: 'de' }`. */
-    set: (customer: number | string, choice: PreferenceChoice, evidence: Partial<ChoiceEvidence> = {}): Promise<PreferenceResult> =>
+    set: (
+      customer: number | string,
+      choice: PreferenceChoice,
+      evidence: Partial<ChoiceEvidence> = {},
+    ): Promise<PreferenceResult> =>
       setPreference(this.ctx, customer, choice, { ...evidence, via: evidence.via ?? 'library' }),
   };
 
@@ -133,7 +174,9 @@ export class Engine {
     record: async (input: ConsentInput): Promise<number> => {
       const customer = await this.customerOrThrow(input.customer);
       const { customer: _ref, ...entry } = input;
-      const [id] = await appendConsents(this.ctx.k, [{ ...entry, customerId: customer.id, recordedAt: input.recordedAt ?? this.now() }]);
+      const [id] = await appendConsents(this.ctx.k, [
+        { ...entry, customerId: customer.id, recordedAt: input.recordedAt ?? this.now() },
+      ]);
       if (input.action === 'withdraw') await enforceConsent(this.ctx.k, customer.id, this.ctx.sequences, this.now());
       return id!;
     },
@@ -144,7 +187,14 @@ export class Engine {
     ): Promise<{ consentId: number } & EnforceResult> => {
       const c = await this.customerOrThrow(customer);
       const [consentId] = await appendConsents(this.ctx.k, [
-        { customerId: c.id, action: 'withdraw', basis: options.basis ?? null, source: options.source ?? 'objection', evidence: options.evidence ?? {}, recordedAt: this.now() },
+        {
+          customerId: c.id,
+          action: 'withdraw',
+          basis: options.basis ?? null,
+          source: options.source ?? 'objection',
+          evidence: options.evidence ?? {},
+          recordedAt: this.now(),
+        },
       ]);
       return { consentId: consentId!, ...(await enforceConsent(this.ctx.k, c.id, this.ctx.sequences, this.now())) };
     },
@@ -154,18 +204,21 @@ export class Engine {
       return (await consentStates(this.ctx.k, [customer.id])).get(customer.id)!;
     },
     /** The customer's whole ledger, oldest first. */
-    history: async (ref: number | string): Promise<ConsentRecord[]> => consentHistory(this.ctx.k, (await this.customerOrThrow(ref)).id),
+    history: async (ref: number | string): Promise<ConsentRecord[]> =>
+      consentHistory(this.ctx.k, (await this.customerOrThrow(ref)).id),
     /**
      * Double opt-in, step 1: stores the request with its evidence and sends the confirmation mail
      * through the engine's transport. Nothing is granted until the link is confirmed.
      */
     requestOptIn: (input: OptInRequest): Promise<OptInRequestResult> => requestOptIn(this.optInDeps(), input),
     /** Double opt-in, step 2 (the confirm link): records the grant with the full evidence. */
-    confirm: (token: string, proof: { ip?: string; userAgent?: string } = {}): Promise<ConfirmResult> => confirmOptIn(this.optInDeps(), token, proof),
+    confirm: (token: string, proof: { ip?: string; userAgent?: string } = {}): Promise<ConfirmResult> =>
+      confirmOptIn(this.optInDeps(), token, proof),
     /** Expires unconfirmed requests past their time and clears their addresses; returns how many. */
     expireRequests: (): Promise<number> => expireOptInRequests(this.ctx.k, this.now()),
     /** A mail to the List-Unsubscribe `mailto:` address: unsubscribes when its sender is the recipient. */
-    unsubscribeByMail: (mail: { from: string; subject: string; id?: string }): Promise<MailUnsubscribeResult> => unsubscribeByMail(this.ctx, mail),
+    unsubscribeByMail: (mail: { from: string; subject: string; id?: string }): Promise<MailUnsubscribeResult> =>
+      unsubscribeByMail(this.ctx, mail),
   };
 
   private optInDeps(): OptInDeps {
@@ -188,7 +241,8 @@ export class Engine {
     /** Everything stored about the person with this address, as plain JSON. */
     export: (email: string): Promise<PersonExport> => exportPerson(this.ctx, email),
     /** Erases the person's data; keeps the hashed suppression and anonymous statistics. */
-    forget: (email: string, options: { by?: Actor } = {}): Promise<ForgetResult> => forgetPerson(this.ctx, email, options.by ?? LIBRARY_ACTOR),
+    forget: (email: string, options: { by?: Actor } = {}): Promise<ForgetResult> =>
+      forgetPerson(this.ctx, email, options.by ?? LIBRARY_ACTOR),
     /** Why each mail to this address was allowed, and what the policy says now. */
     audit: (email: string): Promise<PersonAudit> => auditPerson(this.ctx, email),
   };
@@ -199,17 +253,31 @@ export class Engine {
   };
 
   /** Streams a CSV or JSON Lines file of customers, orders or products into the database; imported objections are enforced at once. */
-  async import(kind: ImportKind, file: string, options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {}): Promise<ImportResult> {
+  async import(
+    kind: ImportKind,
+    file: string,
+    options: Partial<Omit<ImportOptions, 'defaults' | 'now'>> = {},
+  ): Promise<ImportResult> {
     // Imported orders take the same door as every other order: stored, then attributed per batch.
     const conversions: Attribution[] = [];
-    const storeOrderBatch = async (db: Parameters<typeof storeOrders>[1], orders: Parameters<typeof storeOrders>[2]) => {
+    const storeOrderBatch = async (
+      db: Parameters<typeof storeOrders>[1],
+      orders: Parameters<typeof storeOrders>[2],
+    ) => {
       const r = await storeOrders(this.ctx, db, orders);
       conversions.push(...r.conversions);
       return { unknownCustomer: r.unknownCustomer, conversions: r.conversions.length };
     };
-    const result = await importFile(this.ctx.k, kind, file, { ...options, defaults: this.ctx.config.defaults, money: shopMoney(this.ctx), storeOrders: storeOrderBatch, now: () => this.now() });
+    const result = await importFile(this.ctx.k, kind, file, {
+      ...options,
+      defaults: this.ctx.config.defaults,
+      money: shopMoney(this.ctx),
+      storeOrders: storeOrderBatch,
+      now: () => this.now(),
+    });
     // An imported objection stops pending mail at once, as one recorded through the API does.
-    for (const customerId of new Set(result.objected)) await enforceConsent(this.ctx.k, customerId, this.ctx.sequences, this.now());
+    for (const customerId of new Set(result.objected))
+      await enforceConsent(this.ctx.k, customerId, this.ctx.sequences, this.now());
     if (!result.rolledBack) await applySuccesses(this.ctx, conversions);
     return result;
   }
@@ -306,7 +374,12 @@ export class Engine {
   startWorker(options: { intervalMs?: number; onPass?: (r: PassResult) => void } = {}): WorkerHandle {
     const webhooks = new WebhookDispatcher(this.ctx);
     webhooks.start();
-    const loop = startWorkerLoop(() => this.runDue(), { intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs, onPass: options.onPass, log: this.ctx.log, outage: this.ctx.db.outage });
+    const loop = startWorkerLoop(() => this.runDue(), {
+      intervalMs: options.intervalMs ?? this.ctx.config.worker.pollIntervalMs,
+      onPass: options.onPass,
+      log: this.ctx.log,
+      outage: this.ctx.db.outage,
+    });
     return { stop: async () => void (await Promise.all([loop.stop(), webhooks.stop()])) };
   }
 
@@ -323,7 +396,14 @@ export class Engine {
   async report(options: StatsReportOptions = {}): Promise<StatsReport> {
     const { k, config, clock, sequences } = this.ctx;
     if (options.sequence !== undefined) await assertKnownSequence(this.ctx, options.sequence);
-    const source = { k, now: clock.now(), guard: config.guard, currency: config.defaults.currency, controlGroup: config.controlGroup, sequences };
+    const source = {
+      k,
+      now: clock.now(),
+      guard: config.guard,
+      currency: config.defaults.currency,
+      controlGroup: config.controlGroup,
+      sequences,
+    };
     return buildStatsReport({ ...source, guardSince: await guardSince(k) }, options);
   }
 

@@ -58,7 +58,13 @@ export async function enrollCustomers(
   return ids;
 }
 
-async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: number[], result: EnrollResult, triggerData: Record<string, unknown>): Promise<number[]> {
+async function enrollSlice(
+  ctx: EngineContext,
+  seq: Sequence,
+  customerIds: number[],
+  result: EnrollResult,
+  triggerData: Record<string, unknown>,
+): Promise<number[]> {
   const now = ctx.clock.now();
   const customers = await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute();
   const states = await consentStates(ctx.k, customerIds);
@@ -77,7 +83,10 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
       result.skipped.same_address = (result.skipped.same_address ?? 0) + 1;
       continue;
     }
-    const decision = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+    const decision = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), {
+      consent: seq.consent,
+      ownSimilarGoods: seq.own_similar_goods,
+    });
     if (!decision.allowed) {
       result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
       continue;
@@ -115,8 +124,23 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   // Two partial unique indexes refuse a second active enrolment of the customer and of the address
   // (another enrolment path may have enrolled either since the checks above); neither is an error.
   const inserted = await withOutbox(ctx.k, ctx.config, async (trx) => {
-    const got = await trx.insertInto('enrollments').values(rows).onConflict((oc) => oc.doNothing()).returning(['id', 'holdout', 'customer_id', 'control']).execute();
-    await emitEvents(trx, ctx.config, got.map((r) => ({ type: 'enrollment.created', customerId: r.customer_id, enrollmentId: r.id, sequenceId: seq.id, occurredAt: now })));
+    const got = await trx
+      .insertInto('enrollments')
+      .values(rows)
+      .onConflict((oc) => oc.doNothing())
+      .returning(['id', 'holdout', 'customer_id', 'control'])
+      .execute();
+    await emitEvents(
+      trx,
+      ctx.config,
+      got.map((r) => ({
+        type: 'enrollment.created',
+        customerId: r.customer_id,
+        enrollmentId: r.id,
+        sequenceId: seq.id,
+        occurredAt: now,
+      })),
+    );
     return got;
   });
   result.enrolled += inserted.length;
@@ -126,7 +150,13 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
   if (inserted.length < rows.length) {
     const got = new Set(inserted.map((r) => r.customer_id));
     const lost = rows.filter((r) => !got.has(r.customer_id)).map((r) => r.customer_id);
-    const own = await ctx.k.selectFrom('enrollments').select('customer_id').where('sequence_id', '=', seq.id).where('status', '=', 'active').where('customer_id', 'in', lost).execute();
+    const own = await ctx.k
+      .selectFrom('enrollments')
+      .select('customer_id')
+      .where('sequence_id', '=', seq.id)
+      .where('status', '=', 'active')
+      .where('customer_id', 'in', lost)
+      .execute();
     const already = new Set(own.map((r) => r.customer_id)).size;
     if (already > 0) result.skipped.already_enrolled = (result.skipped.already_enrolled ?? 0) + already;
     if (lost.length > already) result.skipped.same_address = (result.skipped.same_address ?? 0) + lost.length - already;
@@ -135,7 +165,11 @@ async function enrollSlice(ctx: EngineContext, seq: Sequence, customerIds: numbe
 }
 
 /** Of these address hashes, those with an active enrolment in the sequence, and whose it is. */
-export async function addressesEnrolled(db: Kysely<Database>, sequenceId: string, hashes: string[]): Promise<Map<string, number>> {
+export async function addressesEnrolled(
+  db: Kysely<Database>,
+  sequenceId: string,
+  hashes: string[],
+): Promise<Map<string, number>> {
   if (hashes.length === 0) return new Map();
   const rows = await db
     .selectFrom('enrollments as e')
@@ -153,14 +187,33 @@ export async function enrollAudience(ctx: EngineContext, sequenceId: string): Pr
   const seq = ctx.sequences.get(sequenceId);
   const result: EnrollResult = { sequenceId, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
   if (seq.audience.trigger) {
-    throw new ValidationError([{ file: sequenceId, line: 1, column: 1, path: 'audience.trigger', message: `sequence "${sequenceId}" is started by engine.trigger(), not by audience evaluation` }]);
+    throw new ValidationError([
+      {
+        file: sequenceId,
+        line: 1,
+        column: 1,
+        path: 'audience.trigger',
+        message: `sequence "${sequenceId}" is started by engine.trigger(), not by audience evaluation`,
+      },
+    ]);
   }
   if ((await ctx.sequences.status(sequenceId)).status === 'paused') {
     result.skipped.paused = 1;
     return result;
   }
-  for await (const page of dormantCandidates(ctx.k, seq.id, seq.audience, ctx.clock.now(), ctx.config.worker.batchSize)) {
-    await enrollCustomers(ctx, seq, page.map((p) => p.customer_id), result);
+  for await (const page of dormantCandidates(
+    ctx.k,
+    seq.id,
+    seq.audience,
+    ctx.clock.now(),
+    ctx.config.worker.batchSize,
+  )) {
+    await enrollCustomers(
+      ctx,
+      seq,
+      page.map((p) => p.customer_id),
+      result,
+    );
   }
   return result;
 }
@@ -179,7 +232,12 @@ export async function trigger(
   if (size > BYTES.json) throw new InputError('trigger', [`data: ${tooLarge(size, BYTES.json)}`]);
   const seq = ctx.sequences.get(sequenceId);
   const customer = await findCustomer(ctx.k, customerRef);
-  if (!customer) throw new NotFoundError('customer', String(customerRef), 'Record the customer with engine.customers.upsert() first.');
+  if (!customer)
+    throw new NotFoundError(
+      'customer',
+      String(customerRef),
+      'Record the customer with engine.customers.upsert() first.',
+    );
   if ((await ctx.sequences.status(sequenceId)).status === 'paused') return { enrollmentId: null, reason: 'paused' };
   const result: EnrollResult = { sequenceId, considered: 0, enrolled: 0, holdout: 0, skipped: {} };
   const [id] = await enrollCustomers(ctx, seq, [customer.id], result, data);

@@ -31,13 +31,26 @@ const HOOKS: Partial<Record<EventInput['type'], WebhookEventInput['type']>> = {
 };
 
 /** The webhook event an event reports, or undefined (docs/WEBHOOKS.md). */
-function webhookEvent(e: EventInput, id: number, m: { id: number; customer_id: number; enrollment_id: number | null }, at: number): WebhookEventInput | undefined {
+function webhookEvent(
+  e: EventInput,
+  id: number,
+  m: { id: number; customer_id: number; enrollment_id: number | null },
+  at: number,
+): WebhookEventInput | undefined {
   const type = HOOKS[e.type];
   if (!type || (e.machine && (e.type === 'open' || e.type === 'click'))) return undefined;
   const data: Record<string, unknown> = { source: e.source };
   if (e.type === 'click') data.link_index = e.linkIndex ?? null;
   if (e.type === 'unsubscribe') data.scope = typeof e.detail?.scope === 'string' ? e.detail.scope : 'all';
-  return { type, customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, refId: id, data, occurredAt: at };
+  return {
+    type,
+    customerId: m.customer_id,
+    enrollmentId: m.enrollment_id,
+    messageId: m.id,
+    refId: id,
+    data,
+    occurredAt: at,
+  };
 }
 
 /**
@@ -51,7 +64,14 @@ export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<bo
   const message = await ctx.k
     .selectFrom('messages')
     .innerJoin('customers', 'customers.id', 'messages.customer_id')
-    .select(['messages.id', 'messages.customer_id', 'messages.enrollment_id', 'messages.sequence_id', 'customers.email_hash', 'customers.erased_at'])
+    .select([
+      'messages.id',
+      'messages.customer_id',
+      'messages.enrollment_id',
+      'messages.sequence_id',
+      'customers.email_hash',
+      'customers.erased_at',
+    ])
     .where('messages.id', '=', e.messageId)
     .executeTakeFirst();
   // An erased person's old links record nothing; the hashed suppression already stops all mail.
@@ -85,16 +105,38 @@ export async function recordEvent(ctx: EngineContext, e: EventInput): Promise<bo
   if (e.type === 'unsubscribe') {
     const scope = typeof e.detail?.scope === 'string' ? e.detail.scope : 'all';
     if (scope === 'all') {
-      const proof = typeof e.detail?.evidence === 'object' && e.detail.evidence !== null ? (e.detail.evidence as Record<string, unknown>) : {};
-      await appendConsents(ctx.k, [{ customerId: message.customer_id, action: 'withdraw', basis: null, source: 'unsubscribe', recordedAt: now, evidence: { ...proof, messageId: message.id, via: e.source } }]);
+      const proof =
+        typeof e.detail?.evidence === 'object' && e.detail.evidence !== null
+          ? (e.detail.evidence as Record<string, unknown>)
+          : {};
+      await appendConsents(ctx.k, [
+        {
+          customerId: message.customer_id,
+          action: 'withdraw',
+          basis: null,
+          source: 'unsubscribe',
+          recordedAt: now,
+          evidence: { ...proof, messageId: message.id, via: e.source },
+        },
+      ]);
     }
     if (message.email_hash) await suppress(ctx.k, message.email_hash, 'unsubscribe', now, scope);
   } else if (e.type === 'complaint' || e.type === 'bounce') {
     // A spam complaint is an objection to all marketing; a hard bounce only makes the address unusable.
     if (e.type === 'complaint') {
-      await appendConsents(ctx.k, [{ customerId: message.customer_id, action: 'withdraw', basis: null, source: 'complaint', recordedAt: now, evidence: { messageId: message.id, via: e.source } }]);
+      await appendConsents(ctx.k, [
+        {
+          customerId: message.customer_id,
+          action: 'withdraw',
+          basis: null,
+          source: 'complaint',
+          recordedAt: now,
+          evidence: { messageId: message.id, via: e.source },
+        },
+      ]);
     }
-    if (message.email_hash) await suppress(ctx.k, message.email_hash, e.type === 'complaint' ? 'complaint' : 'hard_bounce', now);
+    if (message.email_hash)
+      await suppress(ctx.k, message.email_hash, e.type === 'complaint' ? 'complaint' : 'hard_bounce', now);
   } else if (e.type === 'reason' && e.linkIndex !== undefined && CHURN_REASONS[e.linkIndex]) {
     await ctx.k
       .updateTable('customers')

@@ -8,7 +8,11 @@ import { customerValues } from './audience.js';
  * messages (machine opens and bot clicks never count), purchases since enrolment, and the
  * customer's churn reason and opt-out state.
  */
-export async function factsFor(db: Kysely<Database>, enrollments: Pick<Enrollment, 'id' | 'customer_id' | 'enrolled_at'>[], now = Date.now()): Promise<Map<number, Facts>> {
+export async function factsFor(
+  db: Kysely<Database>,
+  enrollments: Pick<Enrollment, 'id' | 'customer_id' | 'enrolled_at'>[],
+  now = Date.now(),
+): Promise<Map<number, Facts>> {
   const facts = new Map<number, Facts>(enrollments.map((e) => [e.id, { ...NO_FACTS }]));
   if (enrollments.length === 0) return facts;
   const ids = enrollments.map((e) => e.id);
@@ -31,7 +35,11 @@ export async function factsFor(db: Kysely<Database>, enrollments: Pick<Enrollmen
     else if (e.type === 'complaint') f.complained = true;
     else if (e.type === 'bounce') f.hardBounced = true;
   }
-  const conversions = await db.selectFrom('conversions').select('enrollment_id').where('enrollment_id', 'in', ids).execute();
+  const conversions = await db
+    .selectFrom('conversions')
+    .select('enrollment_id')
+    .where('enrollment_id', 'in', ids)
+    .execute();
   for (const c of conversions) facts.get(c.enrollment_id)!.purchased = true;
   const customers = await db
     .selectFrom('customers')

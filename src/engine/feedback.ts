@@ -30,7 +30,8 @@ export class FeedbackLoop {
 
   /** Runs the guard and refreshes the shares when their interval has passed. */
   async beforePass(): Promise<void> {
-    if (this.ctx.clock.now() - this.guardedAt >= this.ctx.config.guard.checkIntervalMinutes * MINUTE) await this.guard();
+    if (this.ctx.clock.now() - this.guardedAt >= this.ctx.config.guard.checkIntervalMinutes * MINUTE)
+      await this.guard();
     try {
       await this.optimizer.refreshIfStale();
     } catch (err) {

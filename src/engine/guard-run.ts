@@ -18,7 +18,10 @@ export interface GuardFinding {
 }
 
 /** Checks every sequence with recent sends; pauses those at `pause`. `lastLevels` remembers what was logged. */
-export async function checkDeliverability(ctx: EngineContext, lastLevels: Map<string, string> = new Map()): Promise<GuardFinding[]> {
+export async function checkDeliverability(
+  ctx: EngineContext,
+  lastLevels: Map<string, string> = new Map(),
+): Promise<GuardFinding[]> {
   const now = ctx.clock.now();
   const guard = ctx.config.guard;
   const rows = await deliveryRows(ctx.k, windowStart(now, guard));
@@ -30,9 +33,16 @@ export async function checkDeliverability(ctx: EngineContext, lastLevels: Map<st
     if (report.level === 'pause') {
       const reason = `deliverability guard: ${report.reasons.join('; ')}`;
       paused = await pauseSequence(ctx, id, reason);
-      if (paused) ctx.log.error({ alert: 'sequence_paused', sequence: id, reasons: report.reasons }, `ALERT: sequence ${id} paused itself: ${report.reasons.join('; ')}. Fix the cause, then run: comeback resume ${id}`);
+      if (paused)
+        ctx.log.error(
+          { alert: 'sequence_paused', sequence: id, reasons: report.reasons },
+          `ALERT: sequence ${id} paused itself: ${report.reasons.join('; ')}. Fix the cause, then run: comeback resume ${id}`,
+        );
     } else if (report.level === 'warn' && lastLevels.get(id) !== 'warn') {
-      ctx.log.warn({ alert: 'deliverability_warning', sequence: id, reasons: report.reasons }, `deliverability warning for ${id}: ${report.reasons.join('; ')}`);
+      ctx.log.warn(
+        { alert: 'deliverability_warning', sequence: id, reasons: report.reasons },
+        `deliverability warning for ${id}: ${report.reasons.join('; ')}`,
+      );
     }
     lastLevels.set(id, report.level);
     findings.push({ sequenceId: id, level: report.level, reasons: report.reasons, paused });

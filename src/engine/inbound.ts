@@ -62,7 +62,12 @@ const to = (report: { recipient: string | null }) => (report.recipient ? ` to ${
 async function applyReport(ctx: EngineContext, report: MailReport, raw: Buffer): Promise<InboundOutcome> {
   const messageId = await messageFor(ctx, report.originalMessageId);
   if (messageId === undefined) {
-    return { action: 'ignored', detail: report.originalMessageId ? `not a mail Comeback sent: ${report.originalMessageId}` : 'the report does not return the original Message-ID' };
+    return {
+      action: 'ignored',
+      detail: report.originalMessageId
+        ? `not a mail Comeback sent: ${report.originalMessageId}`
+        : 'the report does not return the original Message-ID',
+    };
   }
   let event: 'bounce' | 'soft_bounce' | 'complaint';
   let what: string;
@@ -76,14 +81,26 @@ async function applyReport(ctx: EngineContext, report: MailReport, raw: Buffer):
     if (!hard) consequence = 'recorded, nothing suppressed (not a hard bounce)';
     detail = { status: report.status, reason: report.diagnostic ?? `status ${report.status}`, via: 'delivery report' };
   } else {
-    if (!COMPLAINTS.has(report.feedbackType)) return { action: 'ignored', detail: `message ${messageId}${to(report)}: feedback type ${report.feedbackType} is not a complaint` };
+    if (!COMPLAINTS.has(report.feedbackType))
+      return {
+        action: 'ignored',
+        detail: `message ${messageId}${to(report)}: feedback type ${report.feedbackType} is not a complaint`,
+      };
     event = 'complaint';
     what = `complaint (${report.feedbackType})`;
     detail = { feedbackType: report.feedbackType };
   }
-  const stored = await recordEvent(ctx, { messageId, type: event, source: 'mail-report', providerEventId: reportKey(report, raw), detail });
+  const stored = await recordEvent(ctx, {
+    messageId,
+    type: event,
+    source: 'mail-report',
+    providerEventId: reportKey(report, raw),
+    detail,
+  });
   const line = `message ${messageId}${to(report)}: ${what}`;
-  return stored ? { action: event, messageId, detail: `${line}; ${consequence}` } : { action: 'duplicate', messageId, detail: `${line}; recorded before` };
+  return stored
+    ? { action: event, messageId, detail: `${line}; ${consequence}` }
+    : { action: 'duplicate', messageId, detail: `${line}; recorded before` };
 }
 
 /**
@@ -98,8 +115,18 @@ export async function applyInboundMail(ctx: EngineContext, raw: Buffer): Promise
   const mail = await parseInboundMail(raw);
   if (mail.kind === 'none') return { action: 'ignored', detail: mail.reason };
   if (mail.kind !== 'unsubscribe') return applyReport(ctx, mail, raw);
-  const r = await unsubscribeByMail(ctx, { from: mail.from, subject: mail.subject, ...(mail.id ? { id: mail.id } : {}) });
-  if (r.status === 'ignored') return { action: 'ignored', detail: `unsubscribe request "${mail.subject}" from ${mail.from}: ${UNSUBSCRIBE_IGNORED[r.reason]}` };
+  const r = await unsubscribeByMail(ctx, {
+    from: mail.from,
+    subject: mail.subject,
+    ...(mail.id ? { id: mail.id } : {}),
+  });
+  if (r.status === 'ignored')
+    return {
+      action: 'ignored',
+      detail: `unsubscribe request "${mail.subject}" from ${mail.from}: ${UNSUBSCRIBE_IGNORED[r.reason]}`,
+    };
   const what = `message ${r.messageId}: unsubscribe request from ${mail.from}`;
-  return r.status === 'duplicate' ? { action: 'duplicate', messageId: r.messageId, detail: `${what}; recorded before` } : { action: 'unsubscribe', messageId: r.messageId, detail: `${what}; unsubscribed from all marketing` };
+  return r.status === 'duplicate'
+    ? { action: 'duplicate', messageId: r.messageId, detail: `${what}; recorded before` }
+    : { action: 'unsubscribe', messageId: r.messageId, detail: `${what}; unsubscribed from all marketing` };
 }

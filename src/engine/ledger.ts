@@ -14,7 +14,12 @@ import { emitEvent, webhookTypes } from '../webhooks/emit.js';
 import type { EngineContext } from './context.js';
 
 /** Columns a worker may write when it records an outcome. */
-export type Outcome = Partial<Pick<Message, 'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at' | 'dispatched_at'>>;
+export type Outcome = Partial<
+  Pick<
+    Message,
+    'status' | 'error' | 'provider_id' | 'sent_at' | 'subject' | 'links' | 'transport' | 'due_at' | 'dispatched_at'
+  >
+>;
 
 // The three writes every message goes through, compiled once (src/db/prepared.ts).
 const claimQuery = prepared(['id', 'now'], (k, p) =>
@@ -49,7 +54,14 @@ export interface ShownMail {
 const releaseQuery = prepared(['id', 'attempts', 'now', 'due_at', 'error'], (k, p) =>
   k
     .updateTable('messages')
-    .set((eb) => ({ status: 'reserved', due_at: p.due_at, error: p.error, updated_at: p.now, dispatched_at: null, attempts: eb('attempts', '-', 1) }))
+    .set((eb) => ({
+      status: 'reserved',
+      due_at: p.due_at,
+      error: p.error,
+      updated_at: p.now,
+      dispatched_at: null,
+      attempts: eb('attempts', '-', 1),
+    }))
     .where('id', '=', p.id)
     .where('attempts', '=', p.attempts)
     .where('status', 'in', ['claimed', 'sending']),
@@ -108,7 +120,14 @@ export class Ledger {
    * and the operator needs the header it went out with to look it up.
    */
   async markSending(m: Message, shown?: ShownMail): Promise<boolean> {
-    const values = { id: m.id, attempts: m.attempts, now: this.ctx.clock.now(), subject: shown?.subject ?? m.subject, links: shown?.links ?? m.links, header: shown?.messageIdHeader ?? m.message_id_header };
+    const values = {
+      id: m.id,
+      attempts: m.attempts,
+      now: this.ctx.clock.now(),
+      subject: shown?.subject ?? m.subject,
+      links: shown?.links ?? m.links,
+      header: shown?.messageIdHeader ?? m.message_id_header,
+    };
     return (await this.commit.update(markSendingQuery.compile(this.ctx.k, values), `message ${m.id}`)) === 1;
   }
 
@@ -130,7 +149,14 @@ export class Ledger {
       return this.commit.run((k) =>
         inTransaction(k, async (t) => {
           const n = Number((await t.executeQuery(update)).numAffectedRows ?? 0);
-          if (n === 1) await emitEvent(t, ctx.config, { type: 'message.sent', customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: m.id, occurredAt: values.now });
+          if (n === 1)
+            await emitEvent(t, ctx.config, {
+              type: 'message.sent',
+              customerId: m.customer_id,
+              enrollmentId: m.enrollment_id,
+              messageId: m.id,
+              occurredAt: values.now,
+            });
           return n === 1;
         }),
       );
@@ -192,7 +218,12 @@ export async function sweep(ctx: EngineContext): Promise<SweepResult> {
   const w = ctx.config.worker;
   const released = await ctx.k
     .updateTable('messages')
-    .set({ status: 'reserved', updated_at: now, dispatched_at: null, error: 'claimed by a worker that stopped before sending; sent again' })
+    .set({
+      status: 'reserved',
+      updated_at: now,
+      dispatched_at: null,
+      error: 'claimed by a worker that stopped before sending; sent again',
+    })
     .where('status', '=', 'claimed')
     .where('claimed_at', '<', now - w.claimTimeoutMs)
     .executeTakeFirst();
@@ -225,8 +256,14 @@ export async function dueMessageIds(ctx: EngineContext, limit: number, redispatc
 
 /** Until when the transport is paused (a policy block), or undefined. */
 export async function pausedUntil(ctx: EngineContext): Promise<{ until: number; reason: string | null } | undefined> {
-  const row = await ctx.k.selectFrom('delivery_state').select(['paused_until', 'reason']).where('transport', '=', ctx.transport.name).executeTakeFirst();
-  return row?.paused_until && row.paused_until > ctx.clock.now() ? { until: row.paused_until, reason: row.reason } : undefined;
+  const row = await ctx.k
+    .selectFrom('delivery_state')
+    .select(['paused_until', 'reason'])
+    .where('transport', '=', ctx.transport.name)
+    .executeTakeFirst();
+  return row?.paused_until && row.paused_until > ctx.clock.now()
+    ? { until: row.paused_until, reason: row.reason }
+    : undefined;
 }
 
 /** Pauses the transport for every worker until `until`. */

@@ -14,14 +14,20 @@ import { webhookNotices } from '../webhooks/admin.js';
 export async function operatorNotices(ctx: EngineContext): Promise<string[]> {
   const notes: string[] = [];
   const paused = await pausedUntil(ctx);
-  if (paused) notes.push(`sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}`);
+  if (paused)
+    notes.push(
+      `sending is paused until ${new Date(paused.until).toISOString()}: ${paused.reason ?? 'no reason recorded'}`,
+    );
   for (const id of await pausedSequenceIds(ctx.k)) {
     const reason = (await ctx.sequences.status(id)).reason ?? 'paused';
     notes.push(`sequence ${id} is paused (${reason.split('\n')[0]}); its mails wait until comeback resume ${id}`);
   }
   const uncertain = await countUncertain(ctx);
   notes.push(...(await webhookNotices(ctx.k, ctx.config, ctx.clock.now())));
-  if (uncertain > 0) notes.push(`${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`);
+  if (uncertain > 0)
+    notes.push(
+      `${uncertain} mail${uncertain === 1 ? '' : 's'} may or may not have arrived: comeback uncertain lists them with what to look up at the provider`,
+    );
   return notes;
 }
 

@@ -33,7 +33,10 @@ export class VariantOptimizer {
 
   /** Recomputes every step's shares from all sends and conversions so far (one grouped query). */
   async refresh(): Promise<void> {
-    const rows = await armRows(this.ctx.k, variantSteps(this.ctx.sequences.ids().map((id) => this.ctx.sequences.get(id))));
+    const rows = await armRows(
+      this.ctx.k,
+      variantSteps(this.ctx.sequences.ids().map((id) => this.ctx.sequences.get(id))),
+    );
     const next = new Map<string, Map<string | null, number>>();
     for (const id of this.ctx.sequences.ids()) {
       const seq = this.ctx.sequences.get(id);

@@ -32,7 +32,10 @@ export function shopMoney(ctx: EngineContext): ShopMoney {
  * one, `orders[3] (O-1) currency: ...` in a list); nothing is stored when one is wrong.
  */
 export function shopOrders(ctx: EngineContext, inputs: readonly OrderInput[]): ShopOrder[] {
-  if (inputs.length > MAX_ORDERS_PER_CALL) throw new InputError('orders', [`expected at most ${MAX_ORDERS_PER_CALL} orders per call, got ${inputs.length}: split the list`]);
+  if (inputs.length > MAX_ORDERS_PER_CALL)
+    throw new InputError('orders', [
+      `expected at most ${MAX_ORDERS_PER_CALL} orders per call, got ${inputs.length}: split the list`,
+    ]);
   const money = shopMoney(ctx);
   const single = inputs.length === 1;
   const issues: string[] = [];
@@ -43,7 +46,9 @@ export function shopOrders(ctx: EngineContext, inputs: readonly OrderInput[]): S
     const parsed = OrderInput.safeParse(input);
     if (!parsed.success) {
       for (const x of parsed.error.issues) {
-        issues.push(`${place}${x.path.join('.') || '(value)'}: ${x.code === 'unrecognized_keys' ? `unknown field(s) ${x.keys.join(', ')}` : x.message}`);
+        issues.push(
+          `${place}${x.path.join('.') || '(value)'}: ${x.code === 'unrecognized_keys' ? `unknown field(s) ${x.keys.join(', ')}` : x.message}`,
+        );
       }
       return [];
     }
@@ -65,7 +70,11 @@ export function shopOrders(ctx: EngineContext, inputs: readonly OrderInput[]): S
  * Stores orders in the shop's currency and attributes them, on `db` (inside the caller's
  * transaction). Successes are not applied here: call `applySuccesses` after the commit.
  */
-export async function storeOrders(ctx: EngineContext, db: Kysely<Database>, orders: ShopOrder[]): Promise<RecordedOrders> {
+export async function storeOrders(
+  ctx: EngineContext,
+  db: Kysely<Database>,
+  orders: ShopOrder[],
+): Promise<RecordedOrders> {
   const ids = new Map<string, { id: number; customerId: number }>();
   const unknownCustomer: ShopOrder[] = [];
   // Later rows with the same id win; one statement cannot upsert the same key twice.
@@ -75,7 +84,11 @@ export async function storeOrders(ctx: EngineContext, db: Kysely<Database>, orde
     for (const [k, v] of stored.ids) ids.set(k, v);
     unknownCustomer.push(...stored.unknownCustomer);
   }
-  const conversions = await attributeOrders(ctx, db, [...ids.values()].map((v) => v.id));
+  const conversions = await attributeOrders(
+    ctx,
+    db,
+    [...ids.values()].map((v) => v.id),
+  );
   return { ids, unknownCustomer, conversions };
 }
 

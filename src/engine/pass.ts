@@ -23,15 +23,33 @@ export interface PassResult extends ScheduleResult {
  * again only after `worker.redispatchAfterMs` if it has still not been sent (the queue lost it),
  * and no more than fill it to `worker.maxQueued` jobs.
  */
-export async function runPass(ctx: EngineContext, backend: JobBackend, sending: Pick<SendPipeline, 'pausedUntil'>, weights?: VariantWeights): Promise<PassResult> {
-  const total: PassResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [], dispatched: 0, uncertain: 0, released: 0, paused: false };
+export async function runPass(
+  ctx: EngineContext,
+  backend: JobBackend,
+  sending: Pick<SendPipeline, 'pausedUntil'>,
+  weights?: VariantWeights,
+): Promise<PassResult> {
+  const total: PassResult = {
+    processed: 0,
+    reserved: 0,
+    skipped: 0,
+    deferred: 0,
+    completed: 0,
+    exited: 0,
+    goalsReached: [],
+    dispatched: 0,
+    uncertain: 0,
+    released: 0,
+    paused: false,
+  };
   const swept = await sweep(ctx);
   total.uncertain = swept.uncertain;
   total.released = swept.released;
   const batch = ctx.config.worker.batchSize;
   for (;;) {
     const r = await scheduleBatch(ctx, weights);
-    for (const key of ['processed', 'reserved', 'skipped', 'deferred', 'completed', 'exited'] as const) total[key] += r[key];
+    for (const key of ['processed', 'reserved', 'skipped', 'deferred', 'completed', 'exited'] as const)
+      total[key] += r[key];
     total.goalsReached.push(...r.goalsReached);
     if (r.processed < batch) break;
   }
@@ -42,7 +60,10 @@ export async function runPass(ctx: EngineContext, backend: JobBackend, sending: 
       break;
     }
     // A queue holds at most `maxQueued` jobs: a large backlog goes over in later passes, not into Redis at once.
-    const room = backend.runsInline || !backend.pending ? batch : Math.min(batch, ctx.config.worker.maxQueued - (await backend.pending()));
+    const room =
+      backend.runsInline || !backend.pending
+        ? batch
+        : Math.min(batch, ctx.config.worker.maxQueued - (await backend.pending()));
     if (room <= 0) break;
     const ids = await dueMessageIds(ctx, room, backend.runsInline ? undefined : ctx.config.worker.redispatchAfterMs);
     const key = ids.join(',');

@@ -3,7 +3,14 @@ import { DAY } from '../clock.js';
 import type { EngineConfig } from '../config/schema.js';
 import type { Customer, Database } from '../db/schema.js';
 import { CHURN_REASONS } from '../shop/types.js';
-import { cleanName, labelsFor, noticesFor, reasonLabelsFor, salutation, type SalutationStyle } from '../templates/notices.js';
+import {
+  cleanName,
+  labelsFor,
+  noticesFor,
+  reasonLabelsFor,
+  salutation,
+  type SalutationStyle,
+} from '../templates/notices.js';
 import { recommend, shopData } from '../templates/shop-data.js';
 import type { TrackingUrls } from '../tracking/urls.js';
 
@@ -64,7 +71,21 @@ export async function orderHistories(db: Kysely<Database>, customerIds: number[]
     .selectFrom('orders as o')
     .leftJoin('order_items as oi', 'oi.order_id', 'o.id')
     .leftJoin('products as p', 'p.external_id', 'oi.sku')
-    .select(['o.customer_id', 'o.id', 'o.external_id', 'o.ordered_at', 'o.total_minor', 'o.currency', 'oi.sku', 'oi.name', 'oi.category', 'oi.quantity', 'oi.unit_price_minor', 'p.url', 'p.image_url'])
+    .select([
+      'o.customer_id',
+      'o.id',
+      'o.external_id',
+      'o.ordered_at',
+      'o.total_minor',
+      'o.currency',
+      'oi.sku',
+      'oi.name',
+      'oi.category',
+      'oi.quantity',
+      'oi.unit_price_minor',
+      'p.url',
+      'p.image_url',
+    ])
     .where('o.customer_id', 'in', customerIds)
     .where('o.status', '!=', 'cancelled')
     .orderBy('o.customer_id')
@@ -131,13 +152,18 @@ export async function personalization(
   const last = orders[0];
   const currency = last?.currency ?? config.defaults.currency;
   const attributes = parseAttributes(customer.attributes);
-  const style: SalutationStyle = attributes.salutation === 'formal' || attributes.salutation === 'informal' ? attributes.salutation : extra.style;
+  const style: SalutationStyle =
+    attributes.salutation === 'formal' || attributes.salutation === 'informal' ? attributes.salutation : extra.style;
   const locale = formattingLocale(customer.locale, extra.locale);
   const shopUrl = config.shopUrl;
 
   const categories = new Map<string, number>();
-  for (const i of items) if (i.category) categories.set(i.category, (categories.get(i.category) ?? 0) + Number(i.quantity));
-  const favorites = [...categories].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c]) => c);
+  for (const i of items)
+    if (i.category) categories.set(i.category, (categories.get(i.category) ?? 0) + Number(i.quantity));
+  const favorites = [...categories]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([c]) => c);
   const total = orders.reduce((s, o) => s + Number(o.total_minor), 0);
 
   let recommendations: unknown[] = [];
@@ -155,7 +181,9 @@ export async function personalization(
     }));
   }
   const reasonLabels = reasonLabelsFor(extra.locale);
-  const reasons = wants(REASON_KEYS) ? CHURN_REASONS.map((key, i) => ({ key, label: reasonLabels[key]!, url: urls.reason(messageId, i) })) : [];
+  const reasons = wants(REASON_KEYS)
+    ? CHURN_REASONS.map((key, i) => ({ key, label: reasonLabels[key]!, url: urls.reason(messageId, i) }))
+    : [];
 
   return {
     locale,
@@ -182,7 +210,15 @@ export async function personalization(
           total: Number(last.total_minor),
           items: items
             .filter((i) => i.order_id === last.id)
-            .map((i) => ({ sku: i.sku, name: i.name, category: i.category, quantity: Number(i.quantity), price: Number(i.unit_price_minor), url: i.url ?? shopUrl, image_url: i.image_url })),
+            .map((i) => ({
+              sku: i.sku,
+              name: i.name,
+              category: i.category,
+              quantity: Number(i.quantity),
+              price: Number(i.unit_price_minor),
+              url: i.url ?? shopUrl,
+              image_url: i.image_url,
+            })),
         }
       : null,
     favorite_categories: favorites,

@@ -15,11 +15,20 @@ export function capKey(c: AddressOf): string {
 }
 
 /** When mails were reserved since `since` for these customers' addresses (all records of each), across all sequences. */
-export async function recentMailTimes(trx: Kysely<Database>, customers: AddressOf[], since: number): Promise<Map<string, number[]>> {
+export async function recentMailTimes(
+  trx: Kysely<Database>,
+  customers: AddressOf[],
+  since: number,
+): Promise<Map<string, number[]>> {
   const keyOf = new Map(customers.map((c) => [c.id, capKey(c)]));
   const hashes = [...new Set(customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])))];
   if (hashes.length > 0) {
-    for (const r of await trx.selectFrom('customers').select(['id', 'email_hash']).where('email_hash', 'in', hashes).execute()) keyOf.set(r.id, capKey(r));
+    for (const r of await trx
+      .selectFrom('customers')
+      .select(['id', 'email_hash'])
+      .where('email_hash', 'in', hashes)
+      .execute())
+      keyOf.set(r.id, capKey(r));
   }
   const rows = await trx
     .selectFrom('messages')
@@ -37,7 +46,12 @@ export async function recentMailTimes(trx: Kysely<Database>, customers: AddressO
 }
 
 /** Times of human (not machine) opens per customer in the last 180 days, when preferred hours are on (`minOpens` > 0). */
-export async function humanOpenTimes(trx: Kysely<Database>, customerIds: number[], now: number, minOpens: number): Promise<Map<number, number[]>> {
+export async function humanOpenTimes(
+  trx: Kysely<Database>,
+  customerIds: number[],
+  now: number,
+  minOpens: number,
+): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   if (minOpens <= 0 || customerIds.length === 0) return out;
   // Through the customer's messages (both joins indexed), not a scan of the events table.

@@ -55,44 +55,89 @@ function pick(text: LocalizedText | undefined, locale: string, fallback: string)
  * resolution, same personalisation from purchase history, same templates and link rewriting. The
  * coupon is shown with a placeholder code and is not recorded; nothing is sent or stored.
  */
-export async function renderPreview(engine: Engine, sequenceId: string, stepId: string, o: PreviewOptions): Promise<Preview> {
+export async function renderPreview(
+  engine: Engine,
+  sequenceId: string,
+  stepId: string,
+  o: PreviewOptions,
+): Promise<Preview> {
   const ctx = engine.ctx;
   const seq = o.definition ?? ctx.sequences.get(sequenceId);
   const step = findStep(seq, stepId);
   if (!step) {
     const ids = sequencePaths(seq).steps.map((s) => s.id);
     const hint = closest(stepId, ids);
-    throw new NotFoundError(`step of ${sequenceId}`, stepId, hint ? `Did you mean "${hint}"?` : `Steps: ${ids.join(', ')}`);
+    throw new NotFoundError(
+      `step of ${sequenceId}`,
+      stepId,
+      hint ? `Did you mean "${hint}"?` : `Steps: ${ids.join(', ')}`,
+    );
   }
   if (o.variant && !step.variants?.some((v) => v.id === o.variant)) {
-    throw new NotFoundError(`variant of step ${stepId}`, o.variant, `Variants: ${(step.variants ?? []).map((v) => v.id).join(', ') || 'none'}`);
+    throw new NotFoundError(
+      `variant of step ${stepId}`,
+      o.variant,
+      `Variants: ${(step.variants ?? []).map((v) => v.id).join(', ') || 'none'}`,
+    );
   }
   const customer = o.customer === undefined ? null : await engine.customers.get(o.customer);
-  if (o.customer !== undefined && !customer) throw new NotFoundError('customer', o.customer, 'Give the external id (or the numeric id) of an imported customer, or leave --customer out for a made-up sample customer');
-  const mail = resolveMail(step, { ...NO_FACTS, churnReason: customer ? customer.churn_reason : SAMPLE_CHURN_REASON }, o.variant ?? null);
+  if (o.customer !== undefined && !customer)
+    throw new NotFoundError(
+      'customer',
+      o.customer,
+      'Give the external id (or the numeric id) of an imported customer, or leave --customer out for a made-up sample customer',
+    );
+  const mail = resolveMail(
+    step,
+    { ...NO_FACTS, churnReason: customer ? customer.churn_reason : SAMPLE_CHURN_REASON },
+    o.variant ?? null,
+  );
   const locale = o.locale ?? customer?.locale ?? ctx.config.defaults.locale;
   const template = await ctx.templates.get(mail.template, locale);
   const now = ctx.clock.now();
   const coupon = mail.coupon
-    ? { code: 'CB-PREVIEW00', percent: mail.coupon.percent ?? null, amount: mail.coupon.amount ?? null, expires_at: now + parseDuration(mail.coupon.valid) }
+    ? {
+        code: 'CB-PREVIEW00',
+        percent: mail.coupon.percent ?? null,
+        amount: mail.coupon.amount ?? null,
+        expires_at: now + parseDuration(mail.coupon.valid),
+      }
     : null;
   const style = seq.salutation ?? (locale.startsWith('de') ? 'formal' : 'informal');
   const message = { sequence: seq.id, step: step.id, variant: mail.variantId, template: mail.template };
   const data = customer
-    ? await personalization(ctx.k, ctx.config, ctx.urls, { ...customer, locale }, PREVIEW_MESSAGE_ID, now, { coupon, style, locale: template.locale, message, uses: template.uses })
+    ? await personalization(ctx.k, ctx.config, ctx.urls, { ...customer, locale }, PREVIEW_MESSAGE_ID, now, {
+        coupon,
+        style,
+        locale: template.locale,
+        message,
+        uses: template.uses,
+      })
     : {
-        ...sampleData({ locale: template.locale, style, now, shopUrl: ctx.config.shopUrl, publicUrl: ctx.config.publicUrl }),
+        ...sampleData({
+          locale: template.locale,
+          style,
+          now,
+          shopUrl: ctx.config.shopUrl,
+          publicUrl: ctx.config.publicUrl,
+        }),
         coupon,
         message,
         sender: { name: ctx.config.sender.name, postal_address: ctx.config.sender.postalAddress },
       };
   const fallback = ctx.config.defaults.locale;
   const subjectTemplate = pick(mail.subject, template.locale, fallback);
-  if (!subjectTemplate) throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
+  if (!subjectTemplate)
+    throw new TemplateError(`step "${step.id}" of ${seq.id} has no subject for locale ${template.locale}`);
   const subject = renderHeaderText(ctx.templates.hb, subjectTemplate, data);
   const preheaderTemplate = pick(mail.preheader, template.locale, fallback);
   data.preheader = preheaderTemplate ? renderHeaderText(ctx.templates.hb, preheaderTemplate, data) : '';
-  const body = renderBody(template, data, (_t, i) => ctx.urls.click(PREVIEW_MESSAGE_ID, i), ctx.urls.open(PREVIEW_MESSAGE_ID));
+  const body = renderBody(
+    template,
+    data,
+    (_t, i) => ctx.urls.click(PREVIEW_MESSAGE_ID, i),
+    ctx.urls.open(PREVIEW_MESSAGE_ID),
+  );
   return {
     from: senderHeader(ctx.config.sender),
     to: customer ? customer.email : `${String(data.email)} (a made-up sample customer; --customer ID shows a real one)`,
@@ -106,4 +151,3 @@ export async function renderPreview(engine: Engine, sequenceId: string, stepId: 
     warnings: template.warnings.map((w) => `${w.file}:${w.line}:${w.column} ${w.path}: ${w.message}`),
   };
 }
-

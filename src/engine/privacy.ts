@@ -42,8 +42,24 @@ export async function exportPerson(ctx: EngineContext, email: string): Promise<P
   const k = ctx.k;
   const customers = [];
   for (const c of await customersByEmail(ctx, emailHash)) {
-    const orders = await k.selectFrom('orders').selectAll().where('customer_id', '=', c.id).orderBy('ordered_at').execute();
-    const items = orders.length ? await k.selectFrom('order_items').selectAll().where('order_id', 'in', orders.map((o) => o.id)).orderBy('id').execute() : [];
+    const orders = await k
+      .selectFrom('orders')
+      .selectAll()
+      .where('customer_id', '=', c.id)
+      .orderBy('ordered_at')
+      .execute();
+    const items = orders.length
+      ? await k
+          .selectFrom('order_items')
+          .selectAll()
+          .where(
+            'order_id',
+            'in',
+            orders.map((o) => o.id),
+          )
+          .orderBy('id')
+          .execute()
+      : [];
     const messages = await k.selectFrom('messages').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
     customers.push({
       ...c,
@@ -52,18 +68,32 @@ export async function exportPerson(ctx: EngineContext, email: string): Promise<P
       consentState: (await consentStates(k, [c.id])).get(c.id),
       consents: await consentHistory(k, c.id),
       orders: orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id) })),
-      enrollments: (await k.selectFrom('enrollments').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()).map((e) => ({
+      enrollments: (
+        await k.selectFrom('enrollments').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()
+      ).map((e) => ({
         ...e,
         variant_choices: json(e.variant_choices),
         trigger_data: json(e.trigger_data),
       })),
       messages: messages.map((m) => ({ ...m, links: json(m.links) })),
-      events: (await k.selectFrom('events').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()).map((e) => ({ ...e, detail: json(e.detail) })),
-      conversions: await k.selectFrom('conversions').selectAll().where('customer_id', '=', c.id).orderBy('id').execute(),
+      events: (await k.selectFrom('events').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()).map(
+        (e) => ({ ...e, detail: json(e.detail) }),
+      ),
+      conversions: await k
+        .selectFrom('conversions')
+        .selectAll()
+        .where('customer_id', '=', c.id)
+        .orderBy('id')
+        .execute(),
       coupons: await k.selectFrom('coupons').selectAll().where('customer_id', '=', c.id).orderBy('id').execute(),
     });
   }
-  const requests = await k.selectFrom('consent_requests').selectAll().where('email_hash', '=', emailHash).orderBy('id').execute();
+  const requests = await k
+    .selectFrom('consent_requests')
+    .selectAll()
+    .where('email_hash', '=', emailHash)
+    .orderBy('id')
+    .execute();
   return {
     email: normalizeEmail(email),
     emailHash,
@@ -109,7 +139,17 @@ export const POSTGRES_ERASURE = [
 ].join('\n');
 
 /** Evidence keys that name no person (ids, times, channels); everything else is removed on erasure. */
-const KEPT_EVIDENCE = ['messageId', 'requestId', 'requestedAt', 'confirmedAt', 'via', 'imported', 'orderId', 'liftedSuppressions', 'erasedAt'];
+const KEPT_EVIDENCE = [
+  'messageId',
+  'requestId',
+  'requestedAt',
+  'confirmedAt',
+  'via',
+  'imported',
+  'orderId',
+  'liftedSuppressions',
+  'erasedAt',
+];
 
 /**
  * Erases a person (GDPR Art. 17). Personal data goes: address, names, attributes, tags, churn
@@ -126,7 +166,19 @@ export async function forgetPerson(ctx: EngineContext, email: string, by?: Actor
   const now = ctx.clock.now();
   const emailHash = hashEmail(email);
   const k = ctx.k;
-  const result: ForgetResult = { emailHash, customers: 0, ordersDeleted: 0, ordersKeptAnonymised: 0, messagesScrubbed: 0, messagesCancelled: 0, consentRequestsDeleted: 0, outboxFilesDeleted: 0, webhookEventsDeleted: 0, suppressed: true, storage: 'done' };
+  const result: ForgetResult = {
+    emailHash,
+    customers: 0,
+    ordersDeleted: 0,
+    ordersKeptAnonymised: 0,
+    messagesScrubbed: 0,
+    messagesCancelled: 0,
+    consentRequestsDeleted: 0,
+    outboxFilesDeleted: 0,
+    webhookEventsDeleted: 0,
+    suppressed: true,
+    storage: 'done',
+  };
   await suppress(k, emailHash, 'erasure', now);
   const customers = await customersByEmail(ctx, emailHash);
   const ids = customers.map((c) => c.id);
@@ -136,7 +188,16 @@ export async function forgetPerson(ctx: EngineContext, email: string, by?: Actor
     .executeTakeFirst();
   result.consentRequestsDeleted = Number(requests.numDeletedRows);
   for (const c of customers) {
-    await appendConsents(k, [{ customerId: c.id, action: 'withdraw', basis: null, source: 'erasure', recordedAt: now, evidence: { erasedAt: now } }]);
+    await appendConsents(k, [
+      {
+        customerId: c.id,
+        action: 'withdraw',
+        basis: null,
+        source: 'erasure',
+        recordedAt: now,
+        evidence: { erasedAt: now },
+      },
+    ]);
     await k.updateTable('customers').set({ erased_at: now, updated_at: now }).where('id', '=', c.id).execute();
     result.messagesCancelled += (await enforceConsent(k, c.id, ctx.sequences, now)).cancelled;
     result.outboxFilesDeleted += await deleteOutboxFiles(ctx, c.id);
@@ -160,31 +221,74 @@ export async function forgetPerson(ctx: EngineContext, email: string, by?: Actor
         .where('id', '=', c.id)
         .execute();
       const orders = await trx.selectFrom('orders').select('id').where('customer_id', '=', c.id).execute();
-      const counted = new Set((await trx.selectFrom('conversions').select('order_id').where('customer_id', '=', c.id).execute()).map((r) => r.order_id));
-      if (orders.length) await trx.deleteFrom('order_items').where('order_id', 'in', orders.map((o) => o.id)).execute();
+      const counted = new Set(
+        (await trx.selectFrom('conversions').select('order_id').where('customer_id', '=', c.id).execute()).map(
+          (r) => r.order_id,
+        ),
+      );
+      if (orders.length)
+        await trx
+          .deleteFrom('order_items')
+          .where(
+            'order_id',
+            'in',
+            orders.map((o) => o.id),
+          )
+          .execute();
       for (const o of orders) {
         if (counted.has(o.id)) {
-          await trx.updateTable('orders').set({ external_id: `erased-${o.id}`, coupon_code: null }).where('id', '=', o.id).execute();
+          await trx
+            .updateTable('orders')
+            .set({ external_id: `erased-${o.id}`, coupon_code: null })
+            .where('id', '=', o.id)
+            .execute();
           result.ordersKeptAnonymised++;
         } else {
           await trx.deleteFrom('orders').where('id', '=', o.id).execute();
           result.ordersDeleted++;
         }
       }
-      await trx.updateTable('enrollments').set({ trigger_data: '{}', address_hash: null }).where('customer_id', '=', c.id).execute();
-      const scrubbed = await trx.updateTable('messages').set({ subject: null, links: '[]', provider_id: null, message_id_header: null, error: null, updated_at: now }).where('customer_id', '=', c.id).executeTakeFirst();
+      await trx
+        .updateTable('enrollments')
+        .set({ trigger_data: '{}', address_hash: null })
+        .where('customer_id', '=', c.id)
+        .execute();
+      const scrubbed = await trx
+        .updateTable('messages')
+        .set({ subject: null, links: '[]', provider_id: null, message_id_header: null, error: null, updated_at: now })
+        .where('customer_id', '=', c.id)
+        .executeTakeFirst();
       result.messagesScrubbed += Number(scrubbed.numUpdatedRows);
       await trx.updateTable('events').set({ user_agent: null, detail: '{}' }).where('customer_id', '=', c.id).execute();
       result.webhookEventsDeleted += await forgetWebhookEvents(trx, c.id);
-      for (const r of await trx.selectFrom('consents').select(['id', 'evidence']).where('customer_id', '=', c.id).execute()) {
-        await trx.updateTable('consents').set({ evidence: redactEvidence(r.evidence) }).where('id', '=', r.id).execute();
+      for (const r of await trx
+        .selectFrom('consents')
+        .select(['id', 'evidence'])
+        .where('customer_id', '=', c.id)
+        .execute()) {
+        await trx
+          .updateTable('consents')
+          .set({ evidence: redactEvidence(r.evidence) })
+          .where('id', '=', r.id)
+          .execute();
       }
     });
     result.customers++;
   }
   // The trail names the customer ids only, never the address: it outlives the erasure.
-  const counts = { customers: result.customers, ordersDeleted: result.ordersDeleted, messagesCancelled: result.messagesCancelled, messagesScrubbed: result.messagesScrubbed };
-  await recordOperatorAction(k, { at: now, action: 'person.erase', target: ids.length ? `customer ${ids.join(', ')}` : 'no customer record (suppressed)', counts, ...(by ? { by } : {}) });
+  const counts = {
+    customers: result.customers,
+    ordersDeleted: result.ordersDeleted,
+    messagesCancelled: result.messagesCancelled,
+    messagesScrubbed: result.messagesScrubbed,
+  };
+  await recordOperatorAction(k, {
+    at: now,
+    action: 'person.erase',
+    target: ids.length ? `customer ${ids.join(', ')}` : 'no customer record (suppressed)',
+    counts,
+    ...(by ? { by } : {}),
+  });
   result.storage = clearStorage(ctx);
   ctx.log.info(result, 'person erased');
   return result;
@@ -212,7 +316,12 @@ export function redactEvidence(evidence: string): string {
 async function deleteOutboxFiles(ctx: EngineContext, customerId: number): Promise<number> {
   if (ctx.config.transport.type !== 'outbox') return 0;
   const dir = resolve(ctx.config.transport.dir);
-  const rows = await ctx.k.selectFrom('messages').select('provider_id').where('customer_id', '=', customerId).where('transport', '=', 'outbox').execute();
+  const rows = await ctx.k
+    .selectFrom('messages')
+    .select('provider_id')
+    .where('customer_id', '=', customerId)
+    .where('transport', '=', 'outbox')
+    .execute();
   let deleted = 0;
   for (const r of rows) {
     if (!r.provider_id) continue;
@@ -237,7 +346,14 @@ export interface MessageAudit {
   legalBasis: string | null;
   consentId: number | null;
   /** The ledger entry the message was sent under. */
-  consent: { action: string; basis: string | null; source: string; textVersion: string | null; recordedAt: number; evidence: Record<string, unknown> } | null;
+  consent: {
+    action: string;
+    basis: string | null;
+    source: string;
+    textVersion: string | null;
+    recordedAt: number;
+    evidence: Record<string, unknown>;
+  } | null;
   /** Recomputed from the ledger as it stood at sending: was that entry in force then? */
   inForceAtSend: boolean | null;
   error: string | null;
@@ -271,22 +387,54 @@ export interface PersonAudit {
  */
 export async function auditPerson(ctx: EngineContext, email: string): Promise<PersonAudit> {
   const emailHash = hashEmail(email);
-  const out: PersonAudit = { email: normalizeEmail(email), emailHash, suppressions: await suppressionsOf(ctx.k, emailHash), customers: [] };
+  const out: PersonAudit = {
+    email: normalizeEmail(email),
+    emailHash,
+    suppressions: await suppressionsOf(ctx.k, emailHash),
+    customers: [],
+  };
   for (const c of await customersByEmail(ctx, emailHash)) {
-    const ledger = await ctx.k.selectFrom('consents').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
+    const ledger = await ctx.k
+      .selectFrom('consents')
+      .selectAll()
+      .where('customer_id', '=', c.id)
+      .orderBy('id')
+      .execute();
     const state = deriveConsentState(ledger);
-    const audit: CustomerAudit = { customerId: c.id, externalId: c.external_id, acquiredVia: c.acquired_via, state, preferences: foldPreferences(ledger), now: [], messages: [] };
+    const audit: CustomerAudit = {
+      customerId: c.id,
+      externalId: c.external_id,
+      acquiredVia: c.acquired_via,
+      state,
+      preferences: foldPreferences(ledger),
+      now: [],
+      messages: [],
+    };
     for (const id of ctx.sequences.ids()) {
       const seq = ctx.sequences.get(id);
       const suppressed = (await suppressedHashes(ctx.k, [emailHash], id)).size > 0;
       const d = canSend(c, state, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
       if (d.allowed && seq.topic && audit.preferences.topicsOut.includes(seq.topic)) {
-        audit.now.push({ sequenceId: id, allowed: false, reason: 'topic_opt_out', detail: `the customer left the topic ${seq.topic}` });
+        audit.now.push({
+          sequenceId: id,
+          allowed: false,
+          reason: 'topic_opt_out',
+          detail: `the customer left the topic ${seq.topic}`,
+        });
         continue;
       }
-      audit.now.push(d.allowed ? { sequenceId: id, allowed: true, basis: d.basis } : { sequenceId: id, allowed: false, reason: d.reason, ...(d.detail ? { detail: d.detail } : {}) });
+      audit.now.push(
+        d.allowed
+          ? { sequenceId: id, allowed: true, basis: d.basis }
+          : { sequenceId: id, allowed: false, reason: d.reason, ...(d.detail ? { detail: d.detail } : {}) },
+      );
     }
-    for (const m of await ctx.k.selectFrom('messages').selectAll().where('customer_id', '=', c.id).orderBy('id').execute()) {
+    for (const m of await ctx.k
+      .selectFrom('messages')
+      .selectAll()
+      .where('customer_id', '=', c.id)
+      .orderBy('id')
+      .execute()) {
       const entry = ledger.find((l) => l.id === m.consent_id);
       const at = m.sent_at ?? m.claimed_at;
       const then = at === null ? null : deriveConsentState(ledger.filter((l) => l.recorded_at <= at));
@@ -301,9 +449,17 @@ export async function auditPerson(ctx: EngineContext, email: string): Promise<Pe
         legalBasis: m.legal_basis,
         consentId: m.consent_id,
         consent: entry
-          ? { action: entry.action, basis: entry.basis, source: entry.source, textVersion: entry.text_version, recordedAt: entry.recorded_at, evidence: JSON.parse(entry.evidence) as Record<string, unknown> }
+          ? {
+              action: entry.action,
+              basis: entry.basis,
+              source: entry.source,
+              textVersion: entry.text_version,
+              recordedAt: entry.recorded_at,
+              evidence: JSON.parse(entry.evidence) as Record<string, unknown>,
+            }
           : null,
-        inForceAtSend: then === null || m.status !== 'sent' ? null : then.active.some((a) => a.consentId === m.consent_id),
+        inForceAtSend:
+          then === null || m.status !== 'sent' ? null : then.active.some((a) => a.consentId === m.consent_id),
         error: m.error,
       });
     }
@@ -328,9 +484,14 @@ export type MailUnsubscribeResult =
  * let `comeback inbound` read the mailbox. With the request's own Message-ID (`id`), the same mail
  * read twice is recorded once.
  */
-export async function unsubscribeByMail(ctx: EngineContext, mail: { from: string; subject: string; id?: string }): Promise<MailUnsubscribeResult> {
+export async function unsubscribeByMail(
+  ctx: EngineContext,
+  mail: { from: string; subject: string; id?: string },
+): Promise<MailUnsubscribeResult> {
   const token = /\b(u[0-9a-z]{1,11}\.[A-Za-z0-9_-]{22})\b/.exec(mail.subject)?.[1];
-  const id = token ? ctx.signer.verify(token, 'unsubscribe')?.id : Number(/unsubscribe-(\d{1,15})\b/i.exec(mail.subject)?.[1] ?? NaN);
+  const id = token
+    ? ctx.signer.verify(token, 'unsubscribe')?.id
+    : Number(/unsubscribe-(\d{1,15})\b/i.exec(mail.subject)?.[1] ?? NaN);
   if (id === undefined || !Number.isSafeInteger(id)) return { status: 'ignored', reason: 'no_message_reference' };
   const m = await ctx.k
     .selectFrom('messages')
@@ -343,6 +504,12 @@ export async function unsubscribeByMail(ctx: EngineContext, mail: { from: string
   const sender = addressparser(mail.from, { flatten: true })[0];
   const address = sender && 'address' in sender ? sender.address : mail.from;
   if (!m.email_hash || m.email_hash !== hashEmail(address)) return { status: 'ignored', reason: 'sender_mismatch' };
-  const stored = await recordEvent(ctx, { messageId: m.id, type: 'unsubscribe', source: 'mailto', detail: { scope: 'all' }, ...(mail.id ? { providerEventId: `mailto:${mail.id}`.slice(0, 255) } : {}) });
+  const stored = await recordEvent(ctx, {
+    messageId: m.id,
+    type: 'unsubscribe',
+    source: 'mailto',
+    detail: { scope: 'all' },
+    ...(mail.id ? { providerEventId: `mailto:${mail.id}`.slice(0, 255) } : {}),
+  });
   return { status: stored ? 'unsubscribed' : 'duplicate', messageId: m.id };
 }

@@ -26,16 +26,35 @@ export class SequenceRegistry {
   async sync(loaded: LoadedSequence[], now: number): Promise<void> {
     for (const s of loaded) {
       const { id, version } = s.definition;
-      const stored = await this.db.selectFrom('sequences').select(['hash']).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+      const stored = await this.db
+        .selectFrom('sequences')
+        .select(['hash'])
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .executeTakeFirst();
       if (stored && stored.hash !== s.hash) {
         throw new ValidationError([
-          { file: s.file, line: 1, column: 1, path: 'version', message: `the content changed but version is still ${version}: raise version to ${version + 1} so running enrolments keep their version` },
+          {
+            file: s.file,
+            line: 1,
+            column: 1,
+            path: 'version',
+            message: `the content changed but version is still ${version}: raise version to ${version + 1} so running enrolments keep their version`,
+          },
         ]);
       }
       if (!stored) {
         await this.db
           .insertInto('sequences')
-          .values({ id, version, hash: s.hash, definition: JSON.stringify(s.definition), status: 'active', paused_reason: null, loaded_at: now })
+          .values({
+            id,
+            version,
+            hash: s.hash,
+            definition: JSON.stringify(s.definition),
+            status: 'active',
+            paused_reason: null,
+            loaded_at: now,
+          })
           .execute();
       }
       this.current.set(id, s);
@@ -61,8 +80,14 @@ export class SequenceRegistry {
     const s = this.current.get(id);
     if (!s) {
       const hint = closest(id, this.ids());
-      const none = this.folder ? `none: nothing was loaded from ${this.folder} (run the command in the project folder, or set sequencesDir)` : 'none';
-      throw new NotFoundError('sequence', id, hint ? `Did you mean "${hint}"?` : `Known sequences: ${this.ids().join(', ') || none}`);
+      const none = this.folder
+        ? `none: nothing was loaded from ${this.folder} (run the command in the project folder, or set sequencesDir)`
+        : 'none';
+      throw new NotFoundError(
+        'sequence',
+        id,
+        hint ? `Did you mean "${hint}"?` : `Known sequences: ${this.ids().join(', ') || none}`,
+      );
     }
     return s.definition;
   }
@@ -75,7 +100,12 @@ export class SequenceRegistry {
     const key = `${id}@${version}`;
     let def = this.versions.get(key);
     if (!def) {
-      const row = await db.selectFrom('sequences').select('definition').where('id', '=', id).where('version', '=', version).executeTakeFirst();
+      const row = await db
+        .selectFrom('sequences')
+        .select('definition')
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .executeTakeFirst();
       if (!row) throw new NotFoundError('sequence version', key);
       def = Sequence.parse(JSON.parse(row.definition));
       this.versions.set(key, def);

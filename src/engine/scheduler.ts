@@ -62,11 +62,16 @@ class BatchWrites {
     // The branch case is decided now; the sender renders this case even if a fact changes meanwhile.
     for (const r of this.reservations) {
       if (r.choices !== null && inserted.has(r.row.enrollment_id)) {
-        await trx.updateTable('enrollments').set({ variant_choices: r.choices }).where('id', '=', r.row.enrollment_id).execute();
+        await trx
+          .updateTable('enrollments')
+          .set({ variant_choices: r.choices })
+          .where('id', '=', r.row.enrollment_id)
+          .execute();
       }
     }
     for (const { set, ids } of this.updates.values()) {
-      for (const chunk of statementChunks(ids, 1)) await trx.updateTable('enrollments').set(set).where('id', 'in', chunk).execute();
+      for (const chunk of statementChunks(ids, 1))
+        await trx.updateTable('enrollments').set(set).where('id', 'in', chunk).execute();
     }
     return inserted.size;
   }
@@ -79,7 +84,15 @@ class BatchWrites {
  */
 export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights): Promise<ScheduleResult> {
   const now = ctx.clock.now();
-  const result: ScheduleResult = { processed: 0, reserved: 0, skipped: 0, deferred: 0, completed: 0, exited: 0, goalsReached: [] };
+  const result: ScheduleResult = {
+    processed: 0,
+    reserved: 0,
+    skipped: 0,
+    deferred: 0,
+    completed: 0,
+    exited: 0,
+    goalsReached: [],
+  };
   await ctx.k.transaction().execute(async (trx) => {
     let q = trx
       .selectFrom('enrollments')
@@ -93,13 +106,25 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
     if (due.length === 0) return;
     result.processed = due.length;
     const facts = await factsFor(trx, due, now);
-    const customers = await trx.selectFrom('customers').select(['id', 'time_zone', 'email_hash']).where('id', 'in', [...new Set(due.map((e) => e.customer_id))]).execute();
+    const customers = await trx
+      .selectFrom('customers')
+      .select(['id', 'time_zone', 'email_hash'])
+      .where('id', 'in', [...new Set(due.map((e) => e.customer_id))])
+      .execute();
     const tz = new Map(customers.map((c) => [c.id, c.time_zone]));
     const capKeys = new Map(customers.map((c) => [c.id, capKey(c)]));
-    const prefs = await preferencesOf(trx, customers.map((c) => c.id));
+    const prefs = await preferencesOf(
+      trx,
+      customers.map((c) => c.id),
+    );
     // With a customer's "one a week/month", sequences due together take turns (see fairOrder).
     if (preferenceWindow(prefs.values()) > 0) await fairOrder(trx, due);
-    const capWindow = Math.max(preferenceWindow(prefs.values()), ...(await Promise.all(due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0))));
+    const capWindow = Math.max(
+      preferenceWindow(prefs.values()),
+      ...(await Promise.all(
+        due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0),
+      )),
+    );
     const recent = capWindow > 0 ? await recentMailTimes(trx, customers, now - capWindow) : new Map<string, number[]>();
     const opens = await humanOpenTimes(trx, [...tz.keys()], now, ctx.config.worker.preferredHourMinOpens);
     const writes = new BatchWrites();
@@ -108,12 +133,31 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       const holdout = e.holdout === 1;
       // Path experiments: the flat step index and the enrolment's cohort (sequences/paths.ts).
       const stepId = stepAt(seq, e.current_step)?.id ?? '';
-      const decision = holdout ? undefined : decide(seq, { id: e.id, currentStep: e.current_step, cohort: e.cohort }, facts.get(e.id)!, now, unitDraw(`variant|${e.id}|${stepId}`), weights?.(seq.id, stepId));
+      const decision = holdout
+        ? undefined
+        : decide(
+            seq,
+            { id: e.id, currentStep: e.current_step, cohort: e.cohort },
+            facts.get(e.id)!,
+            now,
+            unitDraw(`variant|${e.id}|${stepId}`),
+            weights?.(seq.id, stepId),
+          );
       const timeZone = tz.get(e.customer_id) ?? ctx.config.defaults.timeZone;
       const key = capKeys.get(e.customer_id) ?? capKey({ id: e.customer_id, email_hash: null });
       const hour = preferredHour(opens.get(e.customer_id) ?? [], timeZone, ctx.config.worker.preferredHourMinOpens);
       const preferences = prefs.get(e.customer_id);
-      const p = plan({ sequence: seq, currentStep: e.current_step, holdout, decision, now, timeZone, capHistory: recent.get(key) ?? [], preferredHour: hour, preferences });
+      const p = plan({
+        sequence: seq,
+        currentStep: e.current_step,
+        holdout,
+        decision,
+        now,
+        timeZone,
+        capHistory: recent.get(key) ?? [],
+        preferredHour: hour,
+        preferences,
+      });
       apply(writes, e, p, now, result, { recent, key });
     }
     result.reserved = await writes.flush(trx);
@@ -126,7 +170,14 @@ function ended(status: string, now: number, reason: string | null): Partial<Enro
 }
 
 /** Turns the planner's answer for one enrolment into the batch's writes. */
-function apply(writes: BatchWrites, e: Enrollment, p: Plan, now: number, result: ScheduleResult, cap: { recent: Map<string, number[]>; key: string }): void {
+function apply(
+  writes: BatchWrites,
+  e: Enrollment,
+  p: Plan,
+  now: number,
+  result: ScheduleResult,
+  cap: { recent: Map<string, number[]>; key: string },
+): void {
   const advance = (a: Advance) => {
     if (a.dueAt !== null) writes.update(e.id, { current_step: a.stepIndex, next_due_at: a.dueAt });
     else writes.update(e.id, { current_step: a.stepIndex, next_due_at: null, status: 'completed', ended_at: now });
@@ -166,7 +217,12 @@ function apply(writes: BatchWrites, e: Enrollment, p: Plan, now: number, result:
           reserved_at: now,
           updated_at: now,
         },
-        d.mail.branchCase === null ? null : JSON.stringify({ ...(JSON.parse(e.variant_choices || '{}') as object), [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase } }),
+        d.mail.branchCase === null
+          ? null
+          : JSON.stringify({
+              ...(JSON.parse(e.variant_choices || '{}') as object),
+              [d.step.id]: { variant: d.mail.variantId, case: d.mail.branchCase },
+            }),
       );
       // Counts for the frequency cap of later enrolments of the same address in this batch.
       cap.recent.set(cap.key, [...(cap.recent.get(cap.key) ?? []), now]);

@@ -33,12 +33,23 @@ export async function loadSendInputs(ctx: EngineContext, messages: Message[]): P
   const out = new Map<number, SendInputs>();
   if (messages.length === 0) return out;
   const customerIds = [...new Set(messages.map((m) => m.customer_id))];
-  const customers = new Map((await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute()).map((c) => [c.id, c]));
+  const customers = new Map(
+    (await ctx.k.selectFrom('customers').selectAll().where('id', 'in', customerIds).execute()).map((c) => [c.id, c]),
+  );
   const enrollmentIds = [...new Set(messages.map((m) => m.enrollment_id))];
-  const enrollments = new Map((await ctx.k.selectFrom('enrollments').selectAll().where('id', 'in', enrollmentIds).execute()).map((e) => [e.id, e]));
+  const enrollments = new Map(
+    (await ctx.k.selectFrom('enrollments').selectAll().where('id', 'in', enrollmentIds).execute()).map((e) => [
+      e.id,
+      e,
+    ]),
+  );
   const consents = await consentStates(ctx.k, customerIds);
   const hashes = [...customers.values()].flatMap((c) => (c.email_hash ? [c.email_hash] : []));
-  const suppressed = await suppressionScopes(ctx.k, hashes, [...enrollments.values()].map((e) => e.sequence_id));
+  const suppressed = await suppressionScopes(
+    ctx.k,
+    hashes,
+    [...enrollments.values()].map((e) => e.sequence_id),
+  );
   const orders = await orderHistories(ctx.k, customerIds);
   const prefs = await preferencesOf(ctx.k, customerIds);
   for (const message of messages) {
@@ -47,7 +58,10 @@ export async function loadSendInputs(ctx: EngineContext, messages: Message[]): P
     // A language the customer chose wins over the shop's (a re-import may have written the shop's back).
     const customer = found && chosen && found.locale.split('-')[0] !== chosen ? { ...found, locale: chosen } : found;
     const enrollment = enrollments.get(message.enrollment_id);
-    if (!customer || !enrollment) throw new Error(`message ${message.id}: customer ${message.customer_id} or enrolment ${message.enrollment_id} is missing`);
+    if (!customer || !enrollment)
+      throw new Error(
+        `message ${message.id}: customer ${message.customer_id} or enrolment ${message.enrollment_id} is missing`,
+      );
     out.set(message.id, {
       message,
       customer,

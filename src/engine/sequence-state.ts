@@ -34,7 +34,11 @@ export async function pausedSequenceIds(k: Kysely<Database>): Promise<string[]> 
 
 /** When the guard starts counting for each sequence that was resumed (epoch ms). */
 export async function guardSince(k: Kysely<Database>): Promise<Map<string, number>> {
-  const rows = await k.selectFrom('sequences').select(['id', (eb) => eb.fn.max('guard_since').as('since')]).groupBy('id').execute();
+  const rows = await k
+    .selectFrom('sequences')
+    .select(['id', (eb) => eb.fn.max('guard_since').as('since')])
+    .groupBy('id')
+    .execute();
   return new Map(rows.filter((r) => r.since !== null).map((r) => [r.id, Number(r.since)]));
 }
 
@@ -46,8 +50,14 @@ export async function pauseSequence(ctx: EngineContext, id: string, reason: stri
   if (by) checkReason(reason); // the engine's own reasons (a template error) may be longer
   const now = ctx.clock.now();
   const r = await withOutbox(ctx.k, ctx.config, async (trx) => {
-    const done = await trx.updateTable('sequences').set({ status: 'paused', paused_reason: reason, paused_at: now }).where('id', '=', id).where('status', '!=', 'paused').executeTakeFirst();
-    if (Number(done.numUpdatedRows) > 0) await emitEvent(trx, ctx.config, { type: 'sequence.paused', sequenceId: id, data: { reason }, occurredAt: now });
+    const done = await trx
+      .updateTable('sequences')
+      .set({ status: 'paused', paused_reason: reason, paused_at: now })
+      .where('id', '=', id)
+      .where('status', '!=', 'paused')
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) > 0)
+      await emitEvent(trx, ctx.config, { type: 'sequence.paused', sequenceId: id, data: { reason }, occurredAt: now });
     return done;
   });
   const paused = Number(r.numUpdatedRows) > 0;
@@ -65,23 +75,58 @@ export async function pauseSequence(ctx: EngineContext, id: string, reason: stri
  * (also when another caller resumed it a moment earlier: the status update is conditional, so a
  * second resume never unparks anything twice). Recorded in the operator trail, with `reason`.
  */
-export async function resumeSequence(ctx: EngineContext, id: string, options: { by?: Actor; reason?: string } = {}): Promise<string | null> {
+export async function resumeSequence(
+  ctx: EngineContext,
+  id: string,
+  options: { by?: Actor; reason?: string } = {},
+): Promise<string | null> {
   checkReason(options.reason);
   const before = await ctx.sequences.status(id);
   const now = ctx.clock.now();
-  const entry = { at: now, action: 'sequence.resume', target: id, reason: options.reason ?? null, ...(options.by ? { by: options.by } : {}) };
-  const done = before.status !== 'paused' ? 0 : Number((await ctx.k.updateTable('sequences').set({ status: 'active', paused_reason: null, paused_at: null, guard_since: now }).where('id', '=', id).where('status', '=', 'paused').executeTakeFirst()).numUpdatedRows);
+  const entry = {
+    at: now,
+    action: 'sequence.resume',
+    target: id,
+    reason: options.reason ?? null,
+    ...(options.by ? { by: options.by } : {}),
+  };
+  const done =
+    before.status !== 'paused'
+      ? 0
+      : Number(
+          (
+            await ctx.k
+              .updateTable('sequences')
+              .set({ status: 'active', paused_reason: null, paused_at: null, guard_since: now })
+              .where('id', '=', id)
+              .where('status', '=', 'paused')
+              .executeTakeFirst()
+          ).numUpdatedRows,
+        );
   if (done === 0) {
     await recordOperatorAction(ctx.k, { ...entry, outcome: 'not paused' });
     return null;
   }
   const counts = await parkedWork(ctx.k, id, now);
   // Back to the planned time, or now when that passed while the sequence was paused.
-  const unpark = (column: 'next_due_at' | 'due_at') => sql<number>`case when ${sql.ref(column)} - ${PARK_OFFSET} < ${now} then ${now} else ${sql.ref(column)} - ${PARK_OFFSET} end`;
-  await ctx.k.updateTable('enrollments').set({ next_due_at: unpark('next_due_at') }).where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '>=', PARK_OFFSET).execute();
+  const unpark = (column: 'next_due_at' | 'due_at') =>
+    sql<number>`case when ${sql.ref(column)} - ${PARK_OFFSET} < ${now} then ${now} else ${sql.ref(column)} - ${PARK_OFFSET} end`;
+  await ctx.k
+    .updateTable('enrollments')
+    .set({ next_due_at: unpark('next_due_at') })
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'active')
+    .where('next_due_at', '>=', PARK_OFFSET)
+    .execute();
   // Handed to the job queue before the pause, such a message is queued again when it is due, not
   // only after `worker.redispatchAfterMs`.
-  await ctx.k.updateTable('messages').set({ due_at: unpark('due_at'), updated_at: now, dispatched_at: null }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '>=', PARK_OFFSET).execute();
+  await ctx.k
+    .updateTable('messages')
+    .set({ due_at: unpark('due_at'), updated_at: now, dispatched_at: null })
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '>=', PARK_OFFSET)
+    .execute();
   await recordOperatorAction(ctx.k, { ...entry, counts });
   return before.reason ?? 'paused';
 }
@@ -100,15 +145,29 @@ export type ParkedWork = {
 export async function parkedWork(k: Kysely<Database>, id: string, now: number): Promise<ParkedWork> {
   const steps = await k
     .selectFrom('enrollments')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(sql`case when next_due_at - ${PARK_OFFSET} <= ${now} then 1 else 0 end`).as('due')])
-    .where('sequence_id', '=', id).where('status', '=', 'active').where('next_due_at', '>=', PARK_OFFSET)
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.sum<number>(sql`case when next_due_at - ${PARK_OFFSET} <= ${now} then 1 else 0 end`).as('due'),
+    ])
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'active')
+    .where('next_due_at', '>=', PARK_OFFSET)
     .executeTakeFirstOrThrow();
   const mails = await k
     .selectFrom('messages')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(sql`case when due_at - ${PARK_OFFSET} <= ${now} then 1 else 0 end`).as('due')])
-    .where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '>=', PARK_OFFSET)
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.sum<number>(sql`case when due_at - ${PARK_OFFSET} <= ${now} then 1 else 0 end`).as('due'),
+    ])
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '>=', PARK_OFFSET)
     .executeTakeFirstOrThrow();
-  return { parkedSteps: Number(steps.n), parkedMails: Number(mails.n), dueAtOnce: Number(steps.due ?? 0) + Number(mails.due ?? 0) };
+  return {
+    parkedSteps: Number(steps.n),
+    parkedMails: Number(mails.n),
+    dueAtOnce: Number(steps.due ?? 0) + Number(mails.due ?? 0),
+  };
 }
 
 /**
@@ -125,6 +184,12 @@ export async function park(k: Kysely<Database>, id: string): Promise<{ parkedSte
     .where('holdout', '=', 0)
     .where('next_due_at', '<', PARK_OFFSET)
     .executeTakeFirst();
-  const mails = await k.updateTable('messages').set({ due_at: sql<number>`due_at + ${PARK_OFFSET}` }).where('sequence_id', '=', id).where('status', '=', 'reserved').where('due_at', '<', PARK_OFFSET).executeTakeFirst();
+  const mails = await k
+    .updateTable('messages')
+    .set({ due_at: sql<number>`due_at + ${PARK_OFFSET}` })
+    .where('sequence_id', '=', id)
+    .where('status', '=', 'reserved')
+    .where('due_at', '<', PARK_OFFSET)
+    .executeTakeFirst();
   return { parkedSteps: Number(steps.numUpdatedRows), parkedMails: Number(mails.numUpdatedRows) };
 }

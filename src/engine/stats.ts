@@ -34,26 +34,37 @@ const n = (v: unknown) => Number(v ?? 0);
 export async function sequenceStats(ctx: EngineContext, sequenceId?: string): Promise<SequenceStats[]> {
   const k = ctx.k;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any kysely query builder's `where`
-  const filter = <T extends { where: Function }>(q: T, col: string): T => (sequenceId ? (q.where(col, '=', sequenceId) as T) : q);
+  const filter = <T extends { where: Function }>(q: T, col: string): T =>
+    sequenceId ? (q.where(col, '=', sequenceId) as T) : q;
   const enr = await filter(
-    k.selectFrom('enrollments').select([
-      'sequence_id',
-      sql<number>`count(*)`.as('enrolled'),
-      sql<number>`sum(holdout)`.as('holdout'),
-      sql<number>`sum(case when status = 'active' then 1 else 0 end)`.as('active'),
-    ]),
+    k
+      .selectFrom('enrollments')
+      .select([
+        'sequence_id',
+        sql<number>`count(*)`.as('enrolled'),
+        sql<number>`sum(holdout)`.as('holdout'),
+        sql<number>`sum(case when status = 'active' then 1 else 0 end)`.as('active'),
+      ]),
     'sequence_id',
   )
     .groupBy('sequence_id')
     .execute();
-  const msg = await filter(k.selectFrom('messages').select(['sequence_id', 'status', sql<number>`count(*)`.as('n')]), 'sequence_id')
+  const msg = await filter(
+    k.selectFrom('messages').select(['sequence_id', 'status', sql<number>`count(*)`.as('n')]),
+    'sequence_id',
+  )
     .groupBy(['sequence_id', 'status'])
     .execute();
   const ev = await filter(
     k
       .selectFrom('events')
       .innerJoin('messages', 'messages.id', 'events.message_id')
-      .select(['messages.sequence_id', 'events.type', 'events.machine', sql<number>`count(distinct events.message_id)`.as('n')]),
+      .select([
+        'messages.sequence_id',
+        'events.type',
+        'events.machine',
+        sql<number>`count(distinct events.message_id)`.as('n'),
+      ]),
     'messages.sequence_id',
   )
     .groupBy(['messages.sequence_id', 'events.type', 'events.machine'])
@@ -78,7 +89,8 @@ export async function sequenceStats(ctx: EngineContext, sequenceId?: string): Pr
   for (const id of [...ids].sort()) {
     const e = enr.find((r) => r.sequence_id === id);
     const m = (status: string) => n(msg.find((r) => r.sequence_id === id && r.status === status)?.n);
-    const v = (type: string, machine = 0) => n(ev.find((r) => r.sequence_id === id && r.type === type && n(r.machine) === machine)?.n);
+    const v = (type: string, machine = 0) =>
+      n(ev.find((r) => r.sequence_id === id && r.type === type && n(r.machine) === machine)?.n);
     const c = conv.filter((r) => r.sequence_id === id);
     const mailed = c.filter((r) => n(r.holdout) === 0);
     const st = await ctx.sequences.status(id);

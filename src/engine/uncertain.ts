@@ -29,17 +29,34 @@ export type UncertainVerdict = 'sent' | 'resend';
 
 /** How many mails are uncertain now. */
 export async function countUncertain(ctx: EngineContext): Promise<number> {
-  const { n } = await ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'uncertain').executeTakeFirstOrThrow();
+  const { n } = await ctx.k
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'uncertain')
+    .executeTakeFirstOrThrow();
   return Number(n);
 }
 
 /** The oldest `limit` uncertain mails and how many there are in all. */
-export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ total: number; messages: UncertainMessage[] }> {
+export async function listUncertain(
+  ctx: EngineContext,
+  limit = 100,
+): Promise<{ total: number; messages: UncertainMessage[] }> {
   const n = await countUncertain(ctx);
   const rows = await ctx.k
     .selectFrom('messages as m')
     .innerJoin('customers as c', 'c.id', 'm.customer_id')
-    .select(['m.id', 'm.sequence_id', 'm.step_id', 'm.updated_at', 'm.subject', 'm.error', 'm.message_id_header', 'c.external_id', 'c.email'])
+    .select([
+      'm.id',
+      'm.sequence_id',
+      'm.step_id',
+      'm.updated_at',
+      'm.subject',
+      'm.error',
+      'm.message_id_header',
+      'c.external_id',
+      'c.email',
+    ])
     .where('m.status', '=', 'uncertain')
     .orderBy('m.updated_at')
     .orderBy('m.id')
@@ -56,7 +73,10 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
       since: Number(r.updated_at),
       subject: r.subject,
       error: r.error,
-      messageIdHeader: ctx.transport.providerMessageId && !r.message_id_header ? null : sentMessageId(ctx, Number(r.id), r.message_id_header, r.email),
+      messageIdHeader:
+        ctx.transport.providerMessageId && !r.message_id_header
+          ? null
+          : sentMessageId(ctx, Number(r.id), r.message_id_header, r.email),
     })),
   };
 }
@@ -66,7 +86,12 @@ export async function listUncertain(ctx: EngineContext, limit = 100): Promise<{ 
  * went `sending` before it was stored (migration 009), computed with today's sender and address,
  * which is what it was unless either changed. Null without either.
  */
-export function sentMessageId(ctx: EngineContext, id: number, stored: string | null, email: string | null): string | null {
+export function sentMessageId(
+  ctx: EngineContext,
+  id: number,
+  stored: string | null,
+  email: string | null,
+): string | null {
   if (stored) return stored;
   return email ? messageIdOf({ messageId: id, from: senderHeader(ctx.config.sender), to: email }) : null;
 }
@@ -88,12 +113,33 @@ export async function resolveUncertain(
   // A confirmed mail is reported as `message.sent` in the transaction that records it.
   const done = await withOutbox(ctx.k, ctx.config, async (k) => {
     const q = k.updateTable('messages').where('id', 'in', ids).where('status', '=', 'uncertain');
-    if (verdict === 'resend') return q.set({ status: 'reserved', due_at: now, dispatched_at: null, updated_at: now, error: 'resent by the operator: the provider did not have it' }).returning('id').execute();
+    if (verdict === 'resend')
+      return q
+        .set({
+          status: 'reserved',
+          due_at: now,
+          dispatched_at: null,
+          updated_at: now,
+          error: 'resent by the operator: the provider did not have it',
+        })
+        .returning('id')
+        .execute();
     const sent = await q
-      .set((eb) => ({ status: 'sent', sent_at: eb.ref('updated_at'), updated_at: now, error: 'delivery confirmed by the operator' }))
+      .set((eb) => ({
+        status: 'sent',
+        sent_at: eb.ref('updated_at'),
+        updated_at: now,
+        error: 'delivery confirmed by the operator',
+      }))
       .returning(['id', 'customer_id', 'enrollment_id', 'sent_at'])
       .execute();
-    const events = sent.map((m) => ({ type: 'message.sent' as const, customerId: m.customer_id, enrollmentId: m.enrollment_id, messageId: Number(m.id), occurredAt: Number(m.sent_at) }));
+    const events = sent.map((m) => ({
+      type: 'message.sent' as const,
+      customerId: m.customer_id,
+      enrollmentId: m.enrollment_id,
+      messageId: Number(m.id),
+      occurredAt: Number(m.sent_at),
+    }));
     await emitEvents(k, ctx.config, events);
     return sent;
   });

@@ -12,7 +12,10 @@ export interface WorkerHandle {
  * Runs `pass` repeatedly with a pause between passes; an error is logged and the loop goes on (a
  * lost database connection once per outage, through `outage`).
  */
-export function startWorkerLoop(pass: () => Promise<PassResult>, options: { intervalMs: number; onPass?: (r: PassResult) => void; log: Logger; outage?: Outage }): WorkerHandle {
+export function startWorkerLoop(
+  pass: () => Promise<PassResult>,
+  options: { intervalMs: number; onPass?: (r: PassResult) => void; log: Logger; outage?: Outage },
+): WorkerHandle {
   let stopping = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {

@@ -25,7 +25,14 @@ export interface ApplyResult {
 }
 
 /** An empty result to add to. */
-export const emptyResult = (): ApplyResult => ({ customers: 0, consents: 0, orders: 0, conversions: 0, stale: 0, rejected: [] });
+export const emptyResult = (): ApplyResult => ({
+  customers: 0,
+  consents: 0,
+  orders: 0,
+  conversions: 0,
+  stale: 0,
+  rejected: [],
+});
 
 /**
  * The order door for a batch: valid orders are recorded together (`engine.orders.recordMany`);
@@ -78,22 +85,37 @@ function newestById<T extends { updatedAt?: number }>(items: T[], id: (t: T) => 
 }
 
 /** Keeps the records newer than what was applied; ties and older ones are stale. */
-async function newer<T extends { updatedAt?: number }>(k: Kysely<Database>, kind: string, items: T[], id: (t: T) => string): Promise<T[]> {
+async function newer<T extends { updatedAt?: number }>(
+  k: Kysely<Database>,
+  kind: string,
+  items: T[],
+  id: (t: T) => string,
+): Promise<T[]> {
   const dated = items.filter((i) => i.updatedAt !== undefined);
   if (dated.length === 0) return items;
   const stored = new Map<string, number>();
   const ids = [...new Set(dated.map(id))];
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await k.selectFrom('shop_versions').select(['external_id', 'updated_at']).where('kind', '=', kind).where('external_id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await k
+      .selectFrom('shop_versions')
+      .select(['external_id', 'updated_at'])
+      .where('kind', '=', kind)
+      .where('external_id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const r of rows) stored.set(r.external_id, Number(r.updated_at));
   }
   return items.filter((i) => i.updatedAt === undefined || !(stored.get(id(i))! >= i.updatedAt));
 }
 
 /** Remembers the newest `updated_at` applied per record; never moves it back. */
-async function remember(k: Kysely<Database>, kind: string, items: { externalId: string; updatedAt?: number }[]): Promise<void> {
+async function remember(
+  k: Kysely<Database>,
+  kind: string,
+  items: { externalId: string; updatedAt?: number }[],
+): Promise<void> {
   const latest = new Map<string, number>();
-  for (const i of items) if (i.updatedAt !== undefined && !(latest.get(i.externalId)! >= i.updatedAt)) latest.set(i.externalId, i.updatedAt);
+  for (const i of items)
+    if (i.updatedAt !== undefined && !(latest.get(i.externalId)! >= i.updatedAt)) latest.set(i.externalId, i.updatedAt);
   const rows = [...latest].map(([external_id, updated_at]) => ({ kind, external_id, updated_at }));
   for (let i = 0; i < rows.length; i += 300) {
     await k
@@ -114,12 +136,18 @@ async function remember(k: Kysely<Database>, kind: string, items: { externalId: 
  * already in the ledger with the same time is not appended again). Withdrawals go through the
  * engine's consent door, so pending mail stops at once.
  */
-export async function applyCustomers(engine: Engine, provider: ShopProvider, customers: ShopCustomer[], result = emptyResult()): Promise<ApplyResult> {
+export async function applyCustomers(
+  engine: Engine,
+  provider: ShopProvider,
+  customers: ShopCustomer[],
+  result = emptyResult(),
+): Promise<ApplyResult> {
   const k = engine.ctx.k;
   const byId = newestById(customers, (c) => c.input.externalId);
   const newest = await newer(k, `${provider}:customer`, [...byId.values()], (c) => c.input.externalId);
   // An erased person's record is not stored again (upsertCustomerRows): it gets no id.
-  const ids = newest.length === 0 ? new Map<string, number>() : await engine.customers.upsert(newest.map((c) => c.input));
+  const ids =
+    newest.length === 0 ? new Map<string, number>() : await engine.customers.upsert(newest.map((c) => c.input));
   const fresh = newest.filter((c) => ids.has(c.input.externalId));
   result.stale += byId.size - fresh.length;
   if (fresh.length === 0) return result;
@@ -130,7 +158,11 @@ export async function applyCustomers(engine: Engine, provider: ShopProvider, cus
       .selectFrom('consents')
       .select(['customer_id', 'action', 'basis', 'recorded_at'])
       .where('source', '=', provider)
-      .where('customer_id', 'in', withConsent.map((c) => ids.get(c.input.externalId)!))
+      .where(
+        'customer_id',
+        'in',
+        withConsent.map((c) => ids.get(c.input.externalId)!),
+      )
       .execute();
     for (const r of rows) seen.add(`${r.customer_id}|${r.action}|${r.basis}|${r.recorded_at}`);
   }
@@ -138,11 +170,22 @@ export async function applyCustomers(engine: Engine, provider: ShopProvider, cus
     const id = ids.get(c.input.externalId)!;
     const s = c.consent!;
     if (seen.has(`${id}|${s.action}|${s.basis}|${s.at}`)) continue;
-    await engine.consents.record({ customer: id, action: s.action, basis: s.basis, source: provider, recordedAt: s.at, evidence: s.evidence });
+    await engine.consents.record({
+      customer: id,
+      action: s.action,
+      basis: s.basis,
+      source: provider,
+      recordedAt: s.at,
+      evidence: s.evidence,
+    });
     seen.add(`${id}|${s.action}|${s.basis}|${s.at}`);
     result.consents++;
   }
-  await remember(k, `${provider}:customer`, fresh.map((c) => ({ externalId: c.input.externalId, updatedAt: c.updatedAt })));
+  await remember(
+    k,
+    `${provider}:customer`,
+    fresh.map((c) => ({ externalId: c.input.externalId, updatedAt: c.updatedAt })),
+  );
   result.customers += fresh.length;
   return result;
 }
@@ -152,7 +195,12 @@ export async function applyCustomers(engine: Engine, provider: ShopProvider, cus
  * is skipped. A customer the order carries is upserted first; one the shop has not sent is
  * refused with the reason, and so is an order in a foreign currency.
  */
-export async function applyOrders(engine: Engine, provider: ShopProvider, orders: ShopOrder[], result = emptyResult()): Promise<ApplyResult> {
+export async function applyOrders(
+  engine: Engine,
+  provider: ShopProvider,
+  orders: ShopOrder[],
+  result = emptyResult(),
+): Promise<ApplyResult> {
   const carried = orders.flatMap((o) => (o.customer ? [o.customer] : []));
   // Counted as the orders' customers, not as customers read: only their consents add up.
   if (carried.length > 0) result.consents += (await applyCustomers(engine, provider, carried)).consents;
@@ -163,8 +211,13 @@ export async function applyOrders(engine: Engine, provider: ShopProvider, orders
   const updatedAt = new Map(fresh.map((o) => [o.input.externalId, o.updatedAt]));
   const applied: { externalId: string; updatedAt?: number }[] = [];
   for (let i = 0; i < fresh.length; i += MAX_ORDERS_PER_CALL) {
-    const recorded = await recordBatch(engine, fresh.slice(i, i + MAX_ORDERS_PER_CALL).map((o) => o.input), result);
-    for (const input of recorded) applied.push({ externalId: input.externalId, updatedAt: updatedAt.get(input.externalId) });
+    const recorded = await recordBatch(
+      engine,
+      fresh.slice(i, i + MAX_ORDERS_PER_CALL).map((o) => o.input),
+      result,
+    );
+    for (const input of recorded)
+      applied.push({ externalId: input.externalId, updatedAt: updatedAt.get(input.externalId) });
     result.orders += recorded.length;
   }
   await remember(engine.ctx.k, kind, applied);

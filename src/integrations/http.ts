@@ -19,7 +19,9 @@ export async function shopFetch(url: string, init: RequestInit, timeoutMs: numbe
   }
   if (res.status === 401 || res.status === 403) {
     const text = (await res.text()).slice(0, 300);
-    throw new ShopApiError(`${new URL(url).host} refused the credentials (HTTP ${res.status}): ${text} — check shop.accessToken`);
+    throw new ShopApiError(
+      `${new URL(url).host} refused the credentials (HTTP ${res.status}): ${text} — check shop.accessToken`,
+    );
   }
   return res;
 }

@@ -37,16 +37,26 @@ const OVERLAP_MS = 60 * 60_000;
  * Syncs customers and orders. Without `since`: an unfinished run resumes from its cursor, else
  * only what changed since the last finished run began (an hour's overlap); a first run reads all.
  */
-export async function runSync(engine: Engine, client: ShopClient, options: { since?: number; bulk?: boolean; onProgress?: (p: SyncProgress) => void } = {}): Promise<SyncResult> {
+export async function runSync(
+  engine: Engine,
+  client: ShopClient,
+  options: { since?: number; bulk?: boolean; onProgress?: (p: SyncProgress) => void } = {},
+): Promise<SyncResult> {
   const k = engine.ctx.k;
   const now = () => engine.ctx.clock.now();
   const result: SyncResult = { ...emptyResult(), pages: 0, resumed: false, throttled: 0, since: null };
   for (const resource of SYNC_RESOURCES) {
-    const state = await k.selectFrom('shop_sync_state').selectAll().where('provider', '=', client.provider).where('resource', '=', resource).executeTakeFirst();
+    const state = await k
+      .selectFrom('shop_sync_state')
+      .selectAll()
+      .where('provider', '=', client.provider)
+      .where('resource', '=', resource)
+      .executeTakeFirst();
     let cursor: string | null = null;
     let since: number | undefined = options.since;
     let records = 0;
-    const resume = state !== undefined && state.finished_at === null && (since === undefined || Number(state.since) === since);
+    const resume =
+      state !== undefined && state.finished_at === null && (since === undefined || Number(state.since) === since);
     if (resume) {
       cursor = state.cursor;
       since = state.since === null ? undefined : Number(state.since);
@@ -54,11 +64,31 @@ export async function runSync(engine: Engine, client: ShopClient, options: { sin
       result.resumed = true;
     } else {
       if (since === undefined && state?.finished_at) since = Number(state.started_at) - OVERLAP_MS;
-      const row = { provider: client.provider, resource, cursor: null, since: since ?? null, records: 0, started_at: now(), finished_at: null, updated_at: now() };
+      const row = {
+        provider: client.provider,
+        resource,
+        cursor: null,
+        since: since ?? null,
+        records: 0,
+        started_at: now(),
+        finished_at: null,
+        updated_at: now(),
+      };
       await k
         .insertInto('shop_sync_state')
         .values(row)
-        .onConflict((oc) => oc.columns(['provider', 'resource']).doUpdateSet({ cursor: null, since: row.since, records: 0, started_at: row.started_at, finished_at: null, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc
+            .columns(['provider', 'resource'])
+            .doUpdateSet({
+              cursor: null,
+              since: row.since,
+              records: 0,
+              started_at: row.started_at,
+              finished_at: null,
+              updated_at: row.updated_at,
+            }),
+        )
         .execute();
     }
     result.since = since ?? null;
@@ -68,15 +98,27 @@ export async function runSync(engine: Engine, client: ShopClient, options: { sin
         await applyOrders(engine, client.provider, batch, result);
         records += batch.length;
         result.pages++;
-        await k.updateTable('shop_sync_state').set({ records, updated_at: now() }).where('provider', '=', client.provider).where('resource', '=', resource).execute();
+        await k
+          .updateTable('shop_sync_state')
+          .set({ records, updated_at: now() })
+          .where('provider', '=', client.provider)
+          .where('resource', '=', resource)
+          .execute();
         options.onProgress?.({ resource, records, resumed: resume });
       }
-      await k.updateTable('shop_sync_state').set({ cursor: null, finished_at: now(), updated_at: now() }).where('provider', '=', client.provider).where('resource', '=', resource).execute();
+      await k
+        .updateTable('shop_sync_state')
+        .set({ cursor: null, finished_at: now(), updated_at: now() })
+        .where('provider', '=', client.provider)
+        .where('resource', '=', resource)
+        .execute();
       continue;
     }
     for (;;) {
-      const page: ShopPage<unknown> = resource === 'customers' ? await client.customers(cursor, since) : await client.orders(cursor, since);
-      if (resource === 'customers') await applyCustomers(engine, client.provider, page.records as Parameters<typeof applyCustomers>[2], result);
+      const page: ShopPage<unknown> =
+        resource === 'customers' ? await client.customers(cursor, since) : await client.orders(cursor, since);
+      if (resource === 'customers')
+        await applyCustomers(engine, client.provider, page.records as Parameters<typeof applyCustomers>[2], result);
       else await applyOrders(engine, client.provider, page.records as Parameters<typeof applyOrders>[2], result);
       records += page.records.length;
       result.pages++;

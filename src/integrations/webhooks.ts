@@ -26,10 +26,19 @@ export function verifyWebhookSignature(secret: string, raw: Buffer, signature: s
 }
 
 /** Stores a delivery unless its id is known; false for a duplicate. */
-export async function recordWebhook(engine: Engine, w: { provider: ShopProvider; id: string; topic: string; body: string }): Promise<boolean> {
+export async function recordWebhook(
+  engine: Engine,
+  w: { provider: ShopProvider; id: string; topic: string; body: string },
+): Promise<boolean> {
   const inserted = await engine.ctx.k
     .insertInto('shop_webhooks')
-    .values({ provider: w.provider, webhook_id: w.id, topic: w.topic, body: w.body, received_at: engine.ctx.clock.now() })
+    .values({
+      provider: w.provider,
+      webhook_id: w.id,
+      topic: w.topic,
+      body: w.body,
+      received_at: engine.ctx.clock.now(),
+    })
     .onConflict((oc) => oc.columns(['provider', 'webhook_id']).doNothing())
     .returning('id')
     .executeTakeFirst();
@@ -47,7 +56,12 @@ async function emailOf(engine: Engine, externalId: string): Promise<string | nul
 }
 
 /** Applies one webhook; returns what the operator may need (a data request's export). */
-export async function applyWebhook(engine: Engine, provider: ShopProvider, topic: string, body: unknown): Promise<unknown> {
+export async function applyWebhook(
+  engine: Engine,
+  provider: ShopProvider,
+  topic: string,
+  body: unknown,
+): Promise<unknown> {
   const b = body as Record<string, unknown>;
   if (provider === 'shopify') {
     switch (topic) {
@@ -96,7 +110,13 @@ export async function applyWebhook(engine: Engine, provider: ShopProvider, topic
 
 /** The stored order as order-door input (items unchanged). */
 async function storedOrder(engine: Engine, externalId: string) {
-  const o = await engine.ctx.k.selectFrom('orders').innerJoin('customers', 'customers.id', 'orders.customer_id').selectAll('orders').select('customers.external_id as customer_external_id').where('orders.external_id', '=', externalId).executeTakeFirst();
+  const o = await engine.ctx.k
+    .selectFrom('orders')
+    .innerJoin('customers', 'customers.id', 'orders.customer_id')
+    .selectAll('orders')
+    .select('customers.external_id as customer_external_id')
+    .where('orders.external_id', '=', externalId)
+    .executeTakeFirst();
   if (!o) return undefined;
   return {
     externalId,
@@ -112,17 +132,32 @@ async function storedOrder(engine: Engine, externalId: string) {
 }
 
 /** A refund adds to the order's returned amount (the whole amount: the order counts as returned). */
-async function applyRefund(engine: Engine, r: { order_id: number; transactions?: { amount: string; kind?: string }[] }) {
+async function applyRefund(
+  engine: Engine,
+  r: { order_id: number; transactions?: { amount: string; kind?: string }[] },
+) {
   const o = await storedOrder(engine, String(r.order_id));
   if (!o) return { ignored: `refund of unknown order ${r.order_id}` };
-  const cents = (r.transactions ?? []).filter((t) => (t.kind ?? 'refund') === 'refund').reduce((s, t) => s + Math.round(Number(t.amount) * 100), 0);
+  const cents = (r.transactions ?? [])
+    .filter((t) => (t.kind ?? 'refund') === 'refund')
+    .reduce((s, t) => s + Math.round(Number(t.amount) * 100), 0);
   const returnedMinor = Math.min(o.totalMinor, o.returnedMinor + cents);
-  return applyOrders(engine, 'shopify', [{ input: { ...o, returnedMinor, status: o.status === 'cancelled' ? 'cancelled' : returnedMinor >= o.totalMinor ? 'returned' : 'paid' } }]);
+  return applyOrders(engine, 'shopify', [
+    {
+      input: {
+        ...o,
+        returnedMinor,
+        status: o.status === 'cancelled' ? 'cancelled' : returnedMinor >= o.totalMinor ? 'returned' : 'paid',
+      },
+    },
+  ]);
 }
 
 async function cancelStored(engine: Engine, externalId: string) {
   const o = await storedOrder(engine, externalId);
-  return o ? applyOrders(engine, 'woocommerce', [{ input: { ...o, status: 'cancelled' } }]) : { ignored: `unknown order ${externalId}` };
+  return o
+    ? applyOrders(engine, 'woocommerce', [{ input: { ...o, status: 'cancelled' } }])
+    : { ignored: `unknown order ${externalId}` };
 }
 
 /**
@@ -157,7 +192,13 @@ export class WebhookProcessor {
   private async drain(): Promise<void> {
     const k = this.engine.ctx.k;
     for (;;) {
-      const rows = await k.selectFrom('shop_webhooks').selectAll().where('processed_at', 'is', null).orderBy('id').limit(100).execute();
+      const rows = await k
+        .selectFrom('shop_webhooks')
+        .selectAll()
+        .where('processed_at', 'is', null)
+        .orderBy('id')
+        .limit(100)
+        .execute();
       if (rows.length === 0) return;
       for (const row of rows) {
         let result: unknown = null;
@@ -167,11 +208,18 @@ export class WebhookProcessor {
         } catch (err) {
           // Kept with its reason for the operator; the shop's data comes again with the next sync.
           error = (err as Error).message;
-          this.engine.ctx.log.error({ webhook: row.webhook_id, topic: row.topic, err: error }, 'shop webhook could not be applied');
+          this.engine.ctx.log.error(
+            { webhook: row.webhook_id, topic: row.topic, err: error },
+            'shop webhook could not be applied',
+          );
         }
         await k
           .updateTable('shop_webhooks')
-          .set({ processed_at: this.engine.ctx.clock.now(), error, result: result === null ? null : JSON.stringify(result) })
+          .set({
+            processed_at: this.engine.ctx.clock.now(),
+            error,
+            result: result === null ? null : JSON.stringify(result),
+          })
           .where('id', '=', row.id)
           .execute();
       }

@@ -18,8 +18,16 @@ import type { PathExperimentReport } from './types.js';
 type CohortRow = EnrollmentRow & { cohort: string | null };
 
 const LN = sql.raw('ln(cast(c.revenue as double precision))');
-const NUMERIC = ['holdout', 'enrolled', 'conversions', 'revenue', 'revenue_sq', 'buyers', 'revenue_log',
-  'revenue_log_sq'] as const;
+const NUMERIC = [
+  'holdout',
+  'enrolled',
+  'conversions',
+  'revenue',
+  'revenue_sq',
+  'buyers',
+  'revenue_log',
+  'revenue_log_sq',
+] as const;
 
 /** Enrolments and conversion sums per (cohort, holdout) of one sequence. */
 async function cohortRows(k: Kysely<Database>, sequenceId: string, since?: number): Promise<CohortRow[]> {
@@ -67,8 +75,15 @@ export async function pathExperimentReport(
       const [k1, n1] = [sum(mailed(b), 'conversions'), sum(mailed(b), 'enrolled')];
       const [k2, n2] = [sum(mailed(a), 'conversions'), sum(mailed(a), 'enrolled')];
       if (n1 === 0 || n2 === 0) {
-        pairs.push({ a, b, difference: null, ci: null, significant: false, better: null,
-          minimumDetectableEffect: null });
+        pairs.push({
+          a,
+          b,
+          difference: null,
+          ci: null,
+          significant: false,
+          better: null,
+          minimumDetectableEffect: null,
+        });
         continue;
       }
       const ci = newcombeInterval(k1, n1, k2, n2, z);

@@ -6,7 +6,22 @@ export type FunnelSums = Omit<Funnel, 'rates' | 'netRevenueMinor'>;
 
 /** A funnel with every count 0. */
 export function emptyFunnel(): FunnelSums {
-  return { enrolled: 0, holdout: 0, sent: 0, delivered: 0, bounced: 0, humanOpens: 0, machineOpens: 0, humanClicks: 0, botClicks: 0, unsubscribes: 0, complaints: 0, conversions: 0, revenueMinor: 0, discountMinor: 0 };
+  return {
+    enrolled: 0,
+    holdout: 0,
+    sent: 0,
+    delivered: 0,
+    bounced: 0,
+    humanOpens: 0,
+    machineOpens: 0,
+    humanClicks: 0,
+    botClicks: 0,
+    unsubscribes: 0,
+    complaints: 0,
+    conversions: 0,
+    revenueMinor: 0,
+    discountMinor: 0,
+  };
 }
 
 /** Adds counts into `target` (in place). */

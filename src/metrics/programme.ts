@@ -115,8 +115,16 @@ function asRow(s: Sums, net: boolean): EnrollmentRow {
 export async function programmeReport(k: Kysely<Database>, o: ProgrammeOptions): Promise<ProgrammeReport> {
   const { rows, pending } = await programmeSums(k, o);
   const currency = o.currency ?? 'EUR';
-  const uplift = upliftReport(rows.map((r) => asRow(r, false)), o.controlShare, currency);
-  const net = upliftReport(rows.map((r) => asRow(r, true)), o.controlShare, currency);
+  const uplift = upliftReport(
+    rows.map((r) => asRow(r, false)),
+    o.controlShare,
+    currency,
+  );
+  const net = upliftReport(
+    rows.map((r) => asRow(r, true)),
+    o.controlShare,
+    currency,
+  );
   if (uplift.reason === 'no holdout') uplift.reason = 'no control group (controlGroup.share is 0)';
   else if (uplift.reason === 'no holdout enrolments yet') {
     uplift.reason = 'no control-group customers with a closed window yet';

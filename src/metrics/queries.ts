@@ -78,7 +78,20 @@ export async function messageCounts(k: Kysely<Database>, f: QueryFilter): Promis
     ) fl on fl.message_id = m.id
     where (m.status = 'sent' or (m.status = 'failed' and fl.bounced = 1)) and en.holdout = 0 and ${where(f, 'en')}
     group by m.sequence_id, en.sequence_version, m.step_id, m.variant_id, cu.churn_reason`.execute(k);
-  return r.rows.map((row) => numeric(row, ['version', 'sent', 'delivered', 'bounced', 'human_opens', 'machine_opens', 'human_clicks', 'bot_clicks', 'unsubscribes', 'complaints']));
+  return r.rows.map((row) =>
+    numeric(row, [
+      'version',
+      'sent',
+      'delivered',
+      'bounced',
+      'human_opens',
+      'machine_opens',
+      'human_clicks',
+      'bot_clicks',
+      'unsubscribes',
+      'complaints',
+    ]),
+  );
 }
 
 /** Enrolments and their conversions per (sequence, version, churn reason, holdout). */
@@ -121,7 +134,21 @@ export async function enrollmentCounts(k: Kysely<Database>, f: QueryFilter): Pro
     ) c on c.enrollment_id = en.id
     where ${where(f, 'en')}
     group by en.sequence_id, en.sequence_version, cu.churn_reason, en.holdout`.execute(k);
-  return r.rows.map((row) => numeric(row, ['version', 'holdout', 'enrolled', 'active', 'conversions', 'revenue', 'discount', 'revenue_sq', 'buyers', 'revenue_log', 'revenue_log_sq']));
+  return r.rows.map((row) =>
+    numeric(row, [
+      'version',
+      'holdout',
+      'enrolled',
+      'active',
+      'conversions',
+      'revenue',
+      'discount',
+      'revenue_sq',
+      'buyers',
+      'revenue_log',
+      'revenue_log_sq',
+    ]),
+  );
 }
 
 /** Conversions after a step's send, per (sequence, version, step, variant, churn reason). */

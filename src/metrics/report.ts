@@ -11,7 +11,17 @@ import type { Sequence } from '../sequences/schema.js';
 import { sequencePaths } from '../sequences/paths.js';
 import { deliverabilityReport, deliveryRows, windowStart, type DeliveryRow } from './deliverability.js';
 import { addFunnel, emptyFunnel, finishFunnel, type FunnelSums } from './funnel.js';
-import { conversionCurrencies, creditedConversions, enrollmentCounts, messageCounts, stepConversions, type CreditedRow, type EnrollmentRow, type MessageRow, type StepConversionRow } from './queries.js';
+import {
+  conversionCurrencies,
+  creditedConversions,
+  enrollmentCounts,
+  messageCounts,
+  stepConversions,
+  type CreditedRow,
+  type EnrollmentRow,
+  type MessageRow,
+  type StepConversionRow,
+} from './queries.js';
 import { preferenceReport } from './preferences.js';
 import { pathExperimentReport } from './cohorts.js';
 import { programmeReport } from './programme.js';
@@ -72,11 +82,22 @@ interface Data {
  */
 export async function buildStatsReport(src: ReportSource, options: StatsReportOptions = {}): Promise<StatsReport> {
   const now = src.now;
-  const since = options.since === undefined ? undefined : typeof options.since === 'number' ? options.since : options.since.getTime();
+  const since =
+    options.since === undefined
+      ? undefined
+      : typeof options.since === 'number'
+        ? options.since
+        : options.since.getTime();
   const f = { sequence: options.sequence, since };
   const start = windowStart(now, src.guard);
   const enrollments = await enrollmentCounts(src.k, f);
-  const ids = [...new Set<string>(options.sequence !== undefined ? [options.sequence] : [...src.sequences.ids(), ...enrollments.map((e) => e.sequence_id)])].sort();
+  const ids = [
+    ...new Set<string>(
+      options.sequence !== undefined
+        ? [options.sequence]
+        : [...src.sequences.ids(), ...enrollments.map((e) => e.sequence_id)],
+    ),
+  ].sort();
   const definitions = new Map<string, Sequence | undefined>();
   for (const id of ids) definitions.set(id, await definition(src, id));
   const [messages, stepConv, credited, arms, delivery, currencies] = [
@@ -87,7 +108,19 @@ export async function buildStatsReport(src: ReportSource, options: StatsReportOp
     await deliveryRows(src.k, start, options.sequence),
     await conversionCurrencies(src.k, f),
   ];
-  const data: Data = { messages, enrollments, stepConv, credited, arms, delivery, currencies, windowStart: start, guardSince: src.guardSince, definitions, since };
+  const data: Data = {
+    messages,
+    enrollments,
+    stepConv,
+    credited,
+    arms,
+    delivery,
+    currencies,
+    windowStart: start,
+    guardSince: src.guardSince,
+    definitions,
+    since,
+  };
   const sequences: SequenceReport[] = [];
   for (const id of ids) sequences.push(await sequenceReport(src, id, data));
   return {
@@ -96,14 +129,25 @@ export async function buildStatsReport(src: ReportSource, options: StatsReportOp
     sequences,
     recentlyReturned: await recentlyReturned(src.k, f, 20),
     preferences: await preferenceReport(src.k, now, f),
-    programme: await programmeReport(src.k, { since, now, currency: src.currency, ...src.controlGroup, controlShare: src.controlGroup.share }),
+    programme: await programmeReport(src.k, {
+      since,
+      now,
+      currency: src.currency,
+      ...src.controlGroup,
+      controlShare: src.controlGroup.share,
+    }),
   };
 }
 
 /** The current file's definition, else the latest stored version (a sequence whose file is gone). */
 async function definition(src: ReportSource, id: string): Promise<Sequence | undefined> {
   if (src.sequences.ids().includes(id)) return src.sequences.get(id);
-  const latest = await src.k.selectFrom('sequences').select('version').where('id', '=', id).orderBy('version', 'desc').executeTakeFirst();
+  const latest = await src.k
+    .selectFrom('sequences')
+    .select('version')
+    .where('id', '=', id)
+    .orderBy('version', 'desc')
+    .executeTakeFirst();
   return latest ? src.sequences.version(id, latest.version).catch(() => undefined) : undefined;
 }
 
@@ -123,10 +167,18 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
   for (const r of enr) {
     for (const target of [total, at(byVersion, r.version), at(byReason, r.churn_reason)]) {
       if (r.holdout) target.holdout += r.enrolled;
-      else addFunnel(target, { enrolled: r.enrolled, conversions: r.conversions, revenueMinor: r.revenue, discountMinor: r.discount });
+      else
+        addFunnel(target, {
+          enrolled: r.enrolled,
+          conversions: r.conversions,
+          revenueMinor: r.revenue,
+          discountMinor: r.discount,
+        });
     }
   }
-  for (const m of msgs) for (const target of [total, at(byVersion, m.version), at(byReason, m.churn_reason)]) addFunnel(target, messageSums(m));
+  for (const m of msgs)
+    for (const target of [total, at(byVersion, m.version), at(byReason, m.churn_reason)])
+      addFunnel(target, messageSums(m));
 
   // Step and variant funnels: the step's sends are its enrolments, conversions are those after the send.
   const flat = seq ? sequencePaths(seq).steps : undefined;
@@ -136,9 +188,11 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
     const step = index >= 0 ? flat![index] : undefined;
     const funnelOf = (variant?: string | null) => {
       const sums = emptyFunnel();
-      const pick = <T extends { step_id: string; variant_id: string | null }>(rows: T[]) => rows.filter((r) => r.step_id === stepId && (variant === undefined || r.variant_id === variant));
+      const pick = <T extends { step_id: string; variant_id: string | null }>(rows: T[]) =>
+        rows.filter((r) => r.step_id === stepId && (variant === undefined || r.variant_id === variant));
       for (const m of pick(msgs)) addFunnel(sums, { ...messageSums(m), enrolled: m.sent });
-      for (const c of pick(conv)) addFunnel(sums, { conversions: c.conversions, revenueMinor: c.revenue, discountMinor: c.discount });
+      for (const c of pick(conv))
+        addFunnel(sums, { conversions: c.conversions, revenueMinor: c.revenue, discountMinor: c.discount });
       return finishFunnel(sums);
     };
     const options = step ? stepOptions(step) : [];
@@ -147,7 +201,9 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
           variantId: s.variantId,
           label: s.variantId ?? 'control',
           funnel: funnelOf(s.variantId),
-          creditedConversions: d.credited.filter((c) => c.sequence_id === id && c.step_id === stepId && c.variant_id === s.variantId).reduce((a, c) => a + c.conversions, 0),
+          creditedConversions: d.credited
+            .filter((c) => c.sequence_id === id && c.step_id === stepId && c.variant_id === s.variantId)
+            .reduce((a, c) => a + c.conversions, 0),
           trials: s.arm.trials,
           successes: s.arm.successes,
           conversionPosterior: s.posterior.conversion,
@@ -170,11 +226,17 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
     optimize: metric,
     active: enr.reduce((s, r) => s + r.active, 0),
     funnel: finishFunnel(total),
-    byVersion: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, sums]) => ({ version, ...finishFunnel(sums) })),
+    byVersion: [...byVersion]
+      .sort((a, b) => a[0] - b[0])
+      .map(([version, sums]) => ({ version, ...finishFunnel(sums) })),
     steps,
-    byChurnReason: [...byReason].sort((a, b) => a[0].localeCompare(b[0])).map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
+    byChurnReason: [...byReason]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
-    ...(seq && sequencePaths(seq).cohorts.length > 0 ? { paths: (await pathExperimentReport(src.k, seq, d.since, currency))! } : {}),
+    ...(seq && sequencePaths(seq).cohorts.length > 0
+      ? { paths: (await pathExperimentReport(src.k, seq, d.since, currency))! }
+      : {}),
     deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), src.guard),
   };
 }

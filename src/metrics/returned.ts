@@ -5,12 +5,28 @@ import { num, type QueryFilter } from './queries.js';
 import type { ReturnedCustomer } from './types.js';
 
 /** The `limit` newest conversions of mailed enrolments of customers not erased (newest first). */
-export async function recentlyReturned(k: Kysely<Database>, f: QueryFilter, limit: number): Promise<ReturnedCustomer[]> {
+export async function recentlyReturned(
+  k: Kysely<Database>,
+  f: QueryFilter,
+  limit: number,
+): Promise<ReturnedCustomer[]> {
   let q = k
     .selectFrom('conversions as c')
     .innerJoin('enrollments as en', 'en.id', 'c.enrollment_id')
     .innerJoin('customers as cu', 'cu.id', 'c.customer_id')
-    .select(['c.customer_id', 'cu.external_id', 'cu.first_name', 'c.sequence_id', 'c.step_id', 'c.variant_id', 'c.attributed_by', 'c.converted_at', 'c.revenue_minor', 'c.discount_minor', 'c.currency'])
+    .select([
+      'c.customer_id',
+      'cu.external_id',
+      'cu.first_name',
+      'c.sequence_id',
+      'c.step_id',
+      'c.variant_id',
+      'c.attributed_by',
+      'c.converted_at',
+      'c.revenue_minor',
+      'c.discount_minor',
+      'c.currency',
+    ])
     .where('c.holdout', '=', 0)
     .where('cu.erased_at', 'is', null); // erased people are not listed, though their conversions still count
   if (f.sequence !== undefined) q = q.where('c.sequence_id', '=', f.sequence);

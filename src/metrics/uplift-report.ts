@@ -33,7 +33,13 @@ function group(rows: readonly EnrollmentRow[], holdout: boolean): GroupSums {
 }
 
 function summary(g: GroupSums): UpliftGroup {
-  return { enrolled: g.n, conversions: g.conversions, conversionRate: g.n > 0 ? g.conversions / g.n : null, revenueMinor: g.sum, revenuePerEnrolledMinor: g.n > 0 ? g.sum / g.n : null };
+  return {
+    enrolled: g.n,
+    conversions: g.conversions,
+    conversionRate: g.n > 0 ? g.conversions / g.n : null,
+    revenueMinor: g.sum,
+    revenuePerEnrolledMinor: g.n > 0 ? g.sum / g.n : null,
+  };
 }
 
 /**
@@ -67,7 +73,10 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
   };
   if (holdout.n === 0) return { ...base, reason: holdoutShare > 0 ? 'no holdout enrolments yet' : 'no holdout' };
   if (mailed.n === 0) return { ...base, reason: 'no mailed enrolments yet' };
-  const conv = conversionUplift({ treated: { n: mailed.n, conversions: mailed.conversions }, holdout: { n: holdout.n, conversions: holdout.conversions } });
+  const conv = conversionUplift({
+    treated: { n: mailed.n, conversions: mailed.conversions },
+    holdout: { n: holdout.n, conversions: holdout.conversions },
+  });
   if (!conv.available) return { ...base, reason: conv.reason };
   const rev = revenueUplift({ treated: mailed, holdout });
   // The baseline is the holdout's rate: what the mailed group would convert at without the mail.
@@ -87,7 +96,12 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
   if (!rev.available) {
     // Too few buyers for an interval: the observed difference is still a fact worth showing.
     const difference = mailed.sum / mailed.n - holdout.sum / holdout.n;
-    return { ...withConv, revenuePerEnrolledDifferenceMinor: difference, incrementalRevenueMinor: difference * mailed.n, revenueVerdict: NO_REVENUE_INTERVAL };
+    return {
+      ...withConv,
+      revenuePerEnrolledDifferenceMinor: difference,
+      incrementalRevenueMinor: difference * mailed.n,
+      revenueVerdict: NO_REVENUE_INTERVAL,
+    };
   }
   const revMde = mdeFromInterval(rev.ci95);
   return {
@@ -96,7 +110,12 @@ export function upliftReport(rows: readonly EnrollmentRow[], holdoutShare: numbe
     revenuePerEnrolledDifferenceCi95: rev.ci95,
     revenueSignificant: rev.significant,
     revenueMinimumDetectableEffectMinor: revMde,
-    revenueVerdict: powerVerdict(rev.significant, `+${formatMoney(Math.round(revMde), currency, 'en')} per enrolment`, mailed.n, holdout.n),
+    revenueVerdict: powerVerdict(
+      rev.significant,
+      `+${formatMoney(Math.round(revMde), currency, 'en')} per enrolment`,
+      mailed.n,
+      holdout.n,
+    ),
     incrementalRevenueMinor: rev.incrementalRevenue,
     incrementalRevenueCi95: rev.incrementalCi95,
   };

@@ -77,7 +77,7 @@ function shopSkeleton(type: 'shopify' | 'woocommerce'): string {
 #   type: ${type}
 #   domain: ${shopify ? 'your-store.myshopify.com' : 'your-shop.example'}
 #   accessToken: ${shopify ? 'shpat_...            # Admin API access token of your custom app' : 'ck_...:cs_...        # REST API consumer key:secret (read/write)'}
-#   webhookSecret: ${shopify ? '...               # the app\'s client secret (signs webhooks)' : '...               # the secret of the webhooks you add'}
+#   webhookSecret: ${shopify ? "...               # the app's client secret (signs webhooks)" : '...               # the secret of the webhooks you add'}
 `;
 }
 
@@ -120,9 +120,14 @@ function copyTree(from: string, to: string, root: string, result: ScaffoldResult
  * `.vscode/settings.json`, and `.gitignore`. Existing files stay.
  */
 export function scaffoldProject(dir: string, options: { shop?: 'shopify' | 'woocommerce' } = {}): ScaffoldResult {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new ComebackError('E_INPUT', `${dir} is a file, not a folder`);
   const root = packageRoot();
-  if (!root) throw new ComebackError('E_INPUT', 'the example sequences and templates shipped with Comeback were not found next to its code');
+  if (!root)
+    throw new ComebackError(
+      'E_INPUT',
+      'the example sequences and templates shipped with Comeback were not found next to its code',
+    );
   const result: ScaffoldResult = { created: [], kept: [] };
   try {
     writeProject(dir, root, result, options.shop);
@@ -130,7 +135,9 @@ export function scaffoldProject(dir: string, options: { shop?: 'shopify' | 'wooc
     const code = (err as NodeJS.ErrnoException).code;
     if (!code) throw err;
     // A folder that cannot be written (no permission, a file in the path, a full disk).
-    const done = result.created.length ? ` ${result.created.length} file(s) were written before it and stay; run again after the fix (existing files are kept).` : '';
+    const done = result.created.length
+      ? ` ${result.created.length} file(s) were written before it and stay; run again after the fix (existing files are kept).`
+      : '';
     throw new ComebackError('E_INPUT', `cannot set up the project in ${dir}: ${(err as Error).message}.${done}`);
   }
   return result;
@@ -150,6 +157,11 @@ function writeProject(dir: string, root: string, result: ScaffoldResult, shop?: 
   // Completion and checks while typing, for editors with yaml-language-server (docs/SEQUENCES.md).
   writeNew(dir, 'sequence.schema.json', `${JSON.stringify(sequenceJsonSchema(), null, 2)}\n`, result);
   mkdirSync(join(dir, '.vscode'), { recursive: true });
-  writeNew(dir, '.vscode/settings.json', `${JSON.stringify({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } }, null, 2)}\n`, result);
+  writeNew(
+    dir,
+    '.vscode/settings.json',
+    `${JSON.stringify({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } }, null, 2)}\n`,
+    result,
+  );
   writeNew(dir, '.gitignore', GITIGNORE, result);
 }

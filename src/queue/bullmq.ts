@@ -32,10 +32,18 @@ export async function redisDurabilityWarnings(redis: Redis): Promise<string[]> {
   try {
     const aof = (await redis.config('GET', 'appendonly')) as string[];
     const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    if (aof[1] !== 'yes') warnings.push('Redis runs without AOF (appendonly no): a restart loses queued send jobs; they are dispatched again after worker.redispatchAfterMs. Run Redis with --appendonly yes.');
-    if (policy[1] !== 'noeviction') warnings.push(`Redis maxmemory-policy is ${policy[1]}: it may evict queued send jobs under memory pressure. Set maxmemory-policy noeviction.`);
+    if (aof[1] !== 'yes')
+      warnings.push(
+        'Redis runs without AOF (appendonly no): a restart loses queued send jobs; they are dispatched again after worker.redispatchAfterMs. Run Redis with --appendonly yes.',
+      );
+    if (policy[1] !== 'noeviction')
+      warnings.push(
+        `Redis maxmemory-policy is ${policy[1]}: it may evict queued send jobs under memory pressure. Set maxmemory-policy noeviction.`,
+      );
   } catch (err) {
-    warnings.push(`cannot read the Redis configuration (${(err as Error).message}); make sure it runs with appendonly yes and maxmemory-policy noeviction`);
+    warnings.push(
+      `cannot read the Redis configuration (${(err as Error).message}); make sure it runs with appendonly yes and maxmemory-policy noeviction`,
+    );
   }
   return warnings;
 }
@@ -74,7 +82,13 @@ export class BullmqBackend implements JobBackend {
   async dispatch(messageIds: number[]): Promise<void> {
     if (messageIds.length === 0 || this.stopping) return; // stopping: the next worker dispatches them
 
-    await this.queue.addBulk(messageIds.map((id) => ({ name: 'send', data: { id }, opts: { jobId: jobIdOf(id), removeOnComplete: true, removeOnFail: true } })));
+    await this.queue.addBulk(
+      messageIds.map((id) => ({
+        name: 'send',
+        data: { id },
+        opts: { jobId: jobIdOf(id), removeOnComplete: true, removeOnFail: true },
+      })),
+    );
   }
 
   async start(handler: JobHandler): Promise<void> {
@@ -84,7 +98,12 @@ export class BullmqBackend implements JobBackend {
       async (job) => {
         await handler(Number((job.data as { id: number }).id));
       },
-      { connection: this.redis, prefix: this.options.queueName, concurrency: this.options.concurrency, ...(this.options.lockMs ? { lockDuration: this.options.lockMs, stalledInterval: this.options.lockMs } : {}) },
+      {
+        connection: this.redis,
+        prefix: this.options.queueName,
+        concurrency: this.options.concurrency,
+        ...(this.options.lockMs ? { lockDuration: this.options.lockMs, stalledInterval: this.options.lockMs } : {}),
+      },
     );
     this.worker.on('error', (err) => this.logError(err, 'worker'));
   }

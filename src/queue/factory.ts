@@ -7,5 +7,11 @@ import type { JobBackend } from './types.js';
 export async function createBackend(config: EngineConfig, log: Logger): Promise<JobBackend> {
   if (!config.redisUrl) return new EmbeddedBackend(config.worker.concurrency);
   const { BullmqBackend } = await import('./bullmq.js');
-  return new BullmqBackend({ url: config.redisUrl, queueName: config.worker.queueName, concurrency: config.worker.concurrency, lockMs: config.worker.jobLockMs, log });
+  return new BullmqBackend({
+    url: config.redisUrl,
+    queueName: config.worker.queueName,
+    concurrency: config.worker.concurrency,
+    lockMs: config.worker.jobLockMs,
+    log,
+  });
 }

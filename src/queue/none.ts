@@ -10,7 +10,9 @@ export class NoJobsBackend implements JobBackend {
   readonly runsInline = false;
 
   async dispatch(): Promise<void> {
-    throw new ConfigError('this engine was created without a job backend (jobs: false); sending is the work of comeback worker');
+    throw new ConfigError(
+      'this engine was created without a job backend (jobs: false); sending is the work of comeback worker',
+    );
   }
 
   async start(): Promise<void> {}

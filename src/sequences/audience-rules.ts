@@ -43,11 +43,19 @@ export function audienceRules(audience: Audience, now: number): AudienceRule[] {
   const d = audience.dormant;
   if (d?.min_days !== undefined) {
     const min = d.min_days;
-    rules.push({ key: 'dormant.min_days', label: `last order at least ${min} days ago`, test: (c) => c.last_order_at <= now - min * DAY || `last order ${days(now - c.last_order_at)} days ago` });
+    rules.push({
+      key: 'dormant.min_days',
+      label: `last order at least ${min} days ago`,
+      test: (c) => c.last_order_at <= now - min * DAY || `last order ${days(now - c.last_order_at)} days ago`,
+    });
   }
   if (d?.max_days !== undefined) {
     const max = d.max_days;
-    rules.push({ key: 'dormant.max_days', label: `last order at most ${max} days ago`, test: (c) => c.last_order_at >= now - max * DAY || `last order ${days(now - c.last_order_at)} days ago` });
+    rules.push({
+      key: 'dormant.max_days',
+      label: `last order at most ${max} days ago`,
+      test: (c) => c.last_order_at >= now - max * DAY || `last order ${days(now - c.last_order_at)} days ago`,
+    });
   }
   if (d?.overdue_factor !== undefined) {
     const f = d.overdue_factor;
@@ -64,14 +72,21 @@ export function audienceRules(audience: Audience, now: number): AudienceRule[] {
   }
   if (audience.min_orders !== undefined) {
     const min = audience.min_orders;
-    rules.push({ key: 'min_orders', label: `at least ${min} orders`, test: (c) => c.orders_count >= min || `${c.orders_count} order${c.orders_count === 1 ? '' : 's'}` });
+    rules.push({
+      key: 'min_orders',
+      label: `at least ${min} orders`,
+      test: (c) => c.orders_count >= min || `${c.orders_count} order${c.orders_count === 1 ? '' : 's'}`,
+    });
   }
   if (audience.p_alive_below !== undefined) {
     const max = audience.p_alive_below;
     rules.push({
       key: 'p_alive_below',
       label: `probability of being active below ${max}`,
-      test: (c) => (c.values.p_alive === null ? 'no purchase-model score' : c.values.p_alive < max || `p_alive ${c.values.p_alive.toFixed(2)}`),
+      test: (c) =>
+        c.values.p_alive === null
+          ? 'no purchase-model score'
+          : c.values.p_alive < max || `p_alive ${c.values.p_alive.toFixed(2)}`,
     });
   }
   if (audience.min_expected_value !== undefined) {
@@ -79,12 +94,19 @@ export function audienceRules(audience: Audience, now: number): AudienceRule[] {
     rules.push({
       key: 'min_expected_value',
       label: `expected value at least ${min}`,
-      test: (c) => (c.values.expected_value === null ? 'no purchase-model score' : c.values.expected_value >= min || `expected value ${c.values.expected_value.toFixed(2)}`),
+      test: (c) =>
+        c.values.expected_value === null
+          ? 'no purchase-model score'
+          : c.values.expected_value >= min || `expected value ${c.values.expected_value.toFixed(2)}`,
     });
   }
   if (audience.where !== undefined) {
     const where = audience.where;
-    rules.push({ key: 'where', label: `where ${where}`, test: (c) => evaluate(where, c.values) || describeMiss(where, c.values) });
+    rules.push({
+      key: 'where',
+      label: `where ${where}`,
+      test: (c) => evaluate(where, c.values) || describeMiss(where, c.values),
+    });
   }
   return rules;
 }

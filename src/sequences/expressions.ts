@@ -7,7 +7,13 @@
  */
 import { compileExpression } from 'filtrex';
 import { closest } from '../util/did-you-mean.js';
-import { CUSTOMER_FIELDS, ENGAGEMENT_FACTS, EXPRESSION_FUNCTIONS, SAMPLE_CUSTOMER, type CustomerValues } from './fields.js';
+import {
+  CUSTOMER_FIELDS,
+  ENGAGEMENT_FACTS,
+  EXPRESSION_FUNCTIONS,
+  SAMPLE_CUSTOMER,
+  type CustomerValues,
+} from './fields.js';
 
 /** Where an expression is used: audiences only see customer fields, steps also engagement. */
 export type ExpressionScope = 'audience' | 'step';
@@ -31,7 +37,8 @@ export type ExpressionData = Partial<CustomerValues> & Partial<Record<keyof type
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'of', 'if', 'then', 'else', 'mod']);
 const CONSTANTS = { true: true, false: false } as const;
 // Mirrors filtrex's lexer, so that every token (and the first one it would refuse) has a position.
-const TOKEN = /(\s+)|(\d+(?:\.\d+)?)|([a-zA-Z$_][.a-zA-Z0-9$_]*)|('(?:\\'|\\\\|[^'\\])*')|("(?:\\"|\\\\|[^"\\])*")|(==|!=|~=|>=|<=|[-+*/^(),<>])/y;
+const TOKEN =
+  /(\s+)|(\d+(?:\.\d+)?)|([a-zA-Z$_][.a-zA-Z0-9$_]*)|('(?:\\'|\\\\|[^'\\])*')|("(?:\\"|\\\\|[^"\\])*")|(==|!=|~=|>=|<=|[-+*/^(),<>])/y;
 
 const HINTS: [RegExp, string][] = [
   [/^&&?/, 'use "and" to combine conditions'],
@@ -69,14 +76,17 @@ function tokenize(text: string): { tokens: Token[]; error?: ExpressionProblem } 
 }
 
 function knownNames(scope: ExpressionScope): string[] {
-  return scope === 'audience' ? Object.keys(CUSTOMER_FIELDS) : [...Object.keys(CUSTOMER_FIELDS), ...Object.keys(ENGAGEMENT_FACTS)];
+  return scope === 'audience'
+    ? Object.keys(CUSTOMER_FIELDS)
+    : [...Object.keys(CUSTOMER_FIELDS), ...Object.keys(ENGAGEMENT_FACTS)];
 }
 
 /** The position and wording of a filtrex (jison) parse error. */
 function parseProblem(text: string, tokens: Token[], message: string): ExpressionProblem {
   const lines = message.split('\n');
   const got = /got '([^']+)'/.exec(message)?.[1];
-  if (got === 'EndOfExpression') return { offset: text.trimEnd().length, message: 'the condition ends too early: something is missing at the end' };
+  if (got === 'EndOfExpression')
+    return { offset: text.trimEnd().length, message: 'the condition ends too early: something is missing at the end' };
   // jison shows up to 20 consumed characters before the caret: find where they end in the text.
   const shown = (lines[1] ?? '').replace(/^\.\.\./, '');
   let end = text.length;
@@ -103,14 +113,21 @@ export function checkExpression(text: string, scope: ExpressionScope): Expressio
     if (t.kind === 'quoted') {
       const name = t.text.slice(1, -1);
       if (known.includes(name)) names.add(name);
-      else problems.push({ offset: t.offset, message: `'${name}' in single quotes is a field name; write texts in double quotes: "${name}"` });
+      else
+        problems.push({
+          offset: t.offset,
+          message: `'${name}' in single quotes is a field name; write texts in double quotes: "${name}"`,
+        });
       return;
     }
     if (t.kind !== 'symbol' || KEYWORDS.has(t.text) || Object.hasOwn(CONSTANTS, t.text)) return;
     if (tokens[i + 1]?.text === '(') {
       if (!(EXPRESSION_FUNCTIONS as readonly string[]).includes(t.text)) {
         const hint = closest(t.text, EXPRESSION_FUNCTIONS);
-        problems.push({ offset: t.offset, message: `unknown function "${t.text}"${hint ? ` (did you mean "${hint}"?)` : `; functions: ${EXPRESSION_FUNCTIONS.join(', ')}`}` });
+        problems.push({
+          offset: t.offset,
+          message: `unknown function "${t.text}"${hint ? ` (did you mean "${hint}"?)` : `; functions: ${EXPRESSION_FUNCTIONS.join(', ')}`}`,
+        });
       }
       return;
     }
@@ -119,11 +136,17 @@ export function checkExpression(text: string, scope: ExpressionScope): Expressio
       return;
     }
     if (scope === 'audience' && Object.hasOwn(ENGAGEMENT_FACTS, t.text)) {
-      problems.push({ offset: t.offset, message: `"${t.text}" is only known once mails were sent: use it in a step's unless or only_if` });
+      problems.push({
+        offset: t.offset,
+        message: `"${t.text}" is only known once mails were sent: use it in a step's unless or only_if`,
+      });
       return;
     }
     const hint = closest(t.text, known);
-    problems.push({ offset: t.offset, message: `unknown field "${t.text}"${hint ? ` (did you mean "${hint}"?)` : `; a text is written in double quotes: "${t.text}"`}` });
+    problems.push({
+      offset: t.offset,
+      message: `unknown field "${t.text}"${hint ? ` (did you mean "${hint}"?)` : `; a text is written in double quotes: "${t.text}"`}`,
+    });
   });
   if (problems.length > 0) return { names, problems };
   let fn: (data: unknown) => unknown;
@@ -133,14 +156,33 @@ export function checkExpression(text: string, scope: ExpressionScope): Expressio
     return { names, problems: [parseProblem(text, tokens, (err as Error).message)] };
   }
   for (const engaged of [false, true]) {
-    const sample = { ...SAMPLE_CUSTOMER, ...Object.fromEntries(Object.keys(ENGAGEMENT_FACTS).map((k) => [k, engaged])) };
+    const sample = {
+      ...SAMPLE_CUSTOMER,
+      ...Object.fromEntries(Object.keys(ENGAGEMENT_FACTS).map((k) => [k, engaged])),
+    };
     const result = fn(sample);
     if (result instanceof Error) {
-      const detail = result.message.replace(/but got an? undefined/, 'but got nothing').replace(/^Expected/, 'expected').replace(/\.$/, '');
-      return { names, problems: [{ offset: 0, message: `${result instanceof SyntaxError ? 'invalid pattern' : 'wrong type'}: ${detail}` }] };
+      const detail = result.message
+        .replace(/but got an? undefined/, 'but got nothing')
+        .replace(/^Expected/, 'expected')
+        .replace(/\.$/, '');
+      return {
+        names,
+        problems: [
+          { offset: 0, message: `${result instanceof SyntaxError ? 'invalid pattern' : 'wrong type'}: ${detail}` },
+        ],
+      };
     }
     if (typeof result !== 'boolean') {
-      return { names, problems: [{ offset: 0, message: `a condition must be true or false (e.g. orders_count >= 2), this one gives a ${Array.isArray(result) ? 'list' : typeof result}` }] };
+      return {
+        names,
+        problems: [
+          {
+            offset: 0,
+            message: `a condition must be true or false (e.g. orders_count >= 2), this one gives a ${Array.isArray(result) ? 'list' : typeof result}`,
+          },
+        ],
+      };
     }
   }
   return { names, problems };

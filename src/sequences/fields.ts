@@ -24,26 +24,77 @@ export const CUSTOMER_FIELDS = {
   average_order: { type: 'number', doc: 'average order value in the shop currency' },
   days_since_last_order: { type: 'number', doc: 'whole days since the last order' },
   days_since_first_order: { type: 'number', doc: 'whole days since the first order' },
-  interval_days: { type: 'number', doc: "the customer's usual interval: mean days between purchase days (several orders on one day are one purchase; unknown with one purchase day) — the same rhythm as the stored scores", nullable: true },
-  overdue_ratio: { type: 'number', doc: 'days since the last order divided by interval_days (unknown with one purchase day); equal to the stored score for every customer with two or more purchase days', nullable: true },
-  median_interval_days: { type: 'number', doc: "the usual interval as stored by `comeback score` (the name is historical): interval_days, or the shop's usual interval for a customer with one purchase day", nullable: true, model: true },
-  p_return: { type: 'number', doc: 'probability of buying again within the scoring horizon (90 days) without a mail, 0..1: the score that won the shop\'s own backtest (`comeback score`)', nullable: true, model: true },
+  interval_days: {
+    type: 'number',
+    doc: "the customer's usual interval: mean days between purchase days (several orders on one day are one purchase; unknown with one purchase day) — the same rhythm as the stored scores",
+    nullable: true,
+  },
+  overdue_ratio: {
+    type: 'number',
+    doc: 'days since the last order divided by interval_days (unknown with one purchase day); equal to the stored score for every customer with two or more purchase days',
+    nullable: true,
+  },
+  median_interval_days: {
+    type: 'number',
+    doc: "the usual interval as stored by `comeback score` (the name is historical): interval_days, or the shop's usual interval for a customer with one purchase day",
+    nullable: true,
+    model: true,
+  },
+  p_return: {
+    type: 'number',
+    doc: "probability of buying again within the scoring horizon (90 days) without a mail, 0..1: the score that won the shop's own backtest (`comeback score`)",
+    nullable: true,
+    model: true,
+  },
   discount_share: { type: 'number', doc: 'share of orders with a discount, 0..1 (bargain hunters are high)' },
   return_rate: { type: 'number', doc: 'share of the order value that was returned, 0..1' },
-  late_payments: { type: 'number', doc: 'late payments: the larger of the count recorded on the customer and the orders marked paid late' },
+  late_payments: {
+    type: 'number',
+    doc: 'late payments: the larger of the count recorded on the customer and the orders marked paid late',
+  },
   locale: { type: 'string', doc: 'the customer locale, e.g. "de-DE"' },
   language: { type: 'string', doc: 'the language part of the locale, e.g. "de"' },
   tags: { type: 'list', doc: 'tags of the customer: "vip" in tags' },
   categories: { type: 'list', doc: 'product categories the customer has bought: "coffee" in categories' },
   churn_reason: { type: 'string', doc: 'the known churn reason (price, service, ...) or "unknown"' },
   acquired_via: { type: 'string', doc: 'how the address was obtained: sale, newsletter, import, api, unknown' },
-  p_alive: { type: 'number', doc: 'probability that the customer is still active (purchase model)', nullable: true, model: true },
-  expected_value: { type: 'number', doc: 'expected future value in the shop currency (purchase model)', nullable: true, model: true },
-  expected_purchases_90d: { type: 'number', doc: 'expected purchases in the next 90 days (purchase model)', nullable: true, model: true },
-  worth_winning_back: { type: 'number', doc: '1 when the expected value covers the recovery cost and no exclusion applies (scoring), else 0', nullable: true, model: true },
-  early_warning: { type: 'number', doc: '1 when drifting past their rhythm but not yet lost (scoring), else 0', nullable: true, model: true },
+  p_alive: {
+    type: 'number',
+    doc: 'probability that the customer is still active (purchase model)',
+    nullable: true,
+    model: true,
+  },
+  expected_value: {
+    type: 'number',
+    doc: 'expected future value in the shop currency (purchase model)',
+    nullable: true,
+    model: true,
+  },
+  expected_purchases_90d: {
+    type: 'number',
+    doc: 'expected purchases in the next 90 days (purchase model)',
+    nullable: true,
+    model: true,
+  },
+  worth_winning_back: {
+    type: 'number',
+    doc: '1 when the expected value covers the recovery cost and no exclusion applies (scoring), else 0',
+    nullable: true,
+    model: true,
+  },
+  early_warning: {
+    type: 'number',
+    doc: '1 when drifting past their rhythm but not yet lost (scoring), else 0',
+    nullable: true,
+    model: true,
+  },
   rfm: { type: 'string', doc: 'RFM scores as text, e.g. "545" (scoring)', nullable: true, model: true },
-  objected: { type: 'number', doc: '1 when the customer objected to marketing (consent ledger as of the last scoring run), else 0', nullable: true, model: true },
+  objected: {
+    type: 'number',
+    doc: '1 when the customer objected to marketing (consent ledger as of the last scoring run), else 0',
+    nullable: true,
+    model: true,
+  },
 } as const satisfies Record<string, FieldDoc>;
 
 /** Name of a customer field. */
@@ -73,7 +124,20 @@ export type CustomerValues = {
 };
 
 /** Functions expressions may call, besides filtrex's own (abs, ceil, floor, round, min, max, ...). */
-export const EXPRESSION_FUNCTIONS = ['abs', 'ceil', 'empty', 'exists', 'floor', 'log', 'log2', 'log10', 'max', 'min', 'round', 'sqrt'] as const;
+export const EXPRESSION_FUNCTIONS = [
+  'abs',
+  'ceil',
+  'empty',
+  'exists',
+  'floor',
+  'log',
+  'log2',
+  'log10',
+  'max',
+  'min',
+  'round',
+  'sqrt',
+] as const;
 
 /** A sample customer with typical values: validation evaluates every expression on it to catch type errors. */
 export const SAMPLE_CUSTOMER: CustomerValues = {

@@ -70,9 +70,14 @@ function hint(word: string, candidates: readonly string[]): string {
   return c ? ` (did you mean "${c}"?)` : '';
 }
 
-function rangeMessage(issue: { origin?: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean }, small: boolean, got: string): string {
+function rangeMessage(
+  issue: { origin?: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean },
+  small: boolean,
+  got: string,
+): string {
   const bound = Number(small ? issue.minimum : issue.maximum);
-  if (issue.origin === 'array') return small ? `needs at least ${bound} ${bound === 1 ? 'entry' : 'entries'}` : `has more than ${bound} entries`;
+  if (issue.origin === 'array')
+    return small ? `needs at least ${bound} ${bound === 1 ? 'entry' : 'entries'}` : `has more than ${bound} entries`;
   if (issue.origin === 'string') return small ? 'must not be empty' : `is longer than ${bound} characters`;
   const op = small ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
   return `expected a number ${op} ${bound}, got ${got}`;
@@ -89,13 +94,20 @@ export function issueProblems(issue: z.core.$ZodIssue, at: Locator): Problem[] {
       const accepted = acceptedKeys(path);
       const isReason = path[path.length - 1] === 'cases';
       return issue.keys.map((key) =>
-        at.problem([...path, key], isReason ? `unknown churn reason "${key}"${hint(key, CHURN_REASONS)}; known: ${CHURN_REASONS.join(', ')}` : `unknown key "${key}"${hint(key, accepted)}`, {
-          atKey: true,
-        }),
+        at.problem(
+          [...path, key],
+          isReason
+            ? `unknown churn reason "${key}"${hint(key, CHURN_REASONS)}; known: ${CHURN_REASONS.join(', ')}`
+            : `unknown key "${key}"${hint(key, accepted)}`,
+          {
+            atKey: true,
+          },
+        ),
       );
     }
     case 'invalid_type': {
-      if (input === undefined && !at.has(path)) return [at.problem(path, `missing required key "${String(path[path.length - 1])}"`)];
+      if (input === undefined && !at.has(path))
+        return [at.problem(path, `missing required key "${String(path[path.length - 1])}"`)];
       // A schema with its own wording (durations, conditions) says what to write.
       if (!issue.message.startsWith('Invalid input')) return [at.problem(path, `${issue.message}, got ${got}`)];
       const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
@@ -103,16 +115,35 @@ export function issueProblems(issue: z.core.$ZodIssue, at: Locator): Problem[] {
     }
     case 'invalid_value': {
       const values = issue.values.map(String);
-      return [at.problem(path, `expected one of ${values.join(', ')}, got ${got}${typeof input === 'string' ? hint(input, values) : ''}`)];
+      return [
+        at.problem(
+          path,
+          `expected one of ${values.join(', ')}, got ${got}${typeof input === 'string' ? hint(input, values) : ''}`,
+        ),
+      ];
     }
     case 'invalid_union': {
       // A branch of the right type that failed a rule (holdout "80%") says more than the union.
       const specific = issue.errors.flat().find((e) => e.code !== 'invalid_type' && e.code !== 'invalid_format');
       if (specific?.code === 'invalid_key') {
         const key = String(specific.path[0]);
-        return [at.problem([...path, key], `${specific.issues[0]?.message ?? 'invalid key'}, got "${key}"${hint(key, ['en', 'de'])}`, { atKey: true })];
+        return [
+          at.problem(
+            [...path, key],
+            `${specific.issues[0]?.message ?? 'invalid key'}, got "${key}"${hint(key, ['en', 'de'])}`,
+            { atKey: true },
+          ),
+        ];
       }
-      if (specific) return [at.problem(path, specific.code === 'too_small' || specific.code === 'too_big' ? rangeMessage(specific as never, specific.code === 'too_small', got) : `${specific.message}, got ${got}`)];
+      if (specific)
+        return [
+          at.problem(
+            path,
+            specific.code === 'too_small' || specific.code === 'too_big'
+              ? rangeMessage(specific as never, specific.code === 'too_small', got)
+              : `${specific.message}, got ${got}`,
+          ),
+        ];
       const s = schemaAt(path);
       const what = s?.description ?? 'a different value';
       return [at.problem(path, `expected ${what}, got ${got}`)];

@@ -9,7 +9,10 @@ import { Sequence } from './schema.js';
  * `comeback validate`.
  */
 export function sequenceJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(Sequence, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(Sequence, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   const fields = Object.keys(CUSTOMER_FIELDS).join(', ');
   const facts = Object.keys(ENGAGEMENT_FACTS).join(', ');
   return {

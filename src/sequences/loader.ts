@@ -45,7 +45,8 @@ function yamlMessage(e: YAMLError, text: string): string {
       if (/quote/.test(e.message)) return 'a quoted text is not closed: add the closing quote';
       return `YAML: ${e.message.split('\n')[0]!.toLowerCase()}`;
     default: {
-      if (/scalar at node end/.test(e.message)) return quoteHint(text, e.pos[0]) ?? 'text after the end of a value: put the whole value in quotes';
+      if (/scalar at node end/.test(e.message))
+        return quoteHint(text, e.pos[0]) ?? 'text after the end of a value: put the whole value in quotes';
       const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       return `YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
     }
@@ -62,12 +63,23 @@ function quoteHint(text: string, offset: number): string | undefined {
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   const line = text.slice(lineStart, text.indexOf('\n', offset) < 0 ? undefined : text.indexOf('\n', offset));
   const open = /^\s*(?:-\s+)?[^\s:#][^:#]*:\s+|^\s*-\s+/.exec(line)?.[0].length;
-  const value = open === undefined ? undefined : line.slice(open).replace(/\s+#.*$/, '').trimEnd();
+  const value =
+    open === undefined
+      ? undefined
+      : line
+          .slice(open)
+          .replace(/\s+#.*$/, '')
+          .trimEnd();
   if (!value || value[0] !== quote || !value.endsWith(quote) || value.length < 3) {
     return `a ${quote} inside a value quoted with ${quote} ends it early: ${quote === '"' ? 'write it as \\"' : "write it twice ('')"}`;
   }
   const inner = value.slice(1, -1);
-  const fixed = quote === '"' && !inner.includes("'") ? `'${inner}'` : quote === '"' ? `"${inner.replace(/"/g, '\\"')}"` : `'${inner.replace(/'/g, "''")}'`;
+  const fixed =
+    quote === '"' && !inner.includes("'")
+      ? `'${inner}'`
+      : quote === '"'
+        ? `"${inner.replace(/"/g, '\\"')}"`
+        : `'${inner.replace(/'/g, "''")}'`;
   const why = quote === '"' ? 'a " inside "..." ends the value early' : "a ' inside '...' ends the value early";
   return `${why}: write the value as ${fixed}`;
 }
@@ -92,13 +104,27 @@ export function parseSequence(text: string, file: string): ParsedSequence {
   for (const e of doc.errors) {
     // One problem per line: a YAML mistake often makes the parser complain twice about it.
     const where = at.position(errorOffset(e, text));
-    if (!problems.some((p) => p.line === where.line)) problems.push({ file, ...where, path: '', message: yamlMessage(e, text) });
+    if (!problems.some((p) => p.line === where.line))
+      problems.push({ file, ...where, path: '', message: yamlMessage(e, text) });
   }
   if (problems.length > 0) return { problems };
-  if (doc.contents === null) return { problems: [{ file, line: 1, column: 1, path: '', message: 'the file is empty: a sequence needs id, name, audience, consent and steps' }] };
+  if (doc.contents === null)
+    return {
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          message: 'the file is empty: a sequence needs id, name, audience, consent and steps',
+        },
+      ],
+    };
   if (!isMap(doc.contents)) {
     const what = isSeq(doc.contents) ? 'a list' : 'a single value';
-    return { problems: [at.problem([], `a sequence is a mapping of keys (id, name, audience, consent, steps), got ${what}`)] };
+    return {
+      problems: [at.problem([], `a sequence is a mapping of keys (id, name, audience, consent, steps), got ${what}`)],
+    };
   }
   let raw: unknown;
   try {
@@ -117,7 +143,8 @@ export function parseSequence(text: string, file: string): ParsedSequence {
   }
   const result = Sequence.safeParse(raw, { reportInput: true });
   if (!result.success) for (const issue of result.error.issues) problems.push(...issueProblems(issue, at));
-  for (const p of checkSemantics(raw)) problems.push(at.problem(p.path, p.message, { atKey: p.atKey, offset: p.offset }));
+  for (const p of checkSemantics(raw))
+    problems.push(at.problem(p.path, p.message, { atKey: p.atKey, offset: p.offset }));
   const parsed = finish(problems, result.success ? result.data : undefined, at);
   return parsed.sequence ? parsed : { ...parsed, draft: raw };
 }
@@ -192,9 +219,15 @@ export function crossCheck(files: FileResult[], topics?: readonly string[]): Pro
     const target = byId.get(start)?.sequence;
     if (!target) {
       const hint = closest(start, [...byId.keys()]);
-      problems.push({ ...f.anchors.start!, message: `no sequence with id "${start}"${hint ? ` (did you mean "${hint}"?)` : ' among the files validated'}` });
+      problems.push({
+        ...f.anchors.start!,
+        message: `no sequence with id "${start}"${hint ? ` (did you mean "${hint}"?)` : ' among the files validated'}`,
+      });
     } else if (!target.audience.trigger) {
-      problems.push({ ...f.anchors.start!, message: `"${start}" is not trigger-based: give it audience.trigger so that only on_success starts it` });
+      problems.push({
+        ...f.anchors.start!,
+        message: `"${start}" is not trigger-based: give it audience.trigger so that only on_success starts it`,
+      });
     }
   }
   return problems;
@@ -207,7 +240,12 @@ export function topicProblems(files: FileResult[], topics: readonly string[]): P
     if (!topic || topics.includes(topic)) return [];
     const hint = closest(topic, topics);
     const known = topics.length ? `declared: ${topics.join(', ')}` : 'the config declares no topics';
-    return [{ ...f.anchors.topic!, message: `unknown topic "${topic}"${hint ? ` (did you mean "${hint}"?)` : ''}: add it to the config's topics (${known})` }];
+    return [
+      {
+        ...f.anchors.topic!,
+        message: `unknown topic "${topic}"${hint ? ` (did you mean "${hint}"?)` : ''}: add it to the config's topics (${known})`,
+      },
+    ];
   });
 }
 
@@ -237,14 +275,31 @@ export function collectFiles(path: string): string[] {
 export function readSequenceFile(path: string, shown: string): { parsed: ParsedSequence; text: string } {
   const size = statSync(path).size;
   if (size > BYTES.sequenceFile) {
-    return { text: '', parsed: { problems: [{ file: shown, line: 1, column: 1, path: '', message: `the file is ${tooLarge(size, BYTES.sequenceFile)} for a sequence file` }] } };
+    return {
+      text: '',
+      parsed: {
+        problems: [
+          {
+            file: shown,
+            line: 1,
+            column: 1,
+            path: '',
+            message: `the file is ${tooLarge(size, BYTES.sequenceFile)} for a sequence file`,
+          },
+        ],
+      },
+    };
   }
   const text = readFileSync(path, 'utf8');
   return { text, parsed: parseSequence(text, shown) };
 }
 
 /** Reads and parses files, with the checks across them. */
-export function parseFiles(paths: string[], cwd = process.cwd(), topics?: readonly string[]): { files: FileResult[]; problems: Problem[] } {
+export function parseFiles(
+  paths: string[],
+  cwd = process.cwd(),
+  topics?: readonly string[],
+): { files: FileResult[]; problems: Problem[] } {
   const files: FileResult[] = [];
   const problems: Problem[] = [];
   for (const path of paths.flatMap((p) => collectFiles(p))) {

@@ -113,15 +113,41 @@ function caseAction(step: Step, key: string | null): MailAction | undefined {
  * is the branch case recorded when the message was reserved: the sender uses it so that a fact
  * changing between reservation and sending cannot change the mail.
  */
-export function resolveMail(step: Step, facts: Facts, variantId: string | null, chosenCase?: string | null): ResolvedMail {
-  let action: MailAction = { template: step.template, subject: step.subject, preheader: step.preheader, coupon: step.coupon };
+export function resolveMail(
+  step: Step,
+  facts: Facts,
+  variantId: string | null,
+  chosenCase?: string | null,
+): ResolvedMail {
+  let action: MailAction = {
+    template: step.template,
+    subject: step.subject,
+    preheader: step.preheader,
+    coupon: step.coupon,
+  };
   const branchCase = chosenCase !== undefined ? chosenCase : chooseCase(step, facts);
   const chosen = caseAction(step, branchCase);
   if (chosen) action = { ...action, ...stripUndefined(chosen) };
   const variant = variantId ? step.variants?.find((v) => v.id === variantId) : undefined;
-  if (variant) action = { ...action, ...stripUndefined({ template: variant.template, subject: variant.subject, preheader: variant.preheader, coupon: variant.coupon }) };
+  if (variant)
+    action = {
+      ...action,
+      ...stripUndefined({
+        template: variant.template,
+        subject: variant.subject,
+        preheader: variant.preheader,
+        coupon: variant.coupon,
+      }),
+    };
   if (!action.template) throw new Error(`step "${step.id}" resolves to no template`);
-  return { template: action.template, subject: action.subject, preheader: action.preheader, coupon: action.coupon, variantId: variant ? variant.id : null, branchCase };
+  return {
+    template: action.template,
+    subject: action.subject,
+    preheader: action.preheader,
+    coupon: action.coupon,
+    variantId: variant ? variant.id : null,
+    branchCase,
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -141,21 +167,32 @@ const EXIT_FACT: Record<Sequence['exit_on'][number], keyof Facts> = {
  * The pure step machine: given a sequence, an enrolment, the facts and the time, what happens now.
  * No I/O, no clock: the worker and `simulate` both call it and therefore agree.
  */
-export function decide(sequence: Sequence, state: EnrollmentState, facts: Facts, now: number, variantDraw: number, weights?: Map<string | null, number>): Decision {
+export function decide(
+  sequence: Sequence,
+  state: EnrollmentState,
+  facts: Facts,
+  now: number,
+  variantDraw: number,
+  weights?: Map<string | null, number>,
+): Decision {
   for (const exit of sequence.exit_on) {
     if (facts[EXIT_FACT[exit]]) return { kind: 'exit', reason: exit };
   }
   // A survey goal is reached by the answer itself; a purchase goal by attribution of the order.
-  if (sequence.goal?.survey_answered && facts.surveyAnswered) return { kind: 'exit', reason: 'survey_answered', goal: true };
+  if (sequence.goal?.survey_answered && facts.surveyAnswered)
+    return { kind: 'exit', reason: 'survey_answered', goal: true };
   const step = stepAt(sequence, state.currentStep);
   if (!step) return { kind: 'complete' };
   // The next step on this enrolment's path: after the split, its cohort's own steps.
   const after = nextIndex(sequence, state.currentStep, state.cohort);
-  const next: Next = after !== null ? { stepIndex: after, dueAt: now + parseDuration(stepAt(sequence, after)!.wait) } : null;
+  const next: Next =
+    after !== null ? { stepIndex: after, dueAt: now + parseDuration(stepAt(sequence, after)!.wait) } : null;
   if (step.unless || step.only_if) {
     const data = conditionData(facts);
-    if (step.unless && evaluate(step.unless, data)) return { kind: 'skip', stepIndex: state.currentStep, step, reason: `unless ${step.unless}`, next };
-    if (step.only_if && !evaluate(step.only_if, data)) return { kind: 'skip', stepIndex: state.currentStep, step, reason: `only_if ${step.only_if}`, next };
+    if (step.unless && evaluate(step.unless, data))
+      return { kind: 'skip', stepIndex: state.currentStep, step, reason: `unless ${step.unless}`, next };
+    if (step.only_if && !evaluate(step.only_if, data))
+      return { kind: 'skip', stepIndex: state.currentStep, step, reason: `only_if ${step.only_if}`, next };
   }
   const variantId = pickVariant(step, variantDraw, weights);
   return { kind: 'send', stepIndex: state.currentStep, step, mail: resolveMail(step, facts, variantId), next };

@@ -10,7 +10,10 @@ export type PathKey = string | number;
 
 /** `steps[1].wait` from `['steps', 1, 'wait']`. */
 export function pathString(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '');
+  return path.reduce<string>(
+    (s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)),
+    '',
+  );
 }
 
 /** Finds nodes of one document by path and turns offsets into positions. */

@@ -28,7 +28,11 @@ export type MailRefs = Pick<MailAction, 'template' | 'subject' | 'preheader'>;
 export function mailActions(seq: Sequence | unknown): { path: PathKey[]; action: MailRefs }[] {
   const out: { path: PathKey[]; action: MailRefs }[] = [];
   const add = (path: PathKey[], a: unknown) => {
-    if (isRecord(a)) out.push({ path, action: { template: stringOr(a.template), subject: localized(a.subject), preheader: localized(a.preheader) } });
+    if (isRecord(a))
+      out.push({
+        path,
+        action: { template: stringOr(a.template), subject: localized(a.subject), preheader: localized(a.preheader) },
+      });
   };
   const steps = isRecord(seq) && Array.isArray(seq.steps) ? seq.steps : [];
   const each = (s: unknown, base: PathKey[]) => {
@@ -37,13 +41,15 @@ export function mailActions(seq: Sequence | unknown): { path: PathKey[]; action:
     if (isRecord(s.split)) {
       const cohorts = Array.isArray(s.split.cohorts) ? s.split.cohorts : [];
       cohorts.forEach((c: unknown, j) => {
-        if (isRecord(c) && Array.isArray(c.steps)) c.steps.forEach((cs: unknown, k) => each(cs, [...base, 'split', 'cohorts', j, 'steps', k]));
+        if (isRecord(c) && Array.isArray(c.steps))
+          c.steps.forEach((cs: unknown, k) => each(cs, [...base, 'split', 'cohorts', j, 'steps', k]));
       });
       return;
     }
     add(base, s);
     const branch = isRecord(s.branch) ? s.branch : {};
-    if (isRecord(branch.cases)) for (const [reason, a] of Object.entries(branch.cases)) add([...base, 'branch', 'cases', reason], a);
+    if (isRecord(branch.cases))
+      for (const [reason, a] of Object.entries(branch.cases)) add([...base, 'branch', 'cases', reason], a);
     if (Array.isArray(branch.when)) branch.when.forEach((w: unknown, j) => add([...base, 'branch', 'when', j], w));
     add([...base, 'branch', 'default'], branch.default);
     if (Array.isArray(s.variants)) s.variants.forEach((v: unknown, j) => add([...base, 'variants', j], v));
@@ -85,7 +91,12 @@ export function referenceRun(): ReferenceRun {
 }
 
 /** Checks the template references and subject variables of one parsed sequence (or of one that failed the schema). */
-export function checkFileReferences(seq: Sequence | unknown, at: Locator, store: TemplateStore, run: ReferenceRun): Problem[] {
+export function checkFileReferences(
+  seq: Sequence | unknown,
+  at: Locator,
+  store: TemplateStore,
+  run: ReferenceRun,
+): Problem[] {
   const problems: Problem[] = [];
   const dir = relative(process.cwd(), store.dir) || '.';
   for (const { path, action } of mailActions(seq)) {
@@ -95,8 +106,16 @@ export function checkFileReferences(seq: Sequence | unknown, at: Locator, store:
         if (!run.used.has(action.template)) store.locate(action.template, store.fallbackLocale);
         run.used.add(action.template);
       } catch {
-        const hint = closest(action.template, store.list().map((t) => t.name));
-        problems.push(at.problem([...path, 'template'], `template "${action.template}" not found in ${dir}/${hint ? ` (did you mean "${hint}"?)` : ''}`));
+        const hint = closest(
+          action.template,
+          store.list().map((t) => t.name),
+        );
+        problems.push(
+          at.problem(
+            [...path, 'template'],
+            `template "${action.template}" not found in ${dir}/${hint ? ` (did you mean "${hint}"?)` : ''}`,
+          ),
+        );
       }
     }
     for (const key of ['subject', 'preheader'] as const) {
@@ -123,9 +142,15 @@ export async function checkUsedTemplates(store: TemplateStore, run: ReferenceRun
 }
 
 /** Checks references of parsed sequences (with their locators), then optionally the templates used. */
-export async function checkReferences(files: { sequence?: Sequence; locator?: Locator }[], store: TemplateStore, options: ReferenceOptions = {}): Promise<Problem[]> {
+export async function checkReferences(
+  files: { sequence?: Sequence; locator?: Locator }[],
+  store: TemplateStore,
+  options: ReferenceOptions = {},
+): Promise<Problem[]> {
   const run = referenceRun();
-  const problems = files.flatMap((f) => (f.sequence && f.locator ? checkFileReferences(f.sequence, f.locator, store, run) : []));
+  const problems = files.flatMap((f) =>
+    f.sequence && f.locator ? checkFileReferences(f.sequence, f.locator, store, run) : [],
+  );
   if (options.checkTemplates) problems.push(...(await checkUsedTemplates(store, run)));
   return problems;
 }

@@ -21,30 +21,48 @@ export const Duration = z
 
 /** A text, or one text per locale (`{ de: ..., en: ... }`). */
 export const LocalizedText = z
-  .union([text(TEXT.label).min(1), z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]+)*$/, 'expected a language like en or de-AT'), text(TEXT.label).min(1))])
+  .union([
+    text(TEXT.label).min(1),
+    z.record(
+      z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]+)*$/, 'expected a language like en or de-AT'),
+      text(TEXT.label).min(1),
+    ),
+  ])
   .describe('a text with {{variables}}, or one text per language: { en: ..., de: ... }');
 export type LocalizedText = z.infer<typeof LocalizedText>;
 
 /** A condition over customer fields and engagement facts, e.g. `clicked` or `orders_count >= 3 and not opened`. */
 export const Condition = z
-  .string({ error: 'expected a condition like clicked or "orders_count >= 2" (in quotes when it contains special characters)' })
+  .string({
+    error: 'expected a condition like clicked or "orders_count >= 2" (in quotes when it contains special characters)',
+  })
   .min(1)
   .max(TEXT.description, tooLong(TEXT.description))
-  .describe('a condition over customer fields and engagement facts (opened, clicked, purchased, survey_answered, churn_reason_known), e.g. "clicked" or "total_spent > 200 and not opened"');
+  .describe(
+    'a condition over customer fields and engagement facts (opened, clicked, purchased, survey_answered, churn_reason_known), e.g. "clicked" or "total_spent > 200 and not opened"',
+  );
 export type Condition = z.infer<typeof Condition>;
 
 /** A personal coupon: percent or fixed amount (minor units), valid for a duration from sending. */
 export const Coupon = z
   .strictObject({
     percent: z.number().min(1).max(100).optional().describe('percent off, 1..100'),
-    amount: z.number().int().positive().optional().describe('amount off in minor units of the shop currency (500 = 5.00)'),
+    amount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('amount off in minor units of the shop currency (500 = 5.00)'),
     valid: Duration.describe('how long the code is valid after sending, e.g. 14d'),
   })
   .describe('a personal, single-use coupon code issued when the mail is sent');
 export type Coupon = z.infer<typeof Coupon>;
 
 const mailFields = {
-  template: text(TEXT.id).min(1).optional().describe('template name under templates/, without language and .mjml, e.g. winback/offer'),
+  template: text(TEXT.id)
+    .min(1)
+    .optional()
+    .describe('template name under templates/, without language and .mjml, e.g. winback/offer'),
   subject: LocalizedText.optional(),
   preheader: LocalizedText.optional(),
   coupon: Coupon.optional(),
@@ -66,8 +84,16 @@ export type WhenCase = z.infer<typeof WhenCase>;
 export const Branch = z
   .strictObject({
     on: z.enum(['churn_reason']).optional().describe('branch on the churn reason: give cases per reason'),
-    cases: z.partialRecord(z.enum(CHURN_REASONS), MailAction).optional().describe(`one case per churn reason: ${CHURN_REASONS.join(', ')}`),
-    when: z.array(WhenCase).min(1).max(COUNT.variants, `more than ${COUNT.variants} cases`).optional().describe('ordered cases with a condition each; the first that holds is taken'),
+    cases: z
+      .partialRecord(z.enum(CHURN_REASONS), MailAction)
+      .optional()
+      .describe(`one case per churn reason: ${CHURN_REASONS.join(', ')}`),
+    when: z
+      .array(WhenCase)
+      .min(1)
+      .max(COUNT.variants, `more than ${COUNT.variants} cases`)
+      .optional()
+      .describe('ordered cases with a condition each; the first that holds is taken'),
     default: MailAction.optional().describe('what customers get when no case applies (also an unknown churn reason)'),
   })
   .describe('send something different depending on the churn reason or on facts');
@@ -75,12 +101,19 @@ export type Branch = z.infer<typeof Branch>;
 
 const stepFields = {
   id: id().describe('step id, unique in the sequence (cohort steps included); messages and statistics are keyed by it'),
-  wait: Duration.default('0d').describe('time after the previous step (after enrolment for the first step), e.g. 5d or 36h'),
+  wait: Duration.default('0d').describe(
+    'time after the previous step (after enrolment for the first step), e.g. 5d or 36h',
+  ),
   unless: Condition.optional().describe('skip the step when this holds, e.g. clicked'),
   only_if: Condition.optional().describe('send the step only when this holds, e.g. "not opened"'),
   ...mailFields,
   branch: Branch.optional(),
-  variants: z.array(Variant).min(1).max(COUNT.variants, `more than ${COUNT.variants} variants`).optional().describe('alternatives tested against the step itself; better ones get more traffic'),
+  variants: z
+    .array(Variant)
+    .min(1)
+    .max(COUNT.variants, `more than ${COUNT.variants} variants`)
+    .optional()
+    .describe('alternatives tested against the step itself; better ones get more traffic'),
 };
 
 /** A mail on a cohort's path (a cohort's steps do not split again). */
@@ -101,16 +134,25 @@ export const Cohort = z.strictObject({
     ])
     .optional()
     .describe('share of entrants in this cohort, e.g. 50% (give all or none; none: equal shares)'),
-  steps: z.array(CohortStep).min(1).max(COUNT.steps, `more than ${COUNT.steps} steps`).describe("the cohort's own steps, to the end of the sequence"),
+  steps: z
+    .array(CohortStep)
+    .min(1)
+    .max(COUNT.steps, `more than ${COUNT.steps} steps`)
+    .describe("the cohort's own steps, to the end of the sequence"),
 });
 export type Cohort = z.infer<typeof Cohort>;
 
 /** A path experiment: entrants are drawn at random into cohorts, each running its own steps to the end. */
 export const Split = z
   .strictObject({
-    cohorts: z.array(Cohort).min(2, 'a split needs at least 2 cohorts').max(COUNT.variants, `more than ${COUNT.variants} cohorts`),
+    cohorts: z
+      .array(Cohort)
+      .min(2, 'a split needs at least 2 cohorts')
+      .max(COUNT.variants, `more than ${COUNT.variants} cohorts`),
   })
-  .describe('split entrants into random cohorts that differ in waits, number of steps, template or offer; the last step of the list');
+  .describe(
+    'split entrants into random cohorts that differ in waits, number of steps, template or offer; the last step of the list',
+  );
 export type Split = z.infer<typeof Split>;
 
 /** One mail of the sequence, or (with `split`) the point where random cohorts take their own paths. */
@@ -126,19 +168,41 @@ export const Audience = z
     trigger: text(TEXT.id)
       .regex(/^[a-z][a-z0-9_]*$/, 'use a lower-case event name like subscription_cancelled')
       .optional()
-      .describe('started by engine.trigger(sequence, customer) from the shop, e.g. on subscription_cancelled; no other rule applies'),
+      .describe(
+        'started by engine.trigger(sequence, customer) from the shop, e.g. on subscription_cancelled; no other rule applies',
+      ),
     dormant: z
       .strictObject({
-        overdue_factor: z.number().positive().optional().describe("days since the last order > this × the customer's usual interval (needs 2 orders)"),
+        overdue_factor: z
+          .number()
+          .positive()
+          .optional()
+          .describe("days since the last order > this × the customer's usual interval (needs 2 orders)"),
         min_days: z.number().int().min(0).optional().describe('at least this many days since the last order'),
-        max_days: z.number().int().positive().optional().describe('at most this many days since the last order (do not wait too long)'),
+        max_days: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('at most this many days since the last order (do not wait too long)'),
       })
       .optional()
       .describe('lapsed by their own purchase rhythm'),
     min_orders: z.number().int().min(1).optional().describe('at least this many orders'),
-    p_alive_below: z.number().gt(0).max(1).optional().describe('purchase model: probability of still being active below this (needs comeback score)'),
-    min_expected_value: z.number().min(0).optional().describe('purchase model: expected future value at least this, in the shop currency (needs comeback score)'),
-    where: Condition.optional().describe('a filter over customer fields, e.g. "orders_count >= 2 and discount_share < 0.6 and late_payments == 0"'),
+    p_alive_below: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('purchase model: probability of still being active below this (needs comeback score)'),
+    min_expected_value: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('purchase model: expected future value at least this, in the shop currency (needs comeback score)'),
+    where: Condition.optional().describe(
+      'a filter over customer fields, e.g. "orders_count >= 2 and discount_share < 0.6 and late_payments == 0"',
+    ),
   })
   .describe('who enters the sequence');
 export type Audience = z.infer<typeof Audience>;
@@ -149,8 +213,15 @@ export const Goal = z
     purchase: z
       .strictObject({
         within: Duration.describe('the purchase counts within this time after enrolment, e.g. 30d'),
-        min_amount_ratio: z.number().positive().optional().describe('at least this share of the former average order, e.g. 0.5'),
-        new_category: z.boolean().optional().describe('only a purchase in a category the customer never bought before counts'),
+        min_amount_ratio: z
+          .number()
+          .positive()
+          .optional()
+          .describe('at least this share of the former average order, e.g. 0.5'),
+        new_category: z
+          .boolean()
+          .optional()
+          .describe('only a purchase in a category the customer never bought before counts'),
       })
       .optional(),
     survey_answered: z.boolean().optional().describe('answering the reason survey reaches the goal'),
@@ -181,33 +252,61 @@ export const SendWindow = z
       .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected hours like "09:00-18:00"')
       .optional()
       .describe('local hours, e.g. "09:00-18:00"'),
-    timezone: text(TEXT.timeZone).default('customer').describe('"customer" (their own time zone) or an IANA zone like Europe/Berlin'),
+    timezone: text(TEXT.timeZone)
+      .default('customer')
+      .describe('"customer" (their own time zone) or an IANA zone like Europe/Berlin'),
   })
   .describe('mails wait for the window; they are never dropped');
 export type SendWindow = z.infer<typeof SendWindow>;
 
 /** Reasons an enrolment ends early. */
-export const EXIT_REASONS = ['purchased', 'unsubscribed', 'complained', 'hard_bounced', 'clicked', 'survey_answered'] as const;
+export const EXIT_REASONS = [
+  'purchased',
+  'unsubscribed',
+  'complained',
+  'hard_bounced',
+  'clicked',
+  'survey_answered',
+] as const;
 
 /** A win-back sequence as marketers write it in YAML. */
 export const Sequence = z.strictObject({
   id: id().describe('sequence id, unique across files'),
   name: text(TEXT.label).min(1).describe('a readable name'),
   description: text(TEXT.description).optional(),
-  version: z.number().int().positive().default(1).describe('raise it on every change: running enrolments finish on the version they started with'),
+  version: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('raise it on every change: running enrolments finish on the version they started with'),
   audience: Audience,
-  consent: z.array(z.enum(CONSENT_BASES)).min(1).describe(`legal bases accepted for this sequence: ${CONSENT_BASES.join(', ')}`),
-  own_similar_goods: z.boolean().default(false).describe("the mails advertise the shop's own similar goods (§7(3) UWG; needed for existing_customer)"),
+  consent: z
+    .array(z.enum(CONSENT_BASES))
+    .min(1)
+    .describe(`legal bases accepted for this sequence: ${CONSENT_BASES.join(', ')}`),
+  own_similar_goods: z
+    .boolean()
+    .default(false)
+    .describe("the mails advertise the shop's own similar goods (§7(3) UWG; needed for existing_customer)"),
   goal: Goal.optional(),
-  exit_on: z.array(z.enum(EXIT_REASONS)).default(['purchased', 'unsubscribed', 'complained', 'hard_bounced']).describe('events that end an enrolment early'),
+  exit_on: z
+    .array(z.enum(EXIT_REASONS))
+    .default(['purchased', 'unsubscribed', 'complained', 'hard_bounced'])
+    .describe('events that end an enrolment early'),
   holdout: Percent.default(0),
   optimize: z
     .enum(['conversion', 'net_revenue'])
     .optional()
-    .describe('what the variant test optimises: conversion (default) or net_revenue (order value minus discount per send, so a discount that only gives margin away loses)'),
+    .describe(
+      'what the variant test optimises: conversion (default) or net_revenue (order value minus discount per send, so a discount that only gives margin away loses)',
+    ),
   send_window: SendWindow.optional(),
   frequency_cap: z
-    .strictObject({ max: z.number().int().positive().describe('mails at most'), per: Duration.describe('per this time, e.g. 7d') })
+    .strictObject({
+      max: z.number().int().positive().describe('mails at most'),
+      per: Duration.describe('per this time, e.g. 7d'),
+    })
     .optional()
     .describe('across all sequences: a mail over the cap waits; it is never dropped'),
   salutation: z.enum(['formal', 'informal']).optional().describe('Sie/du style of the greeting (default by language)'),
@@ -215,7 +314,9 @@ export const Sequence = z.strictObject({
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a topic name: lower-case letters, digits, - and _')
     .optional()
-    .describe('the topic (family) of the sequence, one the config declares in `topics`; a customer can opt out of a topic on the preference page'),
+    .describe(
+      'the topic (family) of the sequence, one the config declares in `topics`; a customer can opt out of a topic on the preference page',
+    ),
   steps: z.array(Step).min(1).max(COUNT.steps, `more than ${COUNT.steps} steps`).describe('the mails, in order'),
   on_success: z
     .strictObject({

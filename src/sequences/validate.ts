@@ -44,18 +44,29 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   for (const p of paths) {
     const abs = resolve(cwd, p);
     if (!existsSync(abs)) {
-      problems.push({ file: p, line: 1, column: 1, path: '', message: `no such file or folder in ${cwd} (run it in the project folder, name the sequence files, or start a project with \`comeback init\`)` });
+      problems.push({
+        file: p,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `no such file or folder in ${cwd} (run it in the project folder, name the sequence files, or start a project with \`comeback init\`)`,
+      });
       continue;
     }
     targets.push(...collectFiles(abs));
   }
   const unique = [...new Set(targets)];
-  const context = [...new Set(unique.filter((f) => !paths.some((p) => resolve(cwd, p) === dirname(f))).flatMap((f) => collectFiles(dirname(f))))].filter((f) => !unique.includes(f));
+  const context = [
+    ...new Set(
+      unique.filter((f) => !paths.some((p) => resolve(cwd, p) === dirname(f))).flatMap((f) => collectFiles(dirname(f))),
+    ),
+  ].filter((f) => !unique.includes(f));
   let store: TemplateStore | undefined;
   let templatesDir: string | undefined;
   if (options.templatesDir !== false) {
     templatesDir = resolve(cwd, options.templatesDir ?? 'templates');
-    if (existsSync(templatesDir)) store = options.store ?? new TemplateStore(templatesDir, options.fallbackLocale ?? 'en', { checkIntervalMs: 0 });
+    if (existsSync(templatesDir))
+      store = options.store ?? new TemplateStore(templatesDir, options.fallbackLocale ?? 'en', { checkIntervalMs: 0 });
   }
   const run = referenceRun();
   // Each file is checked completely while its YAML document is at hand, then reduced to what the
@@ -63,20 +74,32 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   const read = (file: string, report: boolean): FileResult => {
     const shown = relative(cwd, file) || file;
     const unsaved = options.texts?.get(file);
-    const { parsed, text } = unsaved !== undefined ? { text: unsaved, parsed: parseSequence(unsaved, shown) } : readSequenceFile(file, shown);
+    const { parsed, text } =
+      unsaved !== undefined ? { text: unsaved, parsed: parseSequence(unsaved, shown) } : readSequenceFile(file, shown);
     if (report) {
       problems.push(...parsed.problems);
       const data = parsed.sequence ?? parsed.draft;
-      if (store && data !== undefined && parsed.locator) problems.push(...checkFileReferences(data, parsed.locator, store, run));
+      if (store && data !== undefined && parsed.locator)
+        problems.push(...checkFileReferences(data, parsed.locator, store, run));
     }
     return fileResult(parsed, shown, createHash('sha256').update(text).digest('hex'));
   };
   const files = unique.filter((f) => statSync(f).isFile()).map((f) => read(f, true));
   const shownTargets = new Set(files.map((f) => f.file));
-  problems.push(...crossCheck([...files, ...context.map((f) => read(f, false))], options.topics).filter((p) => shownTargets.has(p.file)));
+  problems.push(
+    ...crossCheck([...files, ...context.map((f) => read(f, false))], options.topics).filter((p) =>
+      shownTargets.has(p.file),
+    ),
+  );
   if (store && (options.checkTemplates ?? true)) problems.push(...(await checkUsedTemplates(store, run)));
   if (templatesDir && !store && files.some((f) => f.sequence)) {
-    problems.push({ file: relative(cwd, templatesDir) || templatesDir, line: 1, column: 1, path: '', message: 'templates folder not found: give --templates DIR, or --no-templates to skip the reference check' });
+    problems.push({
+      file: relative(cwd, templatesDir) || templatesDir,
+      line: 1,
+      column: 1,
+      path: '',
+      message: 'templates folder not found: give --templates DIR, or --no-templates to skip the reference check',
+    });
   }
   return { problems: inFileOrder(dedupe(problems)), files };
 }

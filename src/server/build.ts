@@ -20,7 +20,19 @@ import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { viewRoutes } from './routes/view.js';
 
 /** The server's own routes, one small plugin per file; add a route file here. */
-export const CORE_ROUTES: FastifyPluginAsync[] = [healthRoutes, pixelRoutes, clickRoutes, reasonRoutes, unsubscribeRoutes, preferenceRoutes, consentRoutes, viewRoutes, apiRoutes, sendgridRoutes, shopWebhookRoutes];
+export const CORE_ROUTES: FastifyPluginAsync[] = [
+  healthRoutes,
+  pixelRoutes,
+  clickRoutes,
+  reasonRoutes,
+  unsubscribeRoutes,
+  preferenceRoutes,
+  consentRoutes,
+  viewRoutes,
+  apiRoutes,
+  sendgridRoutes,
+  shopWebhookRoutes,
+];
 
 /** What `buildServer` needs. */
 export interface BuildServerOptions {
@@ -73,8 +85,14 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     onError: () => metrics.flushErrors.inc(),
   });
-  const tracker = new Tracker(trackerDeps(ctx), writer, (type, machine) => metrics.events.inc({ type, verdict: machine ? 'machine' : 'human' }));
-  metrics.setSources({ pending: () => writer.pendingCount, cacheHits: () => tracker.messages.hits, cacheMisses: () => tracker.messages.misses });
+  const tracker = new Tracker(trackerDeps(ctx), writer, (type, machine) =>
+    metrics.events.inc({ type, verdict: machine ? 'machine' : 'human' }),
+  );
+  metrics.setSources({
+    pending: () => writer.pendingCount,
+    cacheHits: () => tracker.messages.hits,
+    cacheMisses: () => tracker.messages.misses,
+  });
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -88,7 +106,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const comeback: ServerContext = { engine, ctx, tracker, writer, metrics };
   app.decorate('comeback', comeback);
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.requestSeconds.observe({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.requestSeconds.observe(
+      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     done();
   });
   // In-flight requests have finished when onClose runs: everything they accepted is written now.

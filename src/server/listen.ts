@@ -29,7 +29,12 @@ export interface SignalSource {
  */
 export function closeOnSignal(
   app: FastifyInstance,
-  options: { signals?: string[]; source?: SignalSource; onClosing?: (signal: string) => void; onForce?: () => void } = {},
+  options: {
+    signals?: string[];
+    source?: SignalSource;
+    onClosing?: (signal: string) => void;
+    onForce?: () => void;
+  } = {},
 ): Promise<void> {
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const source: SignalSource = options.source ?? process;

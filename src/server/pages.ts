@@ -2,12 +2,16 @@ import type { FastifyReply } from 'fastify';
 
 /** Escapes text for HTML content and attribute values. */
 export function esc(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const EN = {
   invalid_title: 'Link not valid',
-  invalid_body: 'This link is not valid or has expired. If you copied it from an email, please check that it is complete.',
+  invalid_body:
+    'This link is not valid or has expired. If you copied it from an email, please check that it is complete.',
   unsubscribe_title: 'Unsubscribe',
   unsubscribe_question: 'Do you want to stop receiving these emails?',
   unsubscribe_all: 'All marketing emails from us',
@@ -36,7 +40,8 @@ export const PAGE_TEXT: Record<'en' | 'de', PageText> = {
   en: EN,
   de: {
     invalid_title: 'Link ungültig',
-    invalid_body: 'Dieser Link ist ungültig oder abgelaufen. Wenn Sie ihn aus einer E-Mail kopiert haben, prüfen Sie bitte, ob er vollständig ist.',
+    invalid_body:
+      'Dieser Link ist ungültig oder abgelaufen. Wenn Sie ihn aus einer E-Mail kopiert haben, prüfen Sie bitte, ob er vollständig ist.',
     unsubscribe_title: 'Abmelden',
     unsubscribe_question: 'Möchten Sie diese E-Mails nicht mehr erhalten?',
     unsubscribe_all: 'Alle Werbe-E-Mails von uns',
@@ -75,7 +80,10 @@ export function page(lang: string, title: string, body: string): string {
 }
 
 /** Headers on every page the server renders: no caching, no framing, no referrer, no scripts. */
-export function pageHeaders(reply: FastifyReply, csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"): FastifyReply {
+export function pageHeaders(
+  reply: FastifyReply,
+  csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+): FastifyReply {
   return reply
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
@@ -88,5 +96,7 @@ export function pageHeaders(reply: FastifyReply, csp = "default-src 'none'; styl
 /** Sends the "link not valid" page with a 4xx status. */
 export function sendInvalid(reply: FastifyReply, status = 404, locale?: string): FastifyReply {
   const t = textFor(locale);
-  return pageHeaders(reply).code(status).send(page(t.lang, t.invalid_title, `<p>${esc(t.invalid_body)}</p>`));
+  return pageHeaders(reply)
+    .code(status)
+    .send(page(t.lang, t.invalid_title, `<p>${esc(t.invalid_body)}</p>`));
 }

@@ -26,18 +26,31 @@ export async function renderWebView(ctx: EngineContext, messageId: number): Prom
   if (!m || m.sent_at === null) return undefined;
   const customer = await ctx.k.selectFrom('customers').selectAll().where('id', '=', m.customer_id).executeTakeFirst();
   if (!customer || customer.erased_at !== null || !customer.email) return { gone: true };
-  const enrollment = await ctx.k.selectFrom('enrollments').select(['sequence_id', 'sequence_version']).where('id', '=', m.enrollment_id).executeTakeFirst();
+  const enrollment = await ctx.k
+    .selectFrom('enrollments')
+    .select(['sequence_id', 'sequence_version'])
+    .where('id', '=', m.enrollment_id)
+    .executeTakeFirst();
   let salutation: unknown;
   if (enrollment) {
     try {
-      salutation = ((await ctx.sequences.version(enrollment.sequence_id, enrollment.sequence_version)) as { salutation?: unknown }).salutation;
+      salutation = (
+        (await ctx.sequences.version(enrollment.sequence_id, enrollment.sequence_version)) as { salutation?: unknown }
+      ).salutation;
     } catch {
       salutation = undefined; // the sequence is gone; fall back to the language's default style
     }
   }
-  const style = salutation === 'formal' || salutation === 'informal' ? salutation : customer.locale.startsWith('de') ? 'formal' : 'informal';
+  const style =
+    salutation === 'formal' || salutation === 'informal'
+      ? salutation
+      : customer.locale.startsWith('de')
+        ? 'formal'
+        : 'informal';
   const row = await ctx.k.selectFrom('coupons').selectAll().where('message_id', '=', m.id).executeTakeFirst();
-  const coupon: CouponData | null = row ? { code: row.code, percent: row.percent, amount: row.amount_minor, expires_at: row.expires_at } : null;
+  const coupon: CouponData | null = row
+    ? { code: row.code, percent: row.percent, amount: row.amount_minor, expires_at: row.expires_at }
+    : null;
   const template = await ctx.templates.get(m.template, customer.locale);
   const data = await personalization(ctx.k, ctx.config, ctx.urls, customer, m.id, m.sent_at, {
     coupon,

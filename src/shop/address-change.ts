@@ -17,7 +17,11 @@ export interface AddressFollowResult {
  * with `exit_reason` `same_address` (its reserved mails are cancelled at send time): the person
  * gets the sequence once, from the enrolment that had it first.
  */
-export async function followAddressChanges(db: Kysely<Database>, customerIds: number[], now: number): Promise<AddressFollowResult> {
+export async function followAddressChanges(
+  db: Kysely<Database>,
+  customerIds: number[],
+  now: number,
+): Promise<AddressFollowResult> {
   const result: AddressFollowResult = { moved: 0, ended: 0 };
   if (customerIds.length === 0) return result;
   const changed = await db
@@ -41,7 +45,11 @@ export async function followAddressChanges(db: Kysely<Database>, customerIds: nu
           .executeTakeFirst()
       : undefined;
     if (holder) {
-      await db.updateTable('enrollments').set({ status: 'exited', ended_at: now, next_due_at: null, exit_reason: 'same_address' }).where('id', '=', e.id).execute();
+      await db
+        .updateTable('enrollments')
+        .set({ status: 'exited', ended_at: now, next_due_at: null, exit_reason: 'same_address' })
+        .where('id', '=', e.id)
+        .execute();
       result.ended++;
     } else {
       await db.updateTable('enrollments').set({ address_hash: e.email_hash }).where('id', '=', e.id).execute();

@@ -13,7 +13,19 @@ export interface CustomerDefaults {
 }
 
 /** Columns of a stored customer that an upsert may replace. */
-export type UpdatableColumn = 'email' | 'first_name' | 'last_name' | 'gender' | 'title' | 'locale' | 'time_zone' | 'acquired_via' | 'churn_reason' | 'late_payments' | 'tags' | 'attributes';
+export type UpdatableColumn =
+  | 'email'
+  | 'first_name'
+  | 'last_name'
+  | 'gender'
+  | 'title'
+  | 'locale'
+  | 'time_zone'
+  | 'acquired_via'
+  | 'churn_reason'
+  | 'late_payments'
+  | 'tags'
+  | 'attributes';
 
 /** Which input field replaces which stored columns (the address and its hash go together). */
 const UPDATES: Record<UpdatableColumn, keyof CustomerInput> = {
@@ -43,7 +55,11 @@ export interface CustomerWrite {
  * one; `null` clears it.
  */
 export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, now: number): CustomerWrite {
-  const c = parseInput(CustomerInput, input, `customer${typeof input?.externalId === 'string' ? ` ${input.externalId}` : ''}`);
+  const c = parseInput(
+    CustomerInput,
+    input,
+    `customer${typeof input?.externalId === 'string' ? ` ${input.externalId}` : ''}`,
+  );
   const email = c.email ? normalizeEmail(c.email) : null;
   const row: NewCustomer = {
     external_id: c.externalId,
@@ -81,7 +97,10 @@ export function toCustomerRow(input: CustomerInput, defaults: CustomerDefaults, 
 export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerWrite[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const groups = new Map<string, CustomerWrite[]>();
-  const erased = await erasedAddresses(db, writes.flatMap((w) => (w.row.email_hash ? [w.row.email_hash] : [])));
+  const erased = await erasedAddresses(
+    db,
+    writes.flatMap((w) => (w.row.email_hash ? [w.row.email_hash] : [])),
+  );
   for (const w of writes) {
     if (w.row.email_hash && erased.has(w.row.email_hash)) continue;
     const key = w.update.join(',');
@@ -102,7 +121,10 @@ export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerW
             for (const col of update) {
               if (col === 'churn_reason') {
                 set.churn_reason = eb.fn.coalesce('excluded.churn_reason', 'customers.churn_reason');
-                set.churn_reason_source = eb.fn.coalesce('excluded.churn_reason_source', 'customers.churn_reason_source');
+                set.churn_reason_source = eb.fn.coalesce(
+                  'excluded.churn_reason_source',
+                  'customers.churn_reason_source',
+                );
               } else {
                 set[col] = eb.ref(`excluded.${col}`);
                 if (col === 'email') set.email_hash = eb.ref('excluded.email_hash');
@@ -114,7 +136,12 @@ export async function upsertCustomerRows(db: Kysely<Database>, writes: CustomerW
         .returning(['id', 'external_id'])
         .execute();
       for (const r of result) ids.set(r.external_id, r.id);
-      if (update.includes('email')) await followAddressChanges(db, result.map((r) => r.id), Number(chunk[0]!.updated_at));
+      if (update.includes('email'))
+        await followAddressChanges(
+          db,
+          result.map((r) => r.id),
+          Number(chunk[0]!.updated_at),
+        );
     }
   }
   return ids;
@@ -137,7 +164,10 @@ export async function erasedAddresses(db: Kysely<Database>, hashes: string[]): P
 }
 
 /** Looks up internal ids for a batch of external ids (missing ones are absent from the map). */
-export async function customerIdsByExternalId(db: Kysely<Database>, externalIds: string[]): Promise<Map<string, number>> {
+export async function customerIdsByExternalId(
+  db: Kysely<Database>,
+  externalIds: string[],
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const unique = [...new Set(externalIds)];
   for (let i = 0; i < unique.length; i += 500) {

@@ -1,5 +1,13 @@
 export * from './types.js';
-export { toCustomerRow, upsertCustomerRows, customerIdsByExternalId, findCustomer, type CustomerDefaults, type CustomerWrite, type UpdatableColumn } from './customers.js';
+export {
+  toCustomerRow,
+  upsertCustomerRows,
+  customerIdsByExternalId,
+  findCustomer,
+  type CustomerDefaults,
+  type CustomerWrite,
+  type UpdatableColumn,
+} from './customers.js';
 export { recordOrderBatch, parseOrder, type StoredOrders } from './orders.js';
 export { currencyProblem, toShopCurrency, type ShopMoney, type ShopOrder } from './currency.js';
 export { upsertProducts } from './products.js';

@@ -78,11 +78,16 @@ export async function recordOrderBatch(
   const withItems = known.filter((o) => o.items.length > 0);
   if (withItems.length > 0) {
     const orderIds = withItems.map((o) => ids.get(o.externalId)!.id);
-    for (const chunk of statementChunks(orderIds, 1)) await db.deleteFrom('order_items').where('order_id', 'in', chunk).execute();
+    for (const chunk of statementChunks(orderIds, 1))
+      await db.deleteFrom('order_items').where('order_id', 'in', chunk).execute();
     const skus = [...new Set(withItems.flatMap((o) => o.items.map((i) => i.sku)))];
     const products = new Map<string, number>();
     for (let i = 0; i < skus.length; i += 500) {
-      const found = await db.selectFrom('products').select(['id', 'external_id']).where('external_id', 'in', skus.slice(i, i + 500)).execute();
+      const found = await db
+        .selectFrom('products')
+        .select(['id', 'external_id'])
+        .where('external_id', 'in', skus.slice(i, i + 500))
+        .execute();
       for (const p of found) products.set(p.external_id, p.id);
     }
     const items = withItems.flatMap((o) =>
@@ -96,7 +101,11 @@ export async function recordOrderBatch(
         unit_price_minor: i.unitPriceMinor,
       })),
     );
-    for (let i = 0; i < items.length; i += 500) await db.insertInto('order_items').values(items.slice(i, i + 500)).execute();
+    for (let i = 0; i < items.length; i += 500)
+      await db
+        .insertInto('order_items')
+        .values(items.slice(i, i + 500))
+        .execute();
   }
   return { ids, unknownCustomer };
 }

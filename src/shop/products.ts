@@ -5,7 +5,11 @@ import { parseInput } from '../util/parse-input.js';
 import { ProductInput } from './types.js';
 
 /** Inserts or updates catalogue products by external id (SKU). */
-export async function upsertProducts(db: Kysely<Database>, inputs: ProductInput[], defaultCurrency: string): Promise<void> {
+export async function upsertProducts(
+  db: Kysely<Database>,
+  inputs: ProductInput[],
+  defaultCurrency: string,
+): Promise<void> {
   if (inputs.length === 0) return;
   const rows = inputs.map((input) => {
     const p = parseInput(ProductInput, input, 'product');

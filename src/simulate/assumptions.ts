@@ -67,7 +67,13 @@ export interface SimEvent {
 }
 
 /** What a recipient does after one mail, as events at times after `sentAt`. */
-export function reactions(a: Assumptions, key: string, sentAt: number, firstMail: boolean, survey: boolean): SimEvent[] {
+export function reactions(
+  a: Assumptions,
+  key: string,
+  sentAt: number,
+  firstMail: boolean,
+  survey: boolean,
+): SimEvent[] {
   const u = (what: string) => unitDraw(`sim|${what}|${key}`);
   const events: SimEvent[] = [];
   if (u('open') >= (firstMail ? a.firstOpen : a.laterOpen)) return events;
@@ -78,7 +84,11 @@ export function reactions(a: Assumptions, key: string, sentAt: number, firstMail
     return events;
   }
   if (survey && u('survey') < a.surveyGivenOpen) {
-    events.push({ at: openAt + 120_000, type: 'survey', reason: CHURN_REASONS[Math.floor(u('reason') * CHURN_REASONS.length)]! });
+    events.push({
+      at: openAt + 120_000,
+      type: 'survey',
+      reason: CHURN_REASONS[Math.floor(u('reason') * CHURN_REASONS.length)]!,
+    });
   }
   if (u('click') < a.clickGivenOpen) {
     const clickAt = openAt + 180_000;
@@ -91,7 +101,12 @@ export function reactions(a: Assumptions, key: string, sentAt: number, firstMail
 /** A purchase at a time, with its drawn amount and category novelty. */
 export function purchase(a: Assumptions, key: string, at: number): SimEvent {
   const u = (what: string) => unitDraw(`sim|${what}|${key}`);
-  return { at, type: 'purchase', amountRatio: a.amountRatio[0] + u('amount') * (a.amountRatio[1] - a.amountRatio[0]), newCategory: u('category') < a.newCategory };
+  return {
+    at,
+    type: 'purchase',
+    amountRatio: a.amountRatio[0] + u('amount') * (a.amountRatio[1] - a.amountRatio[0]),
+    newCategory: u('category') < a.newCategory,
+  };
 }
 
 /** Whether the baseline purchase happens for an enrolment on a given day. */

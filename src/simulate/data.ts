@@ -44,23 +44,40 @@ export async function loadCustomers(engine: Engine, customers: SimCustomerInput[
           source: c.consent === 'existing_customer' ? 'checkout' : 'newsletter_form',
           textVersion: 'v1',
           recordedAt: at,
-          evidence: c.consent === 'double_opt_in' ? { confirmedAt: at + HOUR, simulated: true } : { orderId: c.orders[0]?.externalId ?? null },
+          evidence:
+            c.consent === 'double_opt_in'
+              ? { confirmedAt: at + HOUR, simulated: true }
+              : { orderId: c.orders[0]?.externalId ?? null },
         });
       }
-      if (c.objected) entries.push({ customerId, action: 'withdraw', basis: null, source: 'objection', recordedAt: at + HOUR, evidence: { simulated: true } });
+      if (c.objected)
+        entries.push({
+          customerId,
+          action: 'withdraw',
+          basis: null,
+          source: 'objection',
+          recordedAt: at + HOUR,
+          evidence: { simulated: true },
+        });
     }
     await appendConsents(ctx.k, entries);
     const orders = page.flatMap((c) => c.orders.map((o) => parseOrder(o)));
     // Batches of 500 rows stay below SQLite's limit of bound variables per statement.
     await ctx.k.transaction().execute(async (trx) => {
-      for (let j = 0; j < orders.length; j += 500) await recordOrderBatch(trx, orders.slice(j, j + 500), ctx.config.defaults.currency, ctx.clock.now());
+      for (let j = 0; j < orders.length; j += 500)
+        await recordOrderBatch(trx, orders.slice(j, j + 500), ctx.config.defaults.currency, ctx.clock.now());
     });
   }
 }
 
 /** The synthetic shop of the demo (same generator, same seed, same customers). */
 export function syntheticCustomers(count: number, seed: number, now: number): SimCustomerInput[] {
-  return syntheticShop(seededRandom(seed), count, now).map((c) => ({ customer: c.input, consent: c.consent, objected: c.objected, orders: c.orders }));
+  return syntheticShop(seededRandom(seed), count, now).map((c) => ({
+    customer: c.input,
+    consent: c.consent,
+    objected: c.objected,
+    orders: c.orders,
+  }));
 }
 
 /**
@@ -74,14 +91,29 @@ export function customersFromFile(file: string): SimCustomerInput[] {
     text = readFileSync(file, 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError('--customers', [`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : (err as Error).message}`]);
+    throw new InputError('--customers', [
+      `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : (err as Error).message}`,
+    ]);
   }
-  const items: unknown[] = text.startsWith('[') ? (parseLine(text, file, 1) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l, i) => parseLine(l, file, i + 1));
+  const items: unknown[] = text.startsWith('[')
+    ? (parseLine(text, file, 1) as unknown[])
+    : text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l, i) => parseLine(l, file, i + 1));
   return items.map((raw, i) => {
     const { consent = null, objected = false, orders = [], ...customer } = raw as Record<string, unknown>;
-    if (typeof customer.externalId !== 'string') throw new InputError(`${file} customer ${i + 1}`, ['externalId: required']);
-    const ordersIn = (orders as Record<string, unknown>[]).map((o) => ({ ...o, customerExternalId: customer.externalId }) as OrderInput);
-    return { customer: customer as unknown as CustomerInput, consent: consent as ConsentBasis | null, objected: Boolean(objected), orders: ordersIn };
+    if (typeof customer.externalId !== 'string')
+      throw new InputError(`${file} customer ${i + 1}`, ['externalId: required']);
+    const ordersIn = (orders as Record<string, unknown>[]).map(
+      (o) => ({ ...o, customerExternalId: customer.externalId }) as OrderInput,
+    );
+    return {
+      customer: customer as unknown as CustomerInput,
+      consent: consent as ConsentBasis | null,
+      objected: Boolean(objected),
+      orders: ordersIn,
+    };
   });
 }
 
@@ -94,7 +126,10 @@ function parseLine(line: string, file: string, n: number): unknown {
 }
 
 /** A throw-away engine on a temporary SQLite file holding the given customers; `dispose` closes it and deletes the file. */
-export async function scratchEngine(customers: SimCustomerInput[], now: number): Promise<{ engine: Engine; dispose: () => Promise<void> }> {
+export async function scratchEngine(
+  customers: SimCustomerInput[],
+  now: number,
+): Promise<{ engine: Engine; dispose: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-simulate-'));
   const dispose = async (engine?: Engine) => {
     await engine?.close();
@@ -102,7 +137,10 @@ export async function scratchEngine(customers: SimCustomerInput[], now: number):
   };
   let engine: Engine | undefined;
   try {
-    engine = await createEngine({ database: join(dir, 'simulate.db'), sequencesDir: join(dir, 'none') }, { clock: new ManualClock(now), transport: new MemoryTransport(), sequences: [] });
+    engine = await createEngine(
+      { database: join(dir, 'simulate.db'), sequencesDir: join(dir, 'none') },
+      { clock: new ManualClock(now), transport: new MemoryTransport(), sequences: [] },
+    );
     await engine.products.upsert(syntheticProducts());
     await loadCustomers(engine, customers);
   } catch (err) {

@@ -125,7 +125,11 @@ const emptyRow = (day: number, start: number, steps: string[]): DayRow => ({
 });
 
 /** Runs the simulation; reads customers, orders and consent from `db`, writes nothing. */
-export async function simulate(db: Kysely<Database>, seq: Sequence, options: SimulationOptions): Promise<SimulationResult> {
+export async function simulate(
+  db: Kysely<Database>,
+  seq: Sequence,
+  options: SimulationOptions,
+): Promise<SimulationResult> {
   const a = options.assumptions ?? DEFAULT_ASSUMPTIONS;
   const tick = options.tickMs ?? HOUR;
   const steps = sequencePaths(seq).steps.map((s) => s.id);
@@ -139,7 +143,10 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
   /** Simulated human opens per customer, for the preferred hour. */
   const simOpens = new Map<number, number[]>();
   const minOpens = options.preferredHourMinOpens ?? 3;
-  const maxId = await db.selectFrom('enrollments').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+  const maxId = await db
+    .selectFrom('enrollments')
+    .select((eb) => eb.fn.max('id').as('m'))
+    .executeTakeFirst();
   let nextId = options.firstEnrollmentId ?? Number(maxId?.m ?? 0) + 1;
   const goalWindow = seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY;
   const cap = capOf(seq);
@@ -150,14 +157,29 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
     if (ids.length === 0) return;
     const customers = await db.selectFrom('customers').selectAll().where('id', 'in', ids).orderBy('id').execute();
     const states = await consentStates(db, ids);
-    const suppressed = await suppressedHashes(db, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])), seq.id);
+    const suppressed = await suppressedHashes(
+      db,
+      customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])),
+      seq.id,
+    );
     const row = rowAt(now);
     // As the worker: one address gets a sequence once at a time (duplicate customer records).
-    const taken = new Set((await addressesEnrolled(db, seq.id, customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])))).keys());
+    const taken = new Set(
+      (
+        await addressesEnrolled(
+          db,
+          seq.id,
+          customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])),
+        )
+      ).keys(),
+    );
     for (const e of enrollments) if (e.status === 'active' && e.emailHash) taken.add(e.emailHash);
     for (const c of customers) {
       if (c.email_hash && taken.has(c.email_hash)) continue;
-      const d = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
+      const d = canSend(c, states.get(c.id)!, c.email_hash !== null && suppressed.has(c.email_hash), {
+        consent: seq.consent,
+        ownSimilarGoods: seq.own_similar_goods,
+      });
       if (!d.allowed) {
         if (!blocked.has(c.id)) row.consent++;
         blocked.add(c.id);
@@ -182,7 +204,16 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         churnReason: c.churn_reason,
         events: [],
         mails: 0,
-        facts: { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: c.churn_reason },
+        facts: {
+          opened: false,
+          clicked: false,
+          purchased: false,
+          surveyAnswered: false,
+          unsubscribed: false,
+          complained: false,
+          hardBounced: false,
+          churnReason: c.churn_reason,
+        },
         waited: new Set(),
       });
       row.entered++;
@@ -195,15 +226,30 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
       if (now !== options.start) return; // assumption: every customer is triggered on day 1
       let after = 0;
       for (;;) {
-        const page = await db.selectFrom('customers').select('id').where('erased_at', 'is', null).where('id', '>', after).orderBy('id').limit(options.pageSize ?? 1000).execute();
+        const page = await db
+          .selectFrom('customers')
+          .select('id')
+          .where('erased_at', 'is', null)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(options.pageSize ?? 1000)
+          .execute();
         if (page.length === 0) break;
         after = page[page.length - 1]!.id;
-        await enrol(page.map((p) => p.id), now);
+        await enrol(
+          page.map((p) => p.id),
+          now,
+        );
       }
       return;
     }
-    for await (const page of dormantCandidates(db, seq.id, seq.audience, now, options.pageSize ?? 1000, { currencyDigits: options.currencyDigits })) {
-      await enrol(page.map((c) => c.customer_id).filter((id) => !enrolled.has(id)), now);
+    for await (const page of dormantCandidates(db, seq.id, seq.audience, now, options.pageSize ?? 1000, {
+      currencyDigits: options.currencyDigits,
+    })) {
+      await enrol(
+        page.map((c) => c.customer_id).filter((id) => !enrolled.has(id)),
+        now,
+      );
     }
   };
 
@@ -235,22 +281,37 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
   };
 
   const pass = async (now: number) => {
-    const due = enrollments.filter((e) => e.status === 'active' && e.nextDueAt !== null && e.nextDueAt <= now).sort((x, y) => x.nextDueAt! - y.nextDueAt! || x.id - y.id);
+    const due = enrollments
+      .filter((e) => e.status === 'active' && e.nextDueAt !== null && e.nextDueAt <= now)
+      .sort((x, y) => x.nextDueAt! - y.nextDueAt! || x.id - y.id);
     if (due.length === 0) return;
     const mailed = due.filter((e) => !e.holdout);
     const customerIds = [...new Set(mailed.map((e) => e.customerId))];
     const values = await customerValues(db, customerIds, now, { currencyDigits: options.currencyDigits });
     // The history the worker would read: mails to each address (every sequence) and human opens.
     const addresses = mailed.map((e) => ({ id: e.customerId, email_hash: e.emailHash }));
-    const history = cap && addresses.length > 0 ? await recentMailTimes(db, addresses, now - cap.per) : new Map<string, number[]>();
+    const history =
+      cap && addresses.length > 0 ? await recentMailTimes(db, addresses, now - cap.per) : new Map<string, number[]>();
     const opens = await humanOpenTimes(db, customerIds, now, minOpens);
     const row = rowAt(now);
     for (const e of due) {
       const stepId = stepAt(seq, e.currentStep)?.id ?? '';
       e.facts.customer = values.get(e.customerId)?.values;
-      const decision = e.holdout ? undefined : decide(seq, { id: e.id, currentStep: e.currentStep, cohort: e.cohort }, e.facts, now, unitDraw(`variant|${e.id}|${stepId}`), options.weights?.(seq.id, stepId));
+      const decision = e.holdout
+        ? undefined
+        : decide(
+            seq,
+            { id: e.id, currentStep: e.currentStep, cohort: e.cohort },
+            e.facts,
+            now,
+            unitDraw(`variant|${e.id}|${stepId}`),
+            options.weights?.(seq.id, stepId),
+          );
       const key = capKey({ id: e.customerId, email_hash: e.emailHash });
-      const openTimes = [...(opens.get(e.customerId) ?? []), ...(simOpens.get(e.customerId) ?? []).filter((t) => t <= now && t > now - OPEN_HISTORY)];
+      const openTimes = [
+        ...(opens.get(e.customerId) ?? []),
+        ...(simOpens.get(e.customerId) ?? []).filter((t) => t <= now && t > now - OPEN_HISTORY),
+      ];
       const p = plan({
         sequence: seq,
         currentStep: e.currentStep,
@@ -291,7 +352,16 @@ export async function simulate(db: Kysely<Database>, seq: Sequence, options: Sim
         row.consent++;
         continue;
       }
-      sends.push({ enrollmentId: e.id, customerId: e.customerId, externalId: e.externalId, stepId: d.step.id, variantId: d.mail.variantId, template: d.mail.template, branchCase: d.mail.branchCase, at: now });
+      sends.push({
+        enrollmentId: e.id,
+        customerId: e.customerId,
+        externalId: e.externalId,
+        stepId: d.step.id,
+        variantId: d.mail.variantId,
+        template: d.mail.template,
+        branchCase: d.mail.branchCase,
+        at: now,
+      });
       row.sent[d.step.id] = (row.sent[d.step.id] ?? 0) + 1;
       const events = reactions(a, `${e.id}|${d.step.id}`, now, e.mails === 0, d.mail.template.includes('survey'));
       e.mails++;

@@ -17,25 +17,49 @@ export interface SyntheticCustomer {
   orders: OrderInput[];
 }
 
-const FIRST = { de: ['Anna', 'Lena', 'Marie', 'Jonas', 'Lukas', 'Felix', 'Sophie', 'Paul', 'Emma', 'Leon'], en: ['Olivia', 'Amelia', 'Isla', 'Noah', 'Oliver', 'George', 'Ava', 'Leo', 'Mia', 'Jack'] };
-const LAST = { de: ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker'], en: ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Evans', 'Davies'] };
+const FIRST = {
+  de: ['Anna', 'Lena', 'Marie', 'Jonas', 'Lukas', 'Felix', 'Sophie', 'Paul', 'Emma', 'Leon'],
+  en: ['Olivia', 'Amelia', 'Isla', 'Noah', 'Oliver', 'George', 'Ava', 'Leo', 'Mia', 'Jack'],
+};
+const LAST = {
+  de: ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker'],
+  en: ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Evans', 'Davies'],
+};
 const CATEGORIES = ['tea', 'coffee', 'chocolate', 'accessories', 'gifts'];
 
 /** The demo shop's catalogue: 40 products in five categories. */
 export function syntheticProducts(): ProductInput[] {
   const names: Record<string, string[]> = {
     tea: ['Sencha', 'Darjeeling', 'Rooibos Vanilla', 'Earl Grey', 'Chai', 'Jasmine Pearls', 'Peppermint', 'Matcha'],
-    coffee: ['Espresso Blend', 'Ethiopia Sidamo', 'Colombia Huila', 'Decaf', 'Brazil Santos', 'Kenya AA', 'Guatemala', 'Cold Brew'],
+    coffee: [
+      'Espresso Blend',
+      'Ethiopia Sidamo',
+      'Colombia Huila',
+      'Decaf',
+      'Brazil Santos',
+      'Kenya AA',
+      'Guatemala',
+      'Cold Brew',
+    ],
     chocolate: ['Dark 70%', 'Milk Hazelnut', 'White Raspberry', 'Sea Salt', 'Orange Peel', 'Chili', 'Mint', 'Almond'],
     accessories: ['Tea Infuser', 'French Press', 'Grinder', 'Kettle', 'Mug', 'Cup Set', 'Scale', 'Thermos'],
-    gifts: ['Tasting Box', 'Advent Calendar', 'Gift Card', 'Starter Set', 'Deluxe Box', 'Mini Box', 'Travel Set', 'Card'],
+    gifts: [
+      'Tasting Box',
+      'Advent Calendar',
+      'Gift Card',
+      'Starter Set',
+      'Deluxe Box',
+      'Mini Box',
+      'Travel Set',
+      'Card',
+    ],
   };
   return CATEGORIES.flatMap((category, ci) =>
     names[category]!.map((name, i) => ({
       externalId: `SKU-${ci}${i}`,
       name,
       category,
-      priceMinor: 490 + ((ci * 8 + i) * 370) % 4500,
+      priceMinor: 490 + (((ci * 8 + i) * 370) % 4500),
       url: `https://shop.example.com/p/${ci}${i}`,
       inStock: (ci + i) % 9 !== 0,
     })),
@@ -47,7 +71,12 @@ export function syntheticProducts(): ProductInput[] {
  * buying, lapsed ones who stopped, bargain hunters buying on discount, one-time buyers), a mix of
  * consents and a few objections, and their order history up to `now`.
  */
-export function syntheticShop(rand: () => number, count: number, now: number, products = syntheticProducts()): SyntheticCustomer[] {
+export function syntheticShop(
+  rand: () => number,
+  count: number,
+  now: number,
+  products = syntheticProducts(),
+): SyntheticCustomer[] {
   const customers: SyntheticCustomer[] = [];
   for (let i = 0; i < count; i++) {
     const locale = rand() < 0.6 ? 'de' : 'en';
@@ -57,7 +86,8 @@ export function syntheticShop(rand: () => number, count: number, now: number, pr
     const basket = Math.round(2000 + exponential(rand, 4000));
     const c = rand();
     const objected = c > 0.95;
-    const consent: ConsentBasis | null = c < 0.55 ? 'double_opt_in' : c < 0.85 ? 'existing_customer' : c < 0.95 ? null : 'opt_in';
+    const consent: ConsentBasis | null =
+      c < 0.55 ? 'double_opt_in' : c < 0.85 ? 'existing_customer' : c < 0.95 ? null : 'opt_in';
     const first = pickOne(rand, FIRST[locale]);
     const last = pickOne(rand, LAST[locale]);
     const id = `C${String(i + 1).padStart(6, '0')}`;
@@ -68,7 +98,8 @@ export function syntheticShop(rand: () => number, count: number, now: number, pr
       lastName: last,
       gender: rand() < 0.5 ? (FIRST[locale].indexOf(first) % 2 === 0 ? 'f' : 'm') : null,
       locale,
-      timeZone: locale === 'de' ? 'Europe/Berlin' : pickOne(rand, ['Europe/London', 'America/New_York', 'Europe/Dublin']),
+      timeZone:
+        locale === 'de' ? 'Europe/Berlin' : pickOne(rand, ['Europe/London', 'America/New_York', 'Europe/Dublin']),
       acquiredVia: consent === 'existing_customer' || rand() < 0.7 ? 'sale' : 'newsletter',
       latePayments: rand() < 0.05 ? 1 + Math.floor(rand() * 3) : 0,
     };
@@ -87,7 +118,12 @@ export function syntheticShop(rand: () => number, count: number, now: number, pr
         totalMinor: discounted ? Math.round(total * 0.8) : total,
         discountMinor: discounted ? Math.round(total * 0.2) : 0,
         paidLate: rand() < 0.03,
-        items: items.map((p) => ({ sku: p.externalId, name: p.name, category: p.category ?? null, unitPriceMinor: p.priceMinor })),
+        items: items.map((p) => ({
+          sku: p.externalId,
+          name: p.name,
+          category: p.category ?? null,
+          unitPriceMinor: p.priceMinor,
+        })),
       });
       if (segment === 'one_time') break;
       t += Math.max(2, intervalDays * (0.5 + rand())) * DAY;

@@ -17,8 +17,36 @@ export function describeAssumptions(a: Assumptions): string {
 
 /** The day-by-day table with a total line; step columns count mails sent. */
 export function simulationTable(r: SimulationResult): string {
-  const headers = ['day', 'date', 'entered', 'holdout', ...r.steps.map((s) => `sent ${s}`), 'skip unless', 'skip only_if', 'wait window', 'wait cap', 'no consent', 'exited', 'goal', 'goal holdout'];
-  const line = (d: DayRow): (string | number)[] => [d.day, d.date, d.entered, d.holdout, ...r.steps.map((s) => d.sent[s] ?? 0), d.unless, d.onlyIf, d.window, d.cap, d.consent, d.exited, d.goal, d.holdoutGoal];
+  const headers = [
+    'day',
+    'date',
+    'entered',
+    'holdout',
+    ...r.steps.map((s) => `sent ${s}`),
+    'skip unless',
+    'skip only_if',
+    'wait window',
+    'wait cap',
+    'no consent',
+    'exited',
+    'goal',
+    'goal holdout',
+  ];
+  const line = (d: DayRow): (string | number)[] => [
+    d.day,
+    d.date,
+    d.entered,
+    d.holdout,
+    ...r.steps.map((s) => d.sent[s] ?? 0),
+    d.unless,
+    d.onlyIf,
+    d.window,
+    d.cap,
+    d.consent,
+    d.exited,
+    d.goal,
+    d.holdoutGoal,
+  ];
   const total = r.rows.reduce<(string | number)[]>(
     (acc, d) => line(d).map((v, i) => (i < 2 ? acc[i]! : Number(acc[i] ?? 0) + Number(v))),
     ['total', ''],

@@ -61,7 +61,8 @@ export const SCANNER_AGENTS =
   /(barracuda|mimecast|proofpoint|safelinks|symantec|messagelabs|forcepoint|trendmicro|trend micro|sophos|fortiguard|fortinet|ironport|cisco|zscaler|trustwave|hornetsecurity|vadesecure|spamtitan|avanan|checkpoint|urldefense|appriver|bitdefender|kaspersky|\beset\b|mcafee|bot\b|bot\/|crawler|spider|preview|python-requests|python-urllib|aiohttp|curl\/|wget\/|go-http-client|java\/|okhttp|apache-httpclient|axios|node-fetch|undici|libwww|httpclient|headless|phantomjs|slurp)/i;
 
 /** Image proxies that fetch when the recipient opens the mail (not ahead of it): kept as human. */
-export const OPEN_TRIGGERED_PROXIES = /(GoogleImageProxy|ggpht\.com|YahooMailProxy|OutlookImageProxy|Outlook-iOS-Android\/.*Proxy)/i;
+export const OPEN_TRIGGERED_PROXIES =
+  /(GoogleImageProxy|ggpht\.com|YahooMailProxy|OutlookImageProxy|Outlook-iOS-Android\/.*Proxy)/i;
 
 /** Apple's own address block (17.0.0.0/8), from which Mail Privacy Protection fetches. */
 function isAppleNetwork(ip: string | undefined): boolean {
@@ -88,8 +89,10 @@ export function classifyOpen(r: RequestShape, rules: ClassifyRules = DEFAULT_RUL
   if (ua === 'Mozilla/5.0') return { machine: true, reason: 'apple_mpp_user_agent' };
   if (isAppleNetwork(r.ip) && !OPEN_TRIGGERED_PROXIES.test(ua)) return { machine: true, reason: 'apple_proxy_network' };
   if (ua === '') return { machine: true, reason: 'no_user_agent' };
-  if (!OPEN_TRIGGERED_PROXIES.test(ua) && SCANNER_AGENTS.test(ua)) return { machine: true, reason: 'scanner_user_agent' };
-  if (r.sinceSentMs !== undefined && r.sinceSentMs < rules.machineOpenWithinMs) return { machine: true, reason: 'too_soon_after_send' };
+  if (!OPEN_TRIGGERED_PROXIES.test(ua) && SCANNER_AGENTS.test(ua))
+    return { machine: true, reason: 'scanner_user_agent' };
+  if (r.sinceSentMs !== undefined && r.sinceSentMs < rules.machineOpenWithinMs)
+    return { machine: true, reason: 'too_soon_after_send' };
   return { machine: false };
 }
 
@@ -107,7 +110,8 @@ export function classifyClick(r: RequestShape, c: ClickContext = {}, rules: Clas
   if (ua === '') return { machine: true, reason: 'no_user_agent' };
   if (ua === 'Mozilla/5.0') return { machine: true, reason: 'bare_user_agent' };
   if (SCANNER_AGENTS.test(ua)) return { machine: true, reason: 'scanner_user_agent' };
-  if (r.sinceSentMs !== undefined && r.sinceSentMs < rules.botClickWithinMs) return { machine: true, reason: 'too_soon_after_send' };
+  if (r.sinceSentMs !== undefined && r.sinceSentMs < rules.botClickWithinMs)
+    return { machine: true, reason: 'too_soon_after_send' };
   if ((c.otherLinksInBurst ?? 0) > 0) return { machine: true, reason: 'multi_link_burst' };
   return { machine: false };
 }

@@ -20,8 +20,21 @@ interface Part {
 
 /** What a mail that came back says about one original mail. */
 export type InboundMail =
-  | { kind: 'bounce'; status: string; recipient: string | null; diagnostic: string | null; originalMessageId: string | null; reportId: string | null }
-  | { kind: 'complaint'; feedbackType: string; recipient: string | null; originalMessageId: string | null; reportId: string | null }
+  | {
+      kind: 'bounce';
+      status: string;
+      recipient: string | null;
+      diagnostic: string | null;
+      originalMessageId: string | null;
+      reportId: string | null;
+    }
+  | {
+      kind: 'complaint';
+      feedbackType: string;
+      recipient: string | null;
+      originalMessageId: string | null;
+      reportId: string | null;
+    }
   | { kind: 'unsubscribe'; from: string; subject: string; id: string | null }
   | { kind: 'none'; reason: string };
 
@@ -84,7 +97,12 @@ async function mimeParts(raw: Buffer): Promise<Part[]> {
   const parts: Part[] = [];
   for (const { node, chunks, embedded } of nodes) {
     const headers = parseFields(node.getHeaders().toString('utf8'));
-    parts.push({ contentType: String(node.contentType ?? 'text/plain').toLowerCase(), headers, body: await decode(node, Buffer.concat(chunks)), embedded });
+    parts.push({
+      contentType: String(node.contentType ?? 'text/plain').toLowerCase(),
+      headers,
+      body: await decode(node, Buffer.concat(chunks)),
+      embedded,
+    });
   }
   return parts;
 }
@@ -93,14 +111,24 @@ async function mimeParts(raw: Buffer): Promise<Part[]> {
 function originalMessageId(parts: Part[]): string | null {
   for (const p of parts) {
     const returned = p.contentType === 'text/rfc822-headers' || p.contentType === 'message/global-headers';
-    const id = returned ? parseFields(p.body.toString('utf8')).get('message-id') : p.embedded ? p.headers.get('message-id') : undefined;
+    const id = returned
+      ? parseFields(p.body.toString('utf8')).get('message-id')
+      : p.embedded
+        ? p.headers.get('message-id')
+        : undefined;
     if (id) return id.trim();
   }
   return null;
 }
 
 /** `rfc822; anna@example.com` → `anna@example.com`. */
-const address = (v: string | undefined): string | null => (v ? v.replace(/^[^;]*;\s*/, '').replace(/^<|>$/g, '').trim() || null : null);
+const address = (v: string | undefined): string | null =>
+  v
+    ? v
+        .replace(/^[^;]*;\s*/, '')
+        .replace(/^<|>$/g, '')
+        .trim() || null
+    : null;
 
 /**
  * What a mail that came back says: a bounce (the failed recipient's status), a complaint, a
@@ -117,11 +145,19 @@ export async function parseInboundMail(raw: Buffer): Promise<InboundMail> {
   const root = parts[0];
   if (!root) return { kind: 'none', reason: 'empty message' };
   const reportId = root.headers.get('message-id')?.trim() ?? null;
-  const status = parts.find((p) => p.contentType === 'message/delivery-status' || p.contentType === 'message/global-delivery-status');
+  const status = parts.find(
+    (p) => p.contentType === 'message/delivery-status' || p.contentType === 'message/global-delivery-status',
+  );
   if (status) {
-    const recipients = fieldBlocks(status.body.toString('utf8')).filter((f) => f.has('final-recipient') || f.has('action'));
+    const recipients = fieldBlocks(status.body.toString('utf8')).filter(
+      (f) => f.has('final-recipient') || f.has('action'),
+    );
     const failed = recipients.find((f) => f.get('action')?.toLowerCase() === 'failed');
-    if (!failed) return { kind: 'none', reason: `delivery report without a failure (action ${recipients[0]?.get('action') ?? 'none'})` };
+    if (!failed)
+      return {
+        kind: 'none',
+        reason: `delivery report without a failure (action ${recipients[0]?.get('action') ?? 'none'})`,
+      };
     return {
       kind: 'bounce',
       status: /\d\.\d{1,3}\.\d{1,3}/.exec(failed.get('status') ?? '')?.[0] ?? '5.0.0',

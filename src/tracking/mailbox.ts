@@ -22,7 +22,10 @@ export function splitMbox(source: string, data: Buffer): MailboxMessage[] {
     .split(/\r?\n(?=From )/)
     .map((chunk) => chunk.replace(/^From [^\n]*\n/, '').replace(/^>(>*From )/gm, '$1'))
     .filter((chunk) => chunk.trim() !== '');
-  return mails.map((m, i) => ({ source: mails.length > 1 ? `${source}#${i + 1}` : source, raw: Buffer.from(m, 'latin1') }));
+  return mails.map((m, i) => ({
+    source: mails.length > 1 ? `${source}#${i + 1}` : source,
+    raw: Buffer.from(m, 'latin1'),
+  }));
 }
 
 function readMailFile(file: string): MailboxMessage[] {

@@ -24,7 +24,10 @@ export interface TrackedMessage {
 export class MessageCache {
   private readonly entries = new Map<number, TrackedMessage>();
   private readonly loading = new Map<number, Promise<TrackedMessage | undefined>>();
-  private queue = new Map<number, { resolve: (m: TrackedMessage | undefined) => void; reject: (err: unknown) => void }>();
+  private queue = new Map<
+    number,
+    { resolve: (m: TrackedMessage | undefined) => void; reject: (err: unknown) => void }
+  >();
   /** Lookups answered from memory and from the database (for metrics). */
   hits = 0;
   misses = 0;
@@ -84,7 +87,15 @@ export class MessageCache {
     const rows = await this.k
       .selectFrom('messages')
       .innerJoin('customers', 'customers.id', 'messages.customer_id')
-      .select(['messages.id', 'messages.customer_id', 'messages.enrollment_id', 'messages.sequence_id', 'messages.sent_at', 'messages.links', 'customers.locale'])
+      .select([
+        'messages.id',
+        'messages.customer_id',
+        'messages.enrollment_id',
+        'messages.sequence_id',
+        'messages.sent_at',
+        'messages.links',
+        'customers.locale',
+      ])
       .where('messages.id', 'in', ids)
       .execute();
     return rows.map((row) => {

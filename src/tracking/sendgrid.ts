@@ -18,7 +18,12 @@ export function sendgridPublicKey(key: string): KeyObject {
  * Verifies a signed Event Webhook request: an ECDSA (P-256, SHA-256) signature, base64 DER, over
  * the timestamp header followed by the raw request body. False for anything missing or wrong.
  */
-export function verifySendgridSignature(key: KeyObject, rawBody: Buffer, signature: string | undefined, timestamp: string | undefined): boolean {
+export function verifySendgridSignature(
+  key: KeyObject,
+  rawBody: Buffer,
+  signature: string | undefined,
+  timestamp: string | undefined,
+): boolean {
   if (!signature || !timestamp) return false;
   try {
     const sig = Buffer.from(signature, 'base64');
@@ -77,7 +82,8 @@ const DROPPED_AS: [RegExp, MappedSendgridEvent['type']][] = [
 export function mapSendgridEvent(e: SendgridEvent): MappedSendgridEvent | SkippedSendgridEvent {
   if (!e.sg_event_id || typeof e.sg_event_id !== 'string') return { skip: 'no_event_id' };
   const rawId = e.comeback_message_id ?? e.custom_args?.comeback_message_id;
-  const messageId = typeof rawId === 'number' ? rawId : typeof rawId === 'string' && /^\d{1,15}$/.test(rawId) ? Number(rawId) : NaN;
+  const messageId =
+    typeof rawId === 'number' ? rawId : typeof rawId === 'string' && /^\d{1,15}$/.test(rawId) ? Number(rawId) : NaN;
   if (!Number.isSafeInteger(messageId) || messageId <= 0) return { skip: 'no_message_id' };
   const base = {
     messageId,

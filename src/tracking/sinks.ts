@@ -58,11 +58,23 @@ export function kyselySink(k: Kysely<Database>, hooks: TrackingHooks = {}): Even
         let n = 0;
         const ids = [...new Set(batch.map((r) => r.customer_id).filter((id): id is number => typeof id === 'number'))];
         const erased = new Set(
-          ids.length ? (await trx.selectFrom('customers').select('id').where('id', 'in', ids).where('erased_at', 'is not', null).execute()).map((c) => c.id) : [],
+          ids.length
+            ? (
+                await trx
+                  .selectFrom('customers')
+                  .select('id')
+                  .where('id', 'in', ids)
+                  .where('erased_at', 'is not', null)
+                  .execute()
+              ).map((c) => c.id)
+            : [],
         );
         const rows = erased.size ? batch.filter((r) => !erased.has(r.customer_id as number)) : batch;
         if (rows.length > 0) {
-          const insert = trx.insertInto('events').values(rows).onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing());
+          const insert = trx
+            .insertInto('events')
+            .values(rows)
+            .onConflict((oc) => oc.column('provider_event_id').where('provider_event_id', 'is not', null).doNothing());
           if (reports) {
             // The opens and clicks go into the webhook outbox in the transaction that stores them.
             const got = await insert.returning(OUTBOX_SOURCE).execute();
@@ -71,7 +83,11 @@ export function kyselySink(k: Kysely<Database>, hooks: TrackingHooks = {}): Even
               const v = outboxValues(rowValues(r), r.id, hooks);
               return v ? [Object.fromEntries(OUTBOX_COLUMNS.map((c, i) => [c, v[i]]))] : [];
             });
-            if (outbox.length) await trx.insertInto('webhook_outbox').values(outbox as never).execute();
+            if (outbox.length)
+              await trx
+                .insertInto('webhook_outbox')
+                .values(outbox as never)
+                .execute();
           } else {
             const r = await insert.executeTakeFirst();
             n = Number(r.numInsertedOrUpdatedRows ?? rows.length);
@@ -86,7 +102,9 @@ export function kyselySink(k: Kysely<Database>, hooks: TrackingHooks = {}): Even
               .set({ machine: 1, machine_reason: reason })
               .where('type', '=', 'click')
               .where('machine', '=', 0)
-              .where((eb) => eb.or(mine.map(([id, f]) => eb.and([eb('message_id', '=', id), eb('occurred_at', '>=', f.since)]))))
+              .where((eb) =>
+                eb.or(mine.map(([id, f]) => eb.and([eb('message_id', '=', id), eb('occurred_at', '>=', f.since)]))),
+              )
               .execute();
           }
         }
@@ -95,9 +113,36 @@ export function kyselySink(k: Kysely<Database>, hooks: TrackingHooks = {}): Even
   };
 }
 
-const COLUMNS = ['message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
+const COLUMNS = [
+  'message_id',
+  'customer_id',
+  'enrollment_id',
+  'type',
+  'link_index',
+  'machine',
+  'machine_reason',
+  'source',
+  'provider_event_id',
+  'user_agent',
+  'detail',
+  'occurred_at',
+] as const;
 
-const OUTBOX_SOURCE = ['id', 'message_id', 'customer_id', 'enrollment_id', 'type', 'link_index', 'machine', 'machine_reason', 'source', 'provider_event_id', 'user_agent', 'detail', 'occurred_at'] as const;
+const OUTBOX_SOURCE = [
+  'id',
+  'message_id',
+  'customer_id',
+  'enrollment_id',
+  'type',
+  'link_index',
+  'machine',
+  'machine_reason',
+  'source',
+  'provider_event_id',
+  'user_agent',
+  'detail',
+  'occurred_at',
+] as const;
 const OUTBOX_COLUMNS = ['type', 'customer_id', 'enrollment_id', 'message_id', 'ref_id', 'data', 'occurred_at'] as const;
 
 /**
@@ -117,7 +162,21 @@ export const SQLITE_SQL = {
 /** A row as the anonymous parameters of `SQLITE_SQL.insert`. */
 export function rowValues(r: EventRow): unknown[] {
   const customer = r.customer_id ?? null;
-  return [r.message_id ?? null, customer, r.enrollment_id ?? null, r.type, r.link_index ?? null, r.machine ?? 0, r.machine_reason ?? null, r.source, r.provider_event_id ?? null, r.user_agent ?? null, r.detail ?? '{}', r.occurred_at, customer];
+  return [
+    r.message_id ?? null,
+    customer,
+    r.enrollment_id ?? null,
+    r.type,
+    r.link_index ?? null,
+    r.machine ?? 0,
+    r.machine_reason ?? null,
+    r.source,
+    r.provider_event_id ?? null,
+    r.user_agent ?? null,
+    r.detail ?? '{}',
+    r.occurred_at,
+    customer,
+  ];
 }
 
 /**
@@ -148,7 +207,8 @@ export function sqliteSink(db: BetterSqlite3.Database, maxWaitMs = 10_000, hooks
     async write(rows, flags) {
       const started = Date.now();
       while (db.inTransaction) {
-        if (Date.now() - started > maxWaitMs) throw new Error(`the database connection stayed in a transaction for ${maxWaitMs} ms`);
+        if (Date.now() - started > maxWaitMs)
+          throw new Error(`the database connection stayed in a transaction for ${maxWaitMs} ms`);
         await new Promise((r) => setTimeout(r, 1));
       }
       return run(rows, flags);

@@ -12,8 +12,19 @@ export interface TokenPayload {
   index?: number;
 }
 
-const PURPOSE_CODE: Record<TokenPurpose, string> = { open: 'o', click: 'c', unsubscribe: 'u', view: 'v', reason: 'r', confirm: 'k', preferences: 'p' };
-const CODE_PURPOSE = Object.fromEntries(Object.entries(PURPOSE_CODE).map(([k, v]) => [v, k])) as Record<string, TokenPurpose>;
+const PURPOSE_CODE: Record<TokenPurpose, string> = {
+  open: 'o',
+  click: 'c',
+  unsubscribe: 'u',
+  view: 'v',
+  reason: 'r',
+  confirm: 'k',
+  preferences: 'p',
+};
+const CODE_PURPOSE = Object.fromEntries(Object.entries(PURPOSE_CODE).map(([k, v]) => [v, k])) as Record<
+  string,
+  TokenPurpose
+>;
 
 /**
  * Signs and verifies compact tracking tokens: `<purpose><id36>[-<index36>].<mac>`, with an

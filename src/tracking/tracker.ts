@@ -68,7 +68,16 @@ export class Tracker {
     return this.messages.get(id);
   }
 
-  private row(m: TrackedMessage, type: string, source: string, at: number, req: RequestShape, verdict: Verdict, linkIndex: number | null, detail?: Record<string, unknown>): EventRow {
+  private row(
+    m: TrackedMessage,
+    type: string,
+    source: string,
+    at: number,
+    req: RequestShape,
+    verdict: Verdict,
+    linkIndex: number | null,
+    detail?: Record<string, unknown>,
+  ): EventRow {
     this.observe(type, verdict.machine);
     return {
       message_id: m.id,
@@ -133,12 +142,22 @@ export class Tracker {
     const m = await this.messages.get(messageId);
     if (!m) return;
     const now = this.deps.clock.now();
-    const verdict = classifyClick({ ...req, sinceSentMs: m.sentAt !== null ? now - m.sentAt : undefined }, {}, this.rules);
+    const verdict = classifyClick(
+      { ...req, sinceSentMs: m.sentAt !== null ? now - m.sentAt : undefined },
+      {},
+      this.rules,
+    );
     await this.writer.push(this.row(m, 'open', 'webview', now, req, verdict, null));
   }
 
   /** Records a machine click on a survey or other one-click link without its consequence. */
-  async machineLinkClick(m: TrackedMessage, source: string, req: RequestShape, verdict: Verdict, linkIndex: number | null): Promise<void> {
+  async machineLinkClick(
+    m: TrackedMessage,
+    source: string,
+    req: RequestShape,
+    verdict: Verdict,
+    linkIndex: number | null,
+  ): Promise<void> {
     await this.writer.push(this.row(m, 'click', source, this.deps.clock.now(), req, verdict, linkIndex));
   }
 
@@ -155,7 +174,14 @@ export class Tracker {
    */
   async answer(m: TrackedMessage, index: number, userAgent: string | undefined, via: string): Promise<void> {
     const ua = userAgent?.slice(0, MAX_UA);
-    await this.deps.record({ messageId: m.id, type: 'reason', source: 'survey', linkIndex: index, userAgent: ua, detail: { via } });
+    await this.deps.record({
+      messageId: m.id,
+      type: 'reason',
+      source: 'survey',
+      linkIndex: index,
+      userAgent: ua,
+      detail: { via },
+    });
   }
 
   /**
@@ -190,7 +216,11 @@ export class Tracker {
     const p = this.deps.signer.verify(token, 'unsubscribe');
     if (!p) return false;
     const { k } = this.deps;
-    const m = await k.selectFrom('messages').select(['sequence_id', 'customer_id']).where('id', '=', p.id).executeTakeFirst();
+    const m = await k
+      .selectFrom('messages')
+      .select(['sequence_id', 'customer_id'])
+      .where('id', '=', p.id)
+      .executeTakeFirst();
     if (!m) return false;
     const target = scope === 'all' ? 'all' : m.sequence_id;
     const grant = await k
@@ -206,7 +236,13 @@ export class Tracker {
     // Keyed hashes of IP and user agent (never the values), kept with the withdrawal in the ledger.
     if (options.evidence) detail.evidence = options.evidence;
     const key = `unsubscribe:${p.id}:${target}:${grant?.id ?? 0}`;
-    await this.deps.record({ messageId: p.id, type: 'unsubscribe', source: options.via ?? 'one_click', detail, providerEventId: key });
+    await this.deps.record({
+      messageId: p.id,
+      type: 'unsubscribe',
+      source: options.via ?? 'one_click',
+      detail,
+      providerEventId: key,
+    });
     return true;
   }
 }

@@ -65,7 +65,17 @@ export function workerSink(file: string, options: { busyMs?: number; hooks?: Tra
   };
 
   const start = (): Worker => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, busyMs: options.busyMs ?? 5_000, sql: SQLITE_SQL, hooks: options.hooks ?? {}, outboxValues: outboxValues.toString() } });
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        driver,
+        file,
+        busyMs: options.busyMs ?? 5_000,
+        sql: SQLITE_SQL,
+        hooks: options.hooks ?? {},
+        outboxValues: outboxValues.toString(),
+      },
+    });
     w.unref();
     w.on('message', (m: Reply) => {
       const entry = waiting.get(m.id);

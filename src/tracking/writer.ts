@@ -139,7 +139,8 @@ export class EventWriter {
   private async drain(): Promise<void> {
     while (this.pending.length > 0 || this.reflags.size > 0) {
       const rows = this.pending.splice(0, this.batchSize);
-      for (const r of rows) if (!r.provider_event_id && r.occurred_at > this.handedOffThrough) this.handedOffThrough = r.occurred_at;
+      for (const r of rows)
+        if (!r.provider_event_id && r.occurred_at > this.handedOffThrough) this.handedOffThrough = r.occurred_at;
       const reflags = this.reflags;
       this.reflags = new Map();
       const started = performance.now();
@@ -159,7 +160,11 @@ export class EventWriter {
         }
         this.counts.failures++;
         this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 100), 5_000);
-        if (!this.options.outage?.failed(err)) this.options.log?.error({ err: (err as Error).message, pending: this.pending.length }, 'writing tracking events failed; will retry');
+        if (!this.options.outage?.failed(err))
+          this.options.log?.error(
+            { err: (err as Error).message, pending: this.pending.length },
+            'writing tracking events failed; will retry',
+          );
         this.options.onError?.(err);
         if (!this.closed) this.kick(this.retryDelay);
         throw err;
@@ -199,7 +204,9 @@ export class EventWriter {
     writeFileSync(file, this.pending.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const n = this.pending.length;
     this.pending = [];
-    throw new Error(`could not write ${n} tracking events (${(last as Error)?.message}); kept in ${file}, written on the next start`);
+    throw new Error(
+      `could not write ${n} tracking events (${(last as Error)?.message}); kept in ${file}, written on the next start`,
+    );
   }
 }
 
@@ -207,7 +214,11 @@ export class EventWriter {
  * Writes rows left in spill files by a writer that could not reach the database on shutdown,
  * then removes the files. Returns the number of rows written.
  */
-export async function replaySpilled(k: Kysely<Database>, dir = '.comeback/spilled-events', hooks: TrackingHooks = {}): Promise<number> {
+export async function replaySpilled(
+  k: Kysely<Database>,
+  dir = '.comeback/spilled-events',
+  hooks: TrackingHooks = {},
+): Promise<number> {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));

@@ -7,6 +7,9 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
   if (r.success) return r.data;
   throw new InputError(
     what,
-    r.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message}`),
+    r.error.issues.map(
+      (i) =>
+        `${i.path.join('.') || '(value)'}: ${i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message}`,
+    ),
   );
 }

@@ -5,10 +5,10 @@
  */
 import { InputError } from '../errors.js';
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 /** German and other European shop exports: 24.11.2026 or 24.11.2026 14:03. */
 const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
-
 
 /** What the parsers accept, for error messages. */
 export const TIME_FORMATS = 'a date like 2026-03-01 or 01.03.2026, or a time like 2026-03-01T12:00:00Z';

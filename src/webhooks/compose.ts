@@ -32,20 +32,47 @@ const byId = <T extends { id: number }>(rows: T[]) => new Map(rows.map((r) => [r
  * click found meanwhile to be a machine's (a scanner burst) is dropped: it is not a human's.
  */
 export async function composeEvents(k: Kysely<Database>, rows: OutboxRow[]): Promise<ComposedEvent[]> {
-  const ids = (pick: (r: OutboxRow) => number | null) => [...new Set(rows.map(pick).filter((v): v is number => v !== null))];
+  const ids = (pick: (r: OutboxRow) => number | null) => [
+    ...new Set(rows.map(pick).filter((v): v is number => v !== null)),
+  ];
   const customerIds = ids((r) => r.customer_id);
   const enrollmentIds = ids((r) => r.enrollment_id);
   const messageIds = ids((r) => r.message_id);
   const eventIds = ids((r) => (r.type === 'message.opened' || r.type === 'message.clicked' ? r.ref_id : null));
-  const customers = byId(customerIds.length ? await k.selectFrom('customers').select(['id', 'external_id']).where('id', 'in', customerIds).execute() : []);
-  const enrollments = byId(
-    enrollmentIds.length ? await k.selectFrom('enrollments').select(['id', 'sequence_id', 'sequence_version', 'holdout']).where('id', 'in', enrollmentIds).execute() : [],
+  const customers = byId(
+    customerIds.length
+      ? await k.selectFrom('customers').select(['id', 'external_id']).where('id', 'in', customerIds).execute()
+      : [],
   );
-  const messages = byId(messageIds.length ? await k.selectFrom('messages').select(['id', 'step_id', 'variant_id', 'sequence_id', 'enrollment_id']).where('id', 'in', messageIds).execute() : []);
-  const machine = new Set(eventIds.length ? (await k.selectFrom('events').select('id').where('id', 'in', eventIds).where('machine', '=', 1).execute()).map((r) => r.id) : []);
+  const enrollments = byId(
+    enrollmentIds.length
+      ? await k
+          .selectFrom('enrollments')
+          .select(['id', 'sequence_id', 'sequence_version', 'holdout'])
+          .where('id', 'in', enrollmentIds)
+          .execute()
+      : [],
+  );
+  const messages = byId(
+    messageIds.length
+      ? await k
+          .selectFrom('messages')
+          .select(['id', 'step_id', 'variant_id', 'sequence_id', 'enrollment_id'])
+          .where('id', 'in', messageIds)
+          .execute()
+      : [],
+  );
+  const machine = new Set(
+    eventIds.length
+      ? (await k.selectFrom('events').select('id').where('id', 'in', eventIds).where('machine', '=', 1).execute()).map(
+          (r) => r.id,
+        )
+      : [],
+  );
   const out: ComposedEvent[] = [];
   for (const r of rows) {
-    if (r.ref_id !== null && machine.has(r.ref_id) && (r.type === 'message.opened' || r.type === 'message.clicked')) continue;
+    if (r.ref_id !== null && machine.has(r.ref_id) && (r.type === 'message.opened' || r.type === 'message.clicked'))
+      continue;
     const m = r.message_id !== null ? messages.get(r.message_id) : undefined;
     const e = enrollments.get(r.enrollment_id ?? m?.enrollment_id ?? -1);
     const c = r.customer_id !== null ? customers.get(r.customer_id) : undefined;
@@ -56,9 +83,18 @@ export async function composeEvents(k: Kysely<Database>, rows: OutboxRow[]): Pro
     if (e) data.enrollment = { id: e.id, holdout: e.holdout === 1 };
     if (m) data.message = { id: m.id, step: m.step_id, variant: m.variant_id };
     Object.assign(data, bounded(JSON.parse(r.data) as Record<string, unknown>));
-    const body = JSON.stringify({ type: r.type, version: PAYLOAD_VERSION, id: webhookId(r.id), timestamp: new Date(Number(r.occurred_at)).toISOString(), data });
+    const body = JSON.stringify({
+      type: r.type,
+      version: PAYLOAD_VERSION,
+      id: webhookId(r.id),
+      timestamp: new Date(Number(r.occurred_at)).toISOString(),
+      data,
+    });
     // Never produced: every field is bounded above. A guard, so a future field cannot break it silently.
-    if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new Error(`webhook event ${r.id} (${r.type}) would be ${Buffer.byteLength(body)} bytes, above ${MAX_BODY_BYTES}`);
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES)
+      throw new Error(
+        `webhook event ${r.id} (${r.type}) would be ${Buffer.byteLength(body)} bytes, above ${MAX_BODY_BYTES}`,
+      );
     out.push({ id: r.id, type: r.type, customerId: r.customer_id, body });
   }
   return out;

@@ -41,16 +41,30 @@ export interface AttemptResult {
 /** Posts one signed body; never throws (a timeout, a refused connection are results). */
 export async function post(e: WebhookEndpoint, id: string, body: string, timeoutMs: number): Promise<AttemptResult> {
   // The signed timestamp is the wall-clock time of this attempt (receivers reject old ones), not the engine's clock.
-  const headers = { ...signedHeaders(keysOf(e), id, Math.floor(Date.now() / 1000), body), 'user-agent': 'Comeback-Webhooks/1' };
+  const headers = {
+    ...signedHeaders(keysOf(e), id, Math.floor(Date.now() / 1000), body),
+    'user-agent': 'Comeback-Webhooks/1',
+  };
   try {
-    const res = await fetch(e.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await fetch(e.url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
     await res.arrayBuffer().catch(() => undefined); // drain, so the connection is reused
     const ok = res.status >= 200 && res.status < 300;
     return { ok, status: res.status, error: ok ? null : `HTTP ${res.status}`, gone: res.status === 410 };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;
     const name = (err as Error).name;
-    const error = name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause ? `connection failed (${cause})` : (err as Error).message;
+    const error =
+      name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : cause
+          ? `connection failed (${cause})`
+          : (err as Error).message;
     return { ok: false, status: null, error, gone: false };
   }
 }
@@ -101,7 +115,9 @@ export class WebhookDispatcher {
     await this.running;
     await Promise.all(this.flights);
     // What arrived is recorded before the process exits, so the next worker does not send it again.
-    await this.flushDelivered().catch((err: unknown) => this.deps.log.error({ err }, 'recording delivered webhooks failed; they will be sent again'));
+    await this.flushDelivered().catch((err: unknown) =>
+      this.deps.log.error({ err }, 'recording delivered webhooks failed; they will be sent again'),
+    );
   }
 
   /** Requests in flight, each settling after its outcome is recorded. */
@@ -116,7 +132,8 @@ export class WebhookDispatcher {
         await this.flushDelivered();
         found = (await this.fanOut()) > 0;
         // Claim when half the slots are free (one scan and one claim serve several requests).
-        if (this.freeSlots() * 2 >= this.settings.concurrency * this.endpoints.size) found = (await this.startDue()).length > 0 || found;
+        if (this.freeSlots() * 2 >= this.settings.concurrency * this.endpoints.size)
+          found = (await this.startDue()).length > 0 || found;
         await this.maybePrune();
       } catch (err) {
         this.deps.log.error({ err }, 'webhook dispatch failed; retrying after the interval');
@@ -173,7 +190,14 @@ export class WebhookDispatcher {
         const slice = ids.slice(i, i + 500);
         await this.deps.k
           .updateTable('webhook_deliveries')
-          .set({ status: 'delivered', delivered_at: now, lease_until: null, last_status: 200, last_error: null, updated_at: now })
+          .set({
+            status: 'delivered',
+            delivered_at: now,
+            lease_until: null,
+            last_status: 200,
+            last_error: null,
+            updated_at: now,
+          })
           .where('id', 'in', slice)
           .where('status', '=', 'pending')
           .execute();
@@ -194,14 +218,34 @@ export class WebhookDispatcher {
     const deliveries = composed.flatMap((c) =>
       [...this.endpoints]
         .filter(([, { types }]) => types.has(c.type))
-        .map(([name]) => ({ event_id: c.id, endpoint: name, type: c.type, customer_id: c.customerId, body: c.body, next_attempt_at: now, created_at: now, updated_at: now })),
+        .map(([name]) => ({
+          event_id: c.id,
+          endpoint: name,
+          type: c.type,
+          customer_id: c.customerId,
+          body: c.body,
+          next_attempt_at: now,
+          created_at: now,
+          updated_at: now,
+        })),
     );
     await k.transaction().execute(async (trx) => {
       // Two workers may fan out the same events: the unique (event, endpoint) keeps one row.
       for (let i = 0; i < deliveries.length; i += 200) {
-        await trx.insertInto('webhook_deliveries').values(deliveries.slice(i, i + 200)).onConflict((oc) => oc.columns(['event_id', 'endpoint']).doNothing()).execute();
+        await trx
+          .insertInto('webhook_deliveries')
+          .values(deliveries.slice(i, i + 200))
+          .onConflict((oc) => oc.columns(['event_id', 'endpoint']).doNothing())
+          .execute();
       }
-      await trx.deleteFrom('webhook_outbox').where('id', 'in', rows.map((r) => r.id)).execute();
+      await trx
+        .deleteFrom('webhook_outbox')
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
     });
     return rows.length;
   }
@@ -209,7 +253,9 @@ export class WebhookDispatcher {
   /** Starts the due requests of every endpoint that is neither paused nor gone, up to its free slots. */
   private async startDue(): Promise<Promise<void>[]> {
     const now = this.deps.clock.now();
-    const states = new Map((await this.deps.k.selectFrom('webhook_endpoints').selectAll().execute()).map((s) => [s.endpoint, s]));
+    const states = new Map(
+      (await this.deps.k.selectFrom('webhook_endpoints').selectAll().execute()).map((s) => [s.endpoint, s]),
+    );
     const started: Promise<void>[] = [];
     for (const [name, { e }] of this.endpoints) {
       const s = states.get(name);
@@ -247,7 +293,12 @@ export class WebhookDispatcher {
     if (picks.length === 0) return [];
     const claimed = await k
       .updateTable('webhook_deliveries')
-      .set((eb) => ({ lease_until: now + this.leaseMs, attempts: eb('attempts', '+', 1), first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(now)), updated_at: now }))
+      .set((eb) => ({
+        lease_until: now + this.leaseMs,
+        attempts: eb('attempts', '+', 1),
+        first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(now)),
+        updated_at: now,
+      }))
       .where('id', 'in', picks)
       .where('status', '=', 'pending')
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
@@ -260,7 +311,12 @@ export class WebhookDispatcher {
           this.counts.attempts++;
           return this.record(name, [{ d, r }]);
         })
-        .catch((err: unknown) => this.deps.log.error({ err, endpoint: name }, 'recording a webhook outcome failed; the lease runs out and it is sent again'))
+        .catch((err: unknown) =>
+          this.deps.log.error(
+            { err, endpoint: name },
+            'recording a webhook outcome failed; the lease runs out and it is sent again',
+          ),
+        )
         .finally(() => {
           this.busy.set(name, (this.busy.get(name) ?? 1) - 1);
           this.flights.delete(flight);
@@ -287,21 +343,39 @@ export class WebhookDispatcher {
     const failed = results.filter((x) => !x.r.ok);
     const retryForMs = this.settings.retryForHours * 3_600_000;
     for (const { d, r } of failed) {
-      const fence = (q: ReturnType<typeof this.updateDelivery>) => q.where('id', '=', d.id).where('attempts', '=', d.attempts);
+      const fence = (q: ReturnType<typeof this.updateDelivery>) =>
+        q.where('id', '=', d.id).where('attempts', '=', d.attempts);
       if (r.gone) {
         // Not the event's fault: it waits, uncounted, until the endpoint is replayed or removed.
-        await fence(this.updateDelivery({ lease_until: null, last_status: 410, last_error: r.error, updated_at: now })).set((eb) => ({ attempts: eb('attempts', '-', 1) })).execute();
+        await fence(this.updateDelivery({ lease_until: null, last_status: 410, last_error: r.error, updated_at: now }))
+          .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+          .execute();
         continue;
       }
       const dead = now - (d.first_attempt_at ?? now) >= retryForMs;
       this.counts.failed++;
       if (dead) this.counts.dead++;
       await fence(
-        this.updateDelivery({ status: dead ? 'dead' : 'pending', lease_until: null, last_status: r.status, last_error: r.error, updated_at: now, next_attempt_at: now + this.backoff(d.attempts) }),
+        this.updateDelivery({
+          status: dead ? 'dead' : 'pending',
+          lease_until: null,
+          last_status: r.status,
+          last_error: r.error,
+          updated_at: now,
+          next_attempt_at: now + this.backoff(d.attempts),
+        }),
       ).execute();
-      if (dead) log.error({ endpoint: name, event: webhookId(d.event_id), type: d.type, error: r.error }, 'webhook moved to the dead-letter list after retrying for its whole period');
+      if (dead)
+        log.error(
+          { endpoint: name, event: webhookId(d.event_id), type: d.type, error: r.error },
+          'webhook moved to the dead-letter list after retrying for its whole period',
+        );
     }
-    await this.endpointOutcome(name, results.length - failed.length, failed.map((x) => x.r));
+    await this.endpointOutcome(
+      name,
+      results.length - failed.length,
+      failed.map((x) => x.r),
+    );
   }
 
   private updateDelivery(values: Partial<Omit<Delivery, 'id'>>) {
@@ -315,7 +389,12 @@ export class WebhookDispatcher {
     if (succeeded > 0 && failures.length === 0) {
       if (!this.failing.has(name)) return; // known to be in good standing: no write per success
       this.failing.delete(name);
-      await k.updateTable('webhook_endpoints').set({ failures: 0, paused_until: null, reason: null, updated_at: now }).where('endpoint', '=', name).where('failures', '>', 0).execute();
+      await k
+        .updateTable('webhook_endpoints')
+        .set({ failures: 0, paused_until: null, reason: null, updated_at: now })
+        .where('endpoint', '=', name)
+        .where('failures', '>', 0)
+        .execute();
       return;
     }
     if (failures.length === 0) return;
@@ -330,23 +409,35 @@ export class WebhookDispatcher {
     if (gone) {
       gone_at = now;
       reason = 'the receiver answered 410 Gone: nothing more is sent until comeback webhooks replay';
-      log.error({ endpoint: name }, `webhook endpoint ${name} answered 410 Gone: delivery stopped; its events wait (comeback webhooks list, replay)`);
+      log.error(
+        { endpoint: name },
+        `webhook endpoint ${name} answered 410 Gone: delivery stopped; its events wait (comeback webhooks list, replay)`,
+      );
     } else if (count >= this.settings.pauseAfterFailures) {
       paused_until = now + this.settings.pauseMs;
       reason = `${count} failures in a row (last: ${last})`;
-      log.warn({ endpoint: name, failures: count, until: new Date(paused_until).toISOString() }, `webhook endpoint ${name} paused after ${count} failures in a row`);
+      log.warn(
+        { endpoint: name, failures: count, until: new Date(paused_until).toISOString() },
+        `webhook endpoint ${name} paused after ${count} failures in a row`,
+      );
     }
     await k
       .insertInto('webhook_endpoints')
       .values({ endpoint: name, failures: count, paused_until, gone_at, reason, updated_at: now })
-      .onConflict((oc) => oc.column('endpoint').doUpdateSet({ failures: count, paused_until, gone_at, reason, updated_at: now }))
+      .onConflict((oc) =>
+        oc.column('endpoint').doUpdateSet({ failures: count, paused_until, gone_at, reason, updated_at: now }),
+      )
       .execute();
   }
 
   /** Deletes delivered rows older than `keepDeliveredDays`; returns how many. */
   async prune(): Promise<number> {
     const before = this.deps.clock.now() - this.settings.keepDeliveredDays * 86_400_000;
-    const r = await this.deps.k.deleteFrom('webhook_deliveries').where('status', '=', 'delivered').where('delivered_at', '<', before).executeTakeFirst();
+    const r = await this.deps.k
+      .deleteFrom('webhook_deliveries')
+      .where('status', '=', 'delivered')
+      .where('delivered_at', '<', before)
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 }

@@ -38,7 +38,11 @@ const SLICE = 500;
  * Writes events to the webhook outbox. Call it with the transaction of the state change the
  * events report, so both commit or neither does. Types no endpoint receives are not written.
  */
-export async function emitEvents(k: Kysely<Database>, config: Pick<EngineConfig, 'webhooks'>, events: WebhookEventInput[]): Promise<void> {
+export async function emitEvents(
+  k: Kysely<Database>,
+  config: Pick<EngineConfig, 'webhooks'>,
+  events: WebhookEventInput[],
+): Promise<void> {
   const types = webhookTypes(config);
   if (types.size === 0) return;
   const rows = events
@@ -53,11 +57,19 @@ export async function emitEvents(k: Kysely<Database>, config: Pick<EngineConfig,
       data: JSON.stringify(e.data ?? {}),
       occurred_at: e.occurredAt,
     }));
-  for (let i = 0; i < rows.length; i += SLICE) await k.insertInto('webhook_outbox').values(rows.slice(i, i + SLICE)).execute();
+  for (let i = 0; i < rows.length; i += SLICE)
+    await k
+      .insertInto('webhook_outbox')
+      .values(rows.slice(i, i + SLICE))
+      .execute();
 }
 
 /** One event; see `emitEvents`. */
-export function emitEvent(k: Kysely<Database>, config: Pick<EngineConfig, 'webhooks'>, event: WebhookEventInput): Promise<void> {
+export function emitEvent(
+  k: Kysely<Database>,
+  config: Pick<EngineConfig, 'webhooks'>,
+  event: WebhookEventInput,
+): Promise<void> {
   return emitEvents(k, config, [event]);
 }
 
@@ -65,6 +77,10 @@ export function emitEvent(k: Kysely<Database>, config: Pick<EngineConfig, 'webho
  * Runs a state change and the events it reports in one transaction. Without any endpoint there is
  * nothing to report, and the change runs as it is (no transaction of its own).
  */
-export function withOutbox<T>(k: Kysely<Database>, config: Pick<EngineConfig, 'webhooks'>, change: (k: Kysely<Database>) => Promise<T>): Promise<T> {
+export function withOutbox<T>(
+  k: Kysely<Database>,
+  config: Pick<EngineConfig, 'webhooks'>,
+  change: (k: Kysely<Database>) => Promise<T>,
+): Promise<T> {
   return webhookTypes(config).size === 0 || k.isTransaction ? change(k) : k.transaction().execute(change);
 }

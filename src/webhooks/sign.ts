@@ -5,9 +5,13 @@ const PREFIX = 'whsec_';
 
 /** The HMAC key of a `whsec_...` secret. Throws naming the problem when it is not one. */
 export function secretKey(secret: string): Buffer {
-  if (!secret.startsWith(PREFIX)) throw new Error('a webhook secret starts with "whsec_" followed by base64 (generate one with: comeback webhooks secret)');
+  if (!secret.startsWith(PREFIX))
+    throw new Error(
+      'a webhook secret starts with "whsec_" followed by base64 (generate one with: comeback webhooks secret)',
+    );
   const key = Buffer.from(secret.slice(PREFIX.length), 'base64');
-  if (key.length < 24 || key.length > 64) throw new Error(`a webhook secret holds 24 to 64 bytes of base64 after "whsec_" (this one holds ${key.length})`);
+  if (key.length < 24 || key.length > 64)
+    throw new Error(`a webhook secret holds 24 to 64 bytes of base64 after "whsec_" (this one holds ${key.length})`);
   return key;
 }
 
@@ -27,7 +31,12 @@ export function signatureHeader(keys: Buffer[], id: string, timestampSeconds: nu
 }
 
 /** The three headers of a signed request. */
-export function signedHeaders(keys: Buffer[], id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function signedHeaders(
+  keys: Buffer[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Record<string, string> {
   return {
     'content-type': 'application/json',
     'webhook-id': id,
@@ -41,7 +50,13 @@ export function signedHeaders(keys: Buffer[], id: string, timestampSeconds: numb
  * within `toleranceSeconds` of `nowSeconds` (replay protection). For tests and tools; receivers
  * use their language's Standard Webhooks library.
  */
-export function verifySignature(key: Buffer, headers: Record<string, string | undefined>, body: string, nowSeconds: number, toleranceSeconds = 300): boolean {
+export function verifySignature(
+  key: Buffer,
+  headers: Record<string, string | undefined>,
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
   const id = headers['webhook-id'];
   const ts = Number(headers['webhook-timestamp']);
   const sig = headers['webhook-signature'];

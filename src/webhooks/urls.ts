@@ -33,7 +33,11 @@ export async function checkWebhookUrls(endpoints: WebhookEndpoint[], allowLocal:
       continue; // a receiver whose name does not resolve now is an outage: its events wait and are retried
     }
     const local = addresses.find((a) => isOwn(a, own));
-    if (local) problems.push(`config.webhooks.${i}.url: ${host} resolves to this machine (${local}); webhooks go to other systems (webhookDelivery.allowLocal or --dev for a local test receiver)`);
+    if (local)
+      problems.push(
+        `config.webhooks.${i}.url: ${host} resolves to this machine (${local}); webhooks go to other systems (webhookDelivery.allowLocal or --dev for a local test receiver)`,
+      );
   }
-  if (problems.length) throw new ConfigError(`refusing webhook endpoints:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new ConfigError(`refusing webhook endpoints:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }

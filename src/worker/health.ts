@@ -14,7 +14,9 @@ export interface HealthServer {
  * 503 `{ status: "unavailable", down: [{ dependency, since, reason }] }` while one is down.
  */
 export function healthOf(outages: readonly Outage[]): { code: number; body: Record<string, unknown> } {
-  const down = outages.flatMap((o) => (o.down ? [{ dependency: o.name, since: new Date(o.down.since).toISOString(), reason: o.down.reason }] : []));
+  const down = outages.flatMap((o) =>
+    o.down ? [{ dependency: o.name, since: new Date(o.down.since).toISOString(), reason: o.down.reason }] : [],
+  );
   return down.length ? { code: 503, body: { status: 'unavailable', down } } : { code: 200, body: { status: 'ok' } };
 }
 
@@ -23,7 +25,10 @@ export function healthOf(outages: readonly Outage[]): { code: number; body: Reco
  * orchestrator's probe: answers from the outage state the worker's own passes keep current, so a
  * probe costs no database query. Any other path is 404.
  */
-export async function startHealthServer(listen: { host: string; port: number }, outages: readonly Outage[]): Promise<HealthServer> {
+export async function startHealthServer(
+  listen: { host: string; port: number },
+  outages: readonly Outage[],
+): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -47,6 +52,7 @@ export async function startHealthServer(listen: { host: string; port: number }, 
 export function parseHealthListen(value: string): { host: string; port: number } {
   const m = /^(?:(.+):)?(\d+)$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`--health-port: expected PORT or HOST:PORT (e.g. 9464 or 0.0.0.0:9464), got "${value}"`);
+  if (!m || port > 65535)
+    throw new ConfigError(`--health-port: expected PORT or HOST:PORT (e.g. 9464 or 0.0.0.0:9464), got "${value}"`);
   return { host: m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
 }

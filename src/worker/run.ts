@@ -81,11 +81,23 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   await checkWebhookUrls(ctx.config.webhooks, ctx.config.webhookDelivery.allowLocal || options.dev === true);
   const webhooks = new WebhookDispatcher(ctx);
   if (!options.once && !options.untilIdle) webhooks.start();
-  log.info({ backend: engine.backend.name, transport: ctx.transport.name, dialect: ctx.db.dialect, pid: process.pid, templates }, 'worker started');
+  log.info(
+    {
+      backend: engine.backend.name,
+      transport: ctx.transport.name,
+      dialect: ctx.db.dialect,
+      pid: process.pid,
+      templates,
+    },
+    'worker started',
+  );
   if (ctx.sequences.ids().length === 0) {
     // Usually a worker started from the wrong folder: say so instead of idling quietly.
     const dir = resolve(ctx.config.sequencesDir);
-    log.warn({ sequencesDir: dir }, `no sequences loaded: ${existsSync(dir) ? 'the folder holds no sequence files' : 'the folder does not exist'} (${dir}; set sequencesDir in the config or start the worker in the project folder); only messages already scheduled are sent`);
+    log.warn(
+      { sequencesDir: dir },
+      `no sequences loaded: ${existsSync(dir) ? 'the folder holds no sequence files' : 'the folder does not exist'} (${dir}; set sequencesDir in the config or start the worker in the project folder); only messages already scheduled are sent`,
+    );
   }
 
   let stopping = false;
@@ -125,7 +137,11 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
       if (r) {
         summary.uncertain += r.uncertain;
         if (r.dispatched || r.reserved || r.uncertain || r.released) log.info(r, 'pass');
-        if (r.uncertain) log.warn({ uncertain: r.uncertain }, 'messages left in sending by a stopped worker are now uncertain (not resent)');
+        if (r.uncertain)
+          log.warn(
+            { uncertain: r.uncertain },
+            'messages left in sending by a stopped worker are now uncertain (not resent)',
+          );
       }
       if (options.once) break;
       // A paused sender sends nothing until the pause ends (up to an hour): stop and say so instead.
@@ -139,17 +155,29 @@ export async function runWorker(engine: Engine, options: RunWorkerOptions = {}):
   // Stop the backend first: nothing new is claimed, the jobs in flight finish.
   const grace = ctx.config.worker.shutdownTimeoutMs;
   // A run for cron delivers the webhooks that are due before it returns.
-  if (options.once || options.untilIdle) while (ctx.config.webhooks.length && (await webhooks.tick().catch(() => false)));
-  const drained = Promise.all([backendStopped ?? engine.backend.stop(), passInFlight, webhooks.stop()]).then(() => true);
+  if (options.once || options.untilIdle)
+    while (ctx.config.webhooks.length && (await webhooks.tick().catch(() => false)));
+  const drained = Promise.all([backendStopped ?? engine.backend.stop(), passInFlight, webhooks.stop()]).then(
+    () => true,
+  );
   summary.timedOut = !(await Promise.race([drained, sleep(grace).then(() => false)]));
-  if (summary.timedOut) log.error({ graceMs: grace }, 'sends still in flight after the grace time; they will be recovered by the next worker');
+  if (summary.timedOut)
+    log.error(
+      { graceMs: grace },
+      'sends still in flight after the grace time; they will be recovered by the next worker',
+    );
   if (statusTimer) {
     clearInterval(statusTimer);
     await draw();
     tty?.write('\n');
   }
   const { counts, gateTimings: g } = engine.sending.stats();
-  Object.assign(summary, { sent: counts.sent, failed: counts.failed, retried: counts.retry, uncertain: summary.uncertain + counts.uncertain });
+  Object.assign(summary, {
+    sent: counts.sent,
+    failed: counts.failed,
+    retried: counts.retry,
+    uncertain: summary.uncertain + counts.uncertain,
+  });
   // Mean milliseconds per mail on the serial path: what bounds one worker's rate (docs/PERFORMANCE.md).
   const mean = (ms: number) => (g.mails ? Number((ms / g.mails).toFixed(3)) : null);
   summary.serialPath = { mails: g.mails, waitMs: mean(g.waitMs), commitMs: mean(g.commitMs), replyMs: mean(g.replyMs) };
@@ -181,10 +209,21 @@ async function idle(engine: Engine): Promise<boolean> {
   const busy = await ctx.k
     .selectFrom('messages')
     .select('id')
-    .where((eb) => eb.or([eb.and([eb('status', '=', 'reserved'), eb('due_at', '<=', now)]), eb('status', 'in', ['claimed', 'sending'])]))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'reserved'), eb('due_at', '<=', now)]),
+        eb('status', 'in', ['claimed', 'sending']),
+      ]),
+    )
     .limit(1)
     .executeTakeFirst();
   if (busy) return false;
-  const due = await ctx.k.selectFrom('enrollments').select('id').where('status', '=', 'active').where('next_due_at', '<=', now).limit(1).executeTakeFirst();
+  const due = await ctx.k
+    .selectFrom('enrollments')
+    .select('id')
+    .where('status', '=', 'active')
+    .where('next_due_at', '<=', now)
+    .limit(1)
+    .executeTakeFirst();
   return !due;
 }

@@ -38,7 +38,15 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 /** One line: `sent 1,234 (310/s) · due 766 · in flight 8 · retrying 3 · uncertain 0 · failed 1`. */
 export function formatStatus(s: WorkerStatus, backend: string): string {
-  const parts = [`comeback worker [${backend}]`, `sent ${fmt(s.sent)} (${fmt(s.perSecond)}/s)`, `due ${fmt(s.due)}`, `in flight ${fmt(s.inFlight)}`, `retrying ${fmt(s.retrying)}`, `uncertain ${fmt(s.uncertain)}`, `failed ${fmt(s.failed)}`];
+  const parts = [
+    `comeback worker [${backend}]`,
+    `sent ${fmt(s.sent)} (${fmt(s.perSecond)}/s)`,
+    `due ${fmt(s.due)}`,
+    `in flight ${fmt(s.inFlight)}`,
+    `retrying ${fmt(s.retrying)}`,
+    `uncertain ${fmt(s.uncertain)}`,
+    `failed ${fmt(s.failed)}`,
+  ];
   if (s.pausedUntil) {
     const reason = s.pauseReason && s.pauseReason.length > 80 ? `${s.pauseReason.slice(0, 79)}…` : s.pauseReason;
     parts.push(`PAUSED until ${new Date(s.pausedUntil).toISOString()}${reason ? ` (${reason})` : ''}`);
@@ -58,7 +66,11 @@ export class StatusSampler {
     const now = ctx.clock.now();
     const rows = await ctx.k
       .selectFrom('messages')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>(eb.case().when('due_at', '<=', now).then(1).else(0).end()).as('due')])
+      .select([
+        'status',
+        (eb) => eb.fn.countAll<number>().as('n'),
+        (eb) => eb.fn.sum<number>(eb.case().when('due_at', '<=', now).then(1).else(0).end()).as('due'),
+      ])
       .where('status', 'in', ['reserved', 'claimed', 'sending', 'uncertain'])
       .groupBy('status')
       .execute();
@@ -103,13 +115,20 @@ export async function upcoming(engine: Engine): Promise<Upcoming> {
   const { k, clock } = engine.ctx;
   const now = clock.now();
   // One read per table: what waits (due before the parking time) and what is parked.
-  const e = await sql<Later>`select count(case when next_due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when next_due_at < ${PARK_OFFSET} then next_due_at end) as next, count(case when next_due_at >= ${PARK_OFFSET} then 1 end) as parked
+  const e =
+    await sql<Later>`select count(case when next_due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when next_due_at < ${PARK_OFFSET} then next_due_at end) as next, count(case when next_due_at >= ${PARK_OFFSET} then 1 end) as parked
     from enrollments where status = 'active' and holdout = 0 and next_due_at > ${now}`.execute(k);
-  const m = await sql<Later>`select count(case when due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when due_at < ${PARK_OFFSET} then due_at end) as next, count(case when due_at >= ${PARK_OFFSET} then 1 end) as parked
+  const m =
+    await sql<Later>`select count(case when due_at < ${PARK_OFFSET} then 1 end) as waiting, min(case when due_at < ${PARK_OFFSET} then due_at end) as next, count(case when due_at >= ${PARK_OFFSET} then 1 end) as parked
     from messages where status = 'reserved' and due_at > ${now}`.execute(k);
   const [en, ms] = [e.rows[0]!, m.rows[0]!];
   const times = [en.next, ms.next].filter((t) => t !== null && t !== undefined).map(Number);
-  return { enrolments: Number(en.waiting), retries: Number(ms.waiting), nextAt: times.length > 0 ? Math.min(...times) : null, parked: { mails: Number(ms.parked), enrolments: Number(en.parked) } };
+  return {
+    enrolments: Number(en.waiting),
+    retries: Number(ms.waiting),
+    nextAt: times.length > 0 ? Math.min(...times) : null,
+    parked: { mails: Number(ms.parked), enrolments: Number(en.parked) },
+  };
 }
 
 /** Counts of one table's later work, as the database returns them (strings on PostgreSQL). */
@@ -122,11 +141,15 @@ interface Later {
 /** `next: 10 enrolments wait for a later step or send window, 2 retries; the first is due 2026-12-01T08:00:00.000Z` */
 export function formatUpcoming(u: Upcoming): string {
   const plural = (n: number, what: string) => `${fmt(n)} ${what}${n === 1 ? '' : 's'}`;
-  const held = [u.parked.mails ? plural(u.parked.mails, 'mail') : '', u.parked.enrolments ? plural(u.parked.enrolments, 'enrolment') : ''].filter(Boolean);
+  const held = [
+    u.parked.mails ? plural(u.parked.mails, 'mail') : '',
+    u.parked.enrolments ? plural(u.parked.enrolments, 'enrolment') : '',
+  ].filter(Boolean);
   const parked = held.length > 0 ? `; ${held.join(' and ')} parked in paused sequences (comeback resume)` : '';
   if (u.nextAt === null) return `next: nothing planned${parked}`;
   const parts = [];
-  if (u.enrolments > 0) parts.push(`${fmt(u.enrolments)} enrolment${u.enrolments === 1 ? '' : 's'} wait for a later step or send window`);
+  if (u.enrolments > 0)
+    parts.push(`${fmt(u.enrolments)} enrolment${u.enrolments === 1 ? '' : 's'} wait for a later step or send window`);
   if (u.retries > 0) parts.push(`${fmt(u.retries)} mail${u.retries === 1 ? '' : 's'} wait to be retried`);
   return `next: ${parts.join(', ')}; the first is due ${new Date(u.nextAt).toISOString()}${parked}`;
 }

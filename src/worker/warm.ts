@@ -29,7 +29,10 @@ export async function warmTemplates(ctx: EngineContext): Promise<number> {
         await ctx.templates.get(name, locale);
         compiled++;
       } catch (err) {
-        ctx.log.warn({ template: name, locale, err: (err as Error).message }, 'template does not compile: when a mail of it is due, its sequence pauses itself until it is fixed and resumed');
+        ctx.log.warn(
+          { template: name, locale, err: (err as Error).message },
+          'template does not compile: when a mail of it is due, its sequence pauses itself until it is fixed and resumed',
+        );
       }
     }
   }

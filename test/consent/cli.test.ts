@@ -9,7 +9,11 @@ import { runCliInProcess } from '../helpers/cli.js';
 
 let dir: string;
 let config: string;
-const engineConfig = () => ({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), transport: { type: 'outbox' as const, dir: join(dir, 'outbox') } });
+const engineConfig = () => ({
+  database: join(dir, 'shop.db'),
+  sequencesDir: join(dir, 'sequences'),
+  transport: { type: 'outbox' as const, dir: join(dir, 'outbox') },
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'comeback-privacy-cli-'));
@@ -19,9 +23,28 @@ beforeAll(async () => {
   writeFileSync(config, JSON.stringify(engineConfig()));
   const engine = await createEngine(engineConfig());
   try {
-    await engine.customers.upsert({ externalId: 'kim', email: 'kim@example.com', firstName: 'Kim', locale: 'en', acquiredVia: 'sale' });
-    await engine.orders.record({ externalId: 'k1', customerExternalId: 'kim', orderedAt: Date.now() - 90 * DAY, totalMinor: 2500, items: [{ sku: 'TEA-1', name: 'Sencha', unitPriceMinor: 2500 }] });
-    await engine.consents.record({ customer: 'kim', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', textVersion: 'nl-3', evidence: { confirmIp: '203.0.113.5', confirmedAt: Date.now() - DAY } });
+    await engine.customers.upsert({
+      externalId: 'kim',
+      email: 'kim@example.com',
+      firstName: 'Kim',
+      locale: 'en',
+      acquiredVia: 'sale',
+    });
+    await engine.orders.record({
+      externalId: 'k1',
+      customerExternalId: 'kim',
+      orderedAt: Date.now() - 90 * DAY,
+      totalMinor: 2500,
+      items: [{ sku: 'TEA-1', name: 'Sencha', unitPriceMinor: 2500 }],
+    });
+    await engine.consents.record({
+      customer: 'kim',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      textVersion: 'nl-3',
+      evidence: { confirmIp: '203.0.113.5', confirmedAt: Date.now() - DAY },
+    });
     await engine.trigger('doi-only', 'kim');
     await engine.runDue();
   } finally {
@@ -51,7 +74,9 @@ describe('comeback audit / export / forget', () => {
     expect(out).toMatch(/consent now: double_opt_in \(#\d+/);
     expect(out).toContain('doi-only: may be mailed (double_opt_in)');
     expect(out).toMatch(/#\d+ doi-only\/miss-you sent /);
-    expect(out).toMatch(/double_opt_in by ledger entry #\d+ \(grant via newsletter_form, wording nl-3, .*\); in force when sent/);
+    expect(out).toMatch(
+      /double_opt_in by ledger entry #\d+ \(grant via newsletter_form, wording nl-3, .*\); in force when sent/,
+    );
     expect(out).toContain('confirmIp=203.0.113.5');
     const json = JSON.parse((await cli('audit', 'kim@example.com', '--json')).out);
     expect(json.customers[0].messages[0]).toMatchObject({ legalBasis: 'double_opt_in', inForceAtSend: true });
@@ -78,7 +103,9 @@ describe('comeback audit / export / forget', () => {
     expect(JSON.parse((await cli('export', 'kim@example.com')).out).customers).toEqual([]);
     await withEngine(async (e) => {
       // The erased address is not stored again, so there is no one to enrol.
-      expect(await e.customers.upsert({ externalId: 'kim', email: 'kim@example.com', locale: 'en' })).toEqual(new Map());
+      expect(await e.customers.upsert({ externalId: 'kim', email: 'kim@example.com', locale: 'en' })).toEqual(
+        new Map(),
+      );
       await expect(e.trigger('doi-only', 'kim')).rejects.toThrow(/not found/);
     });
   });

@@ -24,7 +24,10 @@ async function ensureBuilt(): Promise<void> {
   const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
   if (built >= Math.max(await newest(join(ROOT, 'src')), await newest(join(ROOT, 'migrations')))) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   } catch {
     // Type errors in unrelated work in progress still emit JavaScript; a broken build fails below.
   }
@@ -62,11 +65,25 @@ afterAll(async () => {
 
 /** Starts `comeback serve --dev` on a free port over the demo database; resolves with its base URL. */
 function startServe(): Promise<string> {
-  serve = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--db', join(dir, 'demo.db'), 'serve', '--dev', '--host', '127.0.0.1', '--port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, COMEBACK_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  serve = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin/comeback.js'),
+      '--db',
+      join(dir, 'demo.db'),
+      'serve',
+      '--dev',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, COMEBACK_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`comeback serve did not start:\n${err}`)), 30_000);
@@ -101,12 +118,28 @@ describe('the demo against comeback serve', () => {
     const engine = await createEngine({ database: join(dir, 'demo.db') });
     let target: { file: string; url: string; customerId: number; email: string } | undefined;
     try {
-      for (const f of readdirSync(join(dir, 'outbox')).filter((x) => x.endsWith('.eml')).sort()) {
+      for (const f of readdirSync(join(dir, 'outbox'))
+        .filter((x) => x.endsWith('.eml'))
+        .sort()) {
         const h = headers(readFileSync(join(dir, 'outbox', f), 'utf8'));
-        const m = await engine.ctx.k.selectFrom('messages').innerJoin('customers', 'customers.id', 'messages.customer_id').select(['customers.id', 'customers.email', 'customers.email_hash']).where('messages.id', '=', Number(h.get('x-comeback-message'))).executeTakeFirstOrThrow();
-        const suppressed = await engine.ctx.k.selectFrom('suppressions').select('id').where('email_hash', '=', m.email_hash!).executeTakeFirst();
+        const m = await engine.ctx.k
+          .selectFrom('messages')
+          .innerJoin('customers', 'customers.id', 'messages.customer_id')
+          .select(['customers.id', 'customers.email', 'customers.email_hash'])
+          .where('messages.id', '=', Number(h.get('x-comeback-message')))
+          .executeTakeFirstOrThrow();
+        const suppressed = await engine.ctx.k
+          .selectFrom('suppressions')
+          .select('id')
+          .where('email_hash', '=', m.email_hash!)
+          .executeTakeFirst();
         if (suppressed) continue;
-        target = { file: f, url: /^<([^>]+)>/.exec(h.get('list-unsubscribe')!)![1]!, customerId: m.id, email: m.email! };
+        target = {
+          file: f,
+          url: /^<([^>]+)>/.exec(h.get('list-unsubscribe')!)![1]!,
+          customerId: m.id,
+          email: m.email!,
+        };
         break;
       }
       expect(target).toBeDefined();
@@ -119,7 +152,12 @@ describe('the demo against comeback serve', () => {
     const u = new URL(target!.url); // the demo's publicUrl; the server runs on a free port here
     const before = await fetch(`${base}${u.pathname}`, { redirect: 'manual' });
     expect(before.status).toBe(200); // the page with a confirm button, nothing changed
-    const res = await fetch(`${base}${u.pathname}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const res = await fetch(`${base}${u.pathname}`, {
+      method: 'POST',
+      body: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
     const done = new Promise((r) => serve!.once('exit', r));
@@ -128,10 +166,18 @@ describe('the demo against comeback serve', () => {
 
     const after = await createEngine({ database: join(dir, 'demo.db') });
     try {
-      const suppressions = await after.ctx.k.selectFrom('suppressions').selectAll().where('email_hash', '=', hashEmail(target!.email)).execute();
+      const suppressions = await after.ctx.k
+        .selectFrom('suppressions')
+        .selectAll()
+        .where('email_hash', '=', hashEmail(target!.email))
+        .execute();
       expect(suppressions).toMatchObject([{ scope: 'all', reason: 'unsubscribe' }]);
       expect((await after.consents.state(target!.customerId)).objected).toBe(true);
-      expect((await after.consents.history(target!.customerId)).at(-1)).toMatchObject({ action: 'withdraw', source: 'unsubscribe', evidence: { via: 'one_click' } });
+      expect((await after.consents.history(target!.customerId)).at(-1)).toMatchObject({
+        action: 'withdraw',
+        source: 'unsubscribe',
+        evidence: { via: 'one_click' },
+      });
       expect((await after.privacy.audit(target!.email)).customers[0]!.now.every((n) => !n.allowed)).toBe(true);
     } finally {
       await after.close();

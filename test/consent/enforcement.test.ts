@@ -24,7 +24,10 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     await addCustomer(t, 'optin', 'optin@example.com');
     await grant(t, 'optin', 'opt_in');
     expect(await t.engine.trigger('any-basis', 'nobody')).toEqual({ enrollmentId: null, reason: 'no_consent' });
-    expect(await t.engine.trigger('any-basis', 'form')).toEqual({ enrollmentId: null, reason: 'existing_customer_conditions' });
+    expect(await t.engine.trigger('any-basis', 'form')).toEqual({
+      enrollmentId: null,
+      reason: 'existing_customer_conditions',
+    });
     expect(await t.engine.trigger('doi-only', 'optin')).toEqual({ enrollmentId: null, reason: 'basis_not_accepted' });
     await t.engine.runDue();
     expect(t.transport.sent).toHaveLength(0);
@@ -39,7 +42,11 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     await t.engine.runDue();
     expect((await messagesOf(t.engine, id)).map((m) => m.status)).toEqual(['reserved']);
 
-    const r = await t.engine.consents.withdraw('anna', { basis: 'double_opt_in', source: 'api', evidence: { via: 'account settings' } });
+    const r = await t.engine.consents.withdraw('anna', {
+      basis: 'double_opt_in',
+      source: 'api',
+      evidence: { via: 'account settings' },
+    });
     expect(r).toMatchObject({ cancelled: 1, exited: 1 });
     const [m] = await messagesOf(t.engine, id);
     expect(m).toMatchObject({ status: 'cancelled', error: 'consent: no_consent' });
@@ -51,7 +58,10 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     expect(t.transport.sent).toHaveLength(0);
     expect(await messagesOf(t.engine, id)).toHaveLength(1);
     // The ledger keeps both entries: history is never rewritten.
-    expect((await t.engine.consents.history('anna')).map((h) => `${h.action}:${h.basis}`)).toEqual(['grant:double_opt_in', 'withdraw:double_opt_in']);
+    expect((await t.engine.consents.history('anna')).map((h) => `${h.action}:${h.basis}`)).toEqual([
+      'grant:double_opt_in',
+      'withdraw:double_opt_in',
+    ]);
   });
 
   it('an objection imported from CSV cancels reserved messages at once; importing the file again changes nothing', async () => {
@@ -116,7 +126,11 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     expect(['claimed', 'sending']).toContain(claimed?.status);
     await t.engine.events.record({ messageId: reserved!.id, type: 'unsubscribe', source: 'one_click' });
     expect(await t.engine.sending.sendClaimed(claimed!)).toBe('cancelled');
-    expect((await messagesOf(t.engine, id))[0]).toMatchObject({ status: 'cancelled', error: expect.stringMatching(/suppressed/), sent_at: null });
+    expect((await messagesOf(t.engine, id))[0]).toMatchObject({
+      status: 'cancelled',
+      error: expect.stringMatching(/suppressed/),
+      sent_at: null,
+    });
     expect(t.transport.sent).toHaveLength(0);
   });
 
@@ -141,15 +155,32 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     await t.engine.trigger('any-basis', 'emil');
     await t.engine.runDue();
     const doi = (await messagesOf(t.engine, id)).find((m) => m.sequence_id === 'doi-only')!;
-    await t.engine.events.record({ messageId: doi.id, type: 'unsubscribe', source: 'page', detail: { scope: 'doi-only' } });
-    expect(Object.fromEntries((await messagesOf(t.engine, id)).map((m) => [m.sequence_id, m.status]))).toEqual({ 'doi-only': 'cancelled', 'any-basis': 'reserved' });
+    await t.engine.events.record({
+      messageId: doi.id,
+      type: 'unsubscribe',
+      source: 'page',
+      detail: { scope: 'doi-only' },
+    });
+    expect(Object.fromEntries((await messagesOf(t.engine, id)).map((m) => [m.sequence_id, m.status]))).toEqual({
+      'doi-only': 'cancelled',
+      'any-basis': 'reserved',
+    });
     expect((await t.engine.consents.state('emil')).objected).toBe(false);
 
     const other = (await messagesOf(t.engine, id)).find((m) => m.sequence_id === 'any-basis')!;
-    await t.engine.events.record({ messageId: other.id, type: 'complaint', source: 'sendgrid', providerEventId: 'evt-1' });
+    await t.engine.events.record({
+      messageId: other.id,
+      type: 'complaint',
+      source: 'sendgrid',
+      providerEventId: 'evt-1',
+    });
     expect((await messagesOf(t.engine, id)).every((m) => m.status === 'cancelled')).toBe(true);
     expect((await t.engine.consents.state('emil')).objected).toBe(true);
-    expect((await t.engine.consents.history('emil')).at(-1)).toMatchObject({ action: 'withdraw', basis: null, source: 'complaint' });
+    expect((await t.engine.consents.history('emil')).at(-1)).toMatchObject({
+      action: 'withdraw',
+      basis: null,
+      source: 'complaint',
+    });
   });
 
   it('every sent message stores the legal basis and the ledger entry it was sent under', async () => {
@@ -158,7 +189,9 @@ describe.each(dialects)('consent enforcement on $name', ({ url }) => {
     const consentId = await grant(t, 'finn', 'existing_customer');
     await t.engine.trigger('any-basis', 'finn');
     await t.engine.runDue();
-    expect(await messagesOf(t.engine, id)).toMatchObject([{ status: 'sent', legal_basis: 'existing_customer', consent_id: consentId }]);
+    expect(await messagesOf(t.engine, id)).toMatchObject([
+      { status: 'sent', legal_basis: 'existing_customer', consent_id: consentId },
+    ]);
     const mail = t.transport.sent[0]!;
     expect(mail.headers['List-Unsubscribe']).toMatch(/^<https?:\/\/[^>]+\/u\/[^>]+>, <mailto:[^>]+>$/);
     expect(mail.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');

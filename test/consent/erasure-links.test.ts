@@ -12,7 +12,10 @@ import { events, get, pathOf, seedMessage, startServer, UA, type TestServer } fr
 
 /** Every byte SQLite keeps for the database: the file and its write-ahead log. */
 function sqliteBytes(file: string): string {
-  return [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
+  return [file, `${file}-wal`]
+    .filter(existsSync)
+    .map((f) => readFileSync(f).toString('latin1'))
+    .join('');
 }
 
 describe.each(dialects)('links after erasure on $name', ({ name, url }) => {
@@ -55,7 +58,11 @@ describe('comeback forget and the disk', () => {
     try {
       const email = 'gone-from-disk-x81@example.com';
       await seedMessage(s, { email });
-      const [c] = await s.engine.ctx.k.selectFrom('customers').select('external_id').where('email', '=', email).execute();
+      const [c] = await s.engine.ctx.k
+        .selectFrom('customers')
+        .select('external_id')
+        .where('email', '=', email)
+        .execute();
       await s.engine.customers.upsert({ externalId: c!.external_id, lastName: 'Zebulonqxname' });
       expect(sqliteBytes(db)).toContain('gone-from-disk-x81');
       expect(sqliteBytes(db)).toContain('Zebulonqxname');

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createEngine, DAY, parseSequence, type Engine, type EngineConfigInput, type JobBackend, type JobHandler } from '../../src/index.js';
+import {
+  createEngine,
+  DAY,
+  parseSequence,
+  type Engine,
+  type EngineConfigInput,
+  type JobBackend,
+  type JobHandler,
+} from '../../src/index.js';
 import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import type { LoadedSequence } from '../../src/sequences/loader.js';
 
@@ -61,16 +69,27 @@ export interface TestEngine {
 }
 
 /** Builds an engine for a consent test. `hold` keeps reserved messages unsent until `sendMessage`. */
-export async function testEngine(database: string, options: { hold?: boolean; config?: EngineConfigInput; texts?: Record<string, string> } = {}): Promise<TestEngine> {
+export async function testEngine(
+  database: string,
+  options: { hold?: boolean; config?: EngineConfigInput; texts?: Record<string, string> } = {},
+): Promise<TestEngine> {
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
   const transport = new MemoryTransport();
   const backend = options.hold ? new HoldBackend() : undefined;
-  const engine = await createEngine({ database, ...options.config }, { clock, transport, backend, sequences: sequences(options.texts ?? DEFAULT_SEQUENCES) });
+  const engine = await createEngine(
+    { database, ...options.config },
+    { clock, transport, backend, sequences: sequences(options.texts ?? DEFAULT_SEQUENCES) },
+  );
   return { engine, clock, transport, backend };
 }
 
 /** Adds a customer with two past orders (the templates show the last order). */
-export async function addCustomer(t: TestEngine, externalId: string, email: string, acquiredVia: 'sale' | 'newsletter' | 'unknown' = 'sale'): Promise<number> {
+export async function addCustomer(
+  t: TestEngine,
+  externalId: string,
+  email: string,
+  acquiredVia: 'sale' | 'newsletter' | 'unknown' = 'sale',
+): Promise<number> {
   const ids = await t.engine.customers.upsert({ externalId, email, firstName: externalId, locale: 'en', acquiredVia });
   for (const [i, daysAgo] of [120, 60].entries()) {
     await t.engine.orders.record({
@@ -85,8 +104,19 @@ export async function addCustomer(t: TestEngine, externalId: string, email: stri
 }
 
 /** Grants a basis with some evidence. */
-export async function grant(t: TestEngine, customer: string, basis: 'double_opt_in' | 'opt_in' | 'existing_customer'): Promise<number> {
-  return t.engine.consents.record({ customer, action: 'grant', basis, source: 'api', textVersion: 'v1', evidence: { ip: '192.0.2.7', userAgent: 'Test/1.0' } });
+export async function grant(
+  t: TestEngine,
+  customer: string,
+  basis: 'double_opt_in' | 'opt_in' | 'existing_customer',
+): Promise<number> {
+  return t.engine.consents.record({
+    customer,
+    action: 'grant',
+    basis,
+    source: 'api',
+    textVersion: 'v1',
+    evidence: { ip: '192.0.2.7', userAgent: 'Test/1.0' },
+  });
 }
 
 /** Message rows of a customer, oldest first. */

@@ -21,13 +21,29 @@ async function seedWithReserved(s: TestServer) {
   const now = s.clock.now();
   await s.engine.ctx.k
     .insertInto('messages')
-    .values({ enrollment_id: seeded.enrollmentId, customer_id: seeded.customerId, sequence_id: 'winback-lapsed', step_id: 'offer', template: 'winback/offer', status: 'reserved', legal_basis: 'double_opt_in', due_at: now, reserved_at: now, updated_at: now })
+    .values({
+      enrollment_id: seeded.enrollmentId,
+      customer_id: seeded.customerId,
+      sequence_id: 'winback-lapsed',
+      step_id: 'offer',
+      template: 'winback/offer',
+      status: 'reserved',
+      legal_basis: 'double_opt_in',
+      due_at: now,
+      reserved_at: now,
+      updated_at: now,
+    })
     .execute();
   return seeded;
 }
 
 const post = (s: TestServer, path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${s.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, redirect: 'manual' });
+  fetch(`${s.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    redirect: 'manual',
+  });
 
 describe.each(dialects)('opt-out and opt-in over HTTP on $name', ({ url }) => {
   let s: TestServer | undefined;
@@ -81,19 +97,30 @@ describe.each(dialects)('opt-out and opt-in over HTTP on $name', ({ url }) => {
     expect(r.headers.get('set-cookie')).toBeNull();
     const after = await snapshot(s);
     expect(after.suppressions).toMatchObject([{ scope: 'all', reason: 'unsubscribe' }]);
-    expect(after.consents.at(-1)).toMatchObject({ customer_id: customerId, action: 'withdraw', basis: null, source: 'unsubscribe' });
+    expect(after.consents.at(-1)).toMatchObject({
+      customer_id: customerId,
+      action: 'withdraw',
+      basis: null,
+      source: 'unsubscribe',
+    });
     expect(after.messages.map((m) => m.status)).toEqual(['sent', 'cancelled']);
     expect(after.enrollments.map((e) => e.status)).toEqual(['exited']);
     expect(s.transport.sent).toHaveLength(0);
     // Again: still 200, nothing new suppressed.
-    expect((await post(s, pathOf(s.engine.ctx.urls.unsubscribe(messageId)), 'List-Unsubscribe=One-Click')).status).toBe(200);
+    expect((await post(s, pathOf(s.engine.ctx.urls.unsubscribe(messageId)), 'List-Unsubscribe=One-Click')).status).toBe(
+      200,
+    );
     expect((await snapshot(s)).suppressions).toHaveLength(1);
   });
 
   it('the unsubscribe page can leave one series only; other series keep mailing', async () => {
     s = await startServer({ database: await url() });
     const { messageId, customerId } = await seedWithReserved(s);
-    const r = await post(s, pathOf(s.engine.ctx.urls.unsubscribe(messageId)), 'confirm=1&scope=sequence&reason=too_many');
+    const r = await post(
+      s,
+      pathOf(s.engine.ctx.urls.unsubscribe(messageId)),
+      'confirm=1&scope=sequence&reason=too_many',
+    );
     expect(r.status).toBe(200);
     const after = await snapshot(s);
     expect(after.suppressions).toMatchObject([{ scope: 'winback-lapsed', reason: 'unsubscribe' }]);
@@ -103,7 +130,13 @@ describe.each(dialects)('opt-out and opt-in over HTTP on $name', ({ url }) => {
 
   it('double opt-in confirm link: GET shows a button and records nothing; POST records IP and user agent; forged → 404; expired → 410', async () => {
     s = await startServer({ database: await url() });
-    await s.engine.consents.requestOptIn({ email: 'new@example.com', source: 'newsletter_form', textVersion: 'nl-1', ip: '198.51.100.4', locale: 'de' });
+    await s.engine.consents.requestOptIn({
+      email: 'new@example.com',
+      source: 'newsletter_form',
+      textVersion: 'nl-1',
+      ip: '198.51.100.4',
+      locale: 'de',
+    });
     const link = /http:\/\/track\.test(\/confirm\/\S+)/.exec(s.transport.sent[0]!.text)![1]!;
     const before = await snapshot(s);
     const page = await get(s, link, { 'user-agent': 'Mimecast URL scanner' });
@@ -119,8 +152,18 @@ describe.each(dialects)('opt-out and opt-in over HTTP on $name', ({ url }) => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('location')).toBeNull();
     const [grant] = (await snapshot(s)).consents;
-    expect(grant).toMatchObject({ action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', text_version: 'nl-1' });
-    expect(JSON.parse(grant!.evidence)).toMatchObject({ requestIp: '198.51.100.4', confirmIp: '127.0.0.1', confirmUserAgent: 'Mozilla/5.0 (iPhone)', confirmationToken: link.slice('/confirm/'.length) });
+    expect(grant).toMatchObject({
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      text_version: 'nl-1',
+    });
+    expect(JSON.parse(grant!.evidence)).toMatchObject({
+      requestIp: '198.51.100.4',
+      confirmIp: '127.0.0.1',
+      confirmUserAgent: 'Mozilla/5.0 (iPhone)',
+      confirmationToken: link.slice('/confirm/'.length),
+    });
     expect((await post(s, link, 'confirm=1')).status).toBe(200); // idempotent
     expect((await snapshot(s)).consents).toHaveLength(1);
 

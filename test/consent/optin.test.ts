@@ -5,7 +5,12 @@ import { dialects } from '../helpers/backends.js';
 import { addCustomer, grant, messagesOf, testEngine, type TestEngine } from './fixtures.js';
 
 const tokenIn = (mail: OutgoingMail) => /\/confirm\/([A-Za-z0-9._-]+)/.exec(mail.text)![1]!;
-const form = { source: 'newsletter_form', textVersion: 'newsletter-2026-01', ip: '198.51.100.4', userAgent: 'Mozilla/5.0 (Form)' };
+const form = {
+  source: 'newsletter_form',
+  textVersion: 'newsletter-2026-01',
+  ip: '198.51.100.4',
+  userAgent: 'Mozilla/5.0 (Form)',
+};
 
 describe.each(dialects)('double opt-in on $name', ({ url }) => {
   let t: TestEngine | undefined;
@@ -56,12 +61,20 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
       },
     });
     // The pending request no longer holds the address.
-    expect(await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status', 'consent_id']).execute()).toEqual([{ email: null, status: 'confirmed', consent_id: confirmed.consentId }]);
+    expect(
+      await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status', 'consent_id']).execute(),
+    ).toEqual([{ email: null, status: 'confirmed', consent_id: confirmed.consentId }]);
     // Idempotent, and the new subscriber can now be enrolled.
-    expect(await t.engine.consents.confirm(token)).toMatchObject({ status: 'already_confirmed', consentId: confirmed.consentId });
+    expect(await t.engine.consents.confirm(token)).toMatchObject({
+      status: 'already_confirmed',
+      consentId: confirmed.consentId,
+    });
     expect((await t.engine.trigger('doi-only', confirmed.customerId)).enrollmentId).not.toBeNull();
     // Asking again for an address that is confirmed sends nothing.
-    expect(await t.engine.consents.requestOptIn({ email: 'new.person@example.com', ...form })).toEqual({ status: 'already_confirmed', consentId: confirmed.consentId });
+    expect(await t.engine.consents.requestOptIn({ email: 'new.person@example.com', ...form })).toEqual({
+      status: 'already_confirmed',
+      consentId: confirmed.consentId,
+    });
     expect(t.transport.sent).toHaveLength(1);
   });
 
@@ -72,7 +85,8 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
     const altered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     const otherId = token.replace(/^k[0-9a-z]+/, 'k2');
     const unsubscribeToken = t.engine.ctx.signer.sign({ purpose: 'unsubscribe', id: 1 });
-    for (const bad of [altered, otherId, unsubscribeToken, 'garbage', '']) expect(await t.engine.consents.confirm(bad)).toEqual({ status: 'invalid' });
+    for (const bad of [altered, otherId, unsubscribeToken, 'garbage', ''])
+      expect(await t.engine.consents.confirm(bad)).toEqual({ status: 'invalid' });
     expect(await t.engine.ctx.k.selectFrom('consents').selectAll().execute()).toEqual([]);
   });
 
@@ -82,23 +96,31 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
     const token = tokenIn(t.transport.sent[0]!);
     t.clock.advance(72 * HOUR);
     expect(await t.engine.consents.confirm(token)).toEqual({ status: 'expired' });
-    expect(await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status']).execute()).toEqual([{ email: null, status: 'expired' }]);
+    expect(await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status']).execute()).toEqual([
+      { email: null, status: 'expired' },
+    ]);
     await t.engine.consents.requestOptIn({ email: 'other@example.com', ...form });
     t.clock.advance(73 * HOUR);
     expect(await t.engine.consents.expireRequests()).toBe(1);
-    expect(await t.engine.ctx.k.selectFrom('consent_requests').select('email').where('email', 'is not', null).execute()).toEqual([]);
+    expect(
+      await t.engine.ctx.k.selectFrom('consent_requests').select('email').where('email', 'is not', null).execute(),
+    ).toEqual([]);
     // The worker's pass expires them too.
     await t.engine.consents.requestOptIn({ email: 'third@example.com', ...form });
     t.clock.advance(73 * HOUR);
     await t.engine.runDue();
-    expect(await t.engine.ctx.k.selectFrom('consent_requests').select('email').where('email', 'is not', null).execute()).toEqual([]);
+    expect(
+      await t.engine.ctx.k.selectFrom('consent_requests').select('email').where('email', 'is not', null).execute(),
+    ).toEqual([]);
   });
 
   it('takes the link lifetime and the daily limit from the consent configuration', async () => {
     t = await testEngine(await url(), { config: { consent: { optInTtlHours: 2, optInRequestsPerDay: 1 } } });
     const first = await t.engine.consents.requestOptIn({ email: 'config@example.com', ...form });
     expect(first).toMatchObject({ status: 'sent', expiresAt: t.clock.now() + 2 * HOUR });
-    expect((await t.engine.consents.requestOptIn({ email: 'config@example.com', ...form })).status).toBe('rate_limited');
+    expect((await t.engine.consents.requestOptIn({ email: 'config@example.com', ...form })).status).toBe(
+      'rate_limited',
+    );
     t.clock.advance(3 * HOUR);
     expect(await t.engine.consents.confirm(tokenIn(t.transport.sent[0]!))).toMatchObject({ status: 'expired' });
   });
@@ -106,12 +128,19 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
   it('sends at most three confirmation mails per address and day, and none to an address that complained or bounced', async () => {
     t = await testEngine(await url());
     const results = [];
-    for (let i = 0; i < 4; i++) results.push((await t.engine.consents.requestOptIn({ email: 'victim@example.com', ...form })).status);
+    for (let i = 0; i < 4; i++)
+      results.push((await t.engine.consents.requestOptIn({ email: 'victim@example.com', ...form })).status);
     expect(results).toEqual(['sent', 'sent', 'sent', 'rate_limited']);
     t.clock.advance(25 * HOUR);
     expect((await t.engine.consents.requestOptIn({ email: 'victim@example.com', ...form })).status).toBe('sent');
-    await t.engine.ctx.k.insertInto('suppressions').values({ email_hash: hashEmail('bad@example.com'), scope: 'all', reason: 'complaint', created_at: 0 }).execute();
-    expect(await t.engine.consents.requestOptIn({ email: 'bad@example.com', ...form })).toEqual({ status: 'blocked', reason: 'complaint' });
+    await t.engine.ctx.k
+      .insertInto('suppressions')
+      .values({ email_hash: hashEmail('bad@example.com'), scope: 'all', reason: 'complaint', created_at: 0 })
+      .execute();
+    expect(await t.engine.consents.requestOptIn({ email: 'bad@example.com', ...form })).toEqual({
+      status: 'blocked',
+      reason: 'complaint',
+    });
     expect(t.transport.sent).toHaveLength(4);
   });
 
@@ -130,8 +159,13 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
     expect(t.transport.sent.at(-1)!.to).toBe('gina@example.com');
     const c = await t.engine.consents.confirm(tokenIn(t.transport.sent.at(-1)!), { ip: '203.0.113.1' });
     expect(c).toMatchObject({ status: 'confirmed', customerId: id, liftedSuppressions: ['unsubscribe'] });
-    expect((await t.engine.consents.history('gina')).at(-1)!.evidence.liftedSuppressions).toMatchObject([{ scope: 'all', reason: 'unsubscribe' }]);
-    expect(await t.engine.consents.state('gina')).toMatchObject({ objected: false, active: [{ basis: 'double_opt_in' }] });
+    expect((await t.engine.consents.history('gina')).at(-1)!.evidence.liftedSuppressions).toMatchObject([
+      { scope: 'all', reason: 'unsubscribe' },
+    ]);
+    expect(await t.engine.consents.state('gina')).toMatchObject({
+      objected: false,
+      active: [{ basis: 'double_opt_in' }],
+    });
     expect((await t.engine.trigger('doi-only', 'gina')).enrollmentId).not.toBeNull();
   });
 
@@ -140,13 +174,21 @@ describe.each(dialects)('double opt-in on $name', ({ url }) => {
     t.transport.send = async () => {
       throw new TransientSendError('connection refused');
     };
-    await expect(t.engine.consents.requestOptIn({ email: 'down@example.com', ...form })).rejects.toThrow('connection refused');
-    expect(await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status']).execute()).toEqual([{ email: null, status: 'expired' }]);
+    await expect(t.engine.consents.requestOptIn({ email: 'down@example.com', ...form })).rejects.toThrow(
+      'connection refused',
+    );
+    expect(await t.engine.ctx.k.selectFrom('consent_requests').select(['email', 'status']).execute()).toEqual([
+      { email: null, status: 'expired' },
+    ]);
   });
 
   it('names the wrong field of a bad request', async () => {
     t = await testEngine(await url());
-    await expect(t.engine.consents.requestOptIn({ email: 'not-an-address', source: 'api', textVersion: 'v1' })).rejects.toThrow(/email/);
-    await expect(t.engine.consents.requestOptIn({ email: 'a@example.com', source: 'api' } as never)).rejects.toThrow(/textVersion/);
+    await expect(
+      t.engine.consents.requestOptIn({ email: 'not-an-address', source: 'api', textVersion: 'v1' }),
+    ).rejects.toThrow(/email/);
+    await expect(t.engine.consents.requestOptIn({ email: 'a@example.com', source: 'api' } as never)).rejects.toThrow(
+      /textVersion/,
+    );
   });
 });

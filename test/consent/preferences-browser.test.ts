@@ -26,7 +26,12 @@ const seq = (id: string, topic: string, steps: number) =>
     'own_similar_goods: true',
     `topic: ${topic}`,
     'steps:',
-    ...Array.from({ length: steps }, (_, i) => [`  - id: ${id}-${i + 1}`, `    wait: ${i === 0 ? '0d' : '3d'}`, '    template: winback/miss-you', `    subject: "${id} ${i + 1}"`]).flat(),
+    ...Array.from({ length: steps }, (_, i) => [
+      `  - id: ${id}-${i + 1}`,
+      `    wait: ${i === 0 ? '0d' : '3d'}`,
+      '    template: winback/miss-you',
+      `    subject: "${id} ${i + 1}"`,
+    ]).flat(),
     '',
   ].join('\n');
 
@@ -40,7 +45,13 @@ let customerId: number;
 
 /** Sent mails of the customer, oldest first: [sequence, step, day since start]. */
 async function sent(start: number): Promise<[string, string, number][]> {
-  const rows = await engine.ctx.k.selectFrom('messages').select(['sequence_id', 'step_id', 'sent_at']).where('customer_id', '=', customerId).where('status', '=', 'sent').orderBy('sent_at').execute();
+  const rows = await engine.ctx.k
+    .selectFrom('messages')
+    .select(['sequence_id', 'step_id', 'sent_at'])
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'sent')
+    .orderBy('sent_at')
+    .execute();
   return rows.map((r) => [r.sequence_id, r.step_id, (r.sent_at! - start) / DAY]);
 }
 
@@ -56,10 +67,17 @@ async function days(start: number, fromDay: number, toDay: number): Promise<void
 async function check(state: string): Promise<void> {
   await page.addScriptTag({ path: AXE });
   const violations = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run: (d: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document);
+    const r = await (
+      window as unknown as {
+        axe: { run: (d: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
+      }
+    ).axe.run(document);
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
   });
-  expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), state).toEqual([]);
+  expect(
+    violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
+    state,
+  ).toEqual([]);
   await page.screenshot({ path: join(SHOTS, `${state}-375.png`), fullPage: true });
 }
 
@@ -70,17 +88,38 @@ beforeAll(async () => {
   const port = await freePort();
   clock = new ManualClock(Date.UTC(2026, 5, 1, 9));
   engine = await createEngine(
-    { database: sqliteUrl(), transport: { type: 'outbox', dir: join(dir, 'outbox') }, publicUrl: `http://127.0.0.1:${port}`, secret: 'test-secret-0123456789abcdef', topics: ['offers', 'news'] },
-    { clock, sequences: sequences({ 'offers.yaml': seq('offers-seq', 'offers', 6), 'news.yaml': seq('news-seq', 'news', 4) }) },
+    {
+      database: sqliteUrl(),
+      transport: { type: 'outbox', dir: join(dir, 'outbox') },
+      publicUrl: `http://127.0.0.1:${port}`,
+      secret: 'test-secret-0123456789abcdef',
+      topics: ['offers', 'news'],
+    },
+    {
+      clock,
+      sequences: sequences({ 'offers.yaml': seq('offers-seq', 'offers', 6), 'news.yaml': seq('news-seq', 'news', 4) }),
+    },
   );
   app = await buildServer({ engine });
   await listen(app, { host: '127.0.0.1', port });
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 375, height: 812 }, bypassCSP: true, locale: 'en-GB' });
   page = await context.newPage();
-  const ids = await engine.customers.upsert({ externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', locale: 'en', acquiredVia: 'sale' });
+  const ids = await engine.customers.upsert({
+    externalId: 'anna',
+    email: 'anna@example.com',
+    firstName: 'Anna',
+    locale: 'en',
+    acquiredVia: 'sale',
+  });
   customerId = ids.get('anna')!;
-  await engine.consents.record({ customer: 'anna', action: 'grant', basis: 'existing_customer', source: 'checkout', evidence: { orderId: 'o-1' } });
+  await engine.consents.record({
+    customer: 'anna',
+    action: 'grant',
+    basis: 'existing_customer',
+    source: 'checkout',
+    evidence: { orderId: 'o-1' },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -98,7 +137,9 @@ describe('the preference page in Chromium at 375 px', () => {
     // The link comes from the mail in the outbox (quoted-printable undone).
     const files = readdirSync(join(dir, 'outbox'));
     expect(files).toHaveLength(1);
-    const eml = readFileSync(join(dir, 'outbox', files[0]!), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    const eml = readFileSync(join(dir, 'outbox', files[0]!), 'utf8')
+      .replace(/=\r?\n/g, '')
+      .replace(/=3D/g, '=');
     const link = /http:\/\/127\.0\.0\.1:\d+\/p\/[0-9a-z]+\.[A-Za-z0-9_-]{22}/.exec(eml)?.[0];
     expect(link).toBeDefined();
 
@@ -141,7 +182,11 @@ describe('the preference page in Chromium at 375 px', () => {
     await page.getByLabel('News and new products').uncheck();
     await page.getByRole('button', { name: 'Save topics' }).click();
     await check('4-topic-out');
-    const news = await engine.ctx.k.selectFrom('enrollments').select(['status', 'exit_reason']).where('sequence_id', '=', 'news-seq').executeTakeFirstOrThrow();
+    const news = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select(['status', 'exit_reason'])
+      .where('sequence_id', '=', 'news-seq')
+      .executeTakeFirstOrThrow();
     expect(news).toEqual({ status: 'exited', exit_reason: 'topic_opt_out' });
     const before = (await sent(start)).length;
     await days(start, 161, 200);
@@ -171,6 +216,8 @@ describe('the preference page in Chromium at 375 px', () => {
 
     // The ledger holds each choice with its evidence; the export shows them.
     const history = await engine.consents.history('anna');
-    expect(history.filter((h) => h.action === 'preference').map((h) => Object.keys(h.evidence.choice as object)[0])).toEqual(['snooze', 'frequency', 'topic', 'locale']);
+    expect(
+      history.filter((h) => h.action === 'preference').map((h) => Object.keys(h.evidence.choice as object)[0]),
+    ).toEqual(['snooze', 'frequency', 'topic', 'locale']);
   }, 240_000);
 });

@@ -14,7 +14,9 @@ import { dialects } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { addCustomer, grant, messagesOf, sequenceYaml, testEngine, type TestEngine } from './fixtures.js';
 
-const TEXTS = { 'offers.yaml': sequenceYaml('offers-seq', ['existing_customer'], true).replace('steps:', 'topic: offers\nsteps:') };
+const TEXTS = {
+  'offers.yaml': sequenceYaml('offers-seq', ['existing_customer'], true).replace('steps:', 'topic: offers\nsteps:'),
+};
 
 describe.each(dialects)('kept instead of lost: the stats of preference choices on $name', ({ url }) => {
   let t: TestEngine | undefined;
@@ -35,7 +37,11 @@ describe.each(dialects)('kept instead of lost: the stats of preference choices o
     }
     await t.engine.preferences.set('ann', { snooze: 30 }, { messageId: first.get('ann')!, via: 'page' });
     await t.engine.preferences.set('ben', { frequency: 'weekly' }, { messageId: first.get('ben')!, via: 'page' });
-    await t.engine.preferences.set('cem', { topic: 'news', subscribed: false }, { messageId: first.get('cem')!, via: 'page' });
+    await t.engine.preferences.set(
+      'cem',
+      { topic: 'news', subscribed: false },
+      { messageId: first.get('cem')!, via: 'page' },
+    );
     await t.engine.preferences.set('cem', { frequency: 'monthly' });
     const writer = new EventWriter(sinkFor(t.engine.ctx.db));
     const token = t.engine.ctx.signer.sign({ purpose: 'unsubscribe', id: first.get('dan')! });
@@ -48,11 +54,24 @@ describe.each(dialects)('kept instead of lost: the stats of preference choices o
     const second = (await messagesOf(t.engine, annId))[1]!;
     expect(second.status).toBe('sent');
     await recordEvent(t.engine.ctx, { messageId: second.id, type: 'open', source: 'pixel' });
-    await t.engine.orders.record({ externalId: 'ann-back', customerExternalId: 'ann', orderedAt: t.clock.now(), totalMinor: 5000, items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 5000 }] });
+    await t.engine.orders.record({
+      externalId: 'ann-back',
+      customerExternalId: 'ann',
+      orderedAt: t.clock.now(),
+      totalMinor: 5000,
+      items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 5000 }],
+    });
 
     const report = await t.engine.report();
     expect(report.preferences.steps).toEqual([
-      { sequenceId: 'offers-seq', stepId: 'miss-you', snoozes: 1, frequencyChanges: 1, topicOptOuts: 1, unsubscribes: 1 },
+      {
+        sequenceId: 'offers-seq',
+        stepId: 'miss-you',
+        snoozes: 1,
+        frequencyChanges: 1,
+        topicOptOuts: 1,
+        unsubscribes: 1,
+      },
       { sequenceId: null, stepId: null, snoozes: 0, frequencyChanges: 1, topicOptOuts: 0, unsubscribes: 0 },
     ]);
     expect(report.preferences.totals).toEqual({ snoozes: 1, frequencyChanges: 2, topicOptOuts: 1, unsubscribes: 1 });
@@ -73,7 +92,12 @@ describe('preferences in the CLI and the validator', () => {
     mkdirSync(join(dir, 'sequences'));
     writeFileSync(join(dir, 'sequences', 'offers.yaml'), TEXTS['offers.yaml']);
     const config = join(dir, 'comeback.config.json');
-    const cfg = { database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), transport: { type: 'outbox', dir: join(dir, 'outbox') }, topics: ['offers', 'news'] };
+    const cfg = {
+      database: join(dir, 'shop.db'),
+      sequencesDir: join(dir, 'sequences'),
+      transport: { type: 'outbox', dir: join(dir, 'outbox') },
+      topics: ['offers', 'news'],
+    };
     writeFileSync(config, JSON.stringify(cfg));
     const t = await testEngine(cfg.database, { texts: TEXTS, config: { topics: cfg.topics } });
     try {
@@ -95,20 +119,28 @@ describe('preferences in the CLI and the validator', () => {
     const customer = (await cli('customer', 'kim')).out;
     expect(customer).toMatch(/preferences: snoozed until \d{4}-\d\d-\d\d; topics left: news; language de/);
     expect(customer).toMatch(/preference topic news off via preferences:library/);
-    expect((await cli('audit', 'kim@example.com')).out).toMatch(/preferences: snoozed until .*; topics left: news; language de/);
+    expect((await cli('audit', 'kim@example.com')).out).toMatch(
+      /preferences: snoozed until .*; topics left: news; language de/,
+    );
     const exported = JSON.parse((await cli('export', 'kim@example.com')).out);
     expect(JSON.stringify(exported)).toContain('"action":"preference"');
   }, 60_000);
 
   it('a sequence given in code with an undeclared topic is refused at start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'comeback-pref-code-'));
-    await expect(testEngine(join(dir, 'x.db'), { texts: TEXTS, config: { topics: ['news'] } })).rejects.toThrow(/offers\.yaml:1:1 topic: unknown topic "offers"/);
+    await expect(testEngine(join(dir, 'x.db'), { texts: TEXTS, config: { topics: ['news'] } })).rejects.toThrow(
+      /offers\.yaml:1:1 topic: unknown topic "offers"/,
+    );
   });
 
   it('an unknown topic in a sequence is reported at its position', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'comeback-pref-topic-'));
     writeFileSync(join(dir, 'a.yaml'), TEXTS['offers.yaml'].replace('topic: offers', 'topic: ofers'));
-    const { problems } = await validatePaths([join(dir, 'a.yaml')], { templatesDir: false, topics: ['offers', 'news'], cwd: dir });
+    const { problems } = await validatePaths([join(dir, 'a.yaml')], {
+      templatesDir: false,
+      topics: ['offers', 'news'],
+      cwd: dir,
+    });
     expect(problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`)).toEqual([
       'a.yaml:8:8 unknown topic "ofers" (did you mean "offers"?): add it to the config\'s topics (declared: offers, news)',
     ]);

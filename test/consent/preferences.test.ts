@@ -16,21 +16,41 @@ describe('preferenceGate (pure)', () => {
   const p = (over: Partial<Preferences>): Preferences => ({ ...NO_PREFERENCES, ...over });
   it('allows without choices, blocks a topic left, defers to the end of a snooze', () => {
     expect(preferenceGate(NO_PREFERENCES, at, [at - DAY], 'offers')).toEqual({ kind: 'allow' });
-    expect(preferenceGate(p({ topicsOut: ['offers'] }), at, [], 'offers')).toEqual({ kind: 'block', reason: 'topic_opt_out' });
+    expect(preferenceGate(p({ topicsOut: ['offers'] }), at, [], 'offers')).toEqual({
+      kind: 'block',
+      reason: 'topic_opt_out',
+    });
     expect(preferenceGate(p({ topicsOut: ['offers'] }), at, [], 'news')).toEqual({ kind: 'allow' });
-    expect(preferenceGate(p({ snoozedUntil: at + 90 * DAY }), at, [], null)).toEqual({ kind: 'defer', until: at + 90 * DAY });
+    expect(preferenceGate(p({ snoozedUntil: at + 90 * DAY }), at, [], null)).toEqual({
+      kind: 'defer',
+      until: at + 90 * DAY,
+    });
     expect(preferenceGate(p({ snoozedUntil: at - 1 }), at, [], null)).toEqual({ kind: 'allow' });
   });
   it('one a month: defers until 30 days after the last mail to the address, in any sequence', () => {
     const monthly = p({ frequency: 'monthly' });
-    expect(preferenceGate(monthly, at, [at - 10 * DAY, at - 40 * DAY], null)).toEqual({ kind: 'defer', until: at + 20 * DAY });
+    expect(preferenceGate(monthly, at, [at - 10 * DAY, at - 40 * DAY], null)).toEqual({
+      kind: 'defer',
+      until: at + 20 * DAY,
+    });
     expect(preferenceGate(monthly, at, [at - 31 * DAY], null)).toEqual({ kind: 'allow' });
-    expect(preferenceGate(p({ frequency: 'weekly' }), at, [at - 2 * DAY], null)).toEqual({ kind: 'defer', until: at + 5 * DAY });
+    expect(preferenceGate(p({ frequency: 'weekly' }), at, [at - 2 * DAY], null)).toEqual({
+      kind: 'defer',
+      until: at + 5 * DAY,
+    });
     // A snooze and the frequency together: the later of both.
-    expect(preferenceGate(p({ frequency: 'weekly', snoozedUntil: at + DAY }), at, [at - 2 * DAY], null)).toEqual({ kind: 'defer', until: at + 5 * DAY });
+    expect(preferenceGate(p({ frequency: 'weekly', snoozedUntil: at + DAY }), at, [at - 2 * DAY], null)).toEqual({
+      kind: 'defer',
+      until: at + 5 * DAY,
+    });
   });
   it('folds the ledger in time order; the latest choice of a kind wins; other actions are ignored', () => {
-    const row = (id: number, at0: number, choice: object, until?: number) => ({ id, action: 'preference', recorded_at: at0, evidence: JSON.stringify({ choice, until }) });
+    const row = (id: number, at0: number, choice: object, until?: number) => ({
+      id,
+      action: 'preference',
+      recorded_at: at0,
+      evidence: JSON.stringify({ choice, until }),
+    });
     const prefs = foldPreferences([
       row(3, 30, { topic: 'news', subscribed: true }),
       row(1, 10, { topic: 'news', subscribed: false }),
@@ -39,8 +59,16 @@ describe('preferenceGate (pure)', () => {
       row(5, 50, { locale: 'de' }),
       { id: 6, action: 'withdraw', recorded_at: 60, evidence: '{}' },
     ]);
-    expect(prefs).toEqual({ snoozedUntil: 20 + 90 * DAY, snooze: { days: 90, at: 20 }, frequency: 'monthly', topicsOut: [], locale: 'de' });
-    expect(foldPreferences([row(1, 10, { snooze: 30 }, 10 + 30 * DAY), row(2, 20, { snooze: 0 })]).snoozedUntil).toBeNull();
+    expect(prefs).toEqual({
+      snoozedUntil: 20 + 90 * DAY,
+      snooze: { days: 90, at: 20 },
+      frequency: 'monthly',
+      topicsOut: [],
+      locale: 'de',
+    });
+    expect(
+      foldPreferences([row(1, 10, { snooze: 30 }, 10 + 30 * DAY), row(2, 20, { snooze: 0 })]).snoozedUntil,
+    ).toBeNull();
   });
 });
 
@@ -64,7 +92,11 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     await t.engine.runDue();
     expect(t.transport.sent).toHaveLength(1);
     const start = t.clock.now();
-    const first = await t.engine.preferences.set('sina', { snooze: 90 }, { messageId: (await messagesOf(t.engine, id))[0]!.id });
+    const first = await t.engine.preferences.set(
+      'sina',
+      { snooze: 90 },
+      { messageId: (await messagesOf(t.engine, id))[0]!.id },
+    );
     expect(first).toMatchObject({ recorded: true, preferences: { snoozedUntil: start + 90 * DAY, frequency: 'any' } });
     expect(await t.engine.preferences.set('sina', { snooze: 90 })).toMatchObject({ recorded: false });
     for (let day = 1; day <= 90; day++) {
@@ -80,7 +112,10 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     const history = await t.engine.consents.history('sina');
     const prefs = history.filter((h) => h.action === 'preference');
     expect(prefs).toHaveLength(1);
-    expect(prefs[0]).toMatchObject({ source: 'preferences:library', evidence: { choice: { snooze: 90 }, via: 'library' } });
+    expect(prefs[0]).toMatchObject({
+      source: 'preferences:library',
+      evidence: { choice: { snooze: 90 }, via: 'library' },
+    });
     // A snooze is no objection: consent is untouched.
     expect((await t.engine.consents.state('sina')).objected).toBe(false);
   });
@@ -96,7 +131,10 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
       t.clock.set(start + day * DAY);
       await t.engine.runDue();
     }
-    const sent = (await messagesOf(t.engine, id)).filter((m) => m.status === 'sent').map((m) => m.sent_at!).sort((a, b) => a - b);
+    const sent = (await messagesOf(t.engine, id))
+      .filter((m) => m.status === 'sent')
+      .map((m) => m.sent_at!)
+      .sort((a, b) => a - b);
     expect(sent.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < sent.length; i++) expect(sent[i]! - sent[i - 1]!).toBeGreaterThanOrEqual(30 * DAY);
 
@@ -118,7 +156,11 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     await t.engine.runDue();
     const out = await t.engine.preferences.set('lea', { topic: 'news', subscribed: false });
     expect(out.exited).toBe(1);
-    const news = await t.engine.ctx.k.selectFrom('enrollments').selectAll().where('sequence_id', '=', 'news-seq').executeTakeFirstOrThrow();
+    const news = await t.engine.ctx.k
+      .selectFrom('enrollments')
+      .selectAll()
+      .where('sequence_id', '=', 'news-seq')
+      .executeTakeFirstOrThrow();
     expect(news).toMatchObject({ status: 'exited', exit_reason: 'topic_opt_out' });
     await t.engine.preferences.set('lea', { locale: 'de' });
     expect((await t.engine.customers.get('lea'))!.locale).toBe('de');
@@ -129,7 +171,9 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     const last = t.transport.sent.at(-1)!;
     expect(last.to).toBe('lea@example.com');
     expect(last.html).toContain('Abmelden');
-    expect((await messagesOf(t.engine, id)).filter((m) => m.sequence_id === 'news-seq' && m.status === 'sent')).toHaveLength(1);
+    expect(
+      (await messagesOf(t.engine, id)).filter((m) => m.sequence_id === 'news-seq' && m.status === 'sent'),
+    ).toHaveLength(1);
   });
 
   it('a snooze moves a mail already reserved to its end; the sender makes a due one wait too', async () => {
@@ -156,10 +200,16 @@ describe.each(dialects)('preferences through the library on $name', ({ url }) =>
     t = await testEngine(await url(), { texts: TEXTS, config: TOPICS });
     await customer('otto');
     await expect(t.engine.preferences.set('otto', { snooze: 45 } as never)).rejects.toMatchObject({ code: 'E_INPUT' });
-    await expect(t.engine.preferences.set('otto', { topic: 'newz', subscribed: false })).rejects.toThrow(/unknown topic "newz" \(did you mean "news"\?\)/);
-    await expect(t.engine.preferences.set('nobody', { frequency: 'weekly' })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(t.engine.preferences.set('otto', { topic: 'newz', subscribed: false })).rejects.toThrow(
+      /unknown topic "newz" \(did you mean "news"\?\)/,
+    );
+    await expect(t.engine.preferences.set('nobody', { frequency: 'weekly' })).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    });
     expect((await t.engine.consents.history('otto')).filter((h) => h.action === 'preference')).toEqual([]);
     await t.engine.privacy.forget('otto@example.com');
-    await expect(t.engine.preferences.set('otto', { frequency: 'weekly' })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(t.engine.preferences.set('otto', { frequency: 'weekly' })).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    });
   });
 });

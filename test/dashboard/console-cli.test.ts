@@ -108,7 +108,8 @@ describe('comeback pause, resume, uncertain and forget in comeback log', () => {
 
   it('the engine pausing on its own (guard, broken template) is logged once as the engine, however often it retries', async () => {
     s = await startConsole(sqliteUrl());
-    for (let i = 0; i < 3; i++) await pauseSequence(s.engine.ctx, 'blast', `template cannot be sent: ${'x'.repeat(2000)}`);
+    for (let i = 0; i < 3; i++)
+      await pauseSequence(s.engine.ctx, 'blast', `template cannot be sent: ${'x'.repeat(2000)}`);
     const log = (await listOperatorActions(s.engine.ctx.k)).filter((e) => e.action === 'sequence.pause');
     expect(log.map((e) => [e.actor, e.via, e.outcome])).toEqual([['engine', 'engine', 'done']]);
   }, 60_000);

@@ -172,7 +172,8 @@ describe('refusals', () => {
     const op = new Client(s.url);
     expect(await op.login('olga', PASSWORDS.operator)).toBe(303);
     const csrf = Client.csrf((await op.request('/dashboard')).body);
-    const post = (action: string, form: Record<string, string | string[]>) => op.request(`/dashboard/actions/${action}`, { form: { _csrf: csrf, ...form } });
+    const post = (action: string, form: Record<string, string | string[]>) =>
+      op.request(`/dashboard/actions/${action}`, { form: { _csrf: csrf, ...form } });
     expect((await post('pause', { sequence: 'blast', reason: '  ' })).status).toBe(400);
     const long = await post('pause', { sequence: 'blast', reason: 'x'.repeat(OPERATOR.reason + 1) });
     expect(long.status).toBe(400);
@@ -181,7 +182,14 @@ describe('refusals', () => {
     expect((await op.request('/dashboard/actions/pause?sequence=no-such-sequence')).status).toBe(404);
     expect((await post('settle', { id: ['1', 'x'], verdict: 'sent' })).status).toBe(400);
     expect((await post('settle', { id: '1', verdict: 'maybe' })).status).toBe(400);
-    expect((await post('settle', { id: Array.from({ length: OPERATOR.settleIds + 1 }, (_, i) => String(i + 1)), verdict: 'sent' })).status).toBe(400);
+    expect(
+      (
+        await post('settle', {
+          id: Array.from({ length: OPERATOR.settleIds + 1 }, (_, i) => String(i + 1)),
+          verdict: 'sent',
+        })
+      ).status,
+    ).toBe(400);
     expect(await status()).toBe('active');
 
     const until = Date.now() + 3_600_000;

@@ -11,7 +11,17 @@ import { serveDemoDashboard } from '../../src/dashboard/demo-server.js';
 import { runDemo } from '../../src/demo/run.js';
 import type { StatsReport } from '../../src/metrics/report.js';
 import { buildServer, listen } from '../../src/server/index.js';
-import { CHROMIUM_ARGS, exited, mismatch, requireChromium, resolvePointer, runCli, startCli, withoutTimes, type ShownMetric } from './helpers.js';
+import {
+  CHROMIUM_ARGS,
+  exited,
+  mismatch,
+  requireChromium,
+  resolvePointer,
+  runCli,
+  startCli,
+  withoutTimes,
+  type ShownMetric,
+} from './helpers.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const EVIL = '<script>window.__pwned=1</script>Eve';
@@ -30,7 +40,10 @@ let demoServed: Promise<void>;
 let demoUrl: string;
 
 /** Every number on a loaded dashboard page. */
-async function shownMetrics(pageUrl: string, screenshot?: string): Promise<{ metrics: ShownMetric[]; charts: string | null; html: string; pwned: unknown }> {
+async function shownMetrics(
+  pageUrl: string,
+  screenshot?: string,
+): Promise<{ metrics: ShownMetric[]; charts: string | null; html: string; pwned: unknown }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -48,7 +61,12 @@ async function shownMetrics(pageUrl: string, screenshot?: string): Promise<{ met
     );
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
     expect(errors).toEqual([]);
-    return { metrics, charts: await page.getAttribute('body', 'data-charts'), html: await page.content(), pwned: await page.evaluate(() => (window as any).__pwned) };
+    return {
+      metrics,
+      charts: await page.getAttribute('body', 'data-charts'),
+      html: await page.content(),
+      pwned: await page.evaluate(() => (window as any).__pwned),
+    };
   } finally {
     await page.close();
   }
@@ -61,17 +79,34 @@ beforeAll(async () => {
   const demo = await runDemo({ customers: 200, days: 30, seed: 7, db, out: join(dir, 'outbox'), keepOpen: true });
   demoEngine = demo.engine!;
   // A returned customer with markup in the name: the page must show it as text.
-  const last = await demoEngine.ctx.k.selectFrom('conversions').select('customer_id').where('holdout', '=', 0).orderBy('converted_at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
-  await demoEngine.ctx.k.updateTable('customers').set({ first_name: EVIL }).where('id', '=', last.customer_id).execute();
+  const last = await demoEngine.ctx.k
+    .selectFrom('conversions')
+    .select('customer_id')
+    .where('holdout', '=', 0)
+    .orderBy('converted_at', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirstOrThrow();
+  await demoEngine.ctx.k
+    .updateTable('customers')
+    .set({ first_name: EVIL })
+    .where('id', '=', last.customer_id)
+    .execute();
 
   engine = await createEngine({ database: db, secret: SECRET, dashboard: { token: TOKEN } });
   app = await buildServer({ engine, plugins: [dashboardPlugin()] });
   ({ url } = await listen(app, { host: '127.0.0.1', port: 0 }));
-  demoServed = serveDemoDashboard(demoEngine, { port: 0, log: () => {}, source: demoStop, onListening: (u) => (demoUrl = u) });
+  demoServed = serveDemoDashboard(demoEngine, {
+    port: 0,
+    log: () => {},
+    source: demoStop,
+    onListening: (u) => (demoUrl = u),
+  });
   const out = await runCli(['--db', db, 'stats', '--json'], { COMEBACK_SECRET: SECRET });
   cliReport = JSON.parse(out) as StatsReport;
   if (!cliReport || Array.isArray(cliReport) || !Array.isArray(cliReport.sequences)) {
-    throw new Error('`comeback stats --json` does not print the stats report ({ sequences, recentlyReturned, ... }) yet');
+    throw new Error(
+      '`comeback stats --json` does not print the stats report ({ sequences, recentlyReturned, ... }) yet',
+    );
   }
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 }, 240_000);
@@ -80,7 +115,8 @@ beforeAll(async () => {
 async function bounded(what: string, step: Promise<unknown> | undefined, ms = 15_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  if ((await Promise.race([step?.catch(() => undefined), late])) === 'late') console.warn(`teardown: ${what} did not finish within ${ms} ms`);
+  if ((await Promise.race([step?.catch(() => undefined), late])) === 'late')
+    console.warn(`teardown: ${what} did not finish within ${ms} ms`);
   clearTimeout(timer);
 }
 
@@ -104,7 +140,9 @@ describe('dashboard in a headless browser', () => {
     // Every sequence's headline numbers are on the page, and every number matches the JSON.
     expect(cliReport.sequences.length).toBeGreaterThan(0);
     const names = new Set(metrics.map((m) => m.metric));
-    for (const s of cliReport.sequences) for (const k of ['enrolled', 'sent', 'humanOpens', 'humanClicks', 'conversions', 'revenueMinor']) expect(names).toContain(`${s.sequenceId}.${k}`);
+    for (const s of cliReport.sequences)
+      for (const k of ['enrolled', 'sent', 'humanOpens', 'humanClicks', 'conversions', 'revenueMinor'])
+        expect(names).toContain(`${s.sequenceId}.${k}`);
     expect(metrics.length).toBeGreaterThan(100);
     const wrong = metrics.map((m) => mismatch(m, resolvePointer(cliReport, m.path))).filter((x) => x !== null);
     expect(wrong).toEqual([]);
@@ -127,12 +165,25 @@ describe('dashboard in a headless browser', () => {
     expect(res.status).toBe(200);
     expect(withoutTimes(await res.json())).toEqual(withoutTimes(cliReport));
     const one = cliReport.sequences[0]!.sequenceId;
-    const filtered = (await (await fetch(`${url}/dashboard/api/stats?sequence=${one}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as StatsReport;
+    const filtered = (await (
+      await fetch(`${url}/dashboard/api/stats?sequence=${one}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as StatsReport;
     expect(filtered.sequences.map((s) => s.sequenceId)).toEqual([one]);
-    expect((await fetch(`${url}/dashboard/api/stats?since=yesterday`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
+    expect(
+      (await fetch(`${url}/dashboard/api/stats?since=yesterday`, { headers: { authorization: `Bearer ${TOKEN}` } }))
+        .status,
+    ).toBe(400);
     // Read as `comeback stats --since` reads it: a bare number is not a date.
-    expect((await fetch(`${url}/dashboard/api/stats?since=12`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
-    expect((await fetch(`${url}/dashboard/api/stats?sequence=no-such-sequence`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect(
+      (await fetch(`${url}/dashboard/api/stats?since=12`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await fetch(`${url}/dashboard/api/stats?sequence=no-such-sequence`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('escapes customer names', async () => {
@@ -149,7 +200,11 @@ describe('dashboard in a headless browser', () => {
     const { metrics } = await shownMetrics(demoUrl);
     // The demo's engine still runs on the demo clock, so its rolling deliverability window ends on
     // the last simulated day: `stats --at` that day gives the same report, windows included.
-    const atDemoEnd = JSON.parse(await runCli(['--db', db, 'stats', '--json', '--at', new Date(demoEngine.ctx.clock.now()).toISOString()], { COMEBACK_SECRET: SECRET })) as StatsReport;
+    const atDemoEnd = JSON.parse(
+      await runCli(['--db', db, 'stats', '--json', '--at', new Date(demoEngine.ctx.clock.now()).toISOString()], {
+        COMEBACK_SECRET: SECRET,
+      }),
+    ) as StatsReport;
     expect(metrics.some((m) => m.path.includes('/deliverability/'))).toBe(true);
     const wrong = metrics.map((m) => mismatch(m, resolvePointer(atDemoEnd, m.path))).filter((x) => x !== null);
     expect(wrong).toEqual([]);
@@ -161,7 +216,11 @@ describe('dashboard in a headless browser', () => {
 describe('comeback serve', () => {
   it('serves the dashboard with the configured token and stops cleanly on Ctrl-C', async () => {
     const env = { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: TOKEN };
-    const { child, match, stderr } = await startCli(['--db', db, 'serve', '--port', '0'], env, /dashboard at (http:\/\/\S+\/dashboard) \(token\)/);
+    const { child, match, stderr } = await startCli(
+      ['--db', db, 'serve', '--port', '0'],
+      env,
+      /dashboard at (http:\/\/\S+\/dashboard) \(token\)/,
+    );
     try {
       const page = await fetch(match[1]!, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(page.status).toBe(200);
@@ -175,7 +234,11 @@ describe('comeback serve', () => {
   }, 120_000);
 
   it('says how to turn the dashboard on when nothing is configured', async () => {
-    const { child, match } = await startCli(['--db', db, 'serve', '--port', '0'], { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: '' }, /listening on (\S+)[^]*dashboard refused until dashboard\.token/);
+    const { child, match } = await startCli(
+      ['--db', db, 'serve', '--port', '0'],
+      { COMEBACK_SECRET: SECRET, COMEBACK_DASHBOARD_TOKEN: '' },
+      /listening on (\S+)[^]*dashboard refused until dashboard\.token/,
+    );
     try {
       const res = await fetch(`${match[1]}/dashboard`);
       expect(res.status).toBe(403);
@@ -189,7 +252,8 @@ describe('comeback serve', () => {
 
 describe('dashboard access', () => {
   const sequenceIds = () => cliReport.sequences.map((s) => s.sequenceId);
-  const leaks = (body: string) => sequenceIds().some((id) => body.includes(id)) || body.includes('Eve') || body.includes('revenue');
+  const leaks = (body: string) =>
+    sequenceIds().some((id) => body.includes(id)) || body.includes('Eve') || body.includes('revenue');
 
   it('answers 401 without or with a wrong token, and shows no data', async () => {
     const attempts: [string, RequestInit][] = [
@@ -238,9 +302,16 @@ describe('dashboard access', () => {
     } finally {
       await none.close();
     }
-    const basic = await buildServer({ engine, plugins: [dashboardPlugin({ token: undefined, basicAuth: { username: 'marketing', password: 'correct horse battery' } })] });
+    const basic = await buildServer({
+      engine,
+      plugins: [
+        dashboardPlugin({ token: undefined, basicAuth: { username: 'marketing', password: 'correct horse battery' } }),
+      ],
+    });
     try {
-      const auth = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+      const auth = (u: string, p: string) => ({
+        authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`,
+      });
       const denied = await basic.inject({ url: '/dashboard', headers: auth('marketing', 'wrong password!') });
       expect(denied.statusCode).toBe(401);
       expect(denied.headers['www-authenticate']).toMatch(/^Basic realm=/);

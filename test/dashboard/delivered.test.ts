@@ -35,15 +35,33 @@ describe('the Delivered column', () => {
     await e.runDue();
     expect(await statusCounts(e)).toEqual({ sent: 3 });
     const app = await buildServer({ engine: e, plugins: [dashboardPlugin()] });
-    const page = async () => (await app.inject({ url: '/dashboard', headers: { authorization: `Bearer ${TOKEN}` } })).body;
+    const page = async () =>
+      (await app.inject({ url: '/dashboard', headers: { authorization: `Bearer ${TOKEN}` } })).body;
     try {
       const before = await page();
       expect(before).toContain('data-metric="blast.step.hello.sent"');
       expect(before).not.toContain('data-metric="blast.step.hello.delivered"');
       expect(before).toContain('Delivered —: No delivery reports for this sequence: the outbox, and SMTP');
 
-      const m = await e.ctx.k.selectFrom('messages').select(['id', 'customer_id', 'enrollment_id']).executeTakeFirstOrThrow();
-      await e.ctx.k.insertInto('events').values({ message_id: m.id, customer_id: m.customer_id, enrollment_id: m.enrollment_id, type: 'delivered', link_index: null, machine_reason: null, source: 'sendgrid', provider_event_id: 'ev-1', user_agent: null, occurred_at: e.ctx.clock.now() }).execute();
+      const m = await e.ctx.k
+        .selectFrom('messages')
+        .select(['id', 'customer_id', 'enrollment_id'])
+        .executeTakeFirstOrThrow();
+      await e.ctx.k
+        .insertInto('events')
+        .values({
+          message_id: m.id,
+          customer_id: m.customer_id,
+          enrollment_id: m.enrollment_id,
+          type: 'delivered',
+          link_index: null,
+          machine_reason: null,
+          source: 'sendgrid',
+          provider_event_id: 'ev-1',
+          user_agent: null,
+          occurred_at: e.ctx.clock.now(),
+        })
+        .execute();
       const after = await page();
       expect(after).toMatch(/data-metric="blast\.step\.hello\.delivered"[^>]*data-value="1"/);
       expect(after).not.toContain('No delivery reports');

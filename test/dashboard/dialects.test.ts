@@ -19,17 +19,57 @@ async function seed(engine: Engine, sends: [string | null, number, number][]): P
     i++;
     const c = await k
       .insertInto('customers')
-      .values({ external_id: `c${i}`, email: `c${i}@example.com`, email_hash: null, first_name: `<b>C${i}</b>`, last_name: null, gender: null, title: null, locale: 'en', time_zone: 'UTC', churn_reason: null, churn_reason_source: null, created_at: enrolledAt, updated_at: enrolledAt, erased_at: null })
+      .values({
+        external_id: `c${i}`,
+        email: `c${i}@example.com`,
+        email_hash: null,
+        first_name: `<b>C${i}</b>`,
+        last_name: null,
+        gender: null,
+        title: null,
+        locale: 'en',
+        time_zone: 'UTC',
+        churn_reason: null,
+        churn_reason_source: null,
+        created_at: enrolledAt,
+        updated_at: enrolledAt,
+        erased_at: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const e = await k
       .insertInto('enrollments')
-      .values({ customer_id: c.id, sequence_id: 'winback-reasons', sequence_version: 1, status: 'active', next_due_at: null, enrolled_at: enrolledAt, ended_at: null, exit_reason: null, consent_id: null, legal_basis: null })
+      .values({
+        customer_id: c.id,
+        sequence_id: 'winback-reasons',
+        sequence_version: 1,
+        status: 'active',
+        next_due_at: null,
+        enrolled_at: enrolledAt,
+        ended_at: null,
+        exit_reason: null,
+        consent_id: null,
+        legal_basis: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     await k
       .insertInto('messages')
-      .values({ enrollment_id: e.id, customer_id: c.id, sequence_id: 'winback-reasons', step_id: 'why-did-you-go', variant_id: variant, template: 'winback/reason-survey', status: 'sent', legal_basis: null, consent_id: null, due_at: sentAt, reserved_at: sentAt, sent_at: sentAt, updated_at: sentAt })
+      .values({
+        enrollment_id: e.id,
+        customer_id: c.id,
+        sequence_id: 'winback-reasons',
+        step_id: 'why-did-you-go',
+        variant_id: variant,
+        template: 'winback/reason-survey',
+        status: 'sent',
+        legal_basis: null,
+        consent_id: null,
+        due_at: sentAt,
+        reserved_at: sentAt,
+        sent_at: sentAt,
+        updated_at: sentAt,
+      })
       .execute();
   }
 }
@@ -42,7 +82,11 @@ describe.each(dialects)('dashboard on $name', ({ url }) => {
   });
 
   it('counts weekly sends per variant, with empty weeks and the since filter', async () => {
-    engine = await createEngine({ database: await url(), secret: 'test-secret-0123456789abcdef', dashboard: { token: TOKEN } });
+    engine = await createEngine({
+      database: await url(),
+      secret: 'test-secret-0123456789abcdef',
+      dashboard: { token: TOKEN },
+    });
     await seed(engine, [
       [null, T0 + DAY, T0],
       ['short', T0 + 2 * DAY, T0],
@@ -52,7 +96,11 @@ describe.each(dialects)('dashboard on $name', ({ url }) => {
     const [t] = await variantTimelines(engine.ctx, [{ sequenceId: 'winback-reasons', stepId: 'why-did-you-go' }]);
     expect(t!.weeks).toEqual([0, 1, 2].map((w) => new Date(T0 + w * WEEK).toISOString().slice(0, 10)));
     expect(t!.sends).toEqual({ control: [1, 0, 0], short: [2, 0, 1] });
-    const [later] = await variantTimelines(engine.ctx, [{ sequenceId: 'winback-reasons', stepId: 'why-did-you-go' }], T0 + WEEK);
+    const [later] = await variantTimelines(
+      engine.ctx,
+      [{ sequenceId: 'winback-reasons', stepId: 'why-did-you-go' }],
+      T0 + WEEK,
+    );
     expect(later!.sends).toEqual({ short: [1] });
     expect(await variantTimelines(engine.ctx, [{ sequenceId: 'winback-reasons', stepId: 'other' }])).toEqual([]);
 
@@ -63,15 +111,24 @@ describe.each(dialects)('dashboard on $name', ({ url }) => {
       expect(res.statusCode).toBe(200);
       expect(res.body).toContain('data-metric="winback-reasons.sent"');
       expect(res.body).not.toContain('<b>C');
-      const api = await app.inject({ url: '/dashboard/api/stats?sequence=winback-reasons', headers: { authorization: `Bearer ${TOKEN}` } });
+      const api = await app.inject({
+        url: '/dashboard/api/stats?sequence=winback-reasons',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(api.json().sequences[0].funnel.sent).toBe(4);
       expect(res.body).not.toContain('role="alert"'); // all is well
 
       // A paused sender and an uncertain mail are named above everything, escaped.
-      await pauseTransport(engine.ctx, engine.ctx.clock.now() + 60_000, 'provider unreachable: SMTP <mail.example>: no session');
+      await pauseTransport(
+        engine.ctx,
+        engine.ctx.clock.now() + 60_000,
+        'provider unreachable: SMTP <mail.example>: no session',
+      );
       await engine.ctx.k.updateTable('messages').set({ status: 'uncertain' }).where('id', '=', 1).execute();
       const alert = await app.inject({ url: '/dashboard', headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(alert.body).toMatch(/<section class="notice" role="alert"><p>sending is paused until \S+: provider unreachable: SMTP &lt;mail\.example&gt;: no session<\/p><p>1 mail may or may not have arrived: comeback uncertain/);
+      expect(alert.body).toMatch(
+        /<section class="notice" role="alert"><p>sending is paused until \S+: provider unreachable: SMTP &lt;mail\.example&gt;: no session<\/p><p>1 mail may or may not have arrived: comeback uncertain/,
+      );
     } finally {
       await app.close();
     }

@@ -5,7 +5,13 @@ import { mismatch, resolvePointer } from './helpers.js';
 /** What the browser reads from a rendered metric span. */
 function shown(html: string) {
   const attr = (n: string) => new RegExp(`${n}="([^"]*)"`).exec(html)![1]!;
-  return { metric: attr('data-metric'), path: attr('data-path'), format: attr('data-format'), value: attr('data-value'), text: />([^<]*)<\/span>$/.exec(html)![1]! };
+  return {
+    metric: attr('data-metric'),
+    path: attr('data-path'),
+    format: attr('data-format'),
+    value: attr('data-value'),
+    text: />([^<]*)<\/span>$/.exec(html)![1]!,
+  };
 }
 
 describe('dashboard number formats', () => {
@@ -19,7 +25,9 @@ describe('dashboard number formats', () => {
   });
 
   it('lets the page be checked against the JSON, and catches a wrong number', () => {
-    const doc = { sequences: [{ funnel: { sent: 1234, revenueMinor: 19823, rates: { open: 0.3548387, conversion: null } } }] };
+    const doc = {
+      sequences: [{ funnel: { sent: 1234, revenueMinor: 19823, rates: { open: 0.3548387, conversion: null } } }],
+    };
     const cases: [(string | number)[], 'int' | 'money' | 'pct'][] = [
       [['sequences', 0, 'funnel', 'sent'], 'int'],
       [['sequences', 0, 'funnel', 'revenueMinor'], 'money'],

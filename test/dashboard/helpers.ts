@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Flags for Debian's chromium in a container: no sandbox, no GPU, no phoning home. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+];
 export const CHROMIUM = process.env.COMEBACK_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Waits for the system chromium (it may still be being installed); fails clearly, never downloads one. */
@@ -11,7 +17,9 @@ export async function requireChromium(waitMs = 120_000): Promise<string> {
   const until = Date.now() + waitMs;
   while (!existsSync(CHROMIUM)) {
     if (Date.now() > until) {
-      throw new Error(`${CHROMIUM} is missing: the dashboard test drives Debian's chromium (apt-get install chromium); it never downloads a browser`);
+      throw new Error(
+        `${CHROMIUM} is missing: the dashboard test drives Debian's chromium (apt-get install chromium); it never downloads a browser`,
+      );
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -21,15 +29,21 @@ export async function requireChromium(waitMs = 120_000): Promise<string> {
 /** Runs the built CLI (`bin/comeback.js`) and returns stdout; rejects with stderr on a non-zero exit. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const bin = join(process.cwd(), 'bin', 'comeback.js');
-  if (!existsSync(join(process.cwd(), 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  if (!existsSync(join(process.cwd(), 'dist', 'src', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`comeback ${args.join(' ')} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`comeback ${args.join(' ')} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -80,11 +94,11 @@ export function mismatch(m: ShownMetric, expected: unknown): string | null {
     }
     case 'pct':
       shown = Number(text.replace('%', '')) / 100;
-      tolerance = 0.5 * 10 ** -decimals(text) / 100 + 1e-12;
+      tolerance = (0.5 * 10 ** -decimals(text)) / 100 + 1e-12;
       break;
     case 'pp':
       shown = Number(text.replace(/[+±]/, '').replace(' pp', '')) / 100;
-      tolerance = 0.5 * 10 ** -decimals(text) / 100 + 1e-12;
+      tolerance = (0.5 * 10 ** -decimals(text)) / 100 + 1e-12;
       break;
     default:
       shown = Number(text);
@@ -96,13 +110,23 @@ export function mismatch(m: ShownMetric, expected: unknown): string | null {
 
 /** Drops what legitimately differs between two reports computed moments apart. */
 export function withoutTimes(report: unknown): unknown {
-  return JSON.parse(JSON.stringify(report), (key, value) => (key === 'generatedAt' || key === 'windowStart' ? undefined : value));
+  return JSON.parse(JSON.stringify(report), (key, value) =>
+    key === 'generatedAt' || key === 'windowStart' ? undefined : value,
+  );
 }
 
 /** Starts `comeback ARGS` in the background and resolves once stderr matched `ready` (with the match). */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 90_000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string }> {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 90_000,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string }> {
   const bin = join(process.cwd(), 'bin', 'comeback.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -126,5 +150,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, 
 
 /** Resolves with the exit code once the child has exited. */
 export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (code) => r(code)));
 }

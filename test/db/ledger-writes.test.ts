@@ -15,8 +15,12 @@ import type { Engine } from '../../src/engine/engine.js';
 import { dialects, sqliteUrl } from '../helpers/backends.js';
 import { seedDue, sequencesDir, statusCounts } from '../worker/fixture.js';
 
-const byEmail = prepared(['email'], (k, p) => k.selectFrom('customers').select(['id', 'email']).where('email', '=', p.email));
-const rename = prepared(['id', 'name'], (k, p) => k.updateTable('customers').set({ first_name: p.name }).where('id', '=', p.id));
+const byEmail = prepared(['email'], (k, p) =>
+  k.selectFrom('customers').select(['id', 'email']).where('email', '=', p.email),
+);
+const rename = prepared(['id', 'name'], (k, p) =>
+  k.updateTable('customers').set({ first_name: p.name }).where('id', '=', p.id),
+);
 
 describe.each(dialects)('send ledger writes on $name', ({ url }) => {
   let engine: Engine | undefined;
@@ -26,20 +30,30 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
   });
 
   async function start(n: number): Promise<{ e: Engine; ids: number[] }> {
-    engine = await createEngine({ database: await url(), sequencesDir: sequencesDir() }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(
+      { database: await url(), sequencesDir: sequencesDir() },
+      { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
+    );
     return { e: engine, ids: await seedDue(engine, n) };
   }
-  const names = async (e: Engine) => (await e.ctx.k.selectFrom('customers').select('first_name').orderBy('id').execute()).map((r) => r.first_name);
+  const names = async (e: Engine) =>
+    (await e.ctx.k.selectFrom('customers').select('first_name').orderBy('id').execute()).map((r) => r.first_name);
 
   it('a prepared query runs with new values each time, inside and outside a transaction', async () => {
     const { e, ids } = await start(3);
-    expect((await byEmail.run(e.ctx.k, { email: 'c1@example.com' })).rows).toEqual([{ id: ids[1], email: 'c1@example.com' }]);
-    expect((await byEmail.run(e.ctx.k, { email: 'c2@example.com' })).rows).toEqual([{ id: ids[2], email: 'c2@example.com' }]);
+    expect((await byEmail.run(e.ctx.k, { email: 'c1@example.com' })).rows).toEqual([
+      { id: ids[1], email: 'c1@example.com' },
+    ]);
+    expect((await byEmail.run(e.ctx.k, { email: 'c2@example.com' })).rows).toEqual([
+      { id: ids[2], email: 'c2@example.com' },
+    ]);
     await e.ctx.k.transaction().execute(async (trx) => {
       expect(Number((await rename.run(trx, { id: ids[0], name: 'Ada' })).numAffectedRows)).toBe(1);
     });
     expect((await names(e))[0]).toBe('Ada');
-    const unbound = prepared(['email', 'unused'], (k, p) => k.selectFrom('customers').select('id').where('email', '=', p.email));
+    const unbound = prepared(['email', 'unused'], (k, p) =>
+      k.selectFrom('customers').select('id').where('email', '=', p.email),
+    );
     await expect(unbound.run(e.ctx.k, { email: 'x', unused: 1 })).rejects.toThrow(/unused are not bound/);
   });
 
@@ -83,16 +97,24 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
     const { e, ids } = await start(4);
     const gc = new GroupCommit(e.ctx.k);
     const spy = vi.spyOn(e.ctx.k, 'executeQuery');
-    const renames = [0, 1, 2].map((i) => gc.update(rename.compile(e.ctx.k, { id: ids[i], name: `m${i}` }), `customer ${ids[i]}`));
+    const renames = [0, 1, 2].map((i) =>
+      gc.update(rename.compile(e.ctx.k, { id: ids[i], name: `m${i}` }), `customer ${ids[i]}`),
+    );
     const missing = gc.update(rename.compile(e.ctx.k, { id: -1, name: 'nobody' }), 'customer -1');
     expect(await Promise.all([...renames, missing])).toEqual([1, 1, 1, 0]);
     expect((await names(e)).slice(0, 3)).toEqual(['m0', 'm1', 'm2']);
     const statements = spy.mock.calls.map(([q]) => q.sql);
-    if (e.ctx.db.dialect === 'postgres') expect(statements).toEqual([expect.stringMatching(/^with w0 as \(update .* w3 as \(update .*\$8 .*returning 1\) select/)]);
+    if (e.ctx.db.dialect === 'postgres')
+      expect(statements).toEqual([
+        expect.stringMatching(/^with w0 as \(update .* w3 as \(update .*\$8 .*returning 1\) select/),
+      ]);
     else expect(statements).toEqual([]); // SQLite: the usual transaction on the connection
     spy.mockClear();
     // The same row twice: never merged (a statement may apply only one of two updates of a row).
-    const twice = [gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'first' }), 'row'), gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'second' }), 'row')];
+    const twice = [
+      gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'first' }), 'row'),
+      gc.update(rename.compile(e.ctx.k, { id: ids[3], name: 'second' }), 'row'),
+    ];
     expect(await Promise.all(twice)).toEqual([1, 1]);
     expect((await names(e))[3]).toBe('second');
     expect(spy.mock.calls.map(([q]) => q.sql).filter((q) => q.startsWith('with w0'))).toEqual([]);
@@ -103,11 +125,16 @@ describe.each(dialects)('send ledger writes on $name', ({ url }) => {
 it('a mail the provider took is never sent again when recording it fails; it ends uncertain', async () => {
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
   const transport = new MemoryTransport();
-  const e = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 60_000 } }, { transport, clock, logger: pino({ level: 'silent' }) });
+  const e = await createEngine(
+    { database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 60_000 } },
+    { transport, clock, logger: pino({ level: 'silent' }) },
+  );
   try {
     await seedDue(e, 1);
     // The database refuses the `sent` update (a full disk, a lost connection).
-    await sql`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON messages WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'disk full'); END`.execute(e.ctx.k);
+    await sql`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON messages WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'disk full'); END`.execute(
+      e.ctx.k,
+    );
     await expect(e.runDue()).rejects.toThrow('disk full');
     expect(transport.sent).toHaveLength(1);
     expect(await statusCounts(e)).toEqual({ sending: 1 }); // not back to `reserved` for a retry

@@ -28,7 +28,9 @@ it('a hung reply on one SMTP connection does not stop the others (default maxInD
   const held = new Promise<void>((resolve) => (release = resolve));
   let hung: number | null = null;
   // The server takes the first mail's body and then says nothing until the test lets it answer.
-  sink = new SmtpSink({ onData: (mail) => (hung === null || mail.messageId === hung ? ((hung = mail.messageId), held) : undefined) });
+  sink = new SmtpSink({
+    onData: (mail) => (hung === null || mail.messageId === hung ? ((hung = mail.messageId), held) : undefined),
+  });
   await sink.start();
   const N = 16;
   engine = await createEngine(
@@ -47,7 +49,11 @@ it('a hung reply on one SMTP connection does not stop the others (default maxInD
   const run = runWorker(engine, { untilIdle: true });
   // Every other mail goes out over the other three connections while the first one hangs.
   await waitFor(() => sink!.accepted.length === N - 1, 60_000, 'the other mails to be accepted while one reply hangs');
-  const hungRow = await engine.ctx.k.selectFrom('messages').select('status').where('id', '=', hung!).executeTakeFirstOrThrow();
+  const hungRow = await engine.ctx.k
+    .selectFrom('messages')
+    .select('status')
+    .where('id', '=', hung!)
+    .executeTakeFirstOrThrow();
   expect(hungRow.status).toBe('sending'); // still past the point of no return, unanswered
   release();
   await run;

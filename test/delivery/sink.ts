@@ -61,7 +61,12 @@ export class SmtpSink {
           const raw = Buffer.concat(chunks);
           const head = raw.subarray(0, Math.min(raw.length, 8192)).toString('latin1');
           const id = /^X-Comeback-Message: (\d+)/im.exec(head)?.[1];
-          const mail: ReceivedMail = { messageId: id ? Number(id) : null, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo[0]?.address ?? '', raw: this.options.keepRaw ? raw : Buffer.alloc(0) };
+          const mail: ReceivedMail = {
+            messageId: id ? Number(id) : null,
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo[0]?.address ?? '',
+            raw: this.options.keepRaw ? raw : Buffer.alloc(0),
+          };
           const accept = () => {
             this.accepted.push(mail);
             if (mail.messageId !== null) this.counts.set(mail.messageId, (this.counts.get(mail.messageId) ?? 0) + 1);

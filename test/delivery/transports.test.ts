@@ -15,7 +15,14 @@ import { LocalRateLimiter, RedisRateLimiter } from '../../src/delivery/rate-limi
 import { SendgridTransport } from '../../src/delivery/sendgrid.js';
 import { SmtpTransport } from '../../src/delivery/smtp.js';
 import type { OutgoingMail } from '../../src/delivery/types.js';
-import { ConfigError, DeliveryUnknownError, PermanentSendError, ProviderUnreachableError, TemplateError, TransientSendError } from '../../src/errors.js';
+import {
+  ConfigError,
+  DeliveryUnknownError,
+  PermanentSendError,
+  ProviderUnreachableError,
+  TemplateError,
+  TransientSendError,
+} from '../../src/errors.js';
 import { REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from './sink.js';
 
@@ -27,14 +34,21 @@ const mail = (over: Partial<OutgoingMail> = {}): OutgoingMail => ({
   date: new Date(Date.UTC(2026, 5, 1, 10)),
   html: `<p style="color:#333">Grüße,=&nbsp;Anna</p>\n.dot at line start\n${'x'.repeat(300)}\ntrailing space \n`,
   text: 'Grüße, Anna\n.dot\ntrailing tab\t\n',
-  headers: { 'List-Unsubscribe': '<https://t.example.com/u/abc>, <mailto:unsubscribe@example.com?subject=unsubscribe-42>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Comeback-Message': '42' },
+  headers: {
+    'List-Unsubscribe': '<https://t.example.com/u/abc>, <mailto:unsubscribe@example.com?subject=unsubscribe-42>',
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    'X-Comeback-Message': '42',
+  },
   ...over,
 });
 
 /** Decodes quoted-printable (for checking the encoder). */
 function decodeQp(s: string): string {
   const bytes = Buffer.from(s.replace(/=\r\n/g, '').replace(/\r\n/g, '\n'), 'latin1').toString('latin1');
-  return Buffer.from(bytes.replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    bytes.replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }
 
 function parts(raw: string): { head: string; body: string } {
@@ -52,7 +66,10 @@ describe('MIME writer', () => {
     expect(head).toMatch(/^Message-ID: <comeback\.42\.[0-9a-f]{16}@example\.com>$/m);
     expect(head).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     const subject = /^Subject: ((?:.*)(?:\r\n .*)*)/m.exec(head)![1]!;
-    const decoded = subject.split('\r\n ').map((w) => Buffer.from(/=\?UTF-8\?B\?(.*)\?=/.exec(w)![1]!, 'base64').toString('utf8')).join('');
+    const decoded = subject
+      .split('\r\n ')
+      .map((w) => Buffer.from(/=\?UTF-8\?B\?(.*)\?=/.exec(w)![1]!, 'base64').toString('utf8'))
+      .join('');
     expect(decoded).toBe(m.subject);
     const boundary = /boundary="([^"]+)"/.exec(head)![1]!;
     const [, textPart, htmlPart] = body.split(`--${boundary}`);
@@ -88,13 +105,24 @@ function verifyDkim(raw: string, publicKeyPem: string): { ok: boolean; signed: s
   ) as Record<string, string>;
   const relaxed = (f: string) => {
     const i = f.indexOf(':');
-    return `${f.slice(0, i).toLowerCase().trim()}:${f.slice(i + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim()}`;
+    return `${f.slice(0, i).toLowerCase().trim()}:${f
+      .slice(i + 1)
+      .replace(/\r\n/g, '')
+      .replace(/[ \t]+/g, ' ')
+      .trim()}`;
   };
-  const bodyCanon = body.replace(/[ \t]+\r\n/g, '\r\n').replace(/[ \t]+/g, ' ').replace(/(\r\n)*$/, '\r\n');
+  const bodyCanon = body
+    .replace(/[ \t]+\r\n/g, '\r\n')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/(\r\n)*$/, '\r\n');
   const bh = createHash('sha256').update(bodyCanon).digest('base64');
   const signed = tags.h!.split(':').map((h) => h.toLowerCase());
-  const data = signed.map((h) => relaxed(fields.filter((f) => f.toLowerCase().startsWith(`${h}:`)).at(-1)!)).join('\r\n') + '\r\n' + relaxed(sigField.replace(/b=[^;]*$/, 'b='));
-  const ok = bh === tags.bh && createVerify('RSA-SHA256').update(data).verify(createPublicKey(publicKeyPem), tags.b!, 'base64');
+  const data =
+    signed.map((h) => relaxed(fields.filter((f) => f.toLowerCase().startsWith(`${h}:`)).at(-1)!)).join('\r\n') +
+    '\r\n' +
+    relaxed(sigField.replace(/b=[^;]*$/, 'b='));
+  const ok =
+    bh === tags.bh && createVerify('RSA-SHA256').update(data).verify(createPublicKey(publicKeyPem), tags.b!, 'base64');
   return { ok, signed };
 }
 
@@ -109,7 +137,17 @@ describe('SMTP transport', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     sink = new SmtpSink({ keepRaw: true });
     await sink.start();
-    const t = new SmtpTransport({ type: 'smtp', url: sink.url, pool: 1, timeoutMs: 10_000, dkim: { domainName: 'example.com', keySelector: 'cb', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() } });
+    const t = new SmtpTransport({
+      type: 'smtp',
+      url: sink.url,
+      pool: 1,
+      timeoutMs: 10_000,
+      dkim: {
+        domainName: 'example.com',
+        keySelector: 'cb',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    });
     let committed = 0;
     const receipt = await t.send(mail(), { commit: async () => void committed++ });
     await t.close();
@@ -127,19 +165,37 @@ describe('SMTP transport', () => {
     await probe.stop();
     const t = new SmtpTransport({ type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2, timeoutMs: 5_000 });
     try {
-      const outcomes = await Promise.all(Array.from({ length: 7 }, () => t.send(mail()).then(() => 'sent', (e: unknown) => e)));
+      const outcomes = await Promise.all(
+        Array.from({ length: 7 }, () =>
+          t.send(mail()).then(
+            () => 'sent',
+            (e: unknown) => e,
+          ),
+        ),
+      );
       expect(outcomes.every((e) => e instanceof ProviderUnreachableError)).toBe(true);
-      expect((outcomes[6] as Error).message).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`));
+      expect((outcomes[6] as Error).message).toMatch(
+        new RegExp(`^SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`),
+      );
     } finally {
       await t.close();
     }
   }, 15_000);
 
   it('refuses an unusable DKIM key at start instead of sending unsigned mail', () => {
-    const smtp = (privateKey: string) => () => new SmtpTransport({ type: 'smtp', url: 'smtp://127.0.0.1:25', pool: 1, timeoutMs: 1000, dkim: { domainName: 'example.com', keySelector: 'cb', privateKey } });
+    const smtp = (privateKey: string) => () =>
+      new SmtpTransport({
+        type: 'smtp',
+        url: 'smtp://127.0.0.1:25',
+        pool: 1,
+        timeoutMs: 1000,
+        dkim: { domainName: 'example.com', keySelector: 'cb', privateKey },
+      });
     expect(smtp('not a key')).toThrow(ConfigError);
     expect(smtp('not a key')).toThrow(/transport\.dkim\.privateKey: not a private key in PEM form/);
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     expect(smtp(ec)).toThrow(/an RSA key is needed for rsa-sha256, got ec/);
   });
 
@@ -168,7 +224,12 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
 
-  async function fakeSendgrid(reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown } | 'hang', timeoutMs?: number, scopes?: string[], apiKey = 'SG.test-key') {
+  async function fakeSendgrid(
+    reply: (req: IncomingMessage, body: any) => { status: number; body?: unknown } | 'hang',
+    timeoutMs?: number,
+    scopes?: string[],
+    apiKey = 'SG.test-key',
+  ) {
     const requests: { auth?: string; body: any }[] = [];
     server = createServer((req, res) => {
       let data = '';
@@ -185,7 +246,10 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
                 : { status: 401, body: { errors: [{ message: 'authorization required' }] } }
               : { status: 404 };
         if (r === 'hang') return;
-        res.writeHead(r.status, { 'content-type': 'application/json', ...(r.status === 202 ? { 'x-message-id': 'sg-abc123' } : {}) });
+        res.writeHead(r.status, {
+          'content-type': 'application/json',
+          ...(r.status === 202 ? { 'x-message-id': 'sg-abc123' } : {}),
+        });
         res.end(r.body ? JSON.stringify(r.body) : '');
       });
     });
@@ -210,7 +274,9 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
     const { requests, transport } = await fakeSendgrid(() => 'hang', 300);
     let committed = 0;
     // Ends at all (the fake never answers): the 300 ms timeout, not the hang, which would exceed the test's timeout.
-    await expect(transport.send(mail(), { commit: async () => void committed++ })).rejects.toBeInstanceOf(DeliveryUnknownError);
+    await expect(transport.send(mail(), { commit: async () => void committed++ })).rejects.toBeInstanceOf(
+      DeliveryUnknownError,
+    );
     expect(committed).toBe(1);
     expect(requests).toHaveLength(1);
   });
@@ -237,7 +303,8 @@ describe('SendGrid transport (local v3 mail-send server)', () => {
     const retry = await transport.send(mail()).catch((e: unknown) => e);
     expect(retry).toBeInstanceOf(TransientSendError);
     expect(retry).not.toBeInstanceOf(ProviderUnreachableError);
-    for (status of [401, 403, 429, 503]) await expect(transport.send(mail())).rejects.toBeInstanceOf(ProviderUnreachableError);
+    for (status of [401, 403, 429, 503])
+      await expect(transport.send(mail())).rejects.toBeInstanceOf(ProviderUnreachableError);
     const before = requests.length;
     await expect(transport.send(mail(), { commit: () => Promise.reject(new Error('no')) })).rejects.toThrow('no');
     expect(requests.length).toBe(before);
@@ -270,7 +337,14 @@ describe('rate limits', () => {
       const key = `cbtest:rate:${process.pid}:${Date.now()}`;
       const [la, lb] = [new RedisRateLimiter(a, key, 50), new RedisRateLimiter(b, key, 50)];
       const t0 = performance.now();
-      await Promise.all([(async () => { for (let i = 0; i < 20; i++) await la.take(); })(), (async () => { for (let i = 0; i < 20; i++) await lb.take(); })()]);
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 20; i++) await la.take();
+        })(),
+        (async () => {
+          for (let i = 0; i < 20; i++) await lb.take();
+        })(),
+      ]);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(740); // 40 sends at 50/s, the first one free
     } finally {
       a.disconnect();

@@ -14,7 +14,11 @@ beforeAll(() => ensureBuilt(), 120_000);
 
 it('runs from an empty folder with the shipped example sequences and templates, and writes mails there', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-demo-cli-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), 'demo', '--customers', '80', '--days', '14', '--no-serve'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/comeback.js'), 'demo', '--customers', '80', '--days', '14', '--no-serve'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -25,12 +29,23 @@ it('runs from an empty folder with the shipped example sequences and templates, 
   expect(written).toBeGreaterThan(0);
   const files = readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.eml'));
   expect(files).toHaveLength(written);
-  expect(readFileSync(join(dir, 'outbox', files[0]!), 'utf8')).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+  expect(readFileSync(join(dir, 'outbox', files[0]!), 'utf8')).toContain(
+    'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+  );
 }, 60_000);
 
 it("prefers the folder's own sequences and templates, and folders given on the command line", () => {
   const project = mkdtempSync(join(tmpdir(), 'comeback-demo-project-'));
-  expect(demoSources({}, ROOT)).toEqual({ sequencesDir: join(ROOT, 'sequences'), templatesDir: join(ROOT, 'templates') });
-  expect(demoSources({ sequencesDir: 'mine', templatesDir: '/abs/t' }, project)).toEqual({ sequencesDir: join(project, 'mine'), templatesDir: '/abs/t' });
-  expect(demoSources({}, project)).toEqual({ sequencesDir: join(ROOT, 'sequences'), templatesDir: join(ROOT, 'templates') });
+  expect(demoSources({}, ROOT)).toEqual({
+    sequencesDir: join(ROOT, 'sequences'),
+    templatesDir: join(ROOT, 'templates'),
+  });
+  expect(demoSources({ sequencesDir: 'mine', templatesDir: '/abs/t' }, project)).toEqual({
+    sequencesDir: join(project, 'mine'),
+    templatesDir: '/abs/t',
+  });
+  expect(demoSources({}, project)).toEqual({
+    sequencesDir: join(ROOT, 'sequences'),
+    templatesDir: join(ROOT, 'templates'),
+  });
 });

@@ -7,11 +7,24 @@ import { sqliteUrl } from '../helpers/backends.js';
  * half-price coupon 14% but gives half of every order away. Best conversion: half-off; best net
  * revenue per send: gift (500 vs 350 vs 200 per send of a 50.00 basket). The holdout buys at 2%.
  */
-const TRUTHS = { control: { conversion: 0.04 }, gift: { conversion: 0.1 }, 'half-off': { conversion: 0.14, couponPercent: 50 } };
+const TRUTHS = {
+  control: { conversion: 0.04 },
+  gift: { conversion: 0.1 },
+  'half-off': { conversion: 0.14, couponPercent: 50 },
+};
 
 describe('a seeded experiment with a known true effect per variant', () => {
   it('reports an uplift interval that covers the true effect, and the bandit ends with most traffic on the best net-revenue variant', async () => {
-    const r = await runExperiment({ database: sqliteUrl(), seed: 7, customers: 2000, waves: 10, holdout: 0.2, holdoutConversion: 0.02, basketMinor: 5000, truths: TRUTHS });
+    const r = await runExperiment({
+      database: sqliteUrl(),
+      seed: 7,
+      customers: 2000,
+      waves: 10,
+      holdout: 0.2,
+      holdoutConversion: 0.02,
+      basketMinor: 5000,
+      truths: TRUTHS,
+    });
     const s = r.report.sequences[0]!;
     expect(s.optimize).toBe('net_revenue');
     const u = s.uplift;

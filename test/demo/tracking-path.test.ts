@@ -21,11 +21,14 @@ describe('the demo recording path', () => {
     const writer = new EventWriter(sinkFor(ctx.db, trackingHooksFor(ctx)), { batchSize: 1000, flushMs: 60_000 });
     const tracker = new Tracker(trackerDeps(ctx), writer);
     const { messageId, customerId } = await seedMessage(s, { links: ['https://shop.test/a', 'https://shop.test/b'] });
-    const sign = (purpose: 'click' | 'reason' | 'unsubscribe', index?: number) => ctx.signer.sign({ purpose, id: messageId, index });
+    const sign = (purpose: 'click' | 'reason' | 'unsubscribe', index?: number) =>
+      ctx.signer.sign({ purpose, id: messageId, index });
 
     // A scanner follows every link of the mail within a second.
     s.clock.advance(60_000);
-    expect(await tracker.click(sign('click', 0), { method: 'GET', userAgent: UA.chromeMac })).toMatchObject({ kind: 'redirect' });
+    expect(await tracker.click(sign('click', 0), { method: 'GET', userAgent: UA.chromeMac })).toMatchObject({
+      kind: 'redirect',
+    });
     s.clock.advance(300);
     await tracker.click(sign('click', 1), { method: 'GET', userAgent: UA.chromeMac });
     // A link scanner's GET of a survey answer is a machine click, never a churn reason.

@@ -31,7 +31,13 @@ function recheck(b: ShopBacktest): void {
       const ps = p[s]!;
       expect(r.auc).toBeCloseTo(pairAuc(ps, outcome), 9);
       const rep = repeat.flatMap((v, i) => (v ? [i] : []));
-      expect(r.aucRepeat).toBeCloseTo(pairAuc(rep.map((i) => ps[i]!), rep.map((i) => outcome[i]!)), 9);
+      expect(r.aucRepeat).toBeCloseTo(
+        pairAuc(
+          rep.map((i) => ps[i]!),
+          rep.map((i) => outcome[i]!),
+        ),
+        9,
+      );
       expect(r.deciles.reduce((a, d) => a + d.n, 0)).toBe(o.customers);
       const gap = Math.max(...r.deciles.map((d) => Math.abs(d.predicted - d.actual)));
       expect(r.maxCalibrationGapPp).toBeCloseTo(100 * gap, 9);
@@ -49,7 +55,9 @@ function recheckPooled(b: ShopBacktest): void {
   for (const s of SIGNALS) {
     const pc = b.pooled[s];
     if (!pc) continue;
-    const rows = b.origins.flatMap((o) => o.predictions.p[s]!.map((p, i) => ({ p, y: o.predictions.outcome[i]!, id: o.predictions.ids[i]! })));
+    const rows = b.origins.flatMap((o) =>
+      o.predictions.p[s]!.map((p, i) => ({ p, y: o.predictions.outcome[i]!, id: o.predictions.ids[i]! })),
+    );
     const sorted = rows.map((r, i) => ({ ...r, i })).sort((a, c) => a.p - c.p || a.i - c.i);
     expect(pc.predictions).toBe(rows.length);
     let maxGap = 0;
@@ -91,7 +99,9 @@ function recheckPooled(b: ShopBacktest): void {
 
 /** The CDNOW sample log as CSV files for `comeback import`. */
 function cdnowCsv(dir: string): { customers: string; orders: string } {
-  const lines = readFileSync(new URL('./fixtures/CDNOW_sample.txt', import.meta.url), 'utf8').trim().split('\n');
+  const lines = readFileSync(new URL('./fixtures/CDNOW_sample.txt', import.meta.url), 'utf8')
+    .trim()
+    .split('\n');
   const ids = new Set<string>();
   const orders = ['order_id,customer_id,ordered_at,total'];
   lines.forEach((l, i) => {
@@ -112,7 +122,9 @@ describe('comeback score --backtest', () => {
     const files = cdnowCsv(mkdtempSync(join(tmpdir(), 'cdnow-')));
     await cli(['--db', db, 'import', 'customers', files.customers]);
     await cli(['--db', db, 'import', 'orders', files.orders]);
-    const b = JSON.parse(await cli(['--db', db, 'score', '--backtest', '--as-of', '1998-06-30', '--horizon', '90d', '--json'])) as ShopBacktest;
+    const b = JSON.parse(
+      await cli(['--db', db, 'score', '--backtest', '--as-of', '1998-06-30', '--horizon', '90d', '--json']),
+    ) as ShopBacktest;
     expect(b.sampled).toBe(2357);
     expect(b.origins.map((o) => o.customers)).toEqual([2357, 2357, 2357, 2357]);
     recheck(b);
@@ -137,10 +149,15 @@ describe('comeback score --backtest', () => {
     expect(text).toMatch(/within 3 pp in every decile: pooled no \(largest gap 3\.2 pp; 3 of 10 deciles differ from 0/);
 
     const run = await cli(['--db', db, 'score', '--as-of', '1998-06-30']);
-    expect(run).toMatch(/p_return \(buys again within 90 days without a mail\): calibrated combination, the winner of this shop's backtest at 1998-04-01/);
+    expect(run).toMatch(
+      /p_return \(buys again within 90 days without a mail\): calibrated combination, the winner of this shop's backtest at 1998-04-01/,
+    );
     const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
     try {
-      const rows = await engine.ctx.k.selectFrom('customer_scores' as never).select(['p_return' as never]).execute();
+      const rows = await engine.ctx.k
+        .selectFrom('customer_scores' as never)
+        .select(['p_return' as never])
+        .execute();
       const ps = rows.map((r) => (r as { p_return: number | null }).p_return);
       expect(ps.every((p) => p !== null && p > 0 && p < 1)).toBe(true);
     } finally {
@@ -151,8 +168,18 @@ describe('comeback score --backtest', () => {
   it('on the demo shop, and a clear refusal when the history is too short', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'demo-bt-'));
     const db = join(dir, 'demo.db');
-    await runDemo({ customers: 400, days: 1, out: join(dir, 'outbox'), db, seed: 42, sequencesDir: 'sequences', templatesDir: 'templates' });
-    const b = JSON.parse(await cli(['--db', db, 'score', '--backtest', '--as-of', '2026-03-03', '--json'])) as ShopBacktest;
+    await runDemo({
+      customers: 400,
+      days: 1,
+      out: join(dir, 'outbox'),
+      db,
+      seed: 42,
+      sequencesDir: 'sequences',
+      templatesDir: 'templates',
+    });
+    const b = JSON.parse(
+      await cli(['--db', db, 'score', '--backtest', '--as-of', '2026-03-03', '--json']),
+    ) as ShopBacktest;
     expect(b.origins.length).toBeGreaterThanOrEqual(2);
     recheck(b);
     for (const o of b.origins) expect(Object.keys(o.signals)).toEqual([...SIGNALS]);
@@ -162,10 +189,19 @@ describe('comeback score --backtest', () => {
     const now = Date.UTC(2026, 5, 1);
     for (let i = 0; i < 40; i++) {
       await engine.customers.upsert({ externalId: `Y${i}`, email: `y${i}@example.com`, locale: 'en' });
-      await engine.orders.record({ externalId: `Y${i}-1`, customerExternalId: `Y${i}`, orderedAt: now - (10 + i) * DAY, totalMinor: 1000 });
+      await engine.orders.record({
+        externalId: `Y${i}-1`,
+        customerExternalId: `Y${i}`,
+        orderedAt: now - (10 + i) * DAY,
+        totalMinor: 1000,
+      });
     }
     await engine.close();
-    await expect(cli(['--db', young, 'score', '--backtest', '--as-of', '2026-06-01'])).rejects.toThrow(/history too short for a backtest with a 90-day horizon: .*the orders span 49 days\. Try a shorter horizon/);
-    await expect(cli(['--db', young, 'score', '--backtest', '--horizon', 'soon'])).rejects.toThrow(/--horizon soon: expected whole days like 90d or 13w/);
+    await expect(cli(['--db', young, 'score', '--backtest', '--as-of', '2026-06-01'])).rejects.toThrow(
+      /history too short for a backtest with a 90-day horizon: .*the orders span 49 days\. Try a shorter horizon/,
+    );
+    await expect(cli(['--db', young, 'score', '--backtest', '--horizon', 'soon'])).rejects.toThrow(
+      /--horizon soon: expected whole days like 90d or 13w/,
+    );
   }, 120_000);
 });

@@ -36,11 +36,24 @@ it('a fit at the edge of the parameter space is flagged, noted and printed inste
   const models = fitModels(homogeneousShop(400, 3), parseScoringSettings({}));
   expect(models.bg).not.toBeNull();
   expect(models.checks!.bg!.atBoundary.length).toBeGreaterThan(0);
-  expect(models.note).toMatch(/BG\/NBD fit (did not converge and )?ended at the edge of the parameter space \((\w+=[\d.e+-]+(, )?)+\): the data do not identify these parameters/);
+  expect(models.note).toMatch(
+    /BG\/NBD fit (did not converge and )?ended at the edge of the parameter space \((\w+=[\d.e+-]+(, )?)+\): the data do not identify these parameters/,
+  );
   const text = formatRun({
-    runId: 1, customers: 400, orders: 1, invalidOrders: 0, invalidSamples: [], priorIntervalDays: 25, bgNbd: models.bg, gammaGamma: models.gg, fitRows: 400, modelNote: models.note,
-    fitChecks: models.checks!, pReturn: { reason: 'no p_return: the backtest needs orders over 3 × 90 days' },
-    counts: { withOrders: 400, earlyWarning: 0, lapsed: 0, worthWinningBack: 0, excluded: {} }, cuts: { recency: [], frequency: [], monetary: [] },
+    runId: 1,
+    customers: 400,
+    orders: 1,
+    invalidOrders: 0,
+    invalidSamples: [],
+    priorIntervalDays: 25,
+    bgNbd: models.bg,
+    gammaGamma: models.gg,
+    fitRows: 400,
+    modelNote: models.note,
+    fitChecks: models.checks!,
+    pReturn: { reason: 'no p_return: the backtest needs orders over 3 × 90 days' },
+    counts: { withOrders: 400, earlyWarning: 0, lapsed: 0, worthWinningBack: 0, excluded: {} },
+    cuts: { recency: [], frequency: [], monetary: [] },
     seconds: { read: 0, fit: 0, write: 0, total: 0, cpu: 0 },
   });
   expect(text).toMatch(/note: .*BG\/NBD fit .*ended at the edge of the parameter space/);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING_SETTINGS as S, parseScoringSettings } from '../../src/dormancy/config.js';
-import { bgNbdExpectedPurchases, bgNbdExpectedPurchasesIfAlive, bgNbdPAlive, customerLifetimeValue } from '../../src/dormancy/model/index.js';
+import {
+  bgNbdExpectedPurchases,
+  bgNbdExpectedPurchasesIfAlive,
+  bgNbdPAlive,
+  customerLifetimeValue,
+} from '../../src/dormancy/model/index.js';
 import { modelValues, type ModelCache } from '../../src/dormancy/score.js';
 
 const relErr = (x: number, y: number) => Math.abs(x - y) / Math.max(Math.abs(y), 1e-300);
@@ -22,17 +27,35 @@ describe('model values of the scoring run', () => {
   ];
 
   it('are P(alive) × the expectations given alive, equal to the model functions, with the cache per (frequency, T)', () => {
-    for (const settings of [S, parseScoringSettings({ valueStepDays: 91.25, horizonDays: 730 }), parseScoringSettings({ valueStepDays: 7, horizonDays: 100 })]) {
-      const options = { horizon: settings.horizonDays, step: settings.valueStepDays, discountRatePerPeriod: Math.pow(1 + settings.annualDiscountRate, settings.valueStepDays / 365) - 1 };
+    for (const settings of [
+      S,
+      parseScoringSettings({ valueStepDays: 91.25, horizonDays: 730 }),
+      parseScoringSettings({ valueStepDays: 7, horizonDays: 100 }),
+    ]) {
+      const options = {
+        horizon: settings.horizonDays,
+        step: settings.valueStepDays,
+        discountRatePerPeriod: Math.pow(1 + settings.annualDiscountRate, settings.valueStepDays / 365) - 1,
+      };
       for (const bg of models) {
         const cache: ModelCache = new Map();
         const modelErrors = { count: 0, first: null };
-        const ctx = { settings, models: { bg: { ...bg, logLikelihood: -1 }, gg: null, fitRows: 1, note: null }, cache, modelErrors };
+        const ctx = {
+          settings,
+          models: { bg: { ...bg, logLikelihood: -1 }, gg: null, fitRows: 1, note: null },
+          cache,
+          modelErrors,
+        };
         for (const h of histories) {
           const v = modelValues(ctx, h)!;
           expect(relErr(v.pAlive, bgNbdPAlive(bg, h))).toBeLessThan(1e-12);
           expect(relErr(v.purchases90, bgNbdExpectedPurchases(bg, 90, h))).toBeLessThan(1e-9);
-          expect(relErr(v.discountedPurchases, customerLifetimeValue(bg, { p: 1, q: 2, v: 1 }, { ...h, monetaryValue: 1 }, options))).toBeLessThan(1e-9);
+          expect(
+            relErr(
+              v.discountedPurchases,
+              customerLifetimeValue(bg, { p: 1, q: 2, v: 1 }, { ...h, monetaryValue: 1 }, options),
+            ),
+          ).toBeLessThan(1e-9);
         }
         expect(cache.size).toBe(histories.length - 1);
         expect(modelErrors.count).toBe(0);

@@ -14,7 +14,10 @@ it('PostgreSQL: the run reads and writes on its own client and hands it back wit
     const run = await scoreCustomers({ db, clock: { now: () => now } }, { pageSize: 70, writeBatchSize: 64 });
     expect(run.customers).toBe(300);
     expect(run.bgNbd).not.toBeNull();
-    const stored = await scoreDb(db.kysely).selectFrom('customer_scores').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const stored = await scoreDb(db.kysely)
+      .selectFrom('customer_scores')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(stored.n)).toBe(300);
     // Every connection in the pool, including the one the run used, commits synchronously again.
     const pool = db.pool!;
@@ -24,7 +27,10 @@ it('PostgreSQL: the run reads and writes on its own client and hands it back wit
     } finally {
       for (const c of clients) c.release();
     }
-    expect((await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db.kysely)).rows[0]!.synchronous_commit).toBe('on');
+    expect(
+      (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db.kysely)).rows[0]!
+        .synchronous_commit,
+    ).toBe('on');
   } finally {
     await db.close();
   }

@@ -20,7 +20,11 @@ function t3(rand: () => number): number {
  */
 function design() {
   const rand = seededRandom(21);
-  const cutoffs: { ids: number[]; eta: number[]; p: number[] }[] = Array.from({ length: 4 }, () => ({ ids: [], eta: [], p: [] }));
+  const cutoffs: { ids: number[]; eta: number[]; p: number[] }[] = Array.from({ length: 4 }, () => ({
+    ids: [],
+    eta: [],
+    p: [],
+  }));
   const customers = 2500;
   for (let c = 0; c < customers; c++) {
     const base = -2 + 0.8 * t3(rand);
@@ -55,7 +59,11 @@ describe('calibration pooled over cut-offs', () => {
     let total = 0;
     for (let r = 0; r < reps; r++) {
       const u = Array.from({ length: customers }, () => 0.4 * Math.tan(Math.PI * (rand() - 0.5)));
-      const preds: CutoffPredictions[] = cutoffs.map((o) => ({ ids: o.ids, p: o.p, outcome: o.eta.map((e, i) => (rand() < sigmoid(e + u[o.ids[i]!]!) ? 1 : 0)) }));
+      const preds: CutoffPredictions[] = cutoffs.map((o) => ({
+        ids: o.ids,
+        p: o.p,
+        outcome: o.eta.map((e, i) => (rand() < sigmoid(e + u[o.ids[i]!]!) ? 1 : 0)),
+      }));
       const pc = pooledCalibration(preds);
       pc.deciles.forEach((d, k) => {
         total++;
@@ -76,8 +84,16 @@ describe('calibration pooled over cut-offs', () => {
 
   it('reports the figures of its table consistently', () => {
     const preds: CutoffPredictions[] = [
-      { ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], outcome: [0, 0, 0, 0, 1, 0, 1, 1, 1, 1], p: [0.1, 0.1, 0.2, 0.2, 0.4, 0.4, 0.6, 0.7, 0.8, 0.9] },
-      { ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], outcome: [0, 1, 0, 0, 0, 1, 1, 0, 1, 1], p: [0.1, 0.2, 0.1, 0.3, 0.4, 0.5, 0.6, 0.6, 0.8, 0.9] },
+      {
+        ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        outcome: [0, 0, 0, 0, 1, 0, 1, 1, 1, 1],
+        p: [0.1, 0.1, 0.2, 0.2, 0.4, 0.4, 0.6, 0.7, 0.8, 0.9],
+      },
+      {
+        ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        outcome: [0, 1, 0, 0, 0, 1, 1, 0, 1, 1],
+        p: [0.1, 0.2, 0.1, 0.3, 0.4, 0.5, 0.6, 0.6, 0.8, 0.9],
+      },
     ];
     const pc = pooledCalibration(preds);
     expect(pc.predictions).toBe(20);

@@ -52,7 +52,9 @@ describe('drift-aware recalibration', () => {
     expect(latest.maps.recency!.weights).toEqual(again.maps.recency!.weights);
     const updated = fitCalibrations(windows, 'decayed_intercept');
     const w0 = windows[0]!.set;
-    const mean = w0.rows.reduce((a, f) => a + predictLogistic(updated.maps.recency!, [Math.log1p(f.sinceLast)]), 0) / w0.rows.length;
+    const mean =
+      w0.rows.reduce((a, f) => a + predictLogistic(updated.maps.recency!, [Math.log1p(f.sinceLast)]), 0) /
+      w0.rows.length;
     expect(mean).toBeCloseTo(w0.y.reduce((a, v) => a + v, 0) / w0.rows.length, 9);
     // Only a window with one horizon of history before it is used: near the start there is one.
     expect(trainingWindows(h, 200, 90, 0).length).toBe(1);

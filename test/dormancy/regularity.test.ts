@@ -30,7 +30,11 @@ function gamma(rand: () => number, k: number): number {
  * shape 6 around a lognormal personal mean of 20–60 days), each stopping after a geometric
  * number of purchases (drop-out 12 % per purchase); first purchases spread over 2 years.
  */
-function regularShop(seed: number, n: number, cutoff: number): { histories: DayHistory[]; stopped: Map<number, boolean> } {
+function regularShop(
+  seed: number,
+  n: number,
+  cutoff: number,
+): { histories: DayHistory[]; stopped: Map<number, boolean> } {
   const rand = seededRandom(seed);
   const histories: DayHistory[] = [];
   const stopped = new Map<number, boolean>();
@@ -67,7 +71,12 @@ describe('regularity-aware return score', () => {
     const p = { m0: 30, k0: 2, a: 1, b: 4, w: 2, wk: 2, converged: true, atBoundary: false };
     // Both: 6 intervals averaging 30 days, 75 days since the last purchase.
     const regular = { x: 6, sumInterval: 180, sumLogInterval: 6 * Math.log(30), sinceLast: 75 };
-    const erratic = { x: 6, sumInterval: 180, sumLogInterval: Math.log(2) + Math.log(3) + Math.log(5) + Math.log(40) + Math.log(60) + Math.log(70), sinceLast: 75 };
+    const erratic = {
+      x: 6,
+      sumInterval: 180,
+      sumLogInterval: Math.log(2) + Math.log(3) + Math.log(5) + Math.log(40) + Math.log(60) + Math.log(70),
+      sinceLast: 75,
+    };
     expect(regularityPredict(p, regular, 90).pAlive).toBeLessThan(regularityPredict(p, erratic, 90).pAlive / 2);
   });
 
@@ -79,18 +88,37 @@ describe('regularity-aware return score', () => {
     const truth = set.rows.map((f) => (stopped.get(f.id) ? 1 : 0));
     // Higher score = more likely stopped.
     const byRecency = set.rows.map((f) => f.sinceLast);
-    const byRegularity = set.rows.map((f) => 1 - regularityPredict(models.regularity, { x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast }, 90).pAlive);
+    const byRegularity = set.rows.map(
+      (f) =>
+        1 -
+        regularityPredict(
+          models.regularity,
+          { x: f.x, sumInterval: f.recency, sumLogInterval: f.sumLogInterval, sinceLast: f.sinceLast },
+          90,
+        ).pAlive,
+    );
     const aucRecency = auc(byRecency, truth);
     const aucRegularity = auc(byRegularity, truth);
-    const aucBg = auc(set.rows.map((f) => 1 - bgNbdPAlive(models.bg!, { frequency: f.x, recency: f.recency, T: f.T })), truth);
+    const aucBg = auc(
+      set.rows.map((f) => 1 - bgNbdPAlive(models.bg!, { frequency: f.x, recency: f.recency, T: f.T })),
+      truth,
+    );
     // Measured with seed 7 (docs/SCORING.md): recency 0.941, regularity 0.957; early 0.647 vs 0.700.
     expect(aucRegularity - aucRecency).toBeGreaterThan(0.01);
     // Early: among those whose last purchase is at most 2 of their own intervals ago
     const early = set.rows.flatMap((f, i) => (f.x >= 2 && f.sinceLast <= (2 * f.recency) / f.x ? [i] : []));
-    const aucEarlyRecency = auc(early.map((i) => byRecency[i]!), early.map((i) => truth[i]!));
-    const aucEarlyRegularity = auc(early.map((i) => byRegularity[i]!), early.map((i) => truth[i]!));
+    const aucEarlyRecency = auc(
+      early.map((i) => byRecency[i]!),
+      early.map((i) => truth[i]!),
+    );
+    const aucEarlyRegularity = auc(
+      early.map((i) => byRegularity[i]!),
+      early.map((i) => truth[i]!),
+    );
     expect(aucEarlyRegularity - aucEarlyRecency).toBeGreaterThan(0.04);
     expect(aucRegularity).toBeGreaterThan(aucBg);
-    console.log(`stopped regular buyers: AUC recency ${aucRecency.toFixed(3)}, BG/NBD P(alive) ${aucBg.toFixed(3)}, regularity ${aucRegularity.toFixed(3)}; within two own intervals: recency ${aucEarlyRecency.toFixed(3)}, regularity ${aucEarlyRegularity.toFixed(3)} (n ${early.length})`);
+    console.log(
+      `stopped regular buyers: AUC recency ${aucRecency.toFixed(3)}, BG/NBD P(alive) ${aucBg.toFixed(3)}, regularity ${aucRegularity.toFixed(3)}; within two own intervals: recency ${aucEarlyRecency.toFixed(3)}, regularity ${aucEarlyRegularity.toFixed(3)} (n ${early.length})`,
+    );
   });
 });

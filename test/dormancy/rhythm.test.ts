@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { DAY } from '../../src/clock.js';
 import { DEFAULT_SCORING_SETTINGS as S, parseScoringSettings } from '../../src/dormancy/config.js';
 import { quintileCuts, scoreHigh, scoreLow } from '../../src/dormancy/rfm.js';
-import { invalidOrderReason, isEarlyWarning, median, overdueRatio, priorInterval, rhythmOf, summarizeHistory, type OrderFacts } from '../../src/dormancy/rhythm.js';
+import {
+  invalidOrderReason,
+  isEarlyWarning,
+  median,
+  overdueRatio,
+  priorInterval,
+  rhythmOf,
+  summarizeHistory,
+  type OrderFacts,
+} from '../../src/dormancy/rhythm.js';
 import { scoreCustomer, type ScoringContext } from '../../src/dormancy/score.js';
 import { summaryRow, type SummaryRow } from '../../src/dormancy/store.js';
 import { exclusionReasons, isWorthWinningBack, recoveryCostMinor } from '../../src/dormancy/value.js';
@@ -11,7 +20,14 @@ import type { CustomerScoresTable } from '../../src/dormancy/schema.js';
 import { SCORE_NAMES, scoreRowValues } from '../../src/dormancy/write.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
-const order = (daysAgo: number, total = 5000, extra: Partial<OrderFacts> = {}): OrderFacts => ({ orderedAt: NOW - daysAgo * DAY, totalMinor: total, discountMinor: 0, returnedMinor: 0, paidLate: false, ...extra });
+const order = (daysAgo: number, total = 5000, extra: Partial<OrderFacts> = {}): OrderFacts => ({
+  orderedAt: NOW - daysAgo * DAY,
+  totalMinor: total,
+  discountMinor: 0,
+  returnedMinor: 0,
+  paidLate: false,
+  ...extra,
+});
 
 describe('purchase history summary', () => {
   it('counts purchase days, not orders, for the rhythm and the model inputs', () => {
@@ -40,7 +56,10 @@ describe('purchase history summary', () => {
   });
 
   it('nets returns (never more than the order) and counts discounts and late payments', () => {
-    const h = summarizeHistory([order(30, 1000, { returnedMinor: 5000, discountMinor: 100 }), order(10, 3000, { paidLate: true })], NOW)!;
+    const h = summarizeHistory(
+      [order(30, 1000, { returnedMinor: 5000, discountMinor: 100 }), order(10, 3000, { paidLate: true })],
+      NOW,
+    )!;
     expect(h.netMinor).toBe(3000);
     expect(h.returnedMinor).toBe(1000);
     expect(h.discountedOrders).toBe(1);
@@ -143,7 +162,9 @@ describe('worth winning back', () => {
 });
 
 describe('one customer score', () => {
-  const ctx = (models: ScoringContext['models'] = { bg: null, gg: null, fitRows: 0, note: 'none' }): ScoringContext => ({
+  const ctx = (
+    models: ScoringContext['models'] = { bg: null, gg: null, fitRows: 0, note: 'none' },
+  ): ScoringContext => ({
     settings: S,
     now: NOW,
     runId: 1,
@@ -157,26 +178,64 @@ describe('one customer score', () => {
   const noNaN = (row: object) => {
     for (const [k, v] of Object.entries(row)) if (typeof v === 'number') expect(Number.isFinite(v), k).toBe(true);
   };
-  const model = { bg: { r: 0.9, alpha: 37, a: 0.8, b: 3.5, logLikelihood: -1 }, gg: { p: 6, q: 4, v: 15, logLikelihood: -1 }, fitRows: 10, note: null };
+  const model = {
+    bg: { r: 0.9, alpha: 37, a: 0.8, b: 3.5, logLikelihood: -1 },
+    gg: { p: 6, q: 4, v: 15, logLikelihood: -1 },
+    fitRows: 10,
+    note: null,
+  };
 
   it('a first order today: T = 0, due now, P(alive) 1, no NaN', () => {
     const { row } = scoreCustomer(summary([order(0)]), ctx(model));
-    expect(row).toMatchObject({ orders_count: 1, t: 0, frequency: 0, recency: 0, days_since_last_order: 0, overdue_ratio: 0, interval_source: 'prior', median_interval_days: 30, p_alive: 1, early_warning: 0, rfm: '515' });
+    expect(row).toMatchObject({
+      orders_count: 1,
+      t: 0,
+      frequency: 0,
+      recency: 0,
+      days_since_last_order: 0,
+      overdue_ratio: 0,
+      interval_source: 'prior',
+      median_interval_days: 30,
+      p_alive: 1,
+      early_warning: 0,
+      rfm: '515',
+    });
     expect(row.expected_value_minor).toBeGreaterThan(0);
     noNaN(row);
   });
 
   it('a customer without orders: counts are zero, the rest null', () => {
     const { row } = scoreCustomer(summary([]), ctx(model));
-    expect(row).toMatchObject({ orders_count: 0, first_order_at: null, median_interval_days: null, overdue_ratio: null, p_alive: null, expected_value_minor: null, worth_winning_back: 0, rfm: null, t: 0 });
+    expect(row).toMatchObject({
+      orders_count: 0,
+      first_order_at: null,
+      median_interval_days: null,
+      overdue_ratio: null,
+      p_alive: null,
+      expected_value_minor: null,
+      worth_winning_back: 0,
+      rfm: null,
+      t: 0,
+    });
     noNaN(row);
   });
 
   it('a regular buyer far past their rhythm is lost, one drifting is flagged', () => {
-    const regular = scoreCustomer(summary([order(250), order(220), order(190), order(160), order(130), order(100)]), ctx(model)).row;
-    expect(regular).toMatchObject({ interval_source: 'own', median_interval_days: 30, days_since_last_order: 100, early_warning: 0 });
+    const regular = scoreCustomer(
+      summary([order(250), order(220), order(190), order(160), order(130), order(100)]),
+      ctx(model),
+    ).row;
+    expect(regular).toMatchObject({
+      interval_source: 'own',
+      median_interval_days: 30,
+      days_since_last_order: 100,
+      early_warning: 0,
+    });
     expect(regular.overdue_ratio).toBeCloseTo(100 / 30, 3);
-    const recent = scoreCustomer(summary([order(160), order(130), order(100), order(70), order(40), order(10)]), ctx(model)).row;
+    const recent = scoreCustomer(
+      summary([order(160), order(130), order(100), order(70), order(40), order(10)]),
+      ctx(model),
+    ).row;
     expect(regular.p_alive!).toBeLessThan(0.5);
     expect(recent.p_alive!).toBeGreaterThan(0.8);
     expect(regular.expected_value_minor!).toBeLessThan(recent.expected_value_minor!);
@@ -187,7 +246,13 @@ describe('one customer score', () => {
 
   it('without a model the purchase-model fields are null and worth is decided by the exclusions', () => {
     const { row } = scoreCustomer(summary([order(100), order(50)]), ctx());
-    expect(row).toMatchObject({ p_alive: null, expected_purchases_90d: null, expected_value_minor: null, expected_spend_minor: 5000, worth_winning_back: 1 });
+    expect(row).toMatchObject({
+      p_alive: null,
+      expected_purchases_90d: null,
+      expected_value_minor: null,
+      expected_spend_minor: 5000,
+      worth_winning_back: 1,
+    });
   });
 });
 
@@ -195,6 +260,8 @@ describe('score row values', () => {
   it('lists every column in insert order and refuses a NaN with the customer named', () => {
     const row = Object.fromEntries(SCORE_NAMES.map((n, i) => [n, i])) as unknown as CustomerScoresTable;
     expect(scoreRowValues(row)).toEqual(SCORE_NAMES.map((_, i) => i));
-    expect(() => scoreRowValues({ ...row, customer_id: 42, p_alive: Number.NaN })).toThrow(/customer 42: p_alive is NaN/);
+    expect(() => scoreRowValues({ ...row, customer_id: 42, p_alive: Number.NaN })).toThrow(
+      /customer 42: p_alive is NaN/,
+    );
   });
 });

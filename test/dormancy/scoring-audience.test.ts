@@ -46,7 +46,11 @@ it('exclusion signals are configurable in the scoring and usable with the model 
     expect(loose.counts.excluded.late_payer ?? 0).toBe(0);
     expect(loose.counts.worthWinningBack).toBeGreaterThan(strict.counts.worthWinningBack);
     await engine.score(); // back to the defaults
-    const objector = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select('customer_id').where('objected', '=', 1).executeTakeFirst();
+    const objector = await scoreDb(engine.ctx.k)
+      .selectFrom('customer_scores')
+      .select('customer_id')
+      .where('objected', '=', 1)
+      .executeTakeFirst();
     expect(objector).toBeDefined();
   } finally {
     await engine.close();
@@ -67,24 +71,53 @@ it('exclusion signals are configurable in the scoring and usable with the model 
   const shown = await cli(['--db', db, 'customer', 'S1']);
   expect(shown).toMatch(/status\s+(active|due|drifting|lost)/);
   expect(shown).toMatch(/next 90 days\s+[\d.]+ expected purchases/);
-  expect(shown).toMatch(/exclusion signals\n\s+discount share \d+ %, return rate \d+ %, late payments \d+, objected (yes|no)/);
+  expect(shown).toMatch(
+    /exclusion signals\n\s+discount share \d+ %, return rate \d+ %, late payments \d+, objected (yes|no)/,
+  );
 });
 
 it('one rhythm: the audience fields and the stored scores agree for every customer with two purchase days, and same-day orders are no rhythm', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'comeback-score-rhythm-'));
   const db = join(dir, 'shop.db');
   const seqFile = join(dir, 'rhythm.yaml');
-  writeFileSync(seqFile, SEQUENCE.replace('id: model-winback', 'id: rhythm').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '  where: "days_since_last_order > 2 * median_interval_days and p_return < 0.9"\n'));
+  writeFileSync(
+    seqFile,
+    SEQUENCE.replace('id: model-winback', 'id: rhythm').replace(
+      / {2}p_alive_below.*\n {2}where: .*\n/,
+      '  where: "days_since_last_order > 2 * median_interval_days and p_return < 0.9"\n',
+    ),
+  );
   const now = Date.now();
   const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
   try {
     await loadSyntheticShop(engine.ctx.db, { seed: 7, customers: 300, now: now - DAY });
     // Three orders on one day, yesterday: one purchase day, no rhythm, never overdue the next day.
     await engine.customers.upsert({ externalId: 'same-day', email: 'same-day@example.com', locale: 'en' });
-    for (const h of [1, 2, 3]) await engine.orders.record({ externalId: `same-day-${h}`, customerExternalId: 'same-day', orderedAt: Math.floor((now - DAY) / DAY) * DAY + h * 3_600_000, totalMinor: 2000 });
+    for (const h of [1, 2, 3])
+      await engine.orders.record({
+        externalId: `same-day-${h}`,
+        customerExternalId: 'same-day',
+        orderedAt: Math.floor((now - DAY) / DAY) * DAY + h * 3_600_000,
+        totalMinor: 2000,
+      });
     await engine.score({ now });
-    const stored = await scoreDb(engine.ctx.k).selectFrom('customer_scores').select(['customer_id', 'median_interval_days', 'interval_days', 'overdue_ratio', 'frequency', 'p_return', 'early_warning']).execute();
-    const values = await customerValues(engine.ctx.k, stored.map((r) => r.customer_id), now);
+    const stored = await scoreDb(engine.ctx.k)
+      .selectFrom('customer_scores')
+      .select([
+        'customer_id',
+        'median_interval_days',
+        'interval_days',
+        'overdue_ratio',
+        'frequency',
+        'p_return',
+        'early_warning',
+      ])
+      .execute();
+    const values = await customerValues(
+      engine.ctx.k,
+      stored.map((r) => r.customer_id),
+      now,
+    );
     let compared = 0;
     for (const r of stored) {
       const v = values.get(r.customer_id)!.values;
@@ -110,7 +143,10 @@ it('one rhythm: the audience fields and the stored scores agree for every custom
   const where = json.steps.find((s: { key: string }) => s.key === 'where');
   expect(where.excluded).toBeGreaterThan(0);
   expect(where.remaining).toBeGreaterThan(0);
-  const overdue = SEQUENCE.replace('id: model-winback', 'id: overdue').replace(/ {2}p_alive_below.*\n {2}where: .*\n/, '');
+  const overdue = SEQUENCE.replace('id: model-winback', 'id: overdue').replace(
+    / {2}p_alive_below.*\n {2}where: .*\n/,
+    '',
+  );
   writeFileSync(seqFile, overdue.replace('dormant: { min_days: 30 }', 'dormant: { overdue_factor: 0.5 }'));
   const explained = JSON.parse(await cli(['--db', db, 'audience', seqFile, '--explain', '--json', '--sample', '1000']));
   const rule = explained.steps.find((s: { key: string }) => s.key === 'dormant.overdue_factor');

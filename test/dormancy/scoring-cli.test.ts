@@ -17,7 +17,12 @@ describe('comeback score and comeback customer', () => {
     const now = Date.now();
     const engine = await createEngine({ database: db, sequencesDir: 'none' }, { transport: new MemoryTransport() });
     await loadSyntheticShop(engine.ctx.db, { seed: 3, customers: 500, now: now - DAY });
-    await engine.consents.record({ customer: 'S1', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form' });
+    await engine.consents.record({
+      customer: 'S1',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+    });
     await engine.close();
 
     const asOf = await cli(['--db', db, 'score', '--as-of', new Date(now - 400 * DAY).toISOString(), '--json']);
@@ -51,9 +56,18 @@ describe('comeback score and comeback customer', () => {
     expect(parseSettingPairs(['horizonDays=180', 'marginRate=0.25'])).toEqual({ horizonDays: 180, marginRate: 0.25 });
     expect(() => parseSettingPairs(['marginRate=high'])).toThrow(/not a number/);
     const text = formatRun({
-      runId: 1, customers: 2, orders: 2, invalidOrders: 1, invalidSamples: ['order 9 of customer 2: total_minor -5 is not a non-negative amount'],
-      priorIntervalDays: 30, bgNbd: null, gammaGamma: null, fitRows: 0, modelNote: 'model not fitted: 2 customers with orders, at least 30 needed',
-      counts: { withOrders: 2, earlyWarning: 1, lapsed: 0, worthWinningBack: 2, excluded: {} }, cuts: { recency: [], frequency: [], monetary: [] },
+      runId: 1,
+      customers: 2,
+      orders: 2,
+      invalidOrders: 1,
+      invalidSamples: ['order 9 of customer 2: total_minor -5 is not a non-negative amount'],
+      priorIntervalDays: 30,
+      bgNbd: null,
+      gammaGamma: null,
+      fitRows: 0,
+      modelNote: 'model not fitted: 2 customers with orders, at least 30 needed',
+      counts: { withOrders: 2, earlyWarning: 1, lapsed: 0, worthWinningBack: 2, excluded: {} },
+      cuts: { recency: [], frequency: [], monetary: [] },
       seconds: { read: 0.1, fit: 0, write: 0.1, total: 0.2, cpu: 0.2 },
     });
     expect(text).toContain('BG/NBD: not fitted');

@@ -2,7 +2,14 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, DAY, HOUR, type Engine } from '../../src/index.js';
 import { ManualClock, MemoryTransport } from '../../src/testing.js';
-import { customerReport, refreshScoresIfStale, scoreDb, scoreStaleness, ScoringError, type CustomerScore } from '../../src/dormancy/index.js';
+import {
+  customerReport,
+  refreshScoresIfStale,
+  scoreDb,
+  scoreStaleness,
+  ScoringError,
+  type CustomerScore,
+} from '../../src/dormancy/index.js';
 import { loadSyntheticShop } from '../../src/dormancy/synthetic-load.js';
 import { SYNTHETIC_TRUTH } from '../../src/dormancy/synthetic.js';
 import { dialects } from '../helpers/backends.js';
@@ -11,7 +18,9 @@ const NOW = Date.UTC(2026, 5, 1, 12);
 
 /** Every number in every stored row is finite; undefined values are null. */
 function expectNoNaN(rows: CustomerScore[]): void {
-  for (const r of rows) for (const [k, v] of Object.entries(r)) if (typeof v === 'number') expect(Number.isFinite(v), `${k} of customer ${r.customer_id}`).toBe(true);
+  for (const r of rows)
+    for (const [k, v] of Object.entries(r))
+      if (typeof v === 'number') expect(Number.isFinite(v), `${k} of customer ${r.customer_id}`).toBe(true);
 }
 
 describe.each(dialects)('scoring on $name', ({ name, url }) => {
@@ -22,18 +31,37 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
   });
 
   async function start(clock = new ManualClock(NOW)): Promise<Engine> {
-    engine = await createEngine({ database: await url(), sequencesDir: 'sequences' }, { clock, transport: new MemoryTransport() });
+    engine = await createEngine(
+      { database: await url(), sequencesDir: 'sequences' },
+      { clock, transport: new MemoryTransport() },
+    );
     return engine;
   }
-  const scores = async (e: Engine) => new Map((await scoreDb(e.ctx.k).selectFrom('customer_scores').selectAll().execute()).map((r) => [r.customer_id, r]));
+  const scores = async (e: Engine) =>
+    new Map(
+      (await scoreDb(e.ctx.k).selectFrom('customer_scores').selectAll().execute()).map((r) => [r.customer_id, r]),
+    );
   const idOf = async (e: Engine, ext: string) => (await e.customers.get(ext))!.id;
 
   it('scores edge cases: one order, an order today (T = 0), no orders, bad rows, exclusions, erasure; never NaN', async () => {
     const e = await start();
     const ids = ['one', 'today', 'none', 'regular', 'bargain', 'objector', 'returner', 'late', 'bad', 'erased'];
-    await e.customers.upsert(ids.map((id) => ({ externalId: id, email: `${id}@example.com`, locale: 'en', ...(id === 'late' ? { latePayments: 3 } : {}) })));
+    await e.customers.upsert(
+      ids.map((id) => ({
+        externalId: id,
+        email: `${id}@example.com`,
+        locale: 'en',
+        ...(id === 'late' ? { latePayments: 3 } : {}),
+      })),
+    );
     const rec = (who: string, n: number, daysAgo: number, extra: object = {}) =>
-      e.orders.record({ externalId: `${who}-${n}`, customerExternalId: who, orderedAt: NOW - daysAgo * DAY, totalMinor: 4000, ...extra });
+      e.orders.record({
+        externalId: `${who}-${n}`,
+        customerExternalId: who,
+        orderedAt: NOW - daysAgo * DAY,
+        totalMinor: 4000,
+        ...extra,
+      });
     await rec('one', 0, 45);
     await rec('today', 0, 0);
     for (const [i, d] of [200, 170, 140, 110, 80].entries()) {
@@ -49,10 +77,22 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
     await e.consents.record({ customer: 'objector', action: 'withdraw', source: 'objection' });
     await rec('bad', 0, 30);
     const bad = await idOf(e, 'bad');
-    await e.ctx.k.insertInto('orders').values({ external_id: 'bad-neg', customer_id: bad, ordered_at: NOW - 20 * DAY, total_minor: -500, currency: 'EUR', created_at: NOW }).execute();
+    await e.ctx.k
+      .insertInto('orders')
+      .values({
+        external_id: 'bad-neg',
+        customer_id: bad,
+        ordered_at: NOW - 20 * DAY,
+        total_minor: -500,
+        currency: 'EUR',
+        created_at: NOW,
+      })
+      .execute();
     if (name === 'sqlite') {
       // SQLite keeps what it is given: a text timestamp must be left out, not turned into NaN.
-      await sql`insert into orders (external_id, customer_id, ordered_at, total_minor, currency, created_at) values ('bad-text', ${bad}, 'yesterday', 'lots', 'EUR', ${NOW})`.execute(e.ctx.k);
+      await sql`insert into orders (external_id, customer_id, ordered_at, total_minor, currency, created_at) values ('bad-text', ${bad}, 'yesterday', 'lots', 'EUR', ${NOW})`.execute(
+        e.ctx.k,
+      );
     }
     await e.ctx.k.updateTable('customers').set({ erased_at: NOW }).where('external_id', '=', 'erased').execute();
 
@@ -67,13 +107,50 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
     expect(s.has(await idOf(e, 'erased'))).toBe(false);
 
     const one = s.get(await idOf(e, 'one'))!;
-    expect(one).toMatchObject({ orders_count: 1, frequency: 0, recency: 0, t: 45, interval_source: 'prior', median_interval_days: 30, days_since_last_order: 45, overdue_ratio: 1.5, early_warning: 1, p_alive: null });
+    expect(one).toMatchObject({
+      orders_count: 1,
+      frequency: 0,
+      recency: 0,
+      t: 45,
+      interval_source: 'prior',
+      median_interval_days: 30,
+      days_since_last_order: 45,
+      overdue_ratio: 1.5,
+      early_warning: 1,
+      p_alive: null,
+    });
     const today = s.get(await idOf(e, 'today'))!;
-    expect(today).toMatchObject({ orders_count: 1, t: 0, days_since_last_order: 0, overdue_ratio: 0, early_warning: 0, r_score: 5 });
+    expect(today).toMatchObject({
+      orders_count: 1,
+      t: 0,
+      days_since_last_order: 0,
+      overdue_ratio: 0,
+      early_warning: 0,
+      r_score: 5,
+    });
     const none = s.get(await idOf(e, 'none'))!;
-    expect(none).toMatchObject({ orders_count: 0, total_spent_minor: 0, median_interval_days: null, overdue_ratio: null, rfm: null, worth_winning_back: 0 });
+    expect(none).toMatchObject({
+      orders_count: 0,
+      total_spent_minor: 0,
+      median_interval_days: null,
+      overdue_ratio: null,
+      rfm: null,
+      worth_winning_back: 0,
+    });
     const regular = s.get(await idOf(e, 'regular'))!;
-    expect(regular).toMatchObject({ orders_count: 5, interval_source: 'own', median_interval_days: 30, days_since_last_order: 80, frequency: 4, recency: 120, t: 200, worth_winning_back: 1, discount_share: 0, return_rate: 0, objected: 0 });
+    expect(regular).toMatchObject({
+      orders_count: 5,
+      interval_source: 'own',
+      median_interval_days: 30,
+      days_since_last_order: 80,
+      frequency: 4,
+      recency: 120,
+      t: 200,
+      worth_winning_back: 1,
+      discount_share: 0,
+      return_rate: 0,
+      objected: 0,
+    });
     expect(regular.overdue_ratio).toBeCloseTo(80 / 30, 3);
     expect(s.get(bad)).toMatchObject({ orders_count: 1, total_spent_minor: 4000 });
     expect(s.get(await idOf(e, 'bargain'))).toMatchObject({ discount_share: 1, worth_winning_back: 0 });
@@ -94,7 +171,11 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
     const e = await start();
     const loaded = await loadSyntheticShop(e.ctx.db, { seed: 11, customers: 4000, now: NOW });
     const progress: string[] = [];
-    const run = await e.score({ pageSize: 700, writeBatchSize: 500, onProgress: (phase, done, total) => progress.push(`${phase}:${done}/${total}`) });
+    const run = await e.score({
+      pageSize: 700,
+      writeBatchSize: 500,
+      onProgress: (phase, done, total) => progress.push(`${phase}:${done}/${total}`),
+    });
     expect(run.customers).toBe(4000);
     expect(run.orders).toBeGreaterThan(loaded.orders * 0.97);
     expect(progress).toContain('read:4000/4000');
@@ -145,7 +226,12 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
     const clock = new ManualClock(NOW);
     const e = await start(clock);
     await e.customers.upsert({ externalId: 'anna', email: 'anna@example.com', locale: 'en' });
-    await e.orders.record({ externalId: 'a1', customerExternalId: 'anna', orderedAt: NOW - 100 * DAY, totalMinor: 3000 });
+    await e.orders.record({
+      externalId: 'a1',
+      customerExternalId: 'anna',
+      orderedAt: NOW - 100 * DAY,
+      totalMinor: 3000,
+    });
     expect((await scoreStaleness(e.ctx)).reason).toBe('never_scored');
     await e.enrollAudience('winback-lapsed');
     const k = scoreDb(e.ctx.k);
@@ -174,14 +260,42 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
     const k = scoreDb(e.ctx.k);
     await k
       .insertInto('score_runs')
-      .values({ status: 'running', as_of: NOW, started_at: NOW, finished_at: null, customers: 0, orders: 0, invalid_orders: 0, orders_max_id: 0, prior_interval_days: null, fit_rows: 0, bg_r: null, bg_alpha: null, bg_a: null, bg_b: null, bg_log_likelihood: null, gg_p: null, gg_q: null, gg_v: null, gg_log_likelihood: null, fitted_at: null, model_note: null, settings: '{}', rfm_cuts: '{}', seconds: null, error: null })
+      .values({
+        status: 'running',
+        as_of: NOW,
+        started_at: NOW,
+        finished_at: null,
+        customers: 0,
+        orders: 0,
+        invalid_orders: 0,
+        orders_max_id: 0,
+        prior_interval_days: null,
+        fit_rows: 0,
+        bg_r: null,
+        bg_alpha: null,
+        bg_a: null,
+        bg_b: null,
+        bg_log_likelihood: null,
+        gg_p: null,
+        gg_q: null,
+        gg_v: null,
+        gg_log_likelihood: null,
+        fitted_at: null,
+        model_note: null,
+        settings: '{}',
+        rfm_cuts: '{}',
+        seconds: null,
+        error: null,
+      })
       .execute();
     await expect(e.score()).rejects.toThrow(ScoringError);
     await expect(e.score()).rejects.toThrow(/already in progress/);
     expect(await refreshScoresIfStale(e.ctx)).toBeNull(); // the running run's scores are on their way
     clock.advance(2 * HOUR);
     const run = await e.score();
-    const statuses = (await k.selectFrom('score_runs').select(['id', 'status']).orderBy('id').execute()).map((r) => r.status);
+    const statuses = (await k.selectFrom('score_runs').select(['id', 'status']).orderBy('id').execute()).map(
+      (r) => r.status,
+    );
     expect(statuses).toEqual(['abandoned', 'done']);
     expect(run.customers).toBe(0);
   });
@@ -196,12 +310,15 @@ describe.each(dialects)('scoring on $name', ({ name, url }) => {
 
 // An in-memory SQLite database has no second connection that could see it; PostgreSQL has no such mode.
 it('scores an in-memory database through kysely (no second connection can see it)', async () => {
-  const engine = await createEngine({ database: ':memory:', sequencesDir: 'none' }, { clock: new ManualClock(NOW), transport: new MemoryTransport() });
+  const engine = await createEngine(
+    { database: ':memory:', sequencesDir: 'none' },
+    { clock: new ManualClock(NOW), transport: new MemoryTransport() },
+  );
   await loadSyntheticShop(engine.ctx.db, { seed: 5, customers: 300, now: NOW });
   const run = await engine.score({ pageSize: 64, writeBatchSize: 50 });
   expect(run.customers).toBe(300);
   expect(run.bgNbd).not.toBeNull();
-  const rows = (await scoreDb(engine.ctx.k).selectFrom('customer_scores').selectAll().execute());
+  const rows = await scoreDb(engine.ctx.k).selectFrom('customer_scores').selectAll().execute();
   expect(rows).toHaveLength(300);
   expectNoNaN(rows);
   await engine.close();

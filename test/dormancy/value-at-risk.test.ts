@@ -12,13 +12,17 @@ it('the example sequence by value at risk picks valuable customers unlikely to c
   const { sequence, problems } = parseSequence(readFileSync(file, 'utf8'), file);
   expect(problems).toEqual([]);
   const now = Date.UTC(2026, 5, 1);
-  const engine = await createEngine({ database: sqliteUrl(), sequencesDir: 'none' }, { transport: new MemoryTransport() });
+  const engine = await createEngine(
+    { database: sqliteUrl(), sequencesDir: 'none' },
+    { transport: new MemoryTransport() },
+  );
   try {
     await loadSyntheticShop(engine.ctx.db, { seed: 21, customers: 2000, now: now - DAY });
     const run = await engine.score({ now });
     expect('method' in run.pReturn).toBe(true);
     const picked = [];
-    for await (const page of dormantCandidates(engine.ctx.k, sequence!.id, sequence!.audience, now)) picked.push(...page);
+    for await (const page of dormantCandidates(engine.ctx.k, sequence!.id, sequence!.audience, now))
+      picked.push(...page);
     expect(picked.length).toBeGreaterThan(10);
     for (const c of picked) {
       expect(c.values.p_return!).toBeLessThan(0.35);

@@ -41,8 +41,25 @@ async function open(database: string, seqs: string[], clock: ManualClock, transp
 
 /** Imports the customers (in the given order) with consent, except those listed as without. */
 async function importShop(e: Engine, order: string[], without: Set<string> = new Set()) {
-  const map = await e.customers.upsert(order.map((id) => ({ externalId: id, email: `${id.toLowerCase()}@example.com`, locale: 'en', timeZone: 'UTC', acquiredVia: 'newsletter' as const })));
-  const grants = order.filter((id) => !without.has(id)).map((id) => ({ customerId: map.get(id)!, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'test', recordedAt: START - DAY, evidence: {} }));
+  const map = await e.customers.upsert(
+    order.map((id) => ({
+      externalId: id,
+      email: `${id.toLowerCase()}@example.com`,
+      locale: 'en',
+      timeZone: 'UTC',
+      acquiredVia: 'newsletter' as const,
+    })),
+  );
+  const grants = order
+    .filter((id) => !without.has(id))
+    .map((id) => ({
+      customerId: map.get(id)!,
+      action: 'grant' as const,
+      basis: 'double_opt_in' as const,
+      source: 'test',
+      recordedAt: START - DAY,
+      evidence: {},
+    }));
   for (let i = 0; i < grants.length; i += 200) await appendConsents(e.ctx.k, grants.slice(i, i + 200));
   return map;
 }
@@ -55,7 +72,13 @@ async function enrol(e: Engine, seqId: string, map: Map<string, number>): Promis
 
 /** External ids of the control-group enrolments of a sequence. */
 async function controlOf(e: Engine, seqId: string): Promise<string[]> {
-  const rows = await e.ctx.k.selectFrom('enrollments as en').innerJoin('customers as c', 'c.id', 'en.customer_id').select('c.external_id').where('en.sequence_id', '=', seqId).where('en.control', '=', 1).execute();
+  const rows = await e.ctx.k
+    .selectFrom('enrollments as en')
+    .innerJoin('customers as c', 'c.id', 'en.customer_id')
+    .select('c.external_id')
+    .where('en.sequence_id', '=', seqId)
+    .where('en.control', '=', 1)
+    .execute();
   return rows.map((r) => r.external_id).sort();
 }
 
@@ -64,7 +87,13 @@ describe('the global control group', () => {
     const file = sqliteUrl();
     const clock = new ManualClock(START);
     const withoutConsent = new Set(['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8', 'C9', 'C10']);
-    const expected = ids.filter((id) => !withoutConsent.has(id) && inControlGroup({ email_hash: hashEmail(`${id.toLowerCase()}@example.com`), external_id: id }, controlGroup)).sort();
+    const expected = ids
+      .filter(
+        (id) =>
+          !withoutConsent.has(id) &&
+          inControlGroup({ email_hash: hashEmail(`${id.toLowerCase()}@example.com`), external_id: id }, controlGroup),
+      )
+      .sort();
     expect(expected.length).toBeGreaterThan(50);
     expect(expected.length).toBeLessThan(110);
 
@@ -103,7 +132,8 @@ describe('the global control group', () => {
 
   it('rotates with its key, and a larger share keeps every earlier member', () => {
     const keys = ids.map((id) => ({ email_hash: hashEmail(`${id.toLowerCase()}@example.com`), external_id: id }));
-    const members = (share: number, rotation: string) => new Set(keys.filter((k) => inControlGroup(k, { share, rotation })).map((k) => k.external_id));
+    const members = (share: number, rotation: string) =>
+      new Set(keys.filter((k) => inControlGroup(k, { share, rotation })).map((k) => k.external_id));
     const now = members(0.2, '2026');
     const bigger = members(0.3, '2026');
     for (const id of now) expect(bigger.has(id)).toBe(true);
@@ -113,6 +143,8 @@ describe('the global control group', () => {
     expect(overlap / now.size).toBeLessThan(0.4);
     expect(members(0, '2026').size).toBe(0);
     // The draw depends on the address only: a second account with the same address is in the same group.
-    expect(controlDraw({ email_hash: keys[0]!.email_hash, external_id: 'other' }, '2026')).toBe(controlDraw(keys[0]!, '2026'));
+    expect(controlDraw({ email_hash: keys[0]!.email_hash, external_id: 'other' }, '2026')).toBe(
+      controlDraw(keys[0]!, '2026'),
+    );
   });
 });

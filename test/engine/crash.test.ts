@@ -13,7 +13,17 @@ import { maxInDoubtOf, parseConfig } from '../../src/config/index.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from '../worker/fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  statusCounts,
+  waitFor,
+  writeConfig,
+} from '../worker/fixture.js';
 
 const MESSAGES = 5000;
 const KILLS = 10;

@@ -26,20 +26,74 @@ function counter(): KyselyPlugin & { n: number } {
 
 async function seedShop(engine: Engine): Promise<void> {
   await engine.customers.upsert([
-    { externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', lastName: 'Müller', gender: 'f', title: 'Dr.', locale: 'de-DE', acquiredVia: 'sale' },
-    { externalId: 'bob', email: 'bob@example.com', firstName: 'Bob', locale: 'en', acquiredVia: 'sale', attributes: { salutation: 'formal' } },
-    { externalId: 'carl', email: 'carl@example.com', locale: 'de', acquiredVia: 'sale', attributes: { salutation: 'informal' } },
+    {
+      externalId: 'anna',
+      email: 'anna@example.com',
+      firstName: 'Anna',
+      lastName: 'Müller',
+      gender: 'f',
+      title: 'Dr.',
+      locale: 'de-DE',
+      acquiredVia: 'sale',
+    },
+    {
+      externalId: 'bob',
+      email: 'bob@example.com',
+      firstName: 'Bob',
+      locale: 'en',
+      acquiredVia: 'sale',
+      attributes: { salutation: 'formal' },
+    },
+    {
+      externalId: 'carl',
+      email: 'carl@example.com',
+      locale: 'de',
+      acquiredVia: 'sale',
+      attributes: { salutation: 'informal' },
+    },
   ]);
   await engine.products.upsert([
     { externalId: 'TEA-1', name: 'Sencha', category: 'Tee', priceMinor: 1290, url: 'https://shop.example.com/p/tea-1' },
-    { externalId: 'TEA-2', name: 'Matcha', category: 'Tee', priceMinor: 2990, url: 'https://shop.example.com/p/tea-2', imageUrl: 'https://cdn.example.com/tea-2.jpg' },
+    {
+      externalId: 'TEA-2',
+      name: 'Matcha',
+      category: 'Tee',
+      priceMinor: 2990,
+      url: 'https://shop.example.com/p/tea-2',
+      imageUrl: 'https://cdn.example.com/tea-2.jpg',
+    },
     { externalId: 'TEA-3', name: 'Oolong (sold out)', category: 'Tee', priceMinor: 1990, inStock: false },
-    { externalId: 'MUG-1', name: 'Teetasse', category: 'Zubehör', priceMinor: 2490, url: 'https://shop.example.com/p/mug-1' },
+    {
+      externalId: 'MUG-1',
+      name: 'Teetasse',
+      category: 'Zubehör',
+      priceMinor: 2490,
+      url: 'https://shop.example.com/p/mug-1',
+    },
     { externalId: 'HONEY', name: 'Honig', category: 'Feinkost', priceMinor: 790 },
   ]);
-  const item = (sku: string, category: string, price: number, quantity = 1) => ({ sku, name: sku, category, unitPriceMinor: price, quantity });
-  const order = (id: string, who: string, daysAgo: number, items: ReturnType<typeof item>[], status: 'paid' | 'cancelled' = 'paid') =>
-    engine.orders.record({ externalId: id, customerExternalId: who, orderedAt: NOW - daysAgo * DAY, totalMinor: items.reduce((s, i) => s + i.unitPriceMinor * i.quantity, 0), items, status });
+  const item = (sku: string, category: string, price: number, quantity = 1) => ({
+    sku,
+    name: sku,
+    category,
+    unitPriceMinor: price,
+    quantity,
+  });
+  const order = (
+    id: string,
+    who: string,
+    daysAgo: number,
+    items: ReturnType<typeof item>[],
+    status: 'paid' | 'cancelled' = 'paid',
+  ) =>
+    engine.orders.record({
+      externalId: id,
+      customerExternalId: who,
+      orderedAt: NOW - daysAgo * DAY,
+      totalMinor: items.reduce((s, i) => s + i.unitPriceMinor * i.quantity, 0),
+      items,
+      status,
+    });
   await order('a1', 'anna', 200, [item('TEA-1', 'Tee', 1290)]);
   await order('a2', 'anna', 100, [item('TEA-1', 'Tee', 1290, 2), item('HONEY', 'Feinkost', 790)]);
   await order('a3', 'anna', 10, [item('TEA-2', 'Tee', 2990)], 'cancelled');
@@ -57,14 +111,21 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
   });
 
   it('assembles the data model with few queries per recipient and shared per-shop data', async () => {
-    engine = await createEngine({ database: await url() }, { clock: new ManualClock(NOW), transport: new MemoryTransport(), sequences: [] });
+    engine = await createEngine(
+      { database: await url() },
+      { clock: new ManualClock(NOW), transport: new MemoryTransport(), sequences: [] },
+    );
     await seedShop(engine);
     const { ctx } = engine;
     invalidateShopData(ctx.k);
     const anna = (await engine.customers.get('anna'))!;
     const plugin = counter();
     const k = ctx.k.withPlugin(plugin);
-    const data = await personalization(k, ctx.config, ctx.urls, anna, 42, NOW, { coupon: null, style: 'formal', locale: 'de' });
+    const data = await personalization(k, ctx.config, ctx.urls, anna, 42, NOW, {
+      coupon: null,
+      style: 'formal',
+      locale: 'de',
+    });
 
     expect(data).toMatchObject({
       locale: 'de-DE',
@@ -86,8 +147,24 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
       ordered_at: NOW - 100 * DAY,
       total: 3370,
       items: [
-        { sku: 'TEA-1', name: 'TEA-1', category: 'Tee', quantity: 2, price: 1290, url: 'https://shop.example.com/p/tea-1', image_url: null },
-        { sku: 'HONEY', name: 'HONEY', category: 'Feinkost', quantity: 1, price: 790, url: 'https://shop.example.com', image_url: null },
+        {
+          sku: 'TEA-1',
+          name: 'TEA-1',
+          category: 'Tee',
+          quantity: 2,
+          price: 1290,
+          url: 'https://shop.example.com/p/tea-1',
+          image_url: null,
+        },
+        {
+          sku: 'HONEY',
+          name: 'HONEY',
+          category: 'Feinkost',
+          quantity: 1,
+          price: 790,
+          url: 'https://shop.example.com',
+          image_url: null,
+        },
       ],
     });
     // Bought together with her sencha first, then the bestseller of her favourite category;
@@ -107,7 +184,11 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
 
     plugin.n = 0;
     const bob = (await engine.customers.get('bob'))!;
-    const again = await personalization(k, ctx.config, ctx.urls, bob, 43, NOW, { coupon: null, style: 'informal', locale: 'en' });
+    const again = await personalization(k, ctx.config, ctx.urls, bob, 43, NOW, {
+      coupon: null,
+      style: 'informal',
+      locale: 'en',
+    });
     expect(plugin.n).toBe(1); // per-shop data comes from the cache
     expect(again.salutation).toBe('Hello'); // the customer's own "formal" wins; no last name: neutral
     // Anna bought the honey with the sencha; the matcha is the bestseller of bob's favourite category.
@@ -115,13 +196,20 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
 
     plugin.n = 0;
     const carl = (await engine.customers.get('carl'))!;
-    const lean = await personalization(k, ctx.config, ctx.urls, carl, 44, NOW, { coupon: null, style: 'formal', locale: 'de', uses: new Set(['salutation', 'first_name']) });
+    const lean = await personalization(k, ctx.config, ctx.urls, carl, 44, NOW, {
+      coupon: null,
+      style: 'formal',
+      locale: 'de',
+      uses: new Set(['salutation', 'first_name']),
+    });
     expect(plugin.n).toBe(1);
     expect(lean).toMatchObject({ salutation: 'Hallo', style: 'informal', recommendations: [], reasons: [] });
   });
 
   it('fails a message whose template needs a value the customer lacks, with a clear reason, and sends the others', async () => {
-    const dir = templatesDir({ 'winback/needs-order.en.mjml': section('{{salutation}}, your last order: {{money last_order.total}}') });
+    const dir = templatesDir({
+      'winback/needs-order.en.mjml': section('{{salutation}}, your last order: {{money last_order.total}}'),
+    });
     const yaml = [
       'id: after-cancel',
       'name: After cancellation',
@@ -134,12 +222,24 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
     ].join('\n');
     const { sequence } = parseSequence(yaml, 'after-cancel.yaml');
     const transport = new MemoryTransport();
-    engine = await createEngine({ database: await url(), templatesDir: dir }, { clock: new ManualClock(NOW), transport, sequences: [{ definition: sequence!, file: 'after-cancel.yaml', hash: 'h1' }] });
+    engine = await createEngine(
+      { database: await url(), templatesDir: dir },
+      {
+        clock: new ManualClock(NOW),
+        transport,
+        sequences: [{ definition: sequence!, file: 'after-cancel.yaml', hash: 'h1' }],
+      },
+    );
     await engine.customers.upsert([
       { externalId: 'new', email: 'new@example.com', firstName: 'Nora', locale: 'en' },
       { externalId: 'old', email: 'old@example.com', firstName: 'Olaf', locale: 'en' },
     ]);
-    await engine.orders.record({ externalId: 'o1', customerExternalId: 'old', orderedAt: NOW - 40 * DAY, totalMinor: 4990 });
+    await engine.orders.record({
+      externalId: 'o1',
+      customerExternalId: 'old',
+      orderedAt: NOW - 40 * DAY,
+      totalMinor: 4990,
+    });
     for (const c of ['new', 'old']) {
       await engine.consents.record({ customer: c, action: 'grant', basis: 'double_opt_in', source: 'test' });
       expect((await engine.trigger('after-cancel', c)).enrollmentId).not.toBeNull();
@@ -148,7 +248,18 @@ describe.each(dialects)('personalisation from purchase history on $name', ({ url
     expect(transport.sent.map((m) => m.to)).toEqual(['old@example.com']);
     expect(transport.sent[0]!.subject).toBe('Hi Olaf, one question');
     expect(transport.sent[0]!.html).toContain('€49.90');
-    const failed = await engine.ctx.k.selectFrom('messages').select(['status', 'error']).where('status', '=', 'failed').execute();
-    expect(failed).toEqual([{ status: 'failed', error: expect.stringMatching(/^template: template winback\/needs-order \(en\): a value is missing for this recipient: "total" not defined in null/) }]);
+    const failed = await engine.ctx.k
+      .selectFrom('messages')
+      .select(['status', 'error'])
+      .where('status', '=', 'failed')
+      .execute();
+    expect(failed).toEqual([
+      {
+        status: 'failed',
+        error: expect.stringMatching(
+          /^template: template winback\/needs-order \(en\): a value is missing for this recipient: "total" not defined in null/,
+        ),
+      },
+    ]);
   });
 });

@@ -16,13 +16,31 @@ steps:
 `).definition;
 
 const MONDAY_10_BERLIN = Date.UTC(2026, 2, 2, 9);
-const facts: Facts = { opened: false, clicked: false, purchased: false, surveyAnswered: false, unsubscribed: false, complained: false, hardBounced: false, churnReason: null };
+const facts: Facts = {
+  opened: false,
+  clicked: false,
+  purchased: false,
+  surveyAnswered: false,
+  unsubscribed: false,
+  complained: false,
+  hardBounced: false,
+  churnReason: null,
+};
 
 function input(over: Partial<PlanInput> & { step?: number; at?: number; facts?: Partial<Facts> } = {}): PlanInput {
   const now = over.at ?? MONDAY_10_BERLIN;
   const currentStep = over.step ?? 0;
   const decision = decide(SEQ, { id: 1, currentStep }, { ...facts, ...over.facts }, now, 0.5);
-  return { sequence: SEQ, currentStep, holdout: false, decision, now, timeZone: 'Europe/Berlin', capHistory: [], ...over };
+  return {
+    sequence: SEQ,
+    currentStep,
+    holdout: false,
+    decision,
+    now,
+    timeZone: 'Europe/Berlin',
+    capHistory: [],
+    ...over,
+  };
 }
 
 describe('plan', () => {
@@ -34,7 +52,11 @@ describe('plan', () => {
 
   it('closes a holdout enrolment without a decision, and exits on a purchase as converted', () => {
     expect(plan({ ...input(), holdout: true, decision: undefined })).toEqual({ kind: 'complete' });
-    expect(plan(input({ facts: { purchased: true } }))).toMatchObject({ kind: 'exit', status: 'converted', reason: 'purchased' });
+    expect(plan(input({ facts: { purchased: true } }))).toMatchObject({
+      kind: 'exit',
+      status: 'converted',
+      reason: 'purchased',
+    });
   });
 
   it('defers to the send window in the customer zone', () => {

@@ -6,7 +6,13 @@ import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
-import { commitPoint, type OutgoingMail, type SendHooks, type SendReceipt, type Transport } from '../../src/delivery/types.js';
+import {
+  commitPoint,
+  type OutgoingMail,
+  type SendHooks,
+  type SendReceipt,
+  type Transport,
+} from '../../src/delivery/types.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { TransientSendError } from '../../src/errors.js';
 import { runWorker } from '../../src/worker/run.js';
@@ -40,7 +46,8 @@ it('retries with exponential backoff and jitter, gives up after maxAttempts, and
   );
   const e = engine;
   await seedDue(e, 40);
-  const delays = async () => (await e.ctx.k.selectFrom('messages').select('due_at').execute()).map((r) => r.due_at - clock.now());
+  const delays = async () =>
+    (await e.ctx.k.selectFrom('messages').select('due_at').execute()).map((r) => r.due_at - clock.now());
 
   // Attempt n waits 50–100 % of base·2^(n-1): the spread keeps retries from arriving together.
   for (const attempt of [1, 2]) {
@@ -68,5 +75,7 @@ it('retries with exponential backoff and jitter, gives up after maxAttempts, and
   expect(rows.every((r) => r.attempts === 3 && r.error!.startsWith('gave up after 3 attempts: 451 4.3.0'))).toBe(true);
   expect(summary).toMatchObject({ failed: 40, sent: 0 });
   const line = screen.split('\r\x1b[2K').pop()!;
-  expect(line).toMatch(/^comeback worker \[embedded\] · sent 0 \(0\/s\) · due 0 · in flight 0 · retrying 0 · uncertain 0 · failed 40\n$/);
+  expect(line).toMatch(
+    /^comeback worker \[embedded\] · sent 0 \(0\/s\) · due 0 · in flight 0 · retrying 0 · uncertain 0 · failed 40\n$/,
+  );
 });

@@ -61,9 +61,14 @@ describe('SMTP failures', () => {
     const flaky = () => {
       if (Math.random() >= 0.3) return undefined;
       refused++;
-      return Math.random() < 0.5 ? { code: 451, message: '4.3.0 Temporary local problem, try again' } : { code: 421, message: '4.7.0 Too many messages, slow down' };
+      return Math.random() < 0.5
+        ? { code: 451, message: '4.3.0 Temporary local problem, try again' }
+        : { code: 421, message: '4.7.0 Too many messages, slow down' };
     };
-    const { engine: e, sink: s } = await setup({ onRcpt: () => (Math.random() < 0.5 ? flaky() : undefined), onData: () => flaky() });
+    const { engine: e, sink: s } = await setup({
+      onRcpt: () => (Math.random() < 0.5 ? flaky() : undefined),
+      onData: () => flaky(),
+    });
     await seedDue(e, N);
     const passes = await passesUntil(e, async () => (await statusCounts(e)).sent === N);
     console.log(`4xx sink: ${N} messages, ${refused} refusals, ${passes} passes`);
@@ -77,7 +82,12 @@ describe('SMTP failures', () => {
 
   it('ends 5.1.1 recipients as hard bounces and suppresses their addresses', async () => {
     const bad = (addr: string) => /^c\d*[05]@/.test(addr); // every fifth customer has no mailbox
-    const { engine: e, sink: s } = await setup({ onRcpt: (addr) => (bad(addr) ? { code: 550, message: '5.1.1 <' + addr + '>: Recipient address rejected: User unknown' } : undefined) });
+    const { engine: e, sink: s } = await setup({
+      onRcpt: (addr) =>
+        bad(addr)
+          ? { code: 550, message: '5.1.1 <' + addr + '>: Recipient address rejected: User unknown' }
+          : undefined,
+    });
     await seedDue(e, 50);
     await passesUntil(e, async () => {
       const c = await statusCounts(e);
@@ -85,7 +95,12 @@ describe('SMTP failures', () => {
     });
     expect(await statusCounts(e)).toEqual({ sent: 40, failed: 10 });
     expect(s.accepted.length).toBe(40);
-    const failed = await e.ctx.k.selectFrom('messages').innerJoin('customers', 'customers.id', 'messages.customer_id').select(['customers.email', 'customers.email_hash', 'messages.error']).where('messages.status', '=', 'failed').execute();
+    const failed = await e.ctx.k
+      .selectFrom('messages')
+      .innerJoin('customers', 'customers.id', 'messages.customer_id')
+      .select(['customers.email', 'customers.email_hash', 'messages.error'])
+      .where('messages.status', '=', 'failed')
+      .execute();
     expect(failed.every((f) => bad(f.email!) && f.error!.startsWith('hard_bounce'))).toBe(true);
     const suppressed = await e.ctx.k.selectFrom('suppressions').select(['email_hash', 'reason']).execute();
     expect(suppressed.map((r) => r.email_hash).sort()).toEqual(failed.map((f) => f.email_hash).sort());
@@ -98,7 +113,14 @@ describe('SMTP failures', () => {
     let blocked = 0;
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
-    const { engine: e, sink: s } = await setup({ onData: () => (blocked++ < 1 ? { code: 554, message: '5.7.1 Message rejected as spam by Content Filtering' } : undefined) }, { concurrency: 1, policyPauseMs: 60_000 }, log);
+    const { engine: e, sink: s } = await setup(
+      {
+        onData: () =>
+          blocked++ < 1 ? { code: 554, message: '5.7.1 Message rejected as spam by Content Filtering' } : undefined,
+      },
+      { concurrency: 1, policyPauseMs: 60_000 },
+      log,
+    );
     await seedDue(e, 20);
     const pass = await e.runDue();
     expect(pass.paused).toBe(true);
@@ -133,7 +155,13 @@ describe('an unreachable provider', () => {
     // The pauses run on a manual clock: a slow pass on a busy machine cannot outlast one.
     const clock = new ManualClock();
     engine = await createEngine(
-      { database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 4 }, worker: { concurrency: 8, maxAttempts: 2, unreachablePauseMs: 150 } },
+      {
+        database: sqliteUrl(),
+        sequencesDir: sequencesDir(),
+        templatesDir: join(ROOT, 'templates'),
+        transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 4 },
+        worker: { concurrency: 8, maxAttempts: 2, unreachablePauseMs: 150 },
+      },
       { logger: log, clock },
     );
     const e = engine;
@@ -144,10 +172,14 @@ describe('an unreachable provider', () => {
       expect(pass.paused).toBe(true);
       expect(await statusCounts(e)).toEqual({ reserved: 12 });
       const state = await e.ctx.k.selectFrom('delivery_state').selectAll().executeTakeFirstOrThrow();
-      expect(state.reason).toMatch(new RegExp(`provider unreachable: SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`));
+      expect(state.reason).toMatch(
+        new RegExp(`provider unreachable: SMTP 127\\.0\\.0\\.1:${port}: no session \\(.*ECONNREFUSED`),
+      );
       pauses.push(state.paused_until! - state.updated_at);
       // The operator's status line says why nothing goes out.
-      expect(formatStatus(await new StatusSampler(e).sample(), 'embedded')).toMatch(/ · PAUSED until \S+ \(provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
+      expect(formatStatus(await new StatusSampler(e).sample(), 'embedded')).toMatch(
+        / · PAUSED until \S+ \(provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/,
+      );
       // Paused: the next pass sends nothing and tries nothing.
       expect(await e.runDue()).toMatchObject({ paused: true, dispatched: 0 });
       // Still paused a moment before its end; over at its end.
@@ -167,7 +199,9 @@ describe('an unreachable provider', () => {
     await passesUntil(e, async () => (await statusCounts(e)).sent === 12, 30_000);
     expect(sink.accepted).toHaveLength(12);
     expect(sink.duplicates()).toEqual([]);
-    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(true);
+    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(
+      true,
+    );
   });
 });
 
@@ -179,21 +213,36 @@ describe('an unreachable provider on BullMQ and PostgreSQL', () => {
     const queueName = `cbtest-down-${process.pid}-${Date.now().toString(36)}`;
     engine = await createEngine(
       // redispatchAfterMs far beyond the test: only the cleared queue mark can bring the mails back.
-      { database: await postgresUrl(), redisUrl: REDIS_URL, sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 }, worker: { concurrency: 4, unreachablePauseMs: 300, redispatchAfterMs: 600_000, queueName } },
+      {
+        database: await postgresUrl(),
+        redisUrl: REDIS_URL,
+        sequencesDir: sequencesDir(),
+        templatesDir: join(ROOT, 'templates'),
+        transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 },
+        worker: { concurrency: 4, unreachablePauseMs: 300, redispatchAfterMs: 600_000, queueName },
+      },
       { logger: pino({ level: 'silent' }) },
     );
     const e = engine;
     expect(e.backend.name).toBe('bullmq');
     await seedDue(e, 10);
     await e.runDue();
-    await waitFor(async () => ((await statusCounts(e)).reserved ?? 0) === 10 && (await e.ctx.k.selectFrom('delivery_state').selectAll().executeTakeFirst()) !== undefined, 20_000, 'the mails back, the sender paused');
+    await waitFor(
+      async () =>
+        ((await statusCounts(e)).reserved ?? 0) === 10 &&
+        (await e.ctx.k.selectFrom('delivery_state').selectAll().executeTakeFirst()) !== undefined,
+      20_000,
+      'the mails back, the sender paused',
+    );
     sink = new SmtpSink();
     await sink.start(port);
     await passesUntil(e, async () => (await statusCounts(e)).sent === 10, 30_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(sink.accepted).toHaveLength(10);
     expect(sink.duplicates()).toEqual([]);
-    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(true);
+    expect((await e.ctx.k.selectFrom('messages').select('attempts').execute()).every((a) => a.attempts === 1)).toBe(
+      true,
+    );
     const cleanup = new BullmqBackend({ url: REDIS_URL, queueName, concurrency: 1, log: pino({ level: 'silent' }) });
     await cleanup.obliterate();
     await cleanup.stop();
@@ -201,7 +250,12 @@ describe('an unreachable provider on BullMQ and PostgreSQL', () => {
 });
 
 describe('SMTP reply classification', () => {
-  const err = (responseCode: number | undefined, response: string, code?: string) => ({ responseCode, response, code, message: response });
+  const err = (responseCode: number | undefined, response: string, code?: string) => ({
+    responseCode,
+    response,
+    code,
+    message: response,
+  });
   it.each([
     [550, '550 5.1.1 <x@example.com>: User unknown', 'hard_bounce'],
     [550, '550 5.1.10 Recipient address rejected: NULL MX', 'hard_bounce'],

@@ -9,7 +9,8 @@ import { type ManualClock, type MemoryTransport } from '../../src/testing.js';
 import { dialects } from '../helpers/backends.js';
 import { engineWith, head, loaded, shop } from '../sequences/helpers.js';
 
-const STEP = (id: string, wait = '0d', template = 'winback/miss-you') => `  - { id: ${id}, wait: ${wait}, template: ${template}, subject: "${id}" }\n`;
+const STEP = (id: string, wait = '0d', template = 'winback/miss-you') =>
+  `  - { id: ${id}, wait: ${wait}, template: ${template}, subject: "${id}" }\n`;
 
 describe.each(dialects)('sequences in the engine on $name', ({ url }) => {
   let engine: Engine | undefined;
@@ -19,10 +20,19 @@ describe.each(dialects)('sequences in the engine on $name', ({ url }) => {
   });
 
   /** A fresh engine with the trigger-started sequence `cancelled` of these steps, and customers who bought 90 days ago. */
-  async function triggeredShop(database: string, steps: string, customers: string[]): Promise<{ e: Engine; clock: ManualClock; transport: MemoryTransport }> {
-    const r = await engineWith(database, [loaded(`${head('cancelled')}audience:\n  trigger: cancelled\nsteps:\n${steps}`)]);
+  async function triggeredShop(
+    database: string,
+    steps: string,
+    customers: string[],
+  ): Promise<{ e: Engine; clock: ManualClock; transport: MemoryTransport }> {
+    const r = await engineWith(database, [
+      loaded(`${head('cancelled')}audience:\n  trigger: cancelled\nsteps:\n${steps}`),
+    ]);
     engine = r.engine;
-    await shop(r.engine, customers.map((id) => ({ id, daysAgo: [90] })));
+    await shop(
+      r.engine,
+      customers.map((id) => ({ id, daysAgo: [90] })),
+    );
     return { e: r.engine, clock: r.clock, transport: r.transport };
   }
 
@@ -57,7 +67,9 @@ ${STEP('a')}`);
     const where = x.steps.find((s) => s.key === 'where')!;
     expect(where.samples.map((s) => s.customer).sort()).toEqual(['bargain', 'late', 'small']);
     expect(where.samples.find((s) => s.customer === 'bargain')!.reason).toContain('discount_share=1');
-    expect(x.steps.find((s) => s.key === 'consent')!.samples).toEqual([{ customer: 'noconsent', reason: 'no_consent' }]);
+    expect(x.steps.find((s) => s.key === 'consent')!.samples).toEqual([
+      { customer: 'noconsent', reason: 'no_consent' },
+    ]);
     const r = await engine.enrollAudience('lapsed');
     expect(r).toMatchObject({ enrolled: 2, skipped: { no_consent: 1 } });
     const again = await explainAudience(engine.ctx.k, seq.definition, engine.ctx.clock.now());
@@ -83,7 +95,13 @@ ${STEP('a')}`);
     await engine.customers.upsert({ externalId: 'anna-guest', email: 'ANNA@example.com' });
     const r = await engine.enrollAudience('lapsed');
     expect(r).toMatchObject({ considered: 3, enrolled: 2, skipped: { same_address: 1 } });
-    const enrolled = await engine.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select('c.external_id').where('e.sequence_id', '=', 'lapsed').orderBy('c.external_id').execute();
+    const enrolled = await engine.ctx.k
+      .selectFrom('enrollments as e')
+      .innerJoin('customers as c', 'c.id', 'e.customer_id')
+      .select('c.external_id')
+      .where('e.sequence_id', '=', 'lapsed')
+      .orderBy('c.external_id')
+      .execute();
     expect(enrolled.map((x) => x.external_id)).toEqual(['anna', 'bob']);
     expect((await engine.trigger('cancelled', 'anna-guest')).enrollmentId).not.toBeNull();
     expect(await engine.trigger('cancelled', 'anna')).toEqual({ enrollmentId: null, reason: 'same_address' });
@@ -106,13 +124,32 @@ ${STEP('a')}`);
     const results = await Promise.all([engine.trigger('cancelled', 'anna'), engine.trigger('cancelled', 'anna-guest')]);
     expect(results.filter((r) => r.enrollmentId !== null)).toHaveLength(1);
     expect(results.filter((r) => r.enrollmentId === null).map((r) => r.reason)).toEqual(['same_address']);
-    const active = await engine.ctx.k.selectFrom('enrollments').select(['id', 'customer_id', 'address_hash']).where('sequence_id', '=', 'cancelled').where('status', '=', 'active').execute();
+    const active = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select(['id', 'customer_id', 'address_hash'])
+      .where('sequence_id', '=', 'cancelled')
+      .where('status', '=', 'active')
+      .execute();
     expect(active).toHaveLength(1);
-    const other = (await engine.customers.get(active[0]!.customer_id === (await engine.customers.get('anna'))!.id ? 'anna-guest' : 'anna'))!;
-    const row = { customer_id: other.id, sequence_id: 'cancelled', sequence_version: 1, status: 'active', next_due_at: 0, enrolled_at: 0, address_hash: active[0]!.address_hash };
+    const other = (await engine.customers.get(
+      active[0]!.customer_id === (await engine.customers.get('anna'))!.id ? 'anna-guest' : 'anna',
+    ))!;
+    const row = {
+      customer_id: other.id,
+      sequence_id: 'cancelled',
+      sequence_version: 1,
+      status: 'active',
+      next_due_at: 0,
+      enrolled_at: 0,
+      address_hash: active[0]!.address_hash,
+    };
     await expect(engine.ctx.k.insertInto('enrollments').values(row).execute()).rejects.toThrow(/unique|UNIQUE/);
     // Once the enrolment ends, the address may enter again.
-    await engine.ctx.k.updateTable('enrollments').set({ status: 'completed' }).where('id', '=', active[0]!.id).execute();
+    await engine.ctx.k
+      .updateTable('enrollments')
+      .set({ status: 'completed' })
+      .where('id', '=', active[0]!.id)
+      .execute();
     await engine.ctx.k.insertInto('enrollments').values(row).execute();
   });
 
@@ -120,12 +157,21 @@ ${STEP('a')}`);
     const { e, clock, transport } = await triggeredShop(await url(), STEP('a', '1d'), ['anna', 'bob', 'carl', 'dora']);
     const hashOf = async (id: string) => (await e.customers.get(id))!.email_hash;
     const enrolment = async (id: string) =>
-      e.ctx.k.selectFrom('enrollments as e').innerJoin('customers as c', 'c.id', 'e.customer_id').select(['e.status', 'e.exit_reason', 'e.address_hash']).where('c.external_id', '=', id).executeTakeFirstOrThrow();
+      e.ctx.k
+        .selectFrom('enrollments as e')
+        .innerJoin('customers as c', 'c.id', 'e.customer_id')
+        .select(['e.status', 'e.exit_reason', 'e.address_hash'])
+        .where('c.external_id', '=', id)
+        .executeTakeFirstOrThrow();
     for (const id of ['anna', 'bob', 'carl']) expect((await e.trigger('cancelled', id)).enrollmentId).not.toBeNull();
     const annaOld = await hashOf('anna');
     // Anna moves to a new address: her enrolment goes with it, and her old address is free again.
     await e.customers.upsert({ externalId: 'anna', email: 'anna.new@example.com' });
-    expect(await enrolment('anna')).toEqual({ status: 'active', exit_reason: null, address_hash: await hashOf('anna') });
+    expect(await enrolment('anna')).toEqual({
+      status: 'active',
+      exit_reason: null,
+      address_hash: await hashOf('anna'),
+    });
     await e.customers.upsert({ externalId: 'dora', email: 'anna@example.com' });
     expect(await hashOf('dora')).toBe(annaOld);
     expect((await e.trigger('cancelled', 'dora')).enrollmentId).not.toBeNull();
@@ -133,7 +179,11 @@ ${STEP('a')}`);
     // that address already, so Carl's ends instead of mailing the person twice.
     const carlBefore = await enrolment('carl');
     await e.customers.upsert([{ externalId: 'carl', email: 'bob@example.com' }]);
-    expect(await enrolment('carl')).toEqual({ status: 'exited', exit_reason: 'same_address', address_hash: carlBefore.address_hash });
+    expect(await enrolment('carl')).toEqual({
+      status: 'exited',
+      exit_reason: 'same_address',
+      address_hash: carlBefore.address_hash,
+    });
     expect(await enrolment('bob')).toMatchObject({ status: 'active', address_hash: await hashOf('bob') });
     // An address removed frees it too.
     await e.customers.upsert({ externalId: 'bob', email: null });
@@ -142,7 +192,12 @@ ${STEP('a')}`);
     // ended enrolment sends nothing, and Bob, without an address, gets nothing.
     clock.advance(2 * DAY);
     await e.runDue();
-    const statuses = await e.ctx.k.selectFrom('messages as m').innerJoin('customers as c', 'c.id', 'm.customer_id').select(['c.external_id', 'm.status']).orderBy('c.external_id').execute();
+    const statuses = await e.ctx.k
+      .selectFrom('messages as m')
+      .innerJoin('customers as c', 'c.id', 'm.customer_id')
+      .select(['c.external_id', 'm.status'])
+      .orderBy('c.external_id')
+      .execute();
     expect(statuses).toEqual([
       { external_id: 'anna', status: 'sent' },
       { external_id: 'bob', status: 'cancelled' },
@@ -156,7 +211,10 @@ ${STEP('a')}`);
     for (const id of ['anna', 'bob']) await e.trigger('cancelled', id);
     await e.runDue();
     expect(transport.sent.map((m) => m.subject)).toEqual(['a', 'a']);
-    const due = async () => (await e.ctx.k.selectFrom('enrollments').select('next_due_at').orderBy('id').execute()).map((r) => Number(r.next_due_at));
+    const due = async () =>
+      (await e.ctx.k.selectFrom('enrollments').select('next_due_at').orderBy('id').execute()).map((r) =>
+        Number(r.next_due_at),
+      );
     const planned = await due();
     expect(planned.every((t) => t >= clock.now() + 7 * DAY)).toBe(true);
 
@@ -191,15 +249,30 @@ ${STEP('a')}`);
 steps:
 ${STEP('a')}`);
     ({ engine } = await engineWith(await url(), [seq]));
-    await shop(engine, [{ id: 'pausing', daysAgo: [100, 90] }, { id: 'gone', daysAgo: [100, 90] }]);
+    await shop(engine, [
+      { id: 'pausing', daysAgo: [100, 90] },
+      { id: 'gone', daysAgo: [100, 90] },
+    ]);
     const all = async () => {
       const ids: number[] = [];
-      for await (const page of dormantCandidates(engine!.ctx.k, 'model', seq.definition.audience, engine!.ctx.clock.now())) ids.push(...page.map((c) => c.customer_id));
+      for await (const page of dormantCandidates(
+        engine!.ctx.k,
+        'model',
+        seq.definition.audience,
+        engine!.ctx.clock.now(),
+      ))
+        ids.push(...page.map((c) => c.customer_id));
       return ids;
     };
-    await expect(all()).rejects.toMatchObject({ code: 'E_NO_SCORES', message: expect.stringContaining('run `comeback score` first') });
+    await expect(all()).rejects.toMatchObject({
+      code: 'E_NO_SCORES',
+      message: expect.stringContaining('run `comeback score` first'),
+    });
     const now = engine.ctx.clock.now();
-    for (const [id, pAlive] of [[1, 0.8], [2, 0.2]] as const) {
+    for (const [id, pAlive] of [
+      [1, 0.8],
+      [2, 0.2],
+    ] as const) {
       await sql`insert into customer_scores (customer_id, run_id, orders_count, total_spent_minor, avg_order_minor, frequency, recency, t, recovery_cost_minor, scored_at, p_alive, expected_value_minor, worth_winning_back)
                 values (${id}, 1, 2, 10000, 5000, 1, 10, 100, 300, ${now}, ${pAlive}, 4000, 1)`.execute(engine.ctx.k);
     }
@@ -207,7 +280,9 @@ ${STEP('a')}`);
   });
 
   it('lets running enrolments finish on their version while new ones start on the new version', async () => {
-    const v1 = loaded(`${head('versioned', 1)}audience: { dormant: { min_days: 45 } }\nsteps:\n${STEP('hello')}${STEP('offer', '2d', 'winback/offer')}${STEP('last', '2d', 'winback/apology')}`);
+    const v1 = loaded(
+      `${head('versioned', 1)}audience: { dormant: { min_days: 45 } }\nsteps:\n${STEP('hello')}${STEP('offer', '2d', 'winback/offer')}${STEP('last', '2d', 'winback/apology')}`,
+    );
     const db = await url();
     let clock;
     ({ engine, clock } = await engineWith(db, [v1]));
@@ -221,7 +296,9 @@ ${STEP('a')}`);
     const sneaky = loaded(`${head('versioned', 1)}audience: { dormant: { min_days: 45 } }\nsteps:\n${STEP('hello')}`);
     await expect(engineWith(db, [sneaky], start)).rejects.toThrow(/raise version to 2/);
 
-    const v2 = loaded(`${head('versioned', 2)}audience: { dormant: { min_days: 45 } }\nsteps:\n${STEP('welcome', '0d', 'winback/new-arrivals')}${STEP('reminder', '1d')}`);
+    const v2 = loaded(
+      `${head('versioned', 2)}audience: { dormant: { min_days: 45 } }\nsteps:\n${STEP('welcome', '0d', 'winback/new-arrivals')}${STEP('reminder', '1d')}`,
+    );
     ({ engine, clock } = await engineWith(db, [v2], start + DAY));
     await shop(engine, [{ id: 'late', daysAgo: [100] }]);
     expect((await engine.enrollAudience('versioned')).enrolled).toBe(1);
@@ -233,7 +310,13 @@ ${STEP('a')}`);
       .selectFrom('messages')
       .innerJoin('enrollments', 'enrollments.id', 'messages.enrollment_id')
       .innerJoin('customers', 'customers.id', 'messages.customer_id')
-      .select(['customers.external_id', 'enrollments.sequence_version', 'messages.step_id', 'messages.template', 'messages.status'])
+      .select([
+        'customers.external_id',
+        'enrollments.sequence_version',
+        'messages.step_id',
+        'messages.template',
+        'messages.status',
+      ])
       .orderBy('messages.id')
       .execute();
     expect(rows.map((r) => [r.external_id, Number(r.sequence_version), r.step_id, r.template, r.status])).toEqual([
@@ -265,20 +348,28 @@ ${STEP('first')}  - id: second
     await engine.events.record({ messageId: first.id, type: 'click', source: 'test', linkIndex: 0 });
     clock.advance(2 * DAY);
     expect(await scheduleBatch(engine.ctx)).toMatchObject({ reserved: 1 });
-    const reserved = await engine.ctx.k.selectFrom('messages').selectAll().where('step_id', '=', 'second').executeTakeFirstOrThrow();
+    const reserved = await engine.ctx.k
+      .selectFrom('messages')
+      .selectAll()
+      .where('step_id', '=', 'second')
+      .executeTakeFirstOrThrow();
     expect(reserved.template).toBe('winback/new-arrivals');
     expect(await engine.sendMessage(reserved.id)).toBe('sent');
     expect(transport.sent.at(-1)!.subject).toBe('For the curious');
   });
 
   it('ends on a survey goal, counts a purchase only in a new category, and starts welcome-back on success', async () => {
-    const survey = loaded(`${head('survey')}audience: { dormant: { min_days: 45 } }\ngoal: { survey_answered: true }\nsteps:\n${STEP('ask', '0d', 'winback/reason-survey')}${STEP('more', '3d')}on_success: { tag: answered, start: welcome }\n`);
+    const survey = loaded(
+      `${head('survey')}audience: { dormant: { min_days: 45 } }\ngoal: { survey_answered: true }\nsteps:\n${STEP('ask', '0d', 'winback/reason-survey')}${STEP('more', '3d')}on_success: { tag: answered, start: welcome }\n`,
+    );
     const cancelled = loaded(`${head('cancelled')}audience: { trigger: subscription_cancelled }
 goal: { purchase: { within: 30d, new_category: true } }
 steps:
 ${STEP('come-back', '1d')}on_success: { tag: returning, start: welcome }
 `);
-    const welcome = loaded(`${head('welcome')}audience: { trigger: returned }\nsteps:\n${STEP('thanks', '1d', 'winback/welcome-back')}`);
+    const welcome = loaded(
+      `${head('welcome')}audience: { trigger: returned }\nsteps:\n${STEP('thanks', '1d', 'winback/welcome-back')}`,
+    );
     let clock;
     ({ engine, clock } = await engineWith(await url(), [survey, cancelled, welcome]));
     await shop(engine, [
@@ -287,25 +378,49 @@ ${STEP('come-back', '1d')}on_success: { tag: returning, start: welcome }
     ]);
     await engine.enrollAudience('survey');
     await engine.runDue();
-    const ask = await engine.ctx.k.selectFrom('messages').select('id').where('step_id', '=', 'ask').executeTakeFirstOrThrow();
+    const ask = await engine.ctx.k
+      .selectFrom('messages')
+      .select('id')
+      .where('step_id', '=', 'ask')
+      .executeTakeFirstOrThrow();
     await engine.events.record({ messageId: ask.id, type: 'reason', source: 'test', linkIndex: 4 });
     clock.advance(3 * DAY);
     await engine.runDue();
-    const anna = await engine.ctx.k.selectFrom('enrollments').selectAll().where('sequence_id', '=', 'survey').executeTakeFirstOrThrow();
+    const anna = await engine.ctx.k
+      .selectFrom('enrollments')
+      .selectAll()
+      .where('sequence_id', '=', 'survey')
+      .executeTakeFirstOrThrow();
     expect([anna.status, anna.exit_reason]).toEqual(['exited', 'survey_answered']);
     expect((await engine.customers.get('anna'))!.churn_reason).toBe('price');
     // The survey goal succeeds like a purchase: its own tag (no `returning`, nobody bought) and the on_success sequence.
     expect(JSON.parse((await engine.customers.get('anna'))!.tags)).toEqual(['answered']);
-    const annaWelcome = await engine.ctx.k.selectFrom('enrollments').select('status').where('sequence_id', '=', 'welcome').where('customer_id', '=', anna.customer_id).execute();
+    const annaWelcome = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select('status')
+      .where('sequence_id', '=', 'welcome')
+      .where('customer_id', '=', anna.customer_id)
+      .execute();
     expect(annaWelcome).toEqual([{ status: 'active' }]);
 
     expect((await engine.trigger('cancelled', 'ben')).enrollmentId).not.toBeNull();
     const order = (id: string, category: string) =>
-      engine!.orders.record({ externalId: id, customerExternalId: 'ben', orderedAt: clock.now(), totalMinor: 3000, items: [{ sku: id, name: 'x', category, unitPriceMinor: 3000 }] });
+      engine!.orders.record({
+        externalId: id,
+        customerExternalId: 'ben',
+        orderedAt: clock.now(),
+        totalMinor: 3000,
+        items: [{ sku: id, name: 'x', category, unitPriceMinor: 3000 }],
+      });
     clock.advance(DAY);
     expect((await order('same-category', 'tea')).conversions).toHaveLength(0);
     expect((await order('new-category', 'coffee')).conversions).toHaveLength(1);
-    const ben = await engine.ctx.k.selectFrom('enrollments').select(['sequence_id', 'status']).where('customer_id', '=', 2).orderBy('id').execute();
+    const ben = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select(['sequence_id', 'status'])
+      .where('customer_id', '=', 2)
+      .orderBy('id')
+      .execute();
     expect(ben).toEqual([
       { sequence_id: 'cancelled', status: 'converted' },
       { sequence_id: 'welcome', status: 'active' },

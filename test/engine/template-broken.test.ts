@@ -28,7 +28,10 @@ async function setup() {
   cpSync(join(ROOT, 'templates'), templates, { recursive: true });
   const lines: string[] = [];
   const transport = new MemoryTransport();
-  engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: templates, worker: { concurrency: 4 } }, { transport, logger: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) });
+  engine = await createEngine(
+    { database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: templates, worker: { concurrency: 4 } },
+    { transport, logger: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) },
+  );
   return { e: engine, templates, transport, lines };
 }
 
@@ -38,7 +41,10 @@ describe('a template that cannot be used', () => {
     await seedDue(e, 8);
     const file = join(templates, 'winback/miss-you.en.mjml');
     const good = readFileSync(file, 'utf8');
-    writeFileSync(file, `${good}\n<mj-section><mj-column><mj-text>{{#if first_name}}unclosed</mj-text></mj-column></mj-section>\n`);
+    writeFileSync(
+      file,
+      `${good}\n<mj-section><mj-column><mj-text>{{#if first_name}}unclosed</mj-text></mj-column></mj-section>\n`,
+    );
     e.ctx.templates.reload(); // as the worker notices on its own within two seconds
     const pass = await e.runDue();
     expect(pass.reserved).toBe(8);
@@ -48,12 +54,21 @@ describe('a template that cannot be used', () => {
     expect(rows.every((r) => Number(r.due_at) >= PARK_OFFSET && r.attempts === 0)).toBe(true);
     expect(rows[0]!.error).toMatch(/^template: template winback\/miss-you \(en\) cannot be sent/);
     const status = await e.ctx.sequences.status('blast');
-    expect(status).toMatchObject({ status: 'paused', reason: expect.stringMatching(/^template cannot be sent: template winback\/miss-you \(en\) cannot be sent:\n.*miss-you\.en\.mjml:\d+/) });
+    expect(status).toMatchObject({
+      status: 'paused',
+      reason: expect.stringMatching(
+        /^template cannot be sent: template winback\/miss-you \(en\) cannot be sent:\n.*miss-you\.en\.mjml:\d+/,
+      ),
+    });
     expect(lines.filter((l) => l.includes('"alert":"sequence_paused"'))).toHaveLength(1);
     expect(lines[lines.length - 1]).toContain('comeback resume blast');
     // The worker's summary, comeback stats and the dashboard say what waits and why.
-    expect(formatUpcoming(await upcoming(e))).toBe('next: nothing planned; 8 mails parked in paused sequences (comeback resume)');
-    expect(await operatorNotices(e.ctx)).toEqual(['sequence blast is paused (template cannot be sent: template winback/miss-you (en) cannot be sent:); its mails wait until comeback resume blast']);
+    expect(formatUpcoming(await upcoming(e))).toBe(
+      'next: nothing planned; 8 mails parked in paused sequences (comeback resume)',
+    );
+    expect(await operatorNotices(e.ctx)).toEqual([
+      'sequence blast is paused (template cannot be sent: template winback/miss-you (en) cannot be sent:); its mails wait until comeback resume blast',
+    ]);
 
     writeFileSync(file, good);
     e.ctx.templates.reload();

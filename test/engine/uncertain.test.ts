@@ -28,11 +28,20 @@ afterEach(async () => {
 
 /** Three mails a dead worker left in `sending`, now uncertain. */
 async function setup(database: string) {
-  const config = { database, sequencesDir: sequencesDir(), sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' } };
+  const config = {
+    database,
+    sequencesDir: sequencesDir(),
+    sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' },
+  };
   const transport = new MemoryTransport();
   engine = await createEngine(config, { transport, logger: pino({ level: 'silent' }) });
   for (const id of await reservedMessages(engine, 3)) {
-    expect(await new Ledger(engine.ctx).markSending((await new Ledger(engine.ctx).claim(id))!, { subject: `Hello ${id}`, links: '[]' })).toBe(true);
+    expect(
+      await new Ledger(engine.ctx).markSending((await new Ledger(engine.ctx).claim(id))!, {
+        subject: `Hello ${id}`,
+        links: '[]',
+      }),
+    ).toBe(true);
   }
   await engine.ctx.k.updateTable('messages').set({ updated_at: 1_000 }).execute();
   expect((await sweep(engine.ctx)).uncertain).toBe(3);
@@ -50,9 +59,24 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     expect(out).toContain('comeback uncertain --resend 14');
     const { total, messages } = await listUncertain(e.ctx);
     expect(total).toBe(3);
-    expect(messages[0]).toMatchObject({ sequenceId: 'blast', stepId: 'hello', customerExternalId: 'c0', email: 'c0@example.com', since: 5_000, subject: expect.stringMatching(/^Hello /) });
+    expect(messages[0]).toMatchObject({
+      sequenceId: 'blast',
+      stepId: 'hello',
+      customerExternalId: 'c0',
+      email: 'c0@example.com',
+      since: 5_000,
+      subject: expect.stringMatching(/^Hello /),
+    });
     // The same header the transport wrote into the mail.
-    const mime = buildMime({ messageId: messages[0]!.id, from: senderHeader(e.ctx.config.sender), to: 'c0@example.com', subject: 'x', html: '<p>x</p>', text: 'x', headers: {} }).toString();
+    const mime = buildMime({
+      messageId: messages[0]!.id,
+      from: senderHeader(e.ctx.config.sender),
+      to: 'c0@example.com',
+      subject: 'x',
+      html: '<p>x</p>',
+      text: 'x',
+      headers: {},
+    }).toString();
     expect(mime).toContain(`Message-ID: ${messages[0]!.messageIdHeader}`);
     expect(out).toContain(messages[0]!.messageIdHeader!);
     // `comeback stats` says so before its figures.
@@ -63,10 +87,22 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
   it('--sent records them as delivered, --resend sends them again; a mail that is not uncertain is left alone with exit status 1', async () => {
     const { e, transport, file } = await setup(await url());
     const [a, b, c] = (await listUncertain(e.ctx)).messages.map((m) => m.id);
-    const { out } = await runCliInProcess(['--config', file, 'uncertain', '--sent', `${a},${b}`, '--resend', String(c)]);
+    const { out } = await runCliInProcess([
+      '--config',
+      file,
+      'uncertain',
+      '--sent',
+      `${a},${b}`,
+      '--resend',
+      String(c),
+    ]);
     expect(out).toBe(`recorded as sent: ${a}, ${b}\nsent again with the next pass: ${c}\n`);
     expect(await statusCounts(e)).toEqual({ sent: 2, reserved: 1 });
-    const sent = await e.ctx.k.selectFrom('messages').select(['sent_at', 'error']).where('status', '=', 'sent').execute();
+    const sent = await e.ctx.k
+      .selectFrom('messages')
+      .select(['sent_at', 'error'])
+      .where('status', '=', 'sent')
+      .execute();
     expect(sent).toEqual([
       { sent_at: 5_000, error: 'delivery confirmed by the operator' },
       { sent_at: 5_000, error: 'delivery confirmed by the operator' },
@@ -81,12 +117,22 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     expect(transport.sent).toHaveLength(1);
     expect((await runCliInProcess(['--config', file, 'uncertain'])).out).toBe('no uncertain mails\n');
     await expect(runCliInProcess(['--config', file, 'uncertain', '--sent', '12,x'])).rejects.toThrow(InputError);
-    await expect(runCliInProcess(['--config', file, 'uncertain', '--sent', '5', '--resend', '5'])).rejects.toThrow(/message 5 given to both/);
+    await expect(runCliInProcess(['--config', file, 'uncertain', '--sent', '5', '--resend', '5'])).rejects.toThrow(
+      /message 5 given to both/,
+    );
   });
 
   it('lists the Message-ID a mail was handed over with, also after the sender and the address changed', async () => {
     const database = await url();
-    const config = { database, sequencesDir: sequencesDir(), sender: { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' } };
+    const config = {
+      database,
+      sequencesDir: sequencesDir(),
+      sender: {
+        name: 'Tea & Co',
+        from: 'hello@tea.example',
+        postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg',
+      },
+    };
     const transport = new LostReply();
     engine = await createEngine(config, { transport, logger: pino({ level: 'silent' }) });
     const [id] = await reservedMessages(engine, 1);
@@ -95,13 +141,18 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     const header = /^Message-ID: (.+)$/m.exec(buildMime(transport.mails[0]!).toString())![1]!;
     await engine.customers.upsert({ externalId: 'c0', email: 'c0.new@example.com' });
     await engine.close();
-    engine = await createEngine({ ...config, sender: { ...config.sender, from: 'news@tea.example' } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(
+      { ...config, sender: { ...config.sender, from: 'news@tea.example' } },
+      { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
+    );
     const { messages } = await listUncertain(engine.ctx);
     expect(messages).toMatchObject([{ id, email: 'c0.new@example.com', messageIdHeader: header }]);
     expect(header).toContain('@tea.example>');
     // Erasure takes it with the rest of what the mail showed.
     await engine.privacy.forget('c0.new@example.com');
-    expect(await engine.ctx.k.selectFrom('messages').select('message_id_header').executeTakeFirstOrThrow()).toEqual({ message_id_header: null });
+    expect(await engine.ctx.k.selectFrom('messages').select('message_id_header').executeTakeFirstOrThrow()).toEqual({
+      message_id_header: null,
+    });
   });
 
   it('with SendGrid, which writes its own Message-ID, lists none: the mail is found by its custom_args', async () => {
@@ -109,8 +160,16 @@ describe.each(dialects)('comeback uncertain on $name', ({ url }) => {
     const server = createServer(() => {});
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
-      const transport = new SendgridTransport({ type: 'sendgrid', apiKey: 'SG.test-key', baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, timeoutMs: 300 });
-      engine = await createEngine({ database: await url(), sequencesDir: sequencesDir() }, { transport, logger: pino({ level: 'silent' }) });
+      const transport = new SendgridTransport({
+        type: 'sendgrid',
+        apiKey: 'SG.test-key',
+        baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+        timeoutMs: 300,
+      });
+      engine = await createEngine(
+        { database: await url(), sequencesDir: sequencesDir() },
+        { transport, logger: pino({ level: 'silent' }) },
+      );
       const [id] = await reservedMessages(engine, 1);
       await engine.runDue();
       expect(await statusCounts(engine)).toEqual({ uncertain: 1 });

@@ -93,7 +93,7 @@ export class FakeShopify extends EventEmitter {
   /** Seeded customers and orders: heavy-tailed (a few customers buy often), 1–4 lines each. */
   seed(customers: number, orders: number, seed: number): void {
     let s = seed;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
     const t0 = Date.UTC(2025, 0, 1);
     const levels = ['CONFIRMED_OPT_IN', 'SINGLE_OPT_IN', 'UNKNOWN'];
     for (let i = 0; i < customers; i++) {
@@ -106,17 +106,46 @@ export class FakeShopify extends EventEmitter {
         created_at: iso(t0 + i * 1000),
         updated_at: iso(t0 + i * 1000),
         orders_count: 0,
-        email_marketing_consent: { state: state.toLowerCase(), opt_in_level: levels[i % 3]!.toLowerCase(), consent_updated_at: iso(t0 + i * 1000) },
+        email_marketing_consent: {
+          state: state.toLowerCase(),
+          opt_in_level: levels[i % 3]!.toLowerCase(),
+          consent_updated_at: iso(t0 + i * 1000),
+        },
       });
     }
     for (let n = 0; n < orders; n++) {
       const c = this.customers[Math.min(customers - 1, Math.floor(customers * rnd() ** 2))]!;
       c.orders_count = (c.orders_count ?? 0) + 1;
       const lines = 1 + Math.floor(rnd() * 4);
-      const items = Array.from({ length: lines }, (_, j) => ({ sku: `SKU-${(n + j) % 40}`, name: `Tee ${(n + j) % 40}`, quantity: 1 + (j % 2), price: money(500 + ((n * 7 + j * 13) % 40) * 100) }));
+      const items = Array.from({ length: lines }, (_, j) => ({
+        sku: `SKU-${(n + j) % 40}`,
+        name: `Tee ${(n + j) % 40}`,
+        quantity: 1 + (j % 2),
+        price: money(500 + ((n * 7 + j * 13) % 40) * 100),
+      }));
       const total = items.reduce((sum, li) => sum + Math.round(Number(li.price) * 100) * li.quantity, 0);
       const at = t0 + 86_400_000 + n * 60_000;
-      this.orders.push({ id: 6_000_000_000 + n, name: `#${1001 + n}`, email: c.email, created_at: iso(at), updated_at: iso(at), cancelled_at: null, currency: 'EUR', total_price: money(total), total_discounts: '0.00', discount_codes: [], customer: { id: c.id, email: c.email, first_name: c.first_name, last_name: c.last_name, updated_at: c.updated_at }, line_items: items, refunds: [] });
+      this.orders.push({
+        id: 6_000_000_000 + n,
+        name: `#${1001 + n}`,
+        email: c.email,
+        created_at: iso(at),
+        updated_at: iso(at),
+        cancelled_at: null,
+        currency: 'EUR',
+        total_price: money(total),
+        total_discounts: '0.00',
+        discount_codes: [],
+        customer: {
+          id: c.id,
+          email: c.email,
+          first_name: c.first_name,
+          last_name: c.last_name,
+          updated_at: c.updated_at,
+        },
+        line_items: items,
+        refunds: [],
+      });
     }
   }
 
@@ -137,30 +166,62 @@ export class FakeShopify extends EventEmitter {
       res.writeHead(200, { 'content-type': 'application/jsonl' });
       return void res.end(this.bulk ? this.bulk.lines.join('\n') + '\n' : '');
     }
-    if (!/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(req.url ?? '') || req.method !== 'POST') return void res.writeHead(404).end('Not Found');
+    if (!/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(req.url ?? '') || req.method !== 'POST')
+      return void res.writeHead(404).end('Not Found');
     if (req.headers['x-shopify-access-token'] !== this.accessToken) {
       res.writeHead(401, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }));
+      return void res.end(
+        JSON.stringify({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
+      );
     }
     this.requests++;
     if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
-    const { query, variables = {} } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown> };
+    const { query, variables = {} } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      query: string;
+      variables?: Record<string, unknown>;
+    };
     const requested = this.requestedCost(query, variables);
     this.refill();
     if (this.drainEvery && this.requests % this.drainEvery === 0) this.bucket = 0;
-    const throttleStatus = () => ({ maximumAvailable: this.max, currentlyAvailable: Math.floor(this.bucket), restoreRate: this.restore });
+    const throttleStatus = () => ({
+      maximumAvailable: this.max,
+      currentlyAvailable: Math.floor(this.bucket),
+      restoreRate: this.restore,
+    });
     if (requested > this.max) {
-      return this.json(res, { errors: [{ message: `Query cost is ${requested}, which exceeds the single query max cost limit (${this.max}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: this.max } }] });
+      return this.json(res, {
+        errors: [
+          {
+            message: `Query cost is ${requested}, which exceeds the single query max cost limit (${this.max}).`,
+            extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: this.max },
+          },
+        ],
+      });
     }
     if (requested > this.bucket) {
       this.throttledAnswers++;
       this.emit('throttled');
-      return this.json(res, { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: throttleStatus() } } });
+      return this.json(res, {
+        errors: [
+          {
+            message: 'Throttled',
+            extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' },
+          },
+        ],
+        extensions: {
+          cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: throttleStatus() },
+        },
+      });
     }
     this.bucket -= requested;
     const { data, actual } = this.resolve(query, variables);
     this.bucket = Math.min(this.max, this.bucket + Math.max(0, requested - actual));
-    this.json(res, { data, extensions: { cost: { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: throttleStatus() } } });
+    this.json(res, {
+      data,
+      extensions: {
+        cost: { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: throttleStatus() },
+      },
+    });
     this.emit('request', this.requests);
   }
 
@@ -193,8 +254,28 @@ export class FakeShopify extends EventEmitter {
     if (query.includes('discountCodeBasicCreate')) {
       const input = v.discount as Record<string, unknown>;
       const code = String(input.code).toUpperCase();
-      if (this.discounts.has(code)) return { data: { discountCodeBasicCreate: { codeDiscountNode: null, userErrors: [{ field: ['basicCodeDiscount', 'code'], message: 'Code must be unique. Please try a different code.', code: 'TAKEN' }] } }, actual: 10 };
-      const d = { id: `gid://shopify/DiscountCodeNode/${100 + this.discounts.size}`, code, input, createdAt: Date.now() };
+      if (this.discounts.has(code))
+        return {
+          data: {
+            discountCodeBasicCreate: {
+              codeDiscountNode: null,
+              userErrors: [
+                {
+                  field: ['basicCodeDiscount', 'code'],
+                  message: 'Code must be unique. Please try a different code.',
+                  code: 'TAKEN',
+                },
+              ],
+            },
+          },
+          actual: 10,
+        };
+      const d = {
+        id: `gid://shopify/DiscountCodeNode/${100 + this.discounts.size}`,
+        code,
+        input,
+        createdAt: Date.now(),
+      };
       this.discounts.set(code, d);
       this.emit('discount', d);
       return { data: { discountCodeBasicCreate: { codeDiscountNode: { id: d.id }, userErrors: [] } }, actual: 10 };
@@ -207,13 +288,33 @@ export class FakeShopify extends EventEmitter {
         lines.push(JSON.stringify({ id: gid, ...node }));
         for (const li of this.gqlOrder(o).lineItems.nodes) lines.push(JSON.stringify({ ...li, __parentId: gid }));
       }
-      this.bulk = { id: `gid://shopify/BulkOperation/${Date.now()}`, status: 'RUNNING', lines, objectCount: lines.length };
-      return { data: { bulkOperationRunQuery: { bulkOperation: { id: this.bulk.id, status: 'CREATED' }, userErrors: [] } }, actual: 10 };
+      this.bulk = {
+        id: `gid://shopify/BulkOperation/${Date.now()}`,
+        status: 'RUNNING',
+        lines,
+        objectCount: lines.length,
+      };
+      return {
+        data: { bulkOperationRunQuery: { bulkOperation: { id: this.bulk.id, status: 'CREATED' }, userErrors: [] } },
+        actual: 10,
+      };
     }
     if (query.includes('currentBulkOperation')) {
       const b = this.bulk;
       if (b && b.status === 'RUNNING') b.status = 'COMPLETED'; // finished by the next poll
-      return { data: { currentBulkOperation: b ? { id: b.id, status: b.status, objectCount: String(b.objectCount), url: b.status === 'COMPLETED' ? `${this.url}/bulk/${encodeURIComponent(b.id)}.jsonl` : null } : null }, actual: 1 };
+      return {
+        data: {
+          currentBulkOperation: b
+            ? {
+                id: b.id,
+                status: b.status,
+                objectCount: String(b.objectCount),
+                url: b.status === 'COMPLETED' ? `${this.url}/bulk/${encodeURIComponent(b.id)}.jsonl` : null,
+              }
+            : null,
+        },
+        actual: 1,
+      };
     }
     if (/\border\(id:/.test(query)) {
       const o = this.orders.find((x) => `gid://shopify/Order/${x.id}` === v.id);
@@ -225,9 +326,18 @@ export class FakeShopify extends EventEmitter {
     throw new Error(`the fake does not know this query: ${query.slice(0, 80)}`);
   }
 
-  private page<T extends { id: number | string; updated_at?: string }>(key: string, all: T[], v: Record<string, unknown>, shape: (t: T) => unknown): { data: unknown; actual: number } {
+  private page<T extends { id: number | string; updated_at?: string }>(
+    key: string,
+    all: T[],
+    v: Record<string, unknown>,
+    shape: (t: T) => unknown,
+  ): { data: unknown; actual: number } {
     const since = /updated_at:>='([^']+)'/.exec(String(v.query ?? ''))?.[1];
-    const sorted = all.filter((r) => !since || r.updated_at! >= new Date(since).toISOString()).sort((a, b) => (a.updated_at! < b.updated_at! ? -1 : a.updated_at! > b.updated_at! ? 1 : Number(a.id) - Number(b.id)));
+    const sorted = all
+      .filter((r) => !since || r.updated_at! >= new Date(since).toISOString())
+      .sort((a, b) =>
+        a.updated_at! < b.updated_at! ? -1 : a.updated_at! > b.updated_at! ? 1 : Number(a.id) - Number(b.id),
+      );
     let start = 0;
     if (v.after) {
       const [u, id] = JSON.parse(Buffer.from(String(v.after), 'base64url').toString()) as [string, number];
@@ -238,7 +348,18 @@ export class FakeShopify extends EventEmitter {
     const nodes = sorted.slice(start, start + first);
     const last = nodes.at(-1);
     const actual = 2 + nodes.reduce((s, n) => s + 2 + ((n as unknown as RestOrder).line_items?.length ?? 0), 0);
-    return { data: { [key]: { pageInfo: { hasNextPage: start + first < sorted.length, endCursor: last ? cursorOf(last.updated_at!, last.id) : null }, nodes: nodes.map(shape) } }, actual };
+    return {
+      data: {
+        [key]: {
+          pageInfo: {
+            hasNextPage: start + first < sorted.length,
+            endCursor: last ? cursorOf(last.updated_at!, last.id) : null,
+          },
+          nodes: nodes.map(shape),
+        },
+      },
+      actual,
+    };
   }
 
   private gqlCustomer(c: RestCustomer) {
@@ -253,7 +374,13 @@ export class FakeShopify extends EventEmitter {
       createdAt: c.created_at,
       updatedAt: c.updated_at,
       numberOfOrders: String(c.orders_count ?? 0),
-      emailMarketingConsent: m ? { marketingState: m.state.toUpperCase(), marketingOptInLevel: m.opt_in_level?.toUpperCase() ?? null, consentUpdatedAt: m.consent_updated_at ?? null } : null,
+      emailMarketingConsent: m
+        ? {
+            marketingState: m.state.toUpperCase(),
+            marketingOptInLevel: m.opt_in_level?.toUpperCase() ?? null,
+            consentUpdatedAt: m.consent_updated_at ?? null,
+          }
+        : null,
     };
   }
 
@@ -272,7 +399,14 @@ export class FakeShopify extends EventEmitter {
       totalRefundedSet: { shopMoney: { amount: refunded.toFixed(2) } },
       discountCodes: (o.discount_codes ?? []).map((d) => d.code),
       customer: customer ? this.gqlCustomer(customer) : null,
-      lineItems: { nodes: (o.line_items ?? []).map((li) => ({ sku: li.sku, name: li.name, quantity: li.quantity, originalUnitPriceSet: { shopMoney: { amount: li.price } } })) },
+      lineItems: {
+        nodes: (o.line_items ?? []).map((li) => ({
+          sku: li.sku,
+          name: li.name,
+          quantity: li.quantity,
+          originalUnitPriceSet: { shopMoney: { amount: li.price } },
+        })),
+      },
     };
   }
 
@@ -285,7 +419,12 @@ export class FakeShopify extends EventEmitter {
    * Sends a webhook as Shopify does, retrying while the answer is not 2xx (at most `retries`
    * more times). Returns the status of every attempt.
    */
-  async webhook(target: string, topic: string, payload: unknown, options: { id?: string; retries?: number; signature?: string; domain?: string; at?: number } = {}): Promise<number[]> {
+  async webhook(
+    target: string,
+    topic: string,
+    payload: unknown,
+    options: { id?: string; retries?: number; signature?: string; domain?: string; at?: number } = {},
+  ): Promise<number[]> {
     const body = JSON.stringify(payload);
     const headers = {
       'content-type': 'application/json',

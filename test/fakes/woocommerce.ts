@@ -37,12 +37,33 @@ export class FakeWooCommerce extends EventEmitter {
     const t0 = Date.UTC(2025, 0, 1);
     const gmt = (t: number) => new Date(t).toISOString().slice(0, 19);
     for (let i = 1; i <= (options.customers ?? 0); i++) {
-      this.customers.push({ id: i, email: `woo${i}@example.com`, first_name: ['Søren', 'Chloé', 'Ana'][i % 3]!, last_name: 'Beispiel', date_created_gmt: gmt(t0 + i), date_modified_gmt: gmt(t0 + i), is_paying_customer: true });
+      this.customers.push({
+        id: i,
+        email: `woo${i}@example.com`,
+        first_name: ['Søren', 'Chloé', 'Ana'][i % 3]!,
+        last_name: 'Beispiel',
+        date_created_gmt: gmt(t0 + i),
+        date_modified_gmt: gmt(t0 + i),
+        is_paying_customer: true,
+      });
     }
     for (let n = 1; n <= (options.orders ?? 0); n++) {
       const c = this.customers[(n * 7) % this.customers.length]!;
       const t = t0 + 86_400_000 + n * 60_000;
-      this.orders.push({ id: 100 + n, status: n % 40 === 0 ? 'cancelled' : 'completed', currency: 'EUR', date_created_gmt: gmt(t), date_modified_gmt: gmt(t), total: `${10 + (n % 30)}.50`, discount_total: '0.00', customer_id: c.id, billing: { email: c.email, first_name: c.first_name }, line_items: [{ sku: `W-${n % 12}`, name: `Artikel ${n % 12}`, quantity: 1, price: 10 + (n % 30) + 0.5 }], coupon_lines: [], refunds: [] });
+      this.orders.push({
+        id: 100 + n,
+        status: n % 40 === 0 ? 'cancelled' : 'completed',
+        currency: 'EUR',
+        date_created_gmt: gmt(t),
+        date_modified_gmt: gmt(t),
+        total: `${10 + (n % 30)}.50`,
+        discount_total: '0.00',
+        customer_id: c.id,
+        billing: { email: c.email, first_name: c.first_name },
+        line_items: [{ sku: `W-${n % 12}`, name: `Artikel ${n % 12}`, quantity: 1, price: 10 + (n % 30) + 0.5 }],
+        coupon_lines: [],
+        refunds: [],
+      });
     }
   }
   private readonly rateLimitEvery: number;
@@ -65,28 +86,55 @@ export class FakeWooCommerce extends EventEmitter {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const expected = `Basic ${Buffer.from(`${this.consumerKey}:${this.consumerSecret}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) return this.send(res, 401, { code: 'woocommerce_rest_cannot_view', message: 'Sorry, you cannot list resources.', data: { status: 401 } });
+    if (req.headers.authorization !== expected)
+      return this.send(res, 401, {
+        code: 'woocommerce_rest_cannot_view',
+        message: 'Sorry, you cannot list resources.',
+        data: { status: 401 },
+      });
     this.requests++;
     if (this.rateLimitEvery && this.requests % this.rateLimitEvery === 0) {
       this.rateLimited++;
-      return this.send(res, 429, { code: 'rest_too_many_requests', message: 'Too many requests' }, { 'retry-after': '0' });
+      return this.send(
+        res,
+        429,
+        { code: 'rest_too_many_requests', message: 'Too many requests' },
+        { 'retry-after': '0' },
+      );
     }
     const url = new URL(req.url ?? '/', this.url);
     const path = url.pathname.replace(/^\/wp-json\/wc\/v3/, '');
     if (req.method === 'GET' && (path === '/orders' || path === '/customers')) {
       const since = url.searchParams.get('modified_after');
-      const all = (path === '/orders' ? this.orders : this.customers).filter((r) => !since || `${r.date_modified_gmt}Z` >= since.replace(/\.\d+Z$/, 'Z'));
+      const all = (path === '/orders' ? this.orders : this.customers).filter(
+        (r) => !since || `${r.date_modified_gmt}Z` >= since.replace(/\.\d+Z$/, 'Z'),
+      );
       const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 10));
       const page = Number(url.searchParams.get('page') ?? 1);
       const items = all.slice((page - 1) * perPage, page * perPage);
       this.emit('request', this.requests);
-      return this.send(res, 200, items, { 'x-wp-total': String(all.length), 'x-wp-totalpages': String(Math.max(1, Math.ceil(all.length / perPage))) });
+      return this.send(res, 200, items, {
+        'x-wp-total': String(all.length),
+        'x-wp-totalpages': String(Math.max(1, Math.ceil(all.length / perPage))),
+      });
     }
-    if (path === '/coupons' && req.method === 'GET') return this.send(res, 200, this.coupons.filter((c) => c.code === (url.searchParams.get('code') ?? '').toLowerCase()).map((c) => ({ id: c.id, code: c.code })));
+    if (path === '/coupons' && req.method === 'GET')
+      return this.send(
+        res,
+        200,
+        this.coupons
+          .filter((c) => c.code === (url.searchParams.get('code') ?? '').toLowerCase())
+          .map((c) => ({ id: c.id, code: c.code })),
+      );
     if (path === '/coupons' && req.method === 'POST') {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       const code = String(body.code).toLowerCase(); // WooCommerce stores codes in lower case
-      if (this.coupons.some((c) => c.code === code)) return this.send(res, 400, { code: 'woocommerce_rest_coupon_code_already_exists', message: 'The coupon code already exists', data: { status: 400 } });
+      if (this.coupons.some((c) => c.code === code))
+        return this.send(res, 400, {
+          code: 'woocommerce_rest_coupon_code_already_exists',
+          message: 'The coupon code already exists',
+          data: { status: 400 },
+        });
       const coupon = { id: 500 + this.coupons.length, code, body };
       this.coupons.push(coupon);
       this.emit('coupon', coupon);
@@ -96,12 +144,18 @@ export class FakeWooCommerce extends EventEmitter {
   }
 
   /** Sends a webhook as WooCommerce does; returns the status of each attempt. */
-  async webhook(target: string, topic: string, payload: unknown, options: { id?: string; retries?: number; signature?: string } = {}): Promise<number[]> {
+  async webhook(
+    target: string,
+    topic: string,
+    payload: unknown,
+    options: { id?: string; retries?: number; signature?: string } = {},
+  ): Promise<number[]> {
     const body = JSON.stringify(payload);
     const headers = {
       'content-type': 'application/json',
       'x-wc-webhook-topic': topic,
-      'x-wc-webhook-signature': options.signature ?? createHmac('sha256', this.webhookSecret).update(body).digest('base64'),
+      'x-wc-webhook-signature':
+        options.signature ?? createHmac('sha256', this.webhookSecret).update(body).digest('base64'),
       'x-wc-webhook-delivery-id': options.id ?? String(Math.floor(Math.random() * 1e9)),
       'x-wc-webhook-source': `https://${this.domain}/`,
     };

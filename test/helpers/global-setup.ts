@@ -14,11 +14,14 @@ export default async function setup(): Promise<void> {
     return; // the tests that need PostgreSQL fail with a clear message of their own
   }
   try {
-    const { rows } = await client.query<{ nspname: string }>("select nspname from pg_namespace where nspname like 't\\_%'");
+    const { rows } = await client.query<{ nspname: string }>(
+      "select nspname from pg_namespace where nspname like 't\\_%'",
+    );
     const cutoff = Date.now() - 3_600_000;
     for (const { nspname } of rows) {
       const created = parseInt(nspname.split('_')[2] ?? '', 36);
-      if (Number.isFinite(created) && created < cutoff) await client.query(`drop schema if exists "${nspname}" cascade`);
+      if (Number.isFinite(created) && created < cutoff)
+        await client.query(`drop schema if exists "${nspname}" cascade`);
     }
   } finally {
     await client.end();

@@ -32,17 +32,25 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const data = join(dir, 'data');
   const root = userInfo().uid === 0;
   // The server refuses to run as root: run the binaries as the postgres user, in a folder it owns.
-  const as = (cmd: string, args: string[]) => (root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
+  const as = (cmd: string, args: string[]) =>
+    (root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
   const run = (cmd: string, args: string[]) => {
     const [file, argv] = as(cmd, args);
     try {
       return execFileSync(file, argv, { stdio: 'pipe', timeout: 120_000 }).toString();
     } catch (err) {
       const e = err as Error & { stderr?: Buffer };
-      throw new Error(`${cmd} failed (${e.stderr?.toString().trim() || e.message}); this test needs the PostgreSQL server binaries (initdb, pg_ctl) on PATH${root ? ' and a postgres user' : ''}`);
+      throw new Error(
+        `${cmd} failed (${e.stderr?.toString().trim() || e.message}); this test needs the PostgreSQL server binaries (initdb, pg_ctl) on PATH${root ? ' and a postgres user' : ''}`,
+      );
     }
   };
-  if (root) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  if (root)
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    );
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const port = await freePort();
   // fsync off: the test proves the engine's behaviour, not the disk's.
@@ -60,7 +68,9 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       try {
-        const r = await c.query(`select count(*)::int as n from (select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend') t`);
+        const r = await c.query(
+          `select count(*)::int as n from (select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend') t`,
+        );
         return (r.rows[0] as { n: number }).n;
       } finally {
         await c.end();

@@ -6,7 +6,17 @@ import { ManualClock, MemoryTransport } from '../../src/testing.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
 import { FakeShopify } from '../fakes/shopify.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from '../worker/fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  statusCounts,
+  waitFor,
+  writeConfig,
+} from '../worker/fixture.js';
 
 const COUPON_SEQUENCE = `id: blast
 name: One offer per enrolment
@@ -37,12 +47,27 @@ describe('coupons created in the shop before their mail goes out', () => {
     await shop.close();
     await sink.stop();
   });
-  const shopConfig = () => ({ type: 'shopify' as const, domain: shop.domain, accessToken: shop.accessToken, webhookSecret: shop.webhookSecret, apiUrl: shop.url, timeoutMs: 2000 });
+  const shopConfig = () => ({
+    type: 'shopify' as const,
+    domain: shop.domain,
+    accessToken: shop.accessToken,
+    webhookSecret: shop.webhookSecret,
+    apiUrl: shop.url,
+    timeoutMs: 2000,
+  });
 
   it('waits while the shop is down, without using up an attempt, and sends once the code exists', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
     const transport = new MemoryTransport();
-    const engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(COUPON_SEQUENCE), templatesDir: join(ROOT, 'templates'), shop: shopConfig() }, { clock, transport });
+    const engine = await createEngine(
+      {
+        database: sqliteUrl(),
+        sequencesDir: sequencesDir(COUPON_SEQUENCE),
+        templatesDir: join(ROOT, 'templates'),
+        shop: shopConfig(),
+      },
+      { clock, transport },
+    );
     try {
       await seedDue(engine, 1);
       shop.down = true;
@@ -57,7 +82,12 @@ describe('coupons created in the shop before their mail goes out', () => {
       expect(transport.sent).toHaveLength(1);
       const coupon = await engine.ctx.k.selectFrom('coupons').selectAll().executeTakeFirstOrThrow();
       expect(coupon.shop_created_at).not.toBeNull();
-      expect(shop.discounts.get(coupon.code)?.input).toMatchObject({ code: coupon.code, usageLimit: 1, appliesOncePerCustomer: true, customerGets: { value: { percentage: 0.15 } } });
+      expect(shop.discounts.get(coupon.code)?.input).toMatchObject({
+        code: coupon.code,
+        usageLimit: 1,
+        appliesOncePerCustomer: true,
+        customerGets: { value: { percentage: 0.15 } },
+      });
       expect(transport.sent[0]!.html).toContain(coupon.code);
     } finally {
       await engine.close();
@@ -87,7 +117,12 @@ describe('coupons created in the shop before their mail goes out', () => {
       shop.once('discount', () => first.kill('SIGKILL'));
       expect(await exited(first)).toBe('SIGKILL');
       child = spawnWorker(file);
-      await waitFor(async () => ((await statusCounts(engine)).sent ?? 0) + ((await statusCounts(engine)).uncertain ?? 0) === N, 60_000, 'every message to end sent', 100);
+      await waitFor(
+        async () => ((await statusCounts(engine)).sent ?? 0) + ((await statusCounts(engine)).uncertain ?? 0) === N,
+        60_000,
+        'every message to end sent',
+        100,
+      );
       child.kill('SIGTERM');
       await exited(child);
       const coupons = await engine.ctx.k.selectFrom('coupons').select(['code', 'message_id']).execute();

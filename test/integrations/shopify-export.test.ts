@@ -13,10 +13,19 @@ const FIXTURES = join(import.meta.dirname, '../fixtures/shopify');
 const CUSTOMERS = join(FIXTURES, 'customers_export.csv');
 const ORDERS = join(FIXTURES, 'orders_export.csv');
 /** The truth the seeded generator wrote beside the files (generate.mjs). */
-const truth = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, number> & { mailedCustomer: { id: string; orderId: string } };
+const truth = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, number> & {
+  mailedCustomer: { id: string; orderId: string };
+};
 
 const count = async (e: Engine, table: 'customers' | 'orders' | 'consents' | 'order_items') =>
-  Number((await e.ctx.k.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await e.ctx.k
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('Shopify export layouts', () => {
   it('are recognised by their header line, and an unknown layout names the known ones', async () => {
@@ -27,9 +36,15 @@ describe('Shopify export layouts', () => {
     writeFileSync(odd, 'Handle,Title,Body (HTML)\nx,y,z\n');
     expect(detectLayout(odd)).toBe('comeback');
     const db = join(dir, 'cli.db');
-    const r = await runCliInProcess(['--db', db, 'import', 'customers', odd]).catch((err: Error) => ({ out: '', err: err.message }));
+    const r = await runCliInProcess(['--db', db, 'import', 'customers', odd]).catch((err: Error) => ({
+      out: '',
+      err: err.message,
+    }));
     expect(r.err).toContain('Known layouts: comeback, shopify-customers, shopify-orders');
-    const wrongKind = await runCliInProcess(['--db', db, 'import', 'customers', ORDERS]).catch((err: Error) => ({ out: '', err: err.message }));
+    const wrongKind = await runCliInProcess(['--db', db, 'import', 'customers', ORDERS]).catch((err: Error) => ({
+      out: '',
+      err: err.message,
+    }));
     expect(wrongKind.err).toContain('is a shopify-orders export, not customers');
   });
 });
@@ -41,18 +56,30 @@ describe.each(dialects)('Shopify export import on $name', ({ url }) => {
     engine = undefined;
   });
 
-  it('stores exactly what the files hold with zero mapping, and attributes the mailed customer\'s return', async () => {
+  it("stores exactly what the files hold with zero mapping, and attributes the mailed customer's return", async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
     const e = (engine = await createEngine({ database: await url() }, { clock, transport: new MemoryTransport() }));
     const c = await importShopifyExport(e, 'shopify-customers', CUSTOMERS);
     expect(c).toMatchObject({ customers: truth.customers, consents: truth.consents, rejected: [] });
     expect(await count(e, 'customers')).toBe(truth.customers);
-    const optIn = await e.ctx.k.selectFrom('consents').select(['basis', 'evidence']).where('source', '=', 'shopify').execute();
+    const optIn = await e.ctx.k
+      .selectFrom('consents')
+      .select(['basis', 'evidence'])
+      .where('source', '=', 'shopify')
+      .execute();
     expect(optIn).toHaveLength(truth.consents);
     // A plain "yes" in an export is an opt-in, never double opt-in; the evidence names the file.
     expect(new Set(optIn.map((r) => r.basis))).toEqual(new Set(['opt_in']));
-    expect(JSON.parse(optIn[0]!.evidence)).toMatchObject({ source: 'Shopify export', file: 'customers_export.csv', column: 'Accepts Email Marketing' });
-    const names = await e.ctx.k.selectFrom('customers').select('first_name').where('first_name', 'in', ['Jürgen', 'Łukasz', 'Zoë']).execute();
+    expect(JSON.parse(optIn[0]!.evidence)).toMatchObject({
+      source: 'Shopify export',
+      file: 'customers_export.csv',
+      column: 'Accepts Email Marketing',
+    });
+    const names = await e.ctx.k
+      .selectFrom('customers')
+      .select('first_name')
+      .where('first_name', 'in', ['Jürgen', 'Łukasz', 'Zoë'])
+      .execute();
     expect(names.length).toBeGreaterThan(0);
 
     // The mailed customer: enrolled and mailed on 15 May, buys on 20 May (in the export).
@@ -60,21 +87,43 @@ describe.each(dialects)('Shopify export import on $name', ({ url }) => {
     const enrolledAt = Date.UTC(2026, 4, 15);
     const enrollment = await e.ctx.k
       .insertInto('enrollments')
-      .values({ customer_id: customer.id, sequence_id: 'subscription-cancelled', sequence_version: e.ctx.sequences.get('subscription-cancelled').version, status: 'active', enrolled_at: enrolledAt, next_due_at: null })
+      .values({
+        customer_id: customer.id,
+        sequence_id: 'subscription-cancelled',
+        sequence_version: e.ctx.sequences.get('subscription-cancelled').version,
+        status: 'active',
+        enrolled_at: enrolledAt,
+        next_due_at: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
 
     const o = await importShopifyExport(e, 'shopify-orders', ORDERS);
-    expect(o).toMatchObject({ orders: truth.orders, lineItems: truth.lineItems, refunds: truth.refunds, cancelled: truth.cancelled, consents: truth.marketingYesOrders, conversions: 1 });
+    expect(o).toMatchObject({
+      orders: truth.orders,
+      lineItems: truth.lineItems,
+      refunds: truth.refunds,
+      cancelled: truth.cancelled,
+      consents: truth.marketingYesOrders,
+      conversions: 1,
+    });
     // The one order in a second currency is refused with a clear reason, naming its line.
-    expect(o.rejected).toEqual([{ line: expect.any(Number), reason: expect.stringMatching(/currency: "USD" is not the shop's currency EUR/) }]);
+    expect(o.rejected).toEqual([
+      { line: expect.any(Number), reason: expect.stringMatching(/currency: "USD" is not the shop's currency EUR/) },
+    ]);
     expect(await count(e, 'orders')).toBe(truth.orders);
     expect(await count(e, 'order_items')).toBe(truth.lineItems);
     const k = e.ctx.k;
     const returned = await k.selectFrom('orders').select('id').where('returned_minor', '>', 0).execute();
     expect(returned).toHaveLength(truth.refunds);
-    expect(await k.selectFrom('orders').select('id').where('status', '=', 'cancelled').execute()).toHaveLength(truth.cancelled);
-    const conversion = await k.selectFrom('conversions').innerJoin('orders', 'orders.id', 'conversions.order_id').select(['conversions.enrollment_id', 'orders.external_id']).execute();
+    expect(await k.selectFrom('orders').select('id').where('status', '=', 'cancelled').execute()).toHaveLength(
+      truth.cancelled,
+    );
+    const conversion = await k
+      .selectFrom('conversions')
+      .innerJoin('orders', 'orders.id', 'conversions.order_id')
+      .select(['conversions.enrollment_id', 'orders.external_id'])
+      .execute();
     expect(conversion).toEqual([{ enrollment_id: enrollment.id, external_id: truth.mailedCustomer.orderId }]);
 
     // Again: nothing twice.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { applyExplorationFloor, chooseVariant, mulberry32, posteriorSummary, thompsonAllocation, type BanditVariant } from '../../src/metrics/stats/index.js';
+import {
+  applyExplorationFloor,
+  chooseVariant,
+  mulberry32,
+  posteriorSummary,
+  thompsonAllocation,
+  type BanditVariant,
+} from '../../src/metrics/stats/index.js';
 
 describe('thompsonAllocation', () => {
   it('seeded simulation: 5,000 rounds move > 70% of traffic to the best of 0.05 / 0.10 / 0.04, losers keep the floor', () => {
@@ -62,11 +69,25 @@ describe('thompsonAllocation', () => {
   it('refuses inconsistent input', () => {
     expect(() => thompsonAllocation([])).toThrow(/at least one variant/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 6 }])).toThrow(/successes/);
-    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1 }, { id: 'a', trials: 5, successes: 1 }])).toThrow(/twice/);
-    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(1, 10) }, { id: 'b', trials: 5, successes: 1 }])).toThrow(/every variant/);
+    expect(() =>
+      thompsonAllocation([
+        { id: 'a', trials: 5, successes: 1 },
+        { id: 'a', trials: 5, successes: 1 },
+      ]),
+    ).toThrow(/twice/);
+    expect(() =>
+      thompsonAllocation([
+        { id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(1, 10) },
+        { id: 'b', trials: 5, successes: 1 },
+      ]),
+    ).toThrow(/every variant/);
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10 }])).toThrow(/needs rewardLog/);
-    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(2, 5) }])).toThrow(/rewardLog.count/);
-    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 0, rewardSum: 10 }])).toThrow(/without any success/);
+    expect(() =>
+      thompsonAllocation([{ id: 'a', trials: 5, successes: 1, rewardSum: 10, rewardLog: same(2, 5) }]),
+    ).toThrow(/rewardLog.count/);
+    expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 0, rewardSum: 10 }])).toThrow(
+      /without any success/,
+    );
     expect(() => thompsonAllocation([{ id: 'a', trials: 5, successes: 1 }], { draws: 0 })).toThrow(/draws/);
   });
 });
@@ -166,7 +187,9 @@ describe('posteriorSummary', () => {
     const spread = { count: 20, sum: logs.reduce((a, b) => a + b, 0), sumSq: logs.reduce((a, b) => a + b * b, 0) };
     const total = logs.reduce((a, b) => a + Math.exp(b), 0);
     const [wide] = posteriorSummary([{ id: 'w', trials: 1000, successes: 20, rewardSum: total, rewardLog: spread }]);
-    const [narrow] = posteriorSummary([{ id: 'n', trials: 1000, successes: 20, rewardSum: 20 * 40, rewardLog: same(20, 40) }]);
+    const [narrow] = posteriorSummary([
+      { id: 'n', trials: 1000, successes: 20, rewardSum: 20 * 40, rewardLog: same(20, 40) },
+    ]);
     const width = (p: typeof wide) => p!.netRevenuePerSend!.ci95[1] / p!.netRevenuePerSend!.ci95[0];
     expect(width(wide)).toBeGreaterThan(2 * width(narrow));
   });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { betaCdf, betaQuantile, logGamma, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from '../../src/metrics/stats/index.js';
+import {
+  betaCdf,
+  betaQuantile,
+  logGamma,
+  normalCdf,
+  normalQuantile,
+  studentTCdf,
+  studentTQuantile,
+} from '../../src/metrics/stats/index.js';
 
 describe('normal distribution', () => {
   it('matches tabulated values', () => {

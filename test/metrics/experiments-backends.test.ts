@@ -24,7 +24,13 @@ describe('experiments on SQLite and PostgreSQL', () => {
   }, 120_000);
 
   it('gives the same path report on both', async () => {
-    const o = { seeds: [1, 2], customers: 200, holdout: 0.2, baseline: 0.05, truths: { 'two-mails': 0.05, 'three-mails': 0.08, gift: 0.15 } };
+    const o = {
+      seeds: [1, 2],
+      customers: 200,
+      holdout: 0.2,
+      baseline: 0.05,
+      truths: { 'two-mails': 0.05, 'three-mails': 0.08, gift: 0.15 },
+    };
     const lite = await runPathExperiment({ ...o, database: sqliteUrl() });
     const pg = await runPathExperiment({ ...o, database: await postgresUrl() });
     for (const [i, r] of lite.entries()) {

@@ -16,7 +16,14 @@ async function bulkSent(engine: Engine, n: number): Promise<number[]> {
   const customer = (await engine.customers.get('bulk'))!.id;
   const [enrollment] = await engine.ctx.k
     .insertInto('enrollments')
-    .values({ customer_id: customer, sequence_id: 'guarded', sequence_version: 1, status: 'completed', enrolled_at: now, ended_at: now })
+    .values({
+      customer_id: customer,
+      sequence_id: 'guarded',
+      sequence_version: 1,
+      status: 'completed',
+      enrolled_at: now,
+      ended_at: now,
+    })
     .returning('id')
     .execute();
   const rows = Array.from({ length: n }, (_, i) => ({
@@ -33,7 +40,16 @@ async function bulkSent(engine: Engine, n: number): Promise<number[]> {
     updated_at: now,
   }));
   const ids: number[] = [];
-  for (let i = 0; i < rows.length; i += 100) ids.push(...(await engine.ctx.k.insertInto('messages').values(rows.slice(i, i + 100)).returning('id').execute()).map((r) => r.id));
+  for (let i = 0; i < rows.length; i += 100)
+    ids.push(
+      ...(
+        await engine.ctx.k
+          .insertInto('messages')
+          .values(rows.slice(i, i + 100))
+          .returning('id')
+          .execute()
+      ).map((r) => r.id),
+    );
   return ids;
 }
 
@@ -49,7 +65,10 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     let transport;
     ({ engine, clock, transport } = await engineWith(await url(), [loaded(SEQ)]));
     const e = engine;
-    await shop(e, [{ id: 'anna', daysAgo: [100] }, { id: 'bulk', daysAgo: [1] }]);
+    await shop(e, [
+      { id: 'anna', daysAgo: [100] },
+      { id: 'bulk', daysAgo: [1] },
+    ]);
     await e.enrollAudience('guarded');
     await e.runDue();
     expect(transport.sent.map((m) => m.subject)).toEqual(['First']);
@@ -59,7 +78,9 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     await e.events.record({ messageId: ids[0]!, type: 'complaint', source: 'test' });
     let [finding] = await e.checkDeliverability();
     expect(finding).toMatchObject({ sequenceId: 'guarded', level: 'warn', paused: false });
-    expect(finding!.reasons[0]).toContain('complaint rate 0.20% (1 of 500) is 0.68× as likely at the harmful 0.50% as at the acceptable 0.10%');
+    expect(finding!.reasons[0]).toContain(
+      'complaint rate 0.20% (1 of 500) is 0.68× as likely at the harmful 0.50% as at the acceptable 0.10%',
+    );
     expect((await e.ctx.sequences.status('guarded')).status).toBe('active');
 
     // Four more: 5 of 500 (1%) are 429× as likely at 0.5% as at 0.1%; the sequence pauses itself and says why.
@@ -68,15 +89,25 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     await e.runDue(); // the guard runs before the pass
     const status = await e.ctx.sequences.status('guarded');
     expect(status.status).toBe('paused');
-    expect(status.reason).toContain('complaint rate 1.00% (5 of 500) is 429× as likely at the harmful 0.50% as at the acceptable 0.10%: evidence reached 2.75×, pausing');
+    expect(status.reason).toContain(
+      'complaint rate 1.00% (5 of 500) is 429× as likely at the harmful 0.50% as at the acceptable 0.10%: evidence reached 2.75×, pausing',
+    );
     expect(transport.sent).toHaveLength(1);
-    const anna = await e.ctx.k.selectFrom('enrollments').select(['status', 'next_due_at']).where('customer_id', '=', (await e.customers.get('anna'))!.id).executeTakeFirstOrThrow();
+    const anna = await e.ctx.k
+      .selectFrom('enrollments')
+      .select(['status', 'next_due_at'])
+      .where('customer_id', '=', (await e.customers.get('anna'))!.id)
+      .executeTakeFirstOrThrow();
     expect(anna.status).toBe('active');
     expect(Number(anna.next_due_at)).toBeGreaterThanOrEqual(PARK_OFFSET); // parked, its planned time kept under the offset
     expect(Number(anna.next_due_at) - PARK_OFFSET).toBeLessThanOrEqual(clock.now());
     expect((await e.enrollAudience('guarded')).skipped.paused).toBe(1);
     const report = await e.report({ sequence: 'guarded' });
-    expect(report.sequences[0]).toMatchObject({ status: 'paused', pausedReason: status.reason, deliverability: { level: 'pause', sent: 500, complaints: 5 } });
+    expect(report.sequences[0]).toMatchObject({
+      status: 'paused',
+      pausedReason: status.reason,
+      deliverability: { level: 'pause', sent: 500, complaints: 5 },
+    });
 
     // Resuming: parked mail goes out, and the complaints before the resume no longer count.
     expect(await e.resume('guarded')).toBe(status.reason);
@@ -87,7 +118,11 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     [finding] = await e.checkDeliverability();
     expect(finding).toMatchObject({ level: 'ok', paused: false });
     const after = (await e.report({ sequence: 'guarded' })).sequences[0]!;
-    expect(after).toMatchObject({ status: 'active', pausedReason: null, deliverability: { sent: 1, complaints: 0, level: 'ok', windowStart: new Date(clock.now()).toISOString() } });
+    expect(after).toMatchObject({
+      status: 'active',
+      pausedReason: null,
+      deliverability: { sent: 1, complaints: 0, level: 'ok', windowStart: new Date(clock.now()).toISOString() },
+    });
   });
 
   it('pauses on hard bounces above 5% per sender', async () => {
@@ -99,12 +134,16 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
     expect(finding).toMatchObject({ sequenceId: 'guarded', level: 'pause', paused: true });
     expect(finding!.reasons.join(' ')).toContain('hard-bounce rate 5.00% (10 of 200)');
     const s = (await engine.report()).sequences[0]!;
-    expect(s.deliverability.bySender).toEqual([expect.objectContaining({ sender: 'memory', sent: 200, hardBounces: 10, level: 'pause' })]);
+    expect(s.deliverability.bySender).toEqual([
+      expect.objectContaining({ sender: 'memory', sent: 200, hardBounces: 10, level: 'pause' }),
+    ]);
   });
 
   it('runs on the configured check interval', async () => {
     let clock;
-    ({ engine, clock } = await engineWith(await url(), [loaded(SEQ)], undefined, { guard: { checkIntervalMinutes: 60 } }));
+    ({ engine, clock } = await engineWith(await url(), [loaded(SEQ)], undefined, {
+      guard: { checkIntervalMinutes: 60 },
+    }));
     const e = engine;
     await shop(e, [{ id: 'bulk', daysAgo: [1] }]);
     await e.runDue(); // the first pass runs the guard: nothing to judge yet
@@ -119,7 +158,9 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
   });
 
   it('takes its window and thresholds from the guard configuration', async () => {
-    ({ engine } = await engineWith(await url(), [loaded(SEQ)], undefined, { guard: { windowDays: 7, hardBounceWarn: 0.06, hardBouncePause: 0.1, complaintWarn: 0.01, complaintPause: 0.02 } }));
+    ({ engine } = await engineWith(await url(), [loaded(SEQ)], undefined, {
+      guard: { windowDays: 7, hardBounceWarn: 0.06, hardBouncePause: 0.1, complaintWarn: 0.01, complaintPause: 0.02 },
+    }));
     await shop(engine, [{ id: 'bulk', daysAgo: [1] }]);
     const ids = await bulkSent(engine, 200);
     // 5 % hard bounces would pause at the defaults; here they are under the acceptable 6 %.
@@ -134,5 +175,7 @@ describe.each(dialects)('deliverability guard in the loop on $name', ({ url }) =
 });
 
 it('refuses a guard configuration whose warning threshold is above its pause threshold', async () => {
-  await expect(engineWith(':memory:', [loaded(SEQ)], undefined, { guard: { complaintWarn: 0.01, complaintPause: 0.005 } })).rejects.toThrow(/complaintWarn must be below complaintPause/);
+  await expect(
+    engineWith(':memory:', [loaded(SEQ)], undefined, { guard: { complaintWarn: 0.01, complaintPause: 0.005 } }),
+  ).rejects.toThrow(/complaintWarn must be below complaintPause/);
 });

@@ -47,14 +47,31 @@ describe('variant shares in the loop', () => {
     expect(await opt.refreshIfStale()).toBe(true);
 
     // 40 sends each: the control converted 12 times, b never. The control gets almost everything; b keeps the 5% floor.
-    await shop(engine, Array.from({ length: 80 }, (_, i) => ({ id: `c${i}`, daysAgo: [100] })));
+    await shop(
+      engine,
+      Array.from({ length: 80 }, (_, i) => ({ id: `c${i}`, daysAgo: [100] })),
+    );
     await engine.enrollAudience('opt');
     await engine.runDue();
     const messages = await engine.ctx.k.selectFrom('messages').select(['id', 'customer_id']).orderBy('id').execute();
-    for (const [i, m] of messages.entries()) await engine.ctx.k.updateTable('messages').set({ variant_id: i % 2 ? 'b' : null }).where('id', '=', m.id).execute();
+    for (const [i, m] of messages.entries())
+      await engine.ctx.k
+        .updateTable('messages')
+        .set({ variant_id: i % 2 ? 'b' : null })
+        .where('id', '=', m.id)
+        .execute();
     for (const m of messages.filter((_, i) => i % 2 === 0).slice(0, 12)) {
-      const c = await engine.ctx.k.selectFrom('customers').select('external_id').where('id', '=', m.customer_id).executeTakeFirstOrThrow();
-      await engine.orders.record({ externalId: `o-${m.id}`, customerExternalId: c.external_id, orderedAt: clock.now() + MINUTE, totalMinor: 5000 });
+      const c = await engine.ctx.k
+        .selectFrom('customers')
+        .select('external_id')
+        .where('id', '=', m.customer_id)
+        .executeTakeFirstOrThrow();
+      await engine.orders.record({
+        externalId: `o-${m.id}`,
+        customerExternalId: c.external_id,
+        orderedAt: clock.now() + MINUTE,
+        totalMinor: 5000,
+      });
     }
     await opt.refresh();
     const shares = opt.weights('opt', 'hello')!;

@@ -13,8 +13,12 @@ describe('power', () => {
   it('the detectable effect behind an interval, and the verdict in words', () => {
     // half-width 1.96 → 2.801585
     expect(mdeFromInterval([-1.959964, 1.959964])).toBeCloseTo(2.801585, 5);
-    expect(powerVerdict(false, '+4.1 pp', 1800, 200)).toBe('not significant: too few in the holdout to see less than +4.1 pp');
-    expect(powerVerdict(true, '+4.1 pp', 1800, 200)).toBe('significant; effects from +4.1 pp show 8 times in 10 at these sizes');
+    expect(powerVerdict(false, '+4.1 pp', 1800, 200)).toBe(
+      'not significant: too few in the holdout to see less than +4.1 pp',
+    );
+    expect(powerVerdict(true, '+4.1 pp', 1800, 200)).toBe(
+      'significant; effects from +4.1 pp show 8 times in 10 at these sizes',
+    );
   });
 
   it('holdout advice: says when a holdout can never show +2 pp and what share would', () => {

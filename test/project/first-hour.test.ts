@@ -96,12 +96,22 @@ describe('comeback validate', () => {
     expect(bad.status).toBe(1);
     const lines = bad.out.trim().split('\n');
     // Schema, value rules, template references and subject variables, top to bottom.
-    expect(lines.map((l) => l.split(' ')[0])).toEqual(['5:26', '6:10', '9:15', '10:14', '12:11', '14:56'].map((p) => `sequences/broken.yaml:${p}`));
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(
+      ['5:26', '6:10', '9:15', '10:14', '12:11', '14:56'].map((p) => `sequences/broken.yaml:${p}`),
+    );
     expect(bad.out).toContain('unknown variable "frist_name"; did you mean "first_name"?');
     expect(bad.err).toBe('6 problems in 1 file\n');
 
-    for (const f of ['winback-lapsed.yaml', 'welcome-back.yaml']) copyFileSync(join(ROOT, 'sequences', f), join(dir, 'sequences', f));
-    const good = await inFolder(dir, 'validate', '--templates', join(ROOT, 'templates'), 'sequences/winback-lapsed.yaml', 'sequences/welcome-back.yaml');
+    for (const f of ['winback-lapsed.yaml', 'welcome-back.yaml'])
+      copyFileSync(join(ROOT, 'sequences', f), join(dir, 'sequences', f));
+    const good = await inFolder(
+      dir,
+      'validate',
+      '--templates',
+      join(ROOT, 'templates'),
+      'sequences/winback-lapsed.yaml',
+      'sequences/welcome-back.yaml',
+    );
     expect(good.out).toBe('2 sequence files valid\n');
     expect(good.err).toBe('');
     expect(existsSync(join(dir, 'comeback.db'))).toBe(false);

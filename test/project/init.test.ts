@@ -19,7 +19,11 @@ const BIN = join(ROOT, 'bin/comeback.js');
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'comeback-init-')), 'shop');
 /** Runs the built CLI in `cwd`; what it printed on both streams, after checking it exited 0. */
 function comeback(cwd: string, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, COMEBACK_LOG: 'silent' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, COMEBACK_LOG: 'silent' },
+  });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout + r.stderr;
 }
@@ -35,11 +39,17 @@ describe('comeback init', () => {
     expect(out).toContain('comeback validate');
     expect(out).not.toContain('npx');
     expect(readdirSync(join(dir, 'sequences')).sort()).toEqual(readdirSync(join(ROOT, 'sequences')).sort());
-    expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'));
+    expect(readFileSync(join(dir, 'templates/layouts/default.mjml'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'templates/layouts/default.mjml'), 'utf8'),
+    );
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('outbox/');
     // Editors with yaml-language-server check sequence files while typing.
-    expect(JSON.parse(readFileSync(join(dir, '.vscode/settings.json'), 'utf8'))).toEqual({ 'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' } });
-    expect(JSON.parse(readFileSync(join(dir, 'sequence.schema.json'), 'utf8'))).toMatchObject({ $schema: expect.stringContaining('2020-12') });
+    expect(JSON.parse(readFileSync(join(dir, '.vscode/settings.json'), 'utf8'))).toEqual({
+      'yaml.schemas': { './sequence.schema.json': 'sequences/*.yaml' },
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'sequence.schema.json'), 'utf8'))).toMatchObject({
+      $schema: expect.stringContaining('2020-12'),
+    });
     // The config holds a secret: only its owner may read it.
     expect(statSync(join(dir, 'comeback.config.yaml')).mode & 0o077).toBe(0);
 
@@ -49,7 +59,12 @@ describe('comeback init', () => {
     expect(config.dashboard.token?.length).toBeGreaterThanOrEqual(40);
     expect(config.transport.type).toBe('outbox');
     // Switching to SMTP without setting the sender and publicUrl is still refused.
-    expect(liveSendingProblems({ ...config, transport: { type: 'smtp', url: 'smtp://x', pool: 5, timeoutMs: 1 } } as never).map((p) => p.split(':')[0])).toEqual(['sender.from / sender.name', 'sender.postalAddress', 'publicUrl']);
+    expect(
+      liveSendingProblems({
+        ...config,
+        transport: { type: 'smtp', url: 'smtp://x', pool: 5, timeoutMs: 1 },
+      } as never).map((p) => p.split(':')[0]),
+    ).toEqual(['sender.from / sender.name', 'sender.postalAddress', 'publicUrl']);
 
     expect(comeback(dir, 'validate')).toContain('5 sequence files valid');
     expect(comeback(dir, 'worker', '--once', '--no-status')).toContain('sent 0, retrying 0, failed 0, uncertain 0');
@@ -93,6 +108,8 @@ describe('comeback init', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'comeback-init-')), 'notes.txt');
     writeFileSync(file, 'x');
     expect(() => scaffoldProject(file)).toThrow(/notes\.txt is a file, not a folder/);
-    expect(() => scaffoldProject(join(file, 'shop'))).toThrow(/^cannot set up the project in .*notes\.txt\/shop: ENOTDIR/);
+    expect(() => scaffoldProject(join(file, 'shop'))).toThrow(
+      /^cannot set up the project in .*notes\.txt\/shop: ENOTDIR/,
+    );
   });
 });

@@ -38,9 +38,16 @@ describe("the README's library example", () => {
     expect(existsSync(join(dir, 'outbox')) ? readdirSync(join(dir, 'outbox')) : []).toEqual([]);
 
     // Anna waits in subscription-cancelled for its first step, a day after the trigger.
-    const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: join(dir, 'templates') });
+    const engine = await createEngine({
+      database: join(dir, 'shop.db'),
+      sequencesDir: join(dir, 'sequences'),
+      templatesDir: join(dir, 'templates'),
+    });
     try {
-      const e = await engine.ctx.k.selectFrom('enrollments').select(['sequence_id', 'status', 'enrolled_at', 'next_due_at']).execute();
+      const e = await engine.ctx.k
+        .selectFrom('enrollments')
+        .select(['sequence_id', 'status', 'enrolled_at', 'next_due_at'])
+        .execute();
       expect(e).toHaveLength(1);
       expect(e[0]).toMatchObject({ sequence_id: 'subscription-cancelled', status: 'active' });
       expect(Number(e[0]!.next_due_at) - Number(e[0]!.enrolled_at)).toBeGreaterThanOrEqual(86_400_000);

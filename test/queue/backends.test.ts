@@ -26,7 +26,9 @@ async function requireRedis(): Promise<void> {
     await r.connect();
     await r.ping();
   } catch (err) {
-    throw new Error(`Redis is required for this test but is not reachable at ${REDIS_URL} (${(err as Error).message}). Start it or set COMEBACK_TEST_REDIS.`);
+    throw new Error(
+      `Redis is required for this test but is not reachable at ${REDIS_URL} (${(err as Error).message}). Start it or set COMEBACK_TEST_REDIS.`,
+    );
   } finally {
     r.disconnect();
   }
@@ -38,7 +40,12 @@ const backends = [
     name: 'bullmq',
     make: async (concurrency: number): Promise<JobBackend> => {
       await requireRedis();
-      return new BullmqBackend({ url: REDIS_URL, queueName: `cbtest-${process.pid}-${Date.now().toString(36)}-${counter++}`, concurrency, log: silent });
+      return new BullmqBackend({
+        url: REDIS_URL,
+        queueName: `cbtest-${process.pid}-${Date.now().toString(36)}-${counter++}`,
+        concurrency,
+        log: silent,
+      });
     },
   },
 ];
@@ -50,7 +57,9 @@ describe.each(backends)('JobBackend conformance: $name', ({ make }) => {
     if (engine) await engine.close();
     else await backend?.stop();
     if (backend instanceof BullmqBackend) {
-      const cleanup = new BullmqBackend({ ...(backend as unknown as { options: ConstructorParameters<typeof BullmqBackend>[0] }).options });
+      const cleanup = new BullmqBackend({
+        ...(backend as unknown as { options: ConstructorParameters<typeof BullmqBackend>[0] }).options,
+      });
       await cleanup.obliterate();
       await cleanup.stop();
     }
@@ -103,7 +112,11 @@ describe.each(backends)('JobBackend conformance: $name', ({ make }) => {
   it('sends every due message once through the engine on PostgreSQL, with a job dispatched twice', async () => {
     backend = await make(8);
     engine = await createEngine(
-      { database: await postgresUrl(), sequencesDir: sequencesDir(), worker: { pollIntervalMs: 50, redispatchAfterMs: 60_000 } },
+      {
+        database: await postgresUrl(),
+        sequencesDir: sequencesDir(),
+        worker: { pollIntervalMs: 50, redispatchAfterMs: 60_000 },
+      },
       { transport: new MemoryTransport(), backend, logger: silent },
     );
     await seedDue(engine, 200);
@@ -123,13 +136,37 @@ describe.each(backends)('JobBackend conformance: $name', ({ make }) => {
 
 it('BullMQ: a pass fills the queue only up to worker.maxQueued; the backlog follows as the queue drains', async () => {
   await requireRedis();
-  const queue = new BullmqBackend({ url: REDIS_URL, queueName: `cbtest-cap-${process.pid}-${Date.now().toString(36)}`, concurrency: 4, log: silent });
+  const queue = new BullmqBackend({
+    url: REDIS_URL,
+    queueName: `cbtest-cap-${process.pid}-${Date.now().toString(36)}`,
+    concurrency: 4,
+    log: silent,
+  });
   // Takes jobs but never consumes them, so the queue only grows by what the passes hand over.
-  const idle: JobBackend = { name: 'bullmq', runsInline: false, dispatch: (ids) => queue.dispatch(ids), start: async () => {}, pending: () => queue.pending(), stop: async () => {} };
-  const e = await createEngine({ database: await postgresUrl(), sequencesDir: sequencesDir(), worker: { batchSize: 20, maxQueued: 50 } }, { transport: new MemoryTransport(), backend: idle, logger: silent });
+  const idle: JobBackend = {
+    name: 'bullmq',
+    runsInline: false,
+    dispatch: (ids) => queue.dispatch(ids),
+    start: async () => {},
+    pending: () => queue.pending(),
+    stop: async () => {},
+  };
+  const e = await createEngine(
+    { database: await postgresUrl(), sequencesDir: sequencesDir(), worker: { batchSize: 20, maxQueued: 50 } },
+    { transport: new MemoryTransport(), backend: idle, logger: silent },
+  );
   try {
     await seedDue(e, 300);
-    const handed = async () => Number((await e.ctx.k.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('dispatched_at', 'is not', null).executeTakeFirstOrThrow()).n);
+    const handed = async () =>
+      Number(
+        (
+          await e.ctx.k
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('dispatched_at', 'is not', null)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const first = await e.runDue();
     expect(first.reserved).toBe(300);
     expect(first.dispatched).toBe(50);

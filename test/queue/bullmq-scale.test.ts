@@ -15,7 +15,17 @@ import type { Engine } from '../../src/engine/engine.js';
 import { runWorker } from '../../src/worker/run.js';
 import { postgresUrl, REDIS_URL } from '../helpers/backends.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from '../worker/fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  statusCounts,
+  waitFor,
+  writeConfig,
+} from '../worker/fixture.js';
 import { freePort } from '../helpers/net.js';
 
 let sink: SmtpSink;
@@ -57,10 +67,20 @@ async function ping(url: string): Promise<boolean> {
  * A redis-server of this test's own in a temp folder, by default with AOF and `noeviction` (as
  * production should run it); fails clearly when it cannot start.
  */
-function startRedis(port: number, dir: string, durability = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']): ChildProcess {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...durability], { stdio: 'ignore' });
+function startRedis(
+  port: number,
+  dir: string,
+  durability = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
+): ChildProcess {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...durability],
+    { stdio: 'ignore' },
+  );
   child.on('error', (err) => {
-    throw new Error(`redis-server could not be started (${err.message}); install Redis (redis-server on PATH) to run this test`);
+    throw new Error(
+      `redis-server could not be started (${err.message}); install Redis (redis-server on PATH) to run this test`,
+    );
   });
   return child;
 }
@@ -78,9 +98,14 @@ it('two BullMQ workers on PostgreSQL send every message once, and both do work',
     transport: { type: 'smtp', url: sink.url, pool: 4 },
     worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 200, queueName },
   };
-  engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+  engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, {
+    logger: pino({ level: 'silent' }),
+  });
   const configFile = writeConfig(config);
-  const workers = [spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }), spawnWorker(configFile, [], { COMEBACK_LOG: 'info' })];
+  const workers = [
+    spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }),
+    spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }),
+  ];
   children.push(...workers);
   const stderr = (c: ChildProcess) => (c as ChildProcess & { stderrText: () => string }).stderrText();
   await waitFor(() => workers.every((w) => stderr(w).includes('worker started')), 60_000, 'both workers to start');
@@ -92,8 +117,17 @@ it('two BullMQ workers on PostgreSQL send every message once, and both do work',
   expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
   // A normal run prints no warning (e.g. MaxListenersExceededWarning from abort listeners piling up).
   for (const w of workers) expect(stderr(w)).not.toMatch(/MaxListenersExceededWarning|\(node:\d+\) Warning/);
-  const stoppedLine = (w: ChildProcess) => stderr(w).split('\n').find((l) => l.includes('"worker stopped"'));
-  const summaries = workers.map((w) => JSON.parse(stoppedLine(w) ?? '{}') as { sent?: number; serialPath?: { mails: number; commitMs: number; replyMs: number } });
+  const stoppedLine = (w: ChildProcess) =>
+    stderr(w)
+      .split('\n')
+      .find((l) => l.includes('"worker stopped"'));
+  const summaries = workers.map(
+    (w) =>
+      JSON.parse(stoppedLine(w) ?? '{}') as {
+        sent?: number;
+        serialPath?: { mails: number; commitMs: number; replyMs: number };
+      },
+  );
   const sentBy = summaries.map((s) => Number(s.sent ?? NaN));
   // Each worker reports where its serial path (past the point of no return) spent the time.
   for (const s of summaries) {
@@ -117,7 +151,10 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
   await waitFor(() => ping(url), 20_000, `redis-server on port ${port}`);
   const N = 800;
   const logged: string[] = [];
-  const log = pino({ level: 'warn' }, { write: (l: string) => void logged.push((JSON.parse(l) as { msg: string }).msg) });
+  const log = pino(
+    { level: 'warn' },
+    { write: (l: string) => void logged.push((JSON.parse(l) as { msg: string }).msg) },
+  );
   engine = await createEngine(
     {
       database: await postgresUrl(),
@@ -125,7 +162,13 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
       templatesDir: join(ROOT, 'templates'),
       redisUrl: url,
       transport: { type: 'smtp', url: sink.url, pool: 4 },
-      worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 300, redispatchAfterMs: 3000, queueName: `cbtest-restart-${Date.now().toString(36)}` },
+      worker: {
+        pollIntervalMs: 200,
+        concurrency: 8,
+        batchSize: 300,
+        redispatchAfterMs: 3000,
+        queueName: `cbtest-restart-${Date.now().toString(36)}`,
+      },
     },
     { logger: log },
   );
@@ -142,7 +185,9 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
   await waitFor(() => ping(url), 20_000, 'redis-server to come back');
   const summary = await run;
   const counts = await statusCounts(engine);
-  console.log(`Redis restart: killed after ${sentAtKill} of ${N}; after the run ${JSON.stringify(counts)}, ${summary.passes} passes`);
+  console.log(
+    `Redis restart: killed after ${sentAtKill} of ${N}; after the run ${JSON.stringify(counts)}, ${summary.passes} passes`,
+  );
   expect(sentAtKill).toBeLessThan(N);
   // The outage is logged once when it begins and once when it ends, not once per failed command.
   const down = logged.filter((m) => m.startsWith('Redis unavailable')).length;
@@ -157,14 +202,25 @@ it('a Redis restart in the middle of a BullMQ run: the run completes with no dup
 it('warns at start when Redis runs without AOF or with an eviction policy, and not when it is durable', async () => {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const redis = startRedis(port, mkdtempSync(join(tmpdir(), 'comeback-redis-')), ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']);
+  const redis = startRedis(port, mkdtempSync(join(tmpdir(), 'comeback-redis-')), [
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'allkeys-lru',
+  ]);
   children.push(redis);
   await waitFor(() => ping(url), 20_000, `redis-server on port ${port}`);
   const warningsAtStart = async () => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
     const e = await createEngine(
-      { database: ':memory:', sequencesDir: sequencesDir(), redisUrl: url, transport: { type: 'memory' }, worker: { queueName: `cbtest-warn-${Date.now().toString(36)}` } },
+      {
+        database: ':memory:',
+        sequencesDir: sequencesDir(),
+        redisUrl: url,
+        transport: { type: 'memory' },
+        worker: { queueName: `cbtest-warn-${Date.now().toString(36)}` },
+      },
       { logger: log },
     );
     await e.close();

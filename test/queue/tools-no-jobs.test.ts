@@ -23,20 +23,30 @@ async function closedPort(): Promise<number> {
 
 describe('processes that do not send', () => {
   it('comeback stats finishes with Redis down: it opens no queue', async () => {
-    const file = writeConfig({ database: sqliteUrl(), sequencesDir: sequencesDir(), redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+    const file = writeConfig({
+      database: sqliteUrl(),
+      sequencesDir: sequencesDir(),
+      redisUrl: `redis://127.0.0.1:${await closedPort()}`,
+    });
     const { out } = await runCliInProcess(['--config', file, 'stats']);
     expect(out).toContain('blast');
   }, 15_000);
 
   it('an engine created with jobs: false has no backend, even with Redis configured, and refuses to dispatch', async () => {
-    const engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), redisUrl: REDIS_URL }, { jobs: false, logger: pino({ level: 'silent' }) });
+    const engine = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir(), redisUrl: REDIS_URL },
+      { jobs: false, logger: pino({ level: 'silent' }) },
+    );
     try {
       expect(engine.backend.name).toBe('none');
       await expect(engine.backend.dispatch([1])).rejects.toThrow(ConfigError);
     } finally {
       await engine.close();
     }
-    const worker = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), redisUrl: REDIS_URL }, { logger: pino({ level: 'silent' }) });
+    const worker = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir(), redisUrl: REDIS_URL },
+      { logger: pino({ level: 'silent' }) },
+    );
     try {
       expect(worker.backend.name).toBe('bullmq');
     } finally {

@@ -2,7 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { limitDue, NOW, scaleCounts, scaleEngine, stageEnroll, stageLoad, stageSchedule, stageScore, stageSendInline, writeScaleSequences } from '../../bench/_scale-stages.js';
+import {
+  limitDue,
+  NOW,
+  scaleCounts,
+  scaleEngine,
+  stageEnroll,
+  stageLoad,
+  stageSchedule,
+  stageScore,
+  stageSendInline,
+  writeScaleSequences,
+} from '../../bench/_scale-stages.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
 import { explainAudience } from '../../src/engine/audience.js';
 
@@ -40,6 +51,12 @@ describe('scale pipeline (bench/scale.ts stages)', () => {
     expect(new Set(transport.sent.map((m) => m.messageId)).size).toBe(40);
 
     const counts = await scaleCounts(url);
-    expect(counts).toEqual({ enrolled: audience, messages: audience, duplicate_messages: 0, duplicate_enrolments: 0, sent: 40 });
+    expect(counts).toEqual({
+      enrolled: audience,
+      messages: audience,
+      duplicate_messages: 0,
+      duplicate_enrolments: 0,
+      sent: 40,
+    });
   });
 });

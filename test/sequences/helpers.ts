@@ -12,7 +12,12 @@ export function loaded(yaml: string, file = 'test.yaml'): LoadedSequence {
 }
 
 /** An engine on a database with the given sequences, a manual clock and a memory transport. */
-export async function engineWith(url: string, sequences: LoadedSequence[], start = Date.UTC(2026, 5, 2, 10), config: EngineConfigInput = {}): Promise<{ engine: Engine; clock: ManualClock; transport: MemoryTransport }> {
+export async function engineWith(
+  url: string,
+  sequences: LoadedSequence[],
+  start = Date.UTC(2026, 5, 2, 10),
+  config: EngineConfigInput = {},
+): Promise<{ engine: Engine; clock: ManualClock; transport: MemoryTransport }> {
   const clock = new ManualClock(start);
   const transport = new MemoryTransport();
   const engine = await createEngine({ ...config, database: url }, { clock, transport, sequences });
@@ -51,7 +56,14 @@ export async function shop(engine: Engine, customers: ShopCustomer[]): Promise<v
     })),
   );
   for (const c of customers) {
-    if (c.consent !== false) await engine.consents.record({ customer: c.id, action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', evidence: { test: true } });
+    if (c.consent !== false)
+      await engine.consents.record({
+        customer: c.id,
+        action: 'grant',
+        basis: 'double_opt_in',
+        source: 'newsletter_form',
+        evidence: { test: true },
+      });
     for (const [i, d] of c.daysAgo.entries()) {
       await engine.orders.record({
         externalId: `${c.id}-${i}`,
@@ -59,11 +71,19 @@ export async function shop(engine: Engine, customers: ShopCustomer[]): Promise<v
         orderedAt: now - d * DAY,
         totalMinor: c.total ?? 5000,
         discountMinor: c.discount ?? 0,
-        items: [{ sku: `SKU-${c.category ?? 'tea'}`, name: 'Item', category: c.category ?? 'tea', unitPriceMinor: c.total ?? 5000 }],
+        items: [
+          {
+            sku: `SKU-${c.category ?? 'tea'}`,
+            name: 'Item',
+            category: c.category ?? 'tea',
+            unitPriceMinor: c.total ?? 5000,
+          },
+        ],
       });
     }
   }
 }
 
 /** The head of a test sequence: id, name, consent; audience and steps follow. */
-export const head = (id: string, version = 1) => `id: ${id}\nname: Test ${id}\nversion: ${version}\nconsent: [double_opt_in]\n`;
+export const head = (id: string, version = 1) =>
+  `id: ${id}\nname: Test ${id}\nversion: ${version}\nconsent: [double_opt_in]\n`;

@@ -28,13 +28,31 @@ describe('example sequences', () => {
   it('all validate, including the full check of every template they use', async () => {
     const { problems, files } = await validatePaths(['sequences']);
     expect(problems.map(formatProblem)).toEqual([]);
-    expect(files.map((f) => f.sequence?.id).sort()).toEqual(['subscription-cancelled', 'welcome-back', 'winback-lapsed', 'winback-reasons', 'winback-value-at-risk']);
+    expect(files.map((f) => f.sequence?.id).sort()).toEqual([
+      'subscription-cancelled',
+      'welcome-back',
+      'winback-lapsed',
+      'winback-reasons',
+      'winback-value-at-risk',
+    ]);
   });
 
   it('branch on every churn reason of the source material', async () => {
     const { files } = await validatePaths(['sequences/winback-reasons.yaml'], { templatesDir: false });
     const answer = files[0]!.sequence!.steps.find((s) => s.id === 'answer')!;
-    expect(Object.keys(answer.branch!.cases!).sort()).toEqual(['competitor', 'financial', 'image', 'life_phase', 'location', 'moved', 'new_contact', 'price', 'quality', 'service', 'variety']);
+    expect(Object.keys(answer.branch!.cases!).sort()).toEqual([
+      'competitor',
+      'financial',
+      'image',
+      'life_phase',
+      'location',
+      'moved',
+      'new_contact',
+      'price',
+      'quality',
+      'service',
+      'variety',
+    ]);
   });
 
   it('a single file is checked against the other sequences of its folder (on_success.start)', async () => {
@@ -65,13 +83,20 @@ describe('checks across files', () => {
 
   it('reports a missing path instead of crashing', async () => {
     const { problems } = await validatePaths(['nowhere/x.yaml'], { templatesDir: false });
-    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^nowhere\/x\.yaml:1:1 no such file or folder in .*`comeback init`\)$/)]);
+    expect(problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^nowhere\/x\.yaml:1:1 no such file or folder in .*`comeback init`\)$/),
+    ]);
   });
 });
 
 describe('conditions', () => {
   it('evaluates over customer fields and engagement; unknown values never match', () => {
-    expect(evaluate('orders_count >= 2 and discount_share < 0.6 and late_payments == 0', { ...SAMPLE_CUSTOMER, late_payments: 0 })).toBe(true);
+    expect(
+      evaluate('orders_count >= 2 and discount_share < 0.6 and late_payments == 0', {
+        ...SAMPLE_CUSTOMER,
+        late_payments: 0,
+      }),
+    ).toBe(true);
     expect(evaluate('"vip" in tags and "coffee" in categories', SAMPLE_CUSTOMER)).toBe(true);
     expect(evaluate('churn_reason in ("price", "competitor")', SAMPLE_CUSTOMER)).toBe(true);
     expect(evaluate('overdue_ratio > 2', { ...SAMPLE_CUSTOMER, overdue_ratio: null })).toBe(false);
@@ -81,17 +106,26 @@ describe('conditions', () => {
 
   it('cannot reach anything but the data it is given', () => {
     expect(evaluate('constructor == constructor', {})).toBe(false);
-    expect(checkExpression('toString', 'audience').problems[0]?.message).toBe('unknown field "toString"; a text is written in double quotes: "toString"');
+    expect(checkExpression('toString', 'audience').problems[0]?.message).toBe(
+      'unknown field "toString"; a text is written in double quotes: "toString"',
+    );
     expect(checkExpression('process.exit(1)', 'step').problems[0]?.message).toMatch(/^unknown function "process.exit"/);
   });
 
   it('knows which fields an expression reads', () => {
-    expect([...checkExpression('p_alive < 0.5 and total_spent > 100', 'audience').names].sort()).toEqual(['p_alive', 'total_spent']);
+    expect([...checkExpression('p_alive < 0.5 and total_spent > 100', 'audience').names].sort()).toEqual([
+      'p_alive',
+      'total_spent',
+    ]);
   });
 });
 
 describe('the step machine', () => {
-  const facts = (over: Partial<Facts> = {}): Facts => ({ ...NO_FACTS, customer: { ...SAMPLE_CUSTOMER, total_spent: 80 }, ...over });
+  const facts = (over: Partial<Facts> = {}): Facts => ({
+    ...NO_FACTS,
+    customer: { ...SAMPLE_CUSTOMER, total_spent: 80 },
+    ...over,
+  });
   const s = seq(`${HEAD}goal: { survey_answered: true }
 steps:
   - id: a
@@ -112,25 +146,42 @@ steps:
     const t = Date.UTC(2026, 0, 1);
     const first = decide(s, { id: 1, currentStep: 0 }, facts(), t, 0.5);
     expect(first).toMatchObject({ kind: 'send', next: { stepIndex: 1, dueAt: t + 1.5 * DAY } });
-    expect(decide(s, { id: 1, currentStep: 1 }, facts({ clicked: true }), t, 0.5)).toMatchObject({ kind: 'skip', reason: 'unless clicked', next: null });
-    expect(decide(s, { id: 1, currentStep: 1 }, facts({ customer: { ...SAMPLE_CUSTOMER, total_spent: 20 } }), t, 0.5)).toMatchObject({ kind: 'skip', reason: 'only_if total_spent >= 50' });
+    expect(decide(s, { id: 1, currentStep: 1 }, facts({ clicked: true }), t, 0.5)).toMatchObject({
+      kind: 'skip',
+      reason: 'unless clicked',
+      next: null,
+    });
+    expect(
+      decide(s, { id: 1, currentStep: 1 }, facts({ customer: { ...SAMPLE_CUSTOMER, total_spent: 20 } }), t, 0.5),
+    ).toMatchObject({ kind: 'skip', reason: 'only_if total_spent >= 50' });
     const price = decide(s, { id: 1, currentStep: 1 }, facts({ churnReason: 'price' }), t, 0.5);
-    expect(price).toMatchObject({ kind: 'send', mail: { template: 'winback/offer', subject: 'Offer', coupon: { percent: 15 }, branchCase: 'when:0' } });
+    expect(price).toMatchObject({
+      kind: 'send',
+      mail: { template: 'winback/offer', subject: 'Offer', coupon: { percent: 15 }, branchCase: 'when:0' },
+    });
     const other = decide(s, { id: 1, currentStep: 1 }, facts({ churnReason: 'service' }), t, 0.5);
     expect(other).toMatchObject({ kind: 'send', mail: { template: 'winback/new-arrivals', branchCase: 'default' } });
   });
 
   it('ends on a reached survey goal and renders the case chosen at reservation', () => {
-    expect(decide(s, { id: 1, currentStep: 1 }, facts({ surveyAnswered: true }), 0, 0.5)).toEqual({ kind: 'exit', reason: 'survey_answered', goal: true });
+    expect(decide(s, { id: 1, currentStep: 1 }, facts({ surveyAnswered: true }), 0, 0.5)).toEqual({
+      kind: 'exit',
+      reason: 'survey_answered',
+      goal: true,
+    });
     // The facts changed after reservation (now a price leaver): the recorded case wins.
-    expect(resolveMail(s.steps[1]!, facts({ churnReason: 'price' }), null, 'default').template).toBe('winback/new-arrivals');
+    expect(resolveMail(s.steps[1]!, facts({ churnReason: 'price' }), null, 'default').template).toBe(
+      'winback/new-arrivals',
+    );
   });
 });
 
 describe('JSON Schema', () => {
   const schema = sequenceJsonSchema();
   const require = createRequire(import.meta.url);
-  const Ajv2020 = require('ajv/dist/2020.js').default as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown[] } };
+  const Ajv2020 = require('ajv/dist/2020.js').default as new (o: object) => {
+    compile(s: object): ((d: unknown) => boolean) & { errors?: unknown[] };
+  };
   const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
 
   it('is draft 2020-12, generated from the same schema, and documents the fields', () => {

@@ -30,7 +30,8 @@ const VALID = `${HEAD}steps:
             - { id: long-offer, wait: 4d, template: winback/offer, subject: Offer }
 `;
 
-const problems = (yaml: string) => parseSequence(yaml, 's.yaml').problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+const problems = (yaml: string) =>
+  parseSequence(yaml, 's.yaml').problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
 
 describe('path experiments in the YAML', () => {
   it('flattens the paths: the steps before the split, then each cohort in turn', () => {
@@ -123,7 +124,15 @@ describe('path experiments in the YAML', () => {
 
 describe('path experiments through the engine', () => {
   it('sends each cohort exactly the mails of its own path', async () => {
-    const [run] = await runPathExperiment({ database: sqliteUrl(), seeds: [3], customers: 240, holdout: 0.1, baseline: 0.04, truths: { 'two-mails': 0.05, 'three-mails': 0.05, gift: 0.1 }, send: true });
+    const [run] = await runPathExperiment({
+      database: sqliteUrl(),
+      seeds: [3],
+      customers: 240,
+      holdout: 0.1,
+      baseline: 0.04,
+      truths: { 'two-mails': 0.05, 'three-mails': 0.05, gift: 0.1 },
+      send: true,
+    });
     const cohort = (id: string) => run!.paths.cohorts.find((c) => c.cohortId === id)!.uplift.mailed.enrolled;
     const sent = run!.sentByStep;
     const mailed = cohort('two-mails') + cohort('three-mails') + cohort('gift');
@@ -168,13 +177,22 @@ steps:
       await loadCustomers(engine, syntheticCustomers(120, 3, start));
       const days = 10;
       const tick = 6 * HOURS;
-      const sim = await simulate(engine.ctx.k, seq.definition, { start, days, tickMs: tick, assumptions: NO_ENGAGEMENT });
+      const sim = await simulate(engine.ctx.k, seq.definition, {
+        start,
+        days,
+        tickMs: tick,
+        assumptions: NO_ENGAGEMENT,
+      });
       for (let t = start; t < start + days * 24 * HOURS; t += tick) {
         if (t > clock.now()) clock.set(t);
         if ((t - start) % (24 * HOURS) === 0) await enrollAudience(engine.ctx, 'split');
         await engine.runDue();
       }
-      const worker = await engine.ctx.k.selectFrom('messages').innerJoin('customers', 'customers.id', 'messages.customer_id').select(['customers.external_id', 'messages.step_id', 'messages.reserved_at']).execute();
+      const worker = await engine.ctx.k
+        .selectFrom('messages')
+        .innerJoin('customers', 'customers.id', 'messages.customer_id')
+        .select(['customers.external_id', 'messages.step_id', 'messages.reserved_at'])
+        .execute();
       const fromWorker = worker.map((m) => `${m.external_id} ${m.step_id} ${Number(m.reserved_at)}`).sort();
       const fromSim = sim.sends.map((s) => `${s.externalId} ${s.stepId} ${s.at}`).sort();
       expect(fromSim).toEqual(fromWorker);

@@ -20,7 +20,11 @@ describe('orders and trigger API over HTTP', () => {
   afterAll(() => s.close());
 
   async function customerOf(customerId: number): Promise<string> {
-    const c = await s.engine.ctx.k.selectFrom('customers').select('external_id').where('id', '=', customerId).executeTakeFirstOrThrow();
+    const c = await s.engine.ctx.k
+      .selectFrom('customers')
+      .select('external_id')
+      .where('id', '=', customerId)
+      .executeTakeFirstOrThrow();
     return c.external_id;
   }
 
@@ -36,7 +40,13 @@ describe('orders and trigger API over HTTP', () => {
   });
 
   it('names every wrong field of an invalid order', async () => {
-    const res = await call(s, '/api/orders', { externalId: '', customerExternalId: 'c', orderedAt: 'yesterday', totalMinor: -5, colour: 'red' });
+    const res = await call(s, '/api/orders', {
+      externalId: '',
+      customerExternalId: 'c',
+      orderedAt: 'yesterday',
+      totalMinor: -5,
+      colour: 'red',
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { issues: string[] };
     const text = body.issues.join('\n');
@@ -46,10 +56,20 @@ describe('orders and trigger API over HTTP', () => {
 
   it('records an order once by its id and attributes the conversion once', async () => {
     const { customerId, enrollmentId } = await seedMessage(s);
-    const order = { externalId: 'o-1001', customerExternalId: await customerOf(customerId), orderedAt: s.clock.now(), totalMinor: 5990, items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 5990 }] };
+    const order = {
+      externalId: 'o-1001',
+      customerExternalId: await customerOf(customerId),
+      orderedAt: s.clock.now(),
+      totalMinor: 5990,
+      items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 5990 }],
+    };
     const first = await call(s, '/api/orders', order);
     expect(first.status).toBe(201);
-    const created = (await first.json()) as { id: number; created: boolean; conversions: { enrollmentId: number; attributedBy: string }[] };
+    const created = (await first.json()) as {
+      id: number;
+      created: boolean;
+      conversions: { enrollmentId: number; attributedBy: string }[];
+    };
     expect(created.created).toBe(true);
     expect(created.conversions).toEqual([expect.objectContaining({ enrollmentId, attributedBy: 'goal_window' })]);
     const again = await call(s, '/api/orders', order);
@@ -57,8 +77,13 @@ describe('orders and trigger API over HTTP', () => {
     expect(await again.json()).toMatchObject({ id: created.id, created: false, conversions: [] });
     const k = s.engine.ctx.k;
     expect(await k.selectFrom('orders').select('id').where('external_id', '=', 'o-1001').execute()).toHaveLength(1);
-    expect(await k.selectFrom('conversions').select('id').where('enrollment_id', '=', enrollmentId).execute()).toHaveLength(1);
-    expect((await k.selectFrom('enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirstOrThrow()).status).toBe('converted');
+    expect(
+      await k.selectFrom('conversions').select('id').where('enrollment_id', '=', enrollmentId).execute(),
+    ).toHaveLength(1);
+    expect(
+      (await k.selectFrom('enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirstOrThrow())
+        .status,
+    ).toBe('converted');
   });
 
   it('matches a personal coupon code to its enrolment', async () => {
@@ -66,19 +91,49 @@ describe('orders and trigger API over HTTP', () => {
     const k = s.engine.ctx.k;
     await k
       .insertInto('coupons')
-      .values({ code: 'CB-API0000001', customer_id: customerId, enrollment_id: enrollmentId, message_id: messageId, percent: 10, amount_minor: null, currency: null, expires_at: s.clock.now() + 86_400_000, created_at: s.clock.now() })
+      .values({
+        code: 'CB-API0000001',
+        customer_id: customerId,
+        enrollment_id: enrollmentId,
+        message_id: messageId,
+        percent: 10,
+        amount_minor: null,
+        currency: null,
+        expires_at: s.clock.now() + 86_400_000,
+        created_at: s.clock.now(),
+      })
       .execute();
-    const res = await call(s, '/api/orders', { externalId: 'o-coupon', customerExternalId: await customerOf(customerId), orderedAt: s.clock.now(), totalMinor: 4500, discountMinor: 500, couponCode: 'CB-API0000001' });
+    const res = await call(s, '/api/orders', {
+      externalId: 'o-coupon',
+      customerExternalId: await customerOf(customerId),
+      orderedAt: s.clock.now(),
+      totalMinor: 4500,
+      discountMinor: 500,
+      couponCode: 'CB-API0000001',
+    });
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { conversions: unknown[] }).conversions).toEqual([expect.objectContaining({ enrollmentId, attributedBy: 'coupon' })]);
-    const coupon = await k.selectFrom('coupons').select('redeemed_order_id').where('code', '=', 'CB-API0000001').executeTakeFirstOrThrow();
+    expect(((await res.json()) as { conversions: unknown[] }).conversions).toEqual([
+      expect.objectContaining({ enrollmentId, attributedBy: 'coupon' }),
+    ]);
+    const coupon = await k
+      .selectFrom('coupons')
+      .select('redeemed_order_id')
+      .where('code', '=', 'CB-API0000001')
+      .executeTakeFirstOrThrow();
     expect(coupon.redeemed_order_id).not.toBeNull();
   });
 
   it('answers 404 for an order of an unknown customer, storing nothing', async () => {
-    const res = await call(s, '/api/orders', { externalId: 'o-ghost', customerExternalId: 'nobody', orderedAt: s.clock.now(), totalMinor: 100 });
+    const res = await call(s, '/api/orders', {
+      externalId: 'o-ghost',
+      customerExternalId: 'nobody',
+      orderedAt: s.clock.now(),
+      totalMinor: 100,
+    });
     expect(res.status).toBe(404);
-    expect(await s.engine.ctx.k.selectFrom('orders').select('id').where('external_id', '=', 'o-ghost').execute()).toHaveLength(0);
+    expect(
+      await s.engine.ctx.k.selectFrom('orders').select('id').where('external_id', '=', 'o-ghost').execute(),
+    ).toHaveLength(0);
   });
 
   it('triggers a sequence for a customer, and says why when it does not enrol', async () => {
@@ -86,8 +141,18 @@ describe('orders and trigger API over HTTP', () => {
       { externalId: 'trig-yes', email: 'yes@example.com', locale: 'en', acquiredVia: 'sale' },
       { externalId: 'trig-no', email: 'no@example.com', locale: 'en', acquiredVia: 'newsletter' },
     ]);
-    await s.engine.consents.record({ customer: 'trig-yes', action: 'grant', basis: 'double_opt_in', source: 'test', evidence: {} });
-    const yes = await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'trig-yes', data: { reason: 'subscription_cancelled' } });
+    await s.engine.consents.record({
+      customer: 'trig-yes',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'test',
+      evidence: {},
+    });
+    const yes = await call(s, '/api/trigger', {
+      sequence: 'winback-lapsed',
+      customer: 'trig-yes',
+      data: { reason: 'subscription_cancelled' },
+    });
     expect(yes.status).toBe(200);
     const enrolled = (await yes.json()) as { enrollmentId: number | null };
     expect(enrolled.enrollmentId).toEqual(expect.any(Number));
@@ -107,7 +172,10 @@ describe('orders and trigger API over HTTP', () => {
       { externalId: 'http-2', email: 'not-an-address', colour: 'red' },
     ]);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { issues: string[] }).issues).toEqual(['[1].email: Invalid email address', '[1].colour: unknown field']);
+    expect(((await bad.json()) as { issues: string[] }).issues).toEqual([
+      '[1].email: Invalid email address',
+      '[1].colour: unknown field',
+    ]);
     expect(await k.selectFrom('customers').select('id').where('external_id', 'like', 'http-%').execute()).toEqual([]);
     const created = await call(s, '/api/customers', [
       { externalId: 'http-1', email: 'lea@example.com', firstName: 'Lea', locale: 'de', acquiredVia: 'sale' },
@@ -118,13 +186,37 @@ describe('orders and trigger API over HTTP', () => {
     expect(Object.keys(customers)).toEqual(['http-1', 'http-2']);
     // A single customer, only the changed address: the rest stays.
     expect((await call(s, '/api/customers', { externalId: 'http-1', email: 'lea.new@example.com' })).status).toBe(200);
-    expect(await s.engine.customers.get('http-1')).toMatchObject({ id: customers['http-1'], email: 'lea.new@example.com', first_name: 'Lea', locale: 'de', acquired_via: 'sale' });
-    expect((await call(s, '/api/customers', Array.from({ length: 1001 }, (_, i) => ({ externalId: `x${i}` })))).status).toBe(400);
+    expect(await s.engine.customers.get('http-1')).toMatchObject({
+      id: customers['http-1'],
+      email: 'lea.new@example.com',
+      first_name: 'Lea',
+      locale: 'de',
+      acquired_via: 'sale',
+    });
+    expect(
+      (
+        await call(
+          s,
+          '/api/customers',
+          Array.from({ length: 1001 }, (_, i) => ({ externalId: `x${i}` })),
+        )
+      ).status,
+    ).toBe(400);
     const typo = await call(s, '/api/customers', { externalId: 'http-1', emial: 'lea@example.com' });
-    expect(await typo.json()).toEqual({ error: 'invalid customer', issues: ['emial: unknown field (did you mean "email"?)'] });
+    expect(await typo.json()).toEqual({
+      error: 'invalid customer',
+      issues: ['emial: unknown field (did you mean "email"?)'],
+    });
 
     // Consents: a grant with its evidence, an objection; a grant without a basis is refused.
-    const grant = await call(s, '/api/consents', { customer: 'http-1', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', textVersion: 'v3', evidence: { ip: '192.0.2.7', confirmedAt: '2026-06-01T12:00:00Z' } });
+    const grant = await call(s, '/api/consents', {
+      customer: 'http-1',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      textVersion: 'v3',
+      evidence: { ip: '192.0.2.7', confirmedAt: '2026-06-01T12:00:00Z' },
+    });
     expect(grant.status).toBe(201);
     expect(await grant.json()).toEqual({ id: expect.any(Number) });
     expect((await s.engine.consents.state('http-1')).active.map((b) => b.basis)).toEqual(['double_opt_in']);
@@ -134,8 +226,19 @@ describe('orders and trigger API over HTTP', () => {
     expect((await s.engine.consents.state('http-2')).objected).toBe(true);
 
     // Then the order and the trigger, as before.
-    expect((await call(s, '/api/orders', { externalId: 'o-http-1', customerExternalId: 'http-1', orderedAt: s.clock.now(), totalMinor: 2490 })).status).toBe(201);
-    expect(await (await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'http-1' })).json()).toMatchObject({ enrollmentId: expect.any(Number) });
+    expect(
+      (
+        await call(s, '/api/orders', {
+          externalId: 'o-http-1',
+          customerExternalId: 'http-1',
+          orderedAt: s.clock.now(),
+          totalMinor: 2490,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      await (await call(s, '/api/trigger', { sequence: 'winback-lapsed', customer: 'http-1' })).json(),
+    ).toMatchObject({ enrollmentId: expect.any(Number) });
   });
 
   it('takes a mail that came back as it is (message/rfc822): a hard bounce of a sent mail suppresses its address, once', async () => {
@@ -165,7 +268,11 @@ describe('orders and trigger API over HTTP', () => {
       '',
     ].join('\r\n');
     const post = (body: string, type = 'message/rfc822', key: string | null = API_KEY) =>
-      fetch(`${s.url}/api/inbound`, { method: 'POST', headers: { 'content-type': type, ...(key ? { authorization: `Bearer ${key}` } : {}) }, body });
+      fetch(`${s.url}/api/inbound`, {
+        method: 'POST',
+        headers: { 'content-type': type, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body,
+      });
     expect((await post(dsn, 'message/rfc822', null)).status).toBe(401);
     expect((await post(dsn, 'application/json')).status).toBe(415);
     expect((await post('')).status).toBe(400);
@@ -173,7 +280,13 @@ describe('orders and trigger API over HTTP', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ action: 'bounce', messageId });
     expect(await (await post(dsn)).json()).toMatchObject({ action: 'duplicate', messageId });
-    expect(await s.engine.ctx.k.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(email)).execute()).toEqual([{ reason: 'hard_bounce' }]);
+    expect(
+      await s.engine.ctx.k
+        .selectFrom('suppressions')
+        .select('reason')
+        .where('email_hash', '=', hashEmail(email))
+        .execute(),
+    ).toEqual([{ reason: 'hard_bounce' }]);
   });
 
   it('is disabled (503) while no API key is configured', async () => {

@@ -42,9 +42,27 @@ describe('a sent mail against the tracking server, end to end', () => {
     writeFileSync(join(dir, 'e2e-survey.yaml'), SEQUENCE);
     s = await startServer({ sequences: false });
     await s.engine.ctx.sequences.sync(loadSequences([dir]), s.clock.now());
-    await s.engine.customers.upsert({ externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', locale: 'en', acquiredVia: 'sale' });
-    await s.engine.consents.record({ customer: 'anna', action: 'grant', basis: 'double_opt_in', source: 'newsletter_form', evidence: {} });
-    await s.engine.orders.record({ externalId: 'a-1', customerExternalId: 'anna', orderedAt: s.clock.now() - 100 * 86_400_000, totalMinor: 4990, items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 4990 }] });
+    await s.engine.customers.upsert({
+      externalId: 'anna',
+      email: 'anna@example.com',
+      firstName: 'Anna',
+      locale: 'en',
+      acquiredVia: 'sale',
+    });
+    await s.engine.consents.record({
+      customer: 'anna',
+      action: 'grant',
+      basis: 'double_opt_in',
+      source: 'newsletter_form',
+      evidence: {},
+    });
+    await s.engine.orders.record({
+      externalId: 'a-1',
+      customerExternalId: 'anna',
+      orderedAt: s.clock.now() - 100 * 86_400_000,
+      totalMinor: 4990,
+      items: [{ sku: 'TEA-1', name: 'Green tea', unitPriceMinor: 4990 }],
+    });
     const { enrollmentId } = await s.engine.trigger('e2e-survey', 'anna');
     expect(enrollmentId).toEqual(expect.any(Number));
     await s.engine.runDue();
@@ -59,10 +77,21 @@ describe('a sent mail against the tracking server, end to end', () => {
   });
   afterAll(() => s.close());
 
-  const hrefs = (html: string, kind: string) => [...html.matchAll(new RegExp(`href="(http://track\\.test/${kind}/[^"]+)"`, 'g'))].map((m) => m[1]!.replace(/&amp;/g, '&'));
+  const hrefs = (html: string, kind: string) =>
+    [...html.matchAll(new RegExp(`href="(http://track\\.test/${kind}/[^"]+)"`, 'g'))].map((m) =>
+      m[1]!.replace(/&amp;/g, '&'),
+    );
 
   it('every tracked link of the mail redirects to the target stored with the message', async () => {
-    const stored = JSON.parse((await s.engine.ctx.k.selectFrom('messages').select('links').where('id', '=', offer.messageId).executeTakeFirstOrThrow()).links) as string[];
+    const stored = JSON.parse(
+      (
+        await s.engine.ctx.k
+          .selectFrom('messages')
+          .select('links')
+          .where('id', '=', offer.messageId)
+          .executeTakeFirstOrThrow()
+      ).links,
+    ) as string[];
     const clicks = [...new Set(hrefs(offer.html, 'c'))];
     expect(clicks.length).toBeGreaterThan(0);
     expect(clicks.length).toBe(stored.length);
@@ -108,7 +137,12 @@ describe('a sent mail against the tracking server, end to end', () => {
   it('POSTing List-Unsubscribe=One-Click to the header’s URL unsubscribes the recipient', async () => {
     const header = mail.headers['List-Unsubscribe']!;
     const https = /<(http[^>]+)>/.exec(header)![1]!;
-    const res = await fetch(`${s.url}${pathOf(https)}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const res = await fetch(`${s.url}${pathOf(https)}`, {
+      method: 'POST',
+      body: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     expect(res.status).toBe(200);
     await s.flush();
     const types = (await events(s)).filter((e) => e.message_id === messageId).map((e) => e.type);

@@ -10,8 +10,10 @@ export const SECRET = 'test-secret-0123456789abcdef';
 export const API_KEY = 'test-api-key-0123456789';
 /** Browsers' user agents as recorded from real requests. */
 export const UA = {
-  chromeMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-  iphoneMail: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  chromeMac:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+  iphoneMail:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
   outlookDesktop: 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)',
 };
 
@@ -29,12 +31,23 @@ export interface TestServer {
 
 /** Starts a server on 127.0.0.1 (free port) over a new SQLite file (or the given database URL). */
 export async function startServer(
-  options: { database?: string; config?: EngineConfigInput; server?: Omit<BuildServerOptions, 'engine'>; sequences?: boolean } = {},
+  options: {
+    database?: string;
+    config?: EngineConfigInput;
+    server?: Omit<BuildServerOptions, 'engine'>;
+    sequences?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
   const transport = new MemoryTransport();
   const engine = await createEngine(
-    { database: options.database ?? sqliteUrl(), secret: SECRET, apiKey: API_KEY, publicUrl: 'http://track.test', ...options.config },
+    {
+      database: options.database ?? sqliteUrl(),
+      secret: SECRET,
+      apiKey: API_KEY,
+      publicUrl: 'http://track.test',
+      ...options.config,
+    },
     { clock, transport, ...(options.sequences === false ? { sequences: [] } : {}) },
   );
   const app = await buildServer({ engine, eventFlushMs: 5, ...options.server });
@@ -70,13 +83,34 @@ export async function seedMessage(
   const now = s.clock.now();
   const n = ++seq;
   const external = `cust-${n}-${now}`;
-  const ids = await s.engine.customers.upsert({ externalId: external, email: options.email ?? `c${n}.${now}@example.com`, firstName: 'Anna', locale: options.locale ?? 'en', acquiredVia: 'sale' });
+  const ids = await s.engine.customers.upsert({
+    externalId: external,
+    email: options.email ?? `c${n}.${now}@example.com`,
+    firstName: 'Anna',
+    locale: options.locale ?? 'en',
+    acquiredVia: 'sale',
+  });
   const customerId = ids.get(external)!;
-  await s.engine.consents.record({ customer: customerId, action: 'grant', basis: 'double_opt_in', source: 'test', evidence: {} });
-  const version = s.engine.ctx.sequences.ids().includes('winback-lapsed') ? s.engine.ctx.sequences.get('winback-lapsed').version : 1;
+  await s.engine.consents.record({
+    customer: customerId,
+    action: 'grant',
+    basis: 'double_opt_in',
+    source: 'test',
+    evidence: {},
+  });
+  const version = s.engine.ctx.sequences.ids().includes('winback-lapsed')
+    ? s.engine.ctx.sequences.get('winback-lapsed').version
+    : 1;
   const enrollment = await k
     .insertInto('enrollments')
-    .values({ customer_id: customerId, sequence_id: 'winback-lapsed', sequence_version: version, status: 'active', enrolled_at: now - 86_400_000, next_due_at: null })
+    .values({
+      customer_id: customerId,
+      sequence_id: 'winback-lapsed',
+      sequence_version: version,
+      status: 'active',
+      enrolled_at: now - 86_400_000,
+      next_due_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   const sentAt = now - (options.sentAgoMs ?? 3_600_000);
@@ -92,7 +126,12 @@ export async function seedMessage(
       status: 'sent',
       legal_basis: 'double_opt_in',
       subject: 'We miss you',
-      links: JSON.stringify(options.links ?? ['https://shop.example.com/new?utm_source=comeback&utm_medium=email', 'https://shop.example.com/sale']),
+      links: JSON.stringify(
+        options.links ?? [
+          'https://shop.example.com/new?utm_source=comeback&utm_medium=email',
+          'https://shop.example.com/sale',
+        ],
+      ),
       due_at: sentAt,
       reserved_at: sentAt,
       sent_at: sentAt,
@@ -109,7 +148,12 @@ export async function events(s: TestServer) {
 }
 
 /** A request over real HTTP that never follows redirects. */
-export function get(s: TestServer, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Response> {
+export function get(
+  s: TestServer,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Response> {
   return fetch(`${s.url}${path}`, { method, headers, redirect: 'manual' });
 }
 

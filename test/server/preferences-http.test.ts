@@ -5,9 +5,18 @@ import { API_KEY, get, pathOf, seedMessage, startServer, type TestServer } from 
 
 const CONFIG = { config: { topics: ['offers', 'news'] } };
 const form = (s: TestServer, path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${s.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Phone/1.0', ...headers }, redirect: 'manual' });
+  fetch(`${s.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Phone/1.0', ...headers },
+    redirect: 'manual',
+  });
 const api = (s: TestServer, body: unknown, key = API_KEY) =>
-  fetch(`${s.url}/api/preferences`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } });
+  fetch(`${s.url}/api/preferences`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+  });
 const ledger = (s: TestServer, customerId: number) =>
   s.engine.ctx.k.selectFrom('consents').selectAll().where('customer_id', '=', customerId).orderBy('id').execute();
 
@@ -31,12 +40,17 @@ describe.each(dialects)('the preference page and POST /api/preferences on $name'
     const before = await ledger(s, customerId);
 
     // Forged, altered, expired: the generic page, nothing changes.
-    for (const bad of [path.slice(0, -2) + (path.endsWith('AA') ? 'BB' : 'AA'), pathOf(s.engine.ctx.urls.unsubscribe(messageId)).replace('/u/', '/p/')]) {
+    for (const bad of [
+      path.slice(0, -2) + (path.endsWith('AA') ? 'BB' : 'AA'),
+      pathOf(s.engine.ctx.urls.unsubscribe(messageId)).replace('/u/', '/p/'),
+    ]) {
       expect((await get(s, bad)).status).toBe(404);
       expect((await form(s, bad, 'choice=snooze&days=90')).status).toBe(404);
     }
     const old = await seedMessage(s, { sentAgoMs: 401 * DAY });
-    expect((await form(s, pathOf(s.engine.ctx.urls.preferences(old.messageId)), 'choice=snooze&days=90')).status).toBe(404);
+    expect((await form(s, pathOf(s.engine.ctx.urls.preferences(old.messageId)), 'choice=snooze&days=90')).status).toBe(
+      404,
+    );
     // A snooze length not offered, an unknown topic, another site's form: refused.
     expect((await form(s, path, 'choice=snooze&days=45')).status).toBe(400);
     expect((await form(s, path, 'choice=topics&topic=secret')).status).toBe(400);
@@ -67,7 +81,12 @@ describe.each(dialects)('the preference page and POST /api/preferences on $name'
     await s.flush();
     expect((await s.engine.consents.state(customerId)).objected).toBe(true);
     const withdrawal = (await ledger(s, customerId)).find((r) => r.action === 'withdraw')!;
-    expect(JSON.parse(withdrawal.evidence)).toMatchObject({ messageId, via: 'preference_page', ipHash: evidence.ipHash, userAgentHash: evidence.userAgentHash });
+    expect(JSON.parse(withdrawal.evidence)).toMatchObject({
+      messageId,
+      via: 'preference_page',
+      ipHash: evidence.ipHash,
+      userAgentHash: evidence.userAgentHash,
+    });
 
     // Erased since: the generic page.
     await s.engine.privacy.forget((await s.engine.customers.get(customerId))!.email!);
@@ -81,7 +100,12 @@ describe.each(dialects)('the preference page and POST /api/preferences on $name'
     expect(r.status).toBe(200);
     await s.flush();
     const w = (await ledger(s, customerId)).find((e) => e.action === 'withdraw')!;
-    expect(JSON.parse(w.evidence)).toMatchObject({ messageId, via: 'one_click', ipHash: expect.stringMatching(/^[0-9a-f]{64}$/), userAgentHash: expect.any(String) });
+    expect(JSON.parse(w.evidence)).toMatchObject({
+      messageId,
+      via: 'one_click',
+      ipHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      userAgentHash: expect.any(String),
+    });
   });
 
   it('the API: the same choices, recorded once; 400 for a bad choice, 404 for an unknown customer, 401 without the key', async () => {
@@ -90,20 +114,40 @@ describe.each(dialects)('the preference page and POST /api/preferences on $name'
     const external = (await s.engine.customers.get(customerId))!.external_id;
     const first = await api(s, { customer: external, snooze: 180 });
     expect(first.status).toBe(200);
-    expect(await first.json()).toMatchObject({ recorded: true, preferences: { snoozedUntil: s.clock.now() + 180 * DAY } });
+    expect(await first.json()).toMatchObject({
+      recorded: true,
+      preferences: { snoozedUntil: s.clock.now() + 180 * DAY },
+    });
     expect(await (await api(s, { customer: external, snooze: 180 })).json()).toMatchObject({ recorded: false });
     // Posted five times at once (a double click, a retrying client): recorded once.
-    const burst = await Promise.all(Array.from({ length: 5 }, () => api(s!, { customer: external, frequency: 'monthly' }).then((r) => r.json() as Promise<{ recorded: boolean }>)));
+    const burst = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        api(s!, { customer: external, frequency: 'monthly' }).then((r) => r.json() as Promise<{ recorded: boolean }>),
+      ),
+    );
     expect(burst.filter((b) => b.recorded)).toHaveLength(1);
     expect((await api(s, { customer: customerId, topic: 'offers', subscribed: false })).status).toBe(200);
     expect((await api(s, { customer: external, locale: 'de' })).status).toBe(200);
-    for (const bad of [{ snooze: 45 }, { topic: 'secret', subscribed: false }, { frequency: 'daily' }, { locale: 'fr' }, {}]) {
+    for (const bad of [
+      { snooze: 45 },
+      { topic: 'secret', subscribed: false },
+      { frequency: 'daily' },
+      { locale: 'fr' },
+      {},
+    ]) {
       expect((await api(s, { customer: external, ...bad })).status).toBe(400);
     }
     expect((await api(s, { customer: 'nobody', snooze: 30 })).status).toBe(404);
     expect((await api(s, { customer: external, snooze: 30 }, 'wrong-key-0123456789')).status).toBe(401);
-    const got = await fetch(`${s.url}/api/preferences/${encodeURIComponent(external)}`, { headers: { authorization: `Bearer ${API_KEY}` } });
-    expect(await got.json()).toMatchObject({ frequency: 'monthly', topicsOut: ['offers'], locale: 'de', snoozedUntil: s.clock.now() + 180 * DAY });
+    const got = await fetch(`${s.url}/api/preferences/${encodeURIComponent(external)}`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(await got.json()).toMatchObject({
+      frequency: 'monthly',
+      topicsOut: ['offers'],
+      locale: 'de',
+      snoozedUntil: s.clock.now() + 180 * DAY,
+    });
     const prefs = (await ledger(s, customerId)).filter((r) => r.action === 'preference');
     expect(prefs.map((r) => JSON.parse(r.evidence).via)).toEqual(['api', 'api', 'api', 'api']);
   });

@@ -11,17 +11,33 @@ describe('reason survey links over HTTP', () => {
   afterAll(() => s.close());
 
   async function customer(id: number) {
-    return s.engine.ctx.k.selectFrom('customers').select(['churn_reason', 'churn_reason_source']).where('id', '=', id).executeTakeFirstOrThrow();
+    return s.engine.ctx.k
+      .selectFrom('customers')
+      .select(['churn_reason', 'churn_reason_source'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
   }
 
   it('records the churn reason a person clicks and shows the thank-you page with the promised coupon', async () => {
     const { messageId, customerId, enrollmentId } = await seedMessage(s, { locale: 'de' });
     await s.engine.ctx.k
       .insertInto('coupons')
-      .values({ code: 'CB-THANKYOU01', customer_id: customerId, enrollment_id: enrollmentId, message_id: messageId, percent: 10, amount_minor: null, currency: null, expires_at: s.clock.now() + 14 * 86_400_000, created_at: s.clock.now() })
+      .values({
+        code: 'CB-THANKYOU01',
+        customer_id: customerId,
+        enrollment_id: enrollmentId,
+        message_id: messageId,
+        percent: 10,
+        amount_minor: null,
+        currency: null,
+        expires_at: s.clock.now() + 14 * 86_400_000,
+        created_at: s.clock.now(),
+      })
       .execute();
     const price = CHURN_REASONS.indexOf('price');
-    const res = await get(s, new URL(s.engine.ctx.urls.reason(messageId, price)).pathname, { 'user-agent': UA.iphoneMail });
+    const res = await get(s, new URL(s.engine.ctx.urls.reason(messageId, price)).pathname, {
+      'user-agent': UA.iphoneMail,
+    });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('Vielen Dank');
@@ -33,7 +49,11 @@ describe('reason survey links over HTTP', () => {
     expect([e!.type, e!.link_index, e!.machine]).toEqual(['reason', price, 0]);
 
     // The sequence branches on it: the facts carry the answer and the reason.
-    const enrollment = await s.engine.ctx.k.selectFrom('enrollments').select(['id', 'customer_id', 'enrolled_at']).where('id', '=', enrollmentId).execute();
+    const enrollment = await s.engine.ctx.k
+      .selectFrom('enrollments')
+      .select(['id', 'customer_id', 'enrolled_at'])
+      .where('id', '=', enrollmentId)
+      .execute();
     const facts = (await factsFor(s.engine.ctx.k, enrollment)).get(enrollmentId)!;
     expect(facts).toMatchObject({ surveyAnswered: true, churnReason: 'price' });
   });
@@ -48,9 +68,16 @@ describe('reason survey links over HTTP', () => {
     await s.flush();
     expect((await customer(customerId)).churn_reason).toBeNull();
     const rows = (await events(s)).filter((r) => r.message_id === messageId);
-    expect(rows.map((r) => [r.type, r.machine, r.machine_reason, r.source])).toEqual([['click', 1, 'scanner_user_agent', 'reason_link']]);
+    expect(rows.map((r) => [r.type, r.machine, r.machine_reason, r.source])).toEqual([
+      ['click', 1, 'scanner_user_agent', 'reason_link'],
+    ]);
 
-    const confirmed = await fetch(`${s.url}${path}`, { method: 'POST', body: 'confirm=1', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA.chromeMac }, redirect: 'manual' });
+    const confirmed = await fetch(`${s.url}${path}`, {
+      method: 'POST',
+      body: 'confirm=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA.chromeMac },
+      redirect: 'manual',
+    });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain('Thank you for your answer');
     expect((await customer(customerId)).churn_reason).toBe('service');
@@ -59,9 +86,21 @@ describe('reason survey links over HTTP', () => {
   it('refuses forged reason tokens and reason indexes that do not exist', async () => {
     const { messageId, customerId } = await seedMessage(s);
     const good = s.engine.ctx.signer.sign({ purpose: 'reason', id: messageId, index: 4 });
-    for (const token of [good.slice(0, -1) + (good.endsWith('A') ? 'B' : 'A'), s.engine.ctx.signer.sign({ purpose: 'reason', id: messageId, index: 99 }), s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 4 })]) {
+    for (const token of [
+      good.slice(0, -1) + (good.endsWith('A') ? 'B' : 'A'),
+      s.engine.ctx.signer.sign({ purpose: 'reason', id: messageId, index: 99 }),
+      s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 4 }),
+    ]) {
       expect((await get(s, `/r/${token}`, { 'user-agent': UA.chromeMac })).status).toBe(404);
-      expect((await fetch(`${s.url}/r/${token}`, { method: 'POST', body: 'confirm=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(404);
+      expect(
+        (
+          await fetch(`${s.url}/r/${token}`, {
+            method: 'POST',
+            body: 'confirm=1',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          })
+        ).status,
+      ).toBe(404);
     }
     await s.flush();
     expect((await events(s)).filter((r) => r.message_id === messageId)).toHaveLength(0);

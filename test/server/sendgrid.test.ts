@@ -16,17 +16,41 @@ function signed(body: string, key: KeyObject = privateKey, timestamp = String(Ma
 const NOW_S = Date.UTC(2026, 5, 1, 10, 1) / 1000;
 
 function deliver(s: TestServer, body: string, headers: Record<string, string>): Promise<Response> {
-  return fetch(`${s.url}/webhooks/sendgrid`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  return fetch(`${s.url}/webhooks/sendgrid`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
 /** A batch as SendGrid posts it: custom args flattened into each event. */
 function batch(messageId: number, suffix = '', timestamp = NOW_S) {
-  const base = { email: 'anna@example.com', timestamp, comeback_message_id: String(messageId), sg_message_id: `sg-${messageId}` };
+  const base = {
+    email: 'anna@example.com',
+    timestamp,
+    comeback_message_id: String(messageId),
+    sg_message_id: `sg-${messageId}`,
+  };
   return [
     { ...base, event: 'processed', sg_event_id: `p${suffix}` },
     { ...base, event: 'delivered', sg_event_id: `d${suffix}`, response: '250 OK' },
-    { ...base, event: 'open', sg_event_id: `o${suffix}`, sg_machine_open: true, useragent: 'Mozilla/5.0', ip: '17.58.1.1' },
-    { ...base, event: 'click', sg_event_id: `c${suffix}`, url: 'https://shop.example.com/sale', useragent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36', ip: '203.0.113.5' },
+    {
+      ...base,
+      event: 'open',
+      sg_event_id: `o${suffix}`,
+      sg_machine_open: true,
+      useragent: 'Mozilla/5.0',
+      ip: '17.58.1.1',
+    },
+    {
+      ...base,
+      event: 'click',
+      sg_event_id: `c${suffix}`,
+      url: 'https://shop.example.com/sale',
+      useragent:
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      ip: '203.0.113.5',
+    },
   ];
 }
 
@@ -45,14 +69,29 @@ describe.each(dialects)('SendGrid Event Webhook on $name', ({ url }) => {
   it('rejects a missing, wrong or tampered signature with 401 and stores nothing', async () => {
     const s = await server();
     const { messageId } = await seedMessage(s);
-    const body = JSON.stringify([{ event: 'bounce', sg_event_id: 'b1', comeback_message_id: String(messageId), type: 'bounce', reason: '550 5.1.1 no such user', timestamp: NOW_S }]);
+    const body = JSON.stringify([
+      {
+        event: 'bounce',
+        sg_event_id: 'b1',
+        comeback_message_id: String(messageId),
+        type: 'bounce',
+        reason: '550 5.1.1 no such user',
+        timestamp: NOW_S,
+      },
+    ]);
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     const good = signed(body);
     const cases: [string, Record<string, string>][] = [
       [body, {}],
       [body, signed(body, other)],
       [body.replace('550', '551'), good], // body altered after signing
-      [body, { ...good, 'x-twilio-email-event-webhook-timestamp': String(Number(good['x-twilio-email-event-webhook-timestamp']) + 1) }],
+      [
+        body,
+        {
+          ...good,
+          'x-twilio-email-event-webhook-timestamp': String(Number(good['x-twilio-email-event-webhook-timestamp']) + 1),
+        },
+      ],
       [body, { ...good, 'x-twilio-email-event-webhook-signature': 'bm90IGEgc2lnbmF0dXJl' }],
     ];
     for (const [b, headers] of cases) expect((await deliver(s, b, headers)).status).toBe(401);
@@ -71,8 +110,14 @@ describe.each(dialects)('SendGrid Event Webhook on $name', ({ url }) => {
 
   it('maps events to the message by custom args and counts a redelivered batch once', async () => {
     const s = await server();
-    const { messageId } = await seedMessage(s, { links: ['https://shop.example.com/new', 'https://shop.example.com/sale'] });
-    const body = JSON.stringify([...batch(messageId), { event: 'delivered', sg_event_id: 'x1', comeback_message_id: '999999' }, { event: 'delivered', comeback_message_id: String(messageId) }]);
+    const { messageId } = await seedMessage(s, {
+      links: ['https://shop.example.com/new', 'https://shop.example.com/sale'],
+    });
+    const body = JSON.stringify([
+      ...batch(messageId),
+      { event: 'delivered', sg_event_id: 'x1', comeback_message_id: '999999' },
+      { event: 'delivered', comeback_message_id: String(messageId) },
+    ]);
     const first = await deliver(s, body, signed(body));
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ received: 6, accepted: 3, duplicates: 0, ignored: 3 });
@@ -103,17 +148,43 @@ describe.each(dialects)('SendGrid Event Webhook on $name', ({ url }) => {
     const unsub = await seedMessage(s);
     const soft = await seedMessage(s);
     const body = JSON.stringify([
-      { event: 'bounce', type: 'bounce', sg_event_id: 'h1', comeback_message_id: String(hard.messageId), reason: '550 5.1.1 user unknown', timestamp: NOW_S + 0 },
+      {
+        event: 'bounce',
+        type: 'bounce',
+        sg_event_id: 'h1',
+        comeback_message_id: String(hard.messageId),
+        reason: '550 5.1.1 user unknown',
+        timestamp: NOW_S + 0,
+      },
       { event: 'spamreport', sg_event_id: 's1', comeback_message_id: String(spam.messageId), timestamp: NOW_S + 1 },
-      { event: 'group_unsubscribe', sg_event_id: 'u1', comeback_message_id: String(unsub.messageId), asm_group_id: 1, timestamp: NOW_S + 2 },
-      { event: 'bounce', type: 'blocked', sg_event_id: 'b1', comeback_message_id: String(soft.messageId), reason: '421 try later', timestamp: NOW_S + 3 },
+      {
+        event: 'group_unsubscribe',
+        sg_event_id: 'u1',
+        comeback_message_id: String(unsub.messageId),
+        asm_group_id: 1,
+        timestamp: NOW_S + 2,
+      },
+      {
+        event: 'bounce',
+        type: 'blocked',
+        sg_event_id: 'b1',
+        comeback_message_id: String(soft.messageId),
+        reason: '421 try later',
+        timestamp: NOW_S + 3,
+      },
     ]);
     const res = await deliver(s, body, signed(body));
     expect(res.status).toBe(200);
     const k = s.engine.ctx.k;
     const suppressed = async (customerId: number) => {
-      const c = await k.selectFrom('customers').select('email_hash').where('id', '=', customerId).executeTakeFirstOrThrow();
-      return (await k.selectFrom('suppressions').select('reason').where('email_hash', '=', c.email_hash!).execute()).map((r) => r.reason);
+      const c = await k
+        .selectFrom('customers')
+        .select('email_hash')
+        .where('id', '=', customerId)
+        .executeTakeFirstOrThrow();
+      return (
+        await k.selectFrom('suppressions').select('reason').where('email_hash', '=', c.email_hash!).execute()
+      ).map((r) => r.reason);
     };
     expect(await suppressed(hard.customerId)).toEqual(['hard_bounce']);
     expect(await suppressed(spam.customerId)).toEqual(['complaint']);

@@ -5,13 +5,21 @@ import { events, get, seedMessage, startServer, UA, type TestServer } from './he
 
 /** A route plugin the way the dashboard adds itself: options carry the engine, `app.comeback` the rest. */
 const dashboard: FastifyPluginAsync<{ engine: Engine }> = async (app, options) => {
-  app.get('/dashboard/ping', async () => ({ ok: true, sameEngine: options.engine === app.comeback.engine, pending: app.comeback.writer.pendingCount }));
+  app.get('/dashboard/ping', async () => ({
+    ok: true,
+    sameEngine: options.engine === app.comeback.engine,
+    pending: app.comeback.writer.pendingCount,
+  }));
 };
 
 describe('server basics', () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startServer({ server: { plugins: [dashboard, { plugin: async (app) => app.get('/hello', async () => 'hi'), prefix: '/extra' }] } });
+    s = await startServer({
+      server: {
+        plugins: [dashboard, { plugin: async (app) => app.get('/hello', async () => 'hi'), prefix: '/extra' }],
+      },
+    });
   });
   afterAll(() => s.close());
 
@@ -35,8 +43,12 @@ describe('server basics', () => {
 
   it('serves Prometheus metrics with events by verdict and rejected tokens', async () => {
     const { messageId } = await seedMessage(s);
-    await get(s, `/o/${s.engine.ctx.signer.sign({ purpose: 'open', id: messageId })}.gif`, { 'user-agent': 'Mozilla/5.0' });
-    await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })}`, { 'user-agent': UA.chromeMac });
+    await get(s, `/o/${s.engine.ctx.signer.sign({ purpose: 'open', id: messageId })}.gif`, {
+      'user-agent': 'Mozilla/5.0',
+    });
+    await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })}`, {
+      'user-agent': UA.chromeMac,
+    });
     await get(s, '/c/forged.AAAAAAAAAAAAAAAAAAAAAA');
     await s.flush();
     const res = await get(s, '/metrics');
@@ -60,7 +72,12 @@ describe('server basics', () => {
   it('refuses forged web view tokens and pages for unknown tokens with 404 and no write', async () => {
     await s.flush();
     const before = (await events(s)).length;
-    for (const path of ['/v/v1.AAAAAAAAAAAAAAAAAAAAAA', '/u/u1.AAAAAAAAAAAAAAAAAAAAAA', '/r/r1-1.AAAAAAAAAAAAAAAAAAAAAA', '/c/nonsense']) {
+    for (const path of [
+      '/v/v1.AAAAAAAAAAAAAAAAAAAAAA',
+      '/u/u1.AAAAAAAAAAAAAAAAAAAAAA',
+      '/r/r1-1.AAAAAAAAAAAAAAAAAAAAAA',
+      '/c/nonsense',
+    ]) {
       const res = await get(s, path, { 'user-agent': UA.chromeMac });
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type')).toContain('text/html');

@@ -12,7 +12,8 @@ describe('graceful shutdown under load', () => {
     const paths: string[] = [];
     for (let i = 0; i < 40; i++) {
       const { messageId } = await seedMessage(s);
-      for (const index of [0, 1]) paths.push(`/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index })}`);
+      for (const index of [0, 1])
+        paths.push(`/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index })}`);
     }
     const signals = new EventEmitter();
     const closed = closeOnSignal(s.app, { source: signals });
@@ -27,14 +28,22 @@ describe('graceful shutdown under load', () => {
     let redirects = 0;
     load.on('response', (_client, status) => void (status === 307 && redirects++));
     // The signal comes once clicks were answered and wait in memory, however busy the machine.
-    await waitFor(() => redirects >= 150 && s.app.comeback.writer.pendingCount > 0, 60_000, 'clicks answered and pending');
+    await waitFor(
+      () => redirects >= 150 && s.app.comeback.writer.pendingCount > 0,
+      60_000,
+      'clicks answered and pending',
+    );
     const pendingAtSignal = s.app.comeback.writer.pendingCount;
     signals.emit('SIGTERM');
     await closed;
     load.stop();
     const result = await load;
     const accepted = result.statusCodeStats['307']?.count ?? 0;
-    const stored = await s.engine.ctx.k.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'click').executeTakeFirstOrThrow();
+    const stored = await s.engine.ctx.k
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('type', '=', 'click')
+      .executeTakeFirstOrThrow();
     await s.engine.close();
     expect(pendingAtSignal).toBeGreaterThan(0); // events were waiting in memory when the signal came
     expect(accepted).toBeGreaterThan(100);

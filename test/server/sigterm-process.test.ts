@@ -18,11 +18,15 @@ describe('comeback serve as a process', () => {
     const paths: string[] = [];
     for (let i = 0; i < 30; i++) {
       const { messageId } = await seedMessage(seeding);
-      for (const index of [0, 1]) paths.push(`/c/${seeding.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index })}`);
+      for (const index of [0, 1])
+        paths.push(`/c/${seeding.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index })}`);
     }
     await seeding.close();
 
-    const child = spawn(process.execPath, [BIN, '--db', database, 'serve', '--port', '0'], { env: { ...process.env, COMEBACK_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--db', database, 'serve', '--port', '0'], {
+      env: { ...process.env, COMEBACK_SECRET: SECRET },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = await new Promise<string>((resolve, reject) => {
@@ -36,7 +40,13 @@ describe('comeback serve as a process', () => {
 
     let n = 0;
     // Stopped below once the server has exited; the signal comes after 150 answered clicks, however busy the machine.
-    const load = autocannon({ url, connections: 16, duration: 120, headers: { 'user-agent': UA.chromeMac }, requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }] });
+    const load = autocannon({
+      url,
+      connections: 16,
+      duration: 120,
+      headers: { 'user-agent': UA.chromeMac },
+      requests: [{ setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }) }],
+    });
     let redirects = 0;
     load.on('response', (_client, status) => void (status === 307 && redirects++));
     await waitFor(() => redirects >= 150, 60_000, '150 answered clicks');
@@ -47,7 +57,11 @@ describe('comeback serve as a process', () => {
 
     const accepted = result.statusCodeStats['307']?.count ?? 0;
     const db = await openDatabase(database);
-    const stored = await db.kysely.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'click').executeTakeFirstOrThrow();
+    const stored = await db.kysely
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('type', '=', 'click')
+      .executeTakeFirstOrThrow();
     await db.close();
     expect(code).toBe(0);
     expect(stderr).toContain('all accepted events written');

@@ -25,7 +25,9 @@ describe.each(dialects)('open pixel and click links over HTTP on $name', ({ url 
   it('answers the pixel with a 1×1 GIF and no-cache headers and records a human open', async () => {
     const s = await server();
     const { messageId } = await seedMessage(s);
-    const res = await get(s, `/o/${s.engine.ctx.signer.sign({ purpose: 'open', id: messageId })}.gif`, { 'user-agent': UA.iphoneMail });
+    const res = await get(s, `/o/${s.engine.ctx.signer.sign({ purpose: 'open', id: messageId })}.gif`, {
+      'user-agent': UA.iphoneMail,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/gif');
     expect(res.headers.get('cache-control')).toContain('no-store');
@@ -63,10 +65,14 @@ describe.each(dialects)('open pixel and click links over HTTP on $name', ({ url 
     const s = await server();
     const target = 'https://shop.example.com/new?utm_source=comeback&utm_medium=email&utm_campaign=winback-lapsed';
     const { messageId } = await seedMessage(s, { links: [target, 'https://shop.example.com/sale'] });
-    const res = await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })}`, { 'user-agent': UA.chromeMac });
+    const res = await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })}`, {
+      'user-agent': UA.chromeMac,
+    });
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe(target);
-    const second = await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 1 })}`, { 'user-agent': UA.chromeMac });
+    const second = await get(s, `/c/${s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 1 })}`, {
+      'user-agent': UA.chromeMac,
+    });
     expect(second.headers.get('location')).toBe('https://shop.example.com/sale');
     await s.flush();
     const rows = await events(s);
@@ -82,7 +88,11 @@ describe.each(dialects)('open pixel and click links over HTTP on $name', ({ url 
     const signer = s.engine.ctx.signer;
     const good = signer.sign({ purpose: 'click', id: messageId, index: 0 });
     // Whatever the request carries, the answer is the stored target or a 404.
-    for (const path of [`/c/${good}?url=https://evil.example`, `/c/${good}?redirect=https%3A%2F%2Fevil.example`, `/c/${good}/https://evil.example`]) {
+    for (const path of [
+      `/c/${good}?url=https://evil.example`,
+      `/c/${good}?redirect=https%3A%2F%2Fevil.example`,
+      `/c/${good}/https://evil.example`,
+    ]) {
       const res = await get(s, path, { 'user-agent': UA.chromeMac });
       if (res.status === 307) expect(res.headers.get('location')).toBe('https://shop.example.com/a');
       else expect(res.status).toBe(404);
@@ -110,13 +120,19 @@ describe.each(dialects)('open pixel and click links over HTTP on $name', ({ url 
     const old = new TokenSigner('old-secret-0123456789abcdef');
     s = await startServer({ database: await url(), config: { secret: [SECRET, 'old-secret-0123456789abcdef'] } });
     const { messageId } = await seedMessage(s);
-    const res = await get(s, `/c/${old.sign({ purpose: 'click', id: messageId, index: 0 })}`, { 'user-agent': UA.chromeMac });
+    const res = await get(s, `/c/${old.sign({ purpose: 'click', id: messageId, index: 0 })}`, {
+      'user-agent': UA.chromeMac,
+    });
     expect(res.status).toBe(307);
-    expect(s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })).not.toBe(old.sign({ purpose: 'click', id: messageId, index: 0 }));
+    expect(s.engine.ctx.signer.sign({ purpose: 'click', id: messageId, index: 0 })).not.toBe(
+      old.sign({ purpose: 'click', id: messageId, index: 0 }),
+    );
     const database = s.engine.ctx.config.database;
     await s.close();
     s = await startServer({ database, config: { secret: SECRET } });
-    const after = await get(s, `/c/${old.sign({ purpose: 'click', id: messageId, index: 0 })}`, { 'user-agent': UA.chromeMac });
+    const after = await get(s, `/c/${old.sign({ purpose: 'click', id: messageId, index: 0 })}`, {
+      'user-agent': UA.chromeMac,
+    });
     expect(after.status).toBe(404);
   });
 
@@ -124,7 +140,13 @@ describe.each(dialects)('open pixel and click links over HTTP on $name', ({ url 
     const s = await server();
     const { messageId } = await seedMessage(s, { email: 'anna.secret@example.com' });
     const urls = s.engine.ctx.urls;
-    for (const u of [urls.open(messageId), urls.click(messageId, 0), urls.unsubscribe(messageId), urls.view(messageId), urls.reason(messageId, 3)]) {
+    for (const u of [
+      urls.open(messageId),
+      urls.click(messageId, 0),
+      urls.unsubscribe(messageId),
+      urls.view(messageId),
+      urls.reason(messageId, 3),
+    ]) {
       expect(u).not.toMatch(/anna|secret|example\.com/i);
       expect(u).toMatch(/^http:\/\/track\.test\/[ocuvr]\/[0-9a-z-]+\.[A-Za-z0-9_-]{22}(\.gif)?$/);
     }

@@ -5,13 +5,27 @@ import { events, get, seedMessage, startServer, UA, type TestServer } from './he
 async function state(s: TestServer, customerId: number) {
   const k = s.engine.ctx.k;
   const c = await k.selectFrom('customers').select('email_hash').where('id', '=', customerId).executeTakeFirstOrThrow();
-  const suppressions = await k.selectFrom('suppressions').select(['scope', 'reason']).where('email_hash', '=', c.email_hash!).execute();
+  const suppressions = await k
+    .selectFrom('suppressions')
+    .select(['scope', 'reason'])
+    .where('email_hash', '=', c.email_hash!)
+    .execute();
   const consent = await s.engine.consents.state(customerId);
   return { suppressions, consent };
 }
 
-function post(s: TestServer, path: string, body: string, contentType = 'application/x-www-form-urlencoded'): Promise<Response> {
-  return fetch(`${s.url}${path}`, { method: 'POST', body, headers: { 'content-type': contentType }, redirect: 'manual' });
+function post(
+  s: TestServer,
+  path: string,
+  body: string,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<Response> {
+  return fetch(`${s.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType },
+    redirect: 'manual',
+  });
 }
 
 describe.each(dialects)('unsubscribe over HTTP on $name', ({ url }) => {
@@ -52,7 +66,9 @@ describe.each(dialects)('unsubscribe over HTTP on $name', ({ url }) => {
     expect(after.suppressions).toEqual([{ scope: 'all', reason: 'unsubscribe' }]);
     expect(after.consent.active).toEqual([]);
     const rows = await events(s);
-    expect(rows.map((e) => [e.type, e.source, JSON.parse(e.detail).scope])).toEqual([['unsubscribe', 'one_click', 'all']]);
+    expect(rows.map((e) => [e.type, e.source, JSON.parse(e.detail).scope])).toEqual([
+      ['unsubscribe', 'one_click', 'all'],
+    ]);
   });
 
   it('accepts the one-click body as multipart/form-data too', async () => {
@@ -60,7 +76,11 @@ describe.each(dialects)('unsubscribe over HTTP on $name', ({ url }) => {
     const { messageId, customerId } = await seedMessage(s);
     const form = new FormData();
     form.set('List-Unsubscribe', 'One-Click');
-    const res = await fetch(`${s.url}${new URL(s.engine.ctx.urls.unsubscribe(messageId)).pathname}`, { method: 'POST', body: form, redirect: 'manual' });
+    const res = await fetch(`${s.url}${new URL(s.engine.ctx.urls.unsubscribe(messageId)).pathname}`, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+    });
     expect(res.status).toBe(200);
     expect((await state(s, customerId)).suppressions).toEqual([{ scope: 'all', reason: 'unsubscribe' }]);
   });
@@ -68,12 +88,24 @@ describe.each(dialects)('unsubscribe over HTTP on $name', ({ url }) => {
   it('the page form unsubscribes from one sequence only, with the reason given', async () => {
     s = await startServer({ database: await url() });
     const { messageId, customerId } = await seedMessage(s);
-    const res = await post(s, new URL(s.engine.ctx.urls.unsubscribe(messageId)).pathname, 'confirm=1&scope=sequence&reason=too_many');
+    const res = await post(
+      s,
+      new URL(s.engine.ctx.urls.unsubscribe(messageId)).pathname,
+      'confirm=1&scope=sequence&reason=too_many',
+    );
     expect(res.status).toBe(200);
     expect((await state(s, customerId)).suppressions).toEqual([{ scope: 'winback-lapsed', reason: 'unsubscribe' }]);
     const [e] = await events(s);
     // The keyed hashes of IP and user agent are kept as evidence, never the values.
-    expect(JSON.parse(e!.detail)).toEqual({ scope: 'winback-lapsed', reason: 'too_many', evidence: { via: 'page', ipHash: expect.stringMatching(/^[0-9a-f]{64}$/), userAgentHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(JSON.parse(e!.detail)).toEqual({
+      scope: 'winback-lapsed',
+      reason: 'too_many',
+      evidence: {
+        via: 'page',
+        ipHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        userAgentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    });
     expect(e!.source).toBe('page');
   });
 

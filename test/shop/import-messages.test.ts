@@ -28,7 +28,13 @@ describe('import messages', () => {
     // Line 2 is refused when its batch is stored (no such customer), line 3 and 5 while reading.
     const orders = file(
       'orders.csv',
-      ['order_id,customer_id,ordered_at,total', 'o1,nobody,2026-01-01,10', 'o2,c1,2026-01-01,1.234', 'o3,c1,2026-01-02,12.50', 'o4,c1,someday,3'].join('\n'),
+      [
+        'order_id,customer_id,ordered_at,total',
+        'o1,nobody,2026-01-01,10',
+        'o2,c1,2026-01-01,1.234',
+        'o3,c1,2026-01-02,12.50',
+        'o4,c1,someday,3',
+      ].join('\n'),
     );
     const r = await runCliInProcess(['--db', db, 'import', 'orders', orders]);
     expect(process.exitCode).toBe(1);
@@ -50,7 +56,13 @@ describe('import messages', () => {
   it('names an amount with more decimals than the currency has', async () => {
     const db = sqliteUrl();
     await runCliInProcess(['--db', db, 'import', 'customers', file('c.csv', 'external_id\nc1\n')]);
-    const r = await runCliInProcess(['--db', db, 'import', 'orders', file('d.csv', 'order_id,customer_id,ordered_at,total\no1,c1,2026-01-01,1.2345\n')]);
+    const r = await runCliInProcess([
+      '--db',
+      db,
+      'import',
+      'orders',
+      file('d.csv', 'order_id,customer_id,ordered_at,total\no1,c1,2026-01-01,1.2345\n'),
+    ]);
     process.exitCode = undefined;
     expect(r.err).toContain('total: "1.2345" has more decimals than EUR has (2): expected an amount like 49.90');
   });

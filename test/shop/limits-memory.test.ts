@@ -54,10 +54,16 @@ process.stdout.write(JSON.stringify({ result, ms, extraMiB: extra / 1048576 }));
 process.exit(0);
 `;
 
-async function probe(mode: string, small: string, big: string): Promise<{ result: unknown; ms: number; extraMiB: number }> {
+async function probe(
+  mode: string,
+  small: string,
+  big: string,
+): Promise<{ result: unknown; ms: number; extraMiB: number }> {
   const script = join(dir, 'probe.mjs');
   writeFileSync(script, PROBE);
-  const { stdout } = await promisify(execFile)(process.execPath, [script, ROOT, mode, small, big, dir], { maxBuffer: 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ROOT, mode, small, big, dir], {
+    maxBuffer: 1024 * 1024,
+  });
   return JSON.parse(stdout) as { result: unknown; ms: number; extraMiB: number };
 }
 
@@ -68,20 +74,38 @@ describe('limits hold without reading the input', () => {
   it('a 50 MB first_name in CSV: the row is refused, the rows around it imported, < 100 MB extra memory', async () => {
     const small = join(dir, 'small.csv');
     writeFileSync(small, 'external_id,email,first_name\nw1,w1@example.com,Wim\n');
-    const big = await bigFile('big.csv', 'external_id,email,first_name\nc1,a@example.com,Ann\nc2,b@example.com,', 50 * MiB, '\nc3,c@example.com,Cy\n');
+    const big = await bigFile(
+      'big.csv',
+      'external_id,email,first_name\nc1,a@example.com,Ann\nc2,b@example.com,',
+      50 * MiB,
+      '\nc3,c@example.com,Cy\n',
+    );
     const r = await probe('csv', small, big);
     console.log(`50 MB CSV field refused in ${r.ms.toFixed(0)} ms, ${r.extraMiB.toFixed(1)} MiB extra peak memory`);
-    expect(r.result).toEqual({ imported: 2, rejected: [{ line: 3, reason: expect.stringContaining('line longer than 1 MiB') }] });
+    expect(r.result).toEqual({
+      imported: 2,
+      rejected: [{ line: 3, reason: expect.stringContaining('line longer than 1 MiB') }],
+    });
     expect(r.extraMiB).toBeLessThan(100);
   }, 120_000);
 
   it('a 50 MB first_name in JSON Lines: the same', async () => {
     const small = join(dir, 'small.jsonl');
     writeFileSync(small, '{"external_id":"w1"}\n');
-    const big = await bigFile('big.jsonl', '{"external_id":"c1"}\n{"external_id":"c2","first_name":"', 50 * MiB, '"}\n{"external_id":"c3"}\n');
+    const big = await bigFile(
+      'big.jsonl',
+      '{"external_id":"c1"}\n{"external_id":"c2","first_name":"',
+      50 * MiB,
+      '"}\n{"external_id":"c3"}\n',
+    );
     const r = await probe('jsonl', small, big);
-    console.log(`50 MB JSON Lines field refused in ${r.ms.toFixed(0)} ms, ${r.extraMiB.toFixed(1)} MiB extra peak memory`);
-    expect(r.result).toEqual({ imported: 2, rejected: [{ line: 2, reason: expect.stringContaining('line longer than 1 MiB') }] });
+    console.log(
+      `50 MB JSON Lines field refused in ${r.ms.toFixed(0)} ms, ${r.extraMiB.toFixed(1)} MiB extra peak memory`,
+    );
+    expect(r.result).toEqual({
+      imported: 2,
+      rejected: [{ line: 2, reason: expect.stringContaining('line longer than 1 MiB') }],
+    });
     expect(r.extraMiB).toBeLessThan(100);
   }, 120_000);
 

@@ -56,13 +56,24 @@ describe('simulate equals the worker', () => {
     // Pairs of records with one address (a guest order and an account).
     for (let i = 0; i < 40; i += 2) customers[i + 1]!.customer.email = customers[i]!.customer.email;
     await loadCustomers(engine, customers);
-    const ids = (await engine.ctx.k.selectFrom('customers').select(['id', 'external_id', 'email_hash', 'time_zone']).orderBy('id').execute()).map((c) => ({ ...c }));
+    const ids = (
+      await engine.ctx.k
+        .selectFrom('customers')
+        .select(['id', 'external_id', 'email_hash', 'time_zone'])
+        .orderBy('id')
+        .execute()
+    ).map((c) => ({ ...c }));
 
     // Two days before the start, half the customers got a mail of another sequence: the cap
     // (1 per 3 days, per address) holds their first win-back mail back until it has passed.
     for (const c of ids.filter((_, i) => i % 2 === 0)) await engine.trigger('news', c.id);
     await engine.runDue();
-    const news = await engine.ctx.k.selectFrom('messages').select(['id', 'customer_id', 'enrollment_id']).where('sequence_id', '=', 'news').where('status', '=', 'sent').execute();
+    const news = await engine.ctx.k
+      .selectFrom('messages')
+      .select(['id', 'customer_id', 'enrollment_id'])
+      .where('sequence_id', '=', 'news')
+      .where('status', '=', 'sent')
+      .execute();
     expect(news.length).toBeGreaterThan(20);
     // Half of them opened it three times, always at 15:xx their time: follow-ups wait for that hour.
     const readers = new Set(news.filter((_, i) => i % 2 === 0).map((m) => m.customer_id));
@@ -70,32 +81,62 @@ describe('simulate equals the worker', () => {
       const zone = ids.find((c) => c.id === m.customer_id)!.time_zone;
       let at = START - 2 * DAY;
       while (localHour(at, zone) !== OPEN_HOUR) at += HOUR;
-      const opens = [0, 1, 2].map((d) => ({ message_id: m.id, customer_id: m.customer_id, enrollment_id: m.enrollment_id, type: 'open', source: 'test', occurred_at: at - d * DAY + 10 * 60_000 }));
+      const opens = [0, 1, 2].map((d) => ({
+        message_id: m.id,
+        customer_id: m.customer_id,
+        enrollment_id: m.enrollment_id,
+        type: 'open',
+        source: 'test',
+        occurred_at: at - d * DAY + 10 * 60_000,
+      }));
       await engine.ctx.k.insertInto('events').values(opens).execute();
     }
 
     clock.set(START);
     const tick = HOUR;
     const days = 14;
-    const sim = await simulate(engine.ctx.k, WINBACK.definition, { start: START, days, tickMs: tick, assumptions: NO_ENGAGEMENT, preferredHourMinOpens: engine.ctx.config.worker.preferredHourMinOpens });
+    const sim = await simulate(engine.ctx.k, WINBACK.definition, {
+      start: START,
+      days,
+      tickMs: tick,
+      assumptions: NO_ENGAGEMENT,
+      preferredHourMinOpens: engine.ctx.config.worker.preferredHourMinOpens,
+    });
 
     let sameAddress = 0;
     for (let t = START; t < START + days * DAY; t += tick) {
       clock.set(t);
-      if ((t - START) % DAY === 0) sameAddress += (await enrollAudience(engine.ctx, 'winback')).skipped.same_address ?? 0;
+      if ((t - START) % DAY === 0)
+        sameAddress += (await enrollAudience(engine.ctx, 'winback')).skipped.same_address ?? 0;
       await engine.runDue();
     }
     const worker = await engine.ctx.k
       .selectFrom('messages')
       .innerJoin('customers', 'customers.id', 'messages.customer_id')
-      .select(['customers.external_id', 'customers.email_hash', 'customers.time_zone', 'messages.customer_id', 'messages.step_id', 'messages.variant_id', 'messages.template', 'messages.reserved_at', 'messages.sent_at', 'messages.status'])
+      .select([
+        'customers.external_id',
+        'customers.email_hash',
+        'customers.time_zone',
+        'messages.customer_id',
+        'messages.step_id',
+        'messages.variant_id',
+        'messages.template',
+        'messages.reserved_at',
+        'messages.sent_at',
+        'messages.status',
+      ])
       .where('messages.sequence_id', '=', 'winback')
       .execute();
     expect(worker.every((m) => m.status === 'sent' && m.sent_at === m.reserved_at)).toBe(true);
     // Variants are left out: the worker's shares come from the optimiser, which learns from live
     // results while it runs (test/simulate/simulate.test.ts compares them under equal shares).
-    const key = (m: { externalId: string; stepId: string; template: string; at: number }) => `${new Date(m.at).toISOString()} ${m.externalId} ${m.stepId} ${m.template}`;
-    const fromWorker = worker.map((m) => key({ externalId: m.external_id, stepId: m.step_id, template: m.template, at: Number(m.reserved_at) })).sort();
+    const key = (m: { externalId: string; stepId: string; template: string; at: number }) =>
+      `${new Date(m.at).toISOString()} ${m.externalId} ${m.stepId} ${m.template}`;
+    const fromWorker = worker
+      .map((m) =>
+        key({ externalId: m.external_id, stepId: m.step_id, template: m.template, at: Number(m.reserved_at) }),
+      )
+      .sort();
     expect(sim.sends.map(key).sort()).toEqual(fromWorker);
 
     // The scenario exercises what it claims to.

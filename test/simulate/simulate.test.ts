@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { enrollAudience } from '../../src/engine/enroll.js';
 import { HOUR, type Engine } from '../../src/index.js';
-import { loadCustomers, NO_ENGAGEMENT, simulate, syntheticCustomers, DEFAULT_ASSUMPTIONS } from '../../src/simulate/index.js';
+import {
+  loadCustomers,
+  NO_ENGAGEMENT,
+  simulate,
+  syntheticCustomers,
+  DEFAULT_ASSUMPTIONS,
+} from '../../src/simulate/index.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { engineWith, head, loaded } from '../sequences/helpers.js';
 
@@ -51,7 +57,12 @@ describe('simulate', () => {
     await loadCustomers(engine, syntheticCustomers(150, 7, START));
     const tick = 2 * HOUR;
     const days = 16;
-    const sim = await simulate(engine.ctx.k, SEQUENCE.definition, { start: START, days, tickMs: tick, assumptions: NO_ENGAGEMENT });
+    const sim = await simulate(engine.ctx.k, SEQUENCE.definition, {
+      start: START,
+      days,
+      tickMs: tick,
+      assumptions: NO_ENGAGEMENT,
+    });
 
     for (let t = START; t < START + days * 24 * HOUR; t += tick) {
       if (t > clock.now()) clock.set(t);
@@ -62,13 +73,31 @@ describe('simulate', () => {
     const worker = await engine.ctx.k
       .selectFrom('messages')
       .innerJoin('customers', 'customers.id', 'messages.customer_id')
-      .select(['customers.external_id', 'messages.step_id', 'messages.variant_id', 'messages.template', 'messages.reserved_at', 'messages.status'])
+      .select([
+        'customers.external_id',
+        'messages.step_id',
+        'messages.variant_id',
+        'messages.template',
+        'messages.reserved_at',
+        'messages.status',
+      ])
       .orderBy('messages.reserved_at')
       .orderBy('messages.id')
       .execute();
     expect(worker.every((m) => m.status === 'sent')).toBe(true);
-    const key = (m: { externalId: string; stepId: string; variantId: string | null; template: string; at: number }) => `${new Date(m.at).toISOString()} ${m.externalId} ${m.stepId} ${m.variantId ?? '-'} ${m.template}`;
-    const fromWorker = worker.map((m) => key({ externalId: m.external_id, stepId: m.step_id, variantId: m.variant_id, template: m.template, at: Number(m.reserved_at) })).sort();
+    const key = (m: { externalId: string; stepId: string; variantId: string | null; template: string; at: number }) =>
+      `${new Date(m.at).toISOString()} ${m.externalId} ${m.stepId} ${m.variantId ?? '-'} ${m.template}`;
+    const fromWorker = worker
+      .map((m) =>
+        key({
+          externalId: m.external_id,
+          stepId: m.step_id,
+          variantId: m.variant_id,
+          template: m.template,
+          at: Number(m.reserved_at),
+        }),
+      )
+      .sort();
     const fromSim = sim.sends.map(key).sort();
     expect(fromSim).toEqual(fromWorker);
     // The scenario exercises what it claims to: windows and the cap defer, conditions skip, variants split.
@@ -80,14 +109,23 @@ describe('simulate', () => {
     expect(total('holdout')).toBeGreaterThan(0);
     expect(new Set(sim.sends.map((s) => s.variantId))).toEqual(new Set([null, 'short']));
     expect(new Set(sim.sends.filter((s) => s.stepId === 'answer').map((s) => s.template)).size).toBe(2);
-    const enrolled = await engine.ctx.k.selectFrom('enrollments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const enrolled = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(total('entered')).toBe(Number(enrolled.n));
   });
 
   it('is reproducible and counts goals and exits under the stated assumptions', async () => {
     ({ engine } = await engineWith(sqliteUrl(), [SEQUENCE], START));
     await loadCustomers(engine, syntheticCustomers(150, 7, START));
-    const run = () => simulate(engine!.ctx.k, SEQUENCE.definition, { start: START, days: 30, tickMs: 4 * HOUR, assumptions: { ...DEFAULT_ASSUMPTIONS, purchaseGivenClick: 0.6, dailyBaselinePurchase: 0.01 } });
+    const run = () =>
+      simulate(engine!.ctx.k, SEQUENCE.definition, {
+        start: START,
+        days: 30,
+        tickMs: 4 * HOUR,
+        assumptions: { ...DEFAULT_ASSUMPTIONS, purchaseGivenClick: 0.6, dailyBaselinePurchase: 0.01 },
+      });
     const a = await run();
     const b = await run();
     expect(b).toEqual(a);
@@ -95,7 +133,10 @@ describe('simulate', () => {
     expect(sum('goal')).toBeGreaterThan(0);
     expect(sum('holdoutGoal')).toBeGreaterThan(0);
     // nothing was written: the simulation only reads
-    const written = await engine.ctx.k.selectFrom('enrollments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const written = await engine.ctx.k
+      .selectFrom('enrollments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(written.n)).toBe(0);
   });
 });
@@ -120,7 +161,12 @@ describe('the marketer commands', () => {
 
   it('validate: exit 0 for the examples, 1 with one line per problem otherwise', async () => {
     expect(await run('validate', 'sequences')).toMatchObject({ code: 0, out: '5 sequence files valid\n' });
-    const bad = await run('validate', '--no-templates', 'test/sequences/broken/wait-5-days.yaml', 'test/sequences/broken/where-unknown-field.yaml');
+    const bad = await run(
+      'validate',
+      '--no-templates',
+      'test/sequences/broken/wait-5-days.yaml',
+      'test/sequences/broken/where-unknown-field.yaml',
+    );
     expect(bad.code).toBe(1);
     expect(bad.out.trim().split('\n')).toEqual([
       'test/sequences/broken/wait-5-days.yaml:11:11 steps[1].wait: expected a duration like 5d or 36h, got "5 days"',
@@ -134,24 +180,66 @@ describe('the marketer commands', () => {
   });
 
   it('simulate --customers: a missing file, a folder and broken JSON are named, not a stack trace', async () => {
-    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'no-such-customers.jsonl')).rejects.toThrow('invalid --customers: no-such-customers.jsonl: no such file');
-    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'sequences')).rejects.toThrow('invalid --customers: sequences: a folder, not a file');
+    await expect(
+      run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'no-such-customers.jsonl'),
+    ).rejects.toThrow('invalid --customers: no-such-customers.jsonl: no such file');
+    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', 'sequences')).rejects.toThrow(
+      'invalid --customers: sequences: a folder, not a file',
+    );
     const broken = join(mkdtempSync(join(tmpdir(), 'comeback-sim-customers-')), 'customers.jsonl');
     writeFileSync(broken, '{"externalId":"a1","email":"a1@example.com","orders":[]}\n{"externalId": \n');
-    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', broken)).rejects.toThrow(`invalid ${broken}:2: `);
+    await expect(run('simulate', 'sequences/winback-reasons.yaml', '--customers', broken)).rejects.toThrow(
+      `invalid ${broken}:2: `,
+    );
   });
 
   it('simulate: prints the day-by-day table with the reasons for skips', async () => {
-    const { out } = await run('simulate', 'sequences/winback-reasons.yaml', '--synthetic', '120', '--days', '8', '--tick', '3h');
+    const { out } = await run(
+      'simulate',
+      'sequences/winback-reasons.yaml',
+      '--synthetic',
+      '120',
+      '--days',
+      '8',
+      '--tick',
+      '3h',
+    );
     expect(out).toContain('Simulation of winback-reasons v1 over 120 synthetic customers (seed 42)');
-    expect(out).toMatch(/day\s+date\s+entered\s+holdout\s+sent why-did-you-go\s+sent answer\s+sent last-chance\s+skip unless\s+skip only_if\s+wait window\s+wait cap\s+no consent\s+exited\s+goal/);
+    expect(out).toMatch(
+      /day\s+date\s+entered\s+holdout\s+sent why-did-you-go\s+sent answer\s+sent last-chance\s+skip unless\s+skip only_if\s+wait window\s+wait cap\s+no consent\s+exited\s+goal/,
+    );
     expect(out.split('\n').filter((l) => /^\s+\d+\s+2026-03-/.test(l))).toHaveLength(8);
   });
 
   it('simulate: warns when the holdout can never show a plausible uplift for the audience, and says what would', async () => {
-    const { err } = await run('simulate', 'sequences/winback-reasons.yaml', '--synthetic', '120', '--days', '8', '--tick', '3h');
-    expect(err).toMatch(/^warning: winback-reasons: a 10% holdout of \d+ enrolments can only show uplifts from \+\d+\.\d pp \(baseline \d+\.\d%\), and a win-back mail plausibly adds about \+2 pp; even a 50% holdout could not show \+2 pp: the audience is too small to measure the uplift$/m);
-    const json = JSON.parse((await run('simulate', 'sequences/winback-reasons.yaml', '--synthetic', '120', '--days', '8', '--tick', '3h', '--json')).out);
+    const { err } = await run(
+      'simulate',
+      'sequences/winback-reasons.yaml',
+      '--synthetic',
+      '120',
+      '--days',
+      '8',
+      '--tick',
+      '3h',
+    );
+    expect(err).toMatch(
+      /^warning: winback-reasons: a 10% holdout of \d+ enrolments can only show uplifts from \+\d+\.\d pp \(baseline \d+\.\d%\), and a win-back mail plausibly adds about \+2 pp; even a 50% holdout could not show \+2 pp: the audience is too small to measure the uplift$/m,
+    );
+    const json = JSON.parse(
+      (
+        await run(
+          'simulate',
+          'sequences/winback-reasons.yaml',
+          '--synthetic',
+          '120',
+          '--days',
+          '8',
+          '--tick',
+          '3h',
+          '--json',
+        )
+      ).out,
+    );
     expect(json.holdoutPower).toMatchObject({ holdoutShare: 0.1, neededShare: null });
     expect(json.holdoutPower.minimumDetectableEffect).toBeGreaterThan(0.02);
   });

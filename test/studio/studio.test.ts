@@ -420,11 +420,19 @@ describe('comeback studio in Chromium', () => {
     }
     // A text over the size limit of a sequence file is named as such, and not saved.
     const big = `# ${'x'.repeat(300 * 1024)}\n`;
-    const checked = await raw(`${studio.base}/api/validate`, { method: 'POST', headers: ok, body: JSON.stringify({ path, text: big }) });
+    const checked = await raw(`${studio.base}/api/validate`, {
+      method: 'POST',
+      headers: ok,
+      body: JSON.stringify({ path, text: big }),
+    });
     expect(JSON.parse(checked.body).problems.map((p: { text: string }) => p.text)).toEqual([
       'sequences/welcome-back.yaml:1:1 the file is 300 KiB, larger than the limit of 256 KiB for a sequence file',
     ]);
-    const tooBig = await raw(`${studio.base}/api/save`, { method: 'POST', headers: ok, body: JSON.stringify({ path, text: big, baseHash: hash }) });
+    const tooBig = await raw(`${studio.base}/api/save`, {
+      method: 'POST',
+      headers: ok,
+      body: JSON.stringify({ path, text: big, baseHash: hash }),
+    });
     expect(tooBig.status).toBe(413);
     expect(readFileSync(join(project.dir, path), 'utf8')).toBe(before);
     // A file that changed on disk since it was loaded is not overwritten.

@@ -117,12 +117,25 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
     const config = {
       database: await url(),
       sequencesDir: sequencesDir(),
-      sender: { name: 'Tea & Co', from: 'hello@tea.example', returnPath: 'bounces@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' },
+      sender: {
+        name: 'Tea & Co',
+        from: 'hello@tea.example',
+        returnPath: 'bounces@tea.example',
+        postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg',
+      },
     };
-    engine = await createEngine(config, { transport: new SmtpTransport({ type: 'smtp', url: sink.url, pool: 2, timeoutMs: 10_000 }), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(config, {
+      transport: new SmtpTransport({ type: 'smtp', url: sink.url, pool: 2, timeoutMs: 10_000 }),
+      logger: pino({ level: 'silent' }),
+    });
     const ids = await reservedMessages(engine, 4);
     await engine.runDue();
-    expect(sink.accepted.map((m) => m.from)).toEqual(['bounces@tea.example', 'bounces@tea.example', 'bounces@tea.example', 'bounces@tea.example']);
+    expect(sink.accepted.map((m) => m.from)).toEqual([
+      'bounces@tea.example',
+      'bounces@tea.example',
+      'bounces@tea.example',
+      'bounces@tea.example',
+    ]);
     const original = new Map(sink.accepted.map((m) => [m.messageId!, { to: m.to, head: headersOf(m.raw) }]));
     const [a, b, c, d] = ids.map((id) => original.get(id)!);
 
@@ -132,7 +145,13 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
       '2-complaint.eml': arf(b!.to, `${b!.head}\n\nWe miss you`),
       '3-delayed.eml': dsn('5C3D4E', c!.to, 'delayed', '4.4.1', c!.head),
       '4-full.eml': dsn('6E7F80', c!.to, 'failed', '5.2.2', c!.head),
-      '5-forged.eml': dsn('7A8B9C', d!.to, 'failed', '5.1.1', d!.head.replace(/(Message-ID: <comeback\.\d+\.)[0-9a-f]{16}/, '$10000000000000000')),
+      '5-forged.eml': dsn(
+        '7A8B9C',
+        d!.to,
+        'failed',
+        '5.1.1',
+        d!.head.replace(/(Message-ID: <comeback\.\d+\.)[0-9a-f]{16}/, '$10000000000000000'),
+      ),
       '6-away.eml': 'From: d@example.com\nTo: hello@tea.example\nSubject: Out of office\n\nBack on Monday.\n',
       '7-not-spam.eml': arf(d!.to, d!.head, 'not-spam'),
       // The mail client of c's recipient uses the mailto: of List-Unsubscribe (its subject encoded).
@@ -156,13 +175,21 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
       '9 mails read: 1 hard bounce, 1 complaint and 1 unsubscribe recorded, 1 soft bounce noted, 0 recorded before, 5 ignored',
     ]);
     expect(readdirSync(maildir)).toEqual([]); // --remove: each file once it was read
-    const suppressed = await engine.ctx.k.selectFrom('suppressions').select(['email_hash', 'reason']).orderBy('reason').execute();
+    const suppressed = await engine.ctx.k
+      .selectFrom('suppressions')
+      .select(['email_hash', 'reason'])
+      .orderBy('reason')
+      .execute();
     expect(suppressed).toEqual([
       { email_hash: hashEmail(b!.to), reason: 'complaint' },
       { email_hash: hashEmail(a!.to), reason: 'hard_bounce' },
       { email_hash: hashEmail(c!.to), reason: 'unsubscribe' },
     ]);
-    const events = await engine.ctx.k.selectFrom('events').select(['message_id', 'type', 'source']).orderBy('id').execute();
+    const events = await engine.ctx.k
+      .selectFrom('events')
+      .select(['message_id', 'type', 'source'])
+      .orderBy('id')
+      .execute();
     expect(events).toEqual([
       { message_id: ids[0], type: 'bounce', source: 'mail-report' },
       { message_id: ids[1], type: 'complaint', source: 'mail-report' },
@@ -176,26 +203,46 @@ describe.each(dialects)('mail that comes back on $name', ({ url }) => {
 
     // Reading the mailbox again (as an mbox this time) records nothing twice.
     const mbox = join(maildir, 'mbox');
-    writeFileSync(mbox, `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}\nFrom carla Mon Nov 30 08:00:03 2026\n${files['8-unsubscribe.eml']}`);
+    writeFileSync(
+      mbox,
+      `From MAILER-DAEMON Mon Nov 30 08:00:01 2026\n${files['1-hard.eml']}\nFrom fbl@mailbox.example Mon Nov 30 08:00:02 2026\n${files['2-complaint.eml']}\nFrom carla Mon Nov 30 08:00:03 2026\n${files['8-unsubscribe.eml']}`,
+    );
     const again = await runCliInProcess(['--config', file, 'inbound', '--remove', mbox]);
     expect(again.out).toContain(`${mbox}#1: message ${ids[0]} to ${a!.to}: hard bounce 5.1.1; recorded before`);
-    expect(again.out).toContain('3 mails read: 0 hard bounces, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 3 recorded before, 0 ignored');
+    expect(again.out).toContain(
+      '3 mails read: 0 hard bounces, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 3 recorded before, 0 ignored',
+    );
     expect(readdirSync(maildir)).toEqual(['mbox']); // an mbox is never removed
     expect(await engine.ctx.k.selectFrom('events').select('id').execute()).toHaveLength(4);
-    const withdrawals = await engine.ctx.k.selectFrom('consents').select('source').where('action', '=', 'withdraw').orderBy('source').execute();
+    const withdrawals = await engine.ctx.k
+      .selectFrom('consents')
+      .select('source')
+      .where('action', '=', 'withdraw')
+      .orderBy('source')
+      .execute();
     expect(withdrawals.map((w) => w.source)).toEqual(['complaint', 'unsubscribe']);
 
     // Piped in by the mail server, one mail on stdin.
     await ensureBuilt();
-    const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'inbound', '-'], { input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head), encoding: 'utf8' });
-    expect(piped.stdout).toBe(`stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 0 recorded before, 0 ignored\n`);
+    const piped = spawnSync(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', file, 'inbound', '-'], {
+      input: dsn('8D9EAF', d!.to, 'failed', '5.1.2', d!.head),
+      encoding: 'utf8',
+    });
+    expect(piped.stdout).toBe(
+      `stdin: message ${ids[3]} to ${d!.to}: hard bounce 5.1.2; address suppressed\n1 mail read: 1 hard bounce, 0 complaints and 0 unsubscribes recorded, 0 soft bounces noted, 0 recorded before, 0 ignored\n`,
+    );
     expect(piped.status).toBe(0);
   });
 });
 
 describe('comeback inbound input', () => {
   it('splits an mbox and unescapes its >From lines; a plain mail is one mail', () => {
-    const mails = splitMbox('box', Buffer.from('From a@b Mon Nov 30 2026\nSubject: one\n\n>From here\n\nFrom c@d Mon Nov 30 2026\nSubject: two\n\nbody\n'));
+    const mails = splitMbox(
+      'box',
+      Buffer.from(
+        'From a@b Mon Nov 30 2026\nSubject: one\n\n>From here\n\nFrom c@d Mon Nov 30 2026\nSubject: two\n\nbody\n',
+      ),
+    );
     expect(mails.map((m) => [m.source, m.raw.toString()])).toEqual([
       ['box#1', 'Subject: one\n\nFrom here\n'],
       ['box#2', 'Subject: two\n\nbody\n'],
@@ -204,6 +251,8 @@ describe('comeback inbound input', () => {
   });
 
   it('a path that does not exist stops before anything is read', async () => {
-    await expect(runCliInProcess(['--db', ':memory:', 'inbound', '/nonexistent/bounces'])).rejects.toThrow('/nonexistent/bounces: no such file or folder');
+    await expect(runCliInProcess(['--db', ':memory:', 'inbound', '/nonexistent/bounces'])).rejects.toThrow(
+      '/nonexistent/bounces: no such file or folder',
+    );
   });
 });

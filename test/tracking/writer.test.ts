@@ -8,7 +8,17 @@ import { dialects } from '../helpers/backends.js';
 import { waitFor } from '../worker/fixture.js';
 import { seedMessage, startServer, type TestServer } from '../server/helpers.js';
 
-const row = (messageId: number, at: number, extra: Partial<EventRow> = {}): EventRow => ({ message_id: messageId, customer_id: 1, enrollment_id: 1, type: 'click', link_index: 0, machine: 0, source: 'link', occurred_at: at, ...extra });
+const row = (messageId: number, at: number, extra: Partial<EventRow> = {}): EventRow => ({
+  message_id: messageId,
+  customer_id: 1,
+  enrollment_id: 1,
+  type: 'click',
+  link_index: 0,
+  machine: 0,
+  source: 'link',
+  occurred_at: at,
+  ...extra,
+});
 
 /** A sink that fails the first `failures` writes, then records what it is given. */
 function flakySink(failures: number): EventSink & { rows: EventRow[] } {
@@ -75,7 +85,9 @@ describe.each(dialects)('spilled events and flags on $name', ({ url }) => {
     await w.close().catch(() => undefined);
     expect(await replaySpilled(s.engine.ctx.k, dir)).toBe(3);
     expect(readdirSync(dir)).toHaveLength(0);
-    expect(await s.engine.ctx.k.selectFrom('events').select('id').where('message_id', '=', messageId).execute()).toHaveLength(3);
+    expect(
+      await s.engine.ctx.k.selectFrom('events').select('id').where('message_id', '=', messageId).execute(),
+    ).toHaveLength(3);
   });
 
   it('flags stored and pending clicks of a message from a time on, and skips duplicate provider events', async () => {
@@ -93,14 +105,20 @@ describe.each(dialects)('spilled events and flags on $name', ({ url }) => {
     w.push(row(messageId, t + 1, { type: 'delivered', provider_event_id: 'sendgrid:x' }));
     w.push(row(messageId, t + 2, { type: 'delivered', provider_event_id: 'sendgrid:x' }));
     await w.close();
-    const rows = await s.engine.ctx.k.selectFrom('events').select(['message_id', 'type', 'occurred_at', 'machine', 'machine_reason']).orderBy('id').execute();
-    expect(rows.map((r) => [r.message_id === messageId ? 'm' : 'other', r.type, r.occurred_at - t, r.machine])).toEqual([
-      ['m', 'click', -5_000, 0],
-      ['m', 'click', -1_000, 1],
-      ['other', 'click', -1_000, 0],
-      ['m', 'click', 0, 1],
-      ['m', 'delivered', 1, 0],
-    ]);
+    const rows = await s.engine.ctx.k
+      .selectFrom('events')
+      .select(['message_id', 'type', 'occurred_at', 'machine', 'machine_reason'])
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => [r.message_id === messageId ? 'm' : 'other', r.type, r.occurred_at - t, r.machine])).toEqual(
+      [
+        ['m', 'click', -5_000, 0],
+        ['m', 'click', -1_000, 1],
+        ['other', 'click', -1_000, 0],
+        ['m', 'click', 0, 1],
+        ['m', 'delivered', 1, 0],
+      ],
+    );
     expect(w.counts).toMatchObject({ accepted: 6, written: 5, duplicates: 1 });
   });
 });

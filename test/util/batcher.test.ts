@@ -43,10 +43,13 @@ describe('Batcher', () => {
 
   it('a failing fetch rejects its own keys only', async () => {
     let calls = 0;
-    const b = new Batcher<number, number>(async (keys) => {
-      if (calls++ === 0) throw new Error('connection lost');
-      return new Map(keys.map((k) => [k, k]));
-    }, { maxBatch: 2, lingerMs: 0 });
+    const b = new Batcher<number, number>(
+      async (keys) => {
+        if (calls++ === 0) throw new Error('connection lost');
+        return new Map(keys.map((k) => [k, k]));
+      },
+      { maxBatch: 2, lingerMs: 0 },
+    );
     const failed = [b.load(1), b.load(2)];
     const later = b.load(3);
     for (const p of failed) await expect(p).rejects.toThrow('connection lost');

@@ -9,7 +9,9 @@ describe('parseTime', () => {
     expect(parseTime('2026-03-01T12:30:15.250Z')).toBe(Date.UTC(2026, 2, 1, 12, 30, 15, 250));
     expect(parseTime('2026-03-01T12:30:00+01:00')).toBe(Date.UTC(2026, 2, 1, 11, 30));
     expect(parseTime('2026-03-01T12:30:00-0530')).toBe(Date.UTC(2026, 2, 1, 18, 0));
-    expect(parseTime(new Date(Date.UTC(2026, 10, 30, 2, 55, 21, 123)).toISOString())).toBe(Date.UTC(2026, 10, 30, 2, 55, 21, 123));
+    expect(parseTime(new Date(Date.UTC(2026, 10, 30, 2, 55, 21, 123)).toISOString())).toBe(
+      Date.UTC(2026, 10, 30, 2, 55, 21, 123),
+    );
   });
 
   it('reads day-first dotted dates as German shop exports write them', () => {
@@ -19,7 +21,19 @@ describe('parseTime', () => {
   });
 
   it('refuses what Date.parse would misread: bare numbers, impossible dates, other formats', () => {
-    for (const bad of ['1', '12', '2026', '2026-02-30', '2026-13-01', '31.04.2026', '2026-03-01T24:00', 'Nov 21 2026', '03/01/2026', '', 'tomorrow']) {
+    for (const bad of [
+      '1',
+      '12',
+      '2026',
+      '2026-02-30',
+      '2026-13-01',
+      '31.04.2026',
+      '2026-03-01T24:00',
+      'Nov 21 2026',
+      '03/01/2026',
+      '',
+      'tomorrow',
+    ]) {
       expect(parseTime(bad), bad).toBeUndefined();
     }
     expect(parseTime('29.02.2028')).toBe(Date.UTC(2028, 1, 29)); // a leap year

@@ -13,7 +13,16 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { postgresUrl, REDIS_URL, sqliteUrl } from '../helpers/backends.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, waitFor, writeConfig } from '../worker/fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  waitFor,
+  writeConfig,
+} from '../worker/fixture.js';
 import { Receiver, TEST_SECRET } from './receiver.js';
 
 const CUSTOMERS = 100;
@@ -57,12 +66,31 @@ describe.each(backends)('webhooks across SIGKILLs on $name', ({ database, redis 
       sequencesDir: sequencesDir(),
       templatesDir: join(ROOT, 'templates'),
       transport: { type: 'outbox', dir: mkdtempSync(join(tmpdir(), 'comeback-eml-')) },
-      webhooks: [{ name: 'crm', url: receiver.url, events: ['enrollment.created', 'message.sent'], secret: TEST_SECRET }],
-      webhookDelivery: { timeoutMs: 1_000, backoffBaseMs: 50, backoffMaxMs: 400, pollIntervalMs: 50, pauseAfterFailures: 10_000 },
-      worker: { pollIntervalMs: 100, audienceIntervalMs: 0, claimTimeoutMs: 1500, sendingTimeoutMs: 1500, redispatchAfterMs: 2000, jobLockMs: 2000, ...(redis ? { queueName: `cbtest-hooks-${process.pid}-${Date.now().toString(36)}` } : {}) },
+      webhooks: [
+        { name: 'crm', url: receiver.url, events: ['enrollment.created', 'message.sent'], secret: TEST_SECRET },
+      ],
+      webhookDelivery: {
+        timeoutMs: 1_000,
+        backoffBaseMs: 50,
+        backoffMaxMs: 400,
+        pollIntervalMs: 50,
+        pauseAfterFailures: 10_000,
+      },
+      worker: {
+        pollIntervalMs: 100,
+        audienceIntervalMs: 0,
+        claimTimeoutMs: 1500,
+        sendingTimeoutMs: 1500,
+        redispatchAfterMs: 2000,
+        jobLockMs: 2000,
+        ...(redis ? { queueName: `cbtest-hooks-${process.pid}-${Date.now().toString(36)}` } : {}),
+      },
       ...(redis ? { redisUrl: REDIS_URL } : {}),
     };
-    engine = await createEngine({ ...config, redisUrl: undefined } as never, { logger: pino({ level: 'silent' }), jobs: false });
+    engine = await createEngine({ ...config, redisUrl: undefined } as never, {
+      logger: pino({ level: 'silent' }),
+      jobs: false,
+    });
     await seedDue(engine, CUSTOMERS); // one enrollment.created each, in the outbox
     const file = writeConfig(config);
 
@@ -77,7 +105,12 @@ describe.each(backends)('webhooks across SIGKILLs on $name', ({ database, redis 
         await receiver.up();
       }
       // Kill while a request is in flight, after some progress.
-      await waitFor(() => child!.exitCode !== null || (receiver!.processed.size > before + 15 && receiver!.inFlight > 0), 60_000, 'the worker to deliver', 2);
+      await waitFor(
+        () => child!.exitCode !== null || (receiver!.processed.size > before + 15 && receiver!.inFlight > 0),
+        60_000,
+        'the worker to deliver',
+        2,
+      );
       expect(child.exitCode, (child as never as { stderrText: () => string }).stderrText?.()).toBeNull();
       child.kill('SIGKILL');
       await exited(child);
@@ -86,9 +119,19 @@ describe.each(backends)('webhooks across SIGKILLs on $name', ({ database, redis 
     child = spawnWorker(file);
     const k = engine.ctx.k;
     const delivered = async () => {
-      const open = await k.selectFrom('webhook_deliveries').select('id').where('status', '!=', 'delivered').limit(1).execute();
+      const open = await k
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '!=', 'delivered')
+        .limit(1)
+        .execute();
       const outbox = await k.selectFrom('webhook_outbox').select('id').limit(1).execute();
-      const sending = await k.selectFrom('messages').select('id').where('status', 'in', ['reserved', 'claimed', 'sending']).limit(1).execute();
+      const sending = await k
+        .selectFrom('messages')
+        .select('id')
+        .where('status', 'in', ['reserved', 'claimed', 'sending'])
+        .limit(1)
+        .execute();
       return open.length + outbox.length + sending.length === 0;
     };
     await waitFor(delivered, 120_000, 'every webhook to be delivered', 100);
@@ -97,15 +140,25 @@ describe.each(backends)('webhooks across SIGKILLs on $name', ({ database, redis 
 
     // Every enrolment and every sent mail arrived, each processed once; redeliveries were deduped.
     const got = [...receiver.processed.values()];
-    const enrollments = (await k.selectFrom('enrollments').select('id').execute()).map((r) => r.id).sort((a, b) => a - b);
-    const sent = (await k.selectFrom('messages').select('id').where('status', '=', 'sent').execute()).map((r) => r.id).sort((a, b) => a - b);
+    const enrollments = (await k.selectFrom('enrollments').select('id').execute())
+      .map((r) => r.id)
+      .sort((a, b) => a - b);
+    const sent = (await k.selectFrom('messages').select('id').where('status', '=', 'sent').execute())
+      .map((r) => r.id)
+      .sort((a, b) => a - b);
     expect(enrollments).toHaveLength(CUSTOMERS);
     expect(sent.length).toBeGreaterThan(CUSTOMERS - KILLS * 2); // a kill mid-send may leave one `uncertain`
-    const reported = (type: string, pick: (b: any) => number) => got.filter((r) => r.type === type).map((r) => pick(r.body.data)).sort((a, b) => a - b);
+    const reported = (type: string, pick: (b: any) => number) =>
+      got
+        .filter((r) => r.type === type)
+        .map((r) => pick(r.body.data))
+        .sort((a, b) => a - b);
     expect(reported('enrollment.created', (d) => d.enrollment.id)).toEqual(enrollments);
     expect(reported('message.sent', (d) => d.message.id)).toEqual(sent);
     expect(receiver.badSignatures).toBe(0);
     expect(receiver.requests).toBeGreaterThan(got.length); // failures and redeliveries really happened
-    console.log(`webhooks chaos: ${got.length} events, ${receiver.requests} requests, ${receiver.duplicates} duplicates deduped`);
+    console.log(
+      `webhooks chaos: ${got.length} events, ${receiver.requests} requests, ${receiver.duplicates} duplicates deduped`,
+    );
   }, 240_000);
 });

@@ -24,20 +24,29 @@ afterEach(async () => {
 it('lists endpoints and dead letters, replays them, sends a test event and prints a secret', async () => {
   receiver = new Receiver();
   await receiver.up();
-  const config = { database: sqliteUrl(), sequencesDir: mkdtempSync(join(tmpdir(), 'cb-seq-')), webhooks: [{ name: 'crm', url: receiver.url, events: ['*'], secret: TEST_SECRET }], webhookDelivery: { allowLocal: true, retryForHours: 1 } };
+  const config = {
+    database: sqliteUrl(),
+    sequencesDir: mkdtempSync(join(tmpdir(), 'cb-seq-')),
+    webhooks: [{ name: 'crm', url: receiver.url, events: ['*'], secret: TEST_SECRET }],
+    webhookDelivery: { allowLocal: true, retryForHours: 1 },
+  };
   const file = join(mkdtempSync(join(tmpdir(), 'cb-cfg-')), 'comeback.config.json');
   writeFileSync(file, JSON.stringify(config));
   const clock = new ManualClock(Date.now());
   engine = await createEngine(config as never, { sequences: [], clock, logger: createLogger({ level: 'silent' }) });
   receiver.faults.status = 500;
-  await emitEvents(engine.ctx.k, engine.ctx.config, [{ type: 'sequence.paused', sequenceId: 's', data: { reason: 'x' }, occurredAt: Date.now() }]);
+  await emitEvents(engine.ctx.k, engine.ctx.config, [
+    { type: 'sequence.paused', sequenceId: 's', data: { reason: 'x' }, occurredAt: Date.now() },
+  ]);
   const d = new WebhookDispatcher(engine.ctx);
   await d.tick();
   clock.advance(3_600_000); // the retry period ends
   await d.tick();
 
   const check = await checkWebhooks(engine.ctx);
-  expect(check).toEqual([{ what: 'webhooks', verdict: 'warn', detail: expect.stringContaining('1 webhook event for crm failed for good') }]);
+  expect(check).toEqual([
+    { what: 'webhooks', verdict: 'warn', detail: expect.stringContaining('1 webhook event for crm failed for good') },
+  ]);
   const list = await runCliInProcess(['--config', file, 'webhooks', 'list']);
   expect(list.out).toContain('crm  ' + receiver.url);
   expect(list.out).toMatch(/active; pending 0, delivered 0, dead 1/);
@@ -49,7 +58,9 @@ it('lists endpoints and dead letters, replays them, sends a test event and print
   expect(replayed.out).toContain('1 event queued again');
   await d.tick();
   expect([...receiver.processed.keys()]).toEqual(['evt_1']);
-  expect(await checkWebhooks(engine.ctx)).toEqual([{ what: 'webhooks', verdict: 'ok', detail: '1 endpoint(s) active, 0 event(s) waiting' }]);
+  expect(await checkWebhooks(engine.ctx)).toEqual([
+    { what: 'webhooks', verdict: 'ok', detail: '1 endpoint(s) active, 0 event(s) waiting' },
+  ]);
 
   const test = await runCliInProcess(['--config', file, 'webhooks', 'test', 'crm']);
   expect(test.out).toMatch(/^test_\w+: delivered \(HTTP 204\)/);

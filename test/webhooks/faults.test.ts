@@ -6,7 +6,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index.js';
 import { ManualClock, MemoryTransport } from '../../src/testing.js';
-import { emitEvents, checkWebhookUrls, replay, webhookNotices, WebhookDispatcher, deadLetters } from '../../src/webhooks/index.js';
+import {
+  emitEvents,
+  checkWebhookUrls,
+  replay,
+  webhookNotices,
+  WebhookDispatcher,
+  deadLetters,
+} from '../../src/webhooks/index.js';
 import { createLogger } from '../../src/logger.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { drain, Receiver, TEST_SECRET } from './receiver.js';
@@ -24,7 +31,11 @@ async function setup(delivery: Record<string, unknown> = {}) {
   await receiver.up();
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 10));
   engine = await createEngine(
-    { database: sqliteUrl(), webhooks: [{ name: 'crm', url: receiver.url, events: ['*'], secret: TEST_SECRET }], webhookDelivery: { allowLocal: true, backoffBaseMs: 1000, backoffMaxMs: 3_600_000, ...delivery } },
+    {
+      database: sqliteUrl(),
+      webhooks: [{ name: 'crm', url: receiver.url, events: ['*'], secret: TEST_SECRET }],
+      webhookDelivery: { allowLocal: true, backoffBaseMs: 1000, backoffMaxMs: 3_600_000, ...delivery },
+    },
     { clock, transport: new MemoryTransport(), sequences: [], logger: createLogger({ level: 'silent' }) },
   );
   const d = new WebhookDispatcher({ ...engine.ctx, random: () => 1 });
@@ -33,7 +44,17 @@ async function setup(delivery: Record<string, unknown> = {}) {
 
 /** `n` events for customer `customerId` (no customer row needed). */
 async function emit(e: Engine, n: number, customerId: number | null = null) {
-  await emitEvents(e.ctx.k, e.ctx.config, Array.from({ length: n }, () => ({ type: 'sequence.paused' as const, customerId, sequenceId: 's', data: { reason: 'x' }, occurredAt: e.ctx.clock.now() })));
+  await emitEvents(
+    e.ctx.k,
+    e.ctx.config,
+    Array.from({ length: n }, () => ({
+      type: 'sequence.paused' as const,
+      customerId,
+      sequenceId: 's',
+      data: { reason: 'x' },
+      occurredAt: e.ctx.clock.now(),
+    })),
+  );
 }
 
 describe('webhook delivery faults', () => {
@@ -101,10 +122,10 @@ describe('webhook delivery faults', () => {
     expect(receiver!.processed.size).toBe(2);
   });
 
-  it('delivers a customer\'s events in order while others go ahead', async () => {
+  it("delivers a customer's events in order while others go ahead", async () => {
     const { engine, clock, d } = await setup({ concurrency: 8 });
     let draw = 7;
-    receiver!.faults = { failRate: 0.5, random: () => ((draw = (draw * 48_271) % 2_147_483_647) / 2_147_483_647) };
+    receiver!.faults = { failRate: 0.5, random: () => (draw = (draw * 48_271) % 2_147_483_647) / 2_147_483_647 };
     for (let round = 0; round < 4; round++) for (const c of [1, 2, 3]) await emit(engine, 1, c);
     for (let i = 0; i < 200 && receiver!.processed.size < 12; i++) {
       await d.tick();
@@ -122,9 +143,12 @@ describe('webhook delivery faults', () => {
     }
   });
 
-  it('erasure deletes the person\'s events from the outbox and the dead-letter list', async () => {
+  it("erasure deletes the person's events from the outbox and the dead-letter list", async () => {
     const { engine, clock, d, k } = await setup({ retryForHours: 0.001 });
-    await engine.customers.upsert([{ externalId: 'eva', email: 'eva@example.com', locale: 'en' }, { externalId: 'max', email: 'max@example.com', locale: 'en' }]);
+    await engine.customers.upsert([
+      { externalId: 'eva', email: 'eva@example.com', locale: 'en' },
+      { externalId: 'max', email: 'max@example.com', locale: 'en' },
+    ]);
     const eva = (await engine.customers.get('eva'))!.id;
     const max = (await engine.customers.get('max'))!.id;
     receiver!.faults.status = 500;
@@ -143,8 +167,12 @@ describe('webhook delivery faults', () => {
 
   it('refuses endpoints on this machine unless allowed (development)', async () => {
     const endpoint = (url: string) => ({ url, events: ['*' as const], secret: [TEST_SECRET] });
-    await expect(checkWebhookUrls([endpoint('http://127.0.0.1:9/h')], false)).rejects.toThrow(/config\.webhooks\.0\.url: 127\.0\.0\.1 resolves to this machine/);
-    await expect(checkWebhookUrls([endpoint('http://localhost:9/h')], false)).rejects.toThrow(/resolves to this machine/);
+    await expect(checkWebhookUrls([endpoint('http://127.0.0.1:9/h')], false)).rejects.toThrow(
+      /config\.webhooks\.0\.url: 127\.0\.0\.1 resolves to this machine/,
+    );
+    await expect(checkWebhookUrls([endpoint('http://localhost:9/h')], false)).rejects.toThrow(
+      /resolves to this machine/,
+    );
     await expect(checkWebhookUrls([endpoint('http://[::1]:9/h')], false)).rejects.toThrow(/resolves to this machine/);
     await expect(checkWebhookUrls([endpoint('http://127.0.0.1:9/h')], true)).resolves.toBeUndefined();
     await expect(checkWebhookUrls([endpoint('https://192.0.2.10/h')], false)).resolves.toBeUndefined();

@@ -87,8 +87,11 @@ export class Receiver {
       const delay = this.faults.delayMs?.() ?? 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       if (this.faults.status) return void res.writeHead(this.faults.status).end();
-      if (this.faults.failRate && (this.faults.random ?? Math.random)() < this.faults.failRate) return void res.writeHead(500).end('try again');
-      const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(req.headers[h] ?? '')]));
+      if (this.faults.failRate && (this.faults.random ?? Math.random)() < this.faults.failRate)
+        return void res.writeHead(500).end('try again');
+      const headers = Object.fromEntries(
+        ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(req.headers[h] ?? '')]),
+      );
       let payload: Record<string, any> | undefined;
       for (const v of this.verifiers) {
         try {

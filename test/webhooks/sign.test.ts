@@ -7,7 +7,9 @@ describe('Standard Webhooks signatures', () => {
   it('matches the published test vector of the reference libraries', () => {
     // The vector of the standard-webhooks reference implementations (libraries/javascript tests).
     const key = secretKey('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
-    expect(signatureHeader([key], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+    expect(signatureHeader([key], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe(
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
   });
 
   it('is accepted by the standardwebhooks package, with either secret while rotating', () => {
@@ -22,16 +24,26 @@ describe('Standard Webhooks signatures', () => {
   });
 
   it('refuses bad secrets, schemes and endpoint names in the config, naming the field', () => {
-    const bad = EngineConfig.safeParse({ webhooks: [{ url: 'ftp://x.example/h', events: ['message.sent'], secret: 'plain' }] });
+    const bad = EngineConfig.safeParse({
+      webhooks: [{ url: 'ftp://x.example/h', events: ['message.sent'], secret: 'plain' }],
+    });
     expect(bad.success).toBe(false);
     const paths = bad.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['webhooks.0.url', 'webhooks.0.secret']));
-    const env = EngineConfig.safeParse({ webhooks: [{ url: 'https://x.example/h', events: ['*'], secret: 'env:COMEBACK_TEST_UNSET_SECRET' }] });
+    const env = EngineConfig.safeParse({
+      webhooks: [{ url: 'https://x.example/h', events: ['*'], secret: 'env:COMEBACK_TEST_UNSET_SECRET' }],
+    });
     expect(env.error!.issues[0]!.message).toContain('COMEBACK_TEST_UNSET_SECRET is not set');
     process.env.COMEBACK_TEST_HOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const ok = EngineConfig.parse({ webhooks: [{ url: 'https://x.example/h', events: ['*'], secret: 'env:COMEBACK_TEST_HOOK_SECRET' }] });
+    const ok = EngineConfig.parse({
+      webhooks: [{ url: 'https://x.example/h', events: ['*'], secret: 'env:COMEBACK_TEST_HOOK_SECRET' }],
+    });
     expect(ok.webhooks[0]!.secret[0]).toBe('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
-    const unknown = EngineConfig.safeParse({ webhooks: [{ url: 'https://x.example/h', events: ['message.sennt'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] });
+    const unknown = EngineConfig.safeParse({
+      webhooks: [
+        { url: 'https://x.example/h', events: ['message.sennt'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      ],
+    });
     expect(unknown.error!.issues[0]!.path.join('.')).toBe('webhooks.0.events.0');
   });
 });

@@ -18,7 +18,18 @@ import { EventWriter, sinkFor } from '../../src/tracking/writer.js';
 import { sqliteUrl } from '../helpers/backends.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, reservedMessages, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  reservedMessages,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  statusCounts,
+  waitFor,
+  writeConfig,
+} from './fixture.js';
 
 let sink: SmtpSink;
 let engine: Engine | undefined;
@@ -35,8 +46,16 @@ afterEach(async () => {
 afterAll(async () => sink?.stop());
 
 async function setup(n: number, worker: Record<string, unknown> = {}) {
-  const config = { database: sqliteUrl(), sequencesDir: sequencesDir(), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: sink.url, pool: 2 }, worker: { pollIntervalMs: 100, ...worker } };
-  engine = await createEngine({ ...config, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+  const config = {
+    database: sqliteUrl(),
+    sequencesDir: sequencesDir(),
+    templatesDir: join(ROOT, 'templates'),
+    transport: { type: 'smtp', url: sink.url, pool: 2 },
+    worker: { pollIntervalMs: 100, ...worker },
+  };
+  engine = await createEngine({ ...config, transport: { type: 'memory' } } as never, {
+    logger: pino({ level: 'silent' }),
+  });
   await seedDue(engine, n);
   return { configFile: writeConfig(config), e: engine };
 }
@@ -60,14 +79,44 @@ describe('comeback worker', () => {
 
   it('evaluates the audiences at start: lapsed customers with consent are enrolled and mailed; `comeback enroll` finds nobody new', async () => {
     const lapsed = `id: lapsed\nname: Lapsed\nversion: 1\naudience: { dormant: { min_days: 45 } }\nconsent: [double_opt_in]\nsteps:\n  - { id: hello, template: winback/miss-you, subject: "Hello {{first_name}}" }\n`;
-    const config = { database: sqliteUrl(), sequencesDir: sequencesDir(lapsed), templatesDir: join(ROOT, 'templates'), transport: { type: 'smtp', url: sink.url, pool: 2 }, worker: { pollIntervalMs: 100 } };
-    engine = await createEngine({ ...config, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+    const config = {
+      database: sqliteUrl(),
+      sequencesDir: sequencesDir(lapsed),
+      templatesDir: join(ROOT, 'templates'),
+      transport: { type: 'smtp', url: sink.url, pool: 2 },
+      worker: { pollIntervalMs: 100 },
+    };
+    engine = await createEngine({ ...config, transport: { type: 'memory' } } as never, {
+      logger: pino({ level: 'silent' }),
+    });
     const now = engine.ctx.clock.now();
-    await engine.customers.upsert(['gone', 'recent', 'no-consent'].map((id) => ({ externalId: id, email: `${id}@example.com`, firstName: id, locale: 'en' })));
-    for (const [id, daysAgo] of [['gone', 120], ['recent', 5], ['no-consent', 120]] as const) {
-      await engine.orders.record({ externalId: `${id}-1`, customerExternalId: id, orderedAt: now - daysAgo * 86_400_000, totalMinor: 2500 });
+    await engine.customers.upsert(
+      ['gone', 'recent', 'no-consent'].map((id) => ({
+        externalId: id,
+        email: `${id}@example.com`,
+        firstName: id,
+        locale: 'en',
+      })),
+    );
+    for (const [id, daysAgo] of [
+      ['gone', 120],
+      ['recent', 5],
+      ['no-consent', 120],
+    ] as const) {
+      await engine.orders.record({
+        externalId: `${id}-1`,
+        customerExternalId: id,
+        orderedAt: now - daysAgo * 86_400_000,
+        totalMinor: 2500,
+      });
     }
-    for (const id of ['gone', 'recent']) await engine.consents.record({ customer: id, action: 'grant', basis: 'double_opt_in', source: 'newsletter_form' });
+    for (const id of ['gone', 'recent'])
+      await engine.consents.record({
+        customer: id,
+        action: 'grant',
+        basis: 'double_opt_in',
+        source: 'newsletter_form',
+      });
     const configFile = writeConfig(config);
     const child = spawnWorker(configFile, ['--until-idle']);
     const out = output(child);
@@ -75,10 +124,14 @@ describe('comeback worker', () => {
     expect(out()).toContain('sent 1, retrying 0, failed 0, uncertain 0');
     expect(sink.accepted.map((m) => m.to)).toEqual(['gone@example.com']);
 
-    const again = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'enroll', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const again = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'enroll', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const json = output(again);
     expect(await exited(again)).toBe(0);
-    expect(JSON.parse(json())).toMatchObject([{ sequenceId: 'lapsed', enrolled: 0, holdout: 0, skipped: { no_consent: 1 } }]);
+    expect(JSON.parse(json())).toMatchObject([
+      { sequenceId: 'lapsed', enrolled: 0, holdout: 0, skipped: { no_consent: 1 } },
+    ]);
     expect(await statusCounts(engine)).toEqual({ sent: 1 });
   }, 60_000);
 
@@ -96,7 +149,9 @@ describe('comeback worker', () => {
       // The grace time (1 s) ran out with sends in flight: exit 1 and the log says so. The send
       // itself would hang for the transport's timeout (60 s), beyond this test's own timeout.
       expect(await exited(child)).toBe(1);
-      expect((child as typeof child & { stderrText: () => string }).stderrText()).toContain('sends still in flight after the grace time');
+      expect((child as typeof child & { stderrText: () => string }).stderrText()).toContain(
+        'sends still in flight after the grace time',
+      );
       const counts = await statusCounts(e);
       expect(counts.sent ?? 0).toBe(0);
       expect(counts.sending ?? 0).toBe(0); // never reached the point of no return: the next worker sends them
@@ -156,7 +211,10 @@ describe('comeback worker', () => {
     const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
     // A pause of 10 minutes: --until-idle must stop at once rather than wait it out.
     const worker = { ...(config.worker as object), unreachablePauseMs: 600_000 };
-    writeFileSync(configFile, JSON.stringify({ ...config, worker, transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ ...config, worker, transport: { type: 'smtp', url: `smtp://127.0.0.1:${port}`, pool: 2 } }),
+    );
     const child = spawnWorker(configFile, ['--until-idle']);
     const out = output(child);
     // It exits instead of waiting out the 10-minute pause (which would exceed this test's timeout).
@@ -167,7 +225,9 @@ describe('comeback worker', () => {
     expect(err).toMatch(/sending is paused until \S+: provider unreachable: SMTP 127\.0\.0\.1:\d+: no session/);
     expect(await statusCounts(e)).toEqual({ reserved: 6 });
     // `comeback stats` says so before its figures.
-    expect((await runCliInProcess(['--config', configFile, 'stats'])).out).toMatch(/^! sending is paused until \S+: provider unreachable: SMTP/);
+    expect((await runCliInProcess(['--config', configFile, 'stats'])).out).toMatch(
+      /^! sending is paused until \S+: provider unreachable: SMTP/,
+    );
   }, 60_000);
 
   it('--once runs one pass', async () => {
@@ -205,24 +265,41 @@ describe('send ledger recovery', () => {
   });
 
   it('the links of a mail that ends uncertain still lead to their targets (it may have arrived)', async () => {
-    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { sendingTimeoutMs: 1000 } },
+      { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
+    );
     const e = engine;
     const [id] = (await reservedMessages(e, 1)) as [number];
     const m = (await new Ledger(e.ctx).claim(id))!;
-    expect(await new Ledger(e.ctx).markSending(m, { subject: 'We miss you', links: JSON.stringify(['https://shop.example.com/p/tea']) })).toBe(true);
+    expect(
+      await new Ledger(e.ctx).markSending(m, {
+        subject: 'We miss you',
+        links: JSON.stringify(['https://shop.example.com/p/tea']),
+      }),
+    ).toBe(true);
     // The worker dies before the reply is recorded.
     await e.ctx.k.updateTable('messages').set({ updated_at: 0 }).execute();
     expect((await sweep(e.ctx)).uncertain).toBe(1);
     const token = new URL(e.ctx.urls.click(id, 0)).pathname.split('/').pop()!;
     const writer = new EventWriter(sinkFor(e.ctx.db));
-    const out = await new Tracker(trackerDeps(e.ctx), writer).click(token, { userAgent: 'Mozilla/5.0', ip: '192.0.2.1' });
+    const out = await new Tracker(trackerDeps(e.ctx), writer).click(token, {
+      userAgent: 'Mozilla/5.0',
+      ip: '192.0.2.1',
+    });
     await writer.close();
     expect(out).toMatchObject({ kind: 'redirect', url: 'https://shop.example.com/p/tea' });
-    expect(await e.ctx.k.selectFrom('messages').select(['status', 'subject']).executeTakeFirstOrThrow()).toEqual({ status: 'uncertain', subject: 'We miss you' });
+    expect(await e.ctx.k.selectFrom('messages').select(['status', 'subject']).executeTakeFirstOrThrow()).toEqual({
+      status: 'uncertain',
+      subject: 'We miss you',
+    });
   });
 
   it('a queued message of a sequence paused and resumed is queued again at once, not after redispatchAfterMs', async () => {
-    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir() }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir() },
+      { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
+    );
     const e = engine;
     const ids = await reservedMessages(e, 2);
     const queue = async () => (await dueMessageIds(e.ctx, 10, 300_000)).sort();
@@ -234,7 +311,10 @@ describe('send ledger recovery', () => {
   });
 
   it('a queued message that goes back to reserved (stale claim, retry, unreachable provider) is queued again when due, not after redispatchAfterMs', async () => {
-    engine = await createEngine({ database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { claimTimeoutMs: 1000 } }, { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) });
+    engine = await createEngine(
+      { database: sqliteUrl(), sequencesDir: sequencesDir(), worker: { claimTimeoutMs: 1000 } },
+      { transport: new MemoryTransport(), logger: pino({ level: 'silent' }) },
+    );
     const e = engine;
     await reservedMessages(e, 3);
     const queue = () => dueMessageIds(e.ctx, 10, 300_000);

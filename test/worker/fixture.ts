@@ -35,8 +35,18 @@ export function sequencesDir(yaml = ONE_STEP_SEQUENCE): string {
  * Records `n` customers with a double opt-in and enrols them all into `blast`: `n` messages come
  * due on the next pass. Bulk writes, so 5,000 take a few seconds.
  */
-export async function seedDue(engine: Engine, n: number, emailOf: (i: number) => string = (i) => `c${i}@example.com`): Promise<number[]> {
-  const input = Array.from({ length: n }, (_, i) => ({ externalId: `c${i}`, email: emailOf(i), firstName: `Kim${i}`, locale: 'en', acquiredVia: 'newsletter' }));
+export async function seedDue(
+  engine: Engine,
+  n: number,
+  emailOf: (i: number) => string = (i) => `c${i}@example.com`,
+): Promise<number[]> {
+  const input = Array.from({ length: n }, (_, i) => ({
+    externalId: `c${i}`,
+    email: emailOf(i),
+    firstName: `Kim${i}`,
+    locale: 'en',
+    acquiredVia: 'newsletter',
+  }));
   const ids: number[] = [];
   for (let i = 0; i < n; i += 1000) {
     const map = await engine.customers.upsert(input.slice(i, i + 1000));
@@ -46,7 +56,16 @@ export async function seedDue(engine: Engine, n: number, emailOf: (i: number) =>
   for (let i = 0; i < ids.length; i += 1000) {
     await appendConsents(
       engine.ctx.k,
-      ids.slice(i, i + 1000).map((customerId) => ({ customerId, action: 'grant' as const, basis: 'double_opt_in' as const, source: 'test', evidence: { confirmed: true }, recordedAt: now })),
+      ids
+        .slice(i, i + 1000)
+        .map((customerId) => ({
+          customerId,
+          action: 'grant' as const,
+          basis: 'double_opt_in' as const,
+          source: 'test',
+          evidence: { confirmed: true },
+          recordedAt: now,
+        })),
     );
   }
   const seq = engine.ctx.sequences.get('blast');
@@ -61,7 +80,8 @@ export async function seedDue(engine: Engine, n: number, emailOf: (i: number) =>
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith('.ts'))
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return newest;
 }
@@ -76,7 +96,10 @@ export async function ensureBuilt(): Promise<void> {
   const newest = Math.max(await newestMtime(join(ROOT, 'src')), await newestMtime(join(ROOT, 'migrations')));
   if (built >= newest) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   } catch {
     // Type errors elsewhere still emit JavaScript; the run below fails clearly if the build is unusable.
   }
@@ -108,11 +131,15 @@ export function writeConfig(config: Record<string, unknown>): string {
  * since the tests send over SMTP to a local sink with the demo sender and secret.
  */
 export function spawnWorker(configFile: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--dev', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, COMEBACK_LOG: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'worker', '--dev', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, COMEBACK_LOG: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -130,7 +157,12 @@ export function exited(child: ChildProcess): Promise<number | string> {
 }
 
 /** Waits until `check` returns true, polling every `everyMs`; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 50,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -140,6 +172,10 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 
 /** Message counts by status. */
 export async function statusCounts(engine: Engine): Promise<Record<string, number>> {
-  const rows = await engine.ctx.k.selectFrom('messages').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  const rows = await engine.ctx.k
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

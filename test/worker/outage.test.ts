@@ -28,16 +28,29 @@ function capture() {
 }
 
 /** What pg raises when pg_terminate_backend ends the connection under a query. */
-const terminated = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' });
+const terminated = Object.assign(new Error('terminating connection due to administrator command'), {
+  code: '57P01',
+  severity: 'FATAL',
+});
 
 it('tells a lost or refused connection from a bad query', () => {
   expect(isConnectionError(terminated)).toBe(true);
-  expect(isConnectionError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+  expect(
+    isConnectionError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })),
+  ).toBe(true);
   expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
-  expect(isConnectionError(Object.assign(new Error('the database system is starting up'), { code: '57P03' }))).toBe(true);
-  expect(isConnectionError(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
-  expect(isConnectionError(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }))).toBe(false);
-  expect(isConnectionError(Object.assign(new Error('relation "messages" does not exist'), { code: '42P01' }))).toBe(false);
+  expect(isConnectionError(Object.assign(new Error('the database system is starting up'), { code: '57P03' }))).toBe(
+    true,
+  );
+  expect(
+    isConnectionError(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })),
+  ).toBe(true);
+  expect(
+    isConnectionError(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })),
+  ).toBe(false);
+  expect(isConnectionError(Object.assign(new Error('relation "messages" does not exist'), { code: '42P01' }))).toBe(
+    false,
+  );
   expect(isConnectionError(null)).toBe(false);
 });
 
@@ -53,7 +66,11 @@ it('logs an outage once when it begins and once when it ends, with its length', 
   o.ok();
   expect(o.down).toBeNull();
   expect(lines.map((l) => [l.msg, l.dependency, l.downSeconds])).toEqual([
-    ['database unavailable (terminating connection due to administrator command); work pauses and resumes by itself when it is back', 'database', undefined],
+    [
+      'database unavailable (terminating connection due to administrator command); work pauses and resumes by itself when it is back',
+      'database',
+      undefined,
+    ],
     ['database available again after 12.3 s; work resumed', 'database', 12.3],
   ]);
   expect(o.count).toBe(1);
@@ -62,17 +79,34 @@ it('logs an outage once when it begins and once when it ends, with its length', 
 it("names a dependency that is down on the worker's status line and its /healthz", async () => {
   const db = new Outage('database', undefined, () => Date.parse('2026-03-02T10:00:05Z'));
   const redis = new Outage('Redis');
-  const status = { sent: 3, perSecond: 0, due: 0, retrying: 0, inFlight: 0, uncertain: 0, failed: 0, pausedUntil: 0, outages: [db, redis] };
+  const status = {
+    sent: 3,
+    perSecond: 0,
+    due: 0,
+    retrying: 0,
+    inFlight: 0,
+    uncertain: 0,
+    failed: 0,
+    pausedUntil: 0,
+    outages: [db, redis],
+  };
   expect(formatStatus(status, 'bullmq')).not.toContain('DOWN');
   expect(healthOf([db, redis])).toEqual({ code: 200, body: { status: 'ok' } });
   db.failed(terminated);
-  expect(formatStatus(status, 'bullmq')).toContain('· DATABASE DOWN since 10:00:05 (terminating connection due to administrator command), waiting');
-  expect(formatOutageStatus([db, redis], 'bullmq')).toBe('comeback worker [bullmq] · DATABASE DOWN since 10:00:05 (terminating connection due to administrator command), waiting');
+  expect(formatStatus(status, 'bullmq')).toContain(
+    '· DATABASE DOWN since 10:00:05 (terminating connection due to administrator command), waiting',
+  );
+  expect(formatOutageStatus([db, redis], 'bullmq')).toBe(
+    'comeback worker [bullmq] · DATABASE DOWN since 10:00:05 (terminating connection due to administrator command), waiting',
+  );
   const server = await startHealthServer(parseHealthListen('0'), [db, redis]);
   try {
     const down = await fetch(`${server.url}/healthz`);
     expect(down.status).toBe(503);
-    expect(await down.json()).toEqual({ status: 'unavailable', down: [{ dependency: 'database', since: '2026-03-02T10:00:05.000Z', reason: terminated.message }] });
+    expect(await down.json()).toEqual({
+      status: 'unavailable',
+      down: [{ dependency: 'database', since: '2026-03-02T10:00:05.000Z', reason: terminated.message }],
+    });
     db.ok();
     const up = await fetch(`${server.url}/healthz`);
     expect([up.status, await up.json()]).toEqual([200, { status: 'ok' }]);
@@ -86,7 +120,10 @@ it("names a dependency that is down on the worker's status line and its /healthz
 
 it('a worker pass that loses the database is one outage in the log, and the loop goes on', async () => {
   const { log, lines } = capture();
-  engine = await createEngine({ database: ':memory:', transport: { type: 'memory' }, worker: { pollIntervalMs: 1, audienceIntervalMs: 0 } }, { logger: log, sequences: [] });
+  engine = await createEngine(
+    { database: ':memory:', transport: { type: 'memory' }, worker: { pollIntervalMs: 1, audienceIntervalMs: 0 } },
+    { logger: log, sequences: [] },
+  );
   const realPass = engine.runDue.bind(engine);
   let passes = 0;
   // Passes 5-24 fail as during a PostgreSQL restart; the rest succeed.

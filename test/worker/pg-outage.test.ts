@@ -15,7 +15,17 @@ import { runWorker } from '../../src/worker/run.js';
 import { REDIS_URL } from '../helpers/backends.js';
 import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
 import { SmtpSink } from '../delivery/sink.js';
-import { ensureBuilt, exited, ROOT, seedDue, sequencesDir, spawnWorker, statusCounts, waitFor, writeConfig } from './fixture.js';
+import {
+  ensureBuilt,
+  exited,
+  ROOT,
+  seedDue,
+  sequencesDir,
+  spawnWorker,
+  statusCounts,
+  waitFor,
+  writeConfig,
+} from './fixture.js';
 
 let pgc: OwnPostgres;
 let sink: SmtpSink;
@@ -23,7 +33,10 @@ let engine: Engine | undefined;
 const children: ChildProcess[] = [];
 const stderr = (c: ChildProcess) => (c as ChildProcess & { stderrText: () => string }).stderrText();
 /** Log lines (JSON) of a process whose message matches. */
-const lines = (c: ChildProcess, re: RegExp) => stderr(c).split('\n').filter((l) => re.test(l));
+const lines = (c: ChildProcess, re: RegExp) =>
+  stderr(c)
+    .split('\n')
+    .filter((l) => re.test(l));
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -58,12 +71,26 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
     redisUrl: REDIS_URL,
     transport: { type: 'smtp', url: sink.url, pool: 4 },
     // Jobs cut short by the outage are handed over again after seconds, not the production minutes.
-    worker: { pollIntervalMs: 200, concurrency: 8, batchSize: 100, queueName, redispatchAfterMs: 3000, claimTimeoutMs: 5000, retryBaseMs: 500, maxInDoubt: 4 },
+    worker: {
+      pollIntervalMs: 200,
+      concurrency: 8,
+      batchSize: 100,
+      queueName,
+      redispatchAfterMs: 3000,
+      claimTimeoutMs: 5000,
+      retryBaseMs: 500,
+      maxInDoubt: 4,
+    },
   };
-  engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, { logger: pino({ level: 'silent' }) });
+  engine = await createEngine({ ...config, redisUrl: undefined, transport: { type: 'memory' } } as never, {
+    logger: pino({ level: 'silent' }),
+  });
   const configFile = writeConfig(config);
   // The first worker answers /healthz (--health-port): 503 naming the database while it is down.
-  const workers = [spawnWorker(configFile, ['--health-port', '127.0.0.1:0'], { COMEBACK_LOG: 'info' }), spawnWorker(configFile, [], { COMEBACK_LOG: 'info' })];
+  const workers = [
+    spawnWorker(configFile, ['--health-port', '127.0.0.1:0'], { COMEBACK_LOG: 'info' }),
+    spawnWorker(configFile, [], { COMEBACK_LOG: 'info' }),
+  ];
   children.push(...workers);
   await waitFor(() => workers.every((w) => stderr(w).includes('worker started')), 60_000, 'both workers to start');
   const healthUrl = /health at (http:\/\/\S+)/.exec(stderr(workers[0]!))![1]!;
@@ -89,15 +116,27 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
   pgc.down();
   const atStop = sent();
   // Both workers notice: each logs the outage once.
-  await waitFor(() => workers.every((w) => lines(w, /"database unavailable/).length > 0), 60_000, 'both workers to log the outage');
+  await waitFor(
+    () => workers.every((w) => lines(w, /"database unavailable/).length > 0),
+    60_000,
+    'both workers to log the outage',
+  );
   await waitFor(() => health.at(-1) === 503, 30_000, "the worker's /healthz to answer 503");
   pgc.up();
-  await waitFor(async () => (await whenUp(() => statusCounts(engine!), {})).sent === N, 180_000, 'every mail sent after the restart', 250);
+  await waitFor(
+    async () => (await whenUp(() => statusCounts(engine!), {})).sent === N,
+    180_000,
+    'every mail sent after the restart',
+    250,
+  );
   await waitFor(() => health.at(-1) === 200, 30_000, "the worker's /healthz to answer 200 again");
   probing = false;
   await prober;
   expect(health[0]).toBe(200);
-  expect(JSON.parse(healthBody)).toMatchObject({ status: 'unavailable', down: [{ dependency: 'database', since: expect.any(String), reason: expect.any(String) }] });
+  expect(JSON.parse(healthBody)).toMatchObject({
+    status: 'unavailable',
+    down: [{ dependency: 'database', since: expect.any(String), reason: expect.any(String) }],
+  });
 
   expect(workers.map((w) => w.exitCode)).toEqual([null, null]); // both alive
   for (const w of workers) {
@@ -108,7 +147,9 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
     expect(down).toBeLessThanOrEqual(4); // once per outage, not once per query or pass
     expect(stderr(w)).not.toMatch(/Unhandled 'error'|MaxListenersExceededWarning/);
   }
-  console.log(`PostgreSQL outage under two workers: ${terminated} backends terminated at ${N / 4}+ sent, server stopped at ${atStop}; outages logged ${workers.map((w) => lines(w, /"database unavailable/).length).join(' + ')}, worker /healthz ${health.join(' → ')}`);
+  console.log(
+    `PostgreSQL outage under two workers: ${terminated} backends terminated at ${N / 4}+ sent, server stopped at ${atStop}; outages logged ${workers.map((w) => lines(w, /"database unavailable/).length).join(' + ')}, worker /healthz ${health.join(' → ')}`,
+  );
   expect(atStop).toBeLessThan(N);
   expect(sink.duplicates()).toEqual([]);
   expect(sent()).toBe(N);
@@ -119,18 +160,26 @@ it('two BullMQ workers keep running through terminated backends and a PostgreSQL
 
 /** Starts `comeback serve` on a free port; resolves with the process and its URL. */
 async function startServe(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'serve', '--dev', '--port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, COMEBACK_LOG: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/comeback.js'), '--config', configFile, 'serve', '--dev', '--port', '0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, COMEBACK_LOG: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
   child.stdout!.resume();
   (child as ChildProcess & { stderrText: () => string }).stderrText = () => err;
   children.push(child);
   let url = '';
-  await waitFor(() => Boolean((url = /listening on (http:\/\/\S+)/.exec(err)?.[1] ?? '')), 60_000, 'comeback serve to listen');
+  await waitFor(
+    () => Boolean((url = /listening on (http:\/\/\S+)/.exec(err)?.[1] ?? '')),
+    60_000,
+    'comeback serve to listen',
+  );
   return { child, url };
 }
 
@@ -141,7 +190,12 @@ it('comeback serve keeps answering through terminated backends and a PostgreSQL 
   const N = 200;
   const ids = await seedDue(engine, N, (i) => `click${i}@example.com`);
   await runWorker(engine, { untilIdle: true });
-  const messages = await engine.ctx.k.selectFrom('messages').select('id').where('status', '=', 'sent').orderBy('id').execute();
+  const messages = await engine.ctx.k
+    .selectFrom('messages')
+    .select('id')
+    .where('status', '=', 'sent')
+    .orderBy('id')
+    .execute();
   expect(messages).toHaveLength(ids.length);
   const { child: serve, url } = await startServe(writeConfig({ ...base, server: { eventFlushMs: 20 } }));
   const clickUrl = (id: number) => `${url}${new URL(engine!.ctx.urls.click(id, 0)).pathname}`;
@@ -197,23 +251,39 @@ it('comeback serve keeps answering through terminated backends and a PostgreSQL 
   await prober;
 
   const stored = async () => {
-    const rows = await engine!.ctx.k.selectFrom('events').select(['message_id', (eb) => eb.fn.countAll<number>().as('n')]).where('type', '=', 'click').groupBy('message_id').execute();
+    const rows = await engine!.ctx.k
+      .selectFrom('events')
+      .select(['message_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('type', '=', 'click')
+      .groupBy('message_id')
+      .execute();
     return new Map(rows.map((r) => [r.message_id, Number(r.n)]));
   };
   // Written by the running server (no shutdown flush needed): every accepted click, once.
-  await waitFor(async () => [...(await whenUp(stored, new Map<number, number>())).values()].reduce((a, b) => a + b, 0) >= total, 60_000, 'every accepted click stored');
+  await waitFor(
+    async () => [...(await whenUp(stored, new Map<number, number>())).values()].reduce((a, b) => a + b, 0) >= total,
+    60_000,
+    'every accepted click stored',
+  );
   expect(serve.exitCode).toBeNull();
   expect(Object.fromEntries(await stored())).toEqual(Object.fromEntries(accepted));
   expect(health[0]).toBe(200);
   expect(health).toContain(503);
   expect(health.at(-1)).toBe(200);
-  expect(JSON.parse(healthBody)).toMatchObject({ status: 'unavailable', dependency: 'database', error: expect.any(String), since: expect.any(String) });
+  expect(JSON.parse(healthBody)).toMatchObject({
+    status: 'unavailable',
+    dependency: 'database',
+    error: expect.any(String),
+    since: expect.any(String),
+  });
   const down = lines(serve, /"database unavailable/).length;
   expect(down).toBeGreaterThanOrEqual(1);
   expect(lines(serve, /"database available again/).length).toBe(down);
   expect(down).toBeLessThanOrEqual(4);
   expect(stderr(serve)).not.toMatch(/Unhandled 'error'|writing tracking events failed/);
-  console.log(`PostgreSQL outage under click load: ${total} clicks accepted (${atBack - atStop} while the server was stopped), /healthz ${health.join(' → ')}, outages logged ${down}`);
+  console.log(
+    `PostgreSQL outage under click load: ${total} clicks accepted (${atBack - atStop} while the server was stopped), /healthz ${health.join(' → ')}, outages logged ${down}`,
+  );
   serve.kill('SIGTERM');
   expect(await exited(serve)).toBe(0);
 }, 300_000);

@@ -34,7 +34,11 @@ describe('SendPipeline', () => {
 
   async function engine(backend: EmbeddedBackend, rateLimit?: number): Promise<Engine> {
     const e = await createEngine(
-      { database: sqliteUrl(), sequencesDir: sequencesDir(), transport: { type: 'memory', ...(rateLimit ? { rateLimit } : {}) } } as never,
+      {
+        database: sqliteUrl(),
+        sequencesDir: sequencesDir(),
+        transport: { type: 'memory', ...(rateLimit ? { rateLimit } : {}) },
+      } as never,
       { clock: new ManualClock(Date.UTC(2026, 5, 2, 10)), transport: new MemoryTransport(), backend, logger: silent },
     );
     engines.push(e);

@@ -33,7 +33,12 @@ export function register(program: Command): void {
           }
           const out = process.stdout;
           out.write(`Audience of ${seq.id} v${seq.version} at ${new Date(x.at).toISOString()}\n\n`);
-          out.write(`${formatTable(['rule', 'remaining', 'excluded'], x.steps.map((s) => [s.label, s.remaining, s.excluded]))}\n`);
+          out.write(
+            `${formatTable(
+              ['rule', 'remaining', 'excluded'],
+              x.steps.map((s) => [s.label, s.remaining, s.excluded]),
+            )}\n`,
+          );
           for (const s of x.steps.filter((s) => s.samples.length > 0)) {
             out.write(`\nexcluded by "${s.label}" (sample):\n`);
             for (const e of s.samples) out.write(`  ${e.customer}: ${e.reason}\n`);

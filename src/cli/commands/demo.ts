@@ -26,28 +26,45 @@ export function register(program: Command): void {
     .option('--sequences <dir>', 'sequence folder (default: ./sequences, else the examples shipped with Comeback)')
     .option('--templates <dir>', 'template folder (default: ./templates, else the examples shipped with Comeback)')
     .option('--no-serve', 'exit after the summary instead of serving the dashboard')
-    .action(async (cmdOpts: { customers: number; days: number; out: string; seed: number; serve: boolean; sequences?: string; templates?: string }, cmd: Command) => {
-      // The global --db names the demo's SQLite file (recreated on every run).
-      const { sequences, templates, ...rest } = cmdOpts;
-      const opts = { ...rest, ...demoSources({ sequencesDir: sequences, templatesDir: templates }), db: cmd.optsWithGlobals<{ db?: string }>().db ?? DEMO_DB };
-      const started = performance.now();
-      const log = (line: string) => process.stderr.write(`${line}\n`);
-      log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
-      log(`sequences from ${opts.sequencesDir}, templates from ${opts.templatesDir}`);
-      const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
-      process.stdout.write(`\n${overviewTable(result.report)}\n\n`);
-      process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
-      // The demo ran on a simulated clock; its rolling windows end on the last simulated day, not today.
-      const end = new Date(DEMO_START + opts.days * DAY).toISOString();
-      process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats --at ${end}\n`);
-      process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-      if (result.engine) {
-        // The demo's engine stays open so the dashboard shows this very run.
-        try {
-          await serveDemoDashboard(result.engine, { log, onForce: () => process.exit(130) });
-        } finally {
-          await result.engine.close();
+    .action(
+      async (
+        cmdOpts: {
+          customers: number;
+          days: number;
+          out: string;
+          seed: number;
+          serve: boolean;
+          sequences?: string;
+          templates?: string;
+        },
+        cmd: Command,
+      ) => {
+        // The global --db names the demo's SQLite file (recreated on every run).
+        const { sequences, templates, ...rest } = cmdOpts;
+        const opts = {
+          ...rest,
+          ...demoSources({ sequencesDir: sequences, templatesDir: templates }),
+          db: cmd.optsWithGlobals<{ db?: string }>().db ?? DEMO_DB,
+        };
+        const started = performance.now();
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        log(`Comeback demo: ${opts.customers} customers, ${opts.days} days, seed ${opts.seed}`);
+        log(`sequences from ${opts.sequencesDir}, templates from ${opts.templatesDir}`);
+        const result = await runDemo({ ...opts, progress: log, keepOpen: opts.serve });
+        process.stdout.write(`\n${overviewTable(result.report)}\n\n`);
+        process.stdout.write(`${result.emlFiles} mails written to ${opts.out}/ (open any .eml in a mail client)\n`);
+        // The demo ran on a simulated clock; its rolling windows end on the last simulated day, not today.
+        const end = new Date(DEMO_START + opts.days * DAY).toISOString();
+        process.stdout.write(`database: ${opts.db} — try: comeback --db ${opts.db} stats --at ${end}\n`);
+        process.stdout.write(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        if (result.engine) {
+          // The demo's engine stays open so the dashboard shows this very run.
+          try {
+            await serveDemoDashboard(result.engine, { log, onForce: () => process.exit(130) });
+          } finally {
+            await result.engine.close();
+          }
         }
-      }
-    });
+      },
+    );
 }

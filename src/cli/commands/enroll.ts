@@ -24,7 +24,9 @@ function enrollTable(results: EnrollResult[]): string {
 export function register(program: Command): void {
   program
     .command('enroll')
-    .description('evaluate the audience of one sequence (default: every sequence that is not trigger-started) and enrol who qualifies; re-scores first when the scores are stale')
+    .description(
+      'evaluate the audience of one sequence (default: every sequence that is not trigger-started) and enrol who qualifies; re-scores first when the scores are stale',
+    )
     .argument('[sequence]', 'sequence id')
     .option('--json', 'print JSON for scripts')
     .action(async (sequence: string | undefined, opts: { json?: boolean }, cmd: Command) => {

@@ -8,12 +8,29 @@ import { pct } from '../format/report.js';
 const within = (ci: [number, number] | null, x: number) => ci !== null && ci[0] <= x && x <= ci[1];
 
 /** Programme vs control group: +2 pp and no effect, each over `runs` runs (30% control, 8% baseline, σ 1.5). */
-export async function programmeScenario(o: { db: string; seed: number; runs: number; customers: number }): Promise<string> {
+export async function programmeScenario(o: {
+  db: string;
+  seed: number;
+  runs: number;
+  customers: number;
+}): Promise<string> {
   const rows: (string | number)[][] = [];
-  for (const [label, effect, seed] of [['+2 pp', 0.02, o.seed], ['no effect', 0, o.seed + 1]] as const) {
+  for (const [label, effect, seed] of [
+    ['+2 pp', 0.02, o.seed],
+    ['no effect', 0, o.seed + 1],
+  ] as const) {
     rmSync(o.db, { force: true });
     const started = Date.now();
-    const runs: ProgrammeRun[] = await runProgrammeExperiment({ database: o.db, seed, runs: o.runs, customers: o.customers, controlShare: 0.3, baseline: 0.08, effect, sigma: 1.5 });
+    const runs: ProgrammeRun[] = await runProgrammeExperiment({
+      database: o.db,
+      seed,
+      runs: o.runs,
+      customers: o.customers,
+      controlShare: 0.3,
+      baseline: 0.08,
+      effect,
+      sigma: 1.5,
+    });
     const share = (f: (r: ProgrammeRun) => boolean) => runs.filter(f).length / runs.length;
     const withRevenue = runs.filter((r) => r.report.uplift.revenuePerEnrolledDifferenceCi95 !== null);
     rows.push([
@@ -26,20 +43,45 @@ export async function programmeScenario(o: { db: string; seed: number; runs: num
       `${((Date.now() - started) / 1000).toFixed(1)} s`,
     ]);
   }
-  return [
-    `programme vs global control group: ${o.customers} customers per run, 30% control group converting 8%, order values lognormal (σ 1.5); seeds ${o.seed} and ${o.seed + 1}`,
-    '',
-    formatTable(['truth', 'runs', 'conversion coverage', 'conversion "significant"', 'revenue coverage', 'revenue "significant"', 'time'], rows),
-    '',
-    'coverage: runs whose 95% interval holds the true difference (target ≥ 93%); with no effect, "significant" is the false-alarm rate (target ≤ 6%)',
-  ].join('\n') + '\n';
+  return (
+    [
+      `programme vs global control group: ${o.customers} customers per run, 30% control group converting 8%, order values lognormal (σ 1.5); seeds ${o.seed} and ${o.seed + 1}`,
+      '',
+      formatTable(
+        [
+          'truth',
+          'runs',
+          'conversion coverage',
+          'conversion "significant"',
+          'revenue coverage',
+          'revenue "significant"',
+          'time',
+        ],
+        rows,
+      ),
+      '',
+      'coverage: runs whose 95% interval holds the true difference (target ≥ 93%); with no effect, "significant" is the false-alarm rate (target ≤ 6%)',
+    ].join('\n') + '\n'
+  );
 }
 
 /** Path experiment: two mails and three mails at 5%, a gift path at 13%, holdout 10% at 4%. */
-export async function pathsScenario(o: { db: string; seed: number; seeds: number; customers: number }): Promise<string> {
+export async function pathsScenario(o: {
+  db: string;
+  seed: number;
+  seeds: number;
+  customers: number;
+}): Promise<string> {
   const seeds = Array.from({ length: o.seeds }, (_, i) => o.seed + i);
   const started = Date.now();
-  const runs = await runPathExperiment({ database: o.db, seeds, customers: o.customers, holdout: 0.1, baseline: 0.04, truths: { 'two-mails': 0.05, 'three-mails': 0.05, gift: 0.13 } });
+  const runs = await runPathExperiment({
+    database: o.db,
+    seeds,
+    customers: o.customers,
+    holdout: 0.1,
+    baseline: 0.04,
+    truths: { 'two-mails': 0.05, 'three-mails': 0.05, gift: 0.13 },
+  });
   const pairs = runs[0]!.paths.pairs.map((p) => `${p.b} − ${p.a}`);
   const rows = pairs.map((label, i) => {
     const sig = runs.filter((r) => r.paths.pairs[i]!.significant).length;
@@ -48,13 +90,18 @@ export async function pathsScenario(o: { db: string; seed: number; seeds: number
     return [label, `${(mean * 100).toFixed(1)} pp`, `${sig} of ${runs.length}`, `${gift} of ${runs.length}`];
   });
   const cohorts = runs[0]!.paths.cohorts.map((c) => c.cohortId);
-  const vsHoldout = cohorts.map((c) => [c, `${runs.filter((r) => r.paths.cohorts.find((x) => x.cohortId === c)!.uplift.significant).length} of ${runs.length}`]);
-  return [
-    `path experiment: ${runs.length} shops of ${o.customers} customers; two mails and three mails convert 5%, the gift path 13%, the 10% holdout 4%`,
-    `pairwise intervals Bonferroni-corrected for ${runs[0]!.paths.comparisons} comparisons (each at ${pct(runs[0]!.paths.pairLevel)}); ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    '',
-    formatTable(['pair', 'mean difference', 'significant', 'gift wins'], rows),
-    '',
-    formatTable(['cohort', 'significant vs holdout'], vsHoldout),
-  ].join('\n') + '\n';
+  const vsHoldout = cohorts.map((c) => [
+    c,
+    `${runs.filter((r) => r.paths.cohorts.find((x) => x.cohortId === c)!.uplift.significant).length} of ${runs.length}`,
+  ]);
+  return (
+    [
+      `path experiment: ${runs.length} shops of ${o.customers} customers; two mails and three mails convert 5%, the gift path 13%, the 10% holdout 4%`,
+      `pairwise intervals Bonferroni-corrected for ${runs[0]!.paths.comparisons} comparisons (each at ${pct(runs[0]!.paths.pairLevel)}); ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      '',
+      formatTable(['pair', 'mean difference', 'significant', 'gift wins'], rows),
+      '',
+      formatTable(['cohort', 'significant vs holdout'], vsHoldout),
+    ].join('\n') + '\n'
+  );
 }

@@ -8,7 +8,9 @@ import { requireEmail } from './export.js';
 async function confirmed(address: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`Erase all personal data of ${address}? The address stays on the suppression list (hashed) and is never mailed again. [y/N] `);
+    const answer = await rl.question(
+      `Erase all personal data of ${address}? The address stays on the suppression list (hashed) and is never mailed again. [y/N] `,
+    );
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
@@ -19,8 +21,10 @@ async function confirmed(address: string): Promise<boolean> {
 export function register(program: Command): void {
   program
     .command('forget')
-    .description('erase a person (GDPR Art. 17): personal data goes, the hashed suppression and anonymous statistics stay')
-    .argument('<email>', 'the person\'s email address')
+    .description(
+      'erase a person (GDPR Art. 17): personal data goes, the hashed suppression and anonymous statistics stay',
+    )
+    .argument('<email>', "the person's email address")
     .option('-y, --yes', 'do not ask (asked only on a terminal)')
     .option('--json', 'print the result as JSON')
     .action(async (email: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
@@ -48,7 +52,9 @@ export function register(program: Command): void {
         );
         if (r.storage === 'vacuum') process.stdout.write(`\n${POSTGRES_ERASURE}\n`);
         if (r.storage === 'walBusy') {
-          process.stdout.write('\nAnother process is reading the SQLite database: its write-ahead log still holds older copies until the next checkpoint (stop comeback serve and worker, then run comeback forget again to empty it now).\n');
+          process.stdout.write(
+            '\nAnother process is reading the SQLite database: its write-ahead log still holds older copies until the next checkpoint (stop comeback serve and worker, then run comeback forget again to empty it now).\n',
+          );
         }
       });
     });

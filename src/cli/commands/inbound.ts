@@ -11,13 +11,17 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-
 /** `comeback inbound [PATHS...] [--remove] [--json]` */
 export function register(program: Command): void {
   program
     .command('inbound')
-    .description('read the mail that comes back: bounces (delivery reports), complaints (ARF feedback reports) and unsubscribe requests to the List-Unsubscribe mailto address')
-    .argument('[paths...]', 'mail files, mbox files or Maildir folders (new/, cur/); none or - reads stdin (a pipe from the mail server)')
+    .description(
+      'read the mail that comes back: bounces (delivery reports), complaints (ARF feedback reports) and unsubscribe requests to the List-Unsubscribe mailto address',
+    )
+    .argument(
+      '[paths...]',
+      'mail files, mbox files or Maildir folders (new/, cur/); none or - reads stdin (a pipe from the mail server)',
+    )
     .option('--remove', 'delete each mail file once it is read and recorded (mbox files are kept)')
     .option('--json', 'one JSON object per mail')
     .addHelpText(
@@ -32,7 +36,14 @@ export function register(program: Command): void {
       const files = mailFiles(paths.filter((p) => p !== '-'));
       const stdin = fromStdin ? splitMbox('stdin', await readStdin()) : [];
       await withEngine(cmd, async (engine) => {
-        const counts: Record<InboundOutcome['action'], number> = { bounce: 0, soft_bounce: 0, complaint: 0, unsubscribe: 0, duplicate: 0, ignored: 0 };
+        const counts: Record<InboundOutcome['action'], number> = {
+          bounce: 0,
+          soft_bounce: 0,
+          complaint: 0,
+          unsubscribe: 0,
+          duplicate: 0,
+          ignored: 0,
+        };
         const apply = async (mail: MailboxMessage) => {
           const outcome = await engine.inbound(mail.raw);
           counts[outcome.action]++;

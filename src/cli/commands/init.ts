@@ -16,9 +16,16 @@ function summarise(files: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('init')
-    .description('set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, the sequence JSON Schema for editors, .gitignore (existing files are kept)')
+    .description(
+      'set up a project: comeback.config.yaml with generated secrets, the example sequences and templates, the sequence JSON Schema for editors, .gitignore (existing files are kept)',
+    )
     .argument('[dir]', 'project folder (created when missing)', '.')
-    .addOption(new Option('--shop <type>', 'add the skeleton of a shop connection to the config').choices(['shopify', 'woocommerce']))
+    .addOption(
+      new Option('--shop <type>', 'add the skeleton of a shop connection to the config').choices([
+        'shopify',
+        'woocommerce',
+      ]),
+    )
     .action((dir: string, opts: { shop?: 'shopify' | 'woocommerce' }) => {
       const { created, kept } = scaffoldProject(resolve(dir), { shop: opts.shop });
       const out: string[] = [];
@@ -36,7 +43,10 @@ export function register(program: Command): void {
         '  comeback worker --once                    # mails land in ./outbox/ as .eml files',
         'Before sending for real: set sender, publicUrl and transport in comeback.config.yaml, then comeback check.',
       );
-      if (opts.shop) out.push(`Connect the shop: fill in the shop block of comeback.config.yaml, comeback check, then comeback sync ${opts.shop} (docs/INTEGRATIONS.md).`);
+      if (opts.shop)
+        out.push(
+          `Connect the shop: fill in the shop block of comeback.config.yaml, comeback check, then comeback sync ${opts.shop} (docs/INTEGRATIONS.md).`,
+        );
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }

@@ -6,7 +6,9 @@ import { withEngine } from '../context.js';
 export function register(program: Command): void {
   program
     .command('pause')
-    .description('pause a sequence now: it enrols and sends nothing until comeback resume; its mails keep their planned times')
+    .description(
+      'pause a sequence now: it enrols and sends nothing until comeback resume; its mails keep their planned times',
+    )
     .argument('<sequence>', 'sequence id')
     .option('--reason <text>', 'why, shown by comeback stats, the worker and the dashboard', 'paused by hand')
     .action(async (sequence: string, opts: { reason: string }, cmd: Command) => {

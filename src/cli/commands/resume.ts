@@ -6,12 +6,17 @@ import { withEngine } from '../context.js';
 export function register(program: Command): void {
   program
     .command('resume')
-    .description('resume a paused sequence (the deliverability guard pauses one above 0.3% complaints or 5% hard bounces); it enrols and sends again')
+    .description(
+      'resume a paused sequence (the deliverability guard pauses one above 0.3% complaints or 5% hard bounces); it enrols and sends again',
+    )
     .argument('<sequence>', 'sequence id')
     .option('--reason <text>', 'why, kept in the operator log (comeback log)')
     .action(async (sequence: string, opts: { reason?: string }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const reason = await engine.resume(sequence, { by: cliActor(), ...(opts.reason ? { reason: opts.reason } : {}) });
+        const reason = await engine.resume(sequence, {
+          by: cliActor(),
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        });
         process.stdout.write(
           reason === null
             ? `${sequence} is not paused; nothing to do\n`

@@ -1,6 +1,14 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULT_SCORING_SETTINGS, SIGNALS, scoreStaleness, type RecalibrationName, type ScoreOptions, type ScoreRunResult, type ShopBacktest } from '../../dormancy/index.js';
+import {
+  DEFAULT_SCORING_SETTINGS,
+  SIGNALS,
+  scoreStaleness,
+  type RecalibrationName,
+  type ScoreOptions,
+  type ScoreRunResult,
+  type ShopBacktest,
+} from '../../dormancy/index.js';
 import { parseDuration } from '../../sequences/duration.js';
 import { ConfigError } from '../../errors.js';
 import { parseTime } from '../../util/time.js';
@@ -32,18 +40,33 @@ const f3 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x
 /** The backtest as text: one table per cut-off and the mean AUC with the winner. */
 export function formatBacktest(b: ShopBacktest): string {
   const day = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
-  const out = [`backtest of ${b.sampled.toLocaleString('en')} customers with orders (${b.customersRead.toLocaleString('en')} read), horizon ${b.horizonDays} days, data up to ${b.asOf.slice(0, 10)}`];
+  const out = [
+    `backtest of ${b.sampled.toLocaleString('en')} customers with orders (${b.customersRead.toLocaleString('en')} read), horizon ${b.horizonDays} days, data up to ${b.asOf.slice(0, 10)}`,
+  ];
   for (const o of b.origins) {
-    out.push('', `cut-off ${day(o.cutoffDay)} (calibrated on ${day(o.trainCutoffDay)}): ${o.customers.toLocaleString('en')} customers, ${pp(o.returnedShare)} bought again within ${b.horizonDays} days`);
-    out.push(`  ${'score'.padEnd(36)} ${'AUC'.padStart(6)} ${'repeat'.padStart(7)} ${'max gap'.padStart(8)}  flagged came back`);
+    out.push(
+      '',
+      `cut-off ${day(o.cutoffDay)} (calibrated on ${day(o.trainCutoffDay)}): ${o.customers.toLocaleString('en')} customers, ${pp(o.returnedShare)} bought again within ${b.horizonDays} days`,
+    );
+    out.push(
+      `  ${'score'.padEnd(36)} ${'AUC'.padStart(6)} ${'repeat'.padStart(7)} ${'max gap'.padStart(8)}  flagged came back`,
+    );
     for (const s of SIGNALS) {
       const r = o.signals[s];
       if (!r) continue;
-      out.push(`  ${SIGNAL_LABELS[s].padEnd(36)} ${f3(r.auc).padStart(6)} ${f3(r.aucRepeat).padStart(7)} ${`${r.maxCalibrationGapPp.toFixed(1)} pp`.padStart(8)}  ${pp(r.flaggedCameBack)} of ${r.flagged.toLocaleString('en')}`);
+      out.push(
+        `  ${SIGNAL_LABELS[s].padEnd(36)} ${f3(r.auc).padStart(6)} ${f3(r.aucRepeat).padStart(7)} ${`${r.maxCalibrationGapPp.toFixed(1)} pp`.padStart(8)}  ${pp(r.flaggedCameBack)} of ${r.flagged.toLocaleString('en')}`,
+      );
     }
     for (const n of o.notes) out.push(`  note: ${n}`);
   }
-  out.push('', 'mean AUC: ' + SIGNALS.filter((s) => b.meanAuc[s] !== undefined).map((s) => `${s} ${f3(b.meanAuc[s])}`).join(', '));
+  out.push(
+    '',
+    'mean AUC: ' +
+      SIGNALS.filter((s) => b.meanAuc[s] !== undefined)
+        .map((s) => `${s} ${f3(b.meanAuc[s])}`)
+        .join(', '),
+  );
   out.push(`winner (the default p_return): ${SIGNAL_LABELS[b.winner]}`);
   out.push(...formatPooled(b));
   return out.join('\n');
@@ -60,19 +83,31 @@ export const RECALIBRATION_LABELS: Record<RecalibrationName, string> = {
 /** The recalibration chosen and the winner's calibration pooled over the cut-offs, with intervals. */
 function formatPooled(b: ShopBacktest): string[] {
   const r = b.recalibration;
-  const out = [`recalibration: ${RECALIBRATION_LABELS[r.method]} (${r.method}; ${r.rule}: ${Object.entries(r.candidates).map(([m, c]) => `${m} ${c.pooledLogLoss.toFixed(4)}`).join(', ')})`];
+  const out = [
+    `recalibration: ${RECALIBRATION_LABELS[r.method]} (${r.method}; ${r.rule}: ${Object.entries(r.candidates)
+      .map(([m, c]) => `${m} ${c.pooledLogLoss.toFixed(4)}`)
+      .join(', ')})`,
+  ];
   const pc = b.pooled[b.winner];
   if (!pc) return out;
   const pt = (x: number) => (100 * x).toFixed(1).padStart(6);
-  out.push(`calibration of the winner pooled over ${pc.cutoffs} cut-offs (${pc.predictions.toLocaleString('en')} predictions), %, 95 % interval of the gap (cluster-robust by customer):`);
+  out.push(
+    `calibration of the winner pooled over ${pc.cutoffs} cut-offs (${pc.predictions.toLocaleString('en')} predictions), %, 95 % interval of the gap (cluster-robust by customer):`,
+  );
   out.push(`  decile ${'n'.padStart(6)} ${'pred'.padStart(6)} ${'actual'.padStart(6)} ${'gap'.padStart(6)}  interval`);
-  pc.deciles.forEach((d, i) => out.push(`  ${String(i + 1).padStart(6)} ${String(d.n).padStart(6)} ${pt(d.predicted)} ${pt(d.actual)} ${pt(d.gap)}  [${pt(d.low)}, ${pt(d.high)}]${d.distinguishable ? ' differs from 0' : ''}`));
+  pc.deciles.forEach((d, i) =>
+    out.push(
+      `  ${String(i + 1).padStart(6)} ${String(d.n).padStart(6)} ${pt(d.predicted)} ${pt(d.actual)} ${pt(d.gap)}  [${pt(d.low)}, ${pt(d.high)}]${d.distinguishable ? ' differs from 0' : ''}`,
+    ),
+  );
   const perCutoff = b.origins.map((o) => o.signals[b.winner]?.maxCalibrationGapPp.toFixed(1)).join(', ');
   out.push(
     `within ${pc.goalPp} pp in every decile: pooled ${pc.withinGoal ? 'yes' : 'no'} (largest gap ${pc.maxGapPp.toFixed(1)} pp; ${pc.distinguishable} of 10 deciles differ from 0; every interval inside ±${pc.goalPp} pp: ${pc.shownWithinGoal ? 'yes' : 'no'}); ` +
       `per cut-off ${b.origins.every((o) => (o.signals[b.winner]?.maxCalibrationGapPp ?? Infinity) <= pc.goalPp) ? 'yes' : 'no'} (largest gaps ${perCutoff} pp, latest first)`,
   );
-  out.push(`recalibration chosen from older cut-offs only (${r.prequential.methods.join(', ')}): largest pooled gap ${r.prequential.pooled.maxGapPp.toFixed(1)} pp`);
+  out.push(
+    `recalibration chosen from older cut-offs only (${r.prequential.methods.join(', ')}): largest pooled gap ${r.prequential.pooled.maxGapPp.toFixed(1)} pp`,
+  );
   return out;
 }
 
@@ -99,17 +134,24 @@ export function formatRun(r: ScoreRunResult): string {
     r.bgNbd
       ? `BG/NBD: r=${r.bgNbd.r.toFixed(4)} alpha=${r.bgNbd.alpha.toFixed(4)} a=${r.bgNbd.a.toFixed(4)} b=${r.bgNbd.b.toFixed(4)} (log-likelihood ${r.bgNbd.logLikelihood.toFixed(1)}, ${r.fitRows.toLocaleString('en')} customers)`
       : 'BG/NBD: not fitted',
-    r.gammaGamma ? `Gamma-Gamma: p=${r.gammaGamma.p.toFixed(4)} q=${r.gammaGamma.q.toFixed(4)} v=${r.gammaGamma.v.toFixed(4)} (spend in major units)` : 'Gamma-Gamma: not fitted',
+    r.gammaGamma
+      ? `Gamma-Gamma: p=${r.gammaGamma.p.toFixed(4)} q=${r.gammaGamma.q.toFixed(4)} v=${r.gammaGamma.v.toFixed(4)} (spend in major units)`
+      : 'Gamma-Gamma: not fitted',
     ...(r.modelNote ? [`note: ${r.modelNote}`] : []),
     !r.pReturn
       ? 'p_return: not computed'
       : 'reason' in r.pReturn
-      ? `p_return: ${r.pReturn.reason}`
-      : `p_return (buys again within ${r.pReturn.horizonDays} days without a mail): ${SIGNAL_LABELS[r.pReturn.method]}, the winner of this shop's backtest at ${r.pReturn.cutoff} (AUC ${f3(r.pReturn.auc[r.pReturn.method])}; BG/NBD E[Y] ${f3(r.pReturn.auc.bg_expected)}, recency ${f3(r.pReturn.auc.recency)}; largest calibration gap ${r.pReturn.maxCalibrationGapPp[r.pReturn.method]?.toFixed(1)} pp; recalibration: ${r.pReturn.recalibration ?? 'latest'})`,
+        ? `p_return: ${r.pReturn.reason}`
+        : `p_return (buys again within ${r.pReturn.horizonDays} days without a mail): ${SIGNAL_LABELS[r.pReturn.method]}, the winner of this shop's backtest at ${r.pReturn.cutoff} (AUC ${f3(r.pReturn.auc[r.pReturn.method])}; BG/NBD E[Y] ${f3(r.pReturn.auc.bg_expected)}, recency ${f3(r.pReturn.auc.recency)}; largest calibration gap ${r.pReturn.maxCalibrationGapPp[r.pReturn.method]?.toFixed(1)} pp; recalibration: ${r.pReturn.recalibration ?? 'latest'})`,
     `early warning: ${r.counts.earlyWarning.toLocaleString('en')}${pct(r.counts.earlyWarning)}, lost: ${r.counts.lapsed.toLocaleString('en')}${pct(r.counts.lapsed)}, worth winning back: ${r.counts.worthWinningBack.toLocaleString('en')}${pct(r.counts.worthWinningBack)}`,
-    `excluded: ${Object.entries(r.counts.excluded).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ') || 'none'}`,
+    `excluded: ${
+      Object.entries(r.counts.excluded)
+        .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
+        .join(', ') || 'none'
+    }`,
   ];
-  if (r.invalidOrders > 0) lines.push(`left out ${r.invalidOrders} invalid orders, e.g. ${r.invalidSamples.join('; ')}`);
+  if (r.invalidOrders > 0)
+    lines.push(`left out ${r.invalidOrders} invalid orders, e.g. ${r.invalidSamples.join('; ')}`);
   return lines.join('\n');
 }
 
@@ -117,23 +159,35 @@ export function formatRun(r: ScoreRunResult): string {
 export function register(program: Command): void {
   program
     .command('score')
-    .description('compute every customer\'s purchase rhythm, RFM, P(alive), expected value and exclusion signals (docs/SCORING.md)')
+    .description(
+      "compute every customer's purchase rhythm, RFM, P(alive), expected value and exclusion signals (docs/SCORING.md)",
+    )
     .option('--as-of <date>', 'score as of this ISO date/time instead of now (orders after it are left out)')
     .addOption(
-      new Option('--set <name=value>', `a scoring setting, repeatable; e.g. --set couponPercent=15 --set horizonDays=180 (names: ${Object.keys(DEFAULT_SCORING_SETTINGS).join(', ')})`)
+      new Option(
+        '--set <name=value>',
+        `a scoring setting, repeatable; e.g. --set couponPercent=15 --set horizonDays=180 (names: ${Object.keys(DEFAULT_SCORING_SETTINGS).join(', ')})`,
+      )
         .default([])
         .argParser((v: string, prev: string[]) => [...prev, v]),
     )
     .option('--if-stale', 'only score when the stored scores are stale (for cron jobs)')
     .option('--json', 'print the run result as JSON')
-    .option('--backtest', 'instead of scoring: fit every return score up to rolling cut-offs and measure it on what happened after (AUC, calibration by decile, flagged who came back)')
-    .option('--horizon <duration>', 'backtest horizon, e.g. 90d or 13w (default: the returnHorizonDays setting, 90 days)')
+    .option(
+      '--backtest',
+      'instead of scoring: fit every return score up to rolling cut-offs and measure it on what happened after (AUC, calibration by decile, flagged who came back)',
+    )
+    .option(
+      '--horizon <duration>',
+      'backtest horizon, e.g. 90d or 13w (default: the returnHorizonDays setting, 90 days)',
+    )
     .action(async (opts: ScoreCliOptions, cmd: Command) => {
       const settings = parseSettingPairs(opts.set);
       let now: number | undefined;
       if (opts.asOf !== undefined) {
         now = parseTime(opts.asOf);
-        if (now === undefined) throw new ConfigError(`--as-of ${opts.asOf}: not a date (use e.g. 2026-06-01 or 2026-06-01T12:00:00Z)`);
+        if (now === undefined)
+          throw new ConfigError(`--as-of ${opts.asOf}: not a date (use e.g. 2026-06-01 or 2026-06-01T12:00:00Z)`);
       }
       let horizonDays: number | undefined;
       if (opts.horizon !== undefined) {
@@ -144,25 +198,41 @@ export function register(program: Command): void {
           throw new ConfigError(`--horizon ${opts.horizon}: expected whole days like 90d or 13w`);
         }
         horizonDays = ms / 86_400_000;
-        if (!Number.isInteger(horizonDays) || horizonDays < 1) throw new ConfigError(`--horizon ${opts.horizon}: expected whole days like 90d or 13w`);
+        if (!Number.isInteger(horizonDays) || horizonDays < 1)
+          throw new ConfigError(`--horizon ${opts.horizon}: expected whole days like 90d or 13w`);
       }
-      if (opts.horizon !== undefined && !opts.backtest) throw new ConfigError('--horizon goes with --backtest; for p_return use --set returnHorizonDays=N');
+      if (opts.horizon !== undefined && !opts.backtest)
+        throw new ConfigError('--horizon goes with --backtest; for p_return use --set returnHorizonDays=N');
       await withEngine(cmd, async (engine) => {
         if (opts.backtest) {
-          const b = await engine.backtest({ ...settings, ...(now !== undefined ? { now } : {}), ...(horizonDays !== undefined ? { horizonDays } : {}) });
+          const b = await engine.backtest({
+            ...settings,
+            ...(now !== undefined ? { now } : {}),
+            ...(horizonDays !== undefined ? { horizonDays } : {}),
+          });
           process.stdout.write(opts.json ? `${JSON.stringify(b)}\n` : `${formatBacktest(b)}\n`);
           return;
         }
         if (opts.ifStale) {
           const st = await scoreStaleness(engine.ctx);
           if (!st.stale) {
-            process.stdout.write(opts.json ? `${JSON.stringify({ skipped: st.reason })}\n` : `scores are ${st.reason === 'fresh' ? 'fresh' : 'being computed by another run'}; nothing to do\n`);
+            process.stdout.write(
+              opts.json
+                ? `${JSON.stringify({ skipped: st.reason })}\n`
+                : `scores are ${st.reason === 'fresh' ? 'fresh' : 'being computed by another run'}; nothing to do\n`,
+            );
             return;
           }
           Object.assign(settings, { ...st.settings, ...settings });
         }
         const bar = process.stderr.isTTY
-          ? new cliProgress.SingleBar({ format: 'scoring {phase} [{bar}] {percentage}% | {value}/{total} customers | {eta_formatted} left', stream: process.stderr }, cliProgress.Presets.shades_classic)
+          ? new cliProgress.SingleBar(
+              {
+                format: 'scoring {phase} [{bar}] {percentage}% | {value}/{total} customers | {eta_formatted} left',
+                stream: process.stderr,
+              },
+              cliProgress.Presets.shades_classic,
+            )
           : undefined;
         let phase = '';
         const options: ScoreOptions = {

@@ -51,12 +51,15 @@ export function register(program: Command): void {
       if (opts.host) server.host = opts.host;
       if (opts.port !== undefined) {
         const port = Number(opts.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: expected a port number 0-65535, got "${opts.port}"`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new ConfigError(`--port: expected a port number 0-65535, got "${opts.port}"`);
         server.port = port;
       }
       config.server = server;
       if (!opts.dev && usesDevelopmentSecret(config.secret)) {
-        throw new ConfigError(`refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ${SECRET_FIX}, or pass --dev on a laptop.`);
+        throw new ConfigError(
+          `refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ${SECRET_FIX}, or pass --dev on a laptop.`,
+        );
       }
       // The tracking server sends no mail: no job backend (and no wait for Redis).
       const engine = await createEngine(config, { jobs: false });
@@ -64,7 +67,9 @@ export function register(program: Command): void {
         const app = await buildServer({ engine, plugins: [dashboardPlugin()] });
         const { host, port } = engine.ctx.config.server;
         const { url } = await listen(app, { host, port });
-        process.stderr.write(`comeback serve: listening on ${url} (links point at ${engine.ctx.config.publicUrl}); Ctrl-C to stop\n`);
+        process.stderr.write(
+          `comeback serve: listening on ${url} (links point at ${engine.ctx.config.publicUrl}); Ctrl-C to stop\n`,
+        );
         const mismatch = linksMissServer(engine.ctx.config.publicUrl, url);
         if (mismatch) process.stderr.write(`comeback serve: warning: ${mismatch}\n`);
         const dash = engine.ctx.config.dashboard;
@@ -77,7 +82,10 @@ export function register(program: Command): void {
               : 'comeback serve: dashboard refused until dashboard.token or dashboard.basicAuth is configured (or COMEBACK_DASHBOARD_TOKEN), or a user is added (comeback users add)\n',
         );
         await closeOnSignal(app, {
-          onClosing: (signal) => process.stderr.write(`${signal}: finishing requests in flight and writing accepted events (signal again to force)\n`),
+          onClosing: (signal) =>
+            process.stderr.write(
+              `${signal}: finishing requests in flight and writing accepted events (signal again to force)\n`,
+            ),
           onForce: () => process.exit(130),
         });
         process.stderr.write('comeback serve: stopped, all accepted events written\n');

@@ -9,7 +9,9 @@ import { count } from '../format/plural.js';
 export function register(program: Command): void {
   program
     .command('sync')
-    .description("read customers and orders from the shop's API (config `shop`): a first run reads everything, later runs what changed; an interrupted run resumes where it stopped")
+    .description(
+      "read customers and orders from the shop's API (config `shop`): a first run reads everything, later runs what changed; an interrupted run resumes where it stopped",
+    )
     .argument('<shop>', 'shopify or woocommerce (must match config shop.type)')
     .option('--since <time>', 'only records changed since this time (default: since the last finished run)')
     .option('--page-size <n>', 'records per API call', (v) => Number.parseInt(v, 10))
@@ -18,7 +20,10 @@ export function register(program: Command): void {
       const since = opts.since === undefined ? undefined : parseTimeOption(opts.since, '--since');
       await withEngine(cmd, async (engine) => {
         const config = engine.ctx.config.shop;
-        if (!config) throw new ConfigError('no shop configured: add `shop: { type, domain, accessToken, webhookSecret }` to comeback.config.yaml (comeback init --shop shopify writes it)');
+        if (!config)
+          throw new ConfigError(
+            'no shop configured: add `shop: { type, domain, accessToken, webhookSecret }` to comeback.config.yaml (comeback init --shop shopify writes it)',
+          );
         if (config.type !== shop) throw new ConfigError(`the configured shop is ${config.type}, not ${shop}`);
         const client = shopClient(config, { pageSize: opts.pageSize });
         let shown = '';
@@ -29,7 +34,11 @@ export function register(program: Command): void {
             const line = `${p.resumed ? 'resumed: ' : ''}${p.resource} ${p.records}${p.total ? ` of ${p.total}` : ''}`;
             // One line per thousand records keeps a log readable; a terminal shows every page.
             if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
-            else if (Math.floor(p.records / 1000) !== Math.floor(Number(shown.split(' ').at(-1) ?? 0) / 1000) || !shown.includes(p.resource)) process.stderr.write(`${line}\n`);
+            else if (
+              Math.floor(p.records / 1000) !== Math.floor(Number(shown.split(' ').at(-1) ?? 0) / 1000) ||
+              !shown.includes(p.resource)
+            )
+              process.stderr.write(`${line}\n`);
             shown = `${p.resource} ${p.records}`;
           },
         });

@@ -18,12 +18,19 @@ export function register(program: Command): void {
     .action(async (paths: string[], opts: { templates?: string | boolean; quiet?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = parseConfig(loadCliConfig(g.config));
-      const templatesDir = opts.templates === false ? false : typeof opts.templates === 'string' ? opts.templates : config.templatesDir;
+      const templatesDir =
+        opts.templates === false ? false : typeof opts.templates === 'string' ? opts.templates : config.templatesDir;
       const targets = paths.length > 0 ? paths : [config.sequencesDir];
-      const { problems, files } = await validatePaths(targets, { templatesDir, fallbackLocale: config.defaults.locale, topics: config.topics });
+      const { problems, files } = await validatePaths(targets, {
+        templatesDir,
+        fallbackLocale: config.defaults.locale,
+        topics: config.topics,
+      });
       for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       if (problems.length > 0) {
-        process.stderr.write(`${count(problems.length, 'problem')} in ${count(new Set(problems.map((p) => p.file)).size, 'file')}\n`);
+        process.stderr.write(
+          `${count(problems.length, 'problem')} in ${count(new Set(problems.map((p) => p.file)).size, 'file')}\n`,
+        );
         process.exitCode = 1;
       } else if (!opts.quiet) {
         process.stdout.write(`${count(files.length, 'sequence file')} valid\n`);

@@ -7,10 +7,14 @@ const when = (ms: number | null) => (ms ? new Date(ms).toISOString() : '-');
 
 /** `comeback webhooks list|replay|test|secret`: inspect and replay outbound webhooks (docs/WEBHOOKS.md). */
 export function register(program: Command): void {
-  const hooks = program.command('webhooks').description('outbound webhooks: endpoints and their state, the dead-letter list, replay, a test event');
+  const hooks = program
+    .command('webhooks')
+    .description('outbound webhooks: endpoints and their state, the dead-letter list, replay, a test event');
   hooks
     .command('list')
-    .description('each endpoint with pending, delivered and dead events and its state (paused, gone); --dead lists the dead letters')
+    .description(
+      'each endpoint with pending, delivered and dead events and its state (paused, gone); --dead lists the dead letters',
+    )
     .option('--dead', 'list the dead letters (events that failed for good)')
     .option('--json', 'print JSON')
     .action(async (opts: { dead?: boolean; json?: boolean }, cmd: Command) => {
@@ -21,20 +25,34 @@ export function register(program: Command): void {
         if (opts.dead) {
           const rows = out as Awaited<ReturnType<typeof deadLetters>>;
           if (rows.length === 0) return void process.stdout.write('no dead letters\n');
-          for (const d of rows) process.stdout.write(`${d.id}\t${d.endpoint}\tevt_${d.eventId}\t${d.type}\t${d.attempts} attempts\t${when(d.updatedAt)}\t${d.lastError ?? ''}\n`);
+          for (const d of rows)
+            process.stdout.write(
+              `${d.id}\t${d.endpoint}\tevt_${d.eventId}\t${d.type}\t${d.attempts} attempts\t${when(d.updatedAt)}\t${d.lastError ?? ''}\n`,
+            );
           return;
         }
         const rows = out as Awaited<ReturnType<typeof endpointStatuses>>;
-        if (rows.length === 0) return void process.stdout.write('no webhook endpoints configured (webhooks in the config; docs/WEBHOOKS.md)\n');
+        if (rows.length === 0)
+          return void process.stdout.write(
+            'no webhook endpoints configured (webhooks in the config; docs/WEBHOOKS.md)\n',
+          );
         for (const s of rows) {
-          const state = s.goneAt ? `GONE since ${when(s.goneAt)}` : s.pausedUntil && s.pausedUntil > engine.ctx.clock.now() ? `PAUSED until ${when(s.pausedUntil)}` : 'active';
-          process.stdout.write(`${s.name}  ${s.url}\n  ${state}; pending ${s.pending}, delivered ${s.delivered}, dead ${s.dead}${s.reason ? `; ${s.reason}` : ''}\n  events: ${s.events.join(', ')}\n`);
+          const state = s.goneAt
+            ? `GONE since ${when(s.goneAt)}`
+            : s.pausedUntil && s.pausedUntil > engine.ctx.clock.now()
+              ? `PAUSED until ${when(s.pausedUntil)}`
+              : 'active';
+          process.stdout.write(
+            `${s.name}  ${s.url}\n  ${state}; pending ${s.pending}, delivered ${s.delivered}, dead ${s.dead}${s.reason ? `; ${s.reason}` : ''}\n  events: ${s.events.join(', ')}\n`,
+          );
         }
       });
     });
   hooks
     .command('replay')
-    .description('send dead letters again with a fresh retry period (all, one endpoint\'s, or the given ids) and lift a pause or a 410 of the endpoint')
+    .description(
+      "send dead letters again with a fresh retry period (all, one endpoint's, or the given ids) and lift a pause or a 410 of the endpoint",
+    )
     .argument('[ids...]', 'dead-letter ids (comeback webhooks list --dead)')
     .option('--endpoint <name>', 'only this endpoint')
     .action(async (ids: string[], opts: { endpoint?: string }, cmd: Command) => {

@@ -19,71 +19,92 @@ async function checkLiveSending(engine: Engine, dev: boolean): Promise<void> {
   if (problems.length === 0 || dev) return;
   const transport = engine.ctx.config.transport.type;
   await engine.close();
-  throw new ConfigError(`refusing to send over ${transport} to real recipients with demo settings:\n${problems.map((p) => `  ${p}`).join('\n')}\n(--dev allows them for a test mail sink, never for real customers)`);
+  throw new ConfigError(
+    `refusing to send over ${transport} to real recipients with demo settings:\n${problems.map((p) => `  ${p}`).join('\n')}\n(--dev allows them for a test mail sink, never for real customers)`,
+  );
 }
 
 /** `comeback worker [--once] [--until-idle] [--dev] [--health-port [HOST:]PORT]` */
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('schedule and send due mails; runs until SIGTERM/SIGINT (finishes sends in flight within 10 s; a second signal forces exit)')
+    .description(
+      'schedule and send due mails; runs until SIGTERM/SIGINT (finishes sends in flight within 10 s; a second signal forces exit)',
+    )
     .option('--once', 'one pass, then exit')
     .option('--until-idle', 'repeat passes until nothing is due or in flight (or sending is paused), then exit')
     .option('--no-status', 'no live status line even on a terminal')
-    .option('--dev', 'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)')
-    .option('--health-port <[host:]port>', 'answer GET /healthz here: 200, or 503 naming the database or Redis while it is down (host default 127.0.0.1)')
-    .action(async (opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean; healthPort?: string }, cmd: Command) => {
-      const healthAt = opts.healthPort === undefined ? undefined : parseHealthListen(opts.healthPort);
-      // A pass for cron is a command: its summary says what happened, the log only warns. A running worker
-      // is a service: it logs its passes at info, as JSON unless stderr is a terminal (see logger.ts).
-      const oneShot = opts.once === true || opts.untilIdle === true;
-      const logger = createLogger(oneShot ? { audience: 'command' } : { level: process.env.COMEBACK_LOG ?? 'info' });
-      const engine = await engineFor(cmd, { logger, jobs: true });
-      await checkLiveSending(engine, opts.dev === true);
-      const outages = [engine.ctx.db.outage, ...(engine.backend.outage ? [engine.backend.outage] : [])];
-      const health = healthAt ? await startHealthServer(healthAt, outages).catch(async (err: Error) => {
-        await engine.close();
-        throw new ConfigError(`--health-port: cannot listen on ${healthAt.host}:${healthAt.port} (${err.message})`);
-      }) : undefined;
-      if (health) process.stderr.write(`comeback worker: health at ${health.url}/healthz\n`);
-      const stop = new AbortController();
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (++signals > 1) {
-          process.stderr.write(`\n${sig} again: exiting now; claims in flight are recovered by the next worker\n`);
-          process.exit(130);
+    .option(
+      '--dev',
+      'allow the demo secret, sender and a localhost publicUrl with SMTP or SendGrid (a test mail sink, never real customers)',
+    )
+    .option(
+      '--health-port <[host:]port>',
+      'answer GET /healthz here: 200, or 503 naming the database or Redis while it is down (host default 127.0.0.1)',
+    )
+    .action(
+      async (
+        opts: { once?: boolean; untilIdle?: boolean; status: boolean; dev?: boolean; healthPort?: string },
+        cmd: Command,
+      ) => {
+        const healthAt = opts.healthPort === undefined ? undefined : parseHealthListen(opts.healthPort);
+        // A pass for cron is a command: its summary says what happened, the log only warns. A running worker
+        // is a service: it logs its passes at info, as JSON unless stderr is a terminal (see logger.ts).
+        const oneShot = opts.once === true || opts.untilIdle === true;
+        const logger = createLogger(oneShot ? { audience: 'command' } : { level: process.env.COMEBACK_LOG ?? 'info' });
+        const engine = await engineFor(cmd, { logger, jobs: true });
+        await checkLiveSending(engine, opts.dev === true);
+        const outages = [engine.ctx.db.outage, ...(engine.backend.outage ? [engine.backend.outage] : [])];
+        const health = healthAt
+          ? await startHealthServer(healthAt, outages).catch(async (err: Error) => {
+              await engine.close();
+              throw new ConfigError(
+                `--health-port: cannot listen on ${healthAt.host}:${healthAt.port} (${err.message})`,
+              );
+            })
+          : undefined;
+        if (health) process.stderr.write(`comeback worker: health at ${health.url}/healthz\n`);
+        const stop = new AbortController();
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (++signals > 1) {
+            process.stderr.write(`\n${sig} again: exiting now; claims in flight are recovered by the next worker\n`);
+            process.exit(130);
+          }
+          process.stderr.write(`\n${sig}: stopping, finishing sends in flight (send the signal again to force)\n`);
+          stop.abort();
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+        let timedOut = false;
+        try {
+          const summary = await runWorker(engine, {
+            once: opts.once,
+            untilIdle: opts.untilIdle,
+            signal: stop.signal,
+            dev: opts.dev === true,
+            statusStream: opts.status && process.stdout.isTTY ? process.stdout : undefined,
+          });
+          if (opts.once || opts.untilIdle) {
+            process.stdout.write(
+              `sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`,
+            );
+            // For cron: a paused sender or sequence, or mails of unknown fate, need someone to look.
+            const notes = await operatorNotices(engine.ctx);
+            process.stderr.write(noticeLines(notes));
+            if (notes.length > 0) process.exitCode = 1;
+          }
+          timedOut = summary.timedOut;
+          if (timedOut) process.exitCode = 1;
+        } finally {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          await health?.close();
+          // After the grace time, sends still hang on the provider and closing would wait for them; their
+          // claims never reached the point of no return, so the next worker sends them.
+          const closed = engine.close();
+          await (timedOut ? Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]) : closed);
         }
-        process.stderr.write(`\n${sig}: stopping, finishing sends in flight (send the signal again to force)\n`);
-        stop.abort();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      let timedOut = false;
-      try {
-        const summary = await runWorker(engine, {
-          once: opts.once,
-          untilIdle: opts.untilIdle,
-          signal: stop.signal,
-          dev: opts.dev === true,
-          statusStream: opts.status && process.stdout.isTTY ? process.stdout : undefined,
-        });
-        if (opts.once || opts.untilIdle) {
-          process.stdout.write(`sent ${summary.sent}, retrying ${summary.retried}, failed ${summary.failed}, uncertain ${summary.uncertain}\n${formatUpcoming(await upcoming(engine))}\n`);
-          // For cron: a paused sender or sequence, or mails of unknown fate, need someone to look.
-          const notes = await operatorNotices(engine.ctx);
-          process.stderr.write(noticeLines(notes));
-          if (notes.length > 0) process.exitCode = 1;
-        }
-        timedOut = summary.timedOut;
-        if (timedOut) process.exitCode = 1;
-      } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        await health?.close();
-        // After the grace time, sends still hang on the provider and closing would wait for them; their
-        // claims never reached the point of no return, so the next worker sends them.
-        const closed = engine.close();
-        await (timedOut ? Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]) : closed);
-      }
-    });
+      },
+    );
 }

@@ -32,11 +32,24 @@ export function pathsText(sequences: SequenceReport[]): string {
       `${s.sequenceId}: path experiment, ${p.cohorts.length} cohorts drawn at entry; pairs Bonferroni-corrected for ${p.comparisons} comparison${p.comparisons === 1 ? '' : 's'} (each at ${pct(p.pairLevel)})`,
       formatTable(
         ['cohort', 'share', 'mailed', 'conversions', 'conv. rate', 'vs holdout'],
-        p.cohorts.map((c) => [c.cohortId, pct(c.share), c.uplift.mailed.enrolled, c.uplift.mailed.conversions, pct(c.uplift.mailed.conversionRate), upliftCell(c.uplift)]),
+        p.cohorts.map((c) => [
+          c.cohortId,
+          pct(c.share),
+          c.uplift.mailed.enrolled,
+          c.uplift.mailed.conversions,
+          pct(c.uplift.mailed.conversionRate),
+          upliftCell(c.uplift),
+        ]),
       ),
       formatTable(
         ['pair', 'difference', 'corrected interval', 'better', 'detectable'],
-        p.pairs.map((x) => [`${x.b} − ${x.a}`, pp(x.difference), x.ci ? `[${(x.ci[0] * 100).toFixed(1)}, ${(x.ci[1] * 100).toFixed(1)}]` : '–', x.better ?? 'not significant', pp(x.minimumDetectableEffect)]),
+        p.pairs.map((x) => [
+          `${x.b} − ${x.a}`,
+          pp(x.difference),
+          x.ci ? `[${(x.ci[0] * 100).toFixed(1)}, ${(x.ci[1] * 100).toFixed(1)}]` : '–',
+          x.better ?? 'not significant',
+          pp(x.minimumDetectableEffect),
+        ]),
       ),
     );
   }

@@ -21,15 +21,49 @@ export function upliftCell(u: UpliftReport): string {
 }
 
 function funnelCells(f: Funnel, currency: string, locale: string): (string | number)[] {
-  return [f.sent, f.humanOpens, f.machineOpens, f.humanClicks, f.botClicks, f.unsubscribes, f.complaints, f.bounced, f.conversions, pct(f.rates.conversion), formatMoney(f.revenueMinor, currency, locale), formatMoney(f.netRevenueMinor, currency, locale)];
+  return [
+    f.sent,
+    f.humanOpens,
+    f.machineOpens,
+    f.humanClicks,
+    f.botClicks,
+    f.unsubscribes,
+    f.complaints,
+    f.bounced,
+    f.conversions,
+    pct(f.rates.conversion),
+    formatMoney(f.revenueMinor, currency, locale),
+    formatMoney(f.netRevenueMinor, currency, locale),
+  ];
 }
-const FUNNEL_HEADERS = ['sent', 'opens', 'machine opens', 'clicks', 'bot clicks', 'unsub', 'complaints', 'bounced', 'conv.', 'conv. rate', 'revenue', 'net revenue'];
+const FUNNEL_HEADERS = [
+  'sent',
+  'opens',
+  'machine opens',
+  'clicks',
+  'bot clicks',
+  'unsub',
+  'complaints',
+  'bounced',
+  'conv.',
+  'conv. rate',
+  'revenue',
+  'net revenue',
+];
 
 /** One line per sequence: status, funnel, uplift, deliverability. */
 export function overviewTable(report: StatsReport, locale = 'en'): string {
   return formatTable(
     ['sequence', 'status', 'enrolled', 'holdout', ...FUNNEL_HEADERS, 'uplift (conv.)', 'deliverability'],
-    report.sequences.map((s) => [s.sequenceId, s.status, s.funnel.enrolled, s.funnel.holdout, ...funnelCells(s.funnel, s.currency, locale), upliftCell(s.uplift), s.deliverability.level]),
+    report.sequences.map((s) => [
+      s.sequenceId,
+      s.status,
+      s.funnel.enrolled,
+      s.funnel.holdout,
+      ...funnelCells(s.funnel, s.currency, locale),
+      upliftCell(s.uplift),
+      s.deliverability.level,
+    ]),
   );
 }
 
@@ -39,18 +73,43 @@ export function stepsTable(s: SequenceReport, locale = 'en'): string {
   for (const step of s.steps) {
     rows.push([step.stepId, '', ...funnelCells(step.funnel, s.currency, locale), '', '', '']);
     for (const v of step.variants) {
-      const post = s.optimize === 'net_revenue' && v.netRevenuePerSendPosterior ? v.netRevenuePerSendPosterior : v.conversionPosterior;
-      const fmt = (x: number) => (s.optimize === 'net_revenue' && v.netRevenuePerSendPosterior ? formatMoney(Math.round(x), s.currency, locale) : pct(x));
-      rows.push(['', v.label, ...funnelCells(v.funnel, s.currency, locale), `${fmt(post.mean)} [${fmt(post.ci95[0])}, ${fmt(post.ci95[1])}]`, pct(v.probabilityBest), pct(v.allocation)]);
+      const post =
+        s.optimize === 'net_revenue' && v.netRevenuePerSendPosterior
+          ? v.netRevenuePerSendPosterior
+          : v.conversionPosterior;
+      const fmt = (x: number) =>
+        s.optimize === 'net_revenue' && v.netRevenuePerSendPosterior
+          ? formatMoney(Math.round(x), s.currency, locale)
+          : pct(x);
+      rows.push([
+        '',
+        v.label,
+        ...funnelCells(v.funnel, s.currency, locale),
+        `${fmt(post.mean)} [${fmt(post.ci95[0])}, ${fmt(post.ci95[1])}]`,
+        pct(v.probabilityBest),
+        pct(v.allocation),
+      ]);
     }
   }
-  return formatTable(['step', 'variant', ...FUNNEL_HEADERS, s.optimize === 'net_revenue' ? 'net rev./send (posterior)' : 'conv./send (posterior)', 'P(best)', 'allocation'], rows);
+  return formatTable(
+    [
+      'step',
+      'variant',
+      ...FUNNEL_HEADERS,
+      s.optimize === 'net_revenue' ? 'net rev./send (posterior)' : 'conv./send (posterior)',
+      'P(best)',
+      'allocation',
+    ],
+    rows,
+  );
 }
 
 /** The per-sequence detail: status, uplift sentences, deliverability, steps, churn reasons. */
 export function sequenceDetail(s: SequenceReport, locale = 'en'): string {
   const money = (m: number | null) => (m === null ? '–' : formatMoney(Math.round(m), s.currency, locale));
-  const lines = [`${s.sequenceId} (v${s.version}, ${s.status}${s.pausedReason ? `: ${s.pausedReason}` : ''}), variants optimised on ${s.optimize === 'net_revenue' ? 'net revenue' : 'conversion'}`];
+  const lines = [
+    `${s.sequenceId} (v${s.version}, ${s.status}${s.pausedReason ? `: ${s.pausedReason}` : ''}), variants optimised on ${s.optimize === 'net_revenue' ? 'net revenue' : 'conversion'}`,
+  ];
   const u = s.uplift;
   if (u.available && u.absoluteCi95) {
     lines.push(
@@ -60,26 +119,48 @@ export function sequenceDetail(s: SequenceReport, locale = 'en'): string {
       `  revenue: ${u.revenueVerdict ?? ''}`,
     );
   } else {
-    lines.push(`  uplift: ${u.reason === 'no holdout' ? 'no holdout group, so no uplift is claimed (set holdout: 10% to measure it)' : (u.reason ?? 'n/a')}`);
+    lines.push(
+      `  uplift: ${u.reason === 'no holdout' ? 'no holdout group, so no uplift is claimed (set holdout: 10% to measure it)' : (u.reason ?? 'n/a')}`,
+    );
   }
   const d = s.deliverability;
-  lines.push(`  deliverability (${d.windowDays} days): ${d.level}, complaints ${pct(d.complaintRate, 2)}, hard bounces ${pct(d.hardBounceRate, 2)} of ${d.sent} sent: ${d.reasons.join('; ')}`);
+  lines.push(
+    `  deliverability (${d.windowDays} days): ${d.level}, complaints ${pct(d.complaintRate, 2)}, hard bounces ${pct(d.hardBounceRate, 2)} of ${d.sent} sent: ${d.reasons.join('; ')}`,
+  );
   lines.push('', stepsTable(s, locale));
   if (s.byChurnReason.length > 1) {
-    lines.push('', formatTable(['churn reason', 'enrolled', ...FUNNEL_HEADERS], s.byChurnReason.map((r) => [r.churnReason, r.enrolled, ...funnelCells(r, s.currency, locale)])));
+    lines.push(
+      '',
+      formatTable(
+        ['churn reason', 'enrolled', ...FUNNEL_HEADERS],
+        s.byChurnReason.map((r) => [r.churnReason, r.enrolled, ...funnelCells(r, s.currency, locale)]),
+      ),
+    );
   }
   return lines.join('\n');
 }
 
 /** The whole report for a terminal: the overview, then each sequence's detail. */
 export function reportText(report: StatsReport, locale = 'en'): string {
-  const parts = [`${report.since ? `enrolments since ${report.since}` : 'all enrolments'}, as of ${report.generatedAt}`, overviewTable(report, locale)];
+  const parts = [
+    `${report.since ? `enrolments since ${report.since}` : 'all enrolments'}, as of ${report.generatedAt}`,
+    overviewTable(report, locale),
+  ];
   for (const s of report.sequences) parts.push(sequenceDetail(s, locale));
   if (report.recentlyReturned.length) {
     parts.push(
       formatTable(
         ['returned', 'customer', 'sequence', 'step', 'variant', 'by', 'revenue', 'net revenue'],
-        report.recentlyReturned.map((r) => [r.convertedAt.slice(0, 16).replace('T', ' '), r.externalId, r.sequenceId, r.stepId ?? '–', r.variantId ?? '–', r.attributedBy, formatMoney(r.revenueMinor, r.currency, locale), formatMoney(r.netRevenueMinor, r.currency, locale)]),
+        report.recentlyReturned.map((r) => [
+          r.convertedAt.slice(0, 16).replace('T', ' '),
+          r.externalId,
+          r.sequenceId,
+          r.stepId ?? '–',
+          r.variantId ?? '–',
+          r.attributedBy,
+          formatMoney(r.revenueMinor, r.currency, locale),
+          formatMoney(r.netRevenueMinor, r.currency, locale),
+        ]),
       ),
     );
   }
@@ -89,7 +170,17 @@ export function reportText(report: StatsReport, locale = 'en'): string {
       'kept instead of lost (preference page)\n' +
         formatTable(
           ['sequence', 'step', 'snoozed', 'frequency', 'topic opt-outs', 'unsubscribed'],
-          [...p.steps.map((r) => [r.sequenceId ?? '(account page, API)', r.stepId ?? '–', r.snoozes, r.frequencyChanges, r.topicOptOuts, r.unsubscribes]), ['total', '', p.totals.snoozes, p.totals.frequencyChanges, p.totals.topicOptOuts, p.totals.unsubscribes]],
+          [
+            ...p.steps.map((r) => [
+              r.sequenceId ?? '(account page, API)',
+              r.stepId ?? '–',
+              r.snoozes,
+              r.frequencyChanges,
+              r.topicOptOuts,
+              r.unsubscribes,
+            ]),
+            ['total', '', p.totals.snoozes, p.totals.frequencyChanges, p.totals.topicOptOuts, p.totals.unsubscribes],
+          ],
         ) +
         `\nsnoozes ended: ${p.snoozeReturns.ended}, then opened: ${p.snoozeReturns.opened}, then bought: ${p.snoozeReturns.bought}`,
     );

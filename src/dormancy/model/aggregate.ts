@@ -126,7 +126,10 @@ export function countPatterns(codes: Int32Array[], sizes: number[]): Patterns {
         counts[m++] = 1;
       }
     }
-    return { codes: codes.map((c) => Int32Array.from(firsts.subarray(0, m), (i) => c[i]!)), counts: counts.slice(0, m) };
+    return {
+      codes: codes.map((c) => Int32Array.from(firsts.subarray(0, m), (i) => c[i]!)),
+      counts: counts.slice(0, m),
+    };
   }
   const map = new Map<string, number>();
   const firsts: number[] = [];

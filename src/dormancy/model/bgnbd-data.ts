@@ -21,7 +21,14 @@ export interface BgNbdData {
   rTx: Int32Array; //   into txs,
   rW: Float64Array; //   and customer count
   /** Per-evaluation work buffers, allocated once. */
-  scratch: { lnK: Float64Array; sByX: Float64Array; lnAT: Float64Array; invAT: Float64Array; lnATx: Float64Array; invATx: Float64Array };
+  scratch: {
+    lnK: Float64Array;
+    sByX: Float64Array;
+    lnAT: Float64Array;
+    invAT: Float64Array;
+    lnATx: Float64Array;
+    invATx: Float64Array;
+  };
 }
 
 /** Column form of validated rows. @internal */
@@ -45,7 +52,16 @@ export function toColumns(rows: readonly unknown[]): Columns {
     let tx = row?.recency;
     let T = row?.T;
     // Inline fast path for valid rows; anything else goes through the checker, which names the problem.
-    const ok = typeof x === 'number' && typeof tx === 'number' && typeof T === 'number' && Number.isInteger(x) && x >= 0 && tx >= 0 && T >= tx && T < Infinity && (x > 0 || tx === 0);
+    const ok =
+      typeof x === 'number' &&
+      typeof tx === 'number' &&
+      typeof T === 'number' &&
+      Number.isInteger(x) &&
+      x >= 0 &&
+      tx >= 0 &&
+      T >= tx &&
+      T < Infinity &&
+      (x > 0 || tx === 0);
     if (!ok) ({ frequency: x, recency: tx, T } = checkHistory(row, i));
     cols.x[i] = x!;
     cols.tx[i] = tx!;

@@ -140,7 +140,12 @@ export function bgNbdObjective(data: BgNbdData, theta: number[]): { f: number; g
 export function bgNbdLogLikelihood(params: BgNbdParams, rows: readonly CustomerHistory[]): number {
   const p = checkParams(params, PARAM_NAMES, 'BG/NBD');
   const data = aggregateBgNbd(rows);
-  return -bgNbdObjective(data, PARAM_NAMES.map((k) => Math.log(p[k]))).f * data.n;
+  return (
+    -bgNbdObjective(
+      data,
+      PARAM_NAMES.map((k) => Math.log(p[k])),
+    ).f * data.n
+  );
 }
 
 /**
@@ -165,7 +170,8 @@ export function fitBgNbd(rows: readonly CustomerHistory[], options: BgNbdFitOpti
   let totalT = 0;
   for (let i = 0; i < data.xs.length; i++) totalX += data.xs[i]! * data.xW[i]!;
   for (let j = 0; j < data.Ts.length; j++) totalT += data.Ts[j]! * data.tW[j]!;
-  if (totalX === 0) throw new RangeError('fitBgNbd: no customer has a repeat purchase (all frequency = 0); the model cannot be fitted');
+  if (totalX === 0)
+    throw new RangeError('fitBgNbd: no customer has a repeat purchase (all frequency = 0); the model cannot be fitted');
   if (totalT === 0) throw new RangeError('fitBgNbd: every customer has T = 0; there is no observation time to fit');
   const init = options.initial ?? {};
   const start: BgNbdParams = { r: init.r ?? 1, alpha: init.alpha ?? totalT / totalX, a: init.a ?? 1, b: init.b ?? 1 };
@@ -268,13 +274,15 @@ function expectedCore(p: BgNbdParams, t: number, x: number, tx: number, T: numbe
   } else {
     // c < 0 only for x = 0 with a + b < 1; terms then change sign, so use the general 2F1.
     const fm1 = hyp2f1Minus1(r + x, b + x, c, z);
-    bracket = fm1 > -1 ? -Math.expm1((r + x) * lnOneMinusZ + Math.log1p(fm1)) : 1 - Math.exp((r + x) * lnOneMinusZ) * (1 + fm1);
+    bracket =
+      fm1 > -1 ? -Math.expm1((r + x) * lnOneMinusZ + Math.log1p(fm1)) : 1 - Math.exp((r + x) * lnOneMinusZ) * (1 + fm1);
   }
   return finiteExpectation((c / (a - 1)) * bracket * alive, t, x, tx, T);
 }
 
 function finiteExpectation(value: number, t: number, x: number, tx: number, T: number): number {
-  if (!Number.isFinite(value)) throw new RangeError(`BG/NBD expected purchases not finite for t=${t}, x=${x}, t_x=${tx}, T=${T}`);
+  if (!Number.isFinite(value))
+    throw new RangeError(`BG/NBD expected purchases not finite for t=${t}, x=${x}, t_x=${tx}, T=${T}`);
   return Math.max(0, value);
 }
 
@@ -300,7 +308,11 @@ export function bgNbdExpectedPurchases(params: BgNbdParams, t: number, customer:
  * @param t prediction horizon, >= 0, in the data's time unit
  * @param customer the customer's frequency and T
  */
-export function bgNbdExpectedPurchasesIfAlive(params: BgNbdParams, t: number, customer: { frequency: number; T: number }): number {
+export function bgNbdExpectedPurchasesIfAlive(
+  params: BgNbdParams,
+  t: number,
+  customer: { frequency: number; T: number },
+): number {
   const p = checkParams(params, PARAM_NAMES, 'BG/NBD');
   checkNumber(t, 't', undefined);
   const c = checkHistory({ frequency: customer?.frequency, recency: 0, T: customer?.T }, undefined);

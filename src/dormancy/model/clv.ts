@@ -46,7 +46,8 @@ export function customerLifetimeValue(
 ): number {
   const history = checkHistory(customer, undefined);
   const spend = gammaGammaExpectedSpend(ggParams, customer);
-  if (typeof options !== 'object' || options === null) throw new RangeError('customerLifetimeValue: options { horizon, discountRatePerPeriod } are required');
+  if (typeof options !== 'object' || options === null)
+    throw new RangeError('customerLifetimeValue: options { horizon, discountRatePerPeriod } are required');
   const horizon = checkNumber(options.horizon, 'horizon', undefined, 0, true);
   const rate = checkNumber(options.discountRatePerPeriod, 'discountRatePerPeriod', undefined);
   const step = checkNumber(options.step ?? 1, 'step', undefined, 0, true);

@@ -67,8 +67,16 @@ export function aggregateGammaGamma(rows: readonly unknown[]): GammaGammaData {
     let x = row?.frequency;
     let m = row?.monetaryValue;
     // Inline fast path for valid rows; anything else goes through the checkers, which name the problem.
-    if (!(typeof x === 'number' && typeof m === 'number' && Number.isInteger(x) && x >= 0 && m < Infinity && (x > 0 ? m > 0 : m >= 0))) {
-      if (typeof row !== 'object' || row === null) throw new RangeError(`row ${i}: expected an object { frequency, monetaryValue }, got ${String(row)}`);
+    if (!(
+      typeof x === 'number' &&
+      typeof m === 'number' &&
+      Number.isInteger(x) &&
+      x >= 0 &&
+      m < Infinity &&
+      (x > 0 ? m > 0 : m >= 0)
+    )) {
+      if (typeof row !== 'object' || row === null)
+        throw new RangeError(`row ${i}: expected an object { frequency, monetaryValue }, got ${String(row)}`);
       x = checkFrequency(row.frequency, i);
       m = checkNumber(row.monetaryValue, 'monetaryValue', i, 0, x > 0);
     }
@@ -76,7 +84,8 @@ export function aggregateGammaGamma(rows: readonly unknown[]): GammaGammaData {
     X[k] = x;
     M[k++] = m;
   }
-  if (k === 0) throw new RangeError('fitGammaGamma: no row has frequency > 0; the model is fitted on repeat buyers only');
+  if (k === 0)
+    throw new RangeError('fitGammaGamma: no row has frequency > 0; the model is fitted on repeat buyers only');
   const xu = uniqueIndex(X.subarray(0, k));
   const mu = uniqueIndex(M.subarray(0, k));
   const pats = countPatterns([xu.index, mu.index], [xu.values.length, mu.values.length]);
@@ -141,7 +150,12 @@ export function gammaGammaObjective(data: GammaGammaData, theta: number[]): { f:
 export function gammaGammaLogLikelihood(params: GammaGammaParams, rows: readonly SpendHistory[]): number {
   const p = checkParams(params, PARAM_NAMES, 'Gamma-Gamma');
   const data = aggregateGammaGamma(rows);
-  return -gammaGammaObjective(data, PARAM_NAMES.map((k) => Math.log(p[k]))).f * data.n;
+  return (
+    -gammaGammaObjective(
+      data,
+      PARAM_NAMES.map((k) => Math.log(p[k])),
+    ).f * data.n
+  );
 }
 
 /**
@@ -176,7 +190,8 @@ export function fitGammaGamma(rows: readonly SpendHistory[]): GammaGammaFit {
  */
 export function gammaGammaExpectedSpend(params: GammaGammaParams, customer: SpendHistory): number {
   const { p, q, v } = checkParams(params, PARAM_NAMES, 'Gamma-Gamma');
-  if (typeof customer !== 'object' || customer === null) throw new RangeError('customer must be an object { frequency, monetaryValue }');
+  if (typeof customer !== 'object' || customer === null)
+    throw new RangeError('customer must be an object { frequency, monetaryValue }');
   const x = checkFrequency(customer.frequency, undefined);
   const m = checkNumber(customer.monetaryValue, 'monetaryValue', undefined);
   if (x === 0) {
@@ -184,6 +199,7 @@ export function gammaGammaExpectedSpend(params: GammaGammaParams, customer: Spen
     return (p * v) / (q - 1);
   }
   const denominator = p * x + q - 1;
-  if (!(denominator > 0)) throw new RangeError(`Gamma-Gamma expected spend undefined for p*x + q <= 1 (p=${p}, q=${q}, x=${x})`);
+  if (!(denominator > 0))
+    throw new RangeError(`Gamma-Gamma expected spend undefined for p*x + q <= 1 (p=${p}, q=${q}, x=${x})`);
   return (p * (v + x * m)) / denominator;
 }

@@ -66,7 +66,11 @@ const normInf = (u: number[]): number => u.reduce((m, ui) => Math.max(m, Math.ab
  * @param x0 starting point
  * @param options tolerances and limits
  */
-export function bfgs(fg: ValueAndGradient | ((x: number[]) => number), x0: number[], options: BfgsOptions = {}): MinimizeResult {
+export function bfgs(
+  fg: ValueAndGradient | ((x: number[]) => number),
+  x0: number[],
+  options: BfgsOptions = {},
+): MinimizeResult {
   const gtol = options.gradientTolerance ?? 1e-9;
   const ftol = options.valueTolerance ?? 1e-14;
   const maxIter = options.maxIterations ?? 500;
@@ -83,11 +87,13 @@ export function bfgs(fg: ValueAndGradient | ((x: number[]) => number), x0: numbe
     }
     return out;
   };
-  const identity = (): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const identity = (): number[][] =>
+    Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
 
   let x = x0.slice();
   let { f, g } = evaluate(x);
-  if (!Number.isFinite(f) || !g.every(Number.isFinite)) throw new RangeError('bfgs: objective is not finite at the starting point');
+  if (!Number.isFinite(f) || !g.every(Number.isFinite))
+    throw new RangeError('bfgs: objective is not finite at the starting point');
   let H = options.initialInverseHessian?.map((row) => row.slice()) ?? identity(); // inverse Hessian approximation
   let firstUpdate = !options.initialInverseHessian;
   let iterations = 0;

@@ -191,7 +191,8 @@ function hyp2f1Unit(a: number, b: number, c: number, z: number): number {
 }
 
 function checkArgs(a: number, b: number, c: number, z: number): void {
-  if (![a, b, c, z].every(Number.isFinite)) throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}): arguments must be finite numbers`);
+  if (![a, b, c, z].every(Number.isFinite))
+    throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}): arguments must be finite numbers`);
   if (isNonPositiveInteger(c)) throw new RangeError(`hyp2f1: c = ${c} is a pole (non-positive integer)`);
   if (z > 1) throw new RangeError(`hyp2f1: z = ${z} > 1 is on the branch cut; only real z <= 1 is supported`);
 }
@@ -280,6 +281,7 @@ export function hyp2f1LogPositive(a: number, b: number, c: number, z: number): n
     }
   }
   const f = hyp2f1(a, b, c, z);
-  if (!(f > 0 && f < Infinity)) throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}) is out of range for these parameters`);
+  if (!(f > 0 && f < Infinity))
+    throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}) is out of range for these parameters`);
   return Math.log(f);
 }

@@ -47,7 +47,8 @@ export function checkNumber(value: unknown, name: string, index: number | undefi
  */
 export function checkFrequency(value: unknown, index: number | undefined): number {
   const x = checkNumber(value, 'frequency', index);
-  if (!Number.isInteger(x)) throw new RangeError(`${where(index)}frequency must be a whole number of repeat purchases, got ${x}`);
+  if (!Number.isInteger(x))
+    throw new RangeError(`${where(index)}frequency must be a whole number of repeat purchases, got ${x}`);
   return x;
 }
 
@@ -57,7 +58,8 @@ export function checkFrequency(value: unknown, index: number | undefined): numbe
  * @param index row index for the message
  */
 export function checkHistory(row: unknown, index: number | undefined): CustomerHistory {
-  if (typeof row !== 'object' || row === null) throw new RangeError(`${where(index)}expected an object { frequency, recency, T }, got ${describe(row)}`);
+  if (typeof row !== 'object' || row === null)
+    throw new RangeError(`${where(index)}expected an object { frequency, recency, T }, got ${describe(row)}`);
   const r = row as Record<string, unknown>;
   const frequency = checkFrequency(r.frequency, index);
   const recency = checkNumber(r.recency, 'recency', index);

@@ -34,7 +34,10 @@ const ORDERS = `query Orders($first: Int!, $after: String, $query: String) {
 }`;
 
 // In a bulk query connections take no `first` and nested nodes come as own JSONL lines.
-const BULK_ORDER_FIELDS = ORDER_FIELDS.replace(`lineItems(first: 10) { nodes { sku name quantity originalUnitPriceSet ${MONEY} } }`, `lineItems { edges { node { sku name quantity originalUnitPriceSet ${MONEY} } } }`);
+const BULK_ORDER_FIELDS = ORDER_FIELDS.replace(
+  `lineItems(first: 10) { nodes { sku name quantity originalUnitPriceSet ${MONEY} } }`,
+  `lineItems { edges { node { sku name quantity originalUnitPriceSet ${MONEY} } } }`,
+);
 const BULK_RUN = `mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } } }`;
 const BULK_POLL = `query BulkStatus { currentBulkOperation { id status errorCode objectCount url } }`;
 
@@ -66,7 +69,10 @@ export class ShopifyClient implements ShopClient {
   readonly pageSize: number;
   private readonly endpoint: string;
 
-  constructor(private readonly config: ShopConfig, options: { pageSize?: number } = {}) {
+  constructor(
+    private readonly config: ShopConfig,
+    options: { pageSize?: number } = {},
+  ) {
     const base = config.apiUrl ?? `https://${config.domain}`;
     this.endpoint = `${base.replace(/\/$/, '')}/admin/api/${config.apiVersion}/graphql.json`;
     // 50 orders with 10 lines each cost 702 points: within the standard bucket of 1000.
@@ -77,25 +83,39 @@ export class ShopifyClient implements ShopClient {
   async query<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const answer = await withRetries(async () => {
-        const res = await shopFetch(this.endpoint, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': this.config.accessToken }, body: JSON.stringify({ query, variables }) }, this.config.timeoutMs);
+        const res = await shopFetch(
+          this.endpoint,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-shopify-access-token': this.config.accessToken },
+            body: JSON.stringify({ query, variables }),
+          },
+          this.config.timeoutMs,
+        );
         if (res.status === 429 || res.status >= 500) {
           if (res.status === 429) this.throttled++;
           throw new ShopUnreachableError(`${this.config.domain}: HTTP ${res.status}`);
         }
-        if (!res.ok) throw new ShopApiError(`${this.config.domain}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+        if (!res.ok)
+          throw new ShopApiError(`${this.config.domain}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
         return (await res.json()) as GqlAnswer<T>;
       });
       if (answer.errors?.some((e) => e.extensions?.code === 'THROTTLED')) {
         this.throttled++;
-        if (attempt > ATTEMPTS * 4) throw new ShopUnreachableError(`${this.config.domain}: still throttled after ${attempt} attempts`);
+        if (attempt > ATTEMPTS * 4)
+          throw new ShopUnreachableError(`${this.config.domain}: still throttled after ${attempt} attempts`);
         const cost = answer.extensions?.cost;
         const t = cost?.throttleStatus;
-        if (cost && t && cost.requestedQueryCost > t.maximumAvailable) throw new ShopApiError(`${this.config.domain}: a query costs ${cost.requestedQueryCost} points, more than the store's limit of ${t.maximumAvailable}: use a smaller --page-size`);
+        if (cost && t && cost.requestedQueryCost > t.maximumAvailable)
+          throw new ShopApiError(
+            `${this.config.domain}: a query costs ${cost.requestedQueryCost} points, more than the store's limit of ${t.maximumAvailable}: use a smaller --page-size`,
+          );
         // Wait until the bucket holds the query's cost again (restoreRate points per second).
         await pause(t ? ((cost!.requestedQueryCost - t.currentlyAvailable) / t.restoreRate) * 1000 + 10 : 1000);
         continue;
       }
-      if (answer.errors?.length) throw new ShopApiError(`${this.config.domain}: ${answer.errors.map((e) => e.message).join('; ')}`);
+      if (answer.errors?.length)
+        throw new ShopApiError(`${this.config.domain}: ${answer.errors.map((e) => e.message).join('; ')}`);
       return answer.data as T;
     }
   }
@@ -106,23 +126,37 @@ export class ShopifyClient implements ShopClient {
   }
 
   async customers(after: string | null, since?: number): Promise<ShopPage<ShopCustomer>> {
-    const data = await this.query<{ customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: GqlCustomer[] } }>(CUSTOMERS, { first: this.pageSize, after, query: sinceQuery(since) });
+    const data = await this.query<{
+      customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: GqlCustomer[] };
+    }>(CUSTOMERS, { first: this.pageSize, after, query: sinceQuery(since) });
     const c = data.customers;
     return { records: c.nodes.map(customerFromGql), next: c.pageInfo.hasNextPage ? c.pageInfo.endCursor : null };
   }
 
   async orders(after: string | null, since?: number): Promise<ShopPage<ShopOrder>> {
-    const data = await this.query<{ orders: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: GqlOrder[] } }>(ORDERS, { first: this.pageSize, after, query: sinceQuery(since) });
+    const data = await this.query<{
+      orders: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: GqlOrder[] };
+    }>(ORDERS, { first: this.pageSize, after, query: sinceQuery(since) });
     const o = data.orders;
     return { records: o.nodes.map(orderFromGql), next: o.pageInfo.hasNextPage ? o.pageInfo.endCursor : null };
   }
 
   /** A single-use code for one customer (shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeBasicCreate). */
   async ensureCoupon(spec: ShopCouponSpec): Promise<string> {
-    const found = await this.query<{ codeDiscountNodeByCode: { id: string } | null }>(COUPON_BY_CODE, { code: spec.code });
+    const found = await this.query<{ codeDiscountNodeByCode: { id: string } | null }>(COUPON_BY_CODE, {
+      code: spec.code,
+    });
     if (found.codeDiscountNodeByCode) return found.codeDiscountNodeByCode.id;
-    const value = spec.percent !== null ? { percentage: spec.percent / 100 } : { discountAmount: { amount: ((spec.amountMinor ?? 0) / 100).toFixed(2), appliesOnEachItem: false } };
-    const data = await this.query<{ discountCodeBasicCreate: { codeDiscountNode: { id: string } | null; userErrors: { message: string; code?: string }[] } }>(COUPON_CREATE, {
+    const value =
+      spec.percent !== null
+        ? { percentage: spec.percent / 100 }
+        : { discountAmount: { amount: ((spec.amountMinor ?? 0) / 100).toFixed(2), appliesOnEachItem: false } };
+    const data = await this.query<{
+      discountCodeBasicCreate: {
+        codeDiscountNode: { id: string } | null;
+        userErrors: { message: string; code?: string }[];
+      };
+    }>(COUPON_CREATE, {
       discount: {
         title: `Comeback ${spec.code}`,
         code: spec.code,
@@ -138,7 +172,9 @@ export class ShopifyClient implements ShopClient {
     if (r.codeDiscountNode) return r.codeDiscountNode.id;
     // Created by an earlier attempt whose answer was lost: the code is there, take its id.
     if (r.userErrors.some((e) => e.code === 'TAKEN')) return this.ensureCoupon(spec);
-    throw new ShopApiError(`${this.config.domain}: coupon ${spec.code} refused: ${r.userErrors.map((e) => e.message).join('; ')}`);
+    throw new ShopApiError(
+      `${this.config.domain}: coupon ${spec.code} refused: ${r.userErrors.map((e) => e.message).join('; ')}`,
+    );
   }
 
   /**
@@ -150,15 +186,25 @@ export class ShopifyClient implements ShopClient {
   async *bulkOrders(since?: number, batch = 250): AsyncGenerator<ShopOrder[]> {
     const filter = since === undefined ? '' : `(query: "updated_at:>='${new Date(since).toISOString()}'")`;
     const inner = `{ orders${filter} { edges { node { ${BULK_ORDER_FIELDS} } } } }`;
-    const started = await this.query<{ bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string }[] } }>(BULK_RUN, { query: inner });
-    if (!started.bulkOperationRunQuery.bulkOperation) throw new ShopApiError(`${this.config.domain}: bulk operation refused: ${started.bulkOperationRunQuery.userErrors.map((e) => e.message).join('; ')}`);
+    const started = await this.query<{
+      bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string }[] };
+    }>(BULK_RUN, { query: inner });
+    if (!started.bulkOperationRunQuery.bulkOperation)
+      throw new ShopApiError(
+        `${this.config.domain}: bulk operation refused: ${started.bulkOperationRunQuery.userErrors.map((e) => e.message).join('; ')}`,
+      );
     let url: string | null = null;
     for (let poll = 0; !url; poll++) {
-      const { currentBulkOperation: op } = await this.query<{ currentBulkOperation: { status: string; url: string | null; errorCode?: string | null } | null }>(BULK_POLL);
+      const { currentBulkOperation: op } = await this.query<{
+        currentBulkOperation: { status: string; url: string | null; errorCode?: string | null } | null;
+      }>(BULK_POLL);
       if (op?.status === 'COMPLETED') {
         if (!op.url) return; // nothing matched: Shopify gives no file
         url = op.url;
-      } else if (!op || ['FAILED', 'CANCELED', 'EXPIRED'].includes(op.status)) throw new ShopApiError(`${this.config.domain}: bulk operation ${op?.status ?? 'lost'}${op?.errorCode ? ` (${op.errorCode})` : ''}`);
+      } else if (!op || ['FAILED', 'CANCELED', 'EXPIRED'].includes(op.status))
+        throw new ShopApiError(
+          `${this.config.domain}: bulk operation ${op?.status ?? 'lost'}${op?.errorCode ? ` (${op.errorCode})` : ''}`,
+        );
       else await pause(Math.min(5000, 200 * 2 ** poll));
     }
     const res = await withRetries(() => shopFetch(url!, {}, this.config.timeoutMs * 10));

@@ -42,22 +42,49 @@ function timeOf(text: string | undefined, column: string): number | undefined {
 
 /** The ledger entry of a "yes" in a marketing column; `at` is when the file was written (stable on re-import). */
 function exportConsent(file: string, column: string, at: number): ShopConsent {
-  return { action: 'grant', basis: 'opt_in', at, evidence: { source: 'Shopify export', file: basename(file), column, value: 'yes' } };
+  return {
+    action: 'grant',
+    basis: 'opt_in',
+    at,
+    evidence: { source: 'Shopify export', file: basename(file), column, value: 'yes' },
+  };
 }
 
 /** Imports a Shopify customers or orders export through the shop door (orders: the order door). */
-export async function importShopifyExport(engine: Engine, layout: ShopifyExportResult['layout'], file: string, options: { encoding?: string } = {}): Promise<ShopifyExportResult> {
-  const result: ShopifyExportResult = { layout, customers: 0, orders: 0, lineItems: 0, refunds: 0, cancelled: 0, consents: 0, conversions: 0, rejected: [] };
+export async function importShopifyExport(
+  engine: Engine,
+  layout: ShopifyExportResult['layout'],
+  file: string,
+  options: { encoding?: string } = {},
+): Promise<ShopifyExportResult> {
+  const result: ShopifyExportResult = {
+    layout,
+    customers: 0,
+    orders: 0,
+    lineItems: 0,
+    refunds: 0,
+    cancelled: 0,
+    consents: 0,
+    conversions: 0,
+    rejected: [],
+  };
   const records = readRecords(file, { encoding: options.encoding });
   // The customers export does not say when consent was given: the file's time, stable on re-import.
-  if (layout === 'shopify-customers') await customers(engine, file, records, Math.floor(statSync(file).mtimeMs), result);
+  if (layout === 'shopify-customers')
+    await customers(engine, file, records, Math.floor(statSync(file).mtimeMs), result);
   else await orders(engine, file, records, result);
   return result;
 }
 
 type Records = ReturnType<typeof readRecords>;
 
-async function customers(engine: Engine, file: string, records: Records, writtenAt: number, result: ShopifyExportResult): Promise<void> {
+async function customers(
+  engine: Engine,
+  file: string,
+  records: Records,
+  writtenAt: number,
+  result: ShopifyExportResult,
+): Promise<void> {
   let batch: ShopCustomer[] = [];
   const flush = async () => {
     const r = await applyCustomers(engine, 'shopify', batch);
@@ -76,14 +103,19 @@ async function customers(engine: Engine, file: string, records: Records, written
       result.rejected.push({ line: rec.line, reason: 'Customer ID: empty' });
       continue;
     }
-    const consent = yes(r['Accepts Email Marketing']) ? exportConsent(file, 'Accepts Email Marketing', writtenAt) : undefined;
+    const consent = yes(r['Accepts Email Marketing'])
+      ? exportConsent(file, 'Accepts Email Marketing', writtenAt)
+      : undefined;
     batch.push({
       input: {
         externalId: id,
         email: r['Email'] || null,
         firstName: r['First Name'] || null,
         lastName: r['Last Name'] || null,
-        tags: (r['Tags'] ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+        tags: (r['Tags'] ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
         acquiredVia: Number(r['Total Orders'] ?? 0) > 0 ? 'sale' : 'unknown',
       },
       consent,
@@ -143,16 +175,28 @@ async function orders(engine: Engine, file: string, records: Records, result: Sh
     const emails = [...new Set(pending.map((p) => normalizeEmail(p.email)))];
     const found = new Map<string, string>();
     for (let i = 0; i < emails.length; i += 500) {
-      const rows = await engine.ctx.k.selectFrom('customers').select(['email', 'external_id']).where('email', 'in', emails.slice(i, i + 500)).execute();
+      const rows = await engine.ctx.k
+        .selectFrom('customers')
+        .select(['email', 'external_id'])
+        .where('email', 'in', emails.slice(i, i + 500))
+        .execute();
       for (const c of rows) if (c.email) found.set(c.email, c.external_id);
     }
     const known: PendingOrder[] = [];
     for (const p of pending) {
       const id = found.get(normalizeEmail(p.email));
       if (id) known.push({ ...p, order: { ...p.order, customerExternalId: id } });
-      else result.rejected.push({ line: p.line, reason: `Email: no customer with the address ${p.email} (import the customers export first)` });
+      else
+        result.rejected.push({
+          line: p.line,
+          reason: `Email: no customer with the address ${p.email} (import the customers export first)`,
+        });
     }
-    const r = await applyOrders(engine, 'shopify', known.map((p) => ({ input: p.order })));
+    const r = await applyOrders(
+      engine,
+      'shopify',
+      known.map((p) => ({ input: p.order })),
+    );
     const stored = new Set(known.map((p) => p.order.externalId));
     const lineOf = new Map(known.map((p) => [p.order.externalId, p.line]));
     for (const x of r.rejected) {
@@ -168,7 +212,11 @@ async function orders(engine: Engine, file: string, records: Records, result: Sh
     result.conversions += r.conversions;
     // One customer at a time: the same customer's checkouts are separate ledger entries.
     for (const p of known.filter((k) => stored.has(k.order.externalId) && k.consent)) {
-      result.consents += (await applyCustomers(engine, 'shopify', [{ input: { externalId: p.order.customerExternalId }, consent: p.consent }])).consents;
+      result.consents += (
+        await applyCustomers(engine, 'shopify', [
+          { input: { externalId: p.order.customerExternalId }, consent: p.consent },
+        ])
+      ).consents;
     }
   };
   const close = () => {

@@ -28,13 +28,22 @@ export function legacyId(id: string | number): string {
  * mail) is double opt-in evidence; `SINGLE_OPT_IN` and `UNKNOWN` are a plain opt-in.
  * `UNSUBSCRIBED` is a withdrawal; other states (never subscribed, pending) record nothing.
  */
-export function shopifyConsent(c: { state?: string; optInLevel?: string | null; updatedAt?: string | null } | null | undefined, fallbackAt: number): ShopConsent | undefined {
+export function shopifyConsent(
+  c: { state?: string; optInLevel?: string | null; updatedAt?: string | null } | null | undefined,
+  fallbackAt: number,
+): ShopConsent | undefined {
   if (!c?.state) return undefined;
   const state = c.state.toUpperCase();
   const level = (c.optInLevel ?? 'UNKNOWN').toUpperCase();
   const at = time(c.updatedAt) ?? fallbackAt;
-  const evidence = { source: 'Shopify emailMarketingConsent', state, optInLevel: level, consentUpdatedAt: c.updatedAt ?? null };
-  if (state === 'SUBSCRIBED') return { action: 'grant', basis: level === 'CONFIRMED_OPT_IN' ? 'double_opt_in' : 'opt_in', at, evidence };
+  const evidence = {
+    source: 'Shopify emailMarketingConsent',
+    state,
+    optInLevel: level,
+    consentUpdatedAt: c.updatedAt ?? null,
+  };
+  if (state === 'SUBSCRIBED')
+    return { action: 'grant', basis: level === 'CONFIRMED_OPT_IN' ? 'double_opt_in' : 'opt_in', at, evidence };
   if (state === 'UNSUBSCRIBED') return { action: 'withdraw', basis: null, at, evidence };
   return undefined;
 }
@@ -50,7 +59,11 @@ export interface GqlCustomer {
   createdAt?: string;
   updatedAt?: string;
   numberOfOrders?: string | number;
-  emailMarketingConsent?: { marketingState: string; marketingOptInLevel?: string | null; consentUpdatedAt?: string | null } | null;
+  emailMarketingConsent?: {
+    marketingState: string;
+    marketingOptInLevel?: string | null;
+    consentUpdatedAt?: string | null;
+  } | null;
 }
 
 /** A customer from the GraphQL API. */
@@ -69,7 +82,10 @@ export function customerFromGql(c: GqlCustomer): ShopCustomer {
       ...(c.createdAt ? { createdAt: c.createdAt } : {}),
     },
     updatedAt,
-    consent: shopifyConsent(m ? { state: m.marketingState, optInLevel: m.marketingOptInLevel, updatedAt: m.consentUpdatedAt } : null, updatedAt ?? 0),
+    consent: shopifyConsent(
+      m ? { state: m.marketingState, optInLevel: m.marketingOptInLevel, updatedAt: m.consentUpdatedAt } : null,
+      updatedAt ?? 0,
+    ),
   };
 }
 
@@ -86,7 +102,14 @@ export interface GqlOrder {
   totalRefundedSet?: { shopMoney: { amount: string } } | null;
   discountCodes?: string[];
   customer?: GqlCustomer | null;
-  lineItems?: { nodes: { sku?: string | null; name: string; quantity: number; originalUnitPriceSet: { shopMoney: { amount: string } } }[] };
+  lineItems?: {
+    nodes: {
+      sku?: string | null;
+      name: string;
+      quantity: number;
+      originalUnitPriceSet: { shopMoney: { amount: string } };
+    }[];
+  };
 }
 
 /** The order door's status from Shopify's cancellation and refunds. */
@@ -146,12 +169,20 @@ export function customerFromRest(c: RestCustomer): ShopCustomer {
       email: c.email || null,
       firstName: c.first_name || null,
       lastName: c.last_name || null,
-      tags: c.tags ? c.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
+      tags: c.tags
+        ? c.tags
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : [],
       acquiredVia: (c.orders_count ?? 0) > 0 ? 'sale' : 'unknown',
       ...(c.created_at ? { createdAt: c.created_at } : {}),
     },
     updatedAt,
-    consent: shopifyConsent(m ? { state: m.state, optInLevel: m.opt_in_level, updatedAt: m.consent_updated_at } : null, updatedAt ?? 0),
+    consent: shopifyConsent(
+      m ? { state: m.state, optInLevel: m.opt_in_level, updatedAt: m.consent_updated_at } : null,
+      updatedAt ?? 0,
+    ),
   };
 }
 
@@ -176,8 +207,13 @@ export interface RestOrder {
 export function orderFromRest(o: RestOrder): ShopOrder {
   const cur = o.currency;
   const total = minor(o.total_price, cur);
-  const refunded = (o.refunds ?? []).flatMap((r) => r.transactions ?? []).filter((t) => (t.kind ?? 'refund') === 'refund').reduce((s, t) => s + minor(t.amount, cur), 0);
-  const customer = o.customer ? customerFromRest({ ...o.customer, orders_count: Math.max(1, o.customer.orders_count ?? 1) }) : undefined;
+  const refunded = (o.refunds ?? [])
+    .flatMap((r) => r.transactions ?? [])
+    .filter((t) => (t.kind ?? 'refund') === 'refund')
+    .reduce((s, t) => s + minor(t.amount, cur), 0);
+  const customer = o.customer
+    ? customerFromRest({ ...o.customer, orders_count: Math.max(1, o.customer.orders_count ?? 1) })
+    : undefined;
   return {
     input: {
       externalId: String(o.id),
@@ -189,7 +225,12 @@ export function orderFromRest(o: RestOrder): ShopOrder {
       status: status(Boolean(o.cancelled_at), total, refunded),
       returnedMinor: Math.min(refunded, total),
       couponCode: o.discount_codes?.[0]?.code ?? null,
-      items: (o.line_items ?? []).map((li, i) => ({ sku: li.sku || `${o.id}-${i + 1}`, name: li.name, quantity: li.quantity, unitPriceMinor: minor(li.price, cur) })),
+      items: (o.line_items ?? []).map((li, i) => ({
+        sku: li.sku || `${o.id}-${i + 1}`,
+        name: li.name,
+        quantity: li.quantity,
+        unitPriceMinor: minor(li.price, cur),
+      })),
     },
     updatedAt: time(o.updated_at),
     customer,

@@ -42,7 +42,14 @@ const gmt = (s: string | undefined) => (s ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.te
 /** A customer from the API or a webhook. */
 export function customerFromWoo(c: WooCustomer): ShopCustomer {
   return {
-    input: { externalId: `wc-${c.id}`, email: c.email || null, firstName: c.first_name || null, lastName: c.last_name || null, acquiredVia: c.is_paying_customer ? 'sale' : 'unknown', ...(c.date_created_gmt ? { createdAt: gmt(c.date_created_gmt) } : {}) },
+    input: {
+      externalId: `wc-${c.id}`,
+      email: c.email || null,
+      firstName: c.first_name || null,
+      lastName: c.last_name || null,
+      acquiredVia: c.is_paying_customer ? 'sale' : 'unknown',
+      ...(c.date_created_gmt ? { createdAt: gmt(c.date_created_gmt) } : {}),
+    },
     updatedAt: gmt(c.date_modified_gmt),
   };
 }
@@ -51,7 +58,10 @@ export function customerFromWoo(c: WooCustomer): ShopCustomer {
 export function orderFromWoo(o: WooOrder): ShopOrder {
   const cur = o.currency;
   const total = minor(o.total, cur);
-  const refunded = Math.min(total, (o.refunds ?? []).reduce((s, r) => s + Math.abs(minor(r.total, cur)), 0));
+  const refunded = Math.min(
+    total,
+    (o.refunds ?? []).reduce((s, r) => s + Math.abs(minor(r.total, cur)), 0),
+  );
   const email = o.billing?.email;
   const customerId = o.customer_id ? `wc-${o.customer_id}` : `wc-guest:${email ?? o.id}`;
   const cancelled = ['cancelled', 'failed', 'trash'].includes(o.status);
@@ -63,13 +73,29 @@ export function orderFromWoo(o: WooOrder): ShopOrder {
       totalMinor: total,
       currency: cur,
       discountMinor: minor(o.discount_total, cur),
-      status: cancelled ? 'cancelled' : o.status === 'refunded' || (refunded > 0 && refunded >= total) ? 'returned' : 'paid',
+      status: cancelled
+        ? 'cancelled'
+        : o.status === 'refunded' || (refunded > 0 && refunded >= total)
+          ? 'returned'
+          : 'paid',
       returnedMinor: refunded,
       couponCode: o.coupon_lines?.[0]?.code ?? null,
-      items: (o.line_items ?? []).map((li, i) => ({ sku: li.sku || `wc-${o.id}-${i + 1}`, name: li.name, quantity: li.quantity, unitPriceMinor: minor(li.price, cur) })),
+      items: (o.line_items ?? []).map((li, i) => ({
+        sku: li.sku || `wc-${o.id}-${i + 1}`,
+        name: li.name,
+        quantity: li.quantity,
+        unitPriceMinor: minor(li.price, cur),
+      })),
     },
     updatedAt: gmt(o.date_modified_gmt),
-    customer: { input: { externalId: customerId, ...(email ? { email } : {}), ...(o.billing?.first_name ? { firstName: o.billing.first_name } : {}), acquiredVia: 'sale' } },
+    customer: {
+      input: {
+        externalId: customerId,
+        ...(email ? { email } : {}),
+        ...(o.billing?.first_name ? { firstName: o.billing.first_name } : {}),
+        acquiredVia: 'sale',
+      },
+    },
   };
 }
 
@@ -81,23 +107,39 @@ export class WooCommerceClient implements ShopClient {
   private readonly base: string;
   private readonly auth: string;
 
-  constructor(private readonly config: ShopConfig, options: { pageSize?: number } = {}) {
+  constructor(
+    private readonly config: ShopConfig,
+    options: { pageSize?: number } = {},
+  ) {
     this.base = `${(config.apiUrl ?? `https://${config.domain}`).replace(/\/$/, '')}/wp-json/wc/v3`;
     this.auth = `Basic ${Buffer.from(config.accessToken).toString('base64')}`;
     this.pageSize = Math.min(100, options.pageSize ?? 100);
   }
 
   /** One REST call; waits out 429s (`Retry-After`) and transient failures. */
-  async call(method: string, path: string, body?: unknown): Promise<{ json: unknown; headers: Headers; status: number }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ json: unknown; headers: Headers; status: number }> {
     for (let attempt = 1; ; attempt++) {
       const res = await withRetries(async () => {
-        const r = await shopFetch(`${this.base}${path}`, { method, headers: { authorization: this.auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined }, this.config.timeoutMs);
+        const r = await shopFetch(
+          `${this.base}${path}`,
+          {
+            method,
+            headers: { authorization: this.auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+            body: body ? JSON.stringify(body) : undefined,
+          },
+          this.config.timeoutMs,
+        );
         if (r.status >= 500) throw new ShopUnreachableError(`${this.config.domain}: HTTP ${r.status}`);
         return r;
       });
       if (res.status === 429) {
         this.throttled++;
-        if (attempt > ATTEMPTS * 4) throw new ShopUnreachableError(`${this.config.domain}: still rate-limited after ${attempt} attempts`);
+        if (attempt > ATTEMPTS * 4)
+          throw new ShopUnreachableError(`${this.config.domain}: still rate-limited after ${attempt} attempts`);
         await pause(Number(res.headers.get('retry-after') ?? '1') * 1000);
         continue;
       }
@@ -105,14 +147,24 @@ export class WooCommerceClient implements ShopClient {
     }
   }
 
-  private async list<T>(path: string, after: string | null): Promise<{ items: T[]; next: string | null; total?: number }> {
+  private async list<T>(
+    path: string,
+    after: string | null,
+  ): Promise<{ items: T[]; next: string | null; total?: number }> {
     const page = after ? Number(after) : 1;
     const sep = path.includes('?') ? '&' : '?';
     const r = await this.call('GET', `${path}${sep}per_page=${this.pageSize}&page=${page}&orderby=id&order=asc`);
-    if (r.status !== 200) throw new ShopApiError(`${this.config.domain}: GET ${path}: HTTP ${r.status}: ${JSON.stringify(r.json).slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new ShopApiError(
+        `${this.config.domain}: GET ${path}: HTTP ${r.status}: ${JSON.stringify(r.json).slice(0, 300)}`,
+      );
     const pages = Number(r.headers.get('x-wp-totalpages') ?? '1');
     const total = r.headers.get('x-wp-total');
-    return { items: r.json as T[], next: page < pages ? String(page + 1) : null, ...(total ? { total: Number(total) } : {}) };
+    return {
+      items: r.json as T[],
+      next: page < pages ? String(page + 1) : null,
+      ...(total ? { total: Number(total) } : {}),
+    };
   }
 
   async check(): Promise<string> {
@@ -127,7 +179,10 @@ export class WooCommerceClient implements ShopClient {
   }
 
   async orders(after: string | null, since?: number): Promise<ShopPage<ShopOrder>> {
-    const filter = since === undefined ? '' : `?modified_after=${encodeURIComponent(new Date(since).toISOString())}&dates_are_gmt=true`;
+    const filter =
+      since === undefined
+        ? ''
+        : `?modified_after=${encodeURIComponent(new Date(since).toISOString())}&dates_are_gmt=true`;
     const r = await this.list<WooOrder>(`/orders${filter}`, after);
     return { records: r.items.map(orderFromWoo), next: r.next, total: r.total };
   }
@@ -148,7 +203,10 @@ export class WooCommerceClient implements ShopClient {
       date_expires_gmt: new Date(spec.expiresAt).toISOString().slice(0, 19),
     });
     if (r.status === 201 || r.status === 200) return String((r.json as { id: number }).id);
-    if ((r.json as { code?: string }).code === 'woocommerce_rest_coupon_code_already_exists') return this.ensureCoupon(spec);
-    throw new ShopApiError(`${this.config.domain}: coupon ${spec.code} refused: ${JSON.stringify(r.json).slice(0, 300)}`);
+    if ((r.json as { code?: string }).code === 'woocommerce_rest_coupon_code_already_exists')
+      return this.ensureCoupon(spec);
+    throw new ShopApiError(
+      `${this.config.domain}: coupon ${spec.code} refused: ${JSON.stringify(r.json).slice(0, 300)}`,
+    );
   }
 }

@@ -80,7 +80,10 @@ export interface VariantPosterior {
  * wins. Shares are then floored at `minExplorationShare` (variants below it get exactly the floor
  * and the rest is split in proportion among the others, repeated until no one is below).
  */
-export function thompsonAllocation(variants: readonly BanditVariant[], options: ThompsonOptions = {}): VariantAllocation[] {
+export function thompsonAllocation(
+  variants: readonly BanditVariant[],
+  options: ThompsonOptions = {},
+): VariantAllocation[] {
   const model = posteriorModel(variants, options.priorValue);
   const draws = checkDraws(options.draws ?? 10_000);
   const rng = options.rng ?? Math.random;
@@ -129,7 +132,10 @@ export function chooseVariant(allocation: readonly { id: string; share: number }
  * from Monte Carlo quantiles of θ·μ). With no conversion anywhere and no `priorValue` there is no
  * value scale yet, and `netRevenuePerSend` is null.
  */
-export function posteriorSummary(variants: readonly BanditVariant[], options: Omit<ThompsonOptions, 'minExplorationShare'> = {}): VariantPosterior[] {
+export function posteriorSummary(
+  variants: readonly BanditVariant[],
+  options: Omit<ThompsonOptions, 'minExplorationShare'> = {},
+): VariantPosterior[] {
   const model = posteriorModel(variants, options.priorValue);
   const draws = checkDraws(options.draws ?? 10_000);
   const rng = options.rng ?? mulberry32(0x5eed);
@@ -137,7 +143,8 @@ export function posteriorSummary(variants: readonly BanditVariant[], options: Om
     const a = 1 + v.successes;
     const b = 1 + v.trials - v.successes;
     const conversion = { mean: a / (a + b), ci95: [betaQuantile(0.025, a, b), betaQuantile(0.975, a, b)] as Interval };
-    if (model.valueScale === undefined) return { id: v.id, trials: v.trials, successes: v.successes, conversion, netRevenuePerSend: null };
+    if (model.valueScale === undefined)
+      return { id: v.id, trials: v.trials, successes: v.successes, conversion, netRevenuePerSend: null };
     const samples = new Float64Array(draws);
     const round = new Float64Array(variants.length);
     for (let d = 0; d < draws; d++) {
@@ -146,7 +153,13 @@ export function posteriorSummary(variants: readonly BanditVariant[], options: Om
     }
     samples.sort();
     const mean = (model.valueScale + (v.rewardSum ?? 0)) / (2 + v.trials);
-    return { id: v.id, trials: v.trials, successes: v.successes, conversion, netRevenuePerSend: { mean, ci95: [quantile(samples, 0.025), quantile(samples, 0.975)] } };
+    return {
+      id: v.id,
+      trials: v.trials,
+      successes: v.successes,
+      conversion,
+      netRevenuePerSend: { mean, ci95: [quantile(samples, 0.025), quantile(samples, 0.975)] },
+    };
   });
 }
 
@@ -154,7 +167,10 @@ export function posteriorSummary(variants: readonly BanditVariant[], options: Om
  * The posterior of every variant: `draw` fills one joint draw of the natural log of their metric
  * (logs, so a huge draw of σ² cannot overflow into ties); `valueScale` is m₀ when revenue is modelled.
  */
-function posteriorModel(variants: readonly BanditVariant[], priorValue: number | undefined): { draw: (out: Float64Array, rng: Rng) => void; valueScale: number | undefined } {
+function posteriorModel(
+  variants: readonly BanditVariant[],
+  priorValue: number | undefined,
+): { draw: (out: Float64Array, rng: Rng) => void; valueScale: number | undefined } {
   if (variants.length === 0) throw new RangeError('the bandit needs at least one variant');
   const ids = new Set<string>();
   let withReward = 0;
@@ -163,21 +179,33 @@ function posteriorModel(variants: readonly BanditVariant[], priorValue: number |
   for (const v of variants) {
     if (ids.has(v.id)) throw new RangeError(`variant id "${v.id}" appears twice`);
     ids.add(v.id);
-    if (!Number.isInteger(v.trials) || v.trials < 0) throw new RangeError(`variant "${v.id}": trials must be a whole number ≥ 0, got ${v.trials}`);
-    if (!Number.isInteger(v.successes) || v.successes < 0 || v.successes > v.trials) throw new RangeError(`variant "${v.id}": successes must be a whole number from 0 to trials (${v.trials}), got ${v.successes}`);
+    if (!Number.isInteger(v.trials) || v.trials < 0)
+      throw new RangeError(`variant "${v.id}": trials must be a whole number ≥ 0, got ${v.trials}`);
+    if (!Number.isInteger(v.successes) || v.successes < 0 || v.successes > v.trials)
+      throw new RangeError(
+        `variant "${v.id}": successes must be a whole number from 0 to trials (${v.trials}), got ${v.successes}`,
+      );
     if (v.rewardSum !== undefined) {
-      if (!Number.isFinite(v.rewardSum) || v.rewardSum < 0) throw new RangeError(`variant "${v.id}": rewardSum must be a finite number ≥ 0, got ${v.rewardSum}`);
-      if (v.rewardSum > 0 && v.successes === 0) throw new RangeError(`variant "${v.id}": rewardSum ${v.rewardSum} without any success`);
+      if (!Number.isFinite(v.rewardSum) || v.rewardSum < 0)
+        throw new RangeError(`variant "${v.id}": rewardSum must be a finite number ≥ 0, got ${v.rewardSum}`);
+      if (v.rewardSum > 0 && v.successes === 0)
+        throw new RangeError(`variant "${v.id}": rewardSum ${v.rewardSum} without any success`);
       const log = v.rewardLog;
-      if (!log) throw new RangeError(`variant "${v.id}": rewardSum needs rewardLog (count, sum and sumSq of ln(value))`);
-      if (!Number.isInteger(log.count) || log.count < 0 || log.count > v.successes) throw new RangeError(`variant "${v.id}": rewardLog.count must be a whole number from 0 to successes (${v.successes}), got ${log.count}`);
-      if (!Number.isFinite(log.sum) || !Number.isFinite(log.sumSq)) throw new RangeError(`variant "${v.id}": rewardLog sums must be finite`);
+      if (!log)
+        throw new RangeError(`variant "${v.id}": rewardSum needs rewardLog (count, sum and sumSq of ln(value))`);
+      if (!Number.isInteger(log.count) || log.count < 0 || log.count > v.successes)
+        throw new RangeError(
+          `variant "${v.id}": rewardLog.count must be a whole number from 0 to successes (${v.successes}), got ${log.count}`,
+        );
+      if (!Number.isFinite(log.sum) || !Number.isFinite(log.sumSq))
+        throw new RangeError(`variant "${v.id}": rewardLog sums must be finite`);
       withReward++;
       rewards += v.rewardSum;
     }
     successes += v.successes;
   }
-  if (withReward !== 0 && withReward !== variants.length) throw new RangeError('give rewardSum for every variant (net revenue) or for none (conversion)');
+  if (withReward !== 0 && withReward !== variants.length)
+    throw new RangeError('give rewardSum for every variant (net revenue) or for none (conversion)');
   const beta = (out: Float64Array, rng: Rng) => {
     for (let i = 0; i < variants.length; i++) {
       const v = variants[i]!;
@@ -186,7 +214,8 @@ function posteriorModel(variants: readonly BanditVariant[], priorValue: number |
   };
   if (withReward === 0) return { draw: beta, valueScale: undefined };
 
-  if (priorValue !== undefined && !(priorValue > 0 && Number.isFinite(priorValue))) throw new RangeError(`priorValue must be a positive number, got ${priorValue}`);
+  if (priorValue !== undefined && !(priorValue > 0 && Number.isFinite(priorValue)))
+    throw new RangeError(`priorValue must be a positive number, got ${priorValue}`);
   const m0 = priorValue ?? (successes > 0 ? rewards / successes : 0);
   const logs = variants.map((v) => v.rewardLog!);
   const total = logs.reduce((s, l) => s + l.count, 0);

@@ -81,7 +81,14 @@ export function guardLevel(counts: DeliveryCounts, t: GuardThresholds): Delivera
   return complaints / sent >= t.complaintWarn || hardBounces / sent >= t.hardBounceWarn ? 'warn' : 'ok';
 }
 
-function pauses(events: number, sent: number, acceptable: number, harmful: number, evidence: number, t: GuardThresholds): boolean {
+function pauses(
+  events: number,
+  sent: number,
+  acceptable: number,
+  harmful: number,
+  evidence: number,
+  t: GuardThresholds,
+): boolean {
   return sent >= t.minVolume && events >= t.minEvents && rateEvidence(events, sent, acceptable, harmful) >= evidence;
 }
 
@@ -96,30 +103,65 @@ function pauses(events: number, sent: number, acceptable: number, harmful: numbe
  *
  * `reasons` is never empty and states the rate, the counts and the evidence.
  */
-export function deliverabilityVerdict(counts: DeliveryCounts, thresholds: Partial<GuardThresholds> = {}): DeliverabilityVerdict {
+export function deliverabilityVerdict(
+  counts: DeliveryCounts,
+  thresholds: Partial<GuardThresholds> = {},
+): DeliverabilityVerdict {
   const t: GuardThresholds = { ...DEFAULT_GUARD_THRESHOLDS, ...thresholds };
   checkInputs(counts, t);
   const { sent, complaints, hardBounces } = counts;
-  if (sent === 0) return { level: 'ok', reasons: ['nothing sent yet'], rates: { complaint: 0, hardBounce: 0 }, evidence: { complaint: 1, hardBounce: 1 } };
+  if (sent === 0)
+    return {
+      level: 'ok',
+      reasons: ['nothing sent yet'],
+      rates: { complaint: 0, hardBounce: 0 },
+      evidence: { complaint: 1, hardBounce: 1 },
+    };
 
   const rates = { complaint: complaints / sent, hardBounce: hardBounces / sent };
-  const evidence = { complaint: rateEvidence(complaints, sent, t.complaintWarn, t.complaintPause), hardBounce: rateEvidence(hardBounces, sent, t.hardBounceWarn, t.hardBouncePause) };
+  const evidence = {
+    complaint: rateEvidence(complaints, sent, t.complaintWarn, t.complaintPause),
+    hardBounce: rateEvidence(hardBounces, sent, t.hardBounceWarn, t.hardBouncePause),
+  };
   const level = guardLevel(counts, t);
   const reasons: string[] = [];
   const kinds = [
-    { name: 'complaint', x: complaints, rate: rates.complaint, ev: evidence.complaint, ok: t.complaintWarn, bad: t.complaintPause, need: t.complaintEvidence },
-    { name: 'hard-bounce', x: hardBounces, rate: rates.hardBounce, ev: evidence.hardBounce, ok: t.hardBounceWarn, bad: t.hardBouncePause, need: t.hardBounceEvidence },
+    {
+      name: 'complaint',
+      x: complaints,
+      rate: rates.complaint,
+      ev: evidence.complaint,
+      ok: t.complaintWarn,
+      bad: t.complaintPause,
+      need: t.complaintEvidence,
+    },
+    {
+      name: 'hard-bounce',
+      x: hardBounces,
+      rate: rates.hardBounce,
+      ev: evidence.hardBounce,
+      ok: t.hardBounceWarn,
+      bad: t.hardBouncePause,
+      need: t.hardBounceEvidence,
+    },
   ];
   for (const k of kinds) {
     const fits = `${k.name} rate ${pct(k.rate)} (${k.x} of ${sent}) is ${times(k.ev)} as likely at the harmful ${pct(k.bad)} as at the acceptable ${pct(k.ok)}`;
     if (pauses(k.x, sent, k.ok, k.bad, k.need, t)) reasons.push(`${fits}: evidence reached ${times(k.need)}, pausing`);
     else if (k.rate >= k.ok) {
-      const short = sent < t.minVolume ? `only ${sent} sent (pauses from ${t.minVolume})` : k.x < t.minEvents ? `only ${k.x} so far (pauses from ${t.minEvents})` : `pauses at ${times(k.need)}`;
+      const short =
+        sent < t.minVolume
+          ? `only ${sent} sent (pauses from ${t.minVolume})`
+          : k.x < t.minEvents
+            ? `only ${k.x} so far (pauses from ${t.minEvents})`
+            : `pauses at ${times(k.need)}`;
       reasons.push(`${fits}; ${short}`);
     }
   }
   if (reasons.length === 0) {
-    reasons.push(`complaint rate ${pct(rates.complaint)} and hard-bounce rate ${pct(rates.hardBounce)} are under their acceptable rates (${pct(t.complaintWarn)}, ${pct(t.hardBounceWarn)})`);
+    reasons.push(
+      `complaint rate ${pct(rates.complaint)} and hard-bounce rate ${pct(rates.hardBounce)} are under their acceptable rates (${pct(t.complaintWarn)}, ${pct(t.hardBounceWarn)})`,
+    );
   }
   return { level, reasons, rates, evidence };
 }
@@ -137,18 +179,26 @@ function times(x: number): string {
 
 function checkInputs(c: DeliveryCounts, t: GuardThresholds): void {
   for (const key of ['sent', 'complaints', 'hardBounces'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 0) throw new RangeError(`${key} must be a whole number ≥ 0, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] < 0)
+      throw new RangeError(`${key} must be a whole number ≥ 0, got ${c[key]}`);
   }
-  if (c.complaints > c.sent || c.hardBounces > c.sent) throw new RangeError(`complaints (${c.complaints}) and hardBounces (${c.hardBounces}) cannot exceed sent (${c.sent})`);
+  if (c.complaints > c.sent || c.hardBounces > c.sent)
+    throw new RangeError(
+      `complaints (${c.complaints}) and hardBounces (${c.hardBounces}) cannot exceed sent (${c.sent})`,
+    );
   for (const key of ['complaintWarn', 'complaintPause', 'hardBounceWarn', 'hardBouncePause'] as const) {
     if (!(t[key] > 0 && t[key] < 1)) throw new RangeError(`${key} must be a rate in (0, 1), got ${t[key]}`);
   }
-  if (!(t.complaintWarn < t.complaintPause)) throw new RangeError(`complaintWarn (${t.complaintWarn}) must be below complaintPause (${t.complaintPause})`);
-  if (!(t.hardBounceWarn < t.hardBouncePause)) throw new RangeError(`hardBounceWarn (${t.hardBounceWarn}) must be below hardBouncePause (${t.hardBouncePause})`);
+  if (!(t.complaintWarn < t.complaintPause))
+    throw new RangeError(`complaintWarn (${t.complaintWarn}) must be below complaintPause (${t.complaintPause})`);
+  if (!(t.hardBounceWarn < t.hardBouncePause))
+    throw new RangeError(`hardBounceWarn (${t.hardBounceWarn}) must be below hardBouncePause (${t.hardBouncePause})`);
   for (const key of ['complaintEvidence', 'hardBounceEvidence'] as const) {
-    if (!(t[key] > 1 && Number.isFinite(t[key]))) throw new RangeError(`${key} must be a number above 1, got ${t[key]}`);
+    if (!(t[key] > 1 && Number.isFinite(t[key])))
+      throw new RangeError(`${key} must be a number above 1, got ${t[key]}`);
   }
   for (const key of ['minEvents', 'minVolume'] as const) {
-    if (!Number.isInteger(t[key]) || t[key] < 0) throw new RangeError(`${key} must be a whole number ≥ 0, got ${t[key]}`);
+    if (!Number.isInteger(t[key]) || t[key] < 0)
+      throw new RangeError(`${key} must be a whole number ≥ 0, got ${t[key]}`);
   }
 }

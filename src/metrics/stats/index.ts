@@ -9,4 +9,13 @@ export * from './guard.js';
 export * from './simulation.js';
 export * from './power.js';
 export { mulberry32, sampleBeta, sampleGamma, sampleNormal, type Rng } from './random.js';
-export { betaCdf, betaQuantile, chiSquareQuantile, gammaCdf, logGamma, normalPdf, studentTCdf, studentTQuantile } from './distributions.js';
+export {
+  betaCdf,
+  betaQuantile,
+  chiSquareQuantile,
+  gammaCdf,
+  logGamma,
+  normalPdf,
+  studentTCdf,
+  studentTQuantile,
+} from './distributions.js';

@@ -44,7 +44,12 @@ export function powerVerdict(significant: boolean, effect: string, mailed: numbe
  * effect at that share and the smallest share that would detect `effect` (null when even an even
  * split cannot: the audience is too small to measure an uplift of that size).
  */
-export function holdoutAdvice(audience: number, share: number, baseline: number, effect: number = PLAUSIBLE_EFFECT): { mde: number; neededShare: number | null } | null {
+export function holdoutAdvice(
+  audience: number,
+  share: number,
+  baseline: number,
+  effect: number = PLAUSIBLE_EFFECT,
+): { mde: number; neededShare: number | null } | null {
   const holdout = Math.round(audience * share);
   const mde = conversionMde(baseline, audience - holdout, holdout);
   if (mde <= effect) return null;

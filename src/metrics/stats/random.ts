@@ -32,7 +32,8 @@ export function sampleNormal(rng: Rng): number {
  * Shapes below 1 use the boost Gamma(a) = Gamma(a + 1) · U^(1/a).
  */
 export function sampleGamma(shape: number, rng: Rng, rate = 1): number {
-  if (!(shape > 0) || !(rate > 0)) throw new RangeError(`gamma needs shape > 0 and rate > 0, got shape ${shape}, rate ${rate}`);
+  if (!(shape > 0) || !(rate > 0))
+    throw new RangeError(`gamma needs shape > 0 and rate > 0, got shape ${shape}, rate ${rate}`);
   if (shape < 1) {
     const u = 1 - rng();
     return (sampleGamma(shape + 1, rng, 1) * Math.pow(u, 1 / shape)) / rate;

@@ -52,7 +52,10 @@ export function simulateUplift(s: UpliftScenario, replications: number, seed: nu
   for (let r = 0; r < replications; r++) {
     const mailed = group(s.mailed, s.mailedRate, s, rng);
     const holdout = group(s.holdout, s.holdoutRate, s, rng);
-    const conv = conversionUplift({ treated: { n: s.mailed, conversions: mailed.buyers }, holdout: { n: s.holdout, conversions: holdout.buyers } });
+    const conv = conversionUplift({
+      treated: { n: s.mailed, conversions: mailed.buyers },
+      holdout: { n: s.holdout, conversions: holdout.buyers },
+    });
     if (conv.available) {
       if (covers(conv.ci95, trueConv)) c.conv++;
       if (conv.significant) c.convSig++;
@@ -106,11 +109,17 @@ function group(n: number, rate: number, s: UpliftScenario, rng: Rng) {
  */
 export function upliftScenarios(): { name: string; scenario: UpliftScenario }[] {
   const out: { name: string; scenario: UpliftScenario }[] = [];
-  for (const [mailed, holdout] of [[2000, 200], [18_000, 2000]] as const) {
+  for (const [mailed, holdout] of [
+    [2000, 200],
+    [18_000, 2000],
+  ] as const) {
     for (const sigma of [1.5, 2]) {
       for (const effect of [true, false]) {
         const name = `${mailed}/${holdout} σ ${sigma} ${effect ? '+1 pp' : 'no effect'}`;
-        out.push({ name, scenario: { mailed, holdout, mailedRate: effect ? 0.05 : 0.04, holdoutRate: 0.04, medianValue: 4000, sigma } });
+        out.push({
+          name,
+          scenario: { mailed, holdout, mailedRate: effect ? 0.05 : 0.04, holdoutRate: 0.04, medianValue: 4000, sigma },
+        });
       }
     }
   }
@@ -146,18 +155,30 @@ export interface GuardOutcome {
  * with `minVolume` sends, can newly pause: those are the checks simulated (same outcome as checking
  * every interval, and fast enough for 100,000 campaigns). Events are drawn as geometric gaps.
  */
-export function simulateGuard(s: GuardScenario, campaigns: number, seed: number, thresholds: GuardThresholds = DEFAULT_GUARD_THRESHOLDS): GuardOutcome {
+export function simulateGuard(
+  s: GuardScenario,
+  campaigns: number,
+  seed: number,
+  thresholds: GuardThresholds = DEFAULT_GUARD_THRESHOLDS,
+): GuardOutcome {
   const rng = mulberry32(seed);
   const minutes = s.days * 24 * 60;
   const slot = (i: number) => Math.floor(Math.floor((i * minutes) / s.mails) / s.checkEveryMinutes);
   // checkAt[i]: the number of mails sent when the check after mail i runs (the end of its interval).
   const checkAt = new Int32Array(s.mails);
-  for (let i = s.mails - 1; i >= 0; i--) checkAt[i] = i + 1 === s.mails || slot(i + 1) !== slot(i) ? i + 1 : checkAt[i + 1]!;
+  for (let i = s.mails - 1; i >= 0; i--)
+    checkAt[i] = i + 1 === s.mails || slot(i + 1) !== slot(i) ? i + 1 : checkAt[i + 1]!;
   const logMiss = Math.log1p(-s.rate);
   const gap = () => Math.floor(Math.log(1 - rng()) / logMiss); // mails before the next event
   const judge = (sent: number, events: number) =>
-    guardLevel(s.kind === 'complaint' ? { sent, complaints: events, hardBounces: 0 } : { sent, complaints: 0, hardBounces: events }, thresholds) === 'pause';
-  const volumeCheck = thresholds.minVolume >= 1 && thresholds.minVolume <= s.mails ? checkAt[thresholds.minVolume - 1]! : Infinity;
+    guardLevel(
+      s.kind === 'complaint'
+        ? { sent, complaints: events, hardBounces: 0 }
+        : { sent, complaints: 0, hardBounces: events },
+      thresholds,
+    ) === 'pause';
+  const volumeCheck =
+    thresholds.minVolume >= 1 && thresholds.minVolume <= s.mails ? checkAt[thresholds.minVolume - 1]! : Infinity;
   let paused = 0;
   let within = 0;
   const at: number[] = [];
@@ -185,18 +206,47 @@ export function simulateGuard(s: GuardScenario, campaigns: number, seed: number,
     }
   }
   at.sort((a, b) => a - b);
-  return { campaigns, paused: paused / campaigns, pausedWithin: within / campaigns, medianMailsAtPause: at.length > 0 ? at[Math.floor(at.length / 2)]! : null };
+  return {
+    campaigns,
+    paused: paused / campaigns,
+    pausedWithin: within / campaigns,
+    medianMailsAtPause: at.length > 0 ? at[Math.floor(at.length / 2)]! : null,
+  };
 }
 
 /** The guard's targets: 30-day campaigns of 20,000 mails checked every minute. */
-export function guardScenarios(): { name: string; scenario: GuardScenario; target: { maxPaused?: number; minPausedWithin?: number } }[] {
+export function guardScenarios(): {
+  name: string;
+  scenario: GuardScenario;
+  target: { maxPaused?: number; minPausedWithin?: number };
+}[] {
   const base = { mails: 20_000, days: 30, checkEveryMinutes: 1 };
   return [
-    { name: 'complaints 0.1%', scenario: { ...base, kind: 'complaint', rate: 0.001, within: 20_000 }, target: { maxPaused: 0.05 } },
-    { name: 'complaints 0.5%', scenario: { ...base, kind: 'complaint', rate: 0.005, within: 2000 }, target: { minPausedWithin: 0.95 } },
-    { name: 'complaints 1%', scenario: { ...base, kind: 'complaint', rate: 0.01, within: 1000 }, target: { minPausedWithin: 0.95 } },
-    { name: 'hard bounces 2%', scenario: { ...base, kind: 'hardBounce', rate: 0.02, within: 20_000 }, target: { maxPaused: 0.05 } },
-    { name: 'hard bounces 10%', scenario: { ...base, kind: 'hardBounce', rate: 0.1, within: 500 }, target: { minPausedWithin: 0.95 } },
+    {
+      name: 'complaints 0.1%',
+      scenario: { ...base, kind: 'complaint', rate: 0.001, within: 20_000 },
+      target: { maxPaused: 0.05 },
+    },
+    {
+      name: 'complaints 0.5%',
+      scenario: { ...base, kind: 'complaint', rate: 0.005, within: 2000 },
+      target: { minPausedWithin: 0.95 },
+    },
+    {
+      name: 'complaints 1%',
+      scenario: { ...base, kind: 'complaint', rate: 0.01, within: 1000 },
+      target: { minPausedWithin: 0.95 },
+    },
+    {
+      name: 'hard bounces 2%',
+      scenario: { ...base, kind: 'hardBounce', rate: 0.02, within: 20_000 },
+      target: { maxPaused: 0.05 },
+    },
+    {
+      name: 'hard bounces 10%',
+      scenario: { ...base, kind: 'hardBounce', rate: 0.1, within: 500 },
+      target: { minPausedWithin: 0.95 },
+    },
   ];
 }
 
@@ -226,7 +276,13 @@ export function simulateBandit(s: BanditScenario, runs: number, seed: number): B
   let dominant = 0;
   let second = 0;
   for (let r = 0; r < runs; r++) {
-    const arms: BanditVariant[] = ['a', 'b'].map((id) => ({ id, trials: 0, successes: 0, rewardSum: 0, rewardLog: { count: 0, sum: 0, sumSq: 0 } }));
+    const arms: BanditVariant[] = ['a', 'b'].map((id) => ({
+      id,
+      trials: 0,
+      successes: 0,
+      rewardSum: 0,
+      rewardLog: { count: 0, sum: 0, sumSq: 0 },
+    }));
     for (let sent = 0; sent < s.sends; sent += s.batch) {
       const allocation = thompsonAllocation(arms, { draws: s.draws, rng, minExplorationShare: 0.05 });
       for (let j = 0; j < s.batch && sent + j < s.sends; j++) {

@@ -98,7 +98,10 @@ export function newcombeInterval(k1: number, n1: number, k2: number, n2: number,
  * - `pValue`: pooled two-proportion z-test, z = d / √(p̄(1−p̄)(1/n₁ + 1/n₂)). It and `significant`
  *   (from the Newcombe interval) are different methods and can disagree right at the 5% edge.
  */
-export function conversionUplift(input: { treated: ConversionGroup; holdout: ConversionGroup }): ConversionUplift | UpliftUnavailable {
+export function conversionUplift(input: {
+  treated: ConversionGroup;
+  holdout: ConversionGroup;
+}): ConversionUplift | UpliftUnavailable {
   const { treated, holdout } = input;
   checkCounts(treated.conversions, treated.n, 'treated');
   checkCounts(holdout.conversions, holdout.n, 'holdout');
@@ -130,7 +133,18 @@ export function conversionUplift(input: { treated: ConversionGroup; holdout: Con
   const z = se0 > 0 ? absolute / se0 : 0;
   const pValue = Math.min(1, 2 * normalCdf(-Math.abs(z)));
 
-  return { available: true, treatedRate, holdoutRate, absolute, relative, ci95, relativeCi95, significant: ci95[0] > 0 || ci95[1] < 0, pValue, z };
+  return {
+    available: true,
+    treatedRate,
+    holdoutRate,
+    absolute,
+    relative,
+    ci95,
+    relativeCi95,
+    significant: ci95[0] > 0 || ci95[1] < 0,
+    pValue,
+    z,
+  };
 }
 
 /**
@@ -180,7 +194,10 @@ export interface WelchRevenueUplift extends RevenueUplift {
  * on the central limit theorem and is trustworthy with hundreds of enrollees per group, not ten.
  * Needs at least 2 enrollees per group for a variance; otherwise `{ available: false }`.
  */
-export function welchRevenueUplift(input: { treated: RevenueGroup; holdout: RevenueGroup }): WelchRevenueUplift | UpliftUnavailable {
+export function welchRevenueUplift(input: {
+  treated: RevenueGroup;
+  holdout: RevenueGroup;
+}): WelchRevenueUplift | UpliftUnavailable {
   const t = moments(input.treated, 'treated');
   const h = moments(input.holdout, 'holdout');
   const missing = emptyReason(t.n, h.n, 2);
@@ -236,11 +253,13 @@ function moments(group: RevenueGroup, label: string): { n: number; mean: number;
   }
   const { n, sum, sumSq } = group as { n: number; sum: number; sumSq: number };
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${label}: n must be a whole number ≥ 0, got ${n}`);
-  if (!Number.isFinite(sum) || !Number.isFinite(sumSq) || sumSq < 0) throw new RangeError(`${label}: sum and sumSq must be finite, sumSq ≥ 0`);
+  if (!Number.isFinite(sum) || !Number.isFinite(sumSq) || sumSq < 0)
+    throw new RangeError(`${label}: sum and sumSq must be finite, sumSq ≥ 0`);
   if (n === 0) return { n, mean: 0, variance: 0 };
   const ss = sumSq - (sum * sum) / n;
   // A little negative is rounding; a lot negative means the sums do not belong together.
-  if (ss < -1e-9 * Math.max(1, sumSq)) throw new RangeError(`${label}: sumSq ${sumSq} is smaller than sum²/n; the sums are inconsistent`);
+  if (ss < -1e-9 * Math.max(1, sumSq))
+    throw new RangeError(`${label}: sumSq ${sumSq} is smaller than sum²/n; the sums are inconsistent`);
   return { n, mean: sum / n, variance: n > 1 ? Math.max(0, ss) / (n - 1) : 0 };
 }
 
@@ -254,7 +273,8 @@ function emptyReason(treatedN: number, holdoutN: number, min: number): UpliftUna
 
 function checkCounts(k: number, n: number, label: string): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${label}: n must be a whole number ≥ 0, got ${n}`);
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`${label}: conversions must be a whole number from 0 to n (${n}), got ${k}`);
+  if (!Number.isInteger(k) || k < 0 || k > n)
+    throw new RangeError(`${label}: conversions must be a whole number from 0 to n (${n}), got ${k}`);
 }
 
 /**
@@ -263,8 +283,7 @@ function checkCounts(k: number, n: number, label: string): void {
  * `logSumSq`). Or simply one value per enrollee (0 for those who bought nothing).
  */
 export type RevenueSample =
-  | readonly number[]
-  | { n: number; sum: number; sumSq: number; buyers: number; logSum: number; logSumSq: number };
+  readonly number[] | { n: number; sum: number; sumSq: number; buyers: number; logSum: number; logSumSq: number };
 
 /** The two-part summary of a group: n, buyers k, log mean ȳ and log variance s² of the positive amounts. */
 interface TwoPart {
@@ -296,7 +315,10 @@ interface TwoPart {
  * the interval is centred on the model's estimate, which in small groups may differ from it.
  * Needs 2 enrollees and 2 buyers (positive amounts) per group; else `{ available: false }`.
  */
-export function revenueUplift(input: { treated: RevenueSample; holdout: RevenueSample }): RevenueUplift | UpliftUnavailable {
+export function revenueUplift(input: {
+  treated: RevenueSample;
+  holdout: RevenueSample;
+}): RevenueUplift | UpliftUnavailable {
   const t = twoPart(input.treated, 'treated');
   const h = twoPart(input.holdout, 'holdout');
   const missing = emptyReason(t.n, h.n, 2);
@@ -346,7 +368,8 @@ function twoPart(group: RevenueSample, label: string): TwoPart {
     let logSum = 0;
     let logSumSq = 0;
     for (const v of values) {
-      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${label}: revenue values must be finite numbers ≥ 0, got ${v}`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new RangeError(`${label}: revenue values must be finite numbers ≥ 0, got ${v}`);
       sum += v;
       if (v > 0) {
         const l = Math.log(v);
@@ -359,7 +382,8 @@ function twoPart(group: RevenueSample, label: string): TwoPart {
   }
   const g = group as Exclude<RevenueSample, readonly number[]>;
   if (!Number.isInteger(g.n) || g.n < 0) throw new RangeError(`${label}: n must be a whole number ≥ 0, got ${g.n}`);
-  if (!Number.isInteger(g.buyers) || g.buyers < 0 || g.buyers > g.n) throw new RangeError(`${label}: buyers must be a whole number from 0 to n (${g.n}), got ${g.buyers}`);
+  if (!Number.isInteger(g.buyers) || g.buyers < 0 || g.buyers > g.n)
+    throw new RangeError(`${label}: buyers must be a whole number from 0 to n (${g.n}), got ${g.buyers}`);
   for (const key of ['sum', 'logSum', 'logSumSq'] as const) {
     if (!Number.isFinite(g[key])) throw new RangeError(`${label}: ${key} must be a finite number, got ${g[key]}`);
   }

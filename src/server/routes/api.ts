@@ -26,7 +26,10 @@ export const ConsentBody = z
     /** Proof: the time of the confirmation click, IP, user agent, the wording shown... */
     evidence: boundedJson().optional(),
   })
-  .refine((c) => c.action === 'withdraw' || !!c.basis, { message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)', path: ['basis'] });
+  .refine((c) => c.action === 'withdraw' || !!c.basis, {
+    message: 'a grant needs a basis (double_opt_in, opt_in or existing_customer)',
+    path: ['basis'],
+  });
 
 /** The body of `POST /api/trigger`. */
 export const TriggerBody = z.strictObject({
@@ -95,7 +98,11 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     }
   });
 
-  app.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: BYTES.inboundMail }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'message/rfc822',
+    { parseAs: 'buffer', bodyLimit: BYTES.inboundMail },
+    (_request, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof NotFoundError) return problem(reply, 404, err.message);
@@ -111,16 +118,22 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
     const parsed = OrderInput.safeParse(request.body);
     if (!parsed.success) return problem(reply, 400, 'invalid order', issuesOf(parsed.error, OrderInput));
     const order = parsed.data;
-    const known = await ctx.k.selectFrom('orders').select('id').where('external_id', '=', order.externalId).executeTakeFirst();
+    const known = await ctx.k
+      .selectFrom('orders')
+      .select('id')
+      .where('external_id', '=', order.externalId)
+      .executeTakeFirst();
     const customer = await engine.customers.get(order.customerExternalId);
-    if (!customer) return problem(reply, 404, `customer "${order.customerExternalId}" not found: record the customer first`);
+    if (!customer)
+      return problem(reply, 404, `customer "${order.customerExternalId}" not found: record the customer first`);
     const result = await engine.orders.record(order);
     return reply.code(known ? 200 : 201).send({ id: result.id, created: !known, conversions: result.conversions });
   });
 
   app.post('/api/customers', async (request, reply) => {
     const list: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
-    if (list.length === 0 || list.length > MAX_CUSTOMERS_PER_REQUEST) return problem(reply, 400, `expected 1 to ${MAX_CUSTOMERS_PER_REQUEST} customers, got ${list.length}`);
+    if (list.length === 0 || list.length > MAX_CUSTOMERS_PER_REQUEST)
+      return problem(reply, 400, `expected 1 to ${MAX_CUSTOMERS_PER_REQUEST} customers, got ${list.length}`);
     const issues: string[] = [];
     const customers = list.flatMap((item, i) => {
       const parsed = CustomerInput.safeParse(item);
@@ -144,8 +157,13 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
 
   // The preference centre for a shop's own account page: the same door as the page and the library.
   app.post('/api/preferences', async (request, reply) => {
-    const { customer, ...choice } = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    if (typeof customer !== 'string' && typeof customer !== 'number') return problem(reply, 400, 'invalid preference', ['customer: expected the external id (string) or internal id (number)']);
+    const { customer, ...choice } = (
+      typeof request.body === 'object' && request.body !== null ? request.body : {}
+    ) as Record<string, unknown>;
+    if (typeof customer !== 'string' && typeof customer !== 'number')
+      return problem(reply, 400, 'invalid preference', [
+        'customer: expected the external id (string) or internal id (number)',
+      ]);
     const ua = request.headers['user-agent'];
     const evidence = requestEvidence(ctx.config.secret, 'api', { ip: request.ip, ...(ua ? { userAgent: ua } : {}) });
     return reply.code(200).send(await setPreference(ctx, customer, choice, evidence));
@@ -157,7 +175,8 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
 
   app.post(INBOUND_PATH, async (request, reply) => {
     const raw = request.body;
-    if (!Buffer.isBuffer(raw) || raw.length === 0) return problem(reply, 400, 'expected the raw mail as the body (content-type message/rfc822)');
+    if (!Buffer.isBuffer(raw) || raw.length === 0)
+      return problem(reply, 400, 'expected the raw mail as the body (content-type message/rfc822)');
     return reply.code(200).send(await engine.inbound(raw));
   });
 

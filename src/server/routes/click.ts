@@ -30,7 +30,9 @@ export const clickRoutes: FastifyPluginAsync = async (app) => {
     }
     if (out.kind === 'honeypot') {
       const t = textFor('en');
-      return pageHeaders(reply).code(200).send(page(t.lang, '', `<p>${esc(t.honeypot_body)}</p>`));
+      return pageHeaders(reply)
+        .code(200)
+        .send(page(t.lang, '', `<p>${esc(t.honeypot_body)}</p>`));
     }
     const to = location(out.url);
     if (!to) return sendInvalid(reply, 404);

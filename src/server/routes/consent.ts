@@ -6,7 +6,8 @@ import { esc, page, pageHeaders, sendInvalid } from '../pages.js';
 const TEXT = {
   en: {
     confirm_title: 'Confirm your subscription',
-    confirm_body: 'Please confirm that you want to receive news and offers from {shop} by email. You can unsubscribe at any time with the link in every email.',
+    confirm_body:
+      'Please confirm that you want to receive news and offers from {shop} by email. You can unsubscribe at any time with the link in every email.',
     confirm_button: 'Yes, I want to receive emails',
     done_title: 'Thank you!',
     done_body: 'Your subscription is confirmed.',
@@ -15,16 +16,21 @@ const TEXT = {
   },
   de: {
     confirm_title: 'Anmeldung bestätigen',
-    confirm_body: 'Bitte bestätigen Sie, dass Sie Neuigkeiten und Angebote von {shop} per E-Mail erhalten möchten. Sie können sich jederzeit über den Link in jeder E-Mail abmelden.',
+    confirm_body:
+      'Bitte bestätigen Sie, dass Sie Neuigkeiten und Angebote von {shop} per E-Mail erhalten möchten. Sie können sich jederzeit über den Link in jeder E-Mail abmelden.',
     confirm_button: 'Ja, ich möchte E-Mails erhalten',
     done_title: 'Vielen Dank!',
     done_body: 'Ihre Anmeldung ist bestätigt.',
     expired_title: 'Link abgelaufen',
-    expired_body: 'Dieser Bestätigungslink ist abgelaufen. Bitte melden Sie sich erneut an; wir senden Ihnen einen neuen Link.',
+    expired_body:
+      'Dieser Bestätigungslink ist abgelaufen. Bitte melden Sie sich erneut an; wir senden Ihnen einen neuen Link.',
   },
 };
 
-const textOf = (locale: string | undefined) => ({ ...(locale?.toLowerCase().startsWith('de') ? TEXT.de : TEXT.en), lang: locale?.toLowerCase().startsWith('de') ? 'de' : 'en' });
+const textOf = (locale: string | undefined) => ({
+  ...(locale?.toLowerCase().startsWith('de') ? TEXT.de : TEXT.en),
+  lang: locale?.toLowerCase().startsWith('de') ? 'de' : 'en',
+});
 
 /**
  * Double opt-in confirmation, the link in the confirmation mail:
@@ -42,10 +48,18 @@ export const consentRoutes: FastifyPluginAsync = async (app) => {
     const row = await requestForToken(ctx, request.params.token);
     if (!row) return sendInvalid(reply, 404);
     const t = textOf(row.locale);
-    if (row.status === 'confirmed') return pageHeaders(reply).code(200).send(page(t.lang, t.done_title, `<p>${esc(t.done_body)}</p>`));
-    if (row.status !== 'pending' || row.expires_at <= ctx.clock.now()) return pageHeaders(reply).code(410).send(page(t.lang, t.expired_title, `<p>${esc(t.expired_body)}</p>`));
+    if (row.status === 'confirmed')
+      return pageHeaders(reply)
+        .code(200)
+        .send(page(t.lang, t.done_title, `<p>${esc(t.done_body)}</p>`));
+    if (row.status !== 'pending' || row.expires_at <= ctx.clock.now())
+      return pageHeaders(reply)
+        .code(410)
+        .send(page(t.lang, t.expired_title, `<p>${esc(t.expired_body)}</p>`));
     const form = `<p>${esc(t.confirm_body.replace('{shop}', shop))}</p><form method="post"><input type="hidden" name="confirm" value="1"><p><button type="submit">${esc(t.confirm_button)}</button></p></form>`;
-    return pageHeaders(reply).code(200).send(page(t.lang, t.confirm_title, form));
+    return pageHeaders(reply)
+      .code(200)
+      .send(page(t.lang, t.confirm_title, form));
   });
 
   app.post<{ Params: { token: string } }>('/confirm/:token', async (request, reply) => {
@@ -53,12 +67,23 @@ export const consentRoutes: FastifyPluginAsync = async (app) => {
     if (!row) return sendInvalid(reply, 404);
     const body = request.body as Record<string, unknown> | undefined;
     if (typeof body !== 'object' || body === null || body.confirm !== '1') {
-      return reply.code(400).header('content-type', 'text/plain; charset=utf-8').send('expected the form field confirm=1\n');
+      return reply
+        .code(400)
+        .header('content-type', 'text/plain; charset=utf-8')
+        .send('expected the form field confirm=1\n');
     }
     const t = textOf(row.locale);
-    const result = await engine.consents.confirm(request.params.token, { ip: request.ip, userAgent: request.headers['user-agent'] });
+    const result = await engine.consents.confirm(request.params.token, {
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+    });
     if (result.status === 'invalid') return sendInvalid(reply, 404, row.locale);
-    if (result.status === 'expired') return pageHeaders(reply).code(410).send(page(t.lang, t.expired_title, `<p>${esc(t.expired_body)}</p>`));
-    return pageHeaders(reply).code(200).send(page(t.lang, t.done_title, `<p>${esc(t.done_body)}</p>`));
+    if (result.status === 'expired')
+      return pageHeaders(reply)
+        .code(410)
+        .send(page(t.lang, t.expired_title, `<p>${esc(t.expired_body)}</p>`));
+    return pageHeaders(reply)
+      .code(200)
+      .send(page(t.lang, t.done_title, `<p>${esc(t.done_body)}</p>`));
   });
 };

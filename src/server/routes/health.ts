@@ -25,13 +25,22 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     } catch (err) {
       ctx.db.outage.failed(err);
       const since = ctx.db.outage.down?.since;
-      const body = { status: 'unavailable', dependency: 'database', error: (err as Error).message, ...(since ? { since: new Date(since).toISOString() } : {}), pendingEvents: writer.pendingCount };
+      const body = {
+        status: 'unavailable',
+        dependency: 'database',
+        error: (err as Error).message,
+        ...(since ? { since: new Date(since).toISOString() } : {}),
+        pendingEvents: writer.pendingCount,
+      };
       return reply.code(503).header('cache-control', 'no-store').send(body);
     } finally {
       clearTimeout(timer);
     }
   });
   app.get('/metrics', async (_request, reply) => {
-    return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics());
+    return reply
+      .header('content-type', metrics.registry.contentType)
+      .header('cache-control', 'no-store')
+      .send(await metrics.registry.metrics());
   });
 };

@@ -28,16 +28,30 @@ function money(minor: number, currency: string, locale: string): string {
   }
 }
 
-async function thanks(ctx: EngineContext, reply: FastifyReply, m: TrackedMessage, reasonLabel: string): Promise<FastifyReply> {
+async function thanks(
+  ctx: EngineContext,
+  reply: FastifyReply,
+  m: TrackedMessage,
+  reasonLabel: string,
+): Promise<FastifyReply> {
   const t = textFor(m.locale);
   const coupon = await rewardFor(ctx, m);
   let body = `<p>“${esc(reasonLabel)}”</p><p>${esc(t.reason_thanks_body)}</p>`;
   if (coupon) {
-    const value = coupon.percent !== null ? `${coupon.percent} %` : coupon.amount_minor !== null ? money(coupon.amount_minor, coupon.currency ?? ctx.config.defaults.currency, m.locale) : '';
-    const until = new Intl.DateTimeFormat(t.lang, { dateStyle: 'long', timeZone: ctx.config.defaults.timeZone }).format(coupon.expires_at);
+    const value =
+      coupon.percent !== null
+        ? `${coupon.percent} %`
+        : coupon.amount_minor !== null
+          ? money(coupon.amount_minor, coupon.currency ?? ctx.config.defaults.currency, m.locale)
+          : '';
+    const until = new Intl.DateTimeFormat(t.lang, { dateStyle: 'long', timeZone: ctx.config.defaults.timeZone }).format(
+      coupon.expires_at,
+    );
     body += `<p>${esc(t.reason_reward)}${value ? ` (${esc(value)})` : ''}:</p><p class="code">${esc(coupon.code)}</p><p>${esc(t.reason_valid_until)} ${esc(until)}</p>`;
   }
-  return pageHeaders(reply).code(200).send(page(t.lang, t.reason_thanks_title, body));
+  return pageHeaders(reply)
+    .code(200)
+    .send(page(t.lang, t.reason_thanks_title, body));
 }
 
 /**
@@ -71,7 +85,9 @@ export const reasonRoutes: FastifyPluginAsync = async (app) => {
       await tracker.machineLinkClick(m, 'reason_link', shape, verdict, index);
       const t = textFor(m.locale);
       const form = `<p>${esc(t.reason_confirm_body)}</p><p>“${esc(label)}”</p><form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">${esc(t.reason_confirm_button)}</button></form>`;
-      return pageHeaders(reply).code(200).send(page(t.lang, t.reason_confirm_title, form));
+      return pageHeaders(reply)
+        .code(200)
+        .send(page(t.lang, t.reason_confirm_title, form));
     }
     metrics.events.inc({ type: 'reason', verdict: 'human' });
     await tracker.answer(m, index, shape.userAgent, 'link');

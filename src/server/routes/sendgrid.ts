@@ -35,20 +35,43 @@ export const sendgridRoutes: FastifyPluginAsync = async (app) => {
   async function storedProviderIds(ids: string[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await ctx.k.selectFrom('events').select('provider_event_id').where('provider_event_id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await ctx.k
+        .selectFrom('events')
+        .select('provider_event_id')
+        .where('provider_event_id', 'in', ids.slice(i, i + 500))
+        .execute();
       for (const r of rows) if (r.provider_event_id) found.add(r.provider_event_id);
     }
     return found;
   }
 
   // The signature covers the exact bytes: keep the raw body for this route.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BYTES.webhookBody }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: BYTES.webhookBody },
+    (_req, body, done) => done(null, body),
+  );
 
   app.post('/webhooks/sendgrid', async (request, reply) => {
     const raw = request.body;
-    if (!key || !Buffer.isBuffer(raw) || !verifySendgridSignature(key, raw, header(request.headers[SENDGRID_SIGNATURE_HEADER]), header(request.headers[SENDGRID_TIMESTAMP_HEADER]))) {
+    if (
+      !key ||
+      !Buffer.isBuffer(raw) ||
+      !verifySendgridSignature(
+        key,
+        raw,
+        header(request.headers[SENDGRID_SIGNATURE_HEADER]),
+        header(request.headers[SENDGRID_TIMESTAMP_HEADER]),
+      )
+    ) {
       count('bad_signature');
-      return reply.code(401).send({ error: key ? 'signature verification failed' : 'no SendGrid webhook key configured (server.sendgridWebhookPublicKey)' });
+      return reply
+        .code(401)
+        .send({
+          error: key
+            ? 'signature verification failed'
+            : 'no SendGrid webhook key configured (server.sendgridWebhookPublicKey)',
+        });
     }
     let events: SendgridEvent[];
     try {
@@ -62,7 +85,9 @@ export const sendgridRoutes: FastifyPluginAsync = async (app) => {
     let accepted = 0;
     let duplicates = 0;
     let ignored = 0;
-    const mappedEvents = events.map((e) => (typeof e === 'object' && e !== null ? mapSendgridEvent(e) : ({ skip: 'not_tracked' } as const)));
+    const mappedEvents = events.map((e) =>
+      typeof e === 'object' && e !== null ? mapSendgridEvent(e) : ({ skip: 'not_tracked' } as const),
+    );
     const seen = await storedProviderIds(mappedEvents.flatMap((m) => ('skip' in m ? [] : [m.providerEventId])));
     for (const [i, e] of events.entries()) {
       const mapped = mappedEvents[i]!;
@@ -96,14 +121,22 @@ export const sendgridRoutes: FastifyPluginAsync = async (app) => {
       }
       let verdict: Verdict = { machine: false };
       let linkIndex: number | null = null;
-      const shape = { userAgent: e.useragent, ip: e.ip, sinceSentMs: m.sentAt !== null && at >= m.sentAt ? at - m.sentAt : undefined };
-      if (mapped.type === 'open') verdict = mapped.providerMachine ? { machine: true, reason: 'provider_machine_open' } : classifyOpen(shape, ctx.config.tracking);
+      const shape = {
+        userAgent: e.useragent,
+        ip: e.ip,
+        sinceSentMs: m.sentAt !== null && at >= m.sentAt ? at - m.sentAt : undefined,
+      };
+      if (mapped.type === 'open')
+        verdict = mapped.providerMachine
+          ? { machine: true, reason: 'provider_machine_open' }
+          : classifyOpen(shape, ctx.config.tracking);
       if (mapped.type === 'click') {
         verdict = classifyClick(shape, {}, ctx.config.tracking);
         const i = m.links.indexOf(String(mapped.detail.url ?? ''));
         linkIndex = i >= 0 ? i : null;
       }
-      if (mapped.type === 'open' || mapped.type === 'click') metrics.events.inc({ type: mapped.type, verdict: verdict.machine ? 'machine' : 'human' });
+      if (mapped.type === 'open' || mapped.type === 'click')
+        metrics.events.inc({ type: mapped.type, verdict: verdict.machine ? 'machine' : 'human' });
       await writer.push({
         message_id: m.id,
         customer_id: m.customerId,

@@ -15,9 +15,14 @@ export const UNSUBSCRIBE_REASONS: Record<string, { en: string; de: string }> = {
 /** The RFC 8058 body: `List-Unsubscribe=One-Click`, form-encoded or as a multipart field. */
 function isOneClick(body: unknown): boolean {
   if (typeof body === 'string') {
-    return body.trim() === 'List-Unsubscribe=One-Click' || /name="List-Unsubscribe"\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/.test(body);
+    return (
+      body.trim() === 'List-Unsubscribe=One-Click' ||
+      /name="List-Unsubscribe"\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/.test(body)
+    );
   }
-  return typeof body === 'object' && body !== null && (body as Record<string, unknown>)['List-Unsubscribe'] === 'One-Click';
+  return (
+    typeof body === 'object' && body !== null && (body as Record<string, unknown>)['List-Unsubscribe'] === 'One-Click'
+  );
 }
 
 function field(body: unknown, name: string): string | undefined {
@@ -39,7 +44,11 @@ function field(body: unknown, name: string): string | undefined {
 export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
   const { ctx, tracker, metrics } = app.comeback;
   // RFC 8058 allows multipart/form-data; some clients send text/plain. Parsed as text here only.
-  app.addContentTypeParser(['multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: BYTES.unsubscribeBody }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['multipart/form-data', 'text/plain'],
+    { parseAs: 'string', bodyLimit: BYTES.unsubscribeBody },
+    (_req, body, done) => done(null, body),
+  );
 
   async function resolve(token: string): Promise<TrackedMessage | undefined> {
     const p = ctx.signer.verify(token, 'unsubscribe');
@@ -63,7 +72,9 @@ export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
       `<label><input type="radio" name="scope" value="sequence"> ${esc(t.unsubscribe_sequence)}</label>` +
       `<label for="reason">${esc(t.unsubscribe_why)}</label><select id="reason" name="reason"><option value=""></option>${reasons}</select>` +
       `<p><button type="submit">${esc(t.unsubscribe_button)}</button></p></form>`;
-    return pageHeaders(reply).code(200).send(page(t.lang, t.unsubscribe_title, form));
+    return pageHeaders(reply)
+      .code(200)
+      .send(page(t.lang, t.unsubscribe_title, form));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
@@ -87,11 +98,16 @@ export const unsubscribeRoutes: FastifyPluginAsync = async (app) => {
         evidence: proof('page'),
       });
     } else {
-      return reply.code(400).header('content-type', 'text/plain; charset=utf-8').send('expected the body List-Unsubscribe=One-Click (RFC 8058)\n');
+      return reply
+        .code(400)
+        .header('content-type', 'text/plain; charset=utf-8')
+        .send('expected the body List-Unsubscribe=One-Click (RFC 8058)\n');
     }
     if (!done) return sendInvalid(reply, 404, m.locale);
     metrics.events.inc({ type: 'unsubscribe', verdict: 'human' });
     const t = textFor(m.locale);
-    return pageHeaders(reply).code(200).send(page(t.lang, t.unsubscribed_title, `<p>${esc(t.unsubscribed_body)}</p>`));
+    return pageHeaders(reply)
+      .code(200)
+      .send(page(t.lang, t.unsubscribed_title, `<p>${esc(t.unsubscribed_body)}</p>`));
   });
 };

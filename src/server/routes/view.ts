@@ -4,7 +4,8 @@ import { esc, page, pageHeaders, sendInvalid, textFor } from '../pages.js';
 import { renderWebView } from '../webview.js';
 
 /** What the mail's HTML may load in a browser: images, styles and fonts over HTTPS; no scripts, no forms. */
-const MAIL_CSP = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline' https:; font-src https: data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+const MAIL_CSP =
+  "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline' https:; font-src https: data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * `GET /v/<token>`: the web view of a sent message, rendered again from its stored template,
@@ -22,7 +23,9 @@ export const viewRoutes: FastifyPluginAsync = async (app) => {
     }
     if ('gone' in view) {
       const t = textFor(undefined);
-      return pageHeaders(reply).code(410).send(page(t.lang, t.view_gone_title, `<p>${esc(t.view_gone_body)}</p>`));
+      return pageHeaders(reply)
+        .code(410)
+        .send(page(t.lang, t.view_gone_title, `<p>${esc(t.view_gone_body)}</p>`));
     }
     await tracker.view(p.id, shapeOf(request));
     return pageHeaders(reply, MAIL_CSP).code(200).send(view.html);

@@ -6,19 +6,56 @@ import type { CustomerInput, OrderInput, ProductInput } from '../types.js';
 
 /** Columns of a customers file (CSV header or JSON Lines keys). */
 export const CUSTOMER_COLUMNS = [
-  'external_id', 'email', 'first_name', 'last_name', 'gender', 'title', 'locale', 'time_zone',
-  'acquired_via', 'churn_reason', 'late_payments', 'tags', 'created_at',
-  'consent', 'consent_at', 'consent_text_version', 'objected_at',
+  'external_id',
+  'email',
+  'first_name',
+  'last_name',
+  'gender',
+  'title',
+  'locale',
+  'time_zone',
+  'acquired_via',
+  'churn_reason',
+  'late_payments',
+  'tags',
+  'created_at',
+  'consent',
+  'consent_at',
+  'consent_text_version',
+  'objected_at',
 ] as const;
 
 /** Columns of an orders file. Item columns make a row one line of its order. */
 export const ORDER_COLUMNS = [
-  'order_id', 'customer_id', 'ordered_at', 'total', 'currency', 'discount', 'status', 'paid_late',
-  'returned', 'coupon_code', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'items',
+  'order_id',
+  'customer_id',
+  'ordered_at',
+  'total',
+  'currency',
+  'discount',
+  'status',
+  'paid_late',
+  'returned',
+  'coupon_code',
+  'sku',
+  'product_name',
+  'category',
+  'quantity',
+  'unit_price',
+  'items',
 ] as const;
 
 /** Columns of a products file (the catalogue that recommendations come from). */
-export const PRODUCT_COLUMNS = ['sku', 'name', 'category', 'price', 'currency', 'url', 'image_url', 'in_stock'] as const;
+export const PRODUCT_COLUMNS = [
+  'sku',
+  'name',
+  'category',
+  'price',
+  'currency',
+  'url',
+  'image_url',
+  'in_stock',
+] as const;
 
 /** Keys of one element of a JSON Lines order's `items` array. */
 export const ITEM_COLUMNS = ['sku', 'product_name', 'category', 'quantity', 'unit_price'] as const;
@@ -43,11 +80,14 @@ export function recordProblem(r: Record<string, unknown>): string | undefined {
 }
 
 function itemsProblem(items: unknown[]): string | undefined {
-  if (items.length > COUNT.orderItems) return `items: ${items.length} lines, more than the limit of ${COUNT.orderItems}`;
+  if (items.length > COUNT.orderItems)
+    return `items: ${items.length} lines, more than the limit of ${COUNT.orderItems}`;
   for (const [i, item] of items.entries()) {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return `items[${i}]: expected an object with ${ITEM_COLUMNS.join(', ')}`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      return `items[${i}]: expected an object with ${ITEM_COLUMNS.join(', ')}`;
     for (const [key, v] of Object.entries(item)) {
-      if (!(ITEM_COLUMNS as readonly string[]).includes(key)) return `items[${i}]: unknown column "${key}" (known: ${ITEM_COLUMNS.join(', ')})`;
+      if (!(ITEM_COLUMNS as readonly string[]).includes(key))
+        return `items[${i}]: unknown column "${key}" (known: ${ITEM_COLUMNS.join(', ')})`;
       const problem = overLimit(key, v);
       if (problem) return `items[${i}].${problem}`;
     }
@@ -115,18 +155,23 @@ function amountProblem(s: string, currency: string): string {
       (digits > 0 ? `, or at most ${digits} decimals for a fraction (${whole}.${part.slice(0, digits)})` : '')
     );
   }
-  if (/^\d+[.,]\d+$/.test(s)) return `"${s}" has more decimals than ${currency} has (${digits}): expected an amount like 49.90`;
+  if (/^\d+[.,]\d+$/.test(s))
+    return `"${s}" has more decimals than ${currency} has (${digits}): expected an amount like 49.90`;
   return `expected an amount like 49.90, got "${s}"`;
 }
 
 function currencyOf(line: number, r: Record<string, unknown>, defaultCurrency: string): string {
   const currency = text(r.currency)?.toUpperCase() ?? defaultCurrency;
-  if (!/^[A-Z]{3}$/.test(currency)) throw new ImportRowError(line, `currency: expected a 3-letter code like EUR, got "${currency}"`);
+  if (!/^[A-Z]{3}$/.test(currency))
+    throw new ImportRowError(line, `currency: expected a 3-letter code like EUR, got "${currency}"`);
   return currency;
 }
 
 /** Maps one customers-file record to library input plus its consent columns. */
-export function customerFromRecord(line: number, r: Record<string, unknown>): { customer: CustomerInput; consent: ImportedConsent } {
+export function customerFromRecord(
+  line: number,
+  r: Record<string, unknown>,
+): { customer: CustomerInput; consent: ImportedConsent } {
   const basis = text(r.consent);
   if (basis !== undefined && !['double_opt_in', 'opt_in', 'existing_customer'].includes(basis)) {
     throw new ImportRowError(line, `consent: expected double_opt_in, opt_in or existing_customer, got "${basis}"`);
@@ -147,7 +192,15 @@ export function customerFromRecord(line: number, r: Record<string, unknown>): { 
       acquiredVia: text(r.acquired_via) as CustomerInput['acquiredVia'],
       churnReason: clearable(r, 'churn_reason') as CustomerInput['churnReason'],
       latePayments: int(line, 'late_payments', r.late_payments),
-      tags: tags === undefined ? undefined : tags === null ? [] : tags.split(/[;|]/).map((t) => t.trim()).filter(Boolean),
+      tags:
+        tags === undefined
+          ? undefined
+          : tags === null
+            ? []
+            : tags
+                .split(/[;|]/)
+                .map((t) => t.trim())
+                .filter(Boolean),
       createdAt: time(line, 'created_at', r.created_at),
     },
     consent: {

@@ -19,7 +19,8 @@ const SIGNATURES: Record<Exclude<Layout, 'comeback'>, string[]> = {
 /** The layout of a header line: a Shopify export when it has that export's own columns. */
 export function layoutOfColumns(columns: string[]): Layout {
   const have = new Set(columns.map((c) => c.trim()));
-  for (const [layout, needed] of Object.entries(SIGNATURES)) if (needed.every((c) => have.has(c))) return layout as Layout;
+  for (const [layout, needed] of Object.entries(SIGNATURES))
+    if (needed.every((c) => have.has(c))) return layout as Layout;
   return 'comeback';
 }
 
@@ -32,7 +33,12 @@ export function detectLayout(file: string): Layout {
     const buf = Buffer.alloc(64 * 1024);
     const n = readSync(fd, buf, 0, buf.length, 0);
     closeSync(fd);
-    head = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+    head =
+      buf
+        .subarray(0, n)
+        .toString('utf8')
+        .replace(/^\uFEFF/, '')
+        .split(/\r?\n/, 1)[0] ?? '';
   } catch {
     readFileSync(file); // the same clear "no such file" error as the import gives
     throw new ComebackError('E_INPUT', `${file}: cannot read the header line`);

@@ -6,9 +6,7 @@ import { ComebackError, ImportRowError } from '../../errors.js';
 import { BYTES, COUNT, formatBytes } from '../../util/limits.js';
 
 /** One record read from an import file, or the reason it could not be read. */
-export type SourceRecord =
-  | { line: number; record: Record<string, unknown> }
-  | { line: number; error: string };
+export type SourceRecord = { line: number; record: Record<string, unknown> } | { line: number; error: string };
 
 /** Progress of a running import, for a progress bar. */
 export interface ReadProgress {
@@ -31,7 +29,11 @@ function readableSize(file: string): number {
   } catch {
     throw new ComebackError('E_INPUT', `${file}: no such file`);
   }
-  if (!stat.isFile()) throw new ComebackError('E_INPUT', `${file}: not a file (a folder or a device); name the .csv or .jsonl file to import`);
+  if (!stat.isFile())
+    throw new ComebackError(
+      'E_INPUT',
+      `${file}: not a file (a folder or a device); name the .csv or .jsonl file to import`,
+    );
   try {
     accessSync(file, constants.R_OK);
   } catch {
@@ -47,7 +49,10 @@ function countingStream(file: string, encoding: string, onBytes: (n: number) => 
   const counting = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       // A UTF-8 byte order mark says nothing in another encoding but would garble the first column.
-      const body = decoder && bytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? chunk.subarray(3) : chunk;
+      const body =
+        decoder && bytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf
+          ? chunk.subarray(3)
+          : chunk;
       bytes += chunk.length;
       onBytes(bytes);
       cb(null, decoder ? Buffer.from(decoder.decode(body, { stream: true })) : chunk);
@@ -69,7 +74,10 @@ function encodingOf(name: string | undefined): string {
   try {
     return new TextDecoder(name).encoding;
   } catch {
-    throw new ComebackError('E_INPUT', `unknown encoding "${name}": use utf-8, or windows-1252 for files saved by Excel`);
+    throw new ComebackError(
+      'E_INPUT',
+      `unknown encoding "${name}": use utf-8, or windows-1252 for files saved by Excel`,
+    );
   }
 }
 
@@ -93,7 +101,10 @@ export function detectDelimiter(file: string): ',' | ';' | '\t' {
     if (ch === '"') quoted = !quoted;
     else if (!quoted && ch in counts) counts[ch as keyof typeof counts]++;
   }
-  return (Object.keys(counts) as (keyof typeof counts)[]).reduce((best, d) => (counts[d] > counts[best] ? d : best), ',');
+  return (Object.keys(counts) as (keyof typeof counts)[]).reduce(
+    (best, d) => (counts[d] > counts[best] ? d : best),
+    ',',
+  );
 }
 
 const NEWLINE = 0x0a;
@@ -167,8 +178,10 @@ export function boundRecords(maxBytes: number, quotes: boolean, onTooLong: (line
 const LINE_TOO_LONG = `longer than ${formatBytes(BYTES.importLine)}: skipped without reading it (a field this long is not a customer, order or product; is it the right file?)`;
 
 /** Text decoded from bytes that are not UTF-8 holds U+FFFD: such a row would store garbled names. */
-const NOT_UTF8 = 'not valid UTF-8 (a file saved by Excel is usually Windows-1252: import it with --encoding windows-1252, or save it as CSV UTF-8)';
-const garbled = (record: Record<string, unknown>) => Object.values(record).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
+const NOT_UTF8 =
+  'not valid UTF-8 (a file saved by Excel is usually Windows-1252: import it with --encoding windows-1252, or save it as CSV UTF-8)';
+const garbled = (record: Record<string, unknown>) =>
+  Object.values(record).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
 
 /**
  * Streams records from a CSV (with a header row) or JSON Lines file in constant memory.
@@ -224,7 +237,11 @@ export async function* readRecords(
   const parser = parse({
     columns: (header: string[]) => {
       // Checked before the names are looked at: a million columns are refused without listing them.
-      if (header.length > COUNT.columns) throw new ImportRowError(1, `the header has ${header.length.toLocaleString('en')} columns, more than the limit of ${COUNT.columns}: is it the right file?`);
+      if (header.length > COUNT.columns)
+        throw new ImportRowError(
+          1,
+          `the header has ${header.length.toLocaleString('en')} columns, more than the limit of ${COUNT.columns}: is it the right file?`,
+        );
       const columns = header.map((h) => h.trim());
       options.onHeader?.(columns);
       return columns;
@@ -241,7 +258,10 @@ export async function* readRecords(
   });
   // pipeline() destroys every stream when one fails: a refused header stops the file being read.
   pipeline(input, bounded, parser, () => undefined);
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>;
+    info: { lines: number };
+  }>) {
     yield* skippedBefore(info.lines);
     yield garbled(record) ? { line: info.lines, error: NOT_UTF8 } : { line: info.lines, record };
   }

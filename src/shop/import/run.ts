@@ -10,7 +10,16 @@ import { currencyProblem, toShopCurrency, type ShopMoney, type ShopOrder } from 
 import { recordOrderBatch } from '../orders.js';
 import { upsertProducts } from '../products.js';
 import { OrderInput, ProductInput } from '../types.js';
-import { CUSTOMER_COLUMNS, customerFromRecord, ORDER_COLUMNS, orderFromRecord, PRODUCT_COLUMNS, productFromRecord, recordProblem, type ImportedConsent } from './columns.js';
+import {
+  CUSTOMER_COLUMNS,
+  customerFromRecord,
+  ORDER_COLUMNS,
+  orderFromRecord,
+  PRODUCT_COLUMNS,
+  productFromRecord,
+  recordProblem,
+  type ImportedConsent,
+} from './columns.js';
 import { LAYOUTS } from './layouts.js';
 import { readRecords, type ReadProgress } from './records.js';
 
@@ -31,7 +40,10 @@ export interface ImportOptions {
    * Stores one batch of orders inside the import's transaction. The engine passes its order door
    * (store and attribute); without it orders are only stored.
    */
-  storeOrders?: (db: Kysely<Database>, orders: ShopOrder[]) => Promise<{ unknownCustomer: ShopOrder[]; conversions?: number }>;
+  storeOrders?: (
+    db: Kysely<Database>,
+    orders: ShopOrder[],
+  ) => Promise<{ unknownCustomer: ShopOrder[]; conversions?: number }>;
   now: () => number;
   onProgress?: (p: ReadProgress & { rows: number; rejected: number }) => void;
 }
@@ -73,10 +85,23 @@ function reasonOf(err: unknown): string {
  * its line and skipped, and every good row is stored; with `strict` the first bad row rolls the
  * whole import back. An unknown CSV column stops the import before anything is stored.
  */
-export async function importFile(db: Kysely<Database>, kind: ImportKind, file: string, options: ImportOptions): Promise<ImportResult> {
+export async function importFile(
+  db: Kysely<Database>,
+  kind: ImportKind,
+  file: string,
+  options: ImportOptions,
+): Promise<ImportResult> {
   const started = performance.now();
   const strict = options.strict ?? false;
-  const result: ImportResult = { kind, imported: 0, rejected: [], rolledBack: false, seconds: 0, objected: [], conversions: 0 };
+  const result: ImportResult = {
+    kind,
+    imported: 0,
+    rejected: [],
+    rolledBack: false,
+    seconds: 0,
+    objected: [],
+    conversions: 0,
+  };
   const { columns: allowed, key, sink: makeSink } = KINDS[kind];
   const run = async (trx: Transaction<Database> | null): Promise<void> => {
     const sink = makeSink(options);
@@ -87,7 +112,11 @@ export async function importFile(db: Kysely<Database>, kind: ImportKind, file: s
       onHeader: (columns) => {
         const unknown = columns.filter((c) => !allowed.includes(c));
         if (unknown.length > 0) {
-          throw new ImportRowError(1, unknownColumns(unknown, allowed) + `. Known columns: ${allowed.join(', ')}. Known layouts: ${LAYOUTS.join(', ')} (a Shopify export is recognised by its header)`);
+          throw new ImportRowError(
+            1,
+            unknownColumns(unknown, allowed) +
+              `. Known columns: ${allowed.join(', ')}. Known layouts: ${LAYOUTS.join(', ')} (a Shopify export is recognised by its header)`,
+          );
         }
         if (!columns.includes(key)) throw new ImportRowError(1, `missing column "${key}"`);
       },
@@ -136,7 +165,11 @@ function unknownKeys(record: Record<string, unknown>, allowed: readonly string[]
 
 /** Names the first few unknown columns (a hostile header has thousands) with the nearest known one. */
 function unknownColumns(unknown: string[], allowed: readonly string[]): string {
-  const shown = unknown.slice(0, 10).map((c) => (c.length > 60 ? `unknown column "${c.slice(0, 60)}…"` : `unknown column "${c}"${didYouMean(c, allowed)}`));
+  const shown = unknown
+    .slice(0, 10)
+    .map((c) =>
+      c.length > 60 ? `unknown column "${c.slice(0, 60)}…"` : `unknown column "${c}"${didYouMean(c, allowed)}`,
+    );
   return shown.join('; ') + (unknown.length > 10 ? `; and ${unknown.length - 10} more unknown columns` : '');
 }
 
@@ -190,10 +223,19 @@ function customerSink(options: ImportOptions): Sink {
       const byId = new Map(batch.map((b) => [b.write.row.external_id, b]));
       const items = [...byId.values()];
       batch = [];
-      const ids = await upsertCustomerRows(db, items.map((b) => b.write));
+      const ids = await upsertCustomerRows(
+        db,
+        items.map((b) => b.write),
+      );
       const stored = items.filter((b) => ids.has(b.write.row.external_id));
-      for (const b of items) if (!ids.has(b.write.row.external_id)) result.rejected.push({ line: b.line, reason: ERASED });
-      result.objected.push(...(await recordImportedConsents(db, stored.map((b) => ({ customerId: ids.get(b.write.row.external_id)!, consent: b.consent })))));
+      for (const b of items)
+        if (!ids.has(b.write.row.external_id)) result.rejected.push({ line: b.line, reason: ERASED });
+      result.objected.push(
+        ...(await recordImportedConsents(
+          db,
+          stored.map((b) => ({ customerId: ids.get(b.write.row.external_id)!, consent: b.consent })),
+        )),
+      );
       result.imported += stored.length;
     },
   };
@@ -203,14 +245,32 @@ function customerSink(options: ImportOptions): Sink {
  * Ledger entries for consent columns, skipping entries an earlier import of the same file already
  * made. Returns the customers whose objection is new.
  */
-async function recordImportedConsents(db: Kysely<Database>, items: { customerId: number; consent: ImportedConsent }[]): Promise<number[]> {
+async function recordImportedConsents(
+  db: Kysely<Database>,
+  items: { customerId: number; consent: ImportedConsent }[],
+): Promise<number[]> {
   const wanted: ConsentEntry[] = [];
   for (const { customerId, consent } of items) {
     if (consent.basis) {
-      wanted.push({ customerId, action: 'grant', basis: consent.basis, source: 'import', textVersion: consent.textVersion ?? null, recordedAt: consent.at ?? 0, evidence: { imported: true } });
+      wanted.push({
+        customerId,
+        action: 'grant',
+        basis: consent.basis,
+        source: 'import',
+        textVersion: consent.textVersion ?? null,
+        recordedAt: consent.at ?? 0,
+        evidence: { imported: true },
+      });
     }
     if (consent.objectedAt !== undefined) {
-      wanted.push({ customerId, action: 'withdraw', basis: null, source: 'import', recordedAt: consent.objectedAt, evidence: { imported: true } });
+      wanted.push({
+        customerId,
+        action: 'withdraw',
+        basis: null,
+        source: 'import',
+        recordedAt: consent.objectedAt,
+        evidence: { imported: true },
+      });
     }
   }
   if (wanted.length === 0) return [];
@@ -230,7 +290,8 @@ function orderSink(options: ImportOptions): Sink {
   let done: { order: ShopOrder; line: number }[] = [];
   let current: { order: ShopOrder; line: number } | undefined;
   const money = options.money ?? { currency: options.defaults.currency };
-  const store: NonNullable<ImportOptions['storeOrders']> = options.storeOrders ?? ((db, orders) => recordOrderBatch(db, orders, options.defaults.currency, options.now()));
+  const store: NonNullable<ImportOptions['storeOrders']> =
+    options.storeOrders ?? ((db, orders) => recordOrderBatch(db, orders, options.defaults.currency, options.now()));
   const close = () => {
     if (current) done.push(current);
     current = undefined;
@@ -256,11 +317,15 @@ function orderSink(options: ImportOptions): Sink {
       const byId = new Map(done.map((d) => [d.order.externalId, d]));
       const items = [...byId.values()];
       done = [];
-      const { unknownCustomer, conversions } = await store(db, items.map((d) => d.order));
+      const { unknownCustomer, conversions } = await store(
+        db,
+        items.map((d) => d.order),
+      );
       result.conversions += conversions ?? 0;
       const unknownIds = new Set(unknownCustomer.map((o) => o.externalId));
       const unknown = items.filter((d) => unknownIds.has(d.order.externalId));
-      const reason = (d: (typeof items)[number]) => `customer_id: no customer "${d.order.customerExternalId}" (import customers first)`;
+      const reason = (d: (typeof items)[number]) =>
+        `customer_id: no customer "${d.order.customerExternalId}" (import customers first)`;
       if (options.strict && unknown.length > 0) throw new ImportRowError(unknown[0]!.line, reason(unknown[0]!));
       for (const d of unknown) result.rejected.push({ line: d.line, reason: reason(d) });
       result.imported += items.length - unknownIds.size;

@@ -10,7 +10,15 @@ const relErr = (x: number, y: number) => Math.abs(x - y) / Math.max(Math.abs(y),
  * probability p after each purchase, so E[Y(t) | alive, λ] = (1 - e^(-λ p t)) / p and, with
  * λ ~ Gamma(r + x, alpha + T) given the history, E[Y(t)] = P(alive) (1 - (1 + p t/(alpha+T))^-(r+x)) / p.
  */
-function fixedDropoutExpectation(r: number, alpha: number, p: number, pAlive: number, t: number, x: number, T: number): number {
+function fixedDropoutExpectation(
+  r: number,
+  alpha: number,
+  p: number,
+  pAlive: number,
+  t: number,
+  x: number,
+  T: number,
+): number {
   return (pAlive * -Math.expm1(-(r + x) * Math.log1p((p * t) / (alpha + T)))) / p;
 }
 
@@ -22,7 +30,14 @@ describe('BG/NBD at the edge of the parameter space (a, b ~ 1e11: a constant dro
   it('gives finite expectations equal to the fixed-drop-out limit, where the 2F1 series used to not converge', () => {
     for (const params of [demoFit, smallAlpha]) {
       const p = params.a / (params.a + params.b);
-      for (const [x, tx, T] of [[0, 0, 0], [0, 0, 1], [1, 0, 0], [3, 20, 40], [20, 300, 400], [400, 700, 700]] as const) {
+      for (const [x, tx, T] of [
+        [0, 0, 0],
+        [0, 0, 1],
+        [1, 0, 0],
+        [3, 20, 40],
+        [20, 300, 400],
+        [400, 700, 700],
+      ] as const) {
         const history = { frequency: x, recency: tx, T };
         const pAlive = bgNbdPAlive(params, history);
         for (const t of [1, 30, 90, 365]) {
@@ -35,14 +50,25 @@ describe('BG/NBD at the edge of the parameter space (a, b ~ 1e11: a constant dro
   });
 
   it('customer lifetime value stays finite for a one-order customer with T = 0 (the demo crash)', () => {
-    const v = customerLifetimeValue(smallAlpha, { p: 1, q: 2, v: 1 }, { frequency: 0, recency: 0, T: 0, monetaryValue: 1 }, { horizon: 365, step: 30, discountRatePerPeriod: 0.008 });
+    const v = customerLifetimeValue(
+      smallAlpha,
+      { p: 1, q: 2, v: 1 },
+      { frequency: 0, recency: 0, T: 0, monetaryValue: 1 },
+      { horizon: 365, step: 30, discountRatePerPeriod: 0.008 },
+    );
     expect(Number.isFinite(v) && v > 0).toBe(true);
   });
 
   it('the expansion and the quadrature agree with the series where the series converges', () => {
     let cases = 0;
     let expanded = 0;
-    for (const [a, b] of [[3, 10], [50, 200], [2e4, 1e5], [1.5e4, 3e4], [5e3, 1e6]] as const) {
+    for (const [a, b] of [
+      [3, 10],
+      [50, 200],
+      [2e4, 1e5],
+      [1.5e4, 3e4],
+      [5e3, 1e6],
+    ] as const) {
       for (const r of [0.3, 1.2, 5]) {
         for (const x of [0, 1, 5, 30]) {
           for (const T of [0, 10, 100, 700]) {
@@ -50,7 +76,9 @@ describe('BG/NBD at the edge of the parameter space (a, b ~ 1e11: a constant dro
               const alpha = 20;
               const A = r + x;
               const u = t / (alpha + T);
-              const series = -Math.expm1(-A * Math.log1p(u) + hyp2f1LogPositive(A, b + x, a + b + x - 1, t / (alpha + T + t)));
+              const series = -Math.expm1(
+                -A * Math.log1p(u) + hyp2f1LogPositive(A, b + x, a + b + x - 1, t / (alpha + T + t)),
+              );
               const q = betaExpectationBracket(A, a, b + x, u);
               const e = concentratedBracket(A, a, b + x, u);
               expect(q).not.toBeNull();

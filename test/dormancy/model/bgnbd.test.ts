@@ -34,7 +34,11 @@ function expectedByQuadrature(p: BgNbdParams, t: number, x: number, tx: number, 
   const A = p.alpha + T;
   const B = p.alpha + tx;
   const num = betaIntegral(p.a, p.b, (q) => (Math.pow(1 - q, x) * -Math.expm1(-k * Math.log1p((q * t) / A))) / q);
-  const den = betaIntegral(p.a, p.b, (q) => Math.pow(1 - q, x) + (x > 0 ? q * Math.pow(1 - q, x - 1) * Math.pow(A / B, k) : 0));
+  const den = betaIntegral(
+    p.a,
+    p.b,
+    (q) => Math.pow(1 - q, x) + (x > 0 ? q * Math.pow(1 - q, x - 1) * Math.pow(A / B, k) : 0),
+  );
   return num / den;
 }
 
@@ -130,7 +134,9 @@ describe('BG/NBD predictions agree with direct numerical integration of the mode
         }
       }
       for (const t of [1, 39, 200, 5000]) {
-        expect(relErr(bgNbdExpectedPurchasesNew(params, t), expectedByQuadrature(params, t, 0, 0, 0))).toBeLessThan(1e-6);
+        expect(relErr(bgNbdExpectedPurchasesNew(params, t), expectedByQuadrature(params, t, 0, 0, 0))).toBeLessThan(
+          1e-6,
+        );
       }
     });
   }
@@ -153,7 +159,8 @@ describe('BG/NBD behaviour and edge cases', () => {
 
   it('a new customer (one order, T = 0) is the unconditional expectation; E grows with t from 0', () => {
     const fresh = { frequency: 0, recency: 0, T: 0 };
-    for (const t of [0.1, 1, 52]) expect(bgNbdExpectedPurchases(PUBLISHED, t, fresh)).toBeCloseTo(bgNbdExpectedPurchasesNew(PUBLISHED, t), 12);
+    for (const t of [0.1, 1, 52])
+      expect(bgNbdExpectedPurchases(PUBLISHED, t, fresh)).toBeCloseTo(bgNbdExpectedPurchasesNew(PUBLISHED, t), 12);
     expect(bgNbdExpectedPurchases(PUBLISHED, 0, history(1))).toBe(0);
     expect(bgNbdExpectedPurchasesNew(PUBLISHED, 0)).toBe(0);
     let previous = 0;
@@ -215,13 +222,25 @@ describe('BG/NBD behaviour and edge cases', () => {
     const bad = (row: unknown) => [ok, ok, ok, row as never];
     expect(() => fitBgNbd([])).toThrow(/no rows/);
     expect(() => fitBgNbd(bad({ frequency: -1, recency: 0, T: 3 }))).toThrow(/row 3: frequency must be >= 0/);
-    expect(() => fitBgNbd(bad({ frequency: 1.5, recency: 1, T: 3 }))).toThrow(/row 3: frequency must be a whole number/);
-    expect(() => fitBgNbd(bad({ frequency: '2', recency: 1, T: 3 }))).toThrow(/row 3: frequency must be a finite number, got string "2"/);
-    expect(() => fitBgNbd(bad({ frequency: 1, recency: Number.NaN, T: 3 }))).toThrow(/row 3: recency must be a finite number/);
+    expect(() => fitBgNbd(bad({ frequency: 1.5, recency: 1, T: 3 }))).toThrow(
+      /row 3: frequency must be a whole number/,
+    );
+    expect(() => fitBgNbd(bad({ frequency: '2', recency: 1, T: 3 }))).toThrow(
+      /row 3: frequency must be a finite number, got string "2"/,
+    );
+    expect(() => fitBgNbd(bad({ frequency: 1, recency: Number.NaN, T: 3 }))).toThrow(
+      /row 3: recency must be a finite number/,
+    );
     expect(() => fitBgNbd(bad({ frequency: 1, recency: 1, T: -3 }))).toThrow(/row 3: T must be >= 0/);
-    expect(() => fitBgNbd(bad({ frequency: 1, recency: 4, T: 3 }))).toThrow(/row 3: recency \(4\) must not exceed T \(3\)/);
-    expect(() => fitBgNbd(bad({ frequency: 0, recency: 1, T: 3 }))).toThrow(/row 3: recency must be 0 when frequency is 0/);
-    expect(() => fitBgNbd(bad({ frequency: 1, T: 3 }))).toThrow(/row 3: recency must be a finite number, got undefined/);
+    expect(() => fitBgNbd(bad({ frequency: 1, recency: 4, T: 3 }))).toThrow(
+      /row 3: recency \(4\) must not exceed T \(3\)/,
+    );
+    expect(() => fitBgNbd(bad({ frequency: 0, recency: 1, T: 3 }))).toThrow(
+      /row 3: recency must be 0 when frequency is 0/,
+    );
+    expect(() => fitBgNbd(bad({ frequency: 1, T: 3 }))).toThrow(
+      /row 3: recency must be a finite number, got undefined/,
+    );
     expect(() => fitBgNbd(bad(null))).toThrow(/row 3: expected an object/);
     expect(() => fitBgNbd(bad({ frequency: 1, recency: 1, T: Infinity }))).toThrow(RangeError);
     expect(() => fitBgNbd([{ frequency: 0, recency: 0, T: 5 }])).toThrow(/no customer has a repeat purchase/);

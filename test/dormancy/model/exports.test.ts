@@ -3,7 +3,14 @@ import * as root from '../../../src/models.js';
 import { loadCdnow } from './helpers.js';
 
 it('the models entry (comeback/models) exports the model functions under the names of the issue, and they work on CDNOW', () => {
-  const { fitBgNbd, bgNbdPAlive, bgNbdExpectedPurchases, bgNbdExpectedPurchasesNew, fitGammaGamma, gammaGammaExpectedSpend } = root;
+  const {
+    fitBgNbd,
+    bgNbdPAlive,
+    bgNbdExpectedPurchases,
+    bgNbdExpectedPurchasesNew,
+    fitGammaGamma,
+    gammaGammaExpectedSpend,
+  } = root;
   const cdnow = loadCdnow();
   const bg = fitBgNbd(cdnow);
   expect(Object.keys(bg).sort()).toEqual(['a', 'alpha', 'b', 'converged', 'logLikelihood', 'r']);

@@ -45,7 +45,9 @@ describe('fitGammaGamma on the CDNOW repeat buyers (946 of 2,357)', () => {
       const down = theta.slice();
       up[i]! += 1e-6;
       down[i]! -= 1e-6;
-      expect(Math.abs((gammaGammaObjective(data, up).f - gammaGammaObjective(data, down).f) / 2e-6 - g[i]!)).toBeLessThan(1e-7);
+      expect(
+        Math.abs((gammaGammaObjective(data, up).f - gammaGammaObjective(data, down).f) / 2e-6 - g[i]!),
+      ).toBeLessThan(1e-7);
     }
   });
 
@@ -58,7 +60,8 @@ describe('fitGammaGamma on the CDNOW repeat buyers (946 of 2,357)', () => {
       [6, 71.462843],
       [9, 27.282408],
     ];
-    for (const [id, expected] of documented) expect(relErr(gammaGammaExpectedSpend(fit, customer(id)), expected)).toBeLessThan(1e-5);
+    for (const [id, expected] of documented)
+      expect(relErr(gammaGammaExpectedSpend(fit, customer(id)), expected)).toBeLessThan(1e-5);
     const mean = cdnow.reduce((s, c) => s + gammaGammaExpectedSpend(fit, c), 0) / cdnow.length;
     expect(relErr(mean, 35.2529588256)).toBeLessThan(1e-6);
   });
@@ -93,11 +96,17 @@ describe('Gamma-Gamma parameter recovery and edge cases', () => {
     expect(() => fitGammaGamma(bad({ frequency: 2, monetaryValue: 0 }))).toThrow(/row 1: monetaryValue must be > 0/);
     expect(() => fitGammaGamma(bad({ frequency: 2, monetaryValue: -5 }))).toThrow(/row 1: monetaryValue must be > 0/);
     expect(() => fitGammaGamma(bad({ frequency: 0, monetaryValue: -5 }))).toThrow(/row 1: monetaryValue must be >= 0/);
-    expect(() => fitGammaGamma(bad({ frequency: 2, monetaryValue: 'lots' }))).toThrow(/row 1: monetaryValue must be a finite number/);
+    expect(() => fitGammaGamma(bad({ frequency: 2, monetaryValue: 'lots' }))).toThrow(
+      /row 1: monetaryValue must be a finite number/,
+    );
     expect(() => fitGammaGamma(bad({ frequency: -2, monetaryValue: 5 }))).toThrow(/row 1: frequency must be >= 0/);
     expect(() => fitGammaGamma(bad(undefined))).toThrow(/row 1: expected an object/);
-    expect(() => gammaGammaExpectedSpend({ p: 1, q: 0.5, v: 1 }, { frequency: 0, monetaryValue: 0 })).toThrow(/infinite for q = 0.5/);
-    expect(() => gammaGammaExpectedSpend({ ...PUBLISHED, v: -1 }, { frequency: 1, monetaryValue: 1 })).toThrow(/parameter v must be > 0/);
+    expect(() => gammaGammaExpectedSpend({ p: 1, q: 0.5, v: 1 }, { frequency: 0, monetaryValue: 0 })).toThrow(
+      /infinite for q = 0.5/,
+    );
+    expect(() => gammaGammaExpectedSpend({ ...PUBLISHED, v: -1 }, { frequency: 1, monetaryValue: 1 })).toThrow(
+      /parameter v must be > 0/,
+    );
   });
 });
 
@@ -134,9 +143,17 @@ describe('customerLifetimeValue', () => {
   });
 
   it('rejects bad options', () => {
-    expect(() => customerLifetimeValue(bg, gg, customer(1), { horizon: 0, discountRatePerPeriod: 0 })).toThrow(/horizon must be > 0/);
-    expect(() => customerLifetimeValue(bg, gg, customer(1), { horizon: 10, discountRatePerPeriod: -0.1 })).toThrow(/discountRatePerPeriod must be >= 0/);
-    expect(() => customerLifetimeValue(bg, gg, customer(1), { horizon: 10, discountRatePerPeriod: 0, step: 0 })).toThrow(/step must be > 0/);
-    expect(() => customerLifetimeValue(bg, gg, { ...customer(1), recency: 99 }, { horizon: 10, discountRatePerPeriod: 0 })).toThrow(/recency/);
+    expect(() => customerLifetimeValue(bg, gg, customer(1), { horizon: 0, discountRatePerPeriod: 0 })).toThrow(
+      /horizon must be > 0/,
+    );
+    expect(() => customerLifetimeValue(bg, gg, customer(1), { horizon: 10, discountRatePerPeriod: -0.1 })).toThrow(
+      /discountRatePerPeriod must be >= 0/,
+    );
+    expect(() =>
+      customerLifetimeValue(bg, gg, customer(1), { horizon: 10, discountRatePerPeriod: 0, step: 0 }),
+    ).toThrow(/step must be > 0/);
+    expect(() =>
+      customerLifetimeValue(bg, gg, { ...customer(1), recency: 99 }, { horizon: 10, discountRatePerPeriod: 0 }),
+    ).toThrow(/recency/);
   });
 });
