@@ -1,19 +1,7 @@
 /** The preview with test sends, the forecast and the live figures of the flow. */
 import { $, api, el, query } from './api.js';
+import type { Preview } from '../src/engine/preview.js';
 import type { Flow } from './flow.js';
-
-interface Preview {
-  from: string;
-  to: string | null;
-  subject: string;
-  preheader: string;
-  template: string;
-  locale: string;
-  html: string;
-  text: string;
-  links: string[];
-  warnings: string[];
-}
 
 let sequencePath: string | null = null;
 let rendered = false;

@@ -128,21 +128,7 @@ const COLUMNS = [
   'occurred_at',
 ] as const;
 
-const OUTBOX_SOURCE = [
-  'id',
-  'message_id',
-  'customer_id',
-  'enrollment_id',
-  'type',
-  'link_index',
-  'machine',
-  'machine_reason',
-  'source',
-  'provider_event_id',
-  'user_agent',
-  'detail',
-  'occurred_at',
-] as const;
+const OUTBOX_SOURCE = ['id', ...COLUMNS] as const;
 const OUTBOX_COLUMNS = ['type', 'customer_id', 'enrollment_id', 'message_id', 'ref_id', 'data', 'occurred_at'] as const;
 
 /**
