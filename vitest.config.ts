@@ -8,9 +8,9 @@ export default defineConfig({
     // Database-backed suites share PostgreSQL and Redis; files run in parallel,
     // each on its own schema / key prefix.
     pool: 'forks',
-    // Two files at once: many tests wait on child processes, servers and databases, so two
-    // forks on two cores finish the suite in about half the time of vitest's default of one.
-    maxWorkers: 2,
+    // Three files at once on two cores: many tests wait on child processes, servers, browsers and
+    // databases, so a third fork fills the time the other two spend waiting.
+    maxWorkers: 3,
     globalSetup: ['test/helpers/global-setup.ts'],
   },
 });
