@@ -157,14 +157,12 @@ async function withPersonalization(
       );
     }
     for (let i = 0; i < customers * 3; i++) {
-      const items = [0, 1, 2]
-        .slice(0, 1 + (i % 3))
-        .map((k) => ({
-          sku: `P${(i * 13 + k * 7) % 200}`,
-          name: `Produkt ${(i * 13 + k * 7) % 200}`,
-          category: cats[(i + k) % 4]!,
-          unitPriceMinor: 990,
-        }));
+      const items = [0, 1, 2].slice(0, 1 + (i % 3)).map((k) => ({
+        sku: `P${(i * 13 + k * 7) % 200}`,
+        name: `Produkt ${(i * 13 + k * 7) % 200}`,
+        category: cats[(i + k) % 4]!,
+        unitPriceMinor: 990,
+      }));
       await engine.orders.record({
         externalId: `O${i}`,
         customerExternalId: `C${i % customers}`,

@@ -50,15 +50,13 @@ async function seed(engine: Engine, n: number, tag: string): Promise<void> {
   for (let i = 0; i < n; i += 1000) {
     await appendConsents(
       engine.ctx.k,
-      ids
-        .slice(i, i + 1000)
-        .map((customerId) => ({
-          customerId,
-          action: 'grant' as const,
-          basis: 'double_opt_in' as const,
-          source: 'bench',
-          recordedAt: now,
-        })),
+      ids.slice(i, i + 1000).map((customerId) => ({
+        customerId,
+        action: 'grant' as const,
+        basis: 'double_opt_in' as const,
+        source: 'bench',
+        recordedAt: now,
+      })),
     );
   }
   const result: EnrollResult = { sequenceId: 'blast', considered: 0, enrolled: 0, holdout: 0, skipped: {} };

@@ -78,16 +78,14 @@ export async function runSync(
         .insertInto('shop_sync_state')
         .values(row)
         .onConflict((oc) =>
-          oc
-            .columns(['provider', 'resource'])
-            .doUpdateSet({
-              cursor: null,
-              since: row.since,
-              records: 0,
-              started_at: row.started_at,
-              finished_at: null,
-              updated_at: row.updated_at,
-            }),
+          oc.columns(['provider', 'resource']).doUpdateSet({
+            cursor: null,
+            since: row.since,
+            records: 0,
+            started_at: row.started_at,
+            finished_at: null,
+            updated_at: row.updated_at,
+          }),
         )
         .execute();
     }

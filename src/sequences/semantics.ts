@@ -196,15 +196,13 @@ const SPLIT_KEYS = ['id', 'split'];
  */
 function checkSplits(out: SemanticProblem[], steps: unknown[], seen: Map<string, string>): void {
   const splits = steps.flatMap((s, i) => (obj(s)?.split !== undefined ? [i] : []));
-  splits
-    .slice(1)
-    .forEach((i) =>
-      out.push({
-        path: ['steps', i, 'split'],
-        message: "only one step of a sequence may split: put further differences into the cohorts' own steps",
-        atKey: true,
-      }),
-    );
+  splits.slice(1).forEach((i) =>
+    out.push({
+      path: ['steps', i, 'split'],
+      message: "only one step of a sequence may split: put further differences into the cohorts' own steps",
+      atKey: true,
+    }),
+  );
   const at = splits[0];
   if (at === undefined) return;
   const step = obj(steps[at])!;

@@ -56,16 +56,14 @@ export async function seedDue(
   for (let i = 0; i < ids.length; i += 1000) {
     await appendConsents(
       engine.ctx.k,
-      ids
-        .slice(i, i + 1000)
-        .map((customerId) => ({
-          customerId,
-          action: 'grant' as const,
-          basis: 'double_opt_in' as const,
-          source: 'test',
-          evidence: { confirmed: true },
-          recordedAt: now,
-        })),
+      ids.slice(i, i + 1000).map((customerId) => ({
+        customerId,
+        action: 'grant' as const,
+        basis: 'double_opt_in' as const,
+        source: 'test',
+        evidence: { confirmed: true },
+        recordedAt: now,
+      })),
     );
   }
   const seq = engine.ctx.sequences.get('blast');

@@ -65,13 +65,11 @@ export const sendgridRoutes: FastifyPluginAsync = async (app) => {
       )
     ) {
       count('bad_signature');
-      return reply
-        .code(401)
-        .send({
-          error: key
-            ? 'signature verification failed'
-            : 'no SendGrid webhook key configured (server.sendgridWebhookPublicKey)',
-        });
+      return reply.code(401).send({
+        error: key
+          ? 'signature verification failed'
+          : 'no SendGrid webhook key configured (server.sendgridWebhookPublicKey)',
+      });
     }
     let events: SendgridEvent[];
     try {
