@@ -105,7 +105,9 @@ export function conversionUplift(input: {
   const { treated, holdout } = input;
   checkCounts(treated.conversions, treated.n, 'treated');
   checkCounts(holdout.conversions, holdout.n, 'holdout');
-  const missing = emptyReason(treated.n, holdout.n, 1);
+  // One enrollee in a group is a coin, not a rate: with a holdout of 1 the interval was called
+  // significant in 10.8 % of shops with no effect (test/metrics/uplift-small-groups.test.ts).
+  const missing = emptyReason(treated.n, holdout.n, 2);
   if (missing) return missing;
 
   const k1 = treated.conversions;
