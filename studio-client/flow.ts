@@ -1,26 +1,9 @@
 /** Draws the server-computed flow as SVG; a click on a node selects it (the caller jumps to its line). */
 import { el } from './api.js';
 
-export interface FlowNode {
-  id: string;
-  kind: string;
-  title: string;
-  lines: string[];
-  line: number;
-  column: number;
-  stepIndex?: number;
-  stepId?: string;
-  variantId?: string | null;
-  x: number;
-  y: number;
-}
-export interface Flow {
-  sequenceId: string;
-  nodes: FlowNode[];
-  edges: { from: string; to: string; label?: string }[];
-  width: number;
-  height: number;
-}
+import type { Flow, FlowNode } from '../src/studio/flow.js';
+
+export type { Flow, FlowNode };
 
 const W = 220;
 const H = 84;

@@ -1,6 +1,7 @@
 /** The preview with test sends, the forecast and the live figures of the flow. */
 import { $, api, el, query } from './api.js';
 import type { Preview } from '../src/engine/preview.js';
+import type { Forecast } from '../src/studio/forecast.js';
 import type { Flow } from './flow.js';
 
 let sequencePath: string | null = null;
@@ -135,22 +136,6 @@ function wire(): void {
   });
 }
 wire();
-
-interface Forecast {
-  sequenceId: string;
-  version: number;
-  start: string;
-  days: number;
-  entered: number;
-  holdout: number;
-  perStep: { stepId: string; sent: number }[];
-  mailsPerDay: { date: string; mails: number }[];
-  capDeferrals: number;
-  windowDeferrals: number;
-  consentBlocked: number;
-  goals: number;
-  assumptions: string;
-}
 
 /** The forecast as a few figures, a table per step and one bar per day. */
 export function renderForecast(out: HTMLElement, f: Forecast): void {
