@@ -118,9 +118,10 @@ export async function scheduleBatch(ctx: EngineContext, weights?: VariantWeights
       customers.map((c) => c.id),
     );
     // With a customer's "one a week/month", sequences due together take turns (see fairOrder).
-    if (preferenceWindow(prefs.values()) > 0) await fairOrder(trx, due);
+    const frequencyWindow = preferenceWindow(prefs.values());
+    if (frequencyWindow > 0) await fairOrder(trx, due);
     const capWindow = Math.max(
-      preferenceWindow(prefs.values()),
+      frequencyWindow,
       ...(await Promise.all(
         due.map(async (e) => capOf(await ctx.sequences.version(e.sequence_id, e.sequence_version))?.per ?? 0),
       )),
