@@ -6,6 +6,7 @@
 import { CHURN_REASONS } from '../shop/types.js';
 import { closest } from '../util/did-you-mean.js';
 import { COUNT } from '../util/limits.js';
+import { isTimeZone } from '../util/time.js';
 import { checkExpression, type ExpressionScope } from './expressions.js';
 import type { PathKey } from './positions.js';
 
@@ -275,9 +276,7 @@ function checkWindow(out: SemanticProblem[], w: Obj): void {
   }
   const tz = str(w.timezone);
   if (tz !== undefined && tz !== 'customer') {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-    } catch {
+    if (!isTimeZone(tz)) {
       timeZones ??= Intl.supportedValuesOf('timeZone');
       const c = closest(tz, timeZones);
       out.push({

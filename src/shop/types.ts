@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boundedJson, boundedText as text, COUNT, TEXT } from '../util/limits.js';
-import { parseTime, TIME_FORMATS } from '../util/time.js';
+import { isTimeZone, parseTime, TIME_FORMATS } from '../util/time.js';
 
 const isoTime = z.union([z.number().int(), z.date(), text(TEXT.short)]).transform((v, ctx) => {
   const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : v.getTime();
@@ -11,17 +11,7 @@ const isoTime = z.union([z.number().int(), z.date(), text(TEXT.short)]).transfor
   return t;
 });
 
-const timeZone = text(TEXT.timeZone).refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected an IANA time zone like Europe/Berlin' },
-);
+const timeZone = text(TEXT.timeZone).refine(isTimeZone, { message: 'expected an IANA time zone like Europe/Berlin' });
 
 /** The churn reasons of the source material; sequences branch on them. */
 export const CHURN_REASONS = [

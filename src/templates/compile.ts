@@ -1,13 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
 import Handlebars from 'handlebars';
-import { convert, type FormatCallback } from 'html-to-text';
-import mjml2html from 'mjml';
+import type { FormatCallback } from 'html-to-text';
 import type { Problem } from '../errors.js';
 import { checkHandlebars, checkSource, toProblem, type RawProblem } from './check.js';
 import type { Expanded } from './expand.js';
 import { HELPERS, VALUE_HELPER } from './helpers.js';
 import { HREF, LINK_HELPER, TEXT_LINK_HELPER, type LinkSettings } from './links.js';
 import { REQUIRED_MARKERS } from './model.js';
+
+type Renderers = { mjml2html: typeof import('mjml'); convert: typeof import('html-to-text').convert };
+let renderers: Promise<Renderers> | undefined;
+
+/**
+ * MJML brings juice, cheerio and undici (about a second to load): they are loaded on the first
+ * compile, so commands and processes that never render a mail start without them.
+ */
+function loadRenderers(): Promise<Renderers> {
+  renderers ??= Promise.all([import('mjml'), import('html-to-text')]).then(([m, h]) => ({
+    mjml2html: m.default,
+    convert: h.convert,
+  }));
+  return renderers;
+}
 
 /** A template compiled once per content version: only Handlebars runs per recipient. */
 export interface CompiledTemplate {
@@ -195,6 +209,7 @@ export async function compileExpanded(hb: typeof Handlebars, name: string, x: Ex
   if (!checked.program) return { errors: syntaxErrors(x, dirLabel) ?? errors, warnings };
 
   // ignoreIncludes: a template may not read files beyond what Comeback expanded for it.
+  const { mjml2html, convert } = await loadRenderers();
   const result = await mjml2html(x.source, { validationLevel: 'soft', ignoreIncludes: true, keepComments: false });
   for (const e of (result.errors ?? []) as { line: number; message: string; tagName: string }[]) {
     errors.push(where({ line: e.line, column: 0, path: `<${e.tagName}>`, message: `MJML: ${e.message}` }));

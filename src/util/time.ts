@@ -50,3 +50,23 @@ export function parseTimeOption(text: string, option: string, expected = TIME_FO
   if (t === undefined) throw new InputError(option, [`expected ${expected}, got "${text}"`]);
   return t;
 }
+
+/** Zones already checked; bounded, since the names come from imported data. */
+const knownZones = new Map<string, boolean>();
+
+/**
+ * Whether `tz` is an IANA time zone this runtime knows (`Europe/Berlin`). Constructing a formatter
+ * is the only portable check and costs about 80 µs, so each name is checked once.
+ */
+export function isTimeZone(tz: string): boolean {
+  let ok = knownZones.get(tz);
+  if (ok !== undefined) return ok;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  if (knownZones.size < 1000) knownZones.set(tz, ok);
+  return ok;
+}
