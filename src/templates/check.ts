@@ -89,7 +89,9 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
       }
       ctx = scope.contexts[at]!;
     } else {
-      const param = p.original.startsWith('this') ? undefined : scope.params.map((m) => m.get(parts[0]!)).findLast((c) => c);
+      const param = p.original.startsWith('this')
+        ? undefined
+        : scope.params.map((m) => m.get(parts[0]!)).findLast((c) => c);
       if (param) {
         ctx = param;
         parts = parts.slice(1);
@@ -102,7 +104,8 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
       if (field.type === 'any') return { field, id: `${id}.${parts.join('.')}` };
       let next: Field | undefined;
       if (field.type === 'object') next = field.fields?.[part];
-      else if (field.type === 'list') next = part === 'length' ? { type: 'number', doc: 'length' } : /^\d+$/.test(part) ? field.items : undefined;
+      else if (field.type === 'list')
+        next = part === 'length' ? { type: 'number', doc: 'length' } : /^\d+$/.test(part) ? field.items : undefined;
       if (!next) {
         const known = field.type === 'object' ? Object.keys(field.fields ?? {}) : [];
         const hint = closest(part, known);
@@ -112,7 +115,13 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
           p,
           show(p),
           `unknown variable "${p.original}"${where}` +
-            (hint ? `; did you mean "${hint}"?` : atRoot ? `; inside {{#each}}/{{#with}} names refer to the item: write @root.${part}` : known.length ? `; known here: ${known.join(', ')}` : ''),
+            (hint
+              ? `; did you mean "${hint}"?`
+              : atRoot
+                ? `; inside {{#each}}/{{#with}} names refer to the item: write @root.${part}`
+                : known.length
+                  ? `; known here: ${known.join(', ')}`
+                  : ''),
         );
         return undefined;
       }
@@ -120,7 +129,11 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
       id = `${id}.${part}`;
     }
     for (const prefix of guardedPrefixes) {
-      warn(p, show(p), `${prefix.replace(/^root\./, '')} may be null for some recipients; guard with {{#if ${prefix.replace(/^root\./, '')}}} (otherwise such a message fails)`);
+      warn(
+        p,
+        show(p),
+        `${prefix.replace(/^root\./, '')} may be null for some recipients; guard with {{#if ${prefix.replace(/^root\./, '')}}} (otherwise such a message fails)`,
+      );
     }
     return { field, id };
   };
@@ -138,14 +151,25 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
     const name = n.path.type === 'PathExpression' ? (n.path as hbs.AST.PathExpression).original : '';
     if (!VALUE_HELPERS.has(name) && !(n.type === 'BlockStatement' && BUILTIN_BLOCKS.has(name))) {
       const hint = closest(name, [...VALUE_HELPERS, ...BUILTIN_BLOCKS]);
-      err(n, show(n), `unknown helper "${name}"${hint ? `; did you mean "${hint}"?` : `; helpers: ${[...VALUE_HELPERS].join(', ')}`}`);
+      err(
+        n,
+        show(n),
+        `unknown helper "${name}"${hint ? `; did you mean "${hint}"?` : `; helpers: ${[...VALUE_HELPERS].join(', ')}`}`,
+      );
     }
     const args = n.params.map((p) => value(p, scope));
     for (const pair of n.hash?.pairs ?? []) value(pair.value, scope);
     const first = args[0]?.field.type;
-    if (name === 'money' && first && !['money', 'number', 'any'].includes(first)) err(n, show(n), `money expects an amount in minor units; ${(n.params[0] as hbs.AST.PathExpression).original} is a ${first}`);
-    if (TIME_HELPERS.has(name) && first && !['timestamp', 'number', 'any'].includes(first)) err(n, show(n), `${name} expects a time; ${(n.params[0] as hbs.AST.PathExpression).original} is a ${first}`);
-    if (VALUE_HELPERS.has(name) && n.params.length === 0 && name !== 'plural') err(n, show(n), `${name} needs a value, e.g. {{${name} total_spent}}`);
+    if (name === 'money' && first && !['money', 'number', 'any'].includes(first))
+      err(
+        n,
+        show(n),
+        `money expects an amount in minor units; ${(n.params[0] as hbs.AST.PathExpression).original} is a ${first}`,
+      );
+    if (TIME_HELPERS.has(name) && first && !['timestamp', 'number', 'any'].includes(first))
+      err(n, show(n), `${name} expects a time; ${(n.params[0] as hbs.AST.PathExpression).original} is a ${first}`);
+    if (VALUE_HELPERS.has(name) && n.params.length === 0 && name !== 'plural')
+      err(n, show(n), `${name} needs a value, e.g. {{${name} total_spent}}`);
     return args;
   };
 
@@ -154,7 +178,12 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
       switch (node.type) {
         case 'MustacheStatement': {
           const m = node as hbs.AST.MustacheStatement;
-          if (!m.escaped) err(m, show(m as Call), 'triple braces print without HTML escaping; use {{…}} (customer data must be escaped)');
+          if (!m.escaped)
+            err(
+              m,
+              show(m as Call),
+              'triple braces print without HTML escaping; use {{…}} (customer data must be escaped)',
+            );
           if (m.path.type !== 'PathExpression') break;
           if (m.params.length || m.hash?.pairs.length) {
             call(m as Call, scope);
@@ -170,9 +199,17 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
           if (v && v.field.type !== 'any' && (!v.field.nullable || scope.guards.has(v.id))) nonNull?.add(m);
           if (v && (v.field.type === 'object' || v.field.type === 'list')) {
             const keys = Object.keys(v.field.fields ?? v.field.items?.fields ?? {});
-            err(m, show(path), `"${path.original}" is ${v.field.type === 'list' ? 'a list: loop over it with {{#each}}' : `an object: print one of its fields${keys.length ? ` (${keys.join(', ')})` : ''}`}`);
+            err(
+              m,
+              show(path),
+              `"${path.original}" is ${v.field.type === 'list' ? 'a list: loop over it with {{#each}}' : `an object: print one of its fields${keys.length ? ` (${keys.join(', ')})` : ''}`}`,
+            );
           } else if (v && v.field.nullable && !scope.guards.has(v.id)) {
-            warn(m, show(path), `${path.original} may be null for some recipients; guard with {{#if ${path.original}}} or use {{default ${path.original} "…"}} (otherwise such a message fails)`);
+            warn(
+              m,
+              show(path),
+              `${path.original} may be null for some recipients; guard with {{#if ${path.original}}} or use {{default ${path.original} "…"}} (otherwise such a message fails)`,
+            );
           }
           break;
         }
@@ -183,8 +220,18 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
           const guards = new Set(scope.guards);
           if (arg && arg.id !== 'helper') guards.add(arg.id);
           if (name === 'each' || name === 'with') {
-            if (arg && name === 'each' && !['list', 'object', 'any'].includes(arg.field.type)) err(b, show(b), `{{#each}} needs a list; ${(b.params[0] as hbs.AST.PathExpression).original} is a ${arg.field.type}`);
-            if (arg && name === 'with' && !['object', 'any'].includes(arg.field.type)) err(b, show(b), `{{#with}} needs an object; ${(b.params[0] as hbs.AST.PathExpression).original} is a ${arg.field.type}`);
+            if (arg && name === 'each' && !['list', 'object', 'any'].includes(arg.field.type))
+              err(
+                b,
+                show(b),
+                `{{#each}} needs a list; ${(b.params[0] as hbs.AST.PathExpression).original} is a ${arg.field.type}`,
+              );
+            if (arg && name === 'with' && !['object', 'any'].includes(arg.field.type))
+              err(
+                b,
+                show(b),
+                `{{#with}} needs an object; ${(b.params[0] as hbs.AST.PathExpression).original} is a ${arg.field.type}`,
+              );
             const item: Context = arg
               ? name === 'each'
                 ? { field: arg.field.items ?? { type: 'any', doc: 'entry' }, id: `${arg.id}[]` }
@@ -207,7 +254,11 @@ export function checkHandlebars(program: hbs.AST.Program, nonNull?: WeakSet<hbs.
         }
         case 'PartialStatement':
         case 'PartialBlockStatement':
-          err(node, '{{> …}}', 'this partial could not be included: write {{> name}} with a lower-case name and no arguments; it is read from partials/name.mjml');
+          err(
+            node,
+            '{{> …}}',
+            'this partial could not be included: write {{> name}} with a lower-case name and no arguments; it is read from partials/name.mjml',
+          );
           break;
         case 'DecoratorBlock':
         case 'Decorator':
@@ -229,12 +280,21 @@ export function checkSource(source: string): SourceProblems & { program?: hbs.AS
   } catch (e) {
     const message = (e as Error).message;
     const line = Number(/line (\d+)/.exec(message)?.[1] ?? 1);
-    return { errors: [{ line, column: 0, path: '', message: `Handlebars syntax: ${message.split('\n').pop()}` }], warnings: [] };
+    return {
+      errors: [{ line, column: 0, path: '', message: `Handlebars syntax: ${message.split('\n').pop()}` }],
+      warnings: [],
+    };
   }
   const problems = checkHandlebars(program);
   source.split('\n').forEach((text, i) => {
     const at = text.search(/<mj-include\b/i);
-    if (at >= 0) problems.errors.push({ line: i + 1, column: at, path: '<mj-include>', message: 'mj-include is not allowed (it could read any file): use {{> partial}} for files in partials/' });
+    if (at >= 0)
+      problems.errors.push({
+        line: i + 1,
+        column: at,
+        path: '<mj-include>',
+        message: 'mj-include is not allowed (it could read any file): use {{> partial}} for files in partials/',
+      });
   });
   return { ...problems, program };
 }
@@ -251,5 +311,11 @@ export function checkHeaderTemplate(text: string): string[] {
 /** Maps a problem in the expanded source to the marketer's file and line. */
 export function toProblem(p: RawProblem, origins: Origin[], dirLabel: string): Problem {
   const o = origins[p.line - 1] ?? origins[origins.length - 1] ?? { file: '?', line: p.line, column: 0 };
-  return { file: `${dirLabel}/${o.file}`, line: o.line, column: o.column + p.column + 1, path: p.path, message: p.message };
+  return {
+    file: `${dirLabel}/${o.file}`,
+    line: o.line,
+    column: o.column + p.column + 1,
+    path: p.path,
+    message: p.message,
+  };
 }

@@ -73,10 +73,16 @@ export function missingMarkers(program: Program): string[] {
     const marker = REQUIRED_MARKERS.find((m) => m.path === (path as hbs.AST.PathExpression).original);
     if (!marker) return;
     const before = body[i - 1];
-    if (marker.href && !(before?.type === 'ContentStatement' && /<a\b[^>]*\bhref="$/i.test((before as hbs.AST.ContentStatement).value))) return;
+    if (
+      marker.href &&
+      !(before?.type === 'ContentStatement' && /<a\b[^>]*\bhref="$/i.test((before as hbs.AST.ContentStatement).value))
+    )
+      return;
     found.add(marker.path);
   });
-  return REQUIRED_MARKERS.filter((m) => !found.has(m.path)).map((m) => `missing ${m.what}; it belongs in the footer partial and must not sit inside {{#if}}/{{#each}}`);
+  return REQUIRED_MARKERS.filter((m) => !found.has(m.path)).map(
+    (m) => `missing ${m.what}; it belongs in the footer partial and must not sit inside {{#if}}/{{#each}}`,
+  );
 }
 
 /** The Handlebars statements of a program in document order, as comparable signatures. */
@@ -85,7 +91,10 @@ function signatures(program: Program): { sig: string; node: hbs.AST.Node }[] {
   walk(program, (n) => {
     if (n.type === 'MustacheStatement' || n.type === 'BlockStatement') {
       const m = n as hbs.AST.MustacheStatement;
-      out.push({ sig: `${n.type === 'BlockStatement' ? '#' : ''}${m.path.type === 'PathExpression' ? (m.path as hbs.AST.PathExpression).original : '?'}/${m.params.length}`, node: n });
+      out.push({
+        sig: `${n.type === 'BlockStatement' ? '#' : ''}${m.path.type === 'PathExpression' ? (m.path as hbs.AST.PathExpression).original : '?'}/${m.params.length}`,
+        node: n,
+      });
     }
   });
   return out;
@@ -126,9 +135,17 @@ function combine(html: Program, text: Program, separator: string): Program {
   walk(text, (n) => {
     if (n.type === 'MustacheStatement') (n as hbs.AST.MustacheStatement).escaped = false;
     const b = n as hbs.AST.BlockStatement;
-    if (n.type === 'BlockStatement' && b.path.original === LINK_HELPER) b.path = { ...b.path, parts: [TEXT_LINK_HELPER], original: TEXT_LINK_HELPER };
+    if (n.type === 'BlockStatement' && b.path.original === LINK_HELPER)
+      b.path = { ...b.path, parts: [TEXT_LINK_HELPER], original: TEXT_LINK_HELPER };
   });
-  const sep = { type: 'ContentStatement', value: separator, original: separator, rightStripped: false, leftStripped: false, loc: html.loc } as unknown as hbs.AST.ContentStatement;
+  const sep = {
+    type: 'ContentStatement',
+    value: separator,
+    original: separator,
+    rightStripped: false,
+    leftStripped: false,
+    loc: html.loc,
+  } as unknown as hbs.AST.ContentStatement;
   return { ...html, body: [...html.body, sep, ...text.body] };
 }
 
@@ -144,15 +161,28 @@ export function guardValues(program: Program, nonNull?: WeakSet<hbs.AST.Node>): 
     if (m.path.type !== 'PathExpression' || m.params.length || m.hash?.pairs.length) return;
     const path = m.path as hbs.AST.PathExpression;
     if ((HELPERS as readonly string[]).includes(path.original)) return;
-    const name: hbs.AST.StringLiteral = { type: 'StringLiteral', value: path.original, original: path.original, loc: path.loc };
+    const name: hbs.AST.StringLiteral = {
+      type: 'StringLiteral',
+      value: path.original,
+      original: path.original,
+      loc: path.loc,
+    };
     m.params = [path, name];
-    m.path = { type: 'PathExpression', data: false, depth: 0, parts: [VALUE_HELPER], original: VALUE_HELPER, loc: path.loc };
+    m.path = {
+      type: 'PathExpression',
+      data: false,
+      depth: 0,
+      parts: [VALUE_HELPER],
+      original: VALUE_HELPER,
+      loc: path.loc,
+    };
   });
   return program;
 }
 
 type DomNode = { type: string; data?: string; name?: string; children?: DomNode[] };
-const hasText = (nodes: DomNode[] = []): boolean => nodes.some((n) => (n.type === 'text' ? !!n.data?.trim() : n.name !== 'img' && hasText(n.children)));
+const hasText = (nodes: DomNode[] = []): boolean =>
+  nodes.some((n) => (n.type === 'text' ? !!n.data?.trim() : n.name !== 'img' && hasText(n.children)));
 
 const TEXT_OPTIONS = {
   // No wrapping: values substituted per recipient would break the line lengths anyway.
@@ -167,8 +197,16 @@ const TEXT_OPTIONS = {
     { selector: 'img', format: 'skip' },
     { selector: 'div[style*="display:none"]', format: 'skip' },
     { selector: 'div', format: 'block', options: { leadingLineBreaks: 2, trailingLineBreaks: 2 } },
-    { selector: 'a', format: 'textLink', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['<', '>'] as [string, string] } },
-    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => ({ selector: h, format: 'heading', options: { uppercase: false } })),
+    {
+      selector: 'a',
+      format: 'textLink',
+      options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['<', '>'] as [string, string] },
+    },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => ({
+      selector: h,
+      format: 'heading',
+      options: { uppercase: false },
+    })),
     { selector: 'th', format: 'block' },
   ],
 };
@@ -189,7 +227,14 @@ function syntaxErrors(x: Expanded, dirLabel: string): Problem[] | undefined {
     const max = Math.max(...lines.keys());
     const text = Array.from({ length: max }, (_, i) => lines.get(i + 1) ?? '').join('\n');
     const r = checkSource(text);
-    if (!r.program) return r.errors.map((e) => ({ file: `${dirLabel}/${file}`, line: e.line, column: 1, path: e.path, message: e.message }));
+    if (!r.program)
+      return r.errors.map((e) => ({
+        file: `${dirLabel}/${file}`,
+        line: e.line,
+        column: 1,
+        path: e.path,
+        message: e.message,
+      }));
   }
   return undefined;
 }
@@ -200,12 +245,24 @@ function syntaxErrors(x: Expanded, dirLabel: string): Problem[] | undefined {
  * that MJML kept every expression in place, then the plain-text part derived from that HTML, and
  * both compiled by Handlebars (strict). Problems name the marketer's file and line.
  */
-export async function compileExpanded(hb: typeof Handlebars, name: string, x: Expanded, dirLabel: string, links: LinkSettings): Promise<CompileResult> {
+export async function compileExpanded(
+  hb: typeof Handlebars,
+  name: string,
+  x: Expanded,
+  dirLabel: string,
+  links: LinkSettings,
+): Promise<CompileResult> {
   const where = (p: RawProblem) => toProblem(p, x.origins, dirLabel);
   const checked = checkSource(x.source);
   const errors = checked.errors.map(where);
   const warnings = checked.warnings.map(where);
-  const fileProblem = (message: string, path = ''): Problem => ({ file: `${dirLabel}/${x.file}`, line: 1, column: 1, path, message });
+  const fileProblem = (message: string, path = ''): Problem => ({
+    file: `${dirLabel}/${x.file}`,
+    line: 1,
+    column: 1,
+    path,
+    message,
+  });
   if (!checked.program) return { errors: syntaxErrors(x, dirLabel) ?? errors, warnings };
 
   // ignoreIncludes: a template may not read files beyond what Comeback expanded for it.
@@ -220,7 +277,11 @@ export async function compileExpanded(hb: typeof Handlebars, name: string, x: Ex
   try {
     htmlAst = Handlebars.parse(html);
   } catch (e) {
-    errors.push(fileProblem(`the HTML produced by MJML is no valid Handlebars (an expression inside an attribute MJML rewrote?): ${(e as Error).message.split('\n').pop()}`));
+    errors.push(
+      fileProblem(
+        `the HTML produced by MJML is no valid Handlebars (an expression inside an attribute MJML rewrote?): ${(e as Error).message.split('\n').pop()}`,
+      ),
+    );
     return { errors, warnings };
   }
   for (const m of missingMarkers(htmlAst)) errors.push(fileProblem(m));
@@ -241,14 +302,24 @@ export async function compileExpanded(hb: typeof Handlebars, name: string, x: Ex
       at = found + 1;
     }
     if (lost) {
-      errors.push(where({ line: node.loc.start.line, column: node.loc.start.column, path: sig.replace(/\/\d+$/, ''), message: 'MJML dropped or moved this expression: put block helpers between components inside <mj-raw>…</mj-raw>' }));
+      errors.push(
+        where({
+          line: node.loc.start.line,
+          column: node.loc.start.column,
+          path: sig.replace(/\/\d+$/, ''),
+          message:
+            'MJML dropped or moved this expression: put block helpers between components inside <mj-raw>…</mj-raw>',
+        }),
+      );
       break;
     }
   }
 
   // Every href value becomes {{#__link}}…{{/__link}}: links are decided while rendering, in the
   // HTML and in the text part derived from it, instead of by scanning each rendered message.
-  const linked = html.replace(HREF, (m, pre: string, value: string, post: string) => (value.includes(`{{#${LINK_HELPER}}}`) ? m : `${pre}{{#${LINK_HELPER}}}${value}{{/${LINK_HELPER}}}${post}`));
+  const linked = html.replace(HREF, (m, pre: string, value: string, post: string) =>
+    value.includes(`{{#${LINK_HELPER}}}`) ? m : `${pre}{{#${LINK_HELPER}}}${value}{{/${LINK_HELPER}}}${post}`,
+  );
   htmlAst = Handlebars.parse(linked);
   const text = convert(linked, TEXT_OPTIONS).replace(/^[ \t]+|[ \t]+$/gm, '');
   let textAst: Program;
@@ -266,7 +337,10 @@ export async function compileExpanded(hb: typeof Handlebars, name: string, x: Ex
     locale: x.locale,
     file: x.file,
     hash: createHash('sha256').update(x.source).digest('hex').slice(0, 16),
-    render: hb.compile(combine(guardValues(htmlAst, guaranteed(htmlAst)), guardValues(textAst, guaranteed(textAst)), separator), { strict: true }),
+    render: hb.compile(
+      combine(guardValues(htmlAst, guaranteed(htmlAst)), guardValues(textAst, guaranteed(textAst)), separator),
+      { strict: true },
+    ),
     separator,
     uses: usedKeys(checked.program),
     links,

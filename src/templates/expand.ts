@@ -51,7 +51,8 @@ export class TemplateFiles {
   /** The absolute path of a file inside the folder; TemplateError when the name leaves it. */
   path(relativePath: string): string {
     const full = resolve(this.dir, relativePath);
-    if (!full.startsWith(this.dir + sep)) throw new TemplateError(`template path "${relativePath}" leaves the templates folder`);
+    if (!full.startsWith(this.dir + sep))
+      throw new TemplateError(`template path "${relativePath}" leaves the templates folder`);
     return full;
   }
 
@@ -59,14 +60,18 @@ export class TemplateFiles {
   exists(full: string): boolean {
     if (!existsSync(full)) return false;
     const real = realpathSync(full);
-    if (!real.startsWith(this.realDir + sep)) throw new TemplateError(`template file ${relative(this.dir, full)} links outside the templates folder`);
+    if (!real.startsWith(this.realDir + sep))
+      throw new TemplateError(`template file ${relative(this.dir, full)} links outside the templates folder`);
     return true;
   }
 
   private read(full: string, deps: Expanded['deps']): string {
     const st = statSync(full);
     // Refused from its size alone: a runaway file is never read into memory.
-    if (st.size > BYTES.templateFile) throw new TemplateError(`${relative(this.dir, full)}: ${tooLarge(st.size, BYTES.templateFile)} for a template file`);
+    if (st.size > BYTES.templateFile)
+      throw new TemplateError(
+        `${relative(this.dir, full)}: ${tooLarge(st.size, BYTES.templateFile)} for a template file`,
+      );
     deps.push({ path: full, mtimeMs: st.mtimeMs, size: st.size });
     return readFileSync(full, 'utf8');
   }
@@ -96,7 +101,10 @@ export class TemplateFiles {
    */
   expand(name: string, locale: string, fallback: string): Expanded {
     const found = this.locate(name, locale, fallback);
-    if (!found.file) throw new TemplateError(`template "${name}" not found for locale ${locale}: expected ${relative(this.dir, found.tried[0]!)}`);
+    if (!found.file)
+      throw new TemplateError(
+        `template "${name}" not found for locale ${locale}: expected ${relative(this.dir, found.tried[0]!)}`,
+      );
     const deps: Expanded['deps'] = [];
     const missing = found.tried.slice(0, found.tried.indexOf(found.file));
     const file = relative(this.dir, found.file);
@@ -107,8 +115,16 @@ export class TemplateFiles {
     } else {
       const layout = LAYOUT.exec(body)?.[1] ?? 'default';
       const layoutPath = this.path(`layouts/${layout}.mjml`);
-      if (!this.exists(layoutPath)) throw new TemplateError(`${file}: layout "${layout}" not found: expected layouts/${layout}.mjml`);
-      const layoutLines = this.lines(this.read(layoutPath, deps), `layouts/${layout}.mjml`, found.locale, deps, missing, 0);
+      if (!this.exists(layoutPath))
+        throw new TemplateError(`${file}: layout "${layout}" not found: expected layouts/${layout}.mjml`);
+      const layoutLines = this.lines(
+        this.read(layoutPath, deps),
+        `layouts/${layout}.mjml`,
+        found.locale,
+        deps,
+        missing,
+        0,
+      );
       const bodyLines = this.lines(body, file, found.locale, deps, missing, 0);
       lines = [];
       for (const l of layoutLines) {
@@ -117,15 +133,35 @@ export class TemplateFiles {
           lines.push(l);
           continue;
         }
-        lines.push({ ...l, text: l.text.slice(0, at) }, ...bodyLines, { ...l, text: l.text.slice(at + BODY_SLOT.length), column: l.column + at + BODY_SLOT.length });
+        lines.push({ ...l, text: l.text.slice(0, at) }, ...bodyLines, {
+          ...l,
+          text: l.text.slice(at + BODY_SLOT.length),
+          column: l.column + at + BODY_SLOT.length,
+        });
       }
-      if (!layoutLines.some((l) => l.text.includes(BODY_SLOT))) throw new TemplateError(`layouts/${layout}.mjml has no ${BODY_SLOT} slot`);
+      if (!layoutLines.some((l) => l.text.includes(BODY_SLOT)))
+        throw new TemplateError(`layouts/${layout}.mjml has no ${BODY_SLOT} slot`);
     }
-    return { source: lines.map((l) => l.text).join('\n'), origins: lines.map(({ file: f, line, column }) => ({ file: f, line, column })), locale: found.locale, file, deps, missing };
+    return {
+      source: lines.map((l) => l.text).join('\n'),
+      origins: lines.map(({ file: f, line, column }) => ({ file: f, line, column })),
+      locale: found.locale,
+      file,
+      deps,
+      missing,
+    };
   }
 
-  private lines(text: string, file: string, locale: string, deps: Expanded['deps'], missing: string[], depth: number): Line[] {
-    if (depth > MAX_DEPTH) throw new TemplateError(`${file}: partials nest deeper than ${MAX_DEPTH} levels (a partial including itself?)`);
+  private lines(
+    text: string,
+    file: string,
+    locale: string,
+    deps: Expanded['deps'],
+    missing: string[],
+    depth: number,
+  ): Line[] {
+    if (depth > MAX_DEPTH)
+      throw new TemplateError(`${file}: partials nest deeper than ${MAX_DEPTH} levels (a partial including itself?)`);
     const out: Line[] = [];
     text.split('\n').forEach((lineText, i) => {
       let last = 0;
@@ -135,19 +171,29 @@ export class TemplateFiles {
         out.push(...this.partial(m[1]!, file, i + 1, locale, deps, missing, depth));
         last = at + m[0].length;
       }
-      if (last === 0 || last < lineText.length) out.push({ text: lineText.slice(last), file, line: i + 1, column: last });
+      if (last === 0 || last < lineText.length)
+        out.push({ text: lineText.slice(last), file, line: i + 1, column: last });
     });
     return out;
   }
 
-  private partial(name: string, from: string, line: number, locale: string, deps: Expanded['deps'], missing: string[], depth: number): Line[] {
+  private partial(
+    name: string,
+    from: string,
+    line: number,
+    locale: string,
+    deps: Expanded['deps'],
+    missing: string[],
+    depth: number,
+  ): Line[] {
     const localized = this.path(`partials/${name}.${locale}.mjml`);
     const plain = this.path(`partials/${name}.mjml`);
     let f: string;
     if (this.exists(localized)) f = localized;
     else {
       missing.push(localized);
-      if (!this.exists(plain)) throw new TemplateError(`${from}:${line}: partial "${name}" not found: expected partials/${name}.mjml`);
+      if (!this.exists(plain))
+        throw new TemplateError(`${from}:${line}: partial "${name}" not found: expected partials/${name}.mjml`);
       f = plain;
     }
     return this.lines(this.read(f, deps), relative(this.dir, f), locale, deps, missing, depth + 1);

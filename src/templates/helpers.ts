@@ -7,7 +7,18 @@ type Options = Handlebars.HelperOptions;
 const DAY = 86_400_000;
 
 /** Names of Comeback's helpers (besides Handlebars' own if, unless, each, with, lookup). */
-export const HELPERS = ['money', 'number', 'date', 'since', 'ago', 'plural', 'percent', 'formal', 'eq', 'default'] as const;
+export const HELPERS = [
+  'money',
+  'number',
+  'date',
+  'since',
+  'ago',
+  'plural',
+  'percent',
+  'formal',
+  'eq',
+  'default',
+] as const;
 
 /** The helper the compiler wraps around every printed value: fails the message instead of a blank. */
 export const VALUE_HELPER = '__value';
@@ -18,7 +29,10 @@ const isDe = (locale: string) => locale.toLowerCase().startsWith('de');
 
 // Building an Intl formatter costs tens of microseconds; a render must not pay that per value.
 const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules | Intl.RelativeTimeFormat>();
-function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules | Intl.RelativeTimeFormat>(key: string, make: () => T): T {
+function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules | Intl.RelativeTimeFormat>(
+  key: string,
+  make: () => T,
+): T {
   let f = cache.get(key) as T | undefined;
   if (!f) cache.set(key, (f = make()));
   return f;
@@ -50,7 +64,8 @@ export function sinceText(then: number, now: number, locale: string): string {
     if (count === 0) return 'seit heute';
     return `seit ${count === 1 ? DE_SINCE[unit][0] : `${count} ${DE_SINCE[unit][1]}`}`;
   }
-  if (locale.toLowerCase().startsWith('en')) return count === 0 ? 'since today' : `for ${count} ${unit}${count === 1 ? '' : 's'}`;
+  if (locale.toLowerCase().startsWith('en'))
+    return count === 0 ? 'since today' : `for ${count} ${unit}${count === 1 ? '' : 's'}`;
   return agoText(then, now, locale);
 }
 
@@ -68,7 +83,8 @@ export function createHandlebars(): typeof Handlebars {
   hb.registerHelper('money', function (minor: unknown, ...args: unknown[]) {
     const options = args.pop() as Options;
     const currency = typeof args[0] === 'string' ? args[0] : ((root(options).currency as string | undefined) ?? 'EUR');
-    if (typeof minor !== 'number') throw new TemplateError(`money: expected an amount in minor units, got ${JSON.stringify(minor)}`);
+    if (typeof minor !== 'number')
+      throw new TemplateError(`money: expected an amount in minor units, got ${JSON.stringify(minor)}`);
     return formatMoney(minor, currency, localeOf(options));
   });
 
@@ -85,7 +101,10 @@ export function createHandlebars(): typeof Handlebars {
     const style = (typeof args[0] === 'string' ? args[0] : 'medium') as 'short' | 'medium' | 'long' | 'full';
     const locale = localeOf(options);
     const tz = (root(options).time_zone as string | undefined) ?? 'UTC';
-    return cached(`d|${locale}|${style}|${tz}`, () => new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: tz })).format(ms);
+    return cached(
+      `d|${locale}|${style}|${tz}`,
+      () => new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: tz }),
+    ).format(ms);
   });
 
   /** `{{since last_order.ordered_at}}` → "seit 3 Monaten" / "for 3 months" (relative to the send time). */
@@ -111,14 +130,23 @@ export function createHandlebars(): typeof Handlebars {
     const count = Number(n);
     const category = cached(`p|${locale}`, () => new Intl.PluralRules(locale)).select(count);
     const forms = options.hash as Record<string, string>;
-    const chosen = forms[category] ?? (category === 'one' ? (args[0] as string | undefined) ?? forms.one : (args[1] as string | undefined) ?? forms.other) ?? '';
-    return chosen.includes('#') ? chosen.replace(/#/g, cached(`n|${locale}`, () => new Intl.NumberFormat(locale)).format(count)) : chosen;
+    const chosen =
+      forms[category] ??
+      (category === 'one'
+        ? ((args[0] as string | undefined) ?? forms.one)
+        : ((args[1] as string | undefined) ?? forms.other)) ??
+      '';
+    return chosen.includes('#')
+      ? chosen.replace(/#/g, cached(`n|${locale}`, () => new Intl.NumberFormat(locale)).format(count))
+      : chosen;
   });
 
   /** `{{percent 15}}` → "15 %" in de, "15%" in en. */
   hb.registerHelper('percent', function (value: unknown, options: Options) {
     const locale = localeOf(options);
-    return cached(`pc|${locale}`, () => new Intl.NumberFormat(locale, { style: 'percent' })).format(Number(value) / 100);
+    return cached(`pc|${locale}`, () => new Intl.NumberFormat(locale, { style: 'percent' })).format(
+      Number(value) / 100,
+    );
   });
 
   /** `{{formal "Sie" "du"}}`: the first text for the formal style, the second for the informal one. */
@@ -138,7 +166,10 @@ export function createHandlebars(): typeof Handlebars {
 
   /** Wrapped around every printed value by the compiler: a null value fails the message, never a blank. */
   hb.registerHelper(VALUE_HELPER, function (value: unknown, name: string) {
-    if (value === null || value === undefined) throw new TemplateError(`{{${name}}} has no value for this recipient (guard it with {{#if ${name}}} or use {{default ${name} "…"}})`);
+    if (value === null || value === undefined)
+      throw new TemplateError(
+        `{{${name}}} has no value for this recipient (guard it with {{#if ${name}}} or use {{default ${name} "…"}})`,
+      );
     return value;
   });
   hb.registerHelper(LINK_HELPER, linkHelper);

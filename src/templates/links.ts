@@ -20,7 +20,17 @@ export const DEFAULT_LINK_SETTINGS: LinkSettings = {
   utmHosts: null,
 };
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&quot;': '"', '&#x27;': "'", '&#39;': "'", '&#x3D;': '=', '&#61;': '=', '&#x60;': '`', '&lt;': '<', '&gt;': '>' };
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&quot;': '"',
+  '&#x27;': "'",
+  '&#39;': "'",
+  '&#x3D;': '=',
+  '&#61;': '=',
+  '&#x60;': '`',
+  '&lt;': '<',
+  '&gt;': '>',
+};
 const ENTITY = /&(?:amp|quot|lt|gt|#x27|#39|#x3D|#61|#x60);/g;
 
 /** The URL an `href` attribute value stands for (Handlebars escapes `=`, `&`, quotes). */
@@ -43,8 +53,10 @@ export function assertSafeLink(target: string): void {
   // Browsers ignore control characters and spaces inside a scheme ("java\nscript:").
   const compact = target.replace(/[\u0000-\u0020]/g, '');
   const scheme = SCHEME.exec(compact)?.[1]?.toLowerCase();
-  if (!scheme) throw new TemplateError(`link "${target.slice(0, 80)}" is not absolute: write https://… (a mail has no base URL)`);
-  if (!SAFE_SCHEMES.has(scheme)) throw new TemplateError(`link scheme "${scheme}:" is not allowed in a mail (only http, https, mailto, tel)`);
+  if (!scheme)
+    throw new TemplateError(`link "${target.slice(0, 80)}" is not absolute: write https://… (a mail has no base URL)`);
+  if (!SAFE_SCHEMES.has(scheme))
+    throw new TemplateError(`link scheme "${scheme}:" is not allowed in a mail (only http, https, mailto, tel)`);
 }
 
 const hostCache = new Map<string, string | null>();
@@ -148,7 +160,14 @@ export class LinkTracker {
   /** The URL to write into the mail for a link target. */
   url(target: string): string {
     assertSafeLink(target);
-    if (!this.rewrite || !/^https?:\/\//i.test(target) || target === this.unsubscribe || target === this.webview || target.startsWith(this.trackingBase)) return target;
+    if (
+      !this.rewrite ||
+      !/^https?:\/\//i.test(target) ||
+      target === this.unsubscribe ||
+      target === this.webview ||
+      target.startsWith(this.trackingBase)
+    )
+      return target;
     let url = this.tracked.get(target);
     if (url === undefined) {
       if (!this.utm) {

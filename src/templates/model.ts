@@ -25,7 +25,12 @@ const n = (doc: string, nullable = false): Field => ({ type: 'number', doc, null
 const money = (doc: string, nullable = false): Field => ({ type: 'money', doc, nullable });
 const time = (doc: string, nullable = false): Field => ({ type: 'timestamp', doc, nullable });
 const url = (doc: string, nullable = false): Field => ({ type: 'url', doc, nullable });
-const obj = (doc: string, fields: Record<string, Field>, nullable = false): Field => ({ type: 'object', doc, fields, nullable });
+const obj = (doc: string, fields: Record<string, Field>, nullable = false): Field => ({
+  type: 'object',
+  doc,
+  fields,
+  nullable,
+});
 const list = (doc: string, items: Field): Field => ({ type: 'list', doc, items });
 
 /** A product as templates see it (recommendations and last-order items). */
@@ -54,7 +59,10 @@ export const DATA_MODEL: Record<string, Field> = {
   title: s('academic title, e.g. Dr.', true),
   email: s('email address', true),
   salutation: s('greeting line without comma: "Sehr geehrte Frau Dr. Müller", "Hallo Anna", neutral when unknown'),
-  attributes: { type: 'any', doc: 'free-form customer attributes recorded by the shop (unchecked: a missing one fails the message)' },
+  attributes: {
+    type: 'any',
+    doc: 'free-form customer attributes recorded by the shop (unchecked: a missing one fails the message)',
+  },
   orders_count: n('number of orders (not cancelled)'),
   total_spent: money('lifetime spend in minor units'),
   average_order: money('average order value in minor units'),
@@ -74,7 +82,10 @@ export const DATA_MODEL: Record<string, Field> = {
   favorite_category: s('the category bought most often', true),
   recommendations: list(
     'up to 3 in-stock products the customer does not own yet: bought together with their products, else bestsellers of their favourite categories, else of the shop',
-    obj('a recommended product', { ...PRODUCT_FIELDS, reason: s('bought_together, category_bestseller or bestseller') }),
+    obj('a recommended product', {
+      ...PRODUCT_FIELDS,
+      reason: s('bought_together, category_bestseller or bestseller'),
+    }),
   ),
   coupon: obj(
     'the personal coupon of this step; null when the step gives none',
@@ -88,7 +99,10 @@ export const DATA_MODEL: Record<string, Field> = {
   ),
   churn_reason: s('the known churn reason key (price, service, ...)', true),
   churn_reason_label: s('the churn reason in the customer language', true),
-  reasons: list('every churn reason with its one-click survey link', obj('a reason', { key: s('reason key'), label: s('label in the customer language'), url: url('survey link') })),
+  reasons: list(
+    'every churn reason with its one-click survey link',
+    obj('a reason', { key: s('reason key'), label: s('label in the customer language'), url: url('survey link') }),
+  ),
   reason_links: obj('survey link per reason key', {}, false),
   shop_url: url('the shop (tracked)'),
   unsubscribe_url: url('one-click unsubscribe page (never tracked)'),
@@ -133,7 +147,11 @@ DATA_MODEL.labels!.fields = Object.fromEntries(LABEL_KEYS.map((k) => [k, s(`labe
 export const REQUIRED_MARKERS = [
   { path: 'unsubscribe_url', what: 'the unsubscribe link (<a href="{{unsubscribe_url}}">)', href: true },
   { path: 'sender.postal_address', what: "the sender's postal address ({{sender.postal_address}})", href: false },
-  { path: 'notice.right_to_object', what: 'the notice of the right to object ({{notice.right_to_object}})', href: false },
+  {
+    path: 'notice.right_to_object',
+    what: 'the notice of the right to object ({{notice.right_to_object}})',
+    href: false,
+  },
 ] as const;
 
 /** One line per key, for docs and `comeback preview --help`-style listings. */

@@ -2,7 +2,10 @@ import { CHURN_REASONS } from '../shop/types.js';
 import type { LABEL_KEYS } from './model.js';
 
 /** Legal texts per language. The right-to-object notice is required in every mail (§7(3) UWG). */
-export const NOTICES: Record<string, { right_to_object: string; unsubscribe: string; preferences: string; view_online: string }> = {
+export const NOTICES: Record<
+  string,
+  { right_to_object: string; unsubscribe: string; preferences: string; view_online: string }
+> = {
   de: {
     right_to_object:
       'Sie erhalten diese E-Mail, weil Sie bei uns eingekauft haben. Sie können der Verwendung Ihrer E-Mail-Adresse für Werbung jederzeit widersprechen, ohne dass Ihnen andere als die Übermittlungskosten nach den Basistarifen entstehen.',

@@ -17,7 +17,9 @@ function reason(t: { name: string; locale: string }, err: unknown): TemplateErro
   if (e instanceof TemplateError) return new TemplateError(`template ${t.name} (${t.locale}): ${e.message}`);
   // Handlebars strict mode: `"total" not defined in null` when an object the path goes through is missing.
   const viaNull = /Cannot read properties of (null|undefined) \(reading '([^']+)'\)/.exec(e.message);
-  const what = viaNull ? `"${viaNull[2]}" not defined in ${viaNull[1]}` : e.message.replace(/ - \d+:\d+$/, '').replace(/ in \[object Object\]$/, ' in the data');
+  const what = viaNull
+    ? `"${viaNull[2]}" not defined in ${viaNull[1]}`
+    : e.message.replace(/ - \d+:\d+$/, '').replace(/ in \[object Object\]$/, ' in the data');
   return new TemplateError(`template ${t.name} (${t.locale}): a value is missing for this recipient: ${what}`);
 }
 
@@ -28,7 +30,12 @@ function reason(t: { name: string; locale: string }, err: unknown): TemplateErro
  * a null printed outside a guard, fails the message with a TemplateError naming template and
  * variable, never a blank.
  */
-export function renderBody(t: CompiledTemplate, data: Record<string, unknown>, rewrite?: LinkRewriter, openPixel?: string): RenderedBody {
+export function renderBody(
+  t: CompiledTemplate,
+  data: Record<string, unknown>,
+  rewrite?: LinkRewriter,
+  openPixel?: string,
+): RenderedBody {
   const tracker = new LinkTracker(data, t.links, rewrite);
   let both: string;
   try {
@@ -40,7 +47,10 @@ export function renderBody(t: CompiledTemplate, data: Record<string, unknown>, r
   let html = both.slice(0, at);
   let text = both.slice(at + t.separator.length);
   // Lines that only held block helpers ({{#if}}, {{/each}}) leave runs of empty lines behind.
-  text = text.replace(/^[ \t]+|[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
+  text = text
+    .replace(/^[ \t]+|[ \t]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   if (openPixel) {
     const img = `<img src="${openPixel}" width="1" height="1" alt="" style="display:block;height:1px;width:1px;border:0" />`;
     const end = html.lastIndexOf('</body>');
@@ -70,6 +80,9 @@ export function renderHeaderText(hb: Hb, template: string, data: Record<string, 
   } catch (err) {
     throw new TemplateError(`subject "${template}": ${(err as Error).message.replace(/ - \d+:\d+$/, '')}`);
   }
-  if (/[\r\n]/.test(value)) throw new TemplateError(`subject "${template}" renders to a value containing a line break (header injection refused)`);
+  if (/[\r\n]/.test(value))
+    throw new TemplateError(
+      `subject "${template}" renders to a value containing a line break (header injection refused)`,
+    );
   return value.replace(/\s+/g, ' ').trim();
 }

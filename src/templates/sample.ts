@@ -40,7 +40,10 @@ export function sampleData(options: SampleOptions = {}): Record<string, unknown>
     category,
     price,
     url: `${shop}/p/${sku.toLowerCase()}`,
-    image_url: options.images === 'remote' ? `https://cdn.example.com/img/${sku.toLowerCase()}.jpg` : placeholderImage(color, sku),
+    image_url:
+      options.images === 'remote'
+        ? `https://cdn.example.com/img/${sku.toLowerCase()}.jpg`
+        : placeholderImage(color, sku),
   });
   const reasonLabels = reasonLabelsFor(locale);
   const reasons = CHURN_REASONS.map((key, i) => ({ key, label: reasonLabels[key]!, url: `${base}/r/sample-${i}` }));
@@ -56,7 +59,16 @@ export function sampleData(options: SampleOptions = {}): Record<string, unknown>
     last_name: c.last_name,
     title: c.title,
     email: 'anna.mueller@example.com',
-    salutation: salutation({ first_name: c.first_name ?? null, last_name: c.last_name ?? null, gender: c.gender ?? null, title: c.title ?? null }, locale, style),
+    salutation: salutation(
+      {
+        first_name: c.first_name ?? null,
+        last_name: c.last_name ?? null,
+        gender: c.gender ?? null,
+        title: c.title ?? null,
+      },
+      locale,
+      style,
+    ),
     attributes: {},
     orders_count: 7,
     total_spent: 123450,
@@ -77,10 +89,16 @@ export function sampleData(options: SampleOptions = {}): Record<string, unknown>
     favorite_category: 'Tee',
     recommendations: [
       { ...product('TEA-MATCHA', 'Matcha Zeremonie-Qualität', 'Tee', 2990, '#6a9c3a'), reason: 'bought_together' },
-      { ...product('POT-CAST', 'Teekanne aus Gusseisen 1,2 l', 'Zubehör', 5490, '#3a3a3a'), reason: 'category_bestseller' },
+      {
+        ...product('POT-CAST', 'Teekanne aus Gusseisen 1,2 l', 'Zubehör', 5490, '#3a3a3a'),
+        reason: 'category_bestseller',
+      },
       { ...product('TEA-CHAI', 'Chai Gewürzmischung', 'Tee', 890, '#a0522d'), reason: 'bestseller' },
     ],
-    coupon: options.coupon === false ? null : { code: 'CB-7F3A9C21DE', percent: 15, amount: null, expires_at: now + 14 * DAY },
+    coupon:
+      options.coupon === false
+        ? null
+        : { code: 'CB-7F3A9C21DE', percent: 15, amount: null, expires_at: now + 14 * DAY },
     churn_reason: 'price',
     churn_reason_label: reasonLabels.price,
     reasons,
@@ -91,7 +109,10 @@ export function sampleData(options: SampleOptions = {}): Record<string, unknown>
     webview_url: `${base}/v/sample`,
     tracking_base: base,
     preheader: locale.startsWith('de') ? 'Wir haben etwas für Sie' : 'We have something for you',
-    sender: { name: 'Comeback Demo Shop', postal_address: 'Comeback Demo Shop GmbH, Musterstraße 1, 10115 Berlin, Germany' },
+    sender: {
+      name: 'Comeback Demo Shop',
+      postal_address: 'Comeback Demo Shop GmbH, Musterstraße 1, 10115 Berlin, Germany',
+    },
     notice: noticesFor(locale),
     labels: labelsFor(locale, style),
     message: { sequence: 'winback-lapsed', step: 'miss-you', variant: null, template: 'winback/miss-you' },

@@ -16,7 +16,10 @@ export interface Shot {
 /** The Chromium binary: `COMEBACK_CHROMIUM`, else the system package (`apt-get install chromium`). */
 export function chromiumPath(): string {
   const p = process.env.COMEBACK_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(p)) throw new TemplateError(`headless Chromium not found at ${p}: install it (apt-get install chromium) or set COMEBACK_CHROMIUM`);
+  if (!existsSync(p))
+    throw new TemplateError(
+      `headless Chromium not found at ${p}: install it (apt-get install chromium) or set COMEBACK_CHROMIUM`,
+    );
   return p;
 }
 
@@ -32,12 +35,20 @@ export class MailRenderer {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: SCREENSHOT_WIDTHS[0], height: 800 } });
       // A mail preview must not phone home: tracking pixels and remote images stay blank.
-      await page.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
+      await page.route('**/*', (route) =>
+        route.request().url().startsWith('data:') ? route.continue() : route.abort(),
+      );
       return new MailRenderer(browser, page);
     } catch (err) {
       await browser.close();

@@ -20,7 +20,9 @@ export const SETTINGS_FILE = 'settings.yaml';
  * ```
  */
 export const TemplateSettings = z.strictObject({
-  utm: z.union([z.literal(false), z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a query parameter name'), z.string())]).optional(),
+  utm: z
+    .union([z.literal(false), z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a query parameter name'), z.string())])
+    .optional(),
   utm_hosts: z.array(z.string().min(1)).min(1).optional(),
 });
 export type TemplateSettings = z.infer<typeof TemplateSettings>;
@@ -31,17 +33,27 @@ export function loadLinkSettings(file: string, override: Partial<LinkSettings> =
   if (existsSync(file)) {
     let raw: unknown;
     const size = statSync(file).size;
-    if (size > BYTES.templateFile) throw new TemplateError(`${file}: ${tooLarge(size, BYTES.templateFile)} for a settings file`);
+    if (size > BYTES.templateFile)
+      throw new TemplateError(`${file}: ${tooLarge(size, BYTES.templateFile)} for a settings file`);
     try {
       raw = parse(readFileSync(file, 'utf8')) ?? {};
     } catch (e) {
       throw new TemplateError(`${file}: ${(e as Error).message}`);
     }
     const r = TemplateSettings.safeParse(raw);
-    if (!r.success) throw new TemplateError(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    if (!r.success)
+      throw new TemplateError(
+        `${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`,
+      );
     fromFile = r.data;
   }
-  const utm = override.utm !== undefined ? override.utm : fromFile.utm === false ? null : (fromFile.utm ?? DEFAULT_LINK_SETTINGS.utm);
-  const utmHosts = override.utmHosts !== undefined ? override.utmHosts : (fromFile.utm_hosts?.map((h) => h.toLowerCase()) ?? null);
+  const utm =
+    override.utm !== undefined
+      ? override.utm
+      : fromFile.utm === false
+        ? null
+        : (fromFile.utm ?? DEFAULT_LINK_SETTINGS.utm);
+  const utmHosts =
+    override.utmHosts !== undefined ? override.utmHosts : (fromFile.utm_hosts?.map((h) => h.toLowerCase()) ?? null);
   return { utm, utmHosts };
 }

@@ -59,7 +59,18 @@ async function loadShopData(db: Kysely<Database>, now: number): Promise<ShopData
     .where('in_stock', '=', 1)
     .execute();
   const inStock = new Map<string, ShopProduct>(
-    products.map((p) => [p.external_id, { sku: p.external_id, name: p.name, category: p.category, price: Number(p.price_minor), currency: p.currency, url: p.url, image_url: p.image_url }]),
+    products.map((p) => [
+      p.external_id,
+      {
+        sku: p.external_id,
+        name: p.name,
+        category: p.category,
+        price: Number(p.price_minor),
+        currency: p.currency,
+        url: p.url,
+        image_url: p.image_url,
+      },
+    ]),
   );
   const sales = await db
     .selectFrom('order_items as oi')
@@ -112,7 +123,12 @@ export interface Recommendation extends ShopProduct {
  * the customer's products (the most recent purchases weigh most), then bestsellers of the
  * favourite categories, then the shop's bestsellers.
  */
-export function recommend(shop: ShopData, ownedRecentFirst: string[], favoriteCategories: string[], count = 3): Recommendation[] {
+export function recommend(
+  shop: ShopData,
+  ownedRecentFirst: string[],
+  favoriteCategories: string[],
+  count = 3,
+): Recommendation[] {
   const owned = new Set(ownedRecentFirst);
   const out: Recommendation[] = [];
   const taken = new Set<string>();
@@ -125,7 +141,8 @@ export function recommend(shop: ShopData, ownedRecentFirst: string[], favoriteCa
   };
   const score = new Map<string, number>();
   ownedRecentFirst.slice(0, 20).forEach((sku, i) => {
-    for (const partner of shop.together.get(sku) ?? []) score.set(partner.sku, (score.get(partner.sku) ?? 0) + partner.n / (1 + i));
+    for (const partner of shop.together.get(sku) ?? [])
+      score.set(partner.sku, (score.get(partner.sku) ?? 0) + partner.n / (1 + i));
   });
   for (const [sku] of [...score].sort((a, b) => b[1] - a[1])) take(sku, 'bought_together');
   for (const c of favoriteCategories) for (const sku of shop.byCategory.get(c) ?? []) take(sku, 'category_bestseller');

@@ -69,7 +69,8 @@ export class TemplateStore {
   /** The file that serves a template in a locale, and the locale it is in. */
   locate(name: string, locale: string): { file: string; locale: string } {
     const found = this.files.locate(name, locale, this.fallbackLocale);
-    if (!found.file) throw new TemplateError(`template "${name}" not found: expected ${relative(process.cwd(), found.tried[0]!)}`);
+    if (!found.file)
+      throw new TemplateError(`template "${name}" not found: expected ${relative(process.cwd(), found.tried[0]!)}`);
     return { file: found.file, locale: found.locale };
   }
 
@@ -138,7 +139,10 @@ export class TemplateStore {
       if (err instanceof TemplateError) throw new TemplateUnusableError(err.message);
       throw err;
     }
-    if (!r.compiled) throw new TemplateUnusableError(`template ${name} (${locale}) cannot be sent:\n${r.errors.map(formatProblem).join('\n')}`);
+    if (!r.compiled)
+      throw new TemplateUnusableError(
+        `template ${name} (${locale}) cannot be sent:\n${r.errors.map(formatProblem).join('\n')}`,
+      );
     return r.compiled;
   }
 
@@ -152,7 +156,12 @@ export class TemplateStore {
       file = r.compiled?.file ?? relative(this.dir, this.locate(name, locale).file);
     } catch (err) {
       const message = (err as Error).message;
-      return { name, locale, errors: [{ file: `${this.label}/${name}.${locale}.mjml`, line: 1, column: 1, path: '', message }], warnings: [] };
+      return {
+        name,
+        locale,
+        errors: [{ file: `${this.label}/${name}.${locale}.mjml`, line: 1, column: 1, path: '', message }],
+        warnings: [],
+      };
     }
     return { name, locale, file, errors: r.errors, warnings: r.warnings };
   }
@@ -175,7 +184,9 @@ export class TemplateStore {
       }
     };
     if (existsSync(this.dir)) visit('');
-    return [...out].map(([name, locales]) => ({ name, locales: [...locales].sort() })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...out]
+      .map(([name, locales]) => ({ name, locales: [...locales].sort() }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Checks every template of the folder in every locale it is written in. */

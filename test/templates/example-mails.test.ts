@@ -21,13 +21,24 @@ describe('the last order in a mail', () => {
     );
     try {
       await engine.customers.upsert({ externalId: 'a', email: 'a@example.com', firstName: 'Ann', locale: 'en' });
-      await engine.orders.record({ externalId: 'o1', customerExternalId: 'a', orderedAt: Date.UTC(1997, 11, 12), totalMinor: 4990 });
+      await engine.orders.record({
+        externalId: 'o1',
+        customerExternalId: 'a',
+        orderedAt: Date.UTC(1997, 11, 12),
+        totalMinor: 4990,
+      });
       const bare = await renderPreview(engine, 'winback-lapsed', 'miss-you', { customer: 'a' });
       expect(bare.text).toMatch(/Your last order \(Dec 12, 1997\): €49\.90/);
       expect(bare.html).toContain('€49.90');
 
       await engine.customers.upsert({ externalId: 'b', email: 'b@example.com', firstName: 'Ben', locale: 'en' });
-      await engine.orders.record({ externalId: 'o2', customerExternalId: 'b', orderedAt: Date.UTC(1997, 11, 12), totalMinor: 1290, items: [{ sku: 'TEA-1', name: 'Sencha', unitPriceMinor: 1290 }] });
+      await engine.orders.record({
+        externalId: 'o2',
+        customerExternalId: 'b',
+        orderedAt: Date.UTC(1997, 11, 12),
+        totalMinor: 1290,
+        items: [{ sku: 'TEA-1', name: 'Sencha', unitPriceMinor: 1290 }],
+      });
       const full = await renderPreview(engine, 'winback-lapsed', 'miss-you', { customer: 'b' });
       expect(full.text).toMatch(/Your last order \(Dec 12, 1997\)\s+1 × Sencha/);
       expect(full.text).not.toMatch(/Your last order \(Dec 12, 1997\):/);
@@ -44,8 +55,14 @@ describe('the last order in a mail', () => {
     );
     try {
       await engine.customers.upsert({ externalId: 'a', email: 'a@example.com', firstName: 'Ann', locale: 'en' });
-      await engine.orders.record({ externalId: 'o1', customerExternalId: 'a', orderedAt: Date.UTC(2026, 0, 5), totalMinor: 1990 });
-      const text = async (step: string, locale: string) => (await renderPreview(engine, 'subscription-cancelled', step, { customer: 'a', locale })).text;
+      await engine.orders.record({
+        externalId: 'o1',
+        customerExternalId: 'a',
+        orderedAt: Date.UTC(2026, 0, 5),
+        totalMinor: 1990,
+      });
+      const text = async (step: string, locale: string) =>
+        (await renderPreview(engine, 'subscription-cancelled', step, { customer: 'a', locale })).text;
       expect(await text('ask-why', 'en')).toContain('you have cancelled your subscription');
       expect(await text('ask-why', 'en')).toContain('Why did you cancel? One click is enough:');
       expect(await text('ask-why', 'de')).toContain('Warum haben Sie gekündigt?');
@@ -53,11 +70,13 @@ describe('the last order in a mail', () => {
       expect(await text('come-back', 'en')).toContain('your subscription has ended, but it is only a click away');
       expect(await text('come-back', 'de')).toContain('Ihr Abo ist beendet, aber nur einen Klick entfernt');
       for (const step of ['ask-why', 'come-back']) {
-        for (const locale of ['en', 'de']) expect(await text(step, locale)).not.toMatch(/a while|haven't (shopped|ordered)|länger nicht|nicht mehr bei uns/);
+        for (const locale of ['en', 'de'])
+          expect(await text(step, locale)).not.toMatch(
+            /a while|haven't (shopped|ordered)|länger nicht|nicht mehr bei uns/,
+          );
       }
     } finally {
       await engine.close();
     }
   });
 });
-

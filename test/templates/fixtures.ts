@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 export const TEMPLATES_DIR = join(import.meta.dirname, '../../templates');
 
 /** The example templates every check must pass, by name. */
-export const EXAMPLES = ['miss-you', 'reason-survey', 'offer', 'apology', 'new-arrivals', 'welcome-back'].map((n) => `winback/${n}`);
+export const EXAMPLES = ['miss-you', 'reason-survey', 'offer', 'apology', 'new-arrivals', 'welcome-back'].map(
+  (n) => `winback/${n}`,
+);
 /** The example templates that follow a cancelled subscription (checked, not screenshotted). */
 export const SUBSCRIPTION_EXAMPLES = ['subscription/ask-why', 'subscription/come-back'];
 
@@ -28,4 +30,5 @@ export function templatesDir(files: Record<string, string> = {}, options: { copy
 }
 
 /** A minimal body section around some MJML text. */
-export const section = (text: string) => `<mj-section>\n  <mj-column>\n    <mj-text>${text}</mj-text>\n  </mj-column>\n</mj-section>\n`;
+export const section = (text: string) =>
+  `<mj-section>\n  <mj-column>\n    <mj-text>${text}</mj-text>\n  </mj-column>\n</mj-section>\n`;

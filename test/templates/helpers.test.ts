@@ -4,7 +4,15 @@ import { cleanName, createHandlebars, salutation, sinceText, agoText } from '../
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1, 10);
 const hb = createHandlebars();
-const render = (t: string, data: Record<string, unknown>) => hb.compile(t, { strict: true })({ locale: 'de-DE', currency: 'EUR', time_zone: 'Europe/Berlin', now: NOW, style: 'formal', ...data });
+const render = (t: string, data: Record<string, unknown>) =>
+  hb.compile(t, { strict: true })({
+    locale: 'de-DE',
+    currency: 'EUR',
+    time_zone: 'Europe/Berlin',
+    now: NOW,
+    style: 'formal',
+    ...data,
+  });
 
 describe('Intl helpers', () => {
   it('formats money in the customer locale from minor units', () => {
@@ -60,12 +68,19 @@ describe('Intl helpers', () => {
 });
 
 describe('salutation', () => {
-  const c = (first: string | null, last: string | null, gender: string | null, title: string | null = null) => ({ first_name: first, last_name: last, gender, title });
+  const c = (first: string | null, last: string | null, gender: string | null, title: string | null = null) => ({
+    first_name: first,
+    last_name: last,
+    gender,
+    title,
+  });
 
   it('writes the German formal salutation with title', () => {
     expect(salutation(c('Anna', 'Müller', 'f', 'Dr.'), 'de', 'formal')).toBe('Sehr geehrte Frau Dr. Müller');
     expect(salutation(c('Jan', 'Schmidt', 'm'), 'de', 'formal')).toBe('Sehr geehrter Herr Schmidt');
-    expect(salutation(c('Prof. Dr.', 'Weber', 'm', 'Prof. Dr.'), 'de-AT', 'formal')).toBe('Sehr geehrter Herr Prof. Dr. Weber');
+    expect(salutation(c('Prof. Dr.', 'Weber', 'm', 'Prof. Dr.'), 'de-AT', 'formal')).toBe(
+      'Sehr geehrter Herr Prof. Dr. Weber',
+    );
   });
 
   it('falls back to a neutral form when gender or name is unknown', () => {

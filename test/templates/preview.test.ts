@@ -37,11 +37,37 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'sequences'));
   writeFileSync(join(dir, 'sequences', 'preview-test.yaml'), SEQUENCE);
   config = join(dir, 'comeback.config.json');
-  writeFileSync(config, JSON.stringify({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR }));
-  const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR }, { transport: new MemoryTransport() });
-  await engine.customers.upsert({ externalId: 'anna', email: 'anna@example.com', firstName: 'Anna', lastName: 'Müller', gender: 'f', title: 'Dr.', locale: 'de-DE' });
-  await engine.products.upsert([{ externalId: 'TEA-2', name: 'Matcha', category: 'Tee', priceMinor: 2990, url: 'https://shop.example.com/p/tea-2' }]);
-  await engine.orders.record({ externalId: 'o1', customerExternalId: 'anna', orderedAt: Date.now() - 120 * DAY, totalMinor: 1290, items: [{ sku: 'TEA-1', name: 'Sencha', category: 'Tee', unitPriceMinor: 1290 }] });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      database: join(dir, 'shop.db'),
+      sequencesDir: join(dir, 'sequences'),
+      templatesDir: TEMPLATES_DIR,
+    }),
+  );
+  const engine = await createEngine(
+    { database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR },
+    { transport: new MemoryTransport() },
+  );
+  await engine.customers.upsert({
+    externalId: 'anna',
+    email: 'anna@example.com',
+    firstName: 'Anna',
+    lastName: 'Müller',
+    gender: 'f',
+    title: 'Dr.',
+    locale: 'de-DE',
+  });
+  await engine.products.upsert([
+    { externalId: 'TEA-2', name: 'Matcha', category: 'Tee', priceMinor: 2990, url: 'https://shop.example.com/p/tea-2' },
+  ]);
+  await engine.orders.record({
+    externalId: 'o1',
+    customerExternalId: 'anna',
+    orderedAt: Date.now() - 120 * DAY,
+    totalMinor: 1290,
+    items: [{ sku: 'TEA-1', name: 'Sencha', category: 'Tee', unitPriceMinor: 1290 }],
+  });
   await engine.close();
 });
 
@@ -68,7 +94,10 @@ describe('comeback preview', () => {
     expect(out).toMatch(/\nDie Preise sind mir zu hoch <http:\/\/localhost:8080\/r\/[^>]+>\n/); // one line per reason
     expect(out).toContain('CB-PREVIEW00');
     expect(out).toContain('5\u00a0% Rabatt');
-    const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences') }, { transport: new MemoryTransport() });
+    const engine = await createEngine(
+      { database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences') },
+      { transport: new MemoryTransport() },
+    );
     try {
       expect(await engine.ctx.k.selectFrom('coupons').selectAll().execute()).toEqual([]);
       expect(await engine.ctx.k.selectFrom('messages').selectAll().execute()).toEqual([]);
@@ -79,7 +108,20 @@ describe('comeback preview', () => {
 
   it('takes a variant and a locale, prints only the text part with --text, writes the HTML with --html', async () => {
     const html = join(dir, 'offer.html');
-    const out = await cli('preview', 'preview-test', 'offer', '--customer', 'anna', '--variant', 'fixed', '--locale', 'en', '--text', '--html', html);
+    const out = await cli(
+      'preview',
+      'preview-test',
+      'offer',
+      '--customer',
+      'anna',
+      '--variant',
+      'fixed',
+      '--locale',
+      'en',
+      '--text',
+      '--html',
+      html,
+    );
     expect(out).not.toContain('Subject:');
     expect(out).toContain('Dear Dr Müller,');
     expect(out).toContain('€5.00 off');
@@ -96,8 +138,15 @@ describe('comeback preview', () => {
     expect(out).toContain('10% off'); // the step's coupon, not the sample's
     const de = await cli('preview', 'preview-test', 'survey', '--locale', 'de');
     expect(de).toContain('Subject: Sehr geehrte Frau Dr. Müller, eine kurze Frage');
-    const sender = { name: 'Tea & Co', from: 'hello@tea.example', postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg' };
-    const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR, sender }, { transport: new MemoryTransport() });
+    const sender = {
+      name: 'Tea & Co',
+      from: 'hello@tea.example',
+      postalAddress: 'Tea & Co GmbH, Hafenstr. 1, 20457 Hamburg',
+    };
+    const engine = await createEngine(
+      { database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR, sender },
+      { transport: new MemoryTransport() },
+    );
     try {
       const p = await renderPreview(engine, 'preview-test', 'offer', {});
       expect(p.from).toBe('"Tea & Co" <hello@tea.example>');
@@ -111,16 +160,30 @@ describe('comeback preview', () => {
   it('writes screenshots at 375 and 800 px', async () => {
     const png = join(dir, 'shot.png');
     await cli('preview', 'preview-test', 'offer', '--customer', 'anna', '--screenshot', png);
-    for (const w of [375, 800]) expect(readFileSync(join(dir, `shot-${w}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    for (const w of [375, 800])
+      expect(
+        readFileSync(join(dir, `shot-${w}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
     expect(existsSync(png)).toBe(false);
   }, 30_000);
 
   it('names unknown steps and variants with what exists', async () => {
-    const engine = await createEngine({ database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR }, { transport: new MemoryTransport() });
+    const engine = await createEngine(
+      { database: join(dir, 'shop.db'), sequencesDir: join(dir, 'sequences'), templatesDir: TEMPLATES_DIR },
+      { transport: new MemoryTransport() },
+    );
     try {
-      await expect(renderPreview(engine, 'preview-test', 'ofer', { customer: 'anna' })).rejects.toThrow(/step of preview-test "ofer" not found\. Did you mean "offer"\?/);
-      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'anna', variant: 'b' })).rejects.toThrow(/Variants: fixed/);
-      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'nobody' })).rejects.toThrow(/customer "nobody" not found.*or leave --customer out for a made-up sample customer/);
+      await expect(renderPreview(engine, 'preview-test', 'ofer', { customer: 'anna' })).rejects.toThrow(
+        /step of preview-test "ofer" not found\. Did you mean "offer"\?/,
+      );
+      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'anna', variant: 'b' })).rejects.toThrow(
+        /Variants: fixed/,
+      );
+      await expect(renderPreview(engine, 'preview-test', 'offer', { customer: 'nobody' })).rejects.toThrow(
+        /customer "nobody" not found.*or leave --customer out for a made-up sample customer/,
+      );
     } finally {
       await engine.close();
     }

@@ -17,7 +17,11 @@ function withName(first: string, last = 'Test') {
 }
 
 describe('escaping customer data', () => {
-  const dir = templatesDir({ 'winback/t.en.mjml': section('{{salutation}}, {{#if first_name}}<span title="{{first_name}}">{{first_name}}</span>{{/if}}') });
+  const dir = templatesDir({
+    'winback/t.en.mjml': section(
+      '{{salutation}}, {{#if first_name}}<span title="{{first_name}}">{{first_name}}</span>{{/if}}',
+    ),
+  });
   const store = new TemplateStore(dir);
 
   it('escapes script tags in HTML and keeps them readable in the text part', async () => {
@@ -56,7 +60,9 @@ describe('header values', () => {
 
   it('refuses a subject that renders to CR or LF (header injection)', () => {
     const data = { ...sampleData({ locale: 'en' }), first_name: 'Anna\r\nBcc: all@example.com' };
-    expect(() => renderHeaderText(hb, '{{first_name}}, we miss you', data)).toThrow(/line break \(header injection refused\)/);
+    expect(() => renderHeaderText(hb, '{{first_name}}, we miss you', data)).toThrow(
+      /line break \(header injection refused\)/,
+    );
   });
 
   it('accepts names cleaned by personalisation, emoji included', () => {
@@ -66,8 +72,12 @@ describe('header values', () => {
 
   it('fails a subject whose value is missing instead of sending a blank', () => {
     const data = { ...sampleData({ locale: 'en' }), first_name: null };
-    expect(() => renderHeaderText(hb, '{{first_name}}, we miss you', data)).toThrow(/\{\{first_name\}\} has no value for this recipient/);
-    expect(renderHeaderText(hb, '{{#if first_name}}{{first_name}}, w{{else}}W{{/if}}e miss you', data)).toBe('We miss you');
+    expect(() => renderHeaderText(hb, '{{first_name}}, we miss you', data)).toThrow(
+      /\{\{first_name\}\} has no value for this recipient/,
+    );
+    expect(renderHeaderText(hb, '{{#if first_name}}{{first_name}}, w{{else}}W{{/if}}e miss you', data)).toBe(
+      'We miss you',
+    );
   });
 });
 
@@ -76,26 +86,36 @@ describe('a missing value at send time', () => {
 
   it('fails the message naming template and variable when a printed value is null', async () => {
     const t = await new TemplateStore(dir).get('winback/t', 'de');
-    expect(() => renderBody(t, { ...sampleData(), first_name: null }, rewrite)).toThrow(/template winback\/t \(de\): \{\{first_name\}\} has no value for this recipient/);
+    expect(() => renderBody(t, { ...sampleData(), first_name: null }, rewrite)).toThrow(
+      /template winback\/t \(de\): \{\{first_name\}\} has no value for this recipient/,
+    );
   });
 
   it('fails the message when an object the path goes through is missing', async () => {
     const t = await new TemplateStore(dir).get('winback/t', 'de');
-    expect(() => renderBody(t, { ...sampleData(), last_order: null }, rewrite)).toThrow(/template winback\/t \(de\): a value is missing for this recipient: "total" not defined in null/);
+    expect(() => renderBody(t, { ...sampleData(), last_order: null }, rewrite)).toThrow(
+      /template winback\/t \(de\): a value is missing for this recipient: "total" not defined in null/,
+    );
   });
 
   it('fails the message when the data lacks a key the data model guarantees', async () => {
-    const t = await new TemplateStore(templatesDir({ 'winback/t.de.mjml': section('{{salutation}}, {{orders_count}}') })).get('winback/t', 'de');
+    const t = await new TemplateStore(
+      templatesDir({ 'winback/t.de.mjml': section('{{salutation}}, {{orders_count}}') }),
+    ).get('winback/t', 'de');
     const data = sampleData();
     delete data.salutation;
-    expect(() => renderBody(t, data, rewrite)).toThrow(/template winback\/t \(de\): a value is missing for this recipient: "salutation" not defined in the data/);
+    expect(() => renderBody(t, data, rewrite)).toThrow(
+      /template winback\/t \(de\): a value is missing for this recipient: "salutation" not defined in the data/,
+    );
   });
 
   it('fails the message when the data lacks a key entirely', async () => {
     const t = await new TemplateStore(dir).get('winback/t', 'de');
     const data = sampleData();
     delete data.first_name;
-    expect(() => renderBody(t, data, rewrite)).toThrow(/template winback\/t \(de\): \{\{first_name\}\} has no value for this recipient/);
+    expect(() => renderBody(t, data, rewrite)).toThrow(
+      /template winback\/t \(de\): \{\{first_name\}\} has no value for this recipient/,
+    );
   });
 });
 
@@ -134,7 +154,11 @@ describe('links', () => {
   });
 
   it('takes UTM parameters and hosts from templates/settings.yaml, or none', async () => {
-    const dir = templatesDir({ 'winback/t.de.mjml': body, 'settings.yaml': 'utm:\n  utm_source: newsletter\n  utm_campaign: "wb-{sequence}"\nutm_hosts: [partner.example.org]\n' });
+    const dir = templatesDir({
+      'winback/t.de.mjml': body,
+      'settings.yaml':
+        'utm:\n  utm_source: newsletter\n  utm_campaign: "wb-{sequence}"\nutm_hosts: [partner.example.org]\n',
+    });
     const t = await new TemplateStore(dir).get('winback/t', 'de');
     expect(renderBody(t, sampleData(), rewrite).links).toEqual([
       'https://shop.example.com/neu',
@@ -147,7 +171,9 @@ describe('links', () => {
   });
 
   it('refuses unsafe link schemes and relative links at send time', async () => {
-    const dir = templatesDir({ 'winback/t.de.mjml': section('{{#each recommendations}}<a href="{{url}}">{{name}}</a>{{/each}}') });
+    const dir = templatesDir({
+      'winback/t.de.mjml': section('{{#each recommendations}}<a href="{{url}}">{{name}}</a>{{/each}}'),
+    });
     const t = await new TemplateStore(dir).get('winback/t', 'de');
     const data = sampleData();
     (data.recommendations as { url: string }[])[0]!.url = 'java\tscript:alert(1)';
