@@ -22,6 +22,7 @@ export { MIN_BACKTEST_CUSTOMERS };
 import { bgNbdExpectedPurchases } from './model/index.js';
 import {
   fitCalibrations,
+  methodParts,
   trainingWindows,
   usableSet,
   windowsNeeded,
@@ -110,8 +111,10 @@ export function evaluateOriginMethods(
   const models = fitSignalModels(test.rows, horizon, defaultInterval);
   const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
   const results = new Map<RecalibrationName, OriginResult>();
+  const fitted = new Map<string, Calibrations>();
   for (const m of methods) {
-    const cal = fitCalibrations(windows, m);
+    const cal = fitCalibrations(windows, m, true, fitted.get(methodParts(m).weighting));
+    if (!methodParts(m).customerAge) fitted.set(methodParts(m).weighting, cal);
     if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
     results.set(m, judgeOrigin(cal, test, models, horizon, notes));
   }
