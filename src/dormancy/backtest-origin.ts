@@ -11,6 +11,7 @@ import {
   MIN_BACKTEST_CUSTOMERS,
   predictSignals,
   usualInterval,
+  type rawSignals,
   type Calibrations,
   type CutoffSet,
   type DayHistory,
@@ -19,10 +20,10 @@ import {
 } from './backtest-signals.js';
 
 export { MIN_BACKTEST_CUSTOMERS };
-import { bgNbdExpectedPurchases } from './model/index.js';
 import {
   fitCalibrations,
   methodParts,
+  rawsOf,
   trainingWindows,
   usableSet,
   windowsNeeded,
@@ -112,11 +113,12 @@ export function evaluateOriginMethods(
   const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
   const results = new Map<RecalibrationName, OriginResult>();
   const fitted = new Map<string, Calibrations>();
+  const raws = rawsOf({ set: test, models });
   for (const m of methods) {
     const cal = fitCalibrations(windows, m, true, fitted.get(methodParts(m).weighting));
     if (!methodParts(m).customerAge) fitted.set(methodParts(m).weighting, cal);
     if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
-    results.set(m, judgeOrigin(cal, test, models, horizon, notes));
+    results.set(m, judgeOrigin(cal, test, models, horizon, notes, raws));
   }
   return { results, test, models, windows };
 }
@@ -128,6 +130,7 @@ function judgeOrigin(
   models: SignalModels,
   horizon: number,
   notes: string[],
+  raws: readonly ReturnType<typeof rawSignals>[],
 ): OriginResult {
   const c = test.cutoff;
   const n = test.rows.length;
@@ -136,10 +139,9 @@ function judgeOrigin(
   const expected = new Float64Array(n);
   const ratio = new Float64Array(n);
   test.rows.forEach((f, i) => {
-    const pr = predictSignals(cal, models, f);
+    const pr = predictSignals(cal, models, f, undefined, undefined, raws[i]);
     for (const s of cal.available) p[s]![i] = pr[s]!;
-    const h = { frequency: f.x, recency: f.recency, T: f.T };
-    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, h) : NaN;
+    expected[i] = models.bg ? raws[i]!.bg_expected : NaN;
     ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
   });
   const flagged = ratio.filter((r) => r >= 1.5).length;

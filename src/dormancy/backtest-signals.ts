@@ -232,8 +232,10 @@ export function predictSignals(
   f: CutoffFeatures,
   only?: SignalName,
   known?: { pAlive: number; expected: number },
+  raw?: ReturnType<typeof rawSignals>,
 ): Partial<Record<SignalName, number>> {
-  const r = rawSignals(models, f, only, known);
+  // `raw`: the customer's raw scores when already computed (one judged set, several maps).
+  const r = raw ?? rawSignals(models, f, only, known);
   const out: Partial<Record<SignalName, number>> = {};
   for (const s of cal.available) {
     if (only !== undefined && s !== only) continue;

@@ -139,6 +139,19 @@ export function refitIntercept(m: Logistic, features: readonly number[][], y: Ar
   return { ...m, weights: [w0, ...m.weights.slice(1)], converged: m.converged && converged };
 }
 
+// The raw scores of a window's customers, computed once for all the methods fitted on it (each
+// needs the regularity model's and BG/NBD's closed forms per customer: the bulk of a fit's time).
+const rawCache = new WeakMap<SignalModels, { set: CutoffSet; raws: ReturnType<typeof rawSignals>[] }>();
+
+/** The raw scores of every customer of a window, cached per window. */
+export function rawsOf(w: Pick<TrainingWindow, 'set' | 'models'>): ReturnType<typeof rawSignals>[] {
+  const hit = rawCache.get(w.models);
+  if (hit && hit.set === w.set) return hit.raws;
+  const raws = w.set.rows.map((f) => rawSignals(w.models, f));
+  rawCache.set(w.models, { set: w.set, raws });
+  return raws;
+}
+
 /**
  * Fits every available score's logistic map on the windows, weighted by `method`. The scores
  * available are those of the latest window (a window without a BG/NBD fit is left out when the
@@ -157,7 +170,7 @@ export function fitCalibrations(
   const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && (!latest.models.bg || !withBg)));
   const horizon = latest.models.horizon;
   const used = windows.filter((w) => windowWeight(method, w.age, horizon) > 0 && (w.models.bg || !latest.models.bg));
-  const raws = used.map((w) => w.set.rows.map((f) => rawSignals(w.models, f)));
+  const raws = used.map(rawsOf);
   const weights: number[] = [];
   const y: number[] = [];
   used.forEach((w) => {
