@@ -4,7 +4,7 @@
  * outcomes in the horizon after the cut-off (AUC, Brier score, calibration by decile, flagged who
  * came back), with the raw predictions kept so that every figure can be checked.
  */
-import { auc, calibrationDeciles, type Decile } from './calibrate.js';
+import { auc, calibrationDeciles, type Decile, type Logistic } from './calibrate.js';
 import {
   featuresAt,
   fitSignalModels,
@@ -22,7 +22,6 @@ import {
 export { MIN_BACKTEST_CUSTOMERS };
 import {
   fitCalibrations,
-  methodParts,
   rawsOf,
   trainingWindows,
   usableSet,
@@ -112,11 +111,10 @@ export function evaluateOriginMethods(
   const models = fitSignalModels(test.rows, horizon, defaultInterval);
   const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
   const results = new Map<RecalibrationName, OriginResult>();
-  const fitted = new Map<string, Calibrations>();
+  const memo = new Map<string, Logistic>();
   const raws = rawsOf({ set: test, models });
   for (const m of methods) {
-    const cal = fitCalibrations(windows, m, true, fitted.get(methodParts(m).weighting));
-    if (!methodParts(m).customerAge) fitted.set(methodParts(m).weighting, cal);
+    const cal = fitCalibrations(windows, m, true, memo);
     if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
     results.set(m, judgeOrigin(cal, test, models, horizon, notes, raws));
   }

@@ -156,14 +156,15 @@ export function rawsOf(w: Pick<TrainingWindow, 'set' | 'models'>): ReturnType<ty
  * Fits every available score's logistic map on the windows, weighted by `method`. The scores
  * available are those of the latest window (a window without a BG/NBD fit is left out when the
  * latest has one); `withBg` false leaves the BG/NBD scores out (a run without its own BG/NBD fit).
- * `same`: the maps of the method with the same weighting, already fitted: only the combination's
- * map differs between a method and its `…_age` twin, so the single scores' maps are reused.
+ * `memo`: maps already fitted on the same windows (one memo per list of windows), so that several
+ * methods share them: `decayed_intercept` starts from `decayed`'s fit, and a method's `…_age`
+ * twin differs from it in the combination's map only.
  */
 export function fitCalibrations(
   windows: readonly TrainingWindow[],
   method: RecalibrationName,
   withBg = true,
-  same?: Calibrations,
+  memo?: Map<string, Logistic>,
 ): Calibrations {
   const { weighting, customerAge } = methodParts(method);
   const latest = windows[0]!;
@@ -183,19 +184,20 @@ export function fitCalibrations(
   const maps: Calibrations['maps'] = {};
   for (const s of available) {
     if (MODEL_PROBABILITIES.includes(s)) continue;
-    const reuse = same?.maps[s];
-    if (reuse && s !== 'combined' && same.available.length === available.length) {
-      maps[s] = reuse;
-      continue;
-    }
-    const feats = used.flatMap((w, k) =>
-      w.set.rows.map((f, i) => signalFeatures(s, raws[k]![i]!, f, available, customerAge)),
-    );
-    let map = fitLogistic(feats, y, 1e-3, weights);
-    if (weighting === 'decayed_intercept') {
-      const n0 = latest.set.rows.length;
-      map = refitIntercept(map, feats.slice(0, n0), latest.set.y);
-    }
+    const weighed = weighting === 'decayed_intercept' ? 'decayed' : weighting;
+    const key = `${s} ${weighed} ${s === 'combined' && customerAge ? 'age' : ''} ${available.length}`;
+    const featuresOf = (k: number) =>
+      used[k]!.set.rows.map((f, i) => signalFeatures(s, raws[k]![i]!, f, available, customerAge));
+    let map =
+      memo?.get(key) ??
+      fitLogistic(
+        used.flatMap((_, k) => featuresOf(k)),
+        y,
+        1e-3,
+        weights,
+      );
+    memo?.set(key, map);
+    if (weighting === 'decayed_intercept') map = refitIntercept(map, featuresOf(0), latest.set.y);
     maps[s] = map;
   }
   return { available, maps, customerAge };

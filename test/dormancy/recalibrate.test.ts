@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitLogistic, predictLogistic } from '../../src/dormancy/calibrate.js';
+import { fitLogistic, predictLogistic, type Logistic } from '../../src/dormancy/calibrate.js';
 import { featuresAt, type DayHistory } from '../../src/dormancy/backtest.js';
 import { evaluateOriginMethods } from '../../src/dormancy/backtest-origin.js';
 import {
@@ -95,12 +95,19 @@ describe('the combination with the customer age', () => {
     expect(windowWeight('latest_age', 30, 90)).toBe(0);
     expect(windowsNeeded(['latest', 'latest_age'])).toBe(1);
     const windows = trainingWindows(shop(11, 600, 720), 600, 90, 0);
-    const plain = fitCalibrations(windows, 'pooled');
-    const aged = fitCalibrations(windows, 'pooled_age', true, plain);
+    // One memo for the windows: the twin takes the single scores' maps from it, and
+    // `decayed_intercept` starts from `decayed`'s fit.
+    const memo = new Map<string, Logistic>();
+    const plain = fitCalibrations(windows, 'pooled', true, memo);
+    const aged = fitCalibrations(windows, 'pooled_age', true, memo);
     expect(aged.maps.recency).toBe(plain.maps.recency);
     expect(aged.customerAge).toBe(true);
     expect(aged.maps.combined!.weights.length).toBe(plain.maps.combined!.weights.length + 1);
-    // Fitted without the twin's maps, the single scores' maps are the same.
+    const decayed = fitCalibrations(windows, 'decayed', true, memo);
+    const shifted = fitCalibrations(windows, 'decayed_intercept', true, memo);
+    expect(shifted.maps.combined!.weights.slice(1)).toEqual(decayed.maps.combined!.weights.slice(1));
+    expect(fitCalibrations(windows, 'decayed_intercept').maps.combined).toEqual(shifted.maps.combined);
+    // Fitted without a memo, the single scores' maps are the same.
     expect(fitCalibrations(windows, 'pooled_age').maps.regularity!.weights).toEqual(plain.maps.regularity!.weights);
   });
 
