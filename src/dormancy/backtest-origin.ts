@@ -4,13 +4,14 @@
  * outcomes in the horizon after the cut-off (AUC, Brier score, calibration by decile, flagged who
  * came back), with the raw predictions kept so that every figure can be checked.
  */
-import { auc, calibrationDeciles, type Decile } from './calibrate.js';
+import { auc, calibrationDeciles, type Decile, type Logistic } from './calibrate.js';
 import {
   featuresAt,
   fitSignalModels,
   MIN_BACKTEST_CUSTOMERS,
   predictSignals,
   usualInterval,
+  type rawSignals,
   type Calibrations,
   type CutoffSet,
   type DayHistory,
@@ -19,9 +20,9 @@ import {
 } from './backtest-signals.js';
 
 export { MIN_BACKTEST_CUSTOMERS };
-import { bgNbdExpectedPurchases } from './model/index.js';
 import {
   fitCalibrations,
+  rawsOf,
   trainingWindows,
   usableSet,
   windowsNeeded,
@@ -110,10 +111,12 @@ export function evaluateOriginMethods(
   const models = fitSignalModels(test.rows, horizon, defaultInterval);
   const notes = [...new Set([...windows[0]!.models.notes, ...models.notes])];
   const results = new Map<RecalibrationName, OriginResult>();
+  const memo = new Map<string, Logistic>();
+  const raws = rawsOf({ set: test, models });
   for (const m of methods) {
-    const cal = fitCalibrations(windows, m);
+    const cal = fitCalibrations(windows, m, true, memo);
     if (windows[0]!.models.bg && !models.bg) cal.available = cal.available.filter((s) => !s.startsWith('bg_'));
-    results.set(m, judgeOrigin(cal, test, models, horizon, notes));
+    results.set(m, judgeOrigin(cal, test, models, horizon, notes, raws));
   }
   return { results, test, models, windows };
 }
@@ -125,6 +128,7 @@ function judgeOrigin(
   models: SignalModels,
   horizon: number,
   notes: string[],
+  raws: readonly ReturnType<typeof rawSignals>[],
 ): OriginResult {
   const c = test.cutoff;
   const n = test.rows.length;
@@ -133,10 +137,9 @@ function judgeOrigin(
   const expected = new Float64Array(n);
   const ratio = new Float64Array(n);
   test.rows.forEach((f, i) => {
-    const pr = predictSignals(cal, models, f);
+    const pr = predictSignals(cal, models, f, undefined, undefined, raws[i]);
     for (const s of cal.available) p[s]![i] = pr[s]!;
-    const h = { frequency: f.x, recency: f.recency, T: f.T };
-    expected[i] = models.bg ? bgNbdExpectedPurchases(models.bg, horizon, h) : NaN;
+    expected[i] = models.bg ? raws[i]!.bg_expected : NaN;
     ratio[i] = f.sinceLast / usualInterval(f, models.priorInterval);
   });
   const flagged = ratio.filter((r) => r >= 1.5).length;

@@ -181,12 +181,17 @@ export function rawSignals(
   };
 }
 
-/** The features of the logistic map of each score (monotone in the raw score, so its ranking is kept). */
+/**
+ * The features of the logistic map of each score (monotone in the raw score, so its ranking is
+ * kept). The combination's also has ln(1 + repeat purchases) and, with `customerAge`,
+ * ln(1 + days since the first purchase).
+ */
 export function signalFeatures(
   name: SignalName,
   r: ReturnType<typeof rawSignals>,
   f: CutoffFeatures,
   available: readonly SignalName[],
+  customerAge = false,
 ): number[] {
   switch (name) {
     case 'recency':
@@ -207,6 +212,7 @@ export function signalFeatures(
           .filter((s) => s !== 'combined' && !MODEL_PROBABILITIES.includes(s))
           .flatMap((s) => signalFeatures(s, r, f, available)),
         Math.log1p(f.x),
+        ...(customerAge ? [Math.log1p(f.T)] : []),
       ];
   }
 }
@@ -215,6 +221,8 @@ export function signalFeatures(
 export interface Calibrations {
   available: SignalName[];
   maps: Partial<Record<SignalName, Logistic>>;
+  /** The combination's map has the customer's age as a feature. */
+  customerAge?: boolean;
 }
 
 /** Every available score of one customer as a probability of buying again within the horizon. */
@@ -224,14 +232,16 @@ export function predictSignals(
   f: CutoffFeatures,
   only?: SignalName,
   known?: { pAlive: number; expected: number },
+  raw?: ReturnType<typeof rawSignals>,
 ): Partial<Record<SignalName, number>> {
-  const r = rawSignals(models, f, only, known);
+  // `raw`: the customer's raw scores when already computed (one judged set, several maps).
+  const r = raw ?? rawSignals(models, f, only, known);
   const out: Partial<Record<SignalName, number>> = {};
   for (const s of cal.available) {
     if (only !== undefined && s !== only) continue;
     out[s] = MODEL_PROBABILITIES.includes(s)
       ? r[s as Exclude<SignalName, 'combined'>]
-      : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available));
+      : predictLogistic(cal.maps[s]!, signalFeatures(s, r, f, cal.available, cal.customerAge));
   }
   return out;
 }

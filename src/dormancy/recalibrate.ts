@@ -12,6 +12,12 @@
  * - `decayed_intercept`: the decayed fit's slopes, the intercept re-estimated on the latest window
  *   alone, so the level follows the shop's latest return rate and the shape rests on more data.
  *
+ * Each comes twice: as it is, and with the customer's age (ln(1 + days since the first purchase))
+ * as one more feature of the combination (`…_age`). A shop whose customers buy less as they age
+ * (one ageing cohort) moves its return rate from window to window; fitted across the windows, the
+ * age term carries that drift into the map instead of leaving it to the intercept. The single
+ * scores' maps keep their one feature, so their ranking is kept.
+ *
  * The backtest measures each on the same cut-offs and keeps the best (see backtest-choice.ts).
  */
 import { fitLogistic, type Logistic } from './calibrate.js';
@@ -29,10 +35,21 @@ import {
   type SignalModels,
 } from './backtest-signals.js';
 
-/** The recalibration methods, the first being the default without a choice. */
-export const RECALIBRATIONS = ['latest', 'pooled', 'decayed', 'decayed_intercept'] as const;
+/** The ways of weighing the training windows. */
+export const WINDOW_WEIGHTINGS = ['latest', 'pooled', 'decayed', 'decayed_intercept'] as const;
+/** One way of weighing the training windows. */
+export type WindowWeighting = (typeof WINDOW_WEIGHTINGS)[number];
+
+/** The recalibration methods, the first being the default without a choice (and on a tie). */
+export const RECALIBRATIONS = [...WINDOW_WEIGHTINGS, ...WINDOW_WEIGHTINGS.map((w) => `${w}_age` as const)] as const;
 /** One recalibration method. */
 export type RecalibrationName = (typeof RECALIBRATIONS)[number];
+
+/** A method's weighting of the windows, and whether the combination has the customer's age. */
+export function methodParts(method: RecalibrationName): { weighting: WindowWeighting; customerAge: boolean } {
+  const customerAge = method.endsWith('_age');
+  return { weighting: (customerAge ? method.slice(0, -4) : method) as WindowWeighting, customerAge };
+}
 
 /** One fully observed window before a cut-off: features at its start, outcomes one horizon later. */
 export interface TrainingWindow {
@@ -82,15 +99,16 @@ export function trainingWindows(
   return out;
 }
 
-/** Windows a method uses: `latest` needs one only. */
+/** Windows a method uses: `latest` (with or without age) needs one only. */
 export function windowsNeeded(methods: readonly RecalibrationName[]): number {
-  return methods.every((m) => m === 'latest') ? 1 : MAX_WINDOWS;
+  return methods.every((m) => methodParts(m).weighting === 'latest') ? 1 : MAX_WINDOWS;
 }
 
 /** The weight of a window of `age` days under a method (0: left out). */
 export function windowWeight(method: RecalibrationName, age: number, horizon: number): number {
-  if (method === 'latest') return age === 0 ? 1 : 0;
-  if (method === 'pooled') return 1;
+  const { weighting } = methodParts(method);
+  if (weighting === 'latest') return age === 0 ? 1 : 0;
+  if (weighting === 'pooled') return 1;
   return 0.5 ** (age / horizon);
 }
 
@@ -121,21 +139,39 @@ export function refitIntercept(m: Logistic, features: readonly number[][], y: Ar
   return { ...m, weights: [w0, ...m.weights.slice(1)], converged: m.converged && converged };
 }
 
+// The raw scores of a window's customers, computed once for all the methods fitted on it (each
+// needs the regularity model's and BG/NBD's closed forms per customer: the bulk of a fit's time).
+const rawCache = new WeakMap<SignalModels, { set: CutoffSet; raws: ReturnType<typeof rawSignals>[] }>();
+
+/** The raw scores of every customer of a window, cached per window. */
+export function rawsOf(w: Pick<TrainingWindow, 'set' | 'models'>): ReturnType<typeof rawSignals>[] {
+  const hit = rawCache.get(w.models);
+  if (hit && hit.set === w.set) return hit.raws;
+  const raws = w.set.rows.map((f) => rawSignals(w.models, f));
+  rawCache.set(w.models, { set: w.set, raws });
+  return raws;
+}
+
 /**
  * Fits every available score's logistic map on the windows, weighted by `method`. The scores
  * available are those of the latest window (a window without a BG/NBD fit is left out when the
  * latest has one); `withBg` false leaves the BG/NBD scores out (a run without its own BG/NBD fit).
+ * `memo`: maps already fitted on the same windows (one memo per list of windows), so that several
+ * methods share them: `decayed_intercept` starts from `decayed`'s fit, and a method's `…_age`
+ * twin differs from it in the combination's map only.
  */
 export function fitCalibrations(
   windows: readonly TrainingWindow[],
   method: RecalibrationName,
   withBg = true,
+  memo?: Map<string, Logistic>,
 ): Calibrations {
+  const { weighting, customerAge } = methodParts(method);
   const latest = windows[0]!;
   const available = SIGNALS.filter((s) => !(s.startsWith('bg_') && (!latest.models.bg || !withBg)));
   const horizon = latest.models.horizon;
   const used = windows.filter((w) => windowWeight(method, w.age, horizon) > 0 && (w.models.bg || !latest.models.bg));
-  const raws = used.map((w) => w.set.rows.map((f) => rawSignals(w.models, f)));
+  const raws = used.map(rawsOf);
   const weights: number[] = [];
   const y: number[] = [];
   used.forEach((w) => {
@@ -148,13 +184,21 @@ export function fitCalibrations(
   const maps: Calibrations['maps'] = {};
   for (const s of available) {
     if (MODEL_PROBABILITIES.includes(s)) continue;
-    const feats = used.flatMap((w, k) => w.set.rows.map((f, i) => signalFeatures(s, raws[k]![i]!, f, available)));
-    let map = fitLogistic(feats, y, 1e-3, weights);
-    if (method === 'decayed_intercept') {
-      const n0 = latest.set.rows.length;
-      map = refitIntercept(map, feats.slice(0, n0), latest.set.y);
-    }
+    const weighed = weighting === 'decayed_intercept' ? 'decayed' : weighting;
+    const key = `${s} ${weighed} ${s === 'combined' && customerAge ? 'age' : ''} ${available.length}`;
+    const featuresOf = (k: number) =>
+      used[k]!.set.rows.map((f, i) => signalFeatures(s, raws[k]![i]!, f, available, customerAge));
+    let map =
+      memo?.get(key) ??
+      fitLogistic(
+        used.flatMap((_, k) => featuresOf(k)),
+        y,
+        1e-3,
+        weights,
+      );
+    memo?.set(key, map);
+    if (weighting === 'decayed_intercept') map = refitIntercept(map, featuresOf(0), latest.set.y);
     maps[s] = map;
   }
-  return { available, maps };
+  return { available, maps, customerAge };
 }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { fitLogistic, predictLogistic } from '../../src/dormancy/calibrate.js';
+import { fitLogistic, predictLogistic, type Logistic } from '../../src/dormancy/calibrate.js';
 import { featuresAt, type DayHistory } from '../../src/dormancy/backtest.js';
-import { fitCalibrations, refitIntercept, trainingWindows, windowWeight } from '../../src/dormancy/recalibrate.js';
+import { evaluateOriginMethods } from '../../src/dormancy/backtest-origin.js';
+import {
+  fitCalibrations,
+  methodParts,
+  RECALIBRATIONS,
+  refitIntercept,
+  trainingWindows,
+  windowsNeeded,
+  windowWeight,
+} from '../../src/dormancy/recalibrate.js';
 import { seededRandom } from '../../src/util/random.js';
 
 /** A seeded shop: customers buying at exponential gaps around a personal mean, each stopping at a random day. */
@@ -58,5 +67,66 @@ describe('drift-aware recalibration', () => {
     expect(mean).toBeCloseTo(w0.y.reduce((a, v) => a + v, 0) / w0.rows.length, 9);
     // Only a window with one horizon of history before it is used: near the start there is one.
     expect(trainingWindows(h, 200, 90, 0).length).toBe(1);
+  });
+});
+
+/**
+ * One ageing cohort, the CDNOW pattern: first purchases in the first 60 days, each customer buying
+ * on a day with a personal probability (lognormal, heavy-tailed across customers) that fades with
+ * the customer's age, so the shop's return rate falls from one window to the next.
+ */
+function ageingCohort(seed: number, customers: number, days: number, fade: number): DayHistory[] {
+  const rand = seededRandom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return Array.from({ length: customers }, (_, id) => {
+    const rate = Math.exp(Math.log(1 / 40) + normal());
+    const start = Math.floor(rand() * 60);
+    const out = [start];
+    for (let d = start + 1; d < days; d++) if (rand() < rate * Math.exp(-(d - start) / fade)) out.push(d);
+    return { id, days: Int32Array.from(out) };
+  });
+}
+
+describe('the combination with the customer age', () => {
+  it('splits a method into its window weighting and the age term; the twin shares the single scores’ maps', () => {
+    expect(RECALIBRATIONS).toHaveLength(8);
+    expect(methodParts('decayed_intercept_age')).toEqual({ weighting: 'decayed_intercept', customerAge: true });
+    expect(methodParts('pooled')).toEqual({ weighting: 'pooled', customerAge: false });
+    expect(windowWeight('latest_age', 30, 90)).toBe(0);
+    expect(windowsNeeded(['latest', 'latest_age'])).toBe(1);
+    const windows = trainingWindows(shop(11, 600, 720), 600, 90, 0);
+    // One memo for the windows: the twin takes the single scores' maps from it, and
+    // `decayed_intercept` starts from `decayed`'s fit.
+    const memo = new Map<string, Logistic>();
+    const plain = fitCalibrations(windows, 'pooled', true, memo);
+    const aged = fitCalibrations(windows, 'pooled_age', true, memo);
+    expect(aged.maps.recency).toBe(plain.maps.recency);
+    expect(aged.customerAge).toBe(true);
+    expect(aged.maps.combined!.weights.length).toBe(plain.maps.combined!.weights.length + 1);
+    const decayed = fitCalibrations(windows, 'decayed', true, memo);
+    const shifted = fitCalibrations(windows, 'decayed_intercept', true, memo);
+    expect(shifted.maps.combined!.weights.slice(1)).toEqual(decayed.maps.combined!.weights.slice(1));
+    expect(fitCalibrations(windows, 'decayed_intercept').maps.combined).toEqual(shifted.maps.combined);
+    // Fitted without a memo, the single scores' maps are the same.
+    expect(fitCalibrations(windows, 'pooled_age').maps.regularity!.weights).toEqual(plain.maps.regularity!.weights);
+  });
+
+  it('in an ageing cohort, the age term carries the falling return rate into the map (seeded, 3 shops)', () => {
+    for (const seed of [2, 3, 7]) {
+      const h = ageingCohort(seed, 1500, 540, 250);
+      const r = evaluateOriginMethods(h, 450, 90, 30, ['pooled', 'pooled_age'])!;
+      const inTheLarge = (m: 'pooled' | 'pooled_age') => {
+        const o = r.results.get(m)!;
+        const p = o.predictions.p.combined!;
+        return (p.reduce((a, v) => a + v, 0) - o.predictions.outcome.reduce((a, v) => a + v, 0)) / p.length;
+      };
+      // Without the age term the map fitted on older windows over-predicts the later, lower rate.
+      expect(inTheLarge('pooled')).toBeGreaterThan(0.05);
+      expect(Math.abs(inTheLarge('pooled_age'))).toBeLessThan(inTheLarge('pooled') / 2);
+      const aged = r.results.get('pooled_age')!.signals.combined!;
+      const plain = r.results.get('pooled')!.signals.combined!;
+      expect(aged.maxCalibrationGapPp).toBeLessThan(plain.maxCalibrationGapPp);
+      expect(aged.auc).toBeGreaterThan(plain.auc - 0.005);
+    }
   });
 });

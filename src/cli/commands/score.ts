@@ -78,6 +78,10 @@ export const RECALIBRATION_LABELS: Record<RecalibrationName, string> = {
   pooled: 'fitted on the latest windows, equal weights',
   decayed: 'fitted on the latest windows, weights halving every horizon',
   decayed_intercept: 'time-decayed slopes, intercept from the latest window',
+  latest_age: 'fitted on the latest window, the combination with the customer age',
+  pooled_age: 'fitted on the latest windows, equal weights, the combination with the customer age',
+  decayed_age: 'fitted on the latest windows, weights halving every horizon, the combination with the customer age',
+  decayed_intercept_age: 'time-decayed slopes, intercept from the latest window, the combination with the customer age',
 };
 
 /** The recalibration chosen and the winner's calibration pooled over the cut-offs, with intervals. */
