@@ -17,6 +17,7 @@ import { addressesEnrolled } from '../engine/enroll.js';
 import { capKey, humanOpenTimes, recentMailTimes } from '../engine/plan-history.js';
 import { capOf, plan } from '../engine/planner.js';
 import { preferredHour } from '../engine/timing.js';
+import { cohortAllocation } from '../metrics/cohort-allocation.js';
 import { unitDraw } from '../util/hash.js';
 import { parseDuration } from '../sequences/duration.js';
 import { decide, firstDueAt, type Facts } from '../sequences/machine.js';
@@ -41,6 +42,8 @@ export interface SimulationOptions {
    * `worker.preferredHourMinOpens`; default 3, 0 turns it off).
    */
   preferredHourMinOpens?: number;
+  /** Smallest cohort share of an adaptive path experiment (config `guard.minExplorationShare`; default 0.05). */
+  minExplorationShare?: number;
   /** Variant weights per (sequence, step), as the optimiser would hand them to the worker. */
   weights?: (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
 }
@@ -163,6 +166,9 @@ export async function simulate(
       seq.id,
     );
     const row = rowAt(now);
+    // The cohort shares the worker would draw with at this time, from the database's matured
+    // enrolments (simulated outcomes are not fed back into them).
+    const allocation = await cohortAllocation(db, seq, now, options.minExplorationShare ?? 0.05);
     // As the worker: one address gets a sequence once at a time (duplicate customer records).
     const taken = new Set(
       (
@@ -186,7 +192,7 @@ export async function simulate(
         continue;
       }
       const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
-      const cohort = drawCohort(seq, c.id);
+      const cohort = allocation ? drawCohort(seq, c.id, allocation.cohorts) : null;
       enrolled.add(c.id);
       if (c.email_hash) taken.add(c.email_hash);
       enrollments.push({
