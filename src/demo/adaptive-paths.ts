@@ -12,6 +12,7 @@ import { createEngine } from '../app.js';
 import { DAY, HOUR, ManualClock } from '../clock.js';
 import { MemoryTransport } from '../delivery/memory.js';
 import { enrollCustomers, type EnrollResult } from '../engine/enroll.js';
+import type { CohortScenario } from '../metrics/cohort-simulation.js';
 import type { PathExperimentReport } from '../metrics/types.js';
 import { parseSequence } from '../sequences/loader.js';
 import { seededRandom } from '../util/random.js';
@@ -143,4 +144,25 @@ export async function runAdaptivePathExperiment(o: AdaptivePathOptions): Promise
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * The enrolment-level known-truth scenario of the documented figures: 40 days of 120 entrants,
+ * a 14-day goal window, `adapt_after` 200, shares on net revenue (lognormal values, σ 1.5), a
+ * 5% exploration floor, the first cohort converting 10% on day one drifting down to 4%, the
+ * second `difference` above it (test/metrics/cohort-allocation-simulation.test.ts).
+ */
+export function adaptiveScenario(difference: number): CohortScenario {
+  const parsed = parseSequence(adaptiveSequence({ seed: 0, goalDays: 14, adaptAfter: 200 }), 'adaptive.yaml');
+  return {
+    sequence: parsed.sequence!,
+    days: 40,
+    perDay: 120,
+    baseline: [0.1, 0.04],
+    difference,
+    medianValue: 4000,
+    sigma: 1.5,
+    minExplorationShare: 0.05,
+    draws: 100,
+  };
 }

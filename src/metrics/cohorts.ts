@@ -127,6 +127,13 @@ export function cohortPairs(
   return { pairs, method, comparisons: m };
 }
 
+/** What the current shares are, by allocation state (for `comeback stats` and the dashboard). */
+export const ALLOCATION: Record<PathExperimentReport['allocation'], string> = {
+  fixed: 'Fixed split: entrants are drawn with the written shares.',
+  warming_up: 'Adaptive split, warming up: the written shares apply until every cohort has enough matured enrolments.',
+  adaptive: "Adaptive split: entrants are drawn with the optimiser's shares (matured enrolments, exploration floor).",
+};
+
 /** Options of `pathExperimentReport`. */
 export interface PathReportOptions {
   since?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { simulateCohorts, type CohortScenario } from '../../src/metrics/cohort-simulation.js';
-import { parseSequence } from '../../src/sequences/loader.js';
+import { adaptiveScenario } from '../../src/demo/adaptive-paths.js';
+import { simulateCohorts } from '../../src/metrics/cohort-simulation.js';
 
 /**
  * Adaptive path experiments, known truth (seeded, at the level of enrolments through the
@@ -11,39 +11,7 @@ import { parseSequence } from '../../src/sequences/loader.js';
  * the shares move: a pooled comparison then compares a cohort that got its traffic early with
  * one that got it late. The report compares within allocation epochs (Mantel–Haenszel).
  */
-const YAML = `id: adaptive
-name: Adaptive
-audience: { trigger: lapsed }
-consent: [double_opt_in]
-goal: { purchase: { within: 14d } }
-optimize: net_revenue
-steps:
-  - id: hello
-    template: winback/miss-you
-    subject: Hi
-  - id: paths
-    split:
-      adapt_after: 200
-      cohorts:
-        - id: mail
-          steps:
-            - { id: mail-offer, wait: 5d, template: winback/offer, subject: Offer }
-        - id: gift
-          steps:
-            - { id: gift-offer, wait: 3d, template: winback/offer, subject: Gift }
-`;
-
-const scenario = (difference: number): CohortScenario => ({
-  sequence: parseSequence(YAML, 'adaptive.yaml').sequence!,
-  days: 40,
-  perDay: 120,
-  baseline: [0.1, 0.04],
-  difference,
-  medianValue: 4000,
-  sigma: 1.5,
-  minExplorationShare: 0.05,
-  draws: 100,
-});
+const scenario = adaptiveScenario;
 
 describe('adaptive cohort allocation (known truth, seeded)', () => {
   it('covers a +3 pp difference in ≥ 93% of 400 runs, the better cohort wins in ≥ 80%, and gets more traffic', () => {
