@@ -38,7 +38,9 @@ export function pathsSection(s: SequenceReport, i: number): string {
         `<td>${metric(`${name}.matured`, [...base, 'cohorts', j, 'matured'], c.matured, 'int')}</td>` +
         `<td>${metric(`${name}.mailed`, [...at, 'mailed', 'enrolled'], c.uplift.mailed.enrolled, 'int')}</td>` +
         `<td>${metric(`${name}.rate`, [...at, 'mailed', 'conversionRate'], c.uplift.mailed.conversionRate, 'pct')}</td>` +
-        `<td>${metric(`${name}.absolute`, [...at, 'absolute'], c.uplift.absolute, 'pp')} ${interval(`${name}.absoluteCi95`, [...at, 'absoluteCi95'], c.uplift.absoluteCi95, 'pp')}</td></tr>`
+        (c.vsHoldoutStratified
+          ? `<td>${metric(`${name}.stratified`, [...base, 'cohorts', j, 'vsHoldoutStratified', 'difference'], c.vsHoldoutStratified.difference, 'pp')} ${interval(`${name}.stratifiedCi95`, [...base, 'cohorts', j, 'vsHoldoutStratified', 'ci95'], c.vsHoldoutStratified.ci95, 'pp')} <span class="small muted">within epochs</span></td></tr>`
+          : `<td>${metric(`${name}.absolute`, [...at, 'absolute'], c.uplift.absolute, 'pp')} ${interval(`${name}.absoluteCi95`, [...at, 'absoluteCi95'], c.uplift.absoluteCi95, 'pp')}</td></tr>`)
       );
     })
     .join('');

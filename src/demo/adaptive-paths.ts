@@ -34,6 +34,8 @@ export interface AdaptivePathOptions {
   adaptAfter: number;
   /** σ of the log order value (default 1.5). */
   sigma?: number;
+  /** Holdout share (default 0) and its purchase probability within the goal window. */
+  holdout?: { share: number; rate: number };
 }
 
 /** What the run shows. */
@@ -47,14 +49,14 @@ export interface AdaptivePathRun {
 const START = Date.UTC(2026, 2, 2, 9);
 
 /** The sequence: a first mail, then a plain offer mail or a gift coupon (adaptive split). */
-export function adaptiveSequence(o: Pick<AdaptivePathOptions, 'seed' | 'goalDays' | 'adaptAfter'>): string {
+export function adaptiveSequence(o: Pick<AdaptivePathOptions, 'seed' | 'goalDays' | 'adaptAfter' | 'holdout'>): string {
   return `id: adaptive-${o.seed}
 name: Offer mail or gift, adaptive (seed ${o.seed})
 audience: { trigger: lapsed }
 consent: [double_opt_in]
 goal: { purchase: { within: ${o.goalDays}d } }
 optimize: net_revenue
-holdout: 0
+holdout: ${o.holdout?.share ?? 0}
 steps:
   - id: hello
     template: winback/miss-you
@@ -113,11 +115,12 @@ export async function runAdaptivePathExperiment(o: AdaptivePathOptions): Promise
       const rows = await engine.ctx.k
         .selectFrom('enrollments as e')
         .innerJoin('customers as c', 'c.id', 'e.customer_id')
-        .select(['c.external_id', 'e.cohort', 'e.cohort_share', 'e.cohort_epoch'])
+        .select(['c.external_id', 'e.cohort', 'e.cohort_share', 'e.cohort_epoch', 'e.holdout'])
         .where('e.id', 'in', enrolled)
         .execute();
       for (const r of rows) {
-        const buys = rand() < o.truths[r.cohort as 'mail' | 'gift'];
+        const p = r.holdout === 1 ? (o.holdout?.rate ?? 0) : o.truths[r.cohort as 'mail' | 'gift'];
+        const buys = rand() < p;
         const at = clock.now() + HOUR + Math.floor(rand() * (o.goalDays - 1) * DAY);
         const totalMinor = lognormalMinor(rand, 4000, o.sigma ?? 1.5);
         if (buys)
@@ -128,11 +131,12 @@ export async function runAdaptivePathExperiment(o: AdaptivePathOptions): Promise
             totalMinor,
           });
       }
-      const gift = rows.filter((r) => r.cohort === 'gift');
+      const mailed = rows.filter((r) => r.holdout === 0);
+      const gift = mailed.filter((r) => r.cohort === 'gift');
       const stored = gift[0]?.cohort_share ?? null;
       out.push({
         day,
-        giftShare: gift.length / Math.max(1, rows.length),
+        giftShare: gift.length / Math.max(1, mailed.length),
         storedGiftShare: stored === null ? null : Number(stored),
         adaptive: rows.some((r) => r.cohort_epoch !== null),
       });

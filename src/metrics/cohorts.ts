@@ -16,6 +16,7 @@ import { cohortAllocation, maturedCohortArms } from './cohort-allocation.js';
 import type { EnrollmentRow } from './queries.js';
 import { conversionMde, mantelHaenszelDifference, newcombeInterval, normalQuantile } from './stats/index.js';
 import { upliftReport } from './uplift-report.js';
+import type { Interval } from './stats/index.js';
 import type { PathExperimentReport } from './types.js';
 
 type CohortRow = EnrollmentRow & { cohort: string | null; cohort_epoch: number | null };
@@ -134,6 +135,25 @@ export const ALLOCATION: Record<PathExperimentReport['allocation'], string> = {
   adaptive: "Adaptive split: entrants are drawn with the optimiser's shares (matured enrolments, exploration floor).",
 };
 
+/** A cohort against the holdout within allocation epochs (the holdout is drawn alike in every epoch). */
+function vsHoldout(cohort: string, rows: readonly CohortRow[]): { difference: number; ci95: Interval } | null {
+  const epochs = [...new Set(rows.map((r) => r.cohort_epoch))];
+  const count = (e: number | null, holdout: boolean, key: 'enrolled' | 'conversions') =>
+    rows.reduce(
+      (a, r) =>
+        r.cohort_epoch === e && (holdout ? r.holdout === 1 : r.holdout === 0 && r.cohort === cohort) ? a + r[key] : a,
+      0,
+    );
+  const strata = epochs.map((e) => ({
+    k1: count(e, false, 'conversions'),
+    n1: count(e, false, 'enrolled'),
+    k2: count(e, true, 'conversions'),
+    n2: count(e, true, 'enrolled'),
+  }));
+  const mh = mantelHaenszelDifference(strata, normalQuantile(0.975));
+  return mh && { difference: mh.difference, ci95: mh.ci };
+}
+
 /** Options of `pathExperimentReport`. */
 export interface PathReportOptions {
   since?: number;
@@ -180,6 +200,7 @@ export async function pathExperimentReport(
         probabilityBest: now.probabilityBest,
         matured: matured.find((x) => x.cohortId === c.id)?.matured ?? 0,
         uplift: upliftReport([...mailed(c.id), ...holdout], seq.holdout, o.currency ?? 'EUR'),
+        vsHoldoutStratified: method === 'stratified' ? vsHoldout(c.id, rows) : null,
       };
     }),
     pairs,

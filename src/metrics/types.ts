@@ -373,6 +373,12 @@ export interface PathExperimentReport {
     probabilityBest: number | null;
     matured: number;
     uplift: UpliftReport;
+    /**
+     * With `pairMethod: stratified`: conversion rate of the cohort − that of the holdout, compared
+     * within allocation epochs (Mantel–Haenszel, 95%). `uplift` pools all epochs and is then only
+     * indicative: the cohort's enrolments are not spread over time like the holdout's. Else null.
+     */
+    vsHoldoutStratified: { difference: number; ci95: Interval } | null;
   }[];
   /** Conversion rate of `b` − that of `a`, with its corrected interval. */
   pairs: {

@@ -18,6 +18,7 @@ describe('adaptive cohort shares through the engine', () => {
       truths: { mail: 0.05, gift: 0.4 },
       goalDays: 7,
       adaptAfter: 20,
+      holdout: { share: 0.2, rate: 0.02 },
     });
     // Nothing has matured in the first week (7-day goal window): the written shares, no epoch.
     for (const d of run.days.slice(0, 8)) {
@@ -37,11 +38,15 @@ describe('adaptive cohort shares through the engine', () => {
     expect(p.pairMethod).toBe('stratified');
     const gift = p.cohorts.find((c) => c.cohortId === 'gift')!;
     const mail = p.cohorts.find((c) => c.cohortId === 'mail')!;
-    expect(gift.share).toBeGreaterThan(0.8);
+    // On net revenue one large order of the few mail buyers keeps some doubt (heavy tails).
+    expect(gift.share).toBeGreaterThan(0.5);
     expect(mail.share).toBeGreaterThanOrEqual(0.05 - 1e-9);
     expect(gift.share + mail.share).toBeCloseTo(1, 9);
-    expect(gift.probabilityBest!).toBeGreaterThan(0.9);
+    expect(gift.probabilityBest!).toBeGreaterThan(0.5);
     expect(gift.matured).toBeGreaterThan(200);
+    // Against the holdout, within epochs too (the pooled uplift mixes early and late entrants).
+    expect(gift.vsHoldoutStratified!.ci95[0]).toBeGreaterThan(0);
+    expect(mail.vsHoldoutStratified).not.toBeNull();
     expect(p.pairs[0]).toMatchObject({ a: 'mail', b: 'gift', significant: true, better: 'gift' });
   }, 60_000);
 });

@@ -42,7 +42,9 @@ export function pathsText(sequences: SequenceReport[]): string {
           c.uplift.mailed.enrolled,
           c.uplift.mailed.conversions,
           pct(c.uplift.mailed.conversionRate),
-          upliftCell(c.uplift),
+          c.vsHoldoutStratified
+            ? `${pp(c.vsHoldoutStratified.difference)} [${(c.vsHoldoutStratified.ci95[0] * 100).toFixed(1)}, ${(c.vsHoldoutStratified.ci95[1] * 100).toFixed(1)}] within epochs`
+            : upliftCell(c.uplift),
         ]),
       ),
       formatTable(
