@@ -44,8 +44,9 @@ export interface CohortRun {
   secondWins: boolean;
   /** The naive pooled comparison's interval covered the true difference. */
   pooledCovered: boolean;
-  /** Share of all enrolments drawn into the second cohort. */
+  /** Share of all enrolments drawn into the second cohort, and of those drawn with adaptive shares. */
   secondShare: number;
+  adaptiveSecondShare: number | null;
   /** Expected conversions lost against always choosing the better cohort, and under the fixed 50/50 split. */
   regret: number;
   fixedRegret: number;
@@ -60,6 +61,8 @@ export function simulateCohortRun(s: CohortScenario, seed: number): CohortRun {
   const day = ids.map(() => [] as { n: number; k: number; net: number; cnt: number; sum: number; sumSq: number }[]);
   const cells: CohortCell[] = [];
   let second = 0;
+  let adaptive = 0;
+  let adaptiveSecond = 0;
   let regret = 0;
   let fixedRegret = 0;
   for (let d = 0; d < s.days; d++) {
@@ -80,6 +83,10 @@ export function simulateCohortRun(s: CohortScenario, seed: number): CohortRun {
       const cell = day[c]![d]!;
       cell.n++;
       if (c === 1) second++;
+      if (epoch !== null) {
+        adaptive++;
+        if (c === 1) adaptiveSecond++;
+      }
       regret += best - rates[c]!;
       fixedRegret += best - (rates[0]! + rates[1]!) / 2;
       if (rng() >= rates[c]!) continue;
@@ -110,6 +117,7 @@ export function simulateCohortRun(s: CohortScenario, seed: number): CohortRun {
     secondWins: pair.better === ids[1],
     pooledCovered: pooled[0] <= truth && truth <= pooled[1],
     secondShare: second / (s.days * s.perDay),
+    adaptiveSecondShare: adaptive > 0 ? adaptiveSecond / adaptive : null,
     regret,
     fixedRegret,
   };
@@ -123,6 +131,8 @@ export interface CohortSimulation {
   secondWins: number;
   pooledCoverage: number;
   meanSecondShare: number;
+  /** Mean share to the second cohort among enrolments drawn with adaptive shares (runs that adapted). */
+  meanAdaptiveSecondShare: number | null;
   /** Mean regret of the adaptive split as a share of the fixed split's. */
   regretRatio: number;
 }
@@ -133,6 +143,7 @@ export function simulateCohorts(s: CohortScenario, runs: number, seed: number): 
   const share = (f: (r: CohortRun) => boolean) => out.filter(f).length / runs;
   const mean = (f: (r: CohortRun) => number) => out.reduce((a, r) => a + f(r), 0) / runs;
   const fixed = mean((r) => r.fixedRegret);
+  const adapted = out.filter((r) => r.adaptiveSecondShare !== null);
   return {
     runs,
     coverage: share((r) => r.covered),
@@ -140,6 +151,9 @@ export function simulateCohorts(s: CohortScenario, runs: number, seed: number): 
     secondWins: share((r) => r.secondWins),
     pooledCoverage: share((r) => r.pooledCovered),
     meanSecondShare: mean((r) => r.secondShare),
+    meanAdaptiveSecondShare: adapted.length
+      ? adapted.reduce((a, r) => a + r.adaptiveSecondShare!, 0) / adapted.length
+      : null,
     regretRatio: fixed > 0 ? mean((r) => r.regret) / fixed : 0,
   };
 }

@@ -144,7 +144,7 @@ async function adaptiveRun(db: string, seed: number): Promise<string> {
     pct(r.coverage),
     pct(r.significant),
     i === 0 ? pct(r.secondWins) : '–',
-    pct(r.meanSecondShare),
+    `${pct(r.meanSecondShare)} / ${r.meanAdaptiveSecondShare === null ? '–' : pct(r.meanAdaptiveSecondShare)}`,
     i === 0 ? pct(r.regretRatio) : '–',
     pct(r.pooledCoverage),
   ]);
@@ -160,7 +160,7 @@ async function adaptiveRun(db: string, seed: number): Promise<string> {
         'coverage',
         'significant',
         'gift wins',
-        'share to gift',
+        'share to gift (all / adaptive)',
         'regret vs 50/50',
         'pooled coverage',
       ],
