@@ -77,7 +77,7 @@ export function cohortPairs(
   // Bonferroni: each of the m pairwise intervals at level 1 − 0.05/m.
   const z = normalQuantile(1 - 0.05 / (2 * m));
   const z80 = normalQuantile(0.8);
-  const epochs = [...new Set(cells.map((c) => c.epoch))];
+  const epochs = byEpoch(cells.map((c) => c.epoch));
   const method = epochs.length > 1 ? 'stratified' : 'pooled';
   const sum = (id: string, key: 'enrolled' | 'conversions', epoch?: number | null) =>
     cells.reduce((a, c) => (c.cohort === id && (epoch === undefined || c.epoch === epoch) ? a + c[key] : a), 0);
@@ -137,7 +137,7 @@ export const ALLOCATION: Record<PathExperimentReport['allocation'], string> = {
 
 /** A cohort against the holdout within allocation epochs (the holdout is drawn alike in every epoch). */
 function vsHoldout(cohort: string, rows: readonly CohortRow[]): { difference: number; ci95: Interval } | null {
-  const epochs = [...new Set(rows.map((r) => r.cohort_epoch))];
+  const epochs = byEpoch(rows.map((r) => r.cohort_epoch));
   const count = (e: number | null, holdout: boolean, key: 'enrolled' | 'conversions') =>
     rows.reduce(
       (a, r) =>
@@ -152,6 +152,11 @@ function vsHoldout(cohort: string, rows: readonly CohortRow[]): { difference: nu
   }));
   const mh = mantelHaenszelDifference(strata, normalQuantile(0.975));
   return mh && { difference: mh.difference, ci95: mh.ci };
+}
+
+/** The distinct epochs in order (the written shares' stratum first): the same sums on every database. */
+function byEpoch(epochs: readonly (number | null)[]): (number | null)[] {
+  return [...new Set(epochs)].sort((a, b) => (a ?? -Infinity) - (b ?? -Infinity));
 }
 
 /** Options of `pathExperimentReport`. */
