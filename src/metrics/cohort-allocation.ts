@@ -152,6 +152,8 @@ export async function cohortAllocation(
   );
   byKey.set(key, { epoch, value });
   // A failed query is not remembered: the next enrolment asks again.
-  value.catch(() => byKey.delete(key));
+  value.catch(() => {
+    if (byKey.get(key)?.value === value) byKey.delete(key);
+  });
   return value;
 }
