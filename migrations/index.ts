@@ -17,6 +17,7 @@ import * as m015 from './015_preferences.js';
 import * as m016 from './016_operators.js';
 import * as m017 from './017_test_sends.js';
 import * as m018 from './018_experiments.js';
+import * as m019 from './019_cohort_allocation.js';
 
 /**
  * Every migration, in order. A static list (not a directory scan) so the same files run from
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '016_operators': m016,
   '017_test_sends': m017,
   '018_experiments': m018,
+  '019_cohort_allocation': m019,
 };

@@ -1,5 +1,6 @@
 /** The dashboard's experiment sections: path experiments, and all sequences together against the global control group. */
 import type { ProgrammeReport, SequenceReport } from '../metrics/types.js';
+import { ALLOCATION } from '../metrics/cohorts.js';
 import { esc } from '../server/pages.js';
 import { interval, metric } from './format.js';
 
@@ -33,9 +34,13 @@ export function pathsSection(s: SequenceReport, i: number): string {
       const name = `${id}.${c.cohortId}`;
       return (
         `<tr><td>${esc(c.cohortId)}</td><td>${metric(`${name}.share`, [...base, 'cohorts', j, 'share'], c.share, 'pct')}</td>` +
+        `<td>${metric(`${name}.probabilityBest`, [...base, 'cohorts', j, 'probabilityBest'], c.probabilityBest, 'pct')}</td>` +
+        `<td>${metric(`${name}.matured`, [...base, 'cohorts', j, 'matured'], c.matured, 'int')}</td>` +
         `<td>${metric(`${name}.mailed`, [...at, 'mailed', 'enrolled'], c.uplift.mailed.enrolled, 'int')}</td>` +
         `<td>${metric(`${name}.rate`, [...at, 'mailed', 'conversionRate'], c.uplift.mailed.conversionRate, 'pct')}</td>` +
-        `<td>${metric(`${name}.absolute`, [...at, 'absolute'], c.uplift.absolute, 'pp')} ${interval(`${name}.absoluteCi95`, [...at, 'absoluteCi95'], c.uplift.absoluteCi95, 'pp')}</td></tr>`
+        (c.vsHoldoutStratified
+          ? `<td>${metric(`${name}.stratified`, [...base, 'cohorts', j, 'vsHoldoutStratified', 'difference'], c.vsHoldoutStratified.difference, 'pp')} ${interval(`${name}.stratifiedCi95`, [...base, 'cohorts', j, 'vsHoldoutStratified', 'ci95'], c.vsHoldoutStratified.ci95, 'pp')} <span class="small muted">within epochs</span></td></tr>`
+          : `<td>${metric(`${name}.absolute`, [...at, 'absolute'], c.uplift.absolute, 'pp')} ${interval(`${name}.absoluteCi95`, [...at, 'absoluteCi95'], c.uplift.absoluteCi95, 'pp')}</td></tr>`)
       );
     })
     .join('');
@@ -51,8 +56,9 @@ export function pathsSection(s: SequenceReport, i: number): string {
     .join('');
   return (
     `<section id="${esc(`paths-${s.sequenceId}`)}"><h2>${esc(s.sequenceId)}: path experiment</h2>` +
-    `<div class="table"><table><thead><tr><th>cohort</th><th>share</th><th>mailed</th><th>conv. rate</th><th>vs holdout (95% CI)</th></tr></thead><tbody>${cohorts}</tbody></table></div>` +
-    `<p class="small muted">Pairs: Bonferroni-corrected for ${p.comparisons} comparisons (each interval at ${(p.pairLevel * 100).toFixed(1)}%).</p>` +
+    `<p class="small muted">${ALLOCATION[p.allocation]}</p>` +
+    `<div class="table"><table><thead><tr><th>cohort</th><th>share now</th><th>P(best)</th><th>matured</th><th>mailed</th><th>conv. rate</th><th>vs holdout (95% CI)</th></tr></thead><tbody>${cohorts}</tbody></table></div>` +
+    `<p class="small muted">Pairs: Bonferroni-corrected for ${p.comparisons} comparisons (each interval at ${(p.pairLevel * 100).toFixed(1)}%)${p.pairMethod === 'stratified' ? ', compared within allocation epochs (Mantel–Haenszel)' : ''}.</p>` +
     `<div class="table"><table><thead><tr><th>pair</th><th>difference</th><th>corrected interval</th><th>better</th></tr></thead><tbody>${pairs}</tbody></table></div></section>`
   );
 }

@@ -158,6 +158,10 @@ export interface EnrollmentsTable {
   control: Generated<number>;
   /** The path cohort drawn at enrolment when a step of the sequence splits into cohorts; null otherwise. */
   cohort: string | null;
+  /** Start (epoch ms) of the allocation epoch of a draw with the optimiser's shares; null with the written shares. */
+  cohort_epoch: number | null;
+  /** Share the drawn cohort had at the draw; null without a cohort. */
+  cohort_share: number | null;
 }
 
 /** The send ledger: one row per (enrollment, step), guarded by a unique key. */

@@ -15,6 +15,7 @@ import { findCustomer } from '../shop/customers.js';
 import { unitDraw } from '../util/hash.js';
 import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
 import { emitEvents, withOutbox } from '../webhooks/emit.js';
+import { cohortAllocation } from '../metrics/cohort-allocation.js';
 import { dormantCandidates } from './audience.js';
 import { inControlGroup } from './control-group.js';
 import type { EngineContext } from './context.js';
@@ -75,6 +76,8 @@ async function enrollSlice(
   // a sequence once, or its owner would receive every mail twice.
   const taken = await addressesEnrolled(ctx.k, seq.id, hashes);
   const rows: Insertable<EnrollmentsTable>[] = [];
+  // A path experiment's shares for this epoch: the written ones, or the optimiser's (adaptive).
+  const allocation = await cohortAllocation(ctx.k, seq, now, ctx.config.guard.minExplorationShare);
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
     result.considered++;
@@ -102,7 +105,7 @@ async function enrollSlice(
     const control = inControlGroup(c, ctx.config.controlGroup);
     const holdout = control || unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
     // A path experiment's cohort is drawn for everyone at entry (intention to treat).
-    const cohort = drawCohort(seq, c.id);
+    const cohort = allocation ? drawCohort(seq, c.id, allocation.cohorts) : null;
     rows.push({
       customer_id: c.id,
       sequence_id: seq.id,
@@ -118,6 +121,10 @@ async function enrollSlice(
       address_hash: c.email_hash,
       control: control ? 1 : 0,
       cohort,
+      // Drawn with the optimiser's shares: its epoch is a stratum of the report. Drawn with the
+      // written shares (fixed, or still warming up): all such enrolments form one stratum.
+      cohort_epoch: allocation?.state === 'adaptive' ? allocation.epoch : null,
+      cohort_share: allocation?.cohorts.find((x) => x.id === cohort)?.share ?? null,
     });
   }
   if (rows.length === 0) return [];

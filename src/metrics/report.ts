@@ -235,7 +235,14 @@ async function sequenceReport(src: ReportSource, id: string, d: Data): Promise<S
       .map(([churnReason, sums]) => ({ churnReason, ...finishFunnel(sums) })),
     uplift: upliftReport(enr, seq?.holdout ?? 0, currency),
     ...(seq && sequencePaths(seq).cohorts.length > 0
-      ? { paths: (await pathExperimentReport(src.k, seq, d.since, currency))! }
+      ? {
+          paths: (await pathExperimentReport(src.k, seq, {
+            since: d.since,
+            currency,
+            now: src.now,
+            minExplorationShare: src.guard.minExplorationShare,
+          }))!,
+        }
       : {}),
     deliverability: deliverabilityReport(id, d.delivery, Math.max(d.windowStart, d.guardSince.get(id) ?? 0), src.guard),
   };

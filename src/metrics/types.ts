@@ -350,8 +350,36 @@ export interface PathExperimentReport {
   comparisons: number;
   /** Confidence level of each pairwise interval: 1 − 0.05/m (the family keeps 95%). */
   pairLevel: number;
-  /** Each cohort (mailed enrolments drawn into it) against the sequence's whole holdout. */
-  cohorts: { cohortId: string; share: number; uplift: UpliftReport }[];
+  /**
+   * How entrants are split now: `fixed` (the written shares), `warming_up` (adaptive, but some
+   * cohort has fewer matured enrolments than `adapt_after`: the written shares still apply) or
+   * `adaptive` (the optimiser's shares).
+   */
+  allocation: 'fixed' | 'warming_up' | 'adaptive';
+  /**
+   * How the pairs are compared: `pooled` (Newcombe's interval over all enrolments: the shares
+   * never changed) or `stratified` (Mantel–Haenszel over allocation epochs: the shares moved).
+   */
+  pairMethod: 'pooled' | 'stratified';
+  /**
+   * Each cohort (mailed enrolments drawn into it) against the sequence's whole holdout. `share`:
+   * the share new entrants are drawn with now; `probabilityBest`: the posterior probability that
+   * the cohort is best on the `optimize` metric (null unless adaptive); `matured`: its mailed
+   * enrolments whose path and goal window are over.
+   */
+  cohorts: {
+    cohortId: string;
+    share: number;
+    probabilityBest: number | null;
+    matured: number;
+    uplift: UpliftReport;
+    /**
+     * With `pairMethod: stratified`: conversion rate of the cohort − that of the holdout, compared
+     * within allocation epochs (Mantel–Haenszel, 95%). `uplift` pools all epochs and is then only
+     * indicative: the cohort's enrolments are not spread over time like the holdout's. Else null.
+     */
+    vsHoldoutStratified: { difference: number; ci95: Interval } | null;
+  }[];
   /** Conversion rate of `b` − that of `a`, with its corrected interval. */
   pairs: {
     a: string;

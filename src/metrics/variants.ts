@@ -170,7 +170,7 @@ export function stepOptions(step: { variants?: { id: string }[] | undefined }): 
 }
 
 /** FNV-1a of a string, as a 32-bit seed. */
-function seedOf(text: string): number {
+export function seedOf(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

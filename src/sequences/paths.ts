@@ -5,7 +5,9 @@
  * cohort. An enrolment's cohort is drawn once, at enrolment, and stored; from there on the
  * machine only moves along that cohort's stretch of the index.
  */
+import { DAY } from '../clock.js';
 import { unitDraw } from '../util/hash.js';
+import { parseDuration } from './duration.js';
 import type { CohortStep, Sequence, Step } from './schema.js';
 
 /** The flat view of a sequence's paths. */
@@ -16,8 +18,22 @@ export interface SequencePaths {
   cohortOf: (string | null)[];
   /** Flat index where the split was (the number of steps before it); null without a split. */
   splitAt: number | null;
-  /** Each cohort: id, share of entrants, first and one-past-last flat index. */
+  /** Each cohort: id, share of entrants (as written), first and one-past-last flat index. */
   cohorts: { id: string; share: number; start: number; end: number }[];
+  /**
+   * How entrants are split: `fixed` keeps the written shares; `adaptive` lets the optimiser move
+   * them once every cohort has `adaptAfter` matured enrolments. Default: fixed when the YAML gives
+   * shares (the marketer chose them), else adaptive.
+   */
+  allocation: 'fixed' | 'adaptive';
+  /** Adaptive: matured enrolments each cohort needs before the shares move. */
+  adaptAfter: number;
+}
+
+/** A cohort's share of entrants, as passed to `drawCohort`. */
+export interface CohortShare {
+  id: string;
+  share: number;
 }
 
 const cache = new WeakMap<Sequence, SequencePaths>();
@@ -28,11 +44,13 @@ export function sequencePaths(seq: Sequence): SequencePaths {
   if (p) return p;
   const splitIndex = seq.steps.findIndex((s) => s.split);
   if (splitIndex < 0) {
-    p = { steps: seq.steps, cohortOf: seq.steps.map(() => null), splitAt: null, cohorts: [] };
+    const none = { allocation: 'fixed' as const, adaptAfter: 0 };
+    p = { steps: seq.steps, cohortOf: seq.steps.map(() => null), splitAt: null, cohorts: [], ...none };
   } else {
     const steps: (Step | CohortStep)[] = seq.steps.slice(0, splitIndex);
     const cohortOf: (string | null)[] = steps.map(() => null);
-    const given = seq.steps[splitIndex]!.split!.cohorts;
+    const split = seq.steps[splitIndex]!.split!;
+    const given = split.cohorts;
     const total = given.reduce((a, c) => a + (c.share ?? 1 / given.length), 0);
     const cohorts = given.map((c) => {
       const start = steps.length;
@@ -40,7 +58,8 @@ export function sequencePaths(seq: Sequence): SequencePaths {
       cohortOf.push(...c.steps.map(() => c.id));
       return { id: c.id, share: (c.share ?? 1 / given.length) / total, start, end: steps.length };
     });
-    p = { steps, cohortOf, splitAt: splitIndex, cohorts };
+    const allocation = split.allocation ?? (given.some((c) => c.share !== undefined) ? 'fixed' : 'adaptive');
+    p = { steps, cohortOf, splitAt: splitIndex, cohorts, allocation, adaptAfter: split.adapt_after };
   }
   cache.set(seq, p);
   return p;
@@ -58,18 +77,41 @@ export function findStep(seq: Sequence, stepId: string): Step | CohortStep | und
 
 /**
  * Draws the cohort of an enrolment: a stable draw per (sequence, version, customer), split by the
- * cohorts' shares. Null for a sequence without a split.
+ * given shares (the written ones by default; an adaptive split passes the optimiser's current
+ * shares, so enrolment, the worker and `comeback simulate` draw alike). Null without a split.
  */
-export function drawCohort(seq: Sequence, customerKey: string | number): string | null {
-  const { cohorts } = sequencePaths(seq);
-  if (cohorts.length === 0) return null;
-  const u = unitDraw(`cohort|${seq.id}|${seq.version}|${customerKey}`);
+export function drawCohort(
+  seq: Sequence,
+  customerKey: string | number,
+  shares: readonly CohortShare[] = sequencePaths(seq).cohorts,
+): string | null {
+  if (sequencePaths(seq).cohorts.length === 0 || shares.length === 0) return null;
+  return cohortAt(shares, unitDraw(`cohort|${seq.id}|${seq.version}|${customerKey}`));
+}
+
+/** The cohort a uniform draw `u` in [0, 1) falls into under these shares (summing to 1). */
+export function cohortAt(shares: readonly CohortShare[], u: number): string {
   let acc = 0;
-  for (const c of cohorts) {
+  for (const c of shares) {
     acc += c.share;
     if (u < acc) return c.id;
   }
-  return cohorts[cohorts.length - 1]!.id;
+  return shares[shares.length - 1]!.id;
+}
+
+/**
+ * How long after enrolment an enrolment has matured: both its longest path (the waits before the
+ * split plus the longest cohort's waits) and its goal window (counted from enrolment, as
+ * attribution counts it; 30 days without a goal window) are over. The same horizon for every
+ * cohort, so a cohort with shorter waits cannot look better just because it converts earlier.
+ */
+export function maturityOf(seq: Sequence): number {
+  const p = sequencePaths(seq);
+  const waits = (steps: readonly { wait: string }[]) => steps.reduce((a, s) => a + parseDuration(s.wait), 0);
+  const before = waits(p.steps.slice(0, p.splitAt ?? p.steps.length));
+  const longest = Math.max(0, ...p.cohorts.map((c) => waits(p.steps.slice(c.start, c.end))));
+  const window = seq.goal?.purchase ? parseDuration(seq.goal.purchase.within) : 30 * DAY;
+  return Math.max(before + longest, window);
 }
 
 /**

@@ -149,6 +149,23 @@ export const Split = z
       .array(Cohort)
       .min(2, 'a split needs at least 2 cohorts')
       .max(COUNT.variants, `more than ${COUNT.variants} cohorts`),
+    allocation: z
+      .enum(['fixed', 'adaptive'])
+      .optional()
+      .describe(
+        'fixed: cohorts keep their shares; adaptive: the optimiser shifts entrants to the cohort that does best ' +
+          "on the sequence's `optimize` metric once enough enrolments have matured (default: fixed when shares " +
+          'are given, else adaptive)',
+      ),
+    adapt_after: z
+      .number()
+      .int('expected a whole number')
+      .min(10, 'adapt after at least 10 matured enrolments per cohort')
+      .max(1_000_000, 'at most 1000000')
+      .default(100)
+      .describe(
+        'adaptive: matured enrolments (path and goal window over) each cohort needs before shares move (default 100)',
+      ),
   })
   .describe(
     'split entrants into random cohorts that differ in waits, number of steps, template or offer; the last step of the list',

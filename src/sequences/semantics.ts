@@ -248,6 +248,17 @@ function checkSplits(out: SemanticProblem[], steps: unknown[], seen: Map<string,
       if (cs) checkStep(out, cs, [...path, 'steps', k], seen);
     });
   });
+  const split = obj(step.split);
+  const fixed = split?.allocation === 'fixed' || (split?.allocation === undefined && given > 0);
+  if (fixed && split?.adapt_after !== undefined)
+    out.push({
+      path: ['steps', at, 'split', 'adapt_after'],
+      message:
+        'adapt_after applies to an adaptive split only (this one is fixed' +
+        (split.allocation === undefined ? ' because shares are given' : '') +
+        '): remove it or set allocation: adaptive',
+      atKey: true,
+    });
   if (given > 0 && given < cohorts.length)
     out.push({
       path: ['steps', at, 'split', 'cohorts'],

@@ -17,6 +17,7 @@ import { addressesEnrolled } from '../engine/enroll.js';
 import { capKey, humanOpenTimes, recentMailTimes } from '../engine/plan-history.js';
 import { capOf, plan } from '../engine/planner.js';
 import { preferredHour } from '../engine/timing.js';
+import { cohortAllocation } from '../metrics/cohort-allocation.js';
 import { unitDraw } from '../util/hash.js';
 import { parseDuration } from '../sequences/duration.js';
 import { decide, firstDueAt, type Facts } from '../sequences/machine.js';
@@ -41,6 +42,8 @@ export interface SimulationOptions {
    * `worker.preferredHourMinOpens`; default 3, 0 turns it off).
    */
   preferredHourMinOpens?: number;
+  /** Smallest cohort share of an adaptive split (`guard.minExplorationShare`; default 0.05). */
+  minExplorationShare?: number;
   /** Variant weights per (sequence, step), as the optimiser would hand them to the worker. */
   weights?: (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
 }
@@ -157,22 +160,13 @@ export async function simulate(
     if (ids.length === 0) return;
     const customers = await db.selectFrom('customers').selectAll().where('id', 'in', ids).orderBy('id').execute();
     const states = await consentStates(db, ids);
-    const suppressed = await suppressedHashes(
-      db,
-      customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])),
-      seq.id,
-    );
+    const hashes = customers.flatMap((c) => (c.email_hash ? [c.email_hash] : []));
+    const suppressed = await suppressedHashes(db, hashes, seq.id);
     const row = rowAt(now);
+    // The worker's cohort shares at this time (simulated outcomes do not move them).
+    const allocation = await cohortAllocation(db, seq, now, options.minExplorationShare ?? 0.05);
     // As the worker: one address gets a sequence once at a time (duplicate customer records).
-    const taken = new Set(
-      (
-        await addressesEnrolled(
-          db,
-          seq.id,
-          customers.flatMap((c) => (c.email_hash ? [c.email_hash] : [])),
-        )
-      ).keys(),
-    );
+    const taken = new Set((await addressesEnrolled(db, seq.id, hashes)).keys());
     for (const e of enrollments) if (e.status === 'active' && e.emailHash) taken.add(e.emailHash);
     for (const c of customers) {
       if (c.email_hash && taken.has(c.email_hash)) continue;
@@ -186,7 +180,7 @@ export async function simulate(
         continue;
       }
       const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
-      const cohort = drawCohort(seq, c.id);
+      const cohort = allocation ? drawCohort(seq, c.id, allocation.cohorts) : null;
       enrolled.add(c.id);
       if (c.email_hash) taken.add(c.email_hash);
       enrollments.push({

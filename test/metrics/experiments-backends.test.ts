@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runAdaptivePathExperiment } from '../../src/demo/adaptive-paths.js';
 import { runPathExperiment } from '../../src/demo/paths.js';
 import { runProgrammeExperiment } from '../../src/demo/programme.js';
 import { postgresUrl, sqliteUrl } from '../helpers/backends.js';
@@ -37,5 +38,22 @@ describe('experiments on SQLite and PostgreSQL', () => {
       expect(pg[i]!.paths.pairs).toEqual(r.paths.pairs);
       expect(pg[i]!.paths.cohorts.map((c) => c.uplift.mailed)).toEqual(r.paths.cohorts.map((c) => c.uplift.mailed));
     }
+  }, 120_000);
+
+  it('moves adaptive cohort shares alike on both', async () => {
+    const o = {
+      seed: 4,
+      days: 14,
+      perDay: 20,
+      truths: { mail: 0.05, gift: 0.4 },
+      goalDays: 5,
+      adaptAfter: 10,
+      holdout: { share: 0.2, rate: 0.02 },
+    };
+    const lite = await runAdaptivePathExperiment({ ...o, database: sqliteUrl() });
+    const pg = await runAdaptivePathExperiment({ ...o, database: await postgresUrl() });
+    expect(lite.days.some((d) => d.adaptive)).toBe(true);
+    expect(pg.days).toEqual(lite.days);
+    expect(pg.paths).toEqual(lite.paths);
   }, 120_000);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runPathExperiment } from '../../src/demo/paths.js';
 import { parseSequence } from '../../src/sequences/loader.js';
 import { decide, firstDueAt, NO_FACTS } from '../../src/sequences/machine.js';
-import { drawCohort, firstIndex, nextIndex, sequencePaths } from '../../src/sequences/paths.js';
+import { drawCohort, firstIndex, maturityOf, nextIndex, sequencePaths } from '../../src/sequences/paths.js';
 import { DAY } from '../../src/clock.js';
 import { sqliteUrl } from '../helpers/backends.js';
 
@@ -119,6 +119,41 @@ describe('path experiments in the YAML', () => {
         - { id: b, steps: [{ id: b1, template: winback/offer, subject: B }] }
 `;
     expect(problems(nested).join('\n')).toMatch(/split/);
+  });
+
+  it('splits adaptively by default, fixed when shares are given, and checks the allocation keys', () => {
+    const fixed = parseSequence(VALID, 's.yaml').sequence!;
+    expect(sequencePaths(fixed)).toMatchObject({ allocation: 'fixed', adaptAfter: 100 });
+    const plain = VALID.replace(/ {10}share: \d+%\n/g, '');
+    expect(sequencePaths(parseSequence(plain, 's.yaml').sequence!)).toMatchObject({ allocation: 'adaptive' });
+    const chosen = VALID.replace('    split:\n', '    split:\n      allocation: adaptive\n      adapt_after: 50\n');
+    expect(sequencePaths(parseSequence(chosen, 's.yaml').sequence!)).toMatchObject({
+      allocation: 'adaptive',
+      adaptAfter: 50,
+    });
+    // Longest path (3d + 4d) against the 30-day default goal window.
+    expect(maturityOf(fixed)).toBe(30 * DAY);
+    expect(problems(VALID.replace('    split:\n', '    split:\n      adapt_after: 50\n'))).toEqual([
+      '11:7 steps[1].split.adapt_after: adapt_after applies to an adaptive split only (this one is fixed because shares are given): remove it or set allocation: adaptive',
+    ]);
+    expect(problems(VALID.replace('    split:\n', '    split:\n      allocation: sometimes\n')).join('\n')).toMatch(
+      /^11:19 steps\[1\]\.split\.allocation: .*fixed.*adaptive/,
+    );
+    expect(problems(chosen.replace('adapt_after: 50', 'adapt_after: 5')).join('\n')).toContain(
+      '12:20 steps[1].split.adapt_after: expected a number at least 10, got 5',
+    );
+  });
+
+  it('draws with the shares passed in, stably per customer', () => {
+    const seq = parseSequence(VALID, 's.yaml').sequence!;
+    const shares = [
+      { id: 'short', share: 0.9 },
+      { id: 'long', share: 0.1 },
+    ];
+    const draws = Array.from({ length: 4000 }, (_, i) => drawCohort(seq, i, shares));
+    expect(draws.filter((c) => c === 'short').length / 4000).toBeCloseTo(0.9, 1);
+    // The same customer: one uniform draw, compared against whatever shares apply.
+    for (let i = 0; i < 50; i++) if (drawCohort(seq, i) === 'short') expect(drawCohort(seq, i, shares)).toBe('short');
   });
 });
 

@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .addOption(new Option('--runs <n>', 'with --programme: independent runs per scenario').default(400).argParser(int))
     .option(
       '--paths',
-      'a path experiment (two mails, three mails, a gift): how often the truly better cohort wins its corrected pairwise comparison',
+      'a path experiment (two mails, three mails, a gift): how often the truly better cohort wins its corrected pairwise comparison; then an adaptive split: its shares day by day and seeded coverage under drift',
     )
     .action(
       async (

@@ -1,4 +1,5 @@
 /** Terminal rendering of the experiments in `comeback stats`: path experiments and the programme vs the control group. */
+import { ALLOCATION } from '../../metrics/cohorts.js';
 import type { ProgrammeReport, SequenceReport } from '../../metrics/types.js';
 import { formatMoney } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
@@ -29,16 +30,21 @@ export function pathsText(sequences: SequenceReport[]): string {
     if (!p) continue;
     const pp = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} pp`);
     parts.push(
-      `${s.sequenceId}: path experiment, ${p.cohorts.length} cohorts drawn at entry; pairs Bonferroni-corrected for ${p.comparisons} comparison${p.comparisons === 1 ? '' : 's'} (each at ${pct(p.pairLevel)})`,
+      `${s.sequenceId}: path experiment, ${p.cohorts.length} cohorts drawn at entry; pairs Bonferroni-corrected for ${p.comparisons} comparison${p.comparisons === 1 ? '' : 's'} (each at ${pct(p.pairLevel)})${p.pairMethod === 'stratified' ? ', compared within allocation epochs' : ''}`,
+      ALLOCATION[p.allocation],
       formatTable(
-        ['cohort', 'share', 'mailed', 'conversions', 'conv. rate', 'vs holdout'],
+        ['cohort', 'share now', 'P(best)', 'matured', 'mailed', 'conversions', 'conv. rate', 'vs holdout'],
         p.cohorts.map((c) => [
           c.cohortId,
           pct(c.share),
+          c.probabilityBest === null ? '–' : pct(c.probabilityBest),
+          c.matured,
           c.uplift.mailed.enrolled,
           c.uplift.mailed.conversions,
           pct(c.uplift.mailed.conversionRate),
-          upliftCell(c.uplift),
+          c.vsHoldoutStratified
+            ? `${pp(c.vsHoldoutStratified.difference)} [${(c.vsHoldoutStratified.ci95[0] * 100).toFixed(1)}, ${(c.vsHoldoutStratified.ci95[1] * 100).toFixed(1)}] within epochs`
+            : upliftCell(c.uplift),
         ]),
       ),
       formatTable(

@@ -8,6 +8,7 @@ export * from './bandit.js';
 export * from './guard.js';
 export * from './simulation.js';
 export * from './power.js';
+export * from './stratified.js';
 export { mulberry32, sampleBeta, sampleGamma, sampleNormal, type Rng } from './random.js';
 export {
   betaCdf,
