@@ -42,6 +42,9 @@ export async function forecast(engine: Engine, seq: Sequence, days = FORECAST_DA
     tickMs: HOUR,
     assumptions: DEFAULT_ASSUMPTIONS,
     currencyDigits: currencyDigits(engine.ctx.config.defaults.currency),
+    // As the worker runs: its preferred-hour threshold and the global control group.
+    preferredHourMinOpens: engine.ctx.config.worker.preferredHourMinOpens,
+    controlGroup: engine.ctx.config.controlGroup,
   });
   const sum = (f: (r: (typeof result.rows)[number]) => number) => result.rows.reduce((n, r) => n + f(r), 0);
   return {

@@ -165,6 +165,7 @@ export function register(program: Command): void {
           assumptions,
           currencyDigits: currencyDigits(config.defaults.currency),
           preferredHourMinOpens: config.worker.preferredHourMinOpens,
+          controlGroup: config.controlGroup,
         });
         if (o.sends)
           writeFileSync(
