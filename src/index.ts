@@ -51,7 +51,7 @@ export {
   type SimulationResult,
   type Assumptions,
 } from './simulate/index.js';
-export { explainAudience, type AudienceExplanation } from './engine/audience.js';
+export { explainAudience, type AudienceExplanation } from './engine/audience-explain.js';
 export {
   canSend,
   CONSENT_BASES,
