@@ -51,7 +51,7 @@ export {
   type SimulationResult,
   type Assumptions,
 } from './simulate/index.js';
-export { explainAudience, type AudienceExplanation } from './engine/audience.js';
+export { explainAudience, type AudienceExplanation } from './engine/audience-explain.js';
 export {
   canSend,
   CONSENT_BASES,
@@ -65,7 +65,8 @@ export {
   type SuppressionRecord,
   type EnforceResult,
 } from './consent/index.js';
-export type { PersonExport, ForgetResult, PersonAudit, CustomerAudit, MessageAudit } from './engine/privacy.js';
+export type { PersonExport, ForgetResult } from './engine/privacy.js';
+export type { PersonAudit, CustomerAudit, MessageAudit } from './engine/person-audit.js';
 export { OutboxTransport, type Transport, type OutgoingMail, type SendReceipt } from './delivery/index.js';
 export type { JobBackend, JobHandler } from './queue/index.js';
 export { classifyOpen, classifyClick, MACHINE_REASONS, type RequestShape, type Verdict } from './tracking/classify.js';

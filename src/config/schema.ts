@@ -296,6 +296,11 @@ export const EngineConfig = z.strictObject({
   webhookDelivery: WebhookDeliveryConfig.default(WebhookDeliveryConfig.parse({})),
   /** Redis URL: when set, the worker dispatches send jobs through BullMQ. */
   redisUrl: z.string().optional(),
+  /**
+   * How long `comeback worker` and `comeback serve` wait at start for an unreachable PostgreSQL
+   * (and Redis, for the worker on BullMQ) before they give up; 0 fails at once.
+   */
+  startupWaitSeconds: z.number().int().min(0).max(86_400).default(300),
   defaults: z
     .strictObject({
       locale: z.string().default('en'),

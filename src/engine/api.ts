@@ -11,7 +11,9 @@ import type { Customer } from '../db/schema.js';
 import type { CustomerInput, OrderInput, ProductInput } from '../shop/types.js';
 import type { Attribution } from './attribution.js';
 import type { EventInput } from './events.js';
-import type { ForgetResult, MailUnsubscribeResult, PersonAudit, PersonExport } from './privacy.js';
+import type { MailUnsubscribeResult } from './mail-unsubscribe.js';
+import type { PersonAudit } from './person-audit.js';
+import type { ForgetResult, PersonExport } from './privacy.js';
 
 /** A consent entry that names the customer by internal or external id. */
 export type ConsentInput = Omit<ConsentEntry, 'customerId' | 'recordedAt'> & {

@@ -43,16 +43,9 @@ import { applySuccesses, recordOrders, shopMoney, storeOrders } from './orders.j
 import type { EngineContext } from './context.js';
 import { enrollAudience, trigger, type EnrollResult } from './enroll.js';
 import { recordEvent, type EventInput } from './events.js';
-import {
-  auditPerson,
-  exportPerson,
-  forgetPerson,
-  unsubscribeByMail,
-  type ForgetResult,
-  type MailUnsubscribeResult,
-  type PersonAudit,
-  type PersonExport,
-} from './privacy.js';
+import { unsubscribeByMail, type MailUnsubscribeResult } from './mail-unsubscribe.js';
+import { auditPerson, type PersonAudit } from './person-audit.js';
+import { exportPerson, forgetPerson, type ForgetResult, type PersonExport } from './privacy.js';
 import { runPass, type PassResult } from './pass.js';
 import { SendPipeline, type SendOutcome } from './pipeline.js';
 import { sequenceStats, type SequenceStats } from './stats.js';

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { parseInboundMail, type InboundMail } from '../tracking/inbound-mail.js';
 import type { EngineContext } from './context.js';
 import { recordEvent } from './events.js';
-import { unsubscribeByMail } from './privacy.js';
+import { unsubscribeByMail } from './mail-unsubscribe.js';
 import { sentMessageId } from './uncertain.js';
 
 /** What one mail that came back did. */

@@ -1,24 +1,24 @@
+/**
+ * A person's data rights: everything stored about an address as JSON (GDPR Art. 15 / 20) and
+ * erasure (Art. 17), which keeps the hashed suppression and the consent evidence that names no
+ * one. The audit of an address is in person-audit.ts, mailto unsubscribes in mail-unsubscribe.ts.
+ */
 import { forgetWebhookEvents } from '../webhooks/admin.js';
-import { foldPreferences, type Preferences } from '../consent/preferences.js';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import addressparser from 'nodemailer/lib/addressparser';
 import { enforceConsent } from '../consent/enforce.js';
-import { appendConsents, consentHistory, consentStates, deriveConsentState } from '../consent/ledger.js';
-import { canSend } from '../consent/policy.js';
-import { suppress, suppressedHashes, suppressionsOf, type SuppressionRecord } from '../consent/suppressions.js';
-import type { ConsentState } from '../consent/types.js';
+import { appendConsents, consentHistory, consentStates } from '../consent/ledger.js';
+import { suppress, suppressionsOf, type SuppressionRecord } from '../consent/suppressions.js';
 import type { Customer } from '../db/schema.js';
 import { hashEmail, normalizeEmail } from '../util/email.js';
 import { recordOperatorAction, type Actor } from './operator-log.js';
 import type { EngineContext } from './context.js';
-import { recordEvent } from './events.js';
 
 const json = (s: string) => JSON.parse(s) as unknown;
 
 /** Customers stored under an address (several when the shop keeps duplicate accounts). */
-async function customersByEmail(ctx: EngineContext, emailHash: string): Promise<Customer[]> {
+export async function customersByEmail(ctx: EngineContext, emailHash: string): Promise<Customer[]> {
   return ctx.k.selectFrom('customers').selectAll().where('email_hash', '=', emailHash).orderBy('id').execute();
 }
 
@@ -332,184 +332,4 @@ async function deleteOutboxFiles(ctx: EngineContext, customerId: number): Promis
     deleted++;
   }
   return deleted;
-}
-
-/** Why one message was (or was not) allowed, for `comeback audit`. */
-export interface MessageAudit {
-  messageId: number;
-  sequenceId: string;
-  stepId: string;
-  variantId: string | null;
-  status: string;
-  reservedAt: number;
-  sentAt: number | null;
-  legalBasis: string | null;
-  consentId: number | null;
-  /** The ledger entry the message was sent under. */
-  consent: {
-    action: string;
-    basis: string | null;
-    source: string;
-    textVersion: string | null;
-    recordedAt: number;
-    evidence: Record<string, unknown>;
-  } | null;
-  /** Recomputed from the ledger as it stood at sending: was that entry in force then? */
-  inForceAtSend: boolean | null;
-  error: string | null;
-}
-
-/** The audit of one customer record. */
-export interface CustomerAudit {
-  customerId: number;
-  externalId: string;
-  acquiredVia: string;
-  state: ConsentState;
-  /** The preference-centre choices in force (snooze, frequency, topics, language); never an objection. */
-  preferences: Preferences;
-  /** Whether each current sequence may mail the customer now, and why not. */
-  now: { sequenceId: string; allowed: boolean; basis?: string; reason?: string; detail?: string }[];
-  messages: MessageAudit[];
-}
-
-/** The audit of an address. */
-export interface PersonAudit {
-  email: string;
-  emailHash: string;
-  suppressions: SuppressionRecord[];
-  customers: CustomerAudit[];
-}
-
-/**
- * Shows why each mail to an address was allowed: the legal basis and ledger entry stored with the
- * message, that entry's evidence, and whether it was in force when the mail went out (the ledger
- * replayed up to that moment); plus what the policy says now for every current sequence.
- */
-export async function auditPerson(ctx: EngineContext, email: string): Promise<PersonAudit> {
-  const emailHash = hashEmail(email);
-  const out: PersonAudit = {
-    email: normalizeEmail(email),
-    emailHash,
-    suppressions: await suppressionsOf(ctx.k, emailHash),
-    customers: [],
-  };
-  for (const c of await customersByEmail(ctx, emailHash)) {
-    const ledger = await ctx.k
-      .selectFrom('consents')
-      .selectAll()
-      .where('customer_id', '=', c.id)
-      .orderBy('id')
-      .execute();
-    const state = deriveConsentState(ledger);
-    const audit: CustomerAudit = {
-      customerId: c.id,
-      externalId: c.external_id,
-      acquiredVia: c.acquired_via,
-      state,
-      preferences: foldPreferences(ledger),
-      now: [],
-      messages: [],
-    };
-    for (const id of ctx.sequences.ids()) {
-      const seq = ctx.sequences.get(id);
-      const suppressed = (await suppressedHashes(ctx.k, [emailHash], id)).size > 0;
-      const d = canSend(c, state, suppressed, { consent: seq.consent, ownSimilarGoods: seq.own_similar_goods });
-      if (d.allowed && seq.topic && audit.preferences.topicsOut.includes(seq.topic)) {
-        audit.now.push({
-          sequenceId: id,
-          allowed: false,
-          reason: 'topic_opt_out',
-          detail: `the customer left the topic ${seq.topic}`,
-        });
-        continue;
-      }
-      audit.now.push(
-        d.allowed
-          ? { sequenceId: id, allowed: true, basis: d.basis }
-          : { sequenceId: id, allowed: false, reason: d.reason, ...(d.detail ? { detail: d.detail } : {}) },
-      );
-    }
-    for (const m of await ctx.k
-      .selectFrom('messages')
-      .selectAll()
-      .where('customer_id', '=', c.id)
-      .orderBy('id')
-      .execute()) {
-      const entry = ledger.find((l) => l.id === m.consent_id);
-      const at = m.sent_at ?? m.claimed_at;
-      const then = at === null ? null : deriveConsentState(ledger.filter((l) => l.recorded_at <= at));
-      audit.messages.push({
-        messageId: m.id,
-        sequenceId: m.sequence_id,
-        stepId: m.step_id,
-        variantId: m.variant_id,
-        status: m.status,
-        reservedAt: m.reserved_at,
-        sentAt: m.sent_at,
-        legalBasis: m.legal_basis,
-        consentId: m.consent_id,
-        consent: entry
-          ? {
-              action: entry.action,
-              basis: entry.basis,
-              source: entry.source,
-              textVersion: entry.text_version,
-              recordedAt: entry.recorded_at,
-              evidence: JSON.parse(entry.evidence) as Record<string, unknown>,
-            }
-          : null,
-        inForceAtSend:
-          then === null || m.status !== 'sent' ? null : then.active.some((a) => a.consentId === m.consent_id),
-        error: m.error,
-      });
-    }
-    out.customers.push(audit);
-  }
-  return out;
-}
-
-/** What a mailto unsubscribe did. */
-export type MailUnsubscribeResult =
-  | { status: 'unsubscribed'; messageId: number }
-  /** This mail (by its Message-ID) was handled before. */
-  | { status: 'duplicate'; messageId: number }
-  | { status: 'ignored'; reason: 'no_message_reference' | 'unknown_message' | 'sender_mismatch' };
-
-/**
- * Handles a mail to the `mailto:` address of the List-Unsubscribe header (subject
- * `unsubscribe-<message id>`, or a signed unsubscribe token). The sender of that mail must be the
- * recipient of the message (compared by address hash), so nobody can unsubscribe someone else by
- * guessing an id. Applies the same consequences as the one-click link: withdrawal, suppression of
- * all marketing, pending messages cancelled. Call it from the shop's inbound mail processing, or
- * let `comeback inbound` read the mailbox. With the request's own Message-ID (`id`), the same mail
- * read twice is recorded once.
- */
-export async function unsubscribeByMail(
-  ctx: EngineContext,
-  mail: { from: string; subject: string; id?: string },
-): Promise<MailUnsubscribeResult> {
-  const token = /\b(u[0-9a-z]{1,11}\.[A-Za-z0-9_-]{22})\b/.exec(mail.subject)?.[1];
-  const id = token
-    ? ctx.signer.verify(token, 'unsubscribe')?.id
-    : Number(/unsubscribe-(\d{1,15})\b/i.exec(mail.subject)?.[1] ?? NaN);
-  if (id === undefined || !Number.isSafeInteger(id)) return { status: 'ignored', reason: 'no_message_reference' };
-  const m = await ctx.k
-    .selectFrom('messages')
-    .innerJoin('customers', 'customers.id', 'messages.customer_id')
-    .select(['messages.id', 'customers.email_hash'])
-    .where('messages.id', '=', id)
-    .executeTakeFirst();
-  if (!m) return { status: 'ignored', reason: 'unknown_message' };
-  // Any form of From: `Lea <lea@example.com>`, `lea@example.com (Lea)`, a bare address.
-  const sender = addressparser(mail.from, { flatten: true })[0];
-  const address = sender && 'address' in sender ? sender.address : mail.from;
-  if (!m.email_hash || m.email_hash !== hashEmail(address)) return { status: 'ignored', reason: 'sender_mismatch' };
-  const stored = await recordEvent(ctx, {
-    messageId: m.id,
-    type: 'unsubscribe',
-    source: 'mailto',
-    detail: { scope: 'all' },
-    ...(mail.id ? { providerEventId: `mailto:${mail.id}`.slice(0, 255) } : {}),
-  });
-  return { status: stored ? 'unsubscribed' : 'duplicate', messageId: m.id };
 }

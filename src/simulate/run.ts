@@ -1,7 +1,8 @@
 /**
  * `comeback simulate`: replays a sequence over the customers of a database on a manual clock,
  * through the real audience rules, consent policy, step machine and planner (src/engine/planner.ts:
- * send window, preferred hour, frequency cap per address, holdout), without writing or sending
+ * send window, preferred hour, frequency cap per address, holdout, the customers' stored
+ * preferences), and the global control group drawn at entry, without writing or sending
  * anything. The worker's scheduler turns the same planner's answers into database writes, this
  * into in-memory state, so the same shop on the same clock gives the same sends
  * (test/simulate/equals-worker.test.ts). It reads the database, never writes it.
@@ -10,9 +11,12 @@ import type { Kysely } from 'kysely';
 import { DAY, HOUR } from '../clock.js';
 import { consentStates } from '../consent/ledger.js';
 import { canSend } from '../consent/policy.js';
+import { preferencesOf } from '../consent/preference-store.js';
+import { preferenceWindow } from '../consent/preferences.js';
 import { suppressedHashes } from '../consent/suppressions.js';
 import type { Database } from '../db/schema.js';
 import { customerValues, dormantCandidates } from '../engine/audience.js';
+import { inControlGroup } from '../engine/control-group.js';
 import { addressesEnrolled } from '../engine/enroll.js';
 import { capKey, humanOpenTimes, recentMailTimes } from '../engine/plan-history.js';
 import { capOf, plan } from '../engine/planner.js';
@@ -20,112 +24,13 @@ import { preferredHour } from '../engine/timing.js';
 import { cohortAllocation } from '../metrics/cohort-allocation.js';
 import { unitDraw } from '../util/hash.js';
 import { parseDuration } from '../sequences/duration.js';
-import { decide, firstDueAt, type Facts } from '../sequences/machine.js';
+import { decide, firstDueAt } from '../sequences/machine.js';
 import { drawCohort, firstIndex, sequencePaths, stepAt } from '../sequences/paths.js';
 import type { Sequence } from '../sequences/schema.js';
-import { baselinePurchase, DEFAULT_ASSUMPTIONS, reactions, type Assumptions, type SimEvent } from './assumptions.js';
+import { baselinePurchase, DEFAULT_ASSUMPTIONS, reactions, type SimEvent } from './assumptions.js';
+import { emptyRow, type SimEnrollment, type SimSend, type SimulationOptions, type SimulationResult } from './types.js';
 
-/** Options of a simulation. */
-export interface SimulationOptions {
-  /** Start of day 1 (epoch ms); the audience is evaluated at this time of day every day. */
-  start: number;
-  days: number;
-  /** How often the simulated worker runs a pass (default one hour). */
-  tickMs?: number;
-  assumptions?: Assumptions;
-  pageSize?: number;
-  currencyDigits?: number;
-  /** Id of the first simulated enrolment (default: after the highest in the database, as the worker would). */
-  firstEnrollmentId?: number;
-  /**
-   * Human opens a customer needs before follow-ups wait for their usual hour (config
-   * `worker.preferredHourMinOpens`; default 3, 0 turns it off).
-   */
-  preferredHourMinOpens?: number;
-  /** Smallest cohort share of an adaptive split (`guard.minExplorationShare`; default 0.05). */
-  minExplorationShare?: number;
-  /** Variant weights per (sequence, step), as the optimiser would hand them to the worker. */
-  weights?: (sequenceId: string, stepId: string) => Map<string | null, number> | undefined;
-}
-
-/** One mail the simulation would send. */
-export interface SimSend {
-  enrollmentId: number;
-  customerId: number;
-  externalId: string;
-  stepId: string;
-  variantId: string | null;
-  template: string;
-  branchCase: string | null;
-  at: number;
-}
-
-/** What happened on one day. */
-export interface DayRow {
-  day: number;
-  date: string;
-  entered: number;
-  holdout: number;
-  sent: Record<string, number>;
-  /** Steps skipped by their condition. */
-  unless: number;
-  onlyIf: number;
-  /** Mails that had to wait for the send window or the frequency cap (counted once per mail). */
-  window: number;
-  cap: number;
-  /** Customers kept out by consent at entry, and mails cancelled at sending (unsubscribed meanwhile). */
-  consent: number;
-  exited: number;
-  goal: number;
-  holdoutGoal: number;
-}
-
-/** The result: the day-by-day table, every send, and the assumptions it rests on. */
-export interface SimulationResult {
-  sequenceId: string;
-  version: number;
-  steps: string[];
-  rows: DayRow[];
-  sends: SimSend[];
-  assumptions: Assumptions;
-}
-
-interface SimEnrollment {
-  id: number;
-  customerId: number;
-  externalId: string;
-  timeZone: string;
-  /** The customer's address hash: an address is enrolled once at a time and capped as one. */
-  emailHash: string | null;
-  holdout: boolean;
-  currentStep: number;
-  /** Path experiments: the cohort drawn at entry, as the engine draws it. */
-  cohort: string | null;
-  nextDueAt: number | null;
-  enrolledAt: number;
-  status: 'active' | 'completed' | 'converted' | 'exited';
-  churnReason: string | null;
-  events: SimEvent[];
-  mails: number;
-  facts: Facts;
-  waited: Set<string>;
-}
-
-const emptyRow = (day: number, start: number, steps: string[]): DayRow => ({
-  day: day + 1,
-  date: new Date(start + day * DAY).toISOString().slice(0, 10),
-  entered: 0,
-  holdout: 0,
-  sent: Object.fromEntries(steps.map((s) => [s, 0])),
-  unless: 0,
-  onlyIf: 0,
-  window: 0,
-  cap: 0,
-  consent: 0,
-  exited: 0,
-  goal: 0,
-  holdoutGoal: 0,
-});
+export type { DayRow, SimSend, SimulationOptions, SimulationResult } from './types.js';
 
 /** Runs the simulation; reads customers, orders and consent from `db`, writes nothing. */
 export async function simulate(
@@ -162,6 +67,8 @@ export async function simulate(
     const states = await consentStates(db, ids);
     const hashes = customers.flatMap((c) => (c.email_hash ? [c.email_hash] : []));
     const suppressed = await suppressedHashes(db, hashes, seq.id);
+    // The stored preference-page choices, read as the worker reads them at enrolment.
+    const prefs = seq.topic ? await preferencesOf(db, ids) : undefined;
     const row = rowAt(now);
     // The worker's cohort shares at this time (simulated outcomes do not move them).
     const allocation = await cohortAllocation(db, seq, now, options.minExplorationShare ?? 0.05);
@@ -179,7 +86,15 @@ export async function simulate(
         blocked.add(c.id);
         continue;
       }
-      const holdout = unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
+      // A topic the customer left on the preference page: not enrolled (a snooze only defers, later).
+      if (prefs && seq.topic && prefs.get(c.id)?.topicsOut.includes(seq.topic)) {
+        if (!blocked.has(c.id)) row.preference++;
+        blocked.add(c.id);
+        continue;
+      }
+      // The global control group is held out of every sequence, drawn as the worker draws it.
+      const control = inControlGroup(c, options.controlGroup ?? NO_CONTROL_GROUP);
+      const holdout = control || unitDraw(`holdout|${seq.id}|${seq.version}|${c.id}`) < seq.holdout;
       const cohort = allocation ? drawCohort(seq, c.id, allocation.cohorts) : null;
       enrolled.add(c.id);
       if (c.email_hash) taken.add(c.email_hash);
@@ -212,6 +127,7 @@ export async function simulate(
       });
       row.entered++;
       if (holdout) row.holdout++;
+      if (control) row.control++;
     }
   };
 
@@ -284,8 +200,13 @@ export async function simulate(
     const values = await customerValues(db, customerIds, now, { currencyDigits: options.currencyDigits });
     // The history the worker would read: mails to each address (every sequence) and human opens.
     const addresses = mailed.map((e) => ({ id: e.customerId, email_hash: e.emailHash }));
+    // The customers' preferences, and mail times as far back as the cap or a "one a week/month" looks.
+    const prefs = await preferencesOf(db, customerIds);
+    const window = Math.max(cap?.per ?? 0, preferenceWindow(prefs.values()));
     const history =
-      cap && addresses.length > 0 ? await recentMailTimes(db, addresses, now - cap.per) : new Map<string, number[]>();
+      window > 0 && addresses.length > 0
+        ? await recentMailTimes(db, addresses, now - window)
+        : new Map<string, number[]>();
     const opens = await humanOpenTimes(db, customerIds, now, minOpens);
     const row = rowAt(now);
     for (const e of due) {
@@ -315,16 +236,18 @@ export async function simulate(
         timeZone: e.timeZone,
         capHistory: [...(history.get(key) ?? []), ...(recent.get(key) ?? [])],
         preferredHour: preferredHour(openTimes, e.timeZone, minOpens),
+        preferences: prefs.get(e.customerId),
       });
       if (p.kind === 'exit' || p.kind === 'complete') {
         e.status = p.kind === 'exit' ? p.status : 'completed';
         e.nextDueAt = null;
         if (p.kind === 'exit' && p.goal) row.goal++;
+        else if (p.kind === 'exit' && p.reason === 'topic_opt_out') row.preference++;
         else if (p.kind === 'exit') row.exited++;
         continue;
       }
       if (p.kind === 'defer') {
-        const why = p.why === 'cap' ? 'cap' : 'window';
+        const why = p.why === 'cap' || p.why === 'preference' ? p.why : 'window';
         const waitKey = `${stepId}|${why}`;
         if (!e.waited.has(waitKey)) row[why]++;
         e.waited.add(waitKey);
@@ -387,6 +310,9 @@ function meetsGoal(seq: Sequence, e: SimEnrollment, ev: SimEvent, window: number
   if (g?.new_category && !ev.newCategory) return false;
   return true;
 }
+
+/** No global control group (the default of the config). */
+const NO_CONTROL_GROUP = { share: 0, rotation: '1' };
 
 /** How far back opens count for the preferred hour (as the worker reads them). */
 const OPEN_HISTORY = 180 * DAY;

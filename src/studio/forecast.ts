@@ -42,6 +42,10 @@ export async function forecast(engine: Engine, seq: Sequence, days = FORECAST_DA
     tickMs: HOUR,
     assumptions: DEFAULT_ASSUMPTIONS,
     currencyDigits: currencyDigits(engine.ctx.config.defaults.currency),
+    // As the worker runs: its preferred-hour threshold, cohort-share floor and the control group.
+    preferredHourMinOpens: engine.ctx.config.worker.preferredHourMinOpens,
+    minExplorationShare: engine.ctx.config.guard.minExplorationShare,
+    controlGroup: engine.ctx.config.controlGroup,
   });
   const sum = (f: (r: (typeof result.rows)[number]) => number) => result.rows.reduce((n, r) => n + f(r), 0);
   return {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dormantCandidates, explainAudience } from '../../src/engine/audience.js';
+import { explainAudience } from '../../src/engine/audience-explain.js';
+import { dormantCandidates } from '../../src/engine/audience.js';
 import { formatCustomerReport } from '../../src/cli/commands/customer.js';
 import { customerReport } from '../../src/dormancy/index.js';
 import { scheduleBatch } from '../../src/engine/scheduler.js';

@@ -15,7 +15,7 @@ import {
   writeScaleSequences,
 } from '../../bench/_scale-stages.js';
 import { MemoryTransport } from '../../src/delivery/memory.js';
-import { explainAudience } from '../../src/engine/audience.js';
+import { explainAudience } from '../../src/engine/audience-explain.js';
 
 // The scale benchmark's pipeline at a tiny size, in-process on SQLite, so its code cannot rot.
 describe('scale pipeline (bench/scale.ts stages)', () => {

@@ -206,7 +206,7 @@ describe('the marketer commands', () => {
     );
     expect(out).toContain('Simulation of winback-reasons v1 over 120 synthetic customers (seed 42)');
     expect(out).toMatch(
-      /day\s+date\s+entered\s+holdout\s+sent why-did-you-go\s+sent answer\s+sent last-chance\s+skip unless\s+skip only_if\s+wait window\s+wait cap\s+no consent\s+exited\s+goal/,
+      /day\s+date\s+entered\s+holdout\s+control\s+sent why-did-you-go\s+sent answer\s+sent last-chance\s+skip unless\s+skip only_if\s+wait window\s+wait cap\s+preference\s+no consent\s+exited\s+goal/,
     );
     expect(out.split('\n').filter((l) => /^\s+\d+\s+2026-03-/.test(l))).toHaveLength(8);
   });

@@ -99,7 +99,7 @@ it("names a dependency that is down on the worker's status line and its /healthz
   expect(formatOutageStatus([db, redis], 'bullmq')).toBe(
     'comeback worker [bullmq] · DATABASE DOWN since 10:00:05 (terminating connection due to administrator command), waiting',
   );
-  const server = await startHealthServer(parseHealthListen('0'), [db, redis]);
+  const server = await startHealthServer(parseHealthListen('0'), { starting: false, outages: [db, redis] });
   try {
     const down = await fetch(`${server.url}/healthz`);
     expect(down.status).toBe(503);

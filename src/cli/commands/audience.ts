@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { explainAudience } from '../../engine/audience.js';
+import { explainAudience } from '../../engine/audience-explain.js';
 import { currencyDigits } from '../../util/money.js';
 import { formatTable } from '../../util/table.js';
 import { parseTimeOption } from '../../util/time.js';

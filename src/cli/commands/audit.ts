@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { describePreferences } from '../../consent/preferences.js';
-import type { MessageAudit, PersonAudit } from '../../engine/privacy.js';
+import type { MessageAudit, PersonAudit } from '../../engine/person-audit.js';
 import { withEngine } from '../context.js';
 import { requireEmail } from './export.js';
 

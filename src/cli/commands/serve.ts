@@ -3,16 +3,23 @@ import { createEngine } from '../../app.js';
 import { SECRET_FIX, usesDevelopmentSecret } from '../../config/live-sending.js';
 import { dashboardPlugin, isConfigured } from '../../dashboard/index.js';
 import { hasUsers } from '../../dashboard/users.js';
+import { parseConfig } from '../../config/index.js';
+import { isPostgresUrl } from '../../db/index.js';
+import { waitForServices, type HealthState } from '../../engine/startup.js';
 import { ConfigError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
 import { buildServer, closeOnSignal, listen } from '../../server/index.js';
+import { startHealthServer } from '../../worker/health.js';
 import { loadProjectConfig } from '../config-file.js';
 import type { GlobalOptions } from '../context.js';
+import { parseStartupWait, STARTUP_WAIT_HELP } from '../startup-wait.js';
 
 interface ServeOptions {
   host?: string;
   port?: string;
   publicUrl?: string;
   dev?: boolean;
+  startupWait?: string;
 }
 
 /**
@@ -43,6 +50,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port to listen on (default: config server.port, 8080)')
     .option('--public-url <url>', 'base URL the links in mails point at (default: config publicUrl)')
     .option('--dev', 'allow the built-in development secret (never in production)')
+    .option('--startup-wait <seconds>', STARTUP_WAIT_HELP)
     .action(async (opts: ServeOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = loadProjectConfig(g);
@@ -61,6 +69,8 @@ export function register(program: Command): void {
           `refusing to serve with the built-in development secret: anyone could forge tracking and unsubscribe links. ${SECRET_FIX}, or pass --dev on a laptop.`,
         );
       }
+      const giveUpSeconds = parseStartupWait(opts.startupWait);
+      await waitForDatabase(config, giveUpSeconds);
       // The tracking server sends no mail: no job backend (and no wait for Redis).
       const engine = await createEngine(config, { jobs: false });
       try {
@@ -93,4 +103,26 @@ export function register(program: Command): void {
         await engine.close();
       }
     });
+}
+
+/**
+ * Waits for PostgreSQL before the server is built; meanwhile the configured address answers
+ * `/healthz` with 503 `{ status: "starting" }` (and every other path with 503), so a load
+ * balancer sees a starting server rather than none. With port 0 the server keeps the port the
+ * placeholder got.
+ */
+async function waitForDatabase(config: ReturnType<typeof loadProjectConfig>, giveUpSeconds?: number): Promise<void> {
+  const { server, database } = parseConfig(config);
+  if (!isPostgresUrl(database)) return;
+  const state: HealthState = { starting: true, outages: [] };
+  const placeholder = await startHealthServer({ host: server.host, port: server.port }, state).catch((err: Error) => {
+    throw new ConfigError(`cannot listen on ${server.host}:${server.port} (${err.message})`);
+  });
+  process.stderr.write(`comeback serve: starting; ${placeholder.url}/healthz answers 503 until the database is up\n`);
+  try {
+    await waitForServices(config, { log: createLogger(), jobs: false, giveUpSeconds, health: state });
+  } finally {
+    await placeholder.close();
+  }
+  config.server = { ...(config.server ?? {}), port: Number(new URL(placeholder.url).port) };
 }

@@ -166,6 +166,7 @@ export function register(program: Command): void {
           currencyDigits: currencyDigits(config.defaults.currency),
           preferredHourMinOpens: config.worker.preferredHourMinOpens,
           minExplorationShare: config.guard.minExplorationShare,
+          controlGroup: config.controlGroup,
         });
         if (o.sends)
           writeFileSync(
