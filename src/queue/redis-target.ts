@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { StartupTarget } from '../db/startup-wait.js';
 import { ConfigError } from '../errors.js';
 
@@ -19,6 +18,8 @@ export function redisTarget(url: string): StartupTarget {
     name: 'Redis',
     where: `${parsed.hostname || 'localhost'}:${parsed.port || '6379'}`,
     async probe() {
+      // Loaded on the first probe, as `pg` is for PostgreSQL: only a process that waits pays for it.
+      const { Redis } = await import('ioredis');
       // One attempt, no reconnects and no offline queue: the caller decides when to try again.
       const redis = new Redis(url, {
         lazyConnect: true,

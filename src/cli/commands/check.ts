@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { createEngine } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import { deliversToPeople, liveSendingProblems } from '../../config/live-sending.js';
@@ -8,7 +7,6 @@ import { shopClient } from '../../integrations/index.js';
 import { addressOf } from '../../delivery/mime.js';
 import { ConfigError, formatProblem } from '../../errors.js';
 import { createLogger } from '../../logger.js';
-import { redisDurabilityWarnings } from '../../queue/bullmq.js';
 import { validatePaths } from '../../sequences/validate.js';
 import { loadProjectConfig } from '../config-file.js';
 import type { EngineContext } from '../../engine/context.js';
@@ -234,6 +232,11 @@ export async function checkWebhooks(ctx: EngineContext): Promise<CheckLine[]> {
 
 /** Redis answers, and keeps what it is given (AOF, no eviction). */
 async function checkRedis(url: string): Promise<CheckLine[]> {
+  // Loaded here, not at start: every other command would pay for ioredis and BullMQ.
+  const [{ Redis }, { redisDurabilityWarnings }] = await Promise.all([
+    import('ioredis'),
+    import('../../queue/bullmq.js'),
+  ]);
   const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
     connectTimeout: 3_000,
