@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createEngine } from '../../app.js';
 import { liveSendingProblems } from '../../config/live-sending.js';
 import type { Engine } from '../../engine/engine.js';
 import { noticeLines, operatorNotices } from '../../engine/notices.js';
@@ -9,7 +10,7 @@ import { parseHealthListen, startHealthServer, type HealthServer } from '../../w
 import { runWorker } from '../../worker/run.js';
 import { formatUpcoming, upcoming } from '../../worker/status.js';
 import { loadProjectConfig } from '../config-file.js';
-import { engineFor, type GlobalOptions } from '../context.js';
+import type { GlobalOptions } from '../context.js';
 import { parseStartupWait, STARTUP_WAIT_HELP } from '../startup-wait.js';
 
 /**
@@ -76,13 +77,9 @@ export function register(program: Command): void {
         if (health) process.stderr.write(`comeback worker: health at ${health.url}/healthz\n`);
         let engine: Engine;
         try {
-          await waitForServices(loadProjectConfig(cmd.optsWithGlobals<GlobalOptions>()), {
-            log: logger,
-            jobs: true,
-            giveUpSeconds,
-            health: state,
-          });
-          engine = await engineFor(cmd, { logger, jobs: true });
+          const config = loadProjectConfig(cmd.optsWithGlobals<GlobalOptions>());
+          await waitForServices(config, { log: logger, jobs: true, giveUpSeconds, health: state });
+          engine = await createEngine(config, { logger, jobs: true });
           await checkLiveSending(engine, opts.dev === true);
         } catch (err) {
           await health?.close();
