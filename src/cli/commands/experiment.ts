@@ -101,7 +101,7 @@ export function register(program: Command): void {
           return;
         }
         if (opts.zeroEffect) {
-          const customers = cmd.getOptionValueSource('customers') === 'default' ? 300 : opts.customers;
+          const customers = given('customers') ? opts.customers : 300;
           const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.seed + i);
           const results = await runZeroEffect({ database: opts.db, seeds, customers, holdout: 0.5 });
           const yes = (b: boolean) => (b ? 'SIGNIFICANT' : 'no');
