@@ -30,6 +30,20 @@ export async function customersWithConsent(
   return customers;
 }
 
+/** Records customers acquired through a sale (address `<id>@example.com`); returns their ids. */
+export function saleCustomers(engine: Engine, ids: string[]): Promise<Map<string, number>> {
+  return engine.customers.upsert(
+    ids.map((id) => ({
+      externalId: id,
+      email: `${id.toLowerCase()}@example.com`,
+      firstName: id,
+      locale: 'en',
+      timeZone: 'UTC',
+      acquiredVia: 'sale' as const,
+    })),
+  );
+}
+
 /** A lognormal order value in minor units: median `medianMinor`, σ of the log `sigma` (Box–Muller). */
 export function lognormalMinor(rand: () => number, medianMinor: number, sigma: number): number {
   const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

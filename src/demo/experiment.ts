@@ -14,6 +14,7 @@ import type { Engine } from '../engine/engine.js';
 import type { StatsReport } from '../metrics/types.js';
 import { parseSequence } from '../sequences/loader.js';
 import { seededRandom } from '../util/random.js';
+import { saleCustomers } from './experiment-shop.js';
 
 /** The true answer of customers to one variant (`control` is the step's own content). */
 export interface VariantTruth {
@@ -100,16 +101,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     },
   );
   const ids = Array.from({ length: o.customers }, (_, i) => `X${String(i + 1).padStart(6, '0')}`);
-  await engine.customers.upsert(
-    ids.map((id) => ({
-      externalId: id,
-      email: `${id.toLowerCase()}@example.com`,
-      firstName: id,
-      locale: 'en',
-      timeZone: 'UTC',
-      acquiredVia: 'sale' as const,
-    })),
-  );
+  await saleCustomers(engine, ids);
   for (const id of ids)
     await engine.consents.record({
       customer: id,

@@ -17,6 +17,7 @@ import { enrollAudience } from '../engine/enroll.js';
 import type { UpliftReport } from '../metrics/types.js';
 import { parseSequence } from '../sequences/loader.js';
 import { seededRandom } from '../util/random.js';
+import { saleCustomers } from './experiment-shop.js';
 
 /** Options of `runZeroEffect`. */
 export interface ZeroEffectOptions {
@@ -123,16 +124,7 @@ async function openShop(engine: Engine, seed: number, index: number, o: ZeroEffe
   const rand = seededRandom(seed);
   const sigma = o.sigma ?? 1.5;
   const ids = Array.from({ length: o.customers ?? 1000 }, (_, i) => `S${seed}-${String(i + 1).padStart(6, '0')}`);
-  const customers = await engine.customers.upsert(
-    ids.map((id) => ({
-      externalId: id,
-      email: `${id.toLowerCase()}@example.com`,
-      firstName: id,
-      locale: 'en',
-      timeZone: 'UTC',
-      acquiredVia: 'sale' as const,
-    })),
-  );
+  const customers = await saleCustomers(engine, ids);
   await appendConsents(
     engine.ctx.k,
     ids.map((id) => ({
