@@ -17,6 +17,7 @@ import { TemplateStore } from './templates/store.js';
 import { TokenSigner } from './tracking/tokens.js';
 import { TrackingUrls } from './tracking/urls.js';
 import { shopClient } from './integrations/index.js';
+import { CohortShares } from './metrics/cohort-allocation.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -75,6 +76,7 @@ export async function createEngine(input: EngineConfigInput = {}, options: Engin
       signer,
       urls: new TrackingUrls(config.publicUrl, signer),
       log,
+      cohortShares: new CohortShares(db.kysely),
       shop: config.shop ? shopClient(config.shop) : undefined,
     };
     // Only a process that sends needs the warning; tools (import, stats, ...) would repeat it every run.

@@ -9,6 +9,7 @@ import type { TemplateStore } from '../templates/store.js';
 import type { TokenSigner } from '../tracking/tokens.js';
 import type { TrackingUrls } from '../tracking/urls.js';
 import type { SequenceRegistry } from './registry.js';
+import type { CohortShares } from '../metrics/cohort-allocation.js';
 
 /** A coupon to create in the shop: single use, for one customer, until it expires. */
 export interface ShopCouponSpec {
@@ -40,6 +41,8 @@ export interface EngineContext {
   signer: TokenSigner;
   urls: TrackingUrls;
   log: Logger;
+  /** The adaptive cohort shares of path experiments, computed once per epoch. */
+  cohortShares: CohortShares;
   /** The connected shop (config `shop`); without one, coupon codes exist in Comeback only. */
   shop?: ShopCoupons;
 }

@@ -15,7 +15,6 @@ import { findCustomer } from '../shop/customers.js';
 import { unitDraw } from '../util/hash.js';
 import { BYTES, jsonBytes, tooLarge } from '../util/limits.js';
 import { emitEvents, withOutbox } from '../webhooks/emit.js';
-import { cohortAllocation } from '../metrics/cohort-allocation.js';
 import { dormantCandidates } from './audience.js';
 import { inControlGroup } from './control-group.js';
 import type { EngineContext } from './context.js';
@@ -77,7 +76,7 @@ async function enrollSlice(
   const taken = await addressesEnrolled(ctx.k, seq.id, hashes);
   const rows: Insertable<EnrollmentsTable>[] = [];
   // A path experiment's shares for this epoch: the written ones, or the optimiser's (adaptive).
-  const allocation = await cohortAllocation(ctx.k, seq, now, ctx.config.guard.minExplorationShare);
+  const allocation = await ctx.cohortShares.at(seq, now, ctx.config.guard.minExplorationShare);
   customers.sort((a, b) => a.id - b.id);
   for (const c of customers) {
     result.considered++;

@@ -125,12 +125,9 @@ export async function maturedCohortArms(k: Kysely<Database>, seq: Sequence, epoc
   }));
 }
 
-/** The last computed epoch per database and sequence version: an epoch's shares are computed once. */
-const cache = new WeakMap<object, Map<string, { epoch: number; value: Promise<CohortAllocation> }>>();
-
 /**
- * The shares new enrolments of `seq` are drawn with at `now` (the one door: enrolment, the
- * worker and the report all ask here). Null for a sequence without a split.
+ * The shares new enrolments of `seq` are drawn with at `now`, read from the database (the one rule:
+ * enrolment, the simulator and the report all come here). Null for a sequence without a split.
  */
 export async function cohortAllocation(
   k: Kysely<Database>,
@@ -142,18 +139,31 @@ export async function cohortAllocation(
   if (p.cohorts.length === 0) return null;
   const epoch = allocationEpoch(now);
   if (p.allocation === 'fixed') return decideCohortShares(seq, [], epoch, minExplorationShare);
-  let byKey = cache.get(k);
-  if (!byKey) cache.set(k, (byKey = new Map()));
-  const key = `${seq.id}\u0000${seq.version}\u0000${minExplorationShare}`;
-  const hit = byKey.get(key);
-  if (hit && hit.epoch === epoch) return hit.value;
-  const value = maturedCohortArms(k, seq, epoch).then((arms) =>
-    decideCohortShares(seq, arms, epoch, minExplorationShare),
-  );
-  byKey.set(key, { epoch, value });
-  // A failed query is not remembered: the next enrolment asks again.
-  value.catch(() => {
-    if (byKey.get(key)?.value === value) byKey.delete(key);
-  });
-  return value;
+  return decideCohortShares(seq, await maturedCohortArms(k, seq, epoch), epoch, minExplorationShare);
+}
+
+/**
+ * `cohortAllocation` computed once per epoch and sequence version: an engine (and a simulation run)
+ * holds one, so enrolments within an epoch do not query the matured results again.
+ */
+export class CohortShares {
+  /** The last computed epoch per sequence version and floor. */
+  private readonly last = new Map<string, { epoch: number; value: Promise<CohortAllocation | null> }>();
+
+  constructor(private readonly k: Kysely<Database>) {}
+
+  /** The shares at `now`, as `cohortAllocation` gives them. */
+  at(seq: Sequence, now: number, minExplorationShare: number): Promise<CohortAllocation | null> {
+    const epoch = allocationEpoch(now);
+    const key = `${seq.id}\u0000${seq.version}\u0000${minExplorationShare}`;
+    const hit = this.last.get(key);
+    if (hit && hit.epoch === epoch) return hit.value;
+    const value = cohortAllocation(this.k, seq, now, minExplorationShare);
+    this.last.set(key, { epoch, value });
+    // A failed query is not remembered: the next enrolment asks again.
+    value.catch(() => {
+      if (this.last.get(key)?.value === value) this.last.delete(key);
+    });
+    return value;
+  }
 }

@@ -21,7 +21,7 @@ import { addressesEnrolled } from '../engine/enroll.js';
 import { capKey, humanOpenTimes, recentMailTimes } from '../engine/plan-history.js';
 import { capOf, plan } from '../engine/planner.js';
 import { preferredHour } from '../engine/timing.js';
-import { cohortAllocation } from '../metrics/cohort-allocation.js';
+import { CohortShares } from '../metrics/cohort-allocation.js';
 import { unitDraw } from '../util/hash.js';
 import { parseDuration } from '../sequences/duration.js';
 import { decide, firstDueAt } from '../sequences/machine.js';
@@ -61,6 +61,8 @@ export async function simulate(
   const end = options.start + options.days * DAY;
   const rowAt = (t: number) => rows[Math.min(rows.length - 1, Math.floor((t - options.start) / DAY))]!;
 
+  // The worker's cohort shares, computed once per epoch as the engine does.
+  const cohortShares = new CohortShares(db);
   const enrol = async (ids: number[], now: number) => {
     if (ids.length === 0) return;
     const customers = await db.selectFrom('customers').selectAll().where('id', 'in', ids).orderBy('id').execute();
@@ -71,7 +73,7 @@ export async function simulate(
     const prefs = seq.topic ? await preferencesOf(db, ids) : undefined;
     const row = rowAt(now);
     // The worker's cohort shares at this time (simulated outcomes do not move them).
-    const allocation = await cohortAllocation(db, seq, now, options.minExplorationShare ?? 0.05);
+    const allocation = await cohortShares.at(seq, now, options.minExplorationShare ?? 0.05);
     // As the worker: one address gets a sequence once at a time (duplicate customer records).
     const taken = new Set((await addressesEnrolled(db, seq.id, hashes)).keys());
     for (const e of enrollments) if (e.status === 'active' && e.emailHash) taken.add(e.emailHash);
