@@ -12,7 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { sequencePaths } from '../sequences/paths.js';
 import type { Sequence } from '../sequences/schema.js';
-import { cohortAllocation, maturedCohortArms } from './cohort-allocation.js';
+import { allocationEpoch, decideCohortShares, maturedCohortArms } from './cohort-allocation.js';
 import type { EnrollmentRow } from './queries.js';
 import { conversionMde, mantelHaenszelDifference, newcombeInterval, normalQuantile } from './stats/index.js';
 import { upliftReport } from './uplift-report.js';
@@ -176,9 +176,11 @@ export async function pathExperimentReport(
   o: PathReportOptions,
 ): Promise<PathExperimentReport | null> {
   const { cohorts } = sequencePaths(seq);
-  const allocation = await cohortAllocation(k, seq, o.now, o.minExplorationShare);
-  if (!allocation) return null;
-  const matured = await maturedCohortArms(k, seq, allocation.epoch);
+  if (cohorts.length === 0) return null;
+  // The shares now, from the same matured results the report shows (one query, not two).
+  const epoch = allocationEpoch(o.now);
+  const matured = await maturedCohortArms(k, seq, epoch);
+  const allocation = decideCohortShares(seq, matured, epoch, o.minExplorationShare);
   const rows = await cohortRows(k, seq.id, o.since);
   const holdout = rows.filter((r) => r.holdout === 1);
   const mailed = (id: string) => rows.filter((r) => r.holdout === 0 && r.cohort === id);
